@@ -1,0 +1,207 @@
+// Package itest is the shared harness of the Docker-backed integration tests:
+// the one skip rule, run-id labels, and containers and networks that clean up
+// after themselves.
+package itest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ory/dockertest/v3"
+	dc "github.com/ory/dockertest/v3/docker"
+)
+
+// ForceEnv forces the Docker-backed tests on: with it set to 1 a missing
+// engine fails the run instead of skipping it. .ci/run sets it.
+const ForceEnv = "CLAUDE_BOTTLE_INTEGRATION"
+
+// LabelRunID marks every resource a test run creates, so a crashed run's
+// leftovers can be found by label.
+const LabelRunID = "dev.claude-bottle.test-run"
+
+// Env is the integration environment of one test.
+type Env struct {
+	Pool  *dockertest.Pool
+	RunID string
+}
+
+// SkipReason says why Docker-backed tests cannot run here, or "" when they
+// should. lookup is os.LookupEnv in production.
+func SkipReason(lookup func(string) (string, bool)) string {
+	if v, _ := lookup(ForceEnv); strings.TrimSpace(v) == "1" {
+		return ""
+	}
+	for _, k := range []string{"GITEA_ACTIONS", "ACT"} {
+		if v, _ := lookup(k); strings.EqualFold(strings.TrimSpace(v), "true") {
+			return "running under Gitea act_runner (" + k + "=true): job containers there cannot bind-mount " +
+				"host paths or run multi-stage builds; set " + ForceEnv + "=1 to force"
+		}
+	}
+	return ""
+}
+
+// Require returns the environment of a Docker-backed test, or skips the test
+// with the reason (never silently). Under ForceEnv=1 an unreachable engine is
+// a failure, not a skip.
+func Require(t testing.TB) *Env {
+	t.Helper()
+	if reason := SkipReason(os.LookupEnv); reason != "" {
+		t.Skip("integration: " + reason)
+	}
+	forced := os.Getenv(ForceEnv) == "1"
+	pool, err := dockertest.NewPool("")
+	if err == nil {
+		pool.MaxWait = 2 * time.Minute
+		err = pool.Client.Ping()
+	}
+	if err != nil {
+		msg := fmt.Sprintf("integration: no Docker engine answers (%v); start one (scripts/setup.sh does as root on Debian)", err)
+		if forced {
+			t.Fatal(msg + "; " + ForceEnv + "=1 forbids skipping")
+		}
+		t.Skip(msg + "; set " + ForceEnv + "=1 to make this a failure")
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &Env{Pool: pool, RunID: hex.EncodeToString(b[:])}
+}
+
+// Labels returns the labels every resource of this run carries.
+func (e *Env) Labels() map[string]string {
+	return map[string]string{LabelRunID: e.RunID}
+}
+
+// Name returns a resource name unique to this run.
+func (e *Env) Name(base string) string {
+	return "cbtest-" + base + "-" + e.RunID
+}
+
+// RequireImage fails the test when image is missing, naming the target that builds it.
+func (e *Env) RequireImage(t testing.TB, image, target string) {
+	t.Helper()
+	if _, err := e.Pool.Client.InspectImage(image); err != nil {
+		t.Fatalf("image %s is missing (%v): build it with `go tool mage %s`", image, err, target)
+	}
+}
+
+// Network creates a bridge network removed when the test ends.
+func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]any) *dc.Network {
+	t.Helper()
+	n, err := e.Pool.Client.CreateNetwork(dc.CreateNetworkOptions{
+		Name:     e.Name(base),
+		Driver:   "bridge",
+		Internal: internal,
+		Options:  opts,
+		Labels:   e.Labels(),
+	})
+	if err != nil {
+		t.Fatalf("create network %s: %v", base, err)
+	}
+	t.Cleanup(func() {
+		if err := e.Pool.Client.RemoveNetwork(n.ID); err != nil {
+			t.Logf("remove network %s: %v", n.Name, err)
+		}
+	})
+	return n
+}
+
+// Container is a running test container.
+type Container struct {
+	env *Env
+	ID  string
+	// IP maps a network name to the container's address on it.
+	IP map[string]string
+	// Gateway maps a network name to that network's gateway address.
+	Gateway map[string]string
+}
+
+// RunSpec describes a container to run.
+type RunSpec struct {
+	Name    string
+	Image   string
+	Cmd     []string
+	Network string   // network name to attach at creation
+	Aliases []string // aliases on Network
+}
+
+// Run creates and starts a container removed when the test ends.
+func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
+	t.Helper()
+	nc := &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{}}
+	hc := &dc.HostConfig{}
+	if spec.Network != "" {
+		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
+		hc.NetworkMode = spec.Network
+	}
+	c, err := e.Pool.Client.CreateContainer(dc.CreateContainerOptions{
+		Name:             e.Name(spec.Name),
+		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Labels: e.Labels()},
+		HostConfig:       hc,
+		NetworkingConfig: nc,
+	})
+	if err != nil {
+		t.Fatalf("create container %s: %v", spec.Name, err)
+	}
+	t.Cleanup(func() {
+		if err := e.Pool.Client.RemoveContainer(dc.RemoveContainerOptions{ID: c.ID, Force: true, RemoveVolumes: true}); err != nil {
+			t.Logf("remove container %s: %v", spec.Name, err)
+		}
+	})
+	if err := e.Pool.Client.StartContainer(c.ID, nil); err != nil {
+		t.Fatalf("start container %s: %v", spec.Name, err)
+	}
+	info, err := e.Pool.Client.InspectContainer(c.ID)
+	if err != nil {
+		t.Fatalf("inspect container %s: %v", spec.Name, err)
+	}
+	ips, gws := map[string]string{}, map[string]string{}
+	for name, n := range info.NetworkSettings.Networks {
+		ips[name] = n.IPAddress
+		gws[name] = n.Gateway
+	}
+	return &Container{env: e, ID: c.ID, IP: ips, Gateway: gws}
+}
+
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	Code   int
+	Stdout string
+	Stderr string
+}
+
+// Exec runs a bash script inside the container (on stdin, never on argv, so
+// secrets in scripts do not show up in process listings).
+func (c *Container) Exec(t testing.TB, script string) ExecResult {
+	t.Helper()
+	ex, err := c.env.Pool.Client.CreateExec(dc.CreateExecOptions{
+		Container:    c.ID,
+		Cmd:          []string{"bash", "-s"},
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
+		Context:      t.Context(),
+	})
+	if err != nil {
+		t.Fatalf("exec create: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := c.env.Pool.Client.StartExec(ex.ID, dc.StartExecOptions{
+		InputStream:  strings.NewReader(script),
+		OutputStream: &stdout,
+		ErrorStream:  &stderr,
+		Context:      t.Context(),
+	}); err != nil {
+		t.Fatalf("exec start: %v", err)
+	}
+	info, err := c.env.Pool.Client.InspectExec(ex.ID)
+	if err != nil {
+		t.Fatalf("exec inspect: %v", err)
+	}
+	return ExecResult{Code: info.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}
+}

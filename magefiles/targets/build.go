@@ -1,0 +1,64 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/claude-bottle/claude-bottle/pkg/build"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+)
+
+// Build builds binaries and images.
+type Build mg.Namespace
+
+// Base makes the Debian base image: debian:bookworm-slim if present or pullable, else a local debootstrap import (cached).
+func (Build) Base(ctx context.Context) error {
+	eng, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	res, err := images.EnsureBase(ctx, eng, images.BaseOptions{Out: progress})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "base: %s (%s)\n", res.Ref, res.Source)
+	return nil
+}
+
+// Binaries builds static linux binaries of the project into build/bin/linux-<arch>.
+func (Build) Binaries(ctx context.Context) error {
+	dir, err := build.Go(ctx, build.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "binaries: %s\n", dir)
+	return nil
+}
+
+// AgentTest builds claude-bottle-agent-test:latest, the agent image of the integration tests.
+func (Build) AgentTest(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build.Base)
+	return buildImage(ctx, images.AgentTest())
+}
+
+func buildImage(ctx context.Context, spec images.Spec) error {
+	eng, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	fmt.Fprintf(progress, "image %s: checking inputs\n", spec.Tag)
+	res, err := images.Build(ctx, eng, spec, images.BuildOptions{Out: detail()})
+	if err != nil {
+		return err
+	}
+	if res.Skipped {
+		fmt.Fprintf(progress, "image %s: up to date (inputs %.12s)\n", spec.Tag, res.Digest)
+	} else {
+		fmt.Fprintf(progress, "image %s: built (inputs %.12s)\n", spec.Tag, res.Digest)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+// Package cli implements the claude-bottle command line: argument parsing,
+// dispatch to the subcommands, and the mapping of errors to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Stdio is the standard streams of one invocation.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// LookupEnv reads a variable of the caller's environment (os.LookupEnv in main).
+type LookupEnv func(string) (string, bool)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// UsageError is an error in how the command was called.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, io Stdio, env LookupEnv) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"version": {"print the version", runVersion},
+	}
+}
+
+// Main runs the CLI and returns the process exit code.
+func Main(ctx context.Context, args []string, stdio Stdio, env LookupEnv) int {
+	err := run(ctx, args, stdio, env)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintf(stdio.Err, "claude-bottle: %v\n", err)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stdio.Err, "run 'claude-bottle help' for usage")
+		return ExitUsage
+	}
+	return ExitError
+}
+
+func run(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdio.Out)
+		return nil
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		return &UsageError{Msg: fmt.Sprintf("unknown command %q", args[0])}
+	}
+	return cmd.run(ctx, args[1:], stdio, env)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "claude-bottle runs an AI coding agent in a disposable container whose only ways out are audited sidecars.")
+	fmt.Fprintln(w, "\nUsage: claude-bottle <command> [flags]\n\nCommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+}
+
+// newFlags returns a flag set that reports errors as UsageError instead of exiting.
+func newFlags(name string, stdio Stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("claude-bottle "+name, flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Msg: strings.TrimSpace(err.Error())}
+	}
+	return nil
+}
+
+// Version is stamped at build time with -ldflags -X; "dev" otherwise.
+var Version = "dev"
+
+func runVersion(_ context.Context, args []string, stdio Stdio, _ LookupEnv) error {
+	fs := newFlags("version", stdio)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "claude-bottle %s\n", Version)
+	return nil
+}

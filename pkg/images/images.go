@@ -1,0 +1,78 @@
+package images
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+)
+
+// AgentTestImage is the agent image integration tests run: the base plus
+// curl, git, dig, ssh and netcat, nothing of Claude Code.
+const AgentTestImage = "claude-bottle-agent-test:latest"
+
+// Spec is one image of the project: its Dockerfile and context files.
+type Spec struct {
+	Tag        string
+	Dockerfile string            // relative to the module root
+	Files      map[string]string // context path -> path relative to the module root
+}
+
+// AgentTest is the spec of AgentTestImage.
+func AgentTest() Spec {
+	return Spec{Tag: AgentTestImage, Dockerfile: "dockerfiles/Dockerfile.agent-test"}
+}
+
+// BuildOptions tunes Build. The zero value is the default.
+type BuildOptions struct {
+	// Root is the module root; empty means the current directory.
+	Root string
+	// Base is the BASE_IMAGE build argument; empty means resolve (and if
+	// needed build) it with EnsureBase.
+	Base string
+	// Force rebuilds even when the inputs did not change.
+	Force bool
+	// Out receives progress and build output; nil discards it.
+	Out io.Writer
+}
+
+// Build builds spec on top of the base image, skipping the build when the
+// image already carries the digest of the same inputs (Dockerfile, context
+// files, build arguments and the base image's ID).
+func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions) (docker.BuildResult, error) {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	base := opts.Base
+	if base == "" {
+		res, err := EnsureBase(ctx, eng, BaseOptions{Out: out})
+		if err != nil {
+			return docker.BuildResult{}, err
+		}
+		base = res.Ref
+	}
+	baseID, err := eng.ImageID(ctx, base)
+	if err != nil {
+		return docker.BuildResult{}, err
+	}
+	root := opts.Root
+	if root == "" {
+		root = "."
+	}
+	files := make(map[string]string, len(spec.Files))
+	for k, v := range spec.Files {
+		files[k] = filepath.Join(root, v)
+	}
+	res, err := eng.Build(ctx, docker.BuildSpec{
+		Tag:        spec.Tag,
+		Dockerfile: filepath.Join(root, spec.Dockerfile),
+		Files:      files,
+		Args:       map[string]string{"BASE_IMAGE": base},
+		Labels:     map[string]string{"dev.claude-bottle.image": spec.Tag},
+		Salt:       []string{"base " + baseID},
+		Force:      opts.Force,
+	}, out)
+	return res, err
+}
