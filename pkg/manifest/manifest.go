@@ -1,0 +1,231 @@
+// Package manifest reads bottle manifests (bottle.toml): strict TOML decoding,
+// defaults in one place, and validation that reports every problem at once
+// with the key and line it concerns. Resolve then binds a valid manifest to the
+// host environment (${VAR} references and token refs).
+package manifest
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultImage is the agent image used when a manifest names none.
+const DefaultImage = "claude-bottle-agent:latest"
+
+//go:embed default.toml
+var defaultManifest []byte
+
+// Manifest is a decoded bottle.toml.
+type Manifest struct {
+	Name      string            `toml:"name"`
+	Image     string            `toml:"image"`
+	Env       map[string]string `toml:"env"`
+	Egress    Egress            `toml:"egress"`
+	Pipelock  Pipelock          `toml:"pipelock"`
+	Git       Git               `toml:"git"`
+	Supervise Supervise         `toml:"supervise"`
+
+	// Source names where the manifest came from ("<embedded default>" or a path).
+	Source string `toml:"-"`
+	// lines maps key paths to source lines, for error messages.
+	lines lineIndex
+}
+
+// Egress is the [egress] table.
+type Egress struct {
+	Routes []Route `toml:"routes"`
+}
+
+// Route is one [[egress.routes]] entry: the agent may reach Host (and only the
+// listed path prefixes, when any), optionally with a credential egress injects.
+type Route struct {
+	Host  string   `toml:"host"`
+	Paths []string `toml:"paths"`
+	Auth  *Auth    `toml:"auth"`
+}
+
+// Auth names the host variable holding a route's credential and the scheme
+// egress sends it with ("Authorization: <scheme> <token>").
+type Auth struct {
+	Scheme   string `toml:"scheme"`
+	TokenRef string `toml:"token_ref"`
+}
+
+// Pipelock is the [pipelock] table.
+type Pipelock struct {
+	// Allowlist adds hosts (exact or *.suffix) beyond the routes' hosts.
+	Allowlist []string `toml:"allowlist"`
+	// TLSPassthrough lists hosts pipelock does not intercept.
+	TLSPassthrough []string `toml:"tls_passthrough"`
+}
+
+// Git is the [git] table.
+type Git struct {
+	Repos []Repo `toml:"repos"`
+}
+
+// Repo is one [[git.repos]] entry, served to the agent as git://git-gate/<name>.git.
+type Repo struct {
+	Name     string `toml:"name"`
+	URL      string `toml:"url"`
+	Identity string `toml:"identity"`
+	HostKey  string `toml:"host_key"`
+	// AllowForcePush lets the gate forward non-fast-forward pushes.
+	AllowForcePush bool `toml:"allow_force_push"`
+	// AllowDelete lets the gate forward ref deletions.
+	AllowDelete bool `toml:"allow_delete"`
+}
+
+// Supervise is the [supervise] table.
+type Supervise struct {
+	// Enabled runs the supervise daemon; default true.
+	Enabled *bool `toml:"enabled"`
+}
+
+// SuperviseEnabled reports whether the supervise daemon runs.
+func (m *Manifest) SuperviseEnabled() bool {
+	return m.Supervise.Enabled == nil || *m.Supervise.Enabled
+}
+
+// Default returns the embedded default bottle.
+func Default() (*Manifest, error) {
+	m, err := Parse(defaultManifest, "<embedded default>")
+	if err != nil {
+		return nil, fmt.Errorf("embedded default manifest: %w", err)
+	}
+	return m, nil
+}
+
+// Load reads and parses the manifest at path.
+func Load(path string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes a manifest strictly, applies defaults and validates it. The
+// error, when not nil, is a *ValidationError listing every problem found.
+func Parse(data []byte, source string) (*Manifest, error) {
+	m := &Manifest{Source: source}
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(m)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &ValidationError{Source: source, Problems: []Problem{{Line: pe.Position.Line, Msg: pe.Message}}}
+		}
+		return nil, &ValidationError{Source: source, Problems: []Problem{{Msg: err.Error()}}}
+	}
+	m.lines = indexLines(data)
+	var problems []Problem
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		problems = append(problems, Problem{Key: key, Line: m.lines.first(key), Msg: "unknown key (check the spelling; see docs/operations.md for the manifest reference)"})
+	}
+	m.applyDefaults()
+	problems = append(problems, m.validate()...)
+	if len(problems) > 0 {
+		return nil, newValidationError(source, problems)
+	}
+	return m, nil
+}
+
+func (m *Manifest) applyDefaults() {
+	if m.Image == "" {
+		m.Image = DefaultImage
+	}
+	if m.Env == nil {
+		m.Env = map[string]string{}
+	}
+	for i := range m.Egress.Routes {
+		r := &m.Egress.Routes[i]
+		r.Host = normalizeHost(r.Host)
+	}
+	for i, h := range m.Pipelock.Allowlist {
+		m.Pipelock.Allowlist[i] = normalizeHost(h)
+	}
+	for i, h := range m.Pipelock.TLSPassthrough {
+		m.Pipelock.TLSPassthrough[i] = normalizeHost(h)
+	}
+}
+
+// normalizeHost lower-cases a host name and drops one trailing dot, the forms
+// every matcher downstream compares against.
+func normalizeHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+}
+
+// Problem is one thing wrong with a manifest.
+type Problem struct {
+	Key  string // dotted key path, e.g. egress.routes[1].host; empty for syntax errors
+	Line int    // 1-based source line; 0 when unknown
+	Msg  string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Key != "" {
+		fmt.Fprintf(&b, "%s: ", p.Key)
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// ValidationError lists every problem of a manifest.
+type ValidationError struct {
+	Source   string
+	Problems []Problem
+}
+
+func newValidationError(source string, problems []Problem) *ValidationError {
+	sort.SliceStable(problems, func(i, j int) bool {
+		li, lj := problems[i].Line, problems[j].Line
+		if li == 0 {
+			li = 1 << 30
+		}
+		if lj == 0 {
+			lj = 1 << 30
+		}
+		return li < lj
+	})
+	return &ValidationError{Source: source, Problems: problems}
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	n := len(e.Problems)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(&b, "invalid manifest %s (%d problem%s):", e.Source, n, plural)
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// ExpandHome expands a leading "~/" with the user's home directory.
+func ExpandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("expand %s: %w", path, err)
+	}
+	return filepath.Join(home, strings.TrimPrefix(path, "~")), nil
+}
