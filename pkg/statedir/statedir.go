@@ -1,0 +1,210 @@
+// Package statedir lays out $CLAUDE_BOTTLE_HOME: per-bottle state directories
+// (one subdirectory per daemon, mounted as a directory so replaced files are
+// seen), queues and the audit log; private permissions; and atomic file
+// replacement inside a mounted directory.
+package statedir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+)
+
+// HomeEnv overrides the state root.
+const HomeEnv = "CLAUDE_BOTTLE_HOME"
+
+// Permissions: directories and private keys are private to the operator.
+const (
+	DirPerm     os.FileMode = 0o700
+	PrivatePerm os.FileMode = 0o600
+	PublicPerm  os.FileMode = 0o644
+)
+
+// Layout is the state tree rooted at Home.
+type Layout struct {
+	Home string
+}
+
+// FromEnv returns the layout rooted at $CLAUDE_BOTTLE_HOME, or ~/.claude-bottle.
+func FromEnv(lookup func(string) (string, bool)) (Layout, error) {
+	if v, ok := lookup(HomeEnv); ok && strings.TrimSpace(v) != "" {
+		abs, err := filepath.Abs(strings.TrimSpace(v))
+		if err != nil {
+			return Layout{}, fmt.Errorf("%s: %w", HomeEnv, err)
+		}
+		return Layout{Home: abs}, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return Layout{}, fmt.Errorf("no home directory to put ~/.claude-bottle in (set %s): %w", HomeEnv, err)
+	}
+	return Layout{Home: filepath.Join(home, ".claude-bottle")}, nil
+}
+
+// StateRoot is the directory holding every bottle's state.
+func (l Layout) StateRoot() string { return filepath.Join(l.Home, "state") }
+
+// StateDir is the state directory of one bottle.
+func (l Layout) StateDir(slug string) string { return filepath.Join(l.StateRoot(), slug) }
+
+// DaemonDir is the directory of one daemon inside a bottle's state; the daemon
+// sees it at names.ConfigDir(daemon).
+func (l Layout) DaemonDir(slug, daemon string) string {
+	return filepath.Join(l.StateDir(slug), daemon)
+}
+
+// PipelockStateDir is the directory the running pipelock has mounted; an
+// allowlist change must be written here to be seen.
+func (l Layout) PipelockStateDir(slug string) string { return l.DaemonDir(slug, names.Pipelock) }
+
+// EgressStateDir holds routes.yaml and the bottle CA.
+func (l Layout) EgressStateDir(slug string) string { return l.DaemonDir(slug, names.Egress) }
+
+// GitGateStateDir holds repo config, identities and known_hosts.
+func (l Layout) GitGateStateDir(slug string) string { return l.DaemonDir(slug, names.GitGate) }
+
+// SuperviseStateDir holds the current-config snapshot for the agent.
+func (l Layout) SuperviseStateDir(slug string) string { return l.DaemonDir(slug, names.Supervise) }
+
+// AgentCADir holds only the bottle CA certificate: the one file of the state
+// the agent may see.
+func (l Layout) AgentCADir(slug string) string { return filepath.Join(l.StateDir(slug), "agent") }
+
+// QueueDir is the supervise queue of one bottle.
+func (l Layout) QueueDir(slug string) string { return filepath.Join(l.Home, "queue", slug) }
+
+// AuditLog is the append-only log of operator decisions.
+func (l Layout) AuditLog() string { return filepath.Join(l.Home, "audit.jsonl") }
+
+// Files of a bottle's state directory.
+const (
+	MetadataFile = "metadata.json"
+	ComposeFile  = "docker-compose.yml"
+	ComposeLog   = "compose.log"
+	CACert       = "ca.pem"
+	CAKey        = "ca-key.pem"
+	RoutesFile   = "routes.yaml"
+	PipelockFile = "pipelock.yaml"
+	// UpstreamCA is pipelock's CA certificate as egress sees it (egress must
+	// trust pipelock's interception, but never holds pipelock's key).
+	UpstreamCA = "upstream-ca.pem"
+)
+
+// WriteFileAtomic replaces dir/name with data: it writes a temporary file in
+// dir, fsyncs it, renames it over the target and fsyncs dir. A reader that has
+// dir mounted sees the old file or the new one, never a mix, and a crash
+// leaves no half-written file under the target name.
+func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return fmt.Errorf("write %q: not a plain file name", name)
+	}
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(perm); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// File is one file to stage: Dir is relative to the bottle's state directory
+// ("" for the top level), Perm its mode.
+type File struct {
+	Dir  string
+	Name string
+	Data []byte
+	Perm os.FileMode
+}
+
+// Stage creates the state directory of slug with exactly files in it. The
+// tree is built under a temporary name beside it and renamed into place, so a
+// failure leaves nothing behind and a bottle's state never exists half-written.
+// Staging over an existing state directory is refused.
+func (l Layout) Stage(slug string, files []File) error {
+	if err := names.ValidateSlug(slug); err != nil {
+		return err
+	}
+	final := l.StateDir(slug)
+	if _, err := os.Stat(final); err == nil {
+		return fmt.Errorf("state directory %s already exists: bottle %s is up or was not cleaned up (claude-bottle down %s, or claude-bottle cleanup)", final, slug, slug)
+	}
+	if err := os.MkdirAll(l.StateRoot(), DirPerm); err != nil {
+		return fmt.Errorf("create %s: %w", l.StateRoot(), err)
+	}
+	tmp, err := os.MkdirTemp(l.StateRoot(), ".staging-"+slug+"-")
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", slug, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, DirPerm); err != nil {
+		return fmt.Errorf("stage %s: %w", slug, err)
+	}
+	for _, f := range files {
+		if f.Dir != "" && (filepath.IsAbs(f.Dir) || strings.Contains(f.Dir, "..")) {
+			return fmt.Errorf("stage %s: directory %q escapes the state dir", slug, f.Dir)
+		}
+		dir := filepath.Join(tmp, f.Dir)
+		if err := os.MkdirAll(dir, DirPerm); err != nil {
+			return fmt.Errorf("stage %s: %w", slug, err)
+		}
+		if err := WriteFileAtomic(dir, f.Name, f.Data, f.Perm); err != nil {
+			return fmt.Errorf("stage %s: %w", slug, err)
+		}
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("stage %s: %w", slug, err)
+	}
+	ok = true
+	return syncDir(l.StateRoot())
+}
+
+// Remove deletes the state directory and queue of slug.
+func (l Layout) Remove(slug string) error {
+	if err := names.ValidateSlug(slug); err != nil {
+		return err
+	}
+	return errors.Join(os.RemoveAll(l.StateDir(slug)), os.RemoveAll(l.QueueDir(slug)))
+}
