@@ -92,3 +92,26 @@ func ValidateSlug(s string) error {
 	}
 	return nil
 }
+
+// DaemonsEnv selects the daemons initd runs (csv; unset means all four, empty
+// means none).
+const DaemonsEnv = "CLAUDE_BOTTLE_SIDECAR_DAEMONS"
+
+// Argv returns the arguments of the sidecar binary that run daemon, listening
+// on all addresses of its container (a daemon bound to 127.0.0.1 would refuse
+// its peers on the Docker network). Both shapes use exactly these: the legacy
+// renderer as the service command, initd when it spawns the daemon.
+func Argv(daemon string) []string {
+	listen := "0.0.0.0:" + strconv.Itoa(Port(daemon))
+	switch daemon {
+	case Egress:
+		return []string{Egress, "--listen", listen, "--config-dir", ConfigDir(Egress)}
+	case Pipelock:
+		return []string{Pipelock, "run", "--listen", listen, "--config", ConfigDir(Pipelock) + "/pipelock.yaml"}
+	case GitGate:
+		return []string{GitGate, "--listen", listen, "--config-dir", ConfigDir(GitGate)}
+	case Supervise:
+		return []string{Supervise, "--listen", listen}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package pipelockcfg
+
+import (
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+)
+
+func TestFromManifest(t *testing.T) {
+	m, err := manifest.Parse([]byte(`name = "x"
+[[egress.routes]]
+host = "API.github.com"
+[[egress.routes]]
+host = "api.anthropic.com"
+[pipelock]
+allowlist = ["pypi.org", "*.pythonhosted.org", "pypi.org"]
+tls_passthrough = ["api.anthropic.com"]
+`), "b.toml")
+	assert.NilError(t, err)
+	c := FromManifest(m)
+	assert.DeepEqual(t, c.APIAllowlist, []string{"*.pythonhosted.org", "api.anthropic.com", "api.github.com", "pypi.org", "statsig.anthropic.com"})
+	assert.Equal(t, c.Mode, "strict")
+	assert.Assert(t, c.ForwardProxy.Enabled)
+	assert.Assert(t, c.DLP.IncludeDefaults)
+	assert.Assert(t, !c.DLP.ScanEnv, "pipelock never holds token values")
+	assert.Assert(t, c.TLSInterception.Enabled)
+	assert.Equal(t, c.TLSInterception.CACert, "/etc/claude-bottle/pipelock/ca.pem")
+	assert.Equal(t, c.TLSInterception.CAKey, "/etc/claude-bottle/pipelock/ca-key.pem")
+	assert.DeepEqual(t, c.TLSInterception.PassthroughDomains, []string{"api.anthropic.com"})
+	assert.DeepEqual(t, c.RequestBodyScanning, RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"})
+
+	b, err := c.Marshal()
+	assert.NilError(t, err)
+	got, err := Parse(b)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got, c)
+
+	// Replacing the allowlist keeps everything else.
+	n := got.WithAllowlist([]string{"New.example.com.", "a.example.com"})
+	assert.DeepEqual(t, n.APIAllowlist, []string{"a.example.com", "new.example.com"})
+	n.APIAllowlist = got.APIAllowlist
+	assert.DeepEqual(t, n, got)
+}
+
+func TestParseErrors(t *testing.T) {
+	valid := "mode: strict\napi_allowlist: [a.example.com]\nforward_proxy: {enabled: true}\ndlp: {include_defaults: true, scan_env: false, patterns: []}\ntls_interception: {enabled: true, ca_cert: /c, ca_key: /k, passthrough_domains: []}\nrequest_body_scanning: {action: block, scan_headers: true, header_mode: all}\n"
+	_, err := Parse([]byte(valid))
+	assert.NilError(t, err)
+	for name, tc := range map[string]struct{ src, want string }{
+		"unknown key":   {valid + "bogus: 1\n", "field bogus not found"},
+		"bad mode":      {"mode: open\n" + valid[len("mode: strict\n"):], `mode: "open"`},
+		"bad host":      {"mode: strict\napi_allowlist: [\"a.*.com\", \"http://x\"]\n" + valid[len("mode: strict\napi_allowlist: [a.example.com]\n"):], `api_allowlist[0]: "a.*.com"`},
+		"tls no key":    {"mode: strict\napi_allowlist: []\ntls_interception: {enabled: true}\nrequest_body_scanning: {action: block, header_mode: all}\n", "enabled needs ca_cert and ca_key"},
+		"bad action":    {"mode: strict\nrequest_body_scanning: {action: allow, header_mode: all}\n", `request_body_scanning.action: "allow"`},
+		"bad header":    {"mode: strict\nrequest_body_scanning: {action: block, header_mode: some}\n", `header_mode: "some"`},
+		"pattern empty": {"mode: strict\ndlp: {patterns: [{name: x}]}\nrequest_body_scanning: {action: block, header_mode: all}\n", "dlp.patterns[0]: want name and regex"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.src))
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+	// Every problem at once.
+	_, err = Parse([]byte("mode: open\nrequest_body_scanning: {action: allow, header_mode: some}\n"))
+	assert.ErrorContains(t, err, `mode: "open"`)
+	assert.ErrorContains(t, err, `action: "allow"`)
+	assert.ErrorContains(t, err, `header_mode: "some"`)
+}
