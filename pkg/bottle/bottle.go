@@ -1,0 +1,244 @@
+// Package bottle turns a resolved manifest into everything a bottle runs on:
+// its slug, the files of its state directory (daemon configs, CAs, the
+// compose file) and the compose project. Prepare touches no disk; Stage writes
+// the state directory in one atomic step.
+package bottle
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
+)
+
+const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+// NewSlug returns name + "-" + 5 random base36 characters.
+func NewSlug(name string) (string, error) {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('-')
+	for range 5 {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(base36))))
+		if err != nil {
+			return "", fmt.Errorf("new slug: %w", err)
+		}
+		b.WriteByte(base36[n.Int64()])
+	}
+	slug := b.String()
+	return slug, names.ValidateSlug(slug)
+}
+
+// Options are the inputs of Prepare.
+type Options struct {
+	Bottle *manifest.Resolved
+	// Slug defaults to a fresh NewSlug(Bottle.Name).
+	Slug         string
+	Shape        sidecarflag.Shape
+	SidecarImage string
+	Layout       statedir.Layout
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Plan is a prepared bottle: nothing of it is on disk until Stage.
+type Plan struct {
+	Slug     string
+	Shape    sidecarflag.Shape
+	Bottle   *manifest.Resolved
+	Layout   statedir.Layout
+	Project  *compose.Project
+	Metadata Metadata
+	EgressCA *tlsca.CA
+	Files    []statedir.File
+}
+
+// Metadata is metadata.json.
+type Metadata struct {
+	Name           string    `json:"name"`
+	Slug           string    `json:"slug"`
+	Shape          string    `json:"shape"`
+	StartedAt      time.Time `json:"started_at"`
+	ComposeProject string    `json:"compose_project"`
+	ManifestPath   string    `json:"manifest_path"`
+	Daemons        []string  `json:"daemons"`
+	SidecarImage   string    `json:"sidecar_image"`
+	AgentImage     string    `json:"agent_image"`
+}
+
+// GitGateRepo is one entry of git-gate/repos.yaml.
+type GitGateRepo struct {
+	Name           string `yaml:"name"`
+	URL            string `yaml:"url"`
+	Identity       string `yaml:"identity"` // file name inside the git-gate directory
+	AllowForcePush bool   `yaml:"allow_force_push"`
+	AllowDelete    bool   `yaml:"allow_delete"`
+}
+
+// Prepare generates the bottle's CAs and renders every file of its state
+// directory and its compose project. Missing inputs (an identity file) are
+// reported here, before anything is written.
+func Prepare(opts Options) (*Plan, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SidecarImage == "" {
+		opts.SidecarImage = sidecarflag.DefaultImage
+	}
+	r := opts.Bottle
+	slug := opts.Slug
+	if slug == "" {
+		var err error
+		if slug, err = NewSlug(r.Name); err != nil {
+			return nil, err
+		}
+	}
+	project, err := compose.Build(compose.Options{Bottle: r, Slug: slug, Shape: opts.Shape, SidecarImage: opts.SidecarImage, Layout: opts.Layout})
+	if err != nil {
+		return nil, err
+	}
+	composeYAML, err := project.YAML()
+	if err != nil {
+		return nil, err
+	}
+	egressCA, err := tlsca.New("claude-bottle egress CA "+slug, tlsca.Options{Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	pipelockCA, err := tlsca.New("claude-bottle pipelock CA "+slug, tlsca.Options{Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	routesYAML, err := routes.FromManifest(r).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	pcfg := pipelockcfg.FromManifest(r.Manifest)
+	pipelockYAML, err := pcfg.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	meta := Metadata{
+		Name: r.Name, Slug: slug, Shape: string(opts.Shape), StartedAt: opts.Now().UTC(),
+		ComposeProject: project.Name, ManifestPath: r.Source, Daemons: compose.Daemons(r.Manifest),
+		SidecarImage: opts.SidecarImage, AgentImage: r.Image,
+	}
+	metaJSON, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	snapshot, err := json.MarshalIndent(map[string]any{
+		"bottle": r.Name, "slug": slug,
+		"egress_routes": routes.FromManifest(r).Routes, "pipelock_allowlist": pcfg.APIAllowlist,
+		"tls_passthrough": pcfg.TLSInterception.PassthroughDomains,
+	}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode supervise snapshot: %w", err)
+	}
+
+	const pub, priv = statedir.PublicPerm, statedir.PrivatePerm
+	files := []statedir.File{
+		{Name: statedir.MetadataFile, Data: append(metaJSON, '\n'), Perm: pub},
+		{Name: statedir.ComposeFile, Data: composeYAML, Perm: pub},
+		{Dir: "agent", Name: statedir.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: statedir.RoutesFile, Data: routesYAML, Perm: pub},
+		{Dir: names.Egress, Name: statedir.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: statedir.CAKey, Data: egressCA.KeyPEM, Perm: priv},
+		{Dir: names.Egress, Name: statedir.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: names.Pipelock, Name: statedir.PipelockFile, Data: pipelockYAML, Perm: pub},
+		{Dir: names.Pipelock, Name: statedir.CACert, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
+		{Dir: names.Supervise, Name: "config.json", Data: append(snapshot, '\n'), Perm: pub},
+	}
+	gitFiles, err := gitGateFiles(r.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, gitFiles...)
+	return &Plan{
+		Slug: slug, Shape: opts.Shape, Bottle: r, Layout: opts.Layout, Project: project,
+		Metadata: meta, EgressCA: egressCA, Files: files,
+	}, nil
+}
+
+// gitGateFiles renders git-gate's directory: repos.yaml, known_hosts pinned to
+// the manifest's host keys, and a copy of each identity (0600). The directory
+// always exists (it is mounted) even without repos.
+func gitGateFiles(m *manifest.Manifest) ([]statedir.File, error) {
+	var repos []GitGateRepo
+	var knownHosts strings.Builder
+	var files []statedir.File
+	for _, r := range m.Git.Repos {
+		idPath, err := manifest.ExpandHome(r.Identity)
+		if err != nil {
+			return nil, err
+		}
+		key, err := os.ReadFile(idPath)
+		if err != nil {
+			return nil, fmt.Errorf("git repo %s: identity: %w", r.Name, err)
+		}
+		idName := "id-" + r.Name
+		files = append(files, statedir.File{Dir: names.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
+		repos = append(repos, GitGateRepo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete})
+		host, port := sshHost(r.URL)
+		if port != "" && port != "22" {
+			host = "[" + host + "]:" + port
+		}
+		fmt.Fprintf(&knownHosts, "%s %s\n", host, strings.TrimSpace(r.HostKey))
+	}
+	reposYAML, err := yaml.Marshal(map[string]any{"repos": repos})
+	if err != nil {
+		return nil, fmt.Errorf("encode git-gate repos: %w", err)
+	}
+	files = append(files,
+		statedir.File{Dir: names.GitGate, Name: "repos.yaml", Data: reposYAML, Perm: statedir.PublicPerm},
+		statedir.File{Dir: names.GitGate, Name: "known_hosts", Data: []byte(knownHosts.String()), Perm: statedir.PublicPerm},
+	)
+	return files, nil
+}
+
+// sshHost extracts host and port from ssh://[user@]host[:port]/path or user@host:path.
+func sshHost(u string) (host, port string) {
+	if rest, ok := strings.CutPrefix(u, "ssh://"); ok {
+		hp, _, _ := strings.Cut(rest, "/")
+		if i := strings.LastIndexByte(hp, '@'); i >= 0 {
+			hp = hp[i+1:]
+		}
+		if h, p, ok := strings.Cut(hp, ":"); ok {
+			return h, p
+		}
+		return hp, ""
+	}
+	hp, _, _ := strings.Cut(u, ":")
+	if i := strings.LastIndexByte(hp, '@'); i >= 0 {
+		hp = hp[i+1:]
+	}
+	return hp, ""
+}
+
+// Stage writes the plan's state directory atomically and creates its queue
+// directory. Nothing is written when any step fails.
+func (p *Plan) Stage() error {
+	if err := p.Layout.Stage(p.Slug, p.Files); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p.Layout.QueueDir(p.Slug), statedir.DirPerm); err != nil {
+		_ = p.Layout.Remove(p.Slug)
+		return fmt.Errorf("create queue dir: %w", err)
+	}
+	return nil
+}

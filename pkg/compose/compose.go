@@ -1,0 +1,407 @@
+// Package compose renders a bottle into a Compose project: one typed model,
+// built for either shape (legacy: agent + one service per daemon; bundle:
+// agent + one sidecars service under initd) and written as YAML that is
+// exactly what gets brought up. The agent's service is identical in both
+// shapes in every address it dials.
+package compose
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+// Service and network keys of the project.
+const (
+	AgentService    = "agent"
+	SidecarsService = "sidecars"
+	InternalNet     = "internal"
+	EgressNet       = "egress"
+)
+
+// StopGracePeriod gives initd's 8 s shutdown grace room inside compose's stop.
+const StopGracePeriod = "10s"
+
+// Project is a Compose project.
+type Project struct {
+	Name     string              `yaml:"name"`
+	Services map[string]*Service `yaml:"services"`
+	Networks map[string]*Network `yaml:"networks"`
+}
+
+// Service is one Compose service.
+type Service struct {
+	Image           string                     `yaml:"image"`
+	ContainerName   string                     `yaml:"container_name"`
+	Hostname        string                     `yaml:"hostname,omitempty"`
+	Entrypoint      []string                   `yaml:"entrypoint,omitempty"`
+	Command         []string                   `yaml:"command,omitempty"`
+	Init            bool                       `yaml:"init,omitempty"`
+	Environment     []string                   `yaml:"environment,omitempty"`
+	Volumes         []Volume                   `yaml:"volumes,omitempty"`
+	Networks        map[string]*ServiceNetwork `yaml:"networks"`
+	DependsOn       map[string]Dependency      `yaml:"depends_on,omitempty"`
+	Healthcheck     *Healthcheck               `yaml:"healthcheck,omitempty"`
+	SecurityOpt     []string                   `yaml:"security_opt,omitempty"`
+	Labels          map[string]string          `yaml:"labels"`
+	StopGracePeriod string                     `yaml:"stop_grace_period"`
+}
+
+// Volume is a bind mount (long syntax).
+type Volume struct {
+	Type     string `yaml:"type"`
+	Source   string `yaml:"source"`
+	Target   string `yaml:"target"`
+	ReadOnly bool   `yaml:"read_only,omitempty"`
+}
+
+// ServiceNetwork is a service's attachment to a network.
+type ServiceNetwork struct {
+	Aliases []string `yaml:"aliases,omitempty"`
+}
+
+// Dependency is a depends_on entry.
+type Dependency struct {
+	Condition string `yaml:"condition"`
+}
+
+// Healthcheck is a service healthcheck.
+type Healthcheck struct {
+	Test        []string `yaml:"test"`
+	Interval    string   `yaml:"interval"`
+	Timeout     string   `yaml:"timeout"`
+	Retries     int      `yaml:"retries"`
+	StartPeriod string   `yaml:"start_period"`
+}
+
+// Network is a Compose network.
+type Network struct {
+	Name       string            `yaml:"name"`
+	Driver     string            `yaml:"driver"`
+	Internal   bool              `yaml:"internal,omitempty"`
+	DriverOpts map[string]string `yaml:"driver_opts,omitempty"`
+	Labels     map[string]string `yaml:"labels"`
+}
+
+// Options are the inputs of Build.
+type Options struct {
+	Bottle *manifest.Resolved
+	Slug   string
+	Shape  sidecarflag.Shape
+	// SidecarImage defaults to sidecarflag.DefaultImage.
+	SidecarImage string
+	// Layout locates the state directories that are mounted.
+	Layout statedir.Layout
+}
+
+// Agent-side constants.
+const (
+	// AgentCAFile is where the agent finds the bottle CA certificate.
+	AgentCAFile = names.AgentCAMount + "/ca.pem"
+	// SystemCABundle is the agent's system trust store once the bottle CA
+	// has been installed into it at bring-up.
+	SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+	// NoProxy lists what the agent reaches without egress: loopback and the
+	// two daemons it talks to directly on the internal network.
+	NoProxy = "localhost,127.0.0.1,::1,supervise,git-gate"
+)
+
+// Daemons returns the daemons a bottle runs, in canonical order: egress and
+// pipelock always, git-gate when repos are declared, supervise when enabled.
+func Daemons(m *manifest.Manifest) []string {
+	out := []string{names.Egress, names.Pipelock}
+	if len(m.Git.Repos) > 0 {
+		out = append(out, names.GitGate)
+	}
+	if m.SuperviseEnabled() {
+		out = append(out, names.Supervise)
+	}
+	return out
+}
+
+// Build makes the project of a bottle for the chosen shape.
+func Build(opts Options) (*Project, error) {
+	if opts.Bottle == nil {
+		return nil, errors.New("compose: no bottle")
+	}
+	if err := names.ValidateSlug(opts.Slug); err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
+	if opts.Layout.Home == "" {
+		return nil, errors.New("compose: no state layout")
+	}
+	if opts.SidecarImage == "" {
+		opts.SidecarImage = sidecarflag.DefaultImage
+	}
+	switch opts.Shape {
+	case sidecarflag.Legacy, sidecarflag.Bundle:
+	default:
+		return nil, fmt.Errorf("compose: unknown shape %q", opts.Shape)
+	}
+	slug := opts.Slug
+	daemons := Daemons(opts.Bottle.Manifest)
+	p := &Project{
+		Name:     names.Project(slug),
+		Services: map[string]*Service{},
+		Networks: map[string]*Network{
+			InternalNet: {
+				Name:     names.InternalNetwork(slug),
+				Driver:   "bridge",
+				Internal: true,
+				// Without inhibit_ipv4 the bridge carries a host address and
+				// an agent on an "internal" network reaches every host port.
+				DriverOpts: map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"},
+				Labels:     labels(slug, ""),
+			},
+			EgressNet: {
+				Name:   names.EgressNetwork(slug),
+				Driver: "bridge",
+				Labels: labels(slug, ""),
+			},
+		},
+	}
+
+	var sidecarDeps []string
+	if opts.Shape == sidecarflag.Legacy {
+		for _, d := range daemons {
+			p.Services[d] = legacyService(opts, d)
+			sidecarDeps = append(sidecarDeps, d)
+		}
+	} else {
+		p.Services[SidecarsService] = bundleService(opts, daemons)
+		sidecarDeps = []string{SidecarsService}
+	}
+	p.Services[AgentService] = agentService(opts, sidecarDeps)
+	return p, nil
+}
+
+func labels(slug, role string) map[string]string {
+	l := map[string]string{names.LabelSlug: slug}
+	if role != "" {
+		l[names.LabelRole] = role
+	}
+	return l
+}
+
+func agentService(opts Options, deps []string) *Service {
+	slug := opts.Slug
+	proxy := names.URL(names.Egress)
+	env := map[string]string{
+		"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
+		"NO_PROXY": NoProxy, "no_proxy": NoProxy,
+		"NODE_EXTRA_CA_CERTS": AgentCAFile,
+		"SSL_CERT_FILE":       SystemCABundle,
+		"REQUESTS_CA_BUNDLE":  SystemCABundle,
+		"GIT_SSL_CAINFO":      SystemCABundle,
+		"CLAUDE_BOTTLE":       "1",
+		"CLAUDE_BOTTLE_SLUG":  slug,
+	}
+	for k, v := range opts.Bottle.AgentEnv {
+		env[k] = v
+	}
+	dependsOn := map[string]Dependency{}
+	for _, d := range deps {
+		dependsOn[d] = Dependency{Condition: "service_healthy"}
+	}
+	return &Service{
+		Image:         opts.Bottle.Image,
+		ContainerName: names.AgentContainer(slug),
+		Hostname:      opts.Bottle.Name,
+		Command:       []string{"sleep", "infinity"},
+		Init:          true,
+		Environment:   envList(env),
+		Volumes: []Volume{
+			{Type: "bind", Source: opts.Layout.AgentCADir(slug), Target: names.AgentCAMount, ReadOnly: true},
+		},
+		Networks:        map[string]*ServiceNetwork{InternalNet: {}},
+		DependsOn:       dependsOn,
+		Labels:          labels(slug, "agent"),
+		StopGracePeriod: StopGracePeriod,
+	}
+}
+
+// daemonEnv is the private environment of one daemon. Values of
+// EGRESS_TOKEN_<n> are not rendered: the entry names the variable, and
+// compose takes its value from the environment of the process bringing the
+// bottle up, so credentials are never written to disk.
+func daemonEnv(opts Options, daemon string) map[string]*string {
+	env := map[string]*string{}
+	set := func(k, v string) { env[k] = &v }
+	switch daemon {
+	case names.Egress:
+		upstream := "http://" + names.Pipelock + ":" + strconv.Itoa(names.Port(names.Pipelock))
+		if opts.Shape == sidecarflag.Bundle {
+			upstream = "http://127.0.0.1:" + strconv.Itoa(names.Port(names.Pipelock))
+		}
+		set("EGRESS_UPSTREAM_PROXY", upstream)
+		for _, t := range opts.Bottle.Tokens {
+			env[t.Slot] = nil
+		}
+	case names.Supervise:
+		set("SUPERVISE_BOTTLE_SLUG", opts.Slug)
+		set("SUPERVISE_QUEUE_DIR", names.QueueMount)
+		set("SUPERVISE_PORT", strconv.Itoa(names.Port(names.Supervise)))
+	}
+	return env
+}
+
+// daemonVolumes are the mounts of one daemon: its state directory, read-only,
+// at the same in-container path in both shapes.
+func daemonVolumes(opts Options, daemon string) []Volume {
+	v := []Volume{{Type: "bind", Source: opts.Layout.DaemonDir(opts.Slug, daemon), Target: names.ConfigDir(daemon), ReadOnly: true}}
+	if daemon == names.Supervise {
+		v = append(v, Volume{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: names.QueueMount})
+	}
+	return v
+}
+
+// daemonNetworks says which networks a daemon needs: all are on the internal
+// network; pipelock and git-gate also reach out.
+func daemonNeedsEgressNet(daemon string) bool {
+	return daemon == names.Pipelock || daemon == names.GitGate
+}
+
+func aliases(daemon, slug string) []string {
+	return []string{daemon, names.SidecarContainer(daemon, slug)}
+}
+
+func healthcheck() *Healthcheck {
+	// initd health dials every selected daemon's port; a 1 s interval keeps
+	// bottle readiness close to daemon readiness.
+	return &Healthcheck{
+		Test:        []string{"CMD", names.InitdBinary, "health"},
+		Interval:    "1s",
+		Timeout:     "3s",
+		Retries:     30,
+		StartPeriod: "30s",
+	}
+}
+
+func legacyService(opts Options, daemon string) *Service {
+	env := daemonEnv(opts, daemon)
+	v := daemon
+	env[names.DaemonsEnv] = &v // read by `initd health`
+	nets := map[string]*ServiceNetwork{InternalNet: {Aliases: aliases(daemon, opts.Slug)}}
+	if daemonNeedsEgressNet(daemon) {
+		nets[EgressNet] = &ServiceNetwork{}
+	}
+	return &Service{
+		Image:           opts.SidecarImage,
+		ContainerName:   names.SidecarContainer(daemon, opts.Slug),
+		Entrypoint:      []string{names.SidecarBinary},
+		Command:         names.Argv(daemon),
+		Init:            true, // tini reaps the git and ssh children of git-gate
+		Environment:     envPtrList(env),
+		Volumes:         daemonVolumes(opts, daemon),
+		Networks:        nets,
+		Healthcheck:     healthcheck(),
+		SecurityOpt:     []string{"no-new-privileges:true"},
+		Labels:          labels(opts.Slug, daemon),
+		StopGracePeriod: StopGracePeriod,
+	}
+}
+
+func bundleService(opts Options, daemons []string) *Service {
+	env := map[string]*string{}
+	var vols []Volume
+	var internalAliases []string
+	for _, d := range daemons {
+		for k, v := range daemonEnv(opts, d) {
+			env[k] = v
+		}
+		vols = append(vols, daemonVolumes(opts, d)...)
+		internalAliases = append(internalAliases, aliases(d, opts.Slug)...)
+	}
+	csv := strings.Join(daemons, ",")
+	env[names.DaemonsEnv] = &csv
+	return &Service{
+		Image:         opts.SidecarImage,
+		ContainerName: names.BundleContainer(opts.Slug),
+		Environment:   envPtrList(env),
+		Volumes:       vols,
+		Networks: map[string]*ServiceNetwork{
+			InternalNet: {Aliases: internalAliases},
+			EgressNet:   {},
+		},
+		Healthcheck:     healthcheck(),
+		SecurityOpt:     []string{"no-new-privileges:true"},
+		Labels:          labels(opts.Slug, SidecarsService),
+		StopGracePeriod: StopGracePeriod,
+	}
+}
+
+// escape doubles "$" so compose's interpolation leaves values verbatim.
+func escape(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+escape(v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func envPtrList(env map[string]*string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		if v == nil {
+			out = append(out, k) // value from the bring-up process' environment
+			continue
+		}
+		out = append(out, k+"="+escape(*v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// YAML encodes the project. Maps are written in sorted key order, so the same
+// project always gives the same bytes.
+func (p *Project) YAML() ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# claude-bottle compose project %s: written by claude-bottle; this is exactly what was brought up.\n", p.Name)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(p); err != nil {
+		return nil, fmt.Errorf("encode compose project: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Render builds and encodes the project of a bottle.
+func Render(opts Options) ([]byte, error) {
+	p, err := Build(opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.YAML()
+}
+
+// Env returns the environment entries (name=value) of a service as a map;
+// entries without a value map to nil.
+func (s *Service) Env() map[string]*string {
+	out := map[string]*string{}
+	for _, e := range s.Environment {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			out[k] = nil
+			continue
+		}
+		v = strings.ReplaceAll(v, "$$", "$")
+		out[k] = &v
+	}
+	return out
+}
