@@ -41,6 +41,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"render":  {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
 		"version": {"print the version", runVersion},
 	}
 }

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/fs"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["CLAUDE_BOTTLE_HOME"]; !ok {
+		env["CLAUDE_BOTTLE_HOME"] = "/home/op/.claude-bottle"
+	}
+	code := Main(t.Context(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return code, out.String(), errb.String()
+}
+
+func TestHelpAndUnknown(t *testing.T) {
+	code, out, _ := runCLI(t, nil)
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "render"))
+	code, _, errOut := runCLI(t, nil, "frobnicate")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, `unknown command "frobnicate"`))
+	code, out, _ = runCLI(t, nil, "version")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "claude-bottle "))
+}
+
+func TestRenderDefaultLegacyAndBundle(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "render", "--slug", "default-abcde")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Assert(t, is.Contains(out, "name: claude-bottle-default-abcde"))
+	assert.Assert(t, is.Contains(out, "\n  pipelock:\n"))
+	assert.Assert(t, !strings.Contains(out, "\n  sidecars:\n"))
+
+	code, out, _ = runCLI(t, map[string]string{"CLAUDE_BOTTLE_SIDECAR_BUNDLE": " On "}, "render", "--slug", "default-abcde")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "\n  sidecars:\n"))
+	assert.Assert(t, is.Contains(out, "image: claude-bottle-sidecars:latest"))
+
+	code, out, _ = runCLI(t, map[string]string{"CLAUDE_BOTTLE_SIDECAR_BUNDLE": "1", "CLAUDE_BOTTLE_SIDECAR_IMAGE": "my/sc:1"}, "render")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "image: my/sc:1"))
+	assert.Assert(t, is.Contains(out, "name: claude-bottle-default-"), "a fresh slug")
+}
+
+func TestRenderManifestFile(t *testing.T) {
+	dir := fs.NewDir(t, "render",
+		fs.WithFile("ok.toml", "name = \"demo\"\n[[egress.routes]]\nhost = \"api.github.com\"\nauth = { scheme = \"token\", token_ref = \"GH_PAT\" }\n"),
+		fs.WithFile("bad.toml", "name = \"Demo\"\nbogus = 1\n"))
+	code, out, errOut := runCLI(t, map[string]string{"GH_PAT": "ghp_valuevaluevalue"}, "render", "-f", dir.Join("ok.toml"), "--slug", "demo-abcde")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Assert(t, is.Contains(out, "- EGRESS_TOKEN_1\n"))
+	assert.Assert(t, !strings.Contains(out, "ghp_value"))
+
+	code, _, errOut = runCLI(t, nil, "render", "-f", dir.Join("ok.toml"))
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "host variable GH_PAT is not set"))
+
+	code, _, errOut = runCLI(t, nil, "render", "-f", dir.Join("bad.toml"))
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "(2 problems)"))
+	assert.Assert(t, is.Contains(errOut, "line 1: name:"))
+	assert.Assert(t, is.Contains(errOut, "line 2: bogus: unknown key"))
+
+	code, _, errOut = runCLI(t, nil, "render", "--slug", "../../etc")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "invalid bottle slug"))
+
+	code, _, errOut = runCLI(t, nil, "render", "--nope")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "flag provided but not defined: -nope"))
+
+	code, _, errOut = runCLI(t, nil, "render", "bottle.toml")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "the manifest goes after -f"))
+}
