@@ -5,6 +5,7 @@ package itest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -24,6 +25,9 @@ const ForceEnv = "CLAUDE_BOTTLE_INTEGRATION"
 // LabelRunID marks every resource a test run creates, so a crashed run's
 // leftovers can be found by label.
 const LabelRunID = "dev.claude-bottle.test-run"
+
+// LookupEnv is os.LookupEnv, for tests that read the caller's environment.
+func LookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
 
 // Env is the integration environment of one test.
 type Env struct {
@@ -128,6 +132,10 @@ type RunSpec struct {
 	Cmd     []string
 	Network string   // network name to attach at creation
 	Aliases []string // aliases on Network
+	Env     []string
+	// Entrypoint overrides the image's entrypoint when not nil.
+	Entrypoint []string
+	User       string
 }
 
 // Run creates and starts a container removed when the test ends.
@@ -141,7 +149,7 @@ func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	}
 	c, err := e.Pool.Client.CreateContainer(dc.CreateContainerOptions{
 		Name:             e.Name(spec.Name),
-		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Labels: e.Labels()},
+		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Env: spec.Env, Entrypoint: spec.Entrypoint, User: spec.User, Labels: e.Labels()},
 		HostConfig:       hc,
 		NetworkingConfig: nc,
 	})
@@ -166,6 +174,47 @@ func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 		gws[name] = n.Gateway
 	}
 	return &Container{env: e, ID: c.ID, IP: ips, Gateway: gws}
+}
+
+// Signal sends sig (e.g. "SIGTERM") to the container's PID 1.
+func (c *Container) Signal(t testing.TB, sig dc.Signal) {
+	t.Helper()
+	if err := c.env.Pool.Client.KillContainer(dc.KillContainerOptions{ID: c.ID, Signal: sig, Context: t.Context()}); err != nil {
+		t.Fatalf("signal container: %v", err)
+	}
+}
+
+// Wait waits up to d for the container to exit and returns its exit code.
+func (c *Container) Wait(t testing.TB, d time.Duration) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	code, err := c.env.Pool.Client.WaitContainerWithContext(c.ID, ctx)
+	if err != nil {
+		t.Fatalf("container did not exit within %s: %v\n%s", d, err, c.Logs(t))
+	}
+	return code
+}
+
+// Running reports whether the container is running.
+func (c *Container) Running(t testing.TB) bool {
+	t.Helper()
+	info, err := c.env.Pool.Client.InspectContainer(c.ID)
+	if err != nil {
+		t.Fatalf("inspect container: %v", err)
+	}
+	return info.State.Running
+}
+
+// Logs returns the container's stdout and stderr.
+func (c *Container) Logs(t testing.TB) string {
+	t.Helper()
+	var buf bytes.Buffer
+	err := c.env.Pool.Client.Logs(dc.LogsOptions{Context: t.Context(), Container: c.ID, OutputStream: &buf, ErrorStream: &buf, Stdout: true, Stderr: true})
+	if err != nil {
+		return fmt.Sprintf("(logs unavailable: %v)", err)
+	}
+	return buf.String()
 }
 
 // ExecResult is the outcome of a command run in a container.

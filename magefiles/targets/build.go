@@ -3,11 +3,13 @@ package targets
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/claude-bottle/claude-bottle/pkg/build"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // Build builds binaries and images.
@@ -42,6 +44,12 @@ func (Build) Binaries(ctx context.Context) error {
 func (Build) AgentTest(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base)
 	return buildImage(ctx, images.AgentTest())
+}
+
+// Sidecars builds the sidecars image (initd + daemons), tagged claude-bottle-sidecars:latest or $CLAUDE_BOTTLE_SIDECAR_IMAGE.
+func (Build) Sidecars(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build.Base, Build.Binaries)
+	return buildImage(ctx, images.Sidecars(sidecarflag.Image(os.LookupEnv), build.Options{}.RelOutDir()))
 }
 
 func buildImage(ctx context.Context, spec images.Spec) error {

@@ -72,7 +72,7 @@ func RenderFixtures(ctx context.Context, fixturesDir, outDir string) ([]string, 
 		}
 		fx := strings.TrimSuffix(filepath.Base(p), ".toml")
 		for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
-			out, err := compose.Render(compose.Options{Bottle: r, Slug: r.Name + "-fixtr", Shape: shape, Layout: layout})
+			out, err := compose.Render(compose.Options{Bottle: r, Slug: r.Name + "-fixtr", Shape: shape, Layout: layout, User: compose.OperatorUser()})
 			if err != nil {
 				return written, fmt.Errorf("render %s (%s): %w", fx, shape, err)
 			}

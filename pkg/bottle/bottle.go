@@ -51,6 +51,8 @@ type Options struct {
 	Shape        sidecarflag.Shape
 	SidecarImage string
 	Layout       statedir.Layout
+	// User is the uid:gid of the sidecars (see compose.Options.User).
+	User string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -107,7 +109,7 @@ func Prepare(opts Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	project, err := compose.Build(compose.Options{Bottle: r, Slug: slug, Shape: opts.Shape, SidecarImage: opts.SidecarImage, Layout: opts.Layout})
+	project, err := compose.Build(compose.Options{Bottle: r, Slug: slug, Shape: opts.Shape, SidecarImage: opts.SidecarImage, Layout: opts.Layout, User: opts.User})
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type Binary struct {
 var Binaries = []Binary{
 	{Name: "claude-bottle", Pkg: "./cmd/claude-bottle"},
 	{Name: "initd", Pkg: "./initd"},
+	{Name: "claude-bottle-sidecar", Pkg: "./cmd/claude-bottle-sidecar"},
 }
 
 // Options tunes Go. The zero value builds for linux on the host's architecture
@@ -34,7 +35,9 @@ type Options struct {
 	Arch string
 }
 
-// OutDir returns the directory Go writes into for opts.
+// RelOutDir is the default output directory relative to the module root.
+func (o Options) RelOutDir() string { return filepath.Join("build", "bin", "linux-"+o.arch()) }
+
 func (o Options) outDir() string {
 	if o.OutDir != "" {
 		return o.OutDir

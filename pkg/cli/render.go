@@ -62,6 +62,7 @@ func runRender(_ context.Context, args []string, stdio Stdio, env LookupEnv) err
 	}
 	out, err := compose.Render(compose.Options{
 		Bottle: r, Slug: s, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecarflag.Image(env), Layout: layout,
+		User: compose.OperatorUser(),
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ type Service struct {
 	Image           string                     `yaml:"image"`
 	ContainerName   string                     `yaml:"container_name"`
 	Hostname        string                     `yaml:"hostname,omitempty"`
+	User            string                     `yaml:"user,omitempty"`
 	Entrypoint      []string                   `yaml:"entrypoint,omitempty"`
 	Command         []string                   `yaml:"command,omitempty"`
 	Init            bool                       `yaml:"init,omitempty"`
@@ -102,6 +104,10 @@ type Options struct {
 	SidecarImage string
 	// Layout locates the state directories that are mounted.
 	Layout statedir.Layout
+	// User is the uid:gid the sidecars run as: the operator's, so that the
+	// private (0700/0600) state directories they mount are readable without
+	// root. Empty leaves the image's default (an unprivileged uid).
+	User string
 }
 
 // Agent-side constants.
@@ -115,6 +121,10 @@ const (
 	// two daemons it talks to directly on the internal network.
 	NoProxy = "localhost,127.0.0.1,::1,supervise,git-gate"
 )
+
+// OperatorUser returns "uid:gid" of the current process, the User the
+// sidecars of a bottle brought up by this process run as.
+func OperatorUser() string { return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid()) }
 
 // Daemons returns the daemons a bottle runs, in canonical order: egress and
 // pipelock always, git-gate when repos are declared, supervise when enabled.
@@ -298,6 +308,7 @@ func legacyService(opts Options, daemon string) *Service {
 	return &Service{
 		Image:           opts.SidecarImage,
 		ContainerName:   names.SidecarContainer(daemon, opts.Slug),
+		User:            opts.User,
 		Entrypoint:      []string{names.SidecarBinary},
 		Command:         names.Argv(daemon),
 		Init:            true, // tini reaps the git and ssh children of git-gate
@@ -327,6 +338,7 @@ func bundleService(opts Options, daemons []string) *Service {
 	return &Service{
 		Image:         opts.SidecarImage,
 		ContainerName: names.BundleContainer(opts.Slug),
+		User:          opts.User,
 		Environment:   envPtrList(env),
 		Volumes:       vols,
 		Networks: map[string]*ServiceNetwork{

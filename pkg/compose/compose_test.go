@@ -44,7 +44,7 @@ func slugOf(r *manifest.Resolved) string { return r.Name + "-test1" }
 func build(t *testing.T, fixture string, shape sidecarflag.Shape) *Project {
 	t.Helper()
 	r := load(t, fixture)
-	p, err := Build(Options{Bottle: r, Slug: slugOf(r), Shape: shape, Layout: statedir.Layout{Home: home}})
+	p, err := Build(Options{Bottle: r, Slug: slugOf(r), Shape: shape, Layout: statedir.Layout{Home: home}, User: "1000:1000"})
 	assert.NilError(t, err)
 	return p
 }
@@ -341,6 +341,12 @@ func TestLegacyShape(t *testing.T) {
 				assert.Assert(t, p.Services[d].Init, d)
 			}
 		}},
+		{"sidecars run as the operator's uid", "full", func(t *testing.T, p *Project) {
+			for _, d := range names.Daemons() {
+				assert.Equal(t, p.Services[d].User, "1000:1000", d)
+			}
+			assert.Equal(t, p.Services["agent"].User, "", "the agent runs as its image's user")
+		}},
 		{"sidecars cannot gain privileges", "full", func(t *testing.T, p *Project) {
 			for _, d := range names.Daemons() {
 				assert.DeepEqual(t, p.Services[d].SecurityOpt, []string{"no-new-privileges:true"})
@@ -440,6 +446,9 @@ func TestBundleShape(t *testing.T) {
 		}},
 		{"stop grace", "full", func(t *testing.T, p *Project) {
 			assert.Equal(t, p.Services["sidecars"].StopGracePeriod, "10s")
+		}},
+		{"runs as the operator's uid", "full", func(t *testing.T, p *Project) {
+			assert.Equal(t, p.Services["sidecars"].User, "1000:1000")
 		}},
 		{"networks identical to legacy", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, p.Networks, build(t, "full", sidecarflag.Legacy).Networks)

@@ -173,29 +173,31 @@ func (e *Engine) Build(ctx context.Context, spec BuildSpec, out io.Writer) (Buil
 		return BuildResult{}, fmt.Errorf("build %s: %w", spec.Tag, err)
 	}
 	res := BuildResult{Tag: spec.Tag, Digest: digest}
-	if !spec.Force {
-		labels, ok, err := e.ImageLabels(ctx, spec.Tag)
-		if err != nil {
-			return res, err
-		}
-		if ok && labels[LabelInputs] == digest {
-			res.Skipped = true
-			return res, nil
-		}
+	labels, had, err := e.ImageLabels(ctx, spec.Tag)
+	if err != nil {
+		return res, err
+	}
+	if had && !spec.Force && labels[LabelInputs] == digest {
+		res.Skipped = true
+		return res, nil
+	}
+	var oldID string
+	if had {
+		oldID, _ = e.ImageID(ctx, spec.Tag)
 	}
 	args := make(map[string]*string, len(spec.Args))
 	for k, v := range spec.Args {
 		args[k] = &v
 	}
-	labels := map[string]string{LabelInputs: digest}
+	newLabels := map[string]string{LabelInputs: digest}
 	for k, v := range spec.Labels {
-		labels[k] = v
+		newLabels[k] = v
 	}
 	resp, err := e.api.ImageBuild(ctx, bytes.NewReader(ctxTar), build.ImageBuildOptions{
 		Tags:        []string{spec.Tag},
 		Dockerfile:  "Dockerfile",
 		BuildArgs:   args,
-		Labels:      labels,
+		Labels:      newLabels,
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
@@ -206,6 +208,11 @@ func (e *Engine) Build(ctx context.Context, spec BuildSpec, out io.Writer) (Buil
 	defer resp.Body.Close()
 	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, out, 0, false, nil); err != nil {
 		return res, fmt.Errorf("build %s: %w", spec.Tag, err)
+	}
+	// The image the tag used to name is now dangling; drop it unless a
+	// container still uses it (then the engine refuses, which is fine).
+	if newID, err := e.ImageID(ctx, spec.Tag); err == nil && oldID != "" && oldID != newID {
+		_, _ = e.api.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
 	}
 	return res, nil
 }

@@ -20,6 +20,10 @@ const (
 	// LocalBase is the base built offline with debootstrap when UpstreamBase
 	// is neither present nor pullable.
 	LocalBase = "claude-bottle-base:bookworm"
+	// baseRecipe versions how LocalBase is made; an image labelled with an
+	// older recipe is rebuilt. Bump it whenever debootstrapImport changes.
+	baseRecipe  = "2"
+	labelRecipe = "dev.claude-bottle.base-recipe"
 	// DefaultMirror is the Debian mirror debootstrap and apt use; override
 	// with CLAUDE_BOTTLE_DEBIAN_MIRROR.
 	DefaultMirror = "http://deb.debian.org/debian"
@@ -49,22 +53,6 @@ type BaseResult struct {
 	Source string // "present", "cached", "pulled" or "debootstrap"
 }
 
-// ResolveBase returns the base image already present locally, preferring the
-// upstream Debian image, without building anything. ok is false when neither
-// is there.
-func ResolveBase(ctx context.Context, eng *docker.Engine) (ref string, ok bool, err error) {
-	for _, ref := range []string{UpstreamBase, LocalBase} {
-		_, found, err := eng.ImageLabels(ctx, ref)
-		if err != nil {
-			return "", false, err
-		}
-		if found {
-			return ref, true, nil
-		}
-	}
-	return "", false, nil
-}
-
 // EnsureBase makes sure a Debian bookworm base image exists and returns its
 // reference: debian:bookworm-slim when present or pullable, otherwise a local
 // image built with debootstrap from Debian's mirror and imported. The local
@@ -79,10 +67,12 @@ func EnsureBase(ctx context.Context, eng *docker.Engine, opts BaseOptions) (Base
 	} else if ok {
 		return BaseResult{Ref: UpstreamBase, Source: "present"}, nil
 	}
-	if _, ok, err := eng.ImageLabels(ctx, LocalBase); err != nil {
+	if labels, ok, err := eng.ImageLabels(ctx, LocalBase); err != nil {
 		return BaseResult{}, err
-	} else if ok {
+	} else if ok && labels[labelRecipe] == baseRecipe {
 		return BaseResult{Ref: LocalBase, Source: "cached"}, nil
+	} else if ok {
+		fmt.Fprintf(out, "base: %s was made by an older recipe (%q, now %q); rebuilding\n", LocalBase, labels[labelRecipe], baseRecipe)
 	}
 	if !opts.SkipPull {
 		fmt.Fprintf(out, "base: trying to pull %s\n", UpstreamBase)
@@ -139,13 +129,23 @@ func debootstrapImport(ctx context.Context, eng *docker.Engine, mirror string, o
 	}
 	// Trim what a container never needs and point apt at the same mirror
 	// (plain HTTP works from inside docker build here; HTTPS does not).
-	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "var/log/*.log"} {
+	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "var/log/*.log"} {
 		matches, _ := filepath.Glob(filepath.Join(root, glob))
 		for _, m := range matches {
 			if err := os.RemoveAll(m); err != nil {
 				return fmt.Errorf("trim rootfs: %w", err)
 			}
 		}
+	}
+	// Like Debian's slim images: packages installed later leave out docs,
+	// manuals and translations, which a container never reads.
+	excludes := "path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\npath-exclude /usr/share/lintian/*\n"
+	if err := os.WriteFile(filepath.Join(root, "etc/dpkg/dpkg.cfg.d/claude-bottle-slim"), []byte(excludes), 0o644); err != nil {
+		return fmt.Errorf("write dpkg excludes: %w", err)
+	}
+	// Nor keep apt's binary caches in image layers.
+	if err := os.WriteFile(filepath.Join(root, "etc/apt/apt.conf.d/90claude-bottle-nocache"), []byte("Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n"), 0o644); err != nil {
+		return fmt.Errorf("write apt config: %w", err)
 	}
 	sources := fmt.Sprintf("deb %[1]s %[2]s main\ndeb %[1]s %[2]s-updates main\n", mirror, suite)
 	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte(sources), 0o644); err != nil {
@@ -166,7 +166,7 @@ func debootstrapImport(ctx context.Context, eng *docker.Engine, mirror string, o
 	}
 	importErr := eng.Import(ctx, stdout, LocalBase, []string{
 		`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-		`LABEL dev.claude-bottle.base="debootstrap ` + suite + `"`,
+		`LABEL dev.claude-bottle.base="debootstrap ` + suite + `" ` + labelRecipe + `="` + baseRecipe + `"`,
 		`CMD ["/bin/bash"]`,
 	})
 	// Drain so tar can exit if the import stopped reading early.

@@ -12,6 +12,20 @@ import (
 // curl, git, dig, ssh and netcat, nothing of Claude Code.
 const AgentTestImage = "claude-bottle-agent-test:latest"
 
+// Sidecars is the spec of the sidecars image tagged tag (see
+// sidecarflag.Image); binDir holds the host-built binaries, relative to the
+// module root.
+func Sidecars(tag, binDir string) Spec {
+	return Spec{
+		Tag:        tag,
+		Dockerfile: "dockerfiles/Dockerfile.sidecars",
+		Files: map[string]string{
+			"initd":                 binDir + "/initd",
+			"claude-bottle-sidecar": binDir + "/claude-bottle-sidecar",
+		},
+	}
+}
+
 // Spec is one image of the project: its Dockerfile and context files.
 type Spec struct {
 	Tag        string

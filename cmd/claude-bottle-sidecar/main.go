@@ -1,0 +1,35 @@
+// Command claude-bottle-sidecar is the multi-call binary of the sidecar
+// daemons: `claude-bottle-sidecar <daemon> [flags]`. initd starts it once per
+// selected daemon; the legacy shape runs it as each service's entrypoint.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	err := registry().Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "claude-bottle-sidecar: %v\n", err)
+		var ue *sidecar.UsageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// registry lists the daemons built in. Each daemon is added by the change
+// that implements it.
+func registry() *sidecar.Registry {
+	return sidecar.NewRegistry()
+}
