@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
@@ -80,7 +80,7 @@ func (e *Engine) API() *client.Client { return e.api }
 // ImageLabels returns the labels of a local image and whether it exists.
 func (e *Engine) ImageLabels(ctx context.Context, ref string) (map[string]string, bool, error) {
 	info, err := e.api.ImageInspect(ctx, ref)
-	if errdefs.IsNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {

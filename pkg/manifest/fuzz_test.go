@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -18,8 +19,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data, "fuzz.toml")
 		if err != nil {
-			ve, ok := err.(*ValidationError)
-			if !ok || len(ve.Problems) == 0 {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) == 0 {
 				t.Fatalf("error without problems: %T %v", err, err)
 			}
 			return

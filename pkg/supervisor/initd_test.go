@@ -43,7 +43,7 @@ func binaries(t testing.TB) (initd, child string) {
 		bins.child = filepath.Join(dir, "fakechild")
 		for out, pkg := range map[string]string{bins.initd: "../../initd", bins.child: "./testdata/fakechild"} {
 			if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-				bins.err = fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
+				bins.err = fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
 				return
 			}
 		}

@@ -53,7 +53,7 @@ func quoteAll(s []string) []string {
 }
 
 // tokenPrefix marks the credential variables only egress may see.
-const tokenPrefix = "EGRESS_TOKEN_"
+const tokenPrefix = "EGRESS_TOKEN_" //nolint:gosec // a variable-name prefix, not a credential
 
 // ChildEnv returns the environment of one daemon: base without any
 // EGRESS_TOKEN_* variable unless the daemon is egress.

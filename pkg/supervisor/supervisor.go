@@ -48,7 +48,6 @@ type child struct {
 	name       string
 	proc       *os.Process
 	restarting bool // SIGUSR1: stopped on purpose, to be started again
-	output     sync.WaitGroup
 }
 
 type exitEvent struct {
@@ -139,7 +138,7 @@ func (s *Supervisor) run(ctx context.Context) int {
 	}
 
 	done := ctx.Done()
-	for !(stopping && len(s.byPid) == 0) {
+	for !stopping || len(s.byPid) > 0 {
 		select {
 		case <-done:
 			done = nil
@@ -237,7 +236,7 @@ func (s *Supervisor) start(daemon string) error {
 		_ = outW.Close()
 		return err
 	}
-	cmd := exec.Command(argv[0], argv[1:]...) //nolint:gosec,noctx // argv comes from the fixed daemon table; see the doc comment for why no context
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = ChildEnv(s.opts.Env, daemon)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	// Own process group, so SIGKILL takes the daemon's children along; and
