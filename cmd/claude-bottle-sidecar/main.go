@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/claude-bottle/claude-bottle/pkg/egress"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 )
 
@@ -31,5 +33,7 @@ func main() {
 // registry lists the daemons built in. Each daemon is added by the change
 // that implements it.
 func registry() *sidecar.Registry {
-	return sidecar.NewRegistry()
+	return sidecar.NewRegistry(
+		sidecar.Daemon{Name: names.Egress, Run: egress.Run},
+	)
 }

@@ -136,13 +136,15 @@ type RunSpec struct {
 	// Entrypoint overrides the image's entrypoint when not nil.
 	Entrypoint []string
 	User       string
+	// Binds are host:container[:ro] bind mounts.
+	Binds []string
 }
 
 // Run creates and starts a container removed when the test ends.
 func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	t.Helper()
 	nc := &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{}}
-	hc := &dc.HostConfig{}
+	hc := &dc.HostConfig{Binds: spec.Binds}
 	if spec.Network != "" {
 		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
 		hc.NetworkMode = spec.Network

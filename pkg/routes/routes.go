@@ -16,22 +16,22 @@ import (
 
 // File is routes.yaml.
 type File struct {
-	Routes []Route `yaml:"routes"`
+	Routes []Route `yaml:"routes" json:"routes"`
 }
 
 // Route lets the agent reach Host (case-insensitive exact match), limited to
 // Paths prefixes when any are given.
 type Route struct {
-	Host  string   `yaml:"host"`
-	Paths []string `yaml:"paths,omitempty"`
-	Auth  *Auth    `yaml:"auth,omitempty"`
+	Host  string   `yaml:"host" json:"host"`
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+	Auth  *Auth    `yaml:"auth,omitempty" json:"auth,omitempty"`
 }
 
 // Auth makes egress replace any Authorization the agent sent with
 // "<Scheme> <value of TokenEnv>".
 type Auth struct {
-	Scheme   string `yaml:"scheme"`
-	TokenEnv string `yaml:"token_env"`
+	Scheme   string `yaml:"scheme" json:"scheme"`
+	TokenEnv string `yaml:"token_env" json:"token_env"`
 }
 
 var tokenEnvRE = regexp.MustCompile(`^EGRESS_TOKEN_[1-9][0-9]*$`)

@@ -1,0 +1,193 @@
+package egress
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
+)
+
+// UpstreamEnv names the pipelock proxy URL (the only way out).
+const UpstreamEnv = "EGRESS_UPSTREAM_PROXY"
+
+// NewTransport returns the upstream transport: every request goes through
+// the proxy at upstream (CONNECT for HTTPS), and upstream certificates are
+// verified against roots (pipelock's CA plus the system roots). Connections
+// to the proxy are kept alive and pooled.
+func NewTransport(upstream *url.URL, roots *x509.CertPool) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyURL(upstream),
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     false,
+	}
+}
+
+// Daemon is a configured egress: its files, its proxy and the reload logic.
+type Daemon struct {
+	dir    string
+	env    func(string) (string, bool)
+	log    *slog.Logger
+	Proxy  *Proxy
+	Routes string // path of routes.yaml
+}
+
+// DaemonOptions configure NewDaemon.
+type DaemonOptions struct {
+	// ConfigDir holds routes.yaml, ca.pem, ca-key.pem and upstream-ca.pem.
+	ConfigDir string
+	// Env is the daemon's environment (os.LookupEnv): EGRESS_UPSTREAM_PROXY
+	// and the EGRESS_TOKEN_<n> values.
+	Env    func(string) (string, bool)
+	Logger *slog.Logger
+}
+
+// NewDaemon loads the bottle CA (never generating one), the routes and the
+// upstream settings. Every error names the file or variable at fault.
+func NewDaemon(opts DaemonOptions) (*Daemon, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir := opts.ConfigDir
+	ca, err := tlsca.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("egress: bottle CA in %s (egress never creates a CA; the agent trusts only the staged one): %w", dir, err)
+	}
+	signer, err := mitm.NewSigner(ca, 0)
+	if err != nil {
+		return nil, err
+	}
+	up, ok := opts.Env(UpstreamEnv)
+	if !ok || up == "" {
+		return nil, fmt.Errorf("egress: %s is not set: egress sends everything through pipelock and has no other way out", UpstreamEnv)
+	}
+	upURL, err := url.Parse(up)
+	if err != nil || upURL.Scheme != "http" || upURL.Host == "" {
+		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", UpstreamEnv)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	upstreamCA := filepath.Join(dir, statedir.UpstreamCA)
+	if pem, err := os.ReadFile(upstreamCA); err == nil {
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("egress: %s holds no certificate", upstreamCA)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("egress: read %s: %w", upstreamCA, err)
+	} else {
+		log.Warn("no upstream CA; trusting the system roots only", "path", upstreamCA)
+	}
+	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, statedir.RoutesFile)}
+	table, err := d.loadTable()
+	if err != nil {
+		return nil, err
+	}
+	d.Proxy, err = New(Options{Table: table, Signer: signer, Transport: NewTransport(upURL, roots), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("egress ready", "ca", ca.Fingerprint()[:16], "routes", len(table.Routes()), "upstream", upURL.Host)
+	return d, nil
+}
+
+func (d *Daemon) loadTable() (*Table, error) {
+	data, err := os.ReadFile(d.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("egress: routes: %w", err)
+	}
+	f, err := routes.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("egress: %s: %w", d.Routes, err)
+	}
+	t, err := NewTable(f, d.env)
+	if err != nil {
+		return nil, fmt.Errorf("egress: %s: %w", d.Routes, err)
+	}
+	return t, nil
+}
+
+// Reload re-reads routes.yaml and swaps the table atomically. On any error
+// the previous table stays in force and the error says why.
+func (d *Daemon) Reload() error {
+	t, err := d.loadTable()
+	if err != nil {
+		d.log.Error("reload failed; keeping the previous routes", "err", err.Error())
+		return err
+	}
+	d.Proxy.SetTable(t)
+	d.log.Info("routes reloaded", "routes", len(t.Routes()))
+	return nil
+}
+
+// Run is `claude-bottle-sidecar egress`: it serves until ctx is cancelled,
+// reloading routes on SIGHUP.
+func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("egress", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:"+fmt.Sprint(names.Port(names.Egress)), "address to listen on")
+	dir := fs.String("config-dir", names.ConfigDir(names.Egress), "directory with routes.yaml, ca.pem, ca-key.pem, upstream-ca.pem")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Egress)
+	d, err := NewDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Proxy.Close() }()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("egress: listen %s: %w", *listen, err)
+	}
+	srv := &http.Server{
+		Handler:           d.Proxy,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	for {
+		select {
+		case <-hup:
+			_ = d.Reload()
+		case err := <-errc:
+			return fmt.Errorf("egress: serve: %w", err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			return nil
+		}
+	}
+}

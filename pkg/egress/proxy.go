@@ -1,0 +1,379 @@
+package egress
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/routes"
+)
+
+// ControlHost is the pseudo-host of egress' own endpoints
+// (http://_egress.local/allowlist).
+const ControlHost = "_egress.local"
+
+// BlockHeader carries the reason of a block and the supervise tool to call.
+const BlockHeader = "X-Claude-Bottle-Blocked"
+
+// Options configure a Proxy.
+type Options struct {
+	// Table is the initial route table.
+	Table *Table
+	// Signer mints the leaves the agent sees (bottle CA).
+	Signer *mitm.Signer
+	// Transport reaches upstream: through pipelock, verifying its CA.
+	Transport http.RoundTripper
+	// Logger receives the decision log; nil discards it.
+	Logger *slog.Logger
+	// HandshakeTimeout bounds the agent-side TLS handshake (default 10 s).
+	HandshakeTimeout time.Duration
+}
+
+// Proxy is the egress HTTP(S) proxy. ServeHTTP handles what the agent sends
+// to the proxy port; intercepted TLS connections are served by an inner
+// HTTP server that sees the decrypted requests.
+type Proxy struct {
+	opts  Options
+	log   *slog.Logger
+	table atomic.Pointer[Table]
+	rp    *httputil.ReverseProxy
+	inner *http.Server
+	ln    *connListener
+	once  sync.Once
+	// hosts maps an intercepted *tls.Conn to its CONNECT target. The inner
+	// server must see the *tls.Conn itself (that is how it fills r.TLS), so
+	// the target travels beside it rather than in a wrapper.
+	hosts sync.Map
+}
+
+type ctxKey int
+
+const (
+	keyConnectHost ctxKey = iota
+	keyScheme
+	keyRoute
+)
+
+// New returns a proxy; call Close when done.
+func New(opts Options) (*Proxy, error) {
+	if opts.Table == nil || opts.Signer == nil || opts.Transport == nil {
+		return nil, errors.New("egress: table, signer and transport are required")
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{opts: opts, log: log, ln: newConnListener()}
+	p.table.Store(opts.Table)
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:       p.rewrite,
+		Transport:     opts.Transport,
+		FlushInterval: -1, // stream as it comes: model responses are server-sent events
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler:  p.upstreamError,
+	}
+	p.inner = &http.Server{
+		Handler:           http.HandlerFunc(p.serveIntercepted),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if h, ok := p.hosts.Load(c); ok {
+				return context.WithValue(ctx, keyConnectHost, h)
+			}
+			return ctx
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				p.hosts.Delete(c)
+			}
+		},
+	}
+	go func() { _ = p.inner.Serve(p.ln) }()
+	return p, nil
+}
+
+// SetTable swaps the route table atomically (SIGHUP reload).
+func (p *Proxy) SetTable(t *Table) { p.table.Store(t) }
+
+// Table returns the current route table.
+func (p *Proxy) Table() *Table { return p.table.Load() }
+
+// Close stops the inner server and its intercepted connections.
+func (p *Proxy) Close() error {
+	var err error
+	p.once.Do(func() { err = p.inner.Close() })
+	return err
+}
+
+// ServeHTTP handles requests to the proxy port: CONNECT (intercepted), plain
+// HTTP in absolute form, and egress' own endpoints.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodConnect:
+		p.handleConnect(w, r)
+	case r.URL.IsAbs():
+		if !strings.EqualFold(r.URL.Scheme, "http") {
+			p.deny(w, r, r.URL.Host, "scheme", fmt.Sprintf("scheme %q is not proxied; use http:// or https:// (CONNECT)", r.URL.Scheme))
+			return
+		}
+		// net/http sets r.Host from an absolute URL and ignores a Host
+		// header beside it (RFC 9112 §3.2.2), and the upstream request
+		// carries the route's host only: there is nothing to front.
+		p.forward(w, r, "http", r.URL.Host)
+	case mitm.NormalizeHost(r.Host) == ControlHost:
+		p.control(w, r)
+	default:
+		p.deny(w, r, r.Host, "not-proxy-request", "this is the bottle's egress proxy; send requests through it (HTTP_PROXY/HTTPS_PROXY), not to it")
+	}
+}
+
+func (p *Proxy) handleConnect(w http.ResponseWriter, r *http.Request) {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, "443"
+	}
+	host = mitm.NormalizeHost(host)
+	if mitm.IsIPLike(host) {
+		p.deny(w, r, host, "ip-literal", fmt.Sprintf("%s is an IP address; bottles reach hosts by allowlisted name only", host))
+		return
+	}
+	if port != "443" {
+		p.deny(w, r, host, "port", fmt.Sprintf("port %s is not allowed; HTTPS goes to port 443", port))
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "egress: cannot hijack connection", http.StatusInternalServerError)
+		return
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		p.log.Warn("hijack", "err", err)
+		return
+	}
+	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		_ = conn.Close()
+		return
+	}
+	raw := net.Conn(conn)
+	if rw.Reader.Buffered() > 0 { // a client that sent its ClientHello early
+		raw = &bufferedConn{Conn: conn, r: rw.Reader}
+	}
+	tlsConn := tls.Server(raw, &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			name := hello.ServerName
+			if name == "" {
+				name = host
+			}
+			return p.opts.Signer.Certificate(name)
+		},
+	})
+	ctx, cancel := context.WithTimeout(r.Context(), p.opts.HandshakeTimeout)
+	err = tlsConn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		p.log.Info("decision", "decision", "deny", "host", host, "reason", "tls-handshake", "detail", err.Error())
+		_ = conn.Close()
+		return
+	}
+	p.hosts.Store(tlsConn, host)
+	if err := p.ln.push(tlsConn); err != nil {
+		p.hosts.Delete(tlsConn)
+		_ = tlsConn.Close()
+	}
+}
+
+// serveIntercepted handles one decrypted request of a CONNECT tunnel.
+func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
+	connectHost, _ := r.Context().Value(keyConnectHost).(string)
+	sni := ""
+	if r.TLS != nil {
+		sni = mitm.NormalizeHost(r.TLS.ServerName)
+	}
+	reqHost, reqPort, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		reqHost, reqPort = r.Host, ""
+	}
+	reqHost = mitm.NormalizeHost(reqHost)
+	switch {
+	case sni != "" && sni != connectHost:
+		p.deny(w, r, connectHost, "sni-mismatch", fmt.Sprintf("TLS server name %q does not match the CONNECT target %q", sni, connectHost))
+		return
+	case reqHost != connectHost:
+		p.deny(w, r, connectHost, "host-mismatch", fmt.Sprintf("Host header %q does not match the CONNECT target %q", r.Host, connectHost))
+		return
+	case reqPort != "" && reqPort != "443":
+		p.deny(w, r, connectHost, "port", fmt.Sprintf("Host header port %s does not match the tunnel's port 443", reqPort))
+		return
+	}
+	p.forward(w, r, "https", connectHost)
+}
+
+// forward applies the route table to one request and proxies it upstream.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = hostport, ""
+	}
+	host = mitm.NormalizeHost(host)
+	if host == ControlHost {
+		p.control(w, r)
+		return
+	}
+	if mitm.IsIPLike(host) {
+		p.deny(w, r, host, "ip-literal", fmt.Sprintf("%s is an IP address; bottles reach hosts by allowlisted name only", host))
+		return
+	}
+	if scheme == "http" && port != "" && port != "80" {
+		p.deny(w, r, host, "port", fmt.Sprintf("port %s is not allowed; plain HTTP goes to port 80", port))
+		return
+	}
+	route := p.table.Load().Lookup(host)
+	if route == nil {
+		p.deny(w, r, host, "host-not-allowed", fmt.Sprintf("host %s is not on this bottle's allowlist", host))
+		return
+	}
+	ok, err := route.Allows(r.URL.EscapedPath())
+	if err != nil {
+		p.deny(w, r, host, "bad-path", fmt.Sprintf("path of the request to %s is malformed: %v", host, err))
+		return
+	}
+	if !ok {
+		p.deny(w, r, host, "path-not-allowed", fmt.Sprintf("path %s is not allowed on %s (allowed prefixes: %s)", logPath(r), host, strings.Join(route.Prefixes, ", ")))
+		return
+	}
+	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", host, "path", logPath(r), "route", route.Host, "auth", route.HasAuth())
+	ctx := context.WithValue(r.Context(), keyScheme, scheme)
+	ctx = context.WithValue(ctx, keyRoute, route)
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// rewrite builds the upstream request: same method, path, query and body;
+// the target named by host only; hop-by-hop headers (Proxy-Authorization
+// among them) already dropped by ReverseProxy; the agent's Authorization
+// replaced by the route's credential when it has one.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	scheme, _ := pr.In.Context().Value(keyScheme).(string)
+	route, _ := pr.In.Context().Value(keyRoute).(*Route)
+	pr.Out.URL.Scheme = scheme
+	pr.Out.URL.Host = route.Host
+	pr.Out.Host = route.Host
+	pr.Out.Header.Del("Proxy-Authorization")
+	if route.HasAuth() {
+		pr.Out.Header.Del("Authorization")
+		pr.Out.Header.Set("Authorization", route.Scheme+" "+route.token)
+	}
+}
+
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	host := mitm.NormalizeHost(r.Host)
+	// Transport errors name the URL and the proxy, never request headers, so
+	// no credential can reach the message.
+	p.log.Warn("upstream", "host", host, "path", logPath(r), "err", err.Error())
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusBadGateway)
+	fmt.Fprintf(w, "egress: upstream request to %s failed: %v\n", host, err)
+}
+
+func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/allowlist" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		http.Error(w, "egress: unknown endpoint; GET http://_egress.local/allowlist lists the routes", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	rs := p.table.Load().Routes()
+	if rs == nil {
+		rs = []routes.Route{}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"routes": rs})
+}
+
+// deny answers 403 with a body starting "egress: " that says what was refused
+// and how to ask for access, and logs the decision.
+func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, host, reason, msg string) {
+	host = mitm.NormalizeHost(host)
+	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", host, "path", logPath(r), "reason", reason)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set(BlockHeader, "egress; reason="+reason+"; tool=egress-block")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "egress: %s\nTo ask for access, call the supervise MCP tool egress-block with the host (%s), the paths you need and a justification.\n", msg, host)
+}
+
+// logPath is the request path for logs and messages: no query string (it may
+// carry anything), bounded in length.
+func logPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if r.Method == http.MethodConnect {
+		p = ""
+	}
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return p
+}
+
+// bufferedConn reads what the hijack's reader already buffered first.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
+
+// connListener hands intercepted connections to the inner HTTP server.
+type connListener struct {
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newConnListener() *connListener {
+	return &connListener{ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *connListener) push(c net.Conn) error {
+	select {
+	case l.ch <- c:
+		return nil
+	case <-l.closed:
+		return net.ErrClosed
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
