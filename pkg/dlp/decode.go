@@ -1,0 +1,193 @@
+package dlp
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"net/url"
+	"strings"
+)
+
+// Encodings a finding can be reported under.
+const (
+	EncRaw      = "raw"
+	EncURL      = "url-encoded"
+	EncBase64   = "base64"
+	EncHex      = "hex"
+	EncReversed = "reversed"
+)
+
+const (
+	// maxURLDecode bounds repeated percent-decoding (%2525… chains).
+	maxURLDecode = 4
+	// minRun is the shortest base64/hex run worth decoding: shorter runs
+	// cannot hold a secret of minKnownLen bytes.
+	minB64Run = 12
+	minHexRun = 16
+	// maxNest bounds base64-in-base64 (and hex-in-base64) decoding.
+	maxNest = 2
+)
+
+// view is one reading of a text.
+type view struct {
+	enc  string
+	text string
+}
+
+// views calls emit with every reading of s: s itself, its repeated
+// percent-decodings, and the decoded base64 (standard and URL alphabets,
+// padded or not, at every alignment) and hex runs inside each of those,
+// nested up to maxNest levels. emit returning true stops the walk.
+func views(s string, emit func(view) bool) {
+	seen := map[string]bool{s: true}
+	cur := s
+	readings := []view{{EncRaw, s}}
+	for range maxURLDecode {
+		if !strings.Contains(cur, "%") && !strings.Contains(cur, "+") {
+			break
+		}
+		next, err := url.QueryUnescape(cur)
+		if err != nil {
+			next, err = url.PathUnescape(cur)
+		}
+		if err != nil || next == cur || seen[next] {
+			break
+		}
+		seen[next] = true
+		readings = append(readings, view{EncURL, next})
+		cur = next
+	}
+	for _, v := range readings {
+		if emit(v) || decodedRuns(v.text, 0, emit) {
+			return
+		}
+	}
+}
+
+func decodedRuns(s string, depth int, emit func(view) bool) bool {
+	if depth >= maxNest {
+		return false
+	}
+	stop := false
+	eachRun(s, isB64, minB64Run, func(run string) bool {
+		for _, d := range decodeB64(run) {
+			if emit(view{EncBase64, d}) || decodedRuns(d, depth+1, emit) {
+				stop = true
+				return true
+			}
+		}
+		return false
+	})
+	if stop {
+		return true
+	}
+	eachRun(s, isHex, minHexRun, func(run string) bool {
+		for off := 0; off < 2 && off < len(run); off++ {
+			r := run[off:]
+			r = r[:len(r)/2*2]
+			b, err := hex.DecodeString(r)
+			if err != nil || len(b) < minKnownLen {
+				continue
+			}
+			if emit(view{EncHex, string(b)}) || decodedRuns(string(b), depth+1, emit) {
+				stop = true
+				return true
+			}
+		}
+		return false
+	})
+	return stop
+}
+
+// eachRun calls fn with every maximal run of bytes satisfying in, at least
+// min long.
+func eachRun(s string, in func(byte) bool, min int, fn func(string) bool) {
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && in(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= min {
+			if fn(s[start:i]) {
+				return
+			}
+		}
+		start = -1
+	}
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// decodeB64 decodes a base64 run at each of the four alignments (a secret
+// encoded after a prefix the attacker dropped), in whichever alphabet the
+// run's characters allow, with or without padding.
+func decodeB64(run string) []string {
+	run = strings.TrimRight(run, "=")
+	if strings.Contains(run, "=") { // '=' inside: several runs glued together
+		var out []string
+		for _, part := range strings.Split(run, "=") {
+			if len(part) >= minB64Run {
+				out = append(out, decodeB64(part)...)
+			}
+		}
+		return out
+	}
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(run, "-_") {
+		if strings.ContainsAny(run, "+/") {
+			return nil // mixed alphabets: not base64
+		}
+		enc = base64.RawURLEncoding
+	}
+	var out []string
+	for off := 0; off < 4 && off < len(run); off++ {
+		r := run[off:]
+		if len(r)%4 == 1 {
+			r = r[:len(r)-1]
+		}
+		b, err := enc.DecodeString(r)
+		if err != nil || len(b) < minKnownLen {
+			continue
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+// Entropy is the Shannon entropy of s in bits per byte.
+func Entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	var h float64
+	n := float64(len(s))
+	for _, c := range counts {
+		if c == 0 {
+			continue
+		}
+		p := float64(c) / n
+		h -= p * math.Log2(p)
+	}
+	return h
+}

@@ -1,0 +1,406 @@
+// Package dlp is the secret scanner shared by the pipelock slot and git-gate:
+// gitleaks' default rules (one shared detector, used as a library), exact
+// matching of known secrets given by fingerprint, in raw, URL-encoded,
+// base64, hex and reversed forms, and entropy checks on host labels and path
+// segments. Findings name the rule, the part of the request and the
+// encoding; they never carry the secret.
+package dlp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/zricethezav/gitleaks/v8/detect"
+)
+
+// Finding is one secret found. It never holds the secret itself.
+type Finding struct {
+	// Rule is the gitleaks rule id, "known-secret" or "high-entropy".
+	Rule string
+	// Known names the known secret matched (Rule "known-secret").
+	Known string
+	// Part is where it was found: host, path, query, header <Name>, body, ….
+	Part string
+	// Encoding is how it was encoded there (EncRaw, EncBase64, …).
+	Encoding string
+}
+
+func (f Finding) String() string {
+	rule := f.Rule
+	if f.Known != "" {
+		rule += " " + f.Known
+	}
+	if f.Encoding != "" && f.Encoding != EncRaw {
+		return fmt.Sprintf("%s in %s (%s)", rule, f.Part, f.Encoding)
+	}
+	return fmt.Sprintf("%s in %s", rule, f.Part)
+}
+
+// Options configure a Scanner. The zero value runs gitleaks and the entropy
+// checks with no known secrets.
+type Options struct {
+	// Known are the fingerprints of secrets to find by value.
+	Known []Fingerprint
+	// NoGitleaks turns the gitleaks rules off (known secrets and entropy only).
+	NoGitleaks bool
+	// NoEntropy turns the entropy checks off.
+	NoEntropy bool
+}
+
+// Scanner scans text; safe for concurrent use.
+type Scanner struct {
+	gl      *detect.Detector
+	known   *knownSet
+	entropy bool
+}
+
+// maxFindings bounds what one scan reports.
+const maxFindings = 16
+
+// sharedDetector builds gitleaks' default detector once per process: its
+// constructor goes through viper's global state, and its compiled rules are
+// read-only afterwards, so one detector serves every scanner.
+var sharedDetector = sync.OnceValues(func() (*detect.Detector, error) {
+	d, err := detect.NewDetectorDefaultConfig()
+	if err != nil {
+		return nil, fmt.Errorf("dlp: gitleaks default rules: %w", err)
+	}
+	// gitleaks can decode base64/hex/percent-encoding itself, but its
+	// decoder (a regexp over the whole fragment per pass) cost four fifths of
+	// the scan time; our own decoding (views) feeds it every decoded reading
+	// instead.
+	d.MaxDecodeDepth = 0
+	return d, nil
+})
+
+// New returns a scanner.
+func New(opts Options) (*Scanner, error) {
+	ks, err := newKnownSet(opts.Known)
+	if err != nil {
+		return nil, fmt.Errorf("dlp: %w", err)
+	}
+	s := &Scanner{known: ks, entropy: !opts.NoEntropy}
+	if !opts.NoGitleaks {
+		if s.gl, err = sharedDetector(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+type collector struct {
+	out  []Finding
+	seen map[string]bool
+}
+
+func (c *collector) add(f Finding) bool {
+	key := f.Rule + "\x00" + f.Known + "\x00" + f.Part
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	if !c.seen[key] {
+		c.seen[key] = true
+		c.out = append(c.out, f)
+	}
+	return len(c.out) >= maxFindings
+}
+
+// Scan looks for secrets in one part of a request (or of a commit).
+func (s *Scanner) Scan(part, text string) []Finding {
+	var c collector
+	s.scan(&c, part, "", text)
+	return c.out
+}
+
+// ScanFile scans a file's content; path lets gitleaks apply its path
+// allowlists (lockfiles and the like).
+func (s *Scanner) ScanFile(path, content string) []Finding {
+	var c collector
+	s.scan(&c, path, path, content)
+	return c.out
+}
+
+func (s *Scanner) scan(c *collector, part, path, text string) {
+	var b batch
+	s.collect(c, &b, part, text)
+	s.gitleaks(c, &b, path)
+}
+
+// batch gathers the textual readings of several parts, so that gitleaks —
+// whose fixed cost per call dominates small inputs — runs once per request
+// instead of once per header. Each reading starts on its own line; lines map
+// findings back to their part and encoding.
+type batch struct {
+	text  strings.Builder
+	lines int
+	spans []span
+}
+
+type span struct {
+	first, last int // 1-based line numbers in the batch text
+	part, enc   string
+}
+
+func (b *batch) add(part, enc, text string) {
+	n := strings.Count(text, "\n") + 1
+	b.spans = append(b.spans, span{first: b.lines + 1, last: b.lines + n, part: part, enc: enc})
+	b.text.WriteString(text)
+	b.text.WriteByte('\n')
+	b.lines += n
+}
+
+func (b *batch) at(line int) (part, enc string) {
+	for _, sp := range b.spans {
+		if line >= sp.first && line <= sp.last {
+			return sp.part, sp.enc
+		}
+	}
+	return "request", EncRaw
+}
+
+// collect runs the known-secret matcher on every reading of text (and its
+// reverse) and queues the textual readings for gitleaks.
+func (s *Scanner) collect(c *collector, b *batch, part, text string) {
+	if text == "" {
+		return
+	}
+	views(text, func(v view) bool {
+		for _, name := range s.known.find(v.text) {
+			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
+				return true
+			}
+		}
+		for _, name := range s.known.find(reverse(v.text)) {
+			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
+				return true
+			}
+		}
+		// Decoding an ordinary identifier as base64 gives binary noise,
+		// not worth gitleaks' rules.
+		if s.gl != nil && (v.enc == EncRaw || v.enc == EncURL || mostlyText(v.text)) {
+			b.add(part, v.enc, v.text)
+		}
+		return false
+	})
+}
+
+func (s *Scanner) gitleaks(c *collector, b *batch, path string) {
+	if s.gl == nil || b.lines == 0 {
+		return
+	}
+	frag := detect.Fragment{Raw: b.text.String(), FilePath: path} //nolint:staticcheck // v8's Detect takes detect.Fragment; sources.Fragment replaces it in v9
+	for _, f := range s.gl.Detect(frag) {
+		part, enc := b.at(f.StartLine + 1)
+		if c.add(Finding{Rule: f.RuleID, Part: part, Encoding: enc}) {
+			return
+		}
+	}
+}
+
+// Part is one named piece of a request for ScanParts.
+type Part struct {
+	Name string // host, path, query, header <Name>, …
+	Text string
+}
+
+// ScanParts scans several parts of one request at once (one gitleaks pass).
+// Host and path parts also get the entropy checks of ScanHost and ScanPath.
+func (s *Scanner) ScanParts(parts []Part) []Finding {
+	var c collector
+	var b batch
+	for _, p := range parts {
+		switch p.Name {
+		case "host":
+			s.hostEntropy(&c, p.Text)
+			s.collect(&c, &b, "host", p.Text)
+			if joined := strings.ReplaceAll(p.Text, ".", ""); joined != p.Text {
+				s.collect(&c, &b, "host", joined)
+			}
+		case "path":
+			s.pathEntropy(&c, p.Text)
+			s.collect(&c, &b, "path", p.Text)
+		default:
+			s.collect(&c, &b, p.Name, p.Text)
+		}
+	}
+	s.gitleaks(&c, &b, "")
+	return c.out
+}
+
+// mostlyText reports whether at least 90 % of s is printable ASCII or
+// whitespace.
+func mostlyText(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' {
+			n++
+		}
+	}
+	return n*10 >= len(s)*9
+}
+
+// Entropy thresholds, in bits per character, for one host label or path
+// segment. Hex digests (≤ 4 bits/char), UUIDs and words stay below them;
+// random base62/base64 tokens of this length sit well above.
+const (
+	labelMinLen    = 16
+	labelEntropy   = 3.8
+	segmentMinLen  = 24
+	segmentEntropy = 4.3
+)
+
+var (
+	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	hexRE  = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+)
+
+func highEntropy(tok string, minLen int, threshold float64) bool {
+	if len(tok) < minLen || hexRE.MatchString(tok) || uuidRE.MatchString(tok) {
+		return false
+	}
+	return Entropy(tok) >= threshold
+}
+
+// ScanHost scans a host name: every label for high entropy (an encoded
+// secret smuggled as a subdomain), and the name for secrets.
+func (s *Scanner) ScanHost(host string) []Finding {
+	// Labels are also joined without dots: a secret split across subdomains.
+	return s.ScanParts([]Part{{Name: "host", Text: host}})
+}
+
+func (s *Scanner) hostEntropy(c *collector, host string) {
+	if !s.entropy {
+		return
+	}
+	for _, l := range strings.Split(host, ".") {
+		if highEntropy(l, labelMinLen, labelEntropy) {
+			c.add(Finding{Rule: "high-entropy", Part: "host label", Encoding: EncRaw})
+			return
+		}
+	}
+}
+
+// ScanPath scans a URL path (escaped form): each segment for high entropy,
+// and the whole path for secrets.
+func (s *Scanner) ScanPath(escaped string) []Finding {
+	return s.ScanParts([]Part{{Name: "path", Text: escaped}})
+}
+
+func (s *Scanner) pathEntropy(c *collector, escaped string) {
+	if !s.entropy {
+		return
+	}
+	for _, seg := range strings.Split(escaped, "/") {
+		if d, err := url.PathUnescape(seg); err == nil {
+			seg = d
+		}
+		if highEntropy(seg, segmentMinLen, segmentEntropy) {
+			c.add(Finding{Rule: "high-entropy", Part: "path segment", Encoding: EncRaw})
+			return
+		}
+	}
+}
+
+// MaxBody is the largest body ScanBody reads; larger bodies are refused
+// rather than passed unscanned.
+const MaxBody = 64 << 20
+
+// ErrBodyTooLarge is returned for bodies over MaxBody.
+var ErrBodyTooLarge = errors.New("body too large to scan")
+
+// ScanBody scans a request body: always as raw text, and additionally by
+// structure — JSON keys and string values (escapes undone), form fields,
+// multipart parts (names, file names and contents, recursively).
+func (s *Scanner) ScanBody(contentType string, body []byte) ([]Finding, error) {
+	if len(body) > MaxBody {
+		return nil, ErrBodyTooLarge
+	}
+	var c collector
+	s.scanBody(&c, contentType, body, 0)
+	return c.out, nil
+}
+
+func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth int) {
+	mt, params, _ := mime.ParseMediaType(contentType)
+	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		var v any
+		if json.Unmarshal(body, &v) == nil {
+			// Keys and values with JSON escapes undone, one "key=value" per
+			// line so gitleaks' key=value rules still see their context.
+			// The decoded form holds everything the raw text does.
+			var b strings.Builder
+			flattenJSON(&b, "", v)
+			s.scan(c, "body (json)", "", b.String())
+			return
+		}
+	}
+	s.scan(c, "body", "", string(body))
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		if vals, err := url.ParseQuery(string(body)); err == nil {
+			var b strings.Builder
+			for k, vs := range vals {
+				b.WriteString(k)
+				b.WriteByte('\n')
+				for _, v := range vs {
+					b.WriteString(v)
+					b.WriteByte('\n')
+				}
+			}
+			s.scan(c, "body (form)", "", b.String())
+		}
+	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			data, err := io.ReadAll(io.LimitReader(p, MaxBody))
+			if err != nil {
+				break
+			}
+			s.scan(c, "body (multipart field name)", "", p.FormName()+"\n"+p.FileName())
+			s.scanBody(c, p.Header.Get("Content-Type"), data, depth+1)
+		}
+	}
+}
+
+func flattenJSON(b *strings.Builder, key string, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, vv := range x {
+			if _, leaf := vv.(string); !leaf {
+				b.WriteString(k)
+				b.WriteByte('\n')
+			}
+			flattenJSON(b, k, vv)
+		}
+	case []any:
+		for _, vv := range x {
+			flattenJSON(b, key, vv)
+		}
+	case string:
+		if key != "" {
+			b.WriteString(key)
+			b.WriteString(" = ")
+		}
+		b.WriteString(strconv.Quote(x))
+		b.WriteByte('\n')
+	default:
+		if key != "" {
+			b.WriteString(key)
+			b.WriteByte('\n')
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package dlp
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// FuzzViews: the decoders never panic, stay bounded, and a known secret
+// wrapped in the fuzzed text, raw or base64-encoded, is always found.
+func FuzzViews(f *testing.F) {
+	for _, s := range []string{"", "%", "%%%", "%252525", "====", "QUJD", "0x41", "deadbeefdeadbeef", "a=b&c=%ZZ", strings.Repeat("A", 100)} {
+		f.Add(s)
+	}
+	secret := "tok_9fQ2vLx8Rk3mZpW7bT4nYc6sHd1gJe5uAa0"
+	fp, err := FingerprintOf("s", secret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := New(Options{Known: []Fingerprint{fp}, NoGitleaks: true, NoEntropy: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if len(in) > 4096 {
+			return
+		}
+		total := 0
+		views(in, func(v view) bool {
+			total += len(v.text)
+			return false
+		})
+		if total > 64*(len(in)+16) {
+			t.Fatalf("views of %d bytes produced %d bytes", len(in), total)
+		}
+		for _, wrapped := range []string{
+			in + " " + secret + " " + in,
+			in + " " + base64.StdEncoding.EncodeToString([]byte(in+secret)) + " " + in,
+		} {
+			found := false
+			for _, f := range s.Scan("body", wrapped) {
+				found = found || f.Known == "s"
+			}
+			if !found {
+				t.Fatalf("secret not found in %q", wrapped)
+			}
+		}
+	})
+}
