@@ -1,21 +1,16 @@
 package egress
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
@@ -38,8 +33,6 @@ type Options struct {
 	Transport http.RoundTripper
 	// Logger receives the decision log; nil discards it.
 	Logger *slog.Logger
-	// HandshakeTimeout bounds the agent-side TLS handshake (default 10 s).
-	HandshakeTimeout time.Duration
 }
 
 // Proxy is the egress HTTP(S) proxy. ServeHTTP handles what the agent sends
@@ -50,20 +43,13 @@ type Proxy struct {
 	log   *slog.Logger
 	table atomic.Pointer[Table]
 	rp    *httputil.ReverseProxy
-	inner *http.Server
-	ln    *connListener
-	once  sync.Once
-	// hosts maps an intercepted *tls.Conn to its CONNECT target. The inner
-	// server must see the *tls.Conn itself (that is how it fills r.TLS), so
-	// the target travels beside it rather than in a wrapper.
-	hosts sync.Map
+	ic    *mitm.Interceptor
 }
 
 type ctxKey int
 
 const (
-	keyConnectHost ctxKey = iota
-	keyScheme
+	keyScheme ctxKey = iota
 	keyRoute
 )
 
@@ -72,14 +58,11 @@ func New(opts Options) (*Proxy, error) {
 	if opts.Table == nil || opts.Signer == nil || opts.Transport == nil {
 		return nil, errors.New("egress: table, signer and transport are required")
 	}
-	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = 10 * time.Second
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{opts: opts, log: log, ln: newConnListener()}
+	p := &Proxy{opts: opts, log: log}
 	p.table.Store(opts.Table)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
@@ -88,24 +71,7 @@ func New(opts Options) (*Proxy, error) {
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler:  p.upstreamError,
 	}
-	p.inner = &http.Server{
-		Handler:           http.HandlerFunc(p.serveIntercepted),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if h, ok := p.hosts.Load(c); ok {
-				return context.WithValue(ctx, keyConnectHost, h)
-			}
-			return ctx
-		},
-		ConnState: func(c net.Conn, st http.ConnState) {
-			if st == http.StateClosed || st == http.StateHijacked {
-				p.hosts.Delete(c)
-			}
-		},
-	}
-	go func() { _ = p.inner.Serve(p.ln) }()
+	p.ic = mitm.NewInterceptor(opts.Signer, http.HandlerFunc(p.serveIntercepted), log)
 	return p, nil
 }
 
@@ -116,11 +82,7 @@ func (p *Proxy) SetTable(t *Table) { p.table.Store(t) }
 func (p *Proxy) Table() *Table { return p.table.Load() }
 
 // Close stops the inner server and its intercepted connections.
-func (p *Proxy) Close() error {
-	var err error
-	p.once.Do(func() { err = p.inner.Close() })
-	return err
-}
+func (p *Proxy) Close() error { return p.ic.Close() }
 
 // ServeHTTP handles requests to the proxy port: CONNECT (intercepted), plain
 // HTTP in absolute form, and egress' own endpoints.
@@ -158,53 +120,12 @@ func (p *Proxy) handleConnect(w http.ResponseWriter, r *http.Request) {
 		p.deny(w, r, host, "port", fmt.Sprintf("port %s is not allowed; HTTPS goes to port 443", port))
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		http.Error(w, "egress: cannot hijack connection", http.StatusInternalServerError)
-		return
-	}
-	conn, rw, err := hj.Hijack()
-	if err != nil {
-		p.log.Warn("hijack", "err", err)
-		return
-	}
-	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		_ = conn.Close()
-		return
-	}
-	raw := net.Conn(conn)
-	if rw.Reader.Buffered() > 0 { // a client that sent its ClientHello early
-		raw = &bufferedConn{Conn: conn, r: rw.Reader}
-	}
-	tlsConn := tls.Server(raw, &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			name := hello.ServerName
-			if name == "" {
-				name = host
-			}
-			return p.opts.Signer.Certificate(name)
-		},
-	})
-	ctx, cancel := context.WithTimeout(r.Context(), p.opts.HandshakeTimeout)
-	err = tlsConn.HandshakeContext(ctx)
-	cancel()
-	if err != nil {
-		p.log.Info("decision", "decision", "deny", "host", host, "reason", "tls-handshake", "detail", err.Error())
-		_ = conn.Close()
-		return
-	}
-	p.hosts.Store(tlsConn, host)
-	if err := p.ln.push(tlsConn); err != nil {
-		p.hosts.Delete(tlsConn)
-		_ = tlsConn.Close()
-	}
+	p.ic.Intercept(w, r, host)
 }
 
 // serveIntercepted handles one decrypted request of a CONNECT tunnel.
 func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
-	connectHost, _ := r.Context().Value(keyConnectHost).(string)
+	connectHost := mitm.ConnectHost(r)
 	sni := ""
 	if r.TLS != nil {
 		sni = mitm.NormalizeHost(r.TLS.ServerName)
@@ -333,47 +254,3 @@ func logPath(r *http.Request) string {
 	}
 	return p
 }
-
-// bufferedConn reads what the hijack's reader already buffered first.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
-
-// connListener hands intercepted connections to the inner HTTP server.
-type connListener struct {
-	ch     chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newConnListener() *connListener {
-	return &connListener{ch: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *connListener) push(c net.Conn) error {
-	select {
-	case l.ch <- c:
-		return nil
-	case <-l.closed:
-		return net.ErrClosed
-	}
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *connListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
