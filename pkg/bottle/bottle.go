@@ -6,6 +6,8 @@ package bottle
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -130,6 +132,25 @@ func Prepare(opts Options) (*Plan, error) {
 		return nil, err
 	}
 	pcfg := pipelockcfg.FromManifest(r.Manifest)
+	tfs, err := r.TokenFingerprints()
+	if err != nil {
+		return nil, err
+	}
+	for _, tf := range tfs {
+		pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, tf.Fingerprint)
+		for _, h := range tf.Hosts {
+			pcfg.DLP.AllowedCredentials = append(pcfg.DLP.AllowedCredentials, pipelockcfg.Credential{Host: h, Secret: tf.Fingerprint.Name})
+		}
+	}
+	// The per-bottle proxy credential: egress holds it, pipelock holds its
+	// hash, the agent has neither.
+	var pw [32]byte
+	if _, err := rand.Read(pw[:]); err != nil {
+		return nil, fmt.Errorf("proxy credential: %w", err)
+	}
+	proxyAuth := "egress:" + hex.EncodeToString(pw[:])
+	authSum := sha256.Sum256([]byte(proxyAuth))
+	pcfg.ForwardProxy.ProxyAuthSHA256 = hex.EncodeToString(authSum[:])
 	pipelockYAML, err := pcfg.Marshal()
 	if err != nil {
 		return nil, err
@@ -161,6 +182,7 @@ func Prepare(opts Options) (*Plan, error) {
 		{Dir: names.Egress, Name: statedir.CACert, Data: egressCA.CertPEM, Perm: pub},
 		{Dir: names.Egress, Name: statedir.CAKey, Data: egressCA.KeyPEM, Perm: priv},
 		{Dir: names.Egress, Name: statedir.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: statedir.UpstreamAuth, Data: []byte(proxyAuth), Perm: priv},
 		{Dir: names.Pipelock, Name: statedir.PipelockFile, Data: pipelockYAML, Perm: pub},
 		{Dir: names.Pipelock, Name: statedir.CACert, Data: pipelockCA.CertPEM, Perm: pub},
 		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},

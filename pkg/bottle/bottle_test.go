@@ -1,6 +1,8 @@
 package bottle
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,14 +90,14 @@ func TestPrepareAndStage(t *testing.T) {
 		b, err := os.ReadFile(path)
 		assert.NilError(t, err)
 		assert.Assert(t, !strings.Contains(string(b), token), "token value written to %s", rel)
-		if strings.HasSuffix(rel, "key.pem") || strings.Contains(rel, "id-") {
+		if strings.HasSuffix(rel, "key.pem") || strings.Contains(rel, "id-") || strings.HasSuffix(rel, "upstream-auth") {
 			assert.Equal(t, info.Mode().Perm(), os.FileMode(0o600), rel)
 		}
 		return nil
 	}))
 	assert.DeepEqual(t, all, []string{
 		"agent/ca.pem", "docker-compose.yml",
-		"egress/ca-key.pem", "egress/ca.pem", "egress/routes.yaml", "egress/upstream-ca.pem",
+		"egress/ca-key.pem", "egress/ca.pem", "egress/routes.yaml", "egress/upstream-auth", "egress/upstream-ca.pem",
 		"git-gate/id-app", "git-gate/known_hosts", "git-gate/repos.yaml",
 		"metadata.json",
 		"pipelock/ca-key.pem", "pipelock/ca.pem", "pipelock/pipelock.yaml",
@@ -127,6 +129,17 @@ func TestPrepareAndStage(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, pc.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "pypi.org", "statsig.anthropic.com"})
 	assert.DeepEqual(t, pc.TLSInterception.PassthroughDomains, []string{"api.anthropic.com"})
+	// pipelock knows the token by fingerprint only, allowed to its route host.
+	assert.Equal(t, len(pc.DLP.KnownSecrets), 1)
+	assert.Equal(t, pc.DLP.KnownSecrets[0].Name, "PLAN_TOKEN")
+	assert.Equal(t, pc.DLP.KnownSecrets[0].Length, len(token))
+	assert.DeepEqual(t, pc.DLP.AllowedCredentials, []pipelockcfg.Credential{{Host: "api.github.com", Secret: "PLAN_TOKEN"}})
+	// The proxy credential: egress holds it, pipelock its hash.
+	auth, err := os.ReadFile(filepath.Join(l.EgressStateDir(p.Slug), "upstream-auth"))
+	assert.NilError(t, err)
+	sum := sha256.Sum256(auth)
+	assert.Equal(t, pc.ForwardProxy.ProxyAuthSHA256, hex.EncodeToString(sum[:]))
+	assert.Assert(t, strings.HasPrefix(string(auth), "egress:") && len(auth) > 40)
 
 	kh, err := os.ReadFile(filepath.Join(l.GitGateStateDir(p.Slug), "known_hosts"))
 	assert.NilError(t, err)

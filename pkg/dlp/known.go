@@ -6,29 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
-// Fingerprint identifies a known secret without revealing it: its length, a
-// 64-bit rolling hash (to find candidates in linear time) and its SHA-256 (to
-// confirm them). Configs carry fingerprints, never values.
-type Fingerprint struct {
-	Name   string `yaml:"name" json:"name"`
-	Length int    `yaml:"length" json:"length"`
-	Roll   string `yaml:"roll" json:"roll"`
-	SHA256 string `yaml:"sha256" json:"sha256"`
-}
+// Fingerprint identifies a known secret without revealing it.
+type Fingerprint = secretfp.Fingerprint
 
 // minKnownLen: shorter values would match ordinary text by accident.
-const minKnownLen = 8
+const minKnownLen = secretfp.MinLen
 
 // FingerprintOf computes the fingerprint of a secret value.
-func FingerprintOf(name, value string) (Fingerprint, error) {
-	if len(value) < minKnownLen {
-		return Fingerprint{}, fmt.Errorf("known secret %s: shorter than %d bytes; it would match ordinary text", name, minKnownLen)
-	}
-	sum := sha256.Sum256([]byte(value))
-	return Fingerprint{Name: name, Length: len(value), Roll: fmt.Sprintf("%016x", rollHash(value)), SHA256: hex.EncodeToString(sum[:])}, nil
-}
+func FingerprintOf(name, value string) (Fingerprint, error) { return secretfp.Of(name, value) }
 
 type known struct {
 	name string
@@ -77,16 +66,9 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 	return ks, errors.Join(errs...)
 }
 
-// Rolling hash: polynomial over uint64 (wrapping), base rollBase.
-const rollBase = 1099511628211
+const rollBase = secretfp.RollBase
 
-func rollHash(s string) uint64 {
-	var h uint64
-	for i := 0; i < len(s); i++ {
-		h = h*rollBase + uint64(s[i])
-	}
-	return h
-}
+func rollHash(s string) uint64 { return secretfp.Roll(s) }
 
 // find returns the names of known secrets occurring in text.
 func (ks *knownSet) find(text string) []string {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,6 +89,16 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 	upURL, err := url.Parse(up)
 	if err != nil || upURL.Scheme != "http" || upURL.Host == "" {
 		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", UpstreamEnv)
+	}
+	authFile := filepath.Join(dir, statedir.UpstreamAuth)
+	if b, err := os.ReadFile(authFile); err == nil {
+		user, pass, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
+		if !ok || user == "" || pass == "" {
+			return nil, fmt.Errorf("egress: %s: want user:password", authFile)
+		}
+		upURL.User = url.UserPassword(user, pass)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("egress: read %s: %w", authFile, err)
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {

@@ -3,8 +3,10 @@ package egress
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -145,4 +147,32 @@ func TestRunReloadsOnSIGHUP(t *testing.T) {
 	assert.NilError(t, <-done)
 	assert.Assert(t, is.Contains(stderr.String(), `"msg":"routes reloaded"`))
 	assert.Assert(t, !strings.Contains(stderr.String(), testToken))
+}
+
+func TestDaemonSendsProxyCredential(t *testing.T) {
+	dir := configDir(t, true)
+	assert.NilError(t, os.WriteFile(dir.Join("upstream-auth"), []byte("egress:s3cretpw\n"), 0o600))
+	got := make(chan string, 4)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.Header.Get("Proxy-Authorization")
+		http.Error(w, "blocked: test", http.StatusForbidden)
+	}))
+	defer upstream.Close()
+	e := map[string]string{"EGRESS_UPSTREAM_PROXY": upstream.URL, "EGRESS_TOKEN_1": testToken}
+	d, err := NewDaemon(DaemonOptions{ConfigDir: dir.Path(), Env: env(e)})
+	assert.NilError(t, err)
+	defer d.Proxy.Close()
+	srv := httptest.NewServer(d.Proxy)
+	defer srv.Close()
+	pu, _ := url.Parse(srv.URL)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	resp, err := c.Get("http://raw.githubusercontent.com/x")
+	assert.NilError(t, err)
+	resp.Body.Close()
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("egress:s3cretpw"))
+	assert.Equal(t, <-got, "GET "+want)
+
+	assert.NilError(t, os.WriteFile(dir.Join("upstream-auth"), []byte("nocolon"), 0o600))
+	_, err = NewDaemon(DaemonOptions{ConfigDir: dir.Path(), Env: env(e)})
+	assert.ErrorContains(t, err, "upstream-auth: want user:password")
 }

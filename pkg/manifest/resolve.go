@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
 // Token is one distinct credential reference of a bottle. Slot is the variable
@@ -132,6 +134,33 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 		return nil, newValidationError(m.Source, c.problems)
 	}
 	return r, nil
+}
+
+// TokenFingerprint is the fingerprint of one credential and the hosts egress
+// injects it for: what pipelock needs to let it through there and block it
+// everywhere else, without ever holding the value.
+type TokenFingerprint struct {
+	Fingerprint secretfp.Fingerprint
+	Hosts       []string
+}
+
+// TokenFingerprints fingerprints every token, named after its token_ref.
+func (r *Resolved) TokenFingerprints() ([]TokenFingerprint, error) {
+	var out []TokenFingerprint
+	for _, t := range r.Tokens {
+		fp, err := secretfp.Of(t.Ref, r.tokenValues[t.Slot])
+		if err != nil {
+			return nil, fmt.Errorf("token_ref %s: %w", t.Ref, err)
+		}
+		tf := TokenFingerprint{Fingerprint: fp}
+		for _, rt := range r.Egress.Routes {
+			if rt.Auth != nil && rt.Auth.TokenRef == t.Ref {
+				tf.Hosts = append(tf.Hosts, rt.Host)
+			}
+		}
+		out = append(out, tf)
+	}
+	return out, nil
 }
 
 // RouteHosts returns the hosts of the egress routes, in declaration order.

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
 // DefaultAllowlist is what every bottle may reach: the model API the agent
@@ -29,11 +31,25 @@ type Config struct {
 	DLP                 DLP                 `yaml:"dlp"`
 	TLSInterception     TLSInterception     `yaml:"tls_interception"`
 	RequestBodyScanning RequestBodyScanning `yaml:"request_body_scanning"`
+	// SSRF is claude-bottle's extension: private destinations a bottle
+	// really needs (the tests' stand-in internet lives on a private network).
+	SSRF SSRF `yaml:"ssrf,omitempty"`
+}
+
+// SSRF configures the destination-address guard.
+type SSRF struct {
+	// AllowCIDRs are private ranges pipelock may connect to anyway.
+	AllowCIDRs []string `yaml:"allow_cidrs,omitempty"`
 }
 
 // ForwardProxy enables the HTTP/CONNECT forward proxy.
 type ForwardProxy struct {
 	Enabled bool `yaml:"enabled"`
+	// ProxyAuthSHA256 is the hex SHA-256 of "user:password" that egress
+	// sends as Proxy-Authorization (Basic); without it a request gets 407.
+	// Only egress holds the password: the agent can reach pipelock:8888 on
+	// the internal network but cannot use it.
+	ProxyAuthSHA256 string `yaml:"proxy_auth_sha256,omitempty"`
 }
 
 // DLP configures the secret scanner.
@@ -45,6 +61,19 @@ type DLP struct {
 	ScanEnv bool `yaml:"scan_env"`
 	// Patterns are extra rules.
 	Patterns []Pattern `yaml:"patterns"`
+	// KnownSecrets are values to find in any encoding, given by fingerprint
+	// (planted canaries, the bottle's own credentials).
+	KnownSecrets []secretfp.Fingerprint `yaml:"known_secrets,omitempty"`
+	// AllowedCredentials let one known secret through to one host: the
+	// credential egress injects for its route.
+	AllowedCredentials []Credential `yaml:"allowed_credentials,omitempty"`
+}
+
+// Credential names a known secret allowed in the Authorization header of
+// requests to Host.
+type Credential struct {
+	Host   string `yaml:"host"`
+	Secret string `yaml:"secret"`
 }
 
 // Pattern is one extra DLP rule.
@@ -59,6 +88,9 @@ type TLSInterception struct {
 	CACert             string   `yaml:"ca_cert"`
 	CAKey              string   `yaml:"ca_key"`
 	PassthroughDomains []string `yaml:"passthrough_domains"`
+	// ExtraCAFile adds roots for verifying upstream certificates (tests'
+	// throwaway CA), beside the system roots.
+	ExtraCAFile string `yaml:"extra_ca_file,omitempty"`
 }
 
 // RequestBodyScanning says what DLP does with requests.
@@ -95,6 +127,9 @@ func (c Config) WithAllowlist(hosts []string) Config {
 	c.APIAllowlist = normalizeList(hosts)
 	c.TLSInterception.PassthroughDomains = slices.Clone(c.TLSInterception.PassthroughDomains)
 	c.DLP.Patterns = slices.Clone(c.DLP.Patterns)
+	c.DLP.KnownSecrets = slices.Clone(c.DLP.KnownSecrets)
+	c.DLP.AllowedCredentials = slices.Clone(c.DLP.AllowedCredentials)
+	c.SSRF.AllowCIDRs = slices.Clone(c.SSRF.AllowCIDRs)
 	return c
 }
 
@@ -148,6 +183,26 @@ func (c Config) Validate() error {
 		if h == "" || strings.ContainsAny(h, " /:@") || (strings.Contains(h, "*") && (!strings.HasPrefix(h, "*.") || strings.Count(h, "*") > 1)) {
 			errs = append(errs, fmt.Errorf("api_allowlist[%d]: %q is not a host name or *.suffix", i, h))
 		}
+	}
+	for i, cidr := range c.SSRF.AllowCIDRs {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			errs = append(errs, fmt.Errorf("ssrf.allow_cidrs[%d]: %q is not a CIDR (e.g. 172.30.0.0/16)", i, cidr))
+		}
+	}
+	known := map[string]bool{}
+	for i, k := range c.DLP.KnownSecrets {
+		if k.Name == "" || k.Length < secretfp.MinLen || len(k.SHA256) != 64 || k.Roll == "" {
+			errs = append(errs, fmt.Errorf("dlp.known_secrets[%d]: want name, length >= %d, roll and a 64-hex-digit sha256", i, secretfp.MinLen))
+		}
+		known[k.Name] = true
+	}
+	for i, cr := range c.DLP.AllowedCredentials {
+		if cr.Host == "" || !known[cr.Secret] {
+			errs = append(errs, fmt.Errorf("dlp.allowed_credentials[%d]: want a host and the name of one of dlp.known_secrets", i))
+		}
+	}
+	if a := c.ForwardProxy.ProxyAuthSHA256; a != "" && len(a) != 64 {
+		errs = append(errs, errors.New("forward_proxy.proxy_auth_sha256: want 64 hex digits"))
 	}
 	if c.TLSInterception.Enabled && (c.TLSInterception.CACert == "" || c.TLSInterception.CAKey == "") {
 		errs = append(errs, errors.New("tls_interception: enabled needs ca_cert and ca_key"))

@@ -92,6 +92,9 @@ const (
 	// UpstreamCA is pipelock's CA certificate as egress sees it (egress must
 	// trust pipelock's interception, but never holds pipelock's key).
 	UpstreamCA = "upstream-ca.pem"
+	// UpstreamAuth is egress' "user:password" for pipelock's proxy
+	// authentication (0600; pipelock holds only its hash).
+	UpstreamAuth = "upstream-auth"
 )
 
 // WriteFileAtomic replaces dir/name with data: it writes a temporary file in
