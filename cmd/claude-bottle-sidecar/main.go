@@ -13,6 +13,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 )
 
@@ -35,5 +36,6 @@ func main() {
 func registry() *sidecar.Registry {
 	return sidecar.NewRegistry(
 		sidecar.Daemon{Name: names.Egress, Run: egress.Run},
+		sidecar.Daemon{Name: names.Pipelock, Run: pipelock.Run},
 	)
 }

@@ -55,13 +55,27 @@ type Options struct {
 	NoGitleaks bool
 	// NoEntropy turns the entropy checks off.
 	NoEntropy bool
+	// Patterns are extra rules: a name and a regular expression (RE2).
+	Patterns []Pattern
+}
+
+// Pattern is an extra rule.
+type Pattern struct {
+	Name  string
+	Regex string
+}
+
+type compiledPattern struct {
+	name string
+	re   *regexp.Regexp
 }
 
 // Scanner scans text; safe for concurrent use.
 type Scanner struct {
-	gl      *detect.Detector
-	known   *knownSet
-	entropy bool
+	gl       *detect.Detector
+	known    *knownSet
+	entropy  bool
+	patterns []compiledPattern
 }
 
 // maxFindings bounds what one scan reports.
@@ -90,6 +104,13 @@ func New(opts Options) (*Scanner, error) {
 		return nil, fmt.Errorf("dlp: %w", err)
 	}
 	s := &Scanner{known: ks, entropy: !opts.NoEntropy}
+	for i, pt := range opts.Patterns {
+		re, err := regexp.Compile(pt.Regex)
+		if err != nil {
+			return nil, fmt.Errorf("dlp: pattern %d (%s): %w", i, pt.Name, err)
+		}
+		s.patterns = append(s.patterns, compiledPattern{name: pt.Name, re: re})
+	}
 	if !opts.NoGitleaks {
 		if s.gl, err = sharedDetector(); err != nil {
 			return nil, err
@@ -186,8 +207,16 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,
-		// not worth gitleaks' rules.
-		if s.gl != nil && (v.enc == EncRaw || v.enc == EncURL || mostlyText(v.text)) {
+		// not worth the rules.
+		textual := v.enc == EncRaw || v.enc == EncURL || mostlyText(v.text)
+		if textual {
+			for _, pt := range s.patterns {
+				if pt.re.MatchString(v.text) && c.add(Finding{Rule: "pattern " + pt.name, Part: part, Encoding: v.enc}) {
+					return true
+				}
+			}
+		}
+		if s.gl != nil && textual {
 			b.add(part, v.enc, v.text)
 		}
 		return false

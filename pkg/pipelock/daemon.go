@@ -1,0 +1,136 @@
+package pipelock
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
+	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
+	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
+)
+
+// DefaultListen is loopback: a pipelock meant for other containers must be
+// told --listen 0.0.0.0:8888 (the renderer and initd do).
+const DefaultListen = "127.0.0.1:8888"
+
+// Load reads a config file and builds the proxy it describes. env is the
+// daemon's environment, used only when dlp.scan_env is on.
+func Load(path string, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipelock: config: %w", err)
+	}
+	cfg, err := pipelockcfg.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("pipelock: %s: %w", path, err)
+	}
+	return Build(cfg, resolver, env, log)
+}
+
+// Build makes the proxy of a validated config.
+func Build(cfg pipelockcfg.Config, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
+	opts := dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults}
+	for _, pt := range cfg.DLP.Patterns {
+		opts.Patterns = append(opts.Patterns, dlp.Pattern{Name: pt.Name, Regex: pt.Regex})
+	}
+	if cfg.DLP.ScanEnv {
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			if len(v) >= 16 && !strings.ContainsAny(v, " /:") {
+				if fp, err := secretfp.Of("env "+k, v); err == nil {
+					opts.Known = append(opts.Known, fp)
+				}
+			}
+		}
+	}
+	scanner, err := dlp.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("pipelock: %w", err)
+	}
+	var signer *mitm.Signer
+	if cfg.TLSInterception.Enabled {
+		ca, err := tlsca.Load(cfg.TLSInterception.CACert, cfg.TLSInterception.CAKey)
+		if err != nil {
+			return nil, fmt.Errorf("pipelock: interception CA (pipelock never creates one): %w", err)
+		}
+		if signer, err = mitm.NewSigner(ca, 0); err != nil {
+			return nil, err
+		}
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if f := cfg.TLSInterception.ExtraCAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("pipelock: tls_interception.extra_ca_file: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("pipelock: tls_interception.extra_ca_file %s holds no certificate", f)
+		}
+	}
+	guard := &Guard{Resolver: resolver}
+	for _, c := range cfg.SSRF.AllowCIDRs {
+		pfx, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("pipelock: ssrf.allow_cidrs: %w", err)
+		}
+		guard.Allow = append(guard.Allow, pfx)
+	}
+	return New(Options{Config: cfg, Scanner: scanner, Signer: signer, Guard: guard, Roots: roots, Logger: log})
+}
+
+// Run is `claude-bottle-sidecar pipelock run --listen ADDR --config FILE`.
+// Configuration is read at start; a restart reloads it (initd restarts
+// pipelock on SIGUSR1, the legacy shape restarts the container).
+func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "run" {
+		return errors.New("pipelock: usage: pipelock run [--listen ADDR] --config FILE")
+	}
+	fs := flag.NewFlagSet("pipelock run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", DefaultListen, "address to listen on (0.0.0.0:8888 to serve other containers)")
+	config := fs.String("config", names.ConfigDir(names.Pipelock)+"/pipelock.yaml", "pipelock.yaml")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
+	p, err := Load(*config, net.DefaultResolver, os.Environ(), log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = p.Close() }()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("pipelock: listen %s: %w", *listen, err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "allowlist", len(p.exact)+len(p.suffixes))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("pipelock: serve: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	}
+}

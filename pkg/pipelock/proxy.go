@@ -1,0 +1,479 @@
+// Package pipelock is the guard in the pipelock slot: the last check before
+// the internet. It admits only egress (proxy credential), only allowlisted
+// host names (exact or *.suffix, checked before any DNS lookup), intercepts
+// TLS with its own CA except for passthrough domains, runs DLP on every part
+// of every request, and connects only to addresses that are not private,
+// loopback, link-local or reserved (checked after resolution).
+package pipelock
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
+	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+)
+
+// BlockHeader names the reason of a block and the supervise tool to call.
+const BlockHeader = "X-Claude-Bottle-Blocked"
+
+// Options configure a Proxy.
+type Options struct {
+	Config  pipelockcfg.Config
+	Scanner *dlp.Scanner
+	// Signer is the interception CA's signer; nil when interception is off.
+	Signer *mitm.Signer
+	Guard  *Guard
+	// Roots verify upstream certificates (system roots + extra CA file).
+	Roots  *x509.CertPool
+	Logger *slog.Logger
+}
+
+// Proxy is the pipelock guard.
+type Proxy struct {
+	cfg         pipelockcfg.Config
+	scan        *dlp.Scanner
+	log         *slog.Logger
+	guard       *Guard
+	authSum     []byte
+	exact       map[string]bool
+	suffixes    []string
+	passthrough map[string]bool
+	passSuffix  []string
+	creds       map[string][]string // host -> allowed credential sha256 (hex)
+	ic          *mitm.Interceptor
+	rp          *httputil.ReverseProxy
+}
+
+type ctxKey int
+
+const keyTarget ctxKey = iota
+
+type target struct {
+	scheme, host string
+}
+
+func withTarget(ctx context.Context, t target) context.Context {
+	return context.WithValue(ctx, keyTarget, t)
+}
+
+// New builds a proxy from a validated config.
+func New(opts Options) (*Proxy, error) {
+	if opts.Scanner == nil || opts.Guard == nil {
+		return nil, errors.New("pipelock: scanner and guard are required")
+	}
+	if opts.Config.TLSInterception.Enabled && opts.Signer == nil {
+		return nil, errors.New("pipelock: TLS interception is enabled but no CA was loaded")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{cfg: opts.Config, scan: opts.Scanner, log: log, guard: opts.Guard,
+		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]string{}}
+	if a := opts.Config.ForwardProxy.ProxyAuthSHA256; a != "" {
+		b, err := hex.DecodeString(a)
+		if err != nil {
+			return nil, fmt.Errorf("pipelock: forward_proxy.proxy_auth_sha256: %w", err)
+		}
+		p.authSum = b
+	}
+	for _, h := range opts.Config.APIAllowlist {
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			p.suffixes = append(p.suffixes, "."+rest)
+		} else {
+			p.exact[h] = true
+		}
+	}
+	for _, h := range opts.Config.TLSInterception.PassthroughDomains {
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			p.passSuffix = append(p.passSuffix, "."+rest)
+		} else {
+			p.passthrough[h] = true
+		}
+	}
+	sums := map[string]string{}
+	for _, k := range opts.Config.DLP.KnownSecrets {
+		sums[k.Name] = k.SHA256
+	}
+	for _, c := range opts.Config.DLP.AllowedCredentials {
+		h := mitm.NormalizeHost(c.Host)
+		p.creds[h] = append(p.creds[h], sums[c.Secret])
+	}
+	roots := opts.Roots
+	if roots == nil {
+		roots = x509.NewCertPool()
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // never an environment proxy: pipelock is the last hop
+		DialContext:           opts.Guard.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t, _ := pr.In.Context().Value(keyTarget).(target)
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = t.scheme, t.host, t.host
+			pr.Out.Header.Del("Proxy-Authorization")
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			t, _ := r.Context().Value(keyTarget).(target)
+			if errors.Is(err, ErrForbiddenAddress) {
+				p.block(w, r, t.host, "ssrf", err.Error())
+				return
+			}
+			p.log.Warn("upstream", "host", t.host, "err", err.Error())
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, "pipelock: upstream request to %s failed: %v\n", t.host, err)
+		},
+	}
+	if opts.Signer != nil {
+		p.ic = mitm.NewInterceptor(opts.Signer, http.HandlerFunc(p.serveIntercepted), log)
+	}
+	return p, nil
+}
+
+// Close stops the interceptor.
+func (p *Proxy) Close() error {
+	if p.ic != nil {
+		return p.ic.Close()
+	}
+	return nil
+}
+
+// allowed reports whether host is on the allowlist (exact or *.suffix).
+func (p *Proxy) allowed(host string) bool {
+	if p.exact[host] {
+		return true
+	}
+	for _, s := range p.suffixes {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Proxy) isPassthrough(host string) bool {
+	if p.passthrough[host] {
+		return true
+	}
+	for _, s := range p.passSuffix {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// authorized checks the proxy credential only egress holds.
+func (p *Proxy) authorized(r *http.Request) bool {
+	if p.authSum == nil {
+		return true
+	}
+	v := r.Header.Get("Proxy-Authorization")
+	scheme, enc, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(raw)
+	return subtle.ConstantTimeCompare(sum[:], p.authSum) == 1
+}
+
+// checkHost applies the host rules that need no DNS: IP literals, the
+// allowlist and DLP on the name. It returns the reason to block, or "".
+func (p *Proxy) checkHost(host string) (reason, msg string) {
+	if mitm.IsIPLike(host) {
+		return "ip-literal", fmt.Sprintf("%s is an IP address; only allowlisted host names are reachable", host)
+	}
+	if !p.allowed(host) {
+		return "host-not-allowed", fmt.Sprintf("host %s is not on the pipelock allowlist", host)
+	}
+	if fs := p.scan.ScanHost(host); len(fs) > 0 {
+		return "dlp", fmt.Sprintf("%s (host %s)", fs[0], host)
+	}
+	return "", ""
+}
+
+// ServeHTTP handles egress' requests: CONNECT and absolute-form HTTP.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.authorized(r) {
+		p.log.Info("decision", "decision", "deny", "reason", "proxy-auth", "remote", r.RemoteAddr)
+		w.Header().Set("Proxy-Authenticate", `Basic realm="claude-bottle pipelock"`)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set(BlockHeader, "pipelock; reason=proxy-auth")
+		w.WriteHeader(http.StatusProxyAuthRequired)
+		fmt.Fprintln(w, "blocked: proxy authentication required: only the bottle's egress may use pipelock; send requests through HTTPS_PROXY (egress)")
+		return
+	}
+	switch {
+	case r.Method == http.MethodConnect:
+		p.connect(w, r)
+	case r.URL.IsAbs() && strings.EqualFold(r.URL.Scheme, "http"):
+		host, port, err := net.SplitHostPort(r.URL.Host)
+		if err != nil {
+			host, port = r.URL.Host, "80"
+		}
+		if port != "80" {
+			p.block(w, r, host, "port", fmt.Sprintf("port %s is not allowed; plain HTTP goes to port 80", port))
+			return
+		}
+		p.request(w, r, "http", mitm.NormalizeHost(host))
+	default:
+		p.block(w, r, r.Host, "not-proxy-request", "pipelock is a forward proxy; requests must be CONNECT or absolute-form http://")
+	}
+}
+
+func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, "443"
+	}
+	host = mitm.NormalizeHost(host)
+	if port != "443" {
+		p.block(w, r, host, "port", fmt.Sprintf("port %s is not allowed; HTTPS goes to port 443", port))
+		return
+	}
+	reason, msg := p.checkHost(host)
+	if reason == "ip-literal" || p.ic == nil || (reason == "" && p.isPassthrough(host)) {
+		if reason != "" {
+			p.block(w, r, host, reason, msg)
+			return
+		}
+		p.splice(w, r, host)
+		return
+	}
+	// Intercept even when the host is refused, so that the answer the agent
+	// reads is a 403 with a "blocked:" body rather than a failed tunnel.
+	p.ic.Intercept(w, r, host)
+}
+
+// splice tunnels bytes to host:443 unread (passthrough domains, or
+// interception disabled), after the host rules passed.
+func (p *Proxy) splice(w http.ResponseWriter, r *http.Request, host string) {
+	up, err := p.guard.DialContext(r.Context(), "tcp", net.JoinHostPort(host, "443"))
+	if err != nil {
+		if errors.Is(err, ErrForbiddenAddress) {
+			p.block(w, r, host, "ssrf", err.Error())
+			return
+		}
+		http.Error(w, "pipelock: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	p.log.Info("decision", "decision", "allow", "host", host, "mode", "passthrough")
+	_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+	if n := rw.Reader.Buffered(); n > 0 {
+		b, _ := rw.Peek(n)
+		_, _ = up.Write(b)
+	}
+	go func() { _, _ = io.Copy(up, conn); _ = up.Close() }()
+	_, _ = io.Copy(conn, up)
+	_ = conn.Close()
+}
+
+func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
+	host := mitm.ConnectHost(r)
+	reqHost := mitm.NormalizeHost(r.Host)
+	if reqHost != host || (r.TLS != nil && r.TLS.ServerName != "" && mitm.NormalizeHost(r.TLS.ServerName) != host) {
+		p.block(w, r, host, "host-mismatch", fmt.Sprintf("Host %q or TLS server name disagrees with the CONNECT target %q", r.Host, host))
+		return
+	}
+	p.request(w, r, "https", host)
+}
+
+// request applies every check to one request and forwards it.
+func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host string) {
+	if reason, msg := p.checkHost(host); reason != "" {
+		p.block(w, r, host, reason, msg)
+		return
+	}
+	body, err := p.readBody(r)
+	if err != nil {
+		p.block(w, r, host, "body", err.Error())
+		return
+	}
+	if f, ok := p.inspect(r, host, body); ok {
+		p.block(w, r, host, "dlp", f.String())
+		return
+	}
+	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", host, "path", logPath(r))
+	r.Body = io.NopCloser(bytes.NewReader(body.raw))
+	r.ContentLength = int64(len(body.raw))
+	ctx := r.Context()
+	p.rp.ServeHTTP(w, r.WithContext(withTarget(ctx, target{scheme: scheme, host: host})))
+}
+
+type requestBody struct {
+	raw     []byte // as received, forwarded unchanged
+	decoded []byte // Content-Encoding undone, for scanning
+}
+
+func (p *Proxy) readBody(r *http.Request) (requestBody, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return requestBody{}, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, dlp.MaxBody+1))
+	if err != nil {
+		return requestBody{}, fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(raw) > dlp.MaxBody {
+		return requestBody{}, fmt.Errorf("request body over %d MiB cannot be inspected", dlp.MaxBody>>20)
+	}
+	b := requestBody{raw: raw, decoded: raw}
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return requestBody{}, fmt.Errorf("gzip body does not decode: %w", err)
+		}
+		b.decoded, err = io.ReadAll(io.LimitReader(zr, dlp.MaxBody+1))
+		if err != nil || len(b.decoded) > dlp.MaxBody {
+			return requestBody{}, errors.New("gzip body does not decode within the inspection limit")
+		}
+	case "deflate":
+		b.decoded, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), dlp.MaxBody+1))
+		if err != nil || len(b.decoded) > dlp.MaxBody {
+			return requestBody{}, errors.New("deflate body does not decode within the inspection limit")
+		}
+	default:
+		return requestBody{}, fmt.Errorf("Content-Encoding %q cannot be inspected (use identity, gzip or deflate)", enc)
+	}
+	return b, nil
+}
+
+// sensitiveHeader is the "sensitive" header_mode's selection.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "cookie", "key", "token", "secret", "session", "signature", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// inspect runs DLP on host, path, query, headers and body, and returns the
+// first finding that is not the host's own allowed credential.
+func (p *Proxy) inspect(r *http.Request, host string, body requestBody) (dlp.Finding, bool) {
+	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
+	if r.URL.RawQuery != "" {
+		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
+	}
+	bs := p.cfg.RequestBodyScanning
+	for name, vs := range r.Header {
+		if name == "Proxy-Authorization" || !bs.ScanHeaders && name != "Authorization" {
+			continue
+		}
+		if bs.HeaderMode == "sensitive" && !sensitiveHeader(name) {
+			continue
+		}
+		for _, v := range vs {
+			if name == "Authorization" && p.isAllowedCredential(host, v) {
+				continue
+			}
+			parts = append(parts, dlp.Part{Name: "header " + name, Text: name + ": " + v})
+		}
+	}
+	findings := p.scan.ScanParts(parts)
+	if len(body.decoded) > 0 {
+		fs, err := p.scan.ScanBody(r.Header.Get("Content-Type"), body.decoded)
+		if err != nil {
+			return dlp.Finding{Rule: err.Error(), Part: "body"}, true
+		}
+		findings = append(findings, fs...)
+	}
+	if len(findings) == 0 {
+		return dlp.Finding{}, false
+	}
+	if p.cfg.Mode == "audit" || bs.Action == "warn" {
+		for _, f := range findings {
+			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", host, "finding", f.String())
+		}
+		return dlp.Finding{}, false
+	}
+	return findings[0], true
+}
+
+// isAllowedCredential reports whether an Authorization value is exactly
+// "<scheme> <token>" with the token egress injects for host.
+func (p *Proxy) isAllowedCredential(host, v string) bool {
+	allowed := p.creds[host]
+	if len(allowed) == 0 {
+		return false
+	}
+	fields := strings.Fields(v)
+	if len(fields) != 2 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(fields[1]))
+	got := hex.EncodeToString(sum[:])
+	for _, a := range allowed {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(a)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// block answers 403 with a body starting "blocked: " and logs the decision.
+func (p *Proxy) block(w http.ResponseWriter, r *http.Request, host, reason, msg string) {
+	host = mitm.NormalizeHost(host)
+	path := logPath(r)
+	if reason == "dlp" {
+		path = "(redacted: it may carry the secret)"
+	}
+	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", host, "path", path, "reason", reason, "detail", msg)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "blocked: %s\nIf this request is needed, call the supervise MCP tool pipelock-block with the URL (failed_url) and a justification.\n", msg)
+}
+
+func logPath(r *http.Request) string {
+	if r.Method == http.MethodConnect {
+		return ""
+	}
+	p := r.URL.EscapedPath()
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return p
+}
