@@ -1,0 +1,138 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	dc "github.com/ory/dockertest/v3/docker"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/poll"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+// TestEgressPipelockChain runs egress and pipelock from the sidecars image
+// with a state directory staged by bottle.Prepare, in the shape selected by
+// CLAUDE_BOTTLE_SIDECAR_BUNDLE (bundle: one container under initd; legacy:
+// one container per daemon, as the renderer lays them out), and drives the
+// chain with curl from the agent image:
+//   - a secret in the query of an allowed route passes egress and is
+//     stopped by pipelock, which the agent reads as a 403 "blocked:" body
+//     relayed through egress (egress trusts pipelock's CA, pipelock trusts
+//     egress' proxy credential);
+//   - the agent pointing its proxy straight at pipelock gets 407;
+//   - a host off the routes is stopped by egress itself.
+func TestEgressPipelockChain(t *testing.T) {
+	env := itest.Require(t)
+	img := sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	shape := sidecarflag.FromEnv(itest.LookupEnv)
+
+	m, err := manifest.Parse([]byte("name = \"chain\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n"), "chain.toml")
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	layout := statedir.Layout{Home: t.TempDir()}
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
+	assert.NilError(t, err)
+	assert.NilError(t, plan.Stage())
+
+	internal := env.Network(t, "chain-int", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
+	bind := func(d string) string { return layout.DaemonDir(plan.Slug, d) + ":" + names.ConfigDir(d) + ":ro" }
+	var sidecars []*itest.Container
+	if shape == sidecarflag.Bundle {
+		sidecars = append(sidecars, env.Run(t, itest.RunSpec{
+			Name: "chain-bundle", Image: img, Network: internal.Name, User: compose.OperatorUser(),
+			Aliases: []string{"egress", names.SidecarContainer("egress", plan.Slug), "pipelock", names.SidecarContainer("pipelock", plan.Slug)},
+			Env:     []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888"},
+			Binds:   []string{bind("egress"), bind("pipelock")},
+		}))
+	} else {
+		for _, d := range []string{"pipelock", "egress"} {
+			e := []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=" + d}
+			if d == "egress" {
+				e = append(e, "EGRESS_UPSTREAM_PROXY=http://pipelock:8888")
+			}
+			sidecars = append(sidecars, env.Run(t, itest.RunSpec{
+				Name: "chain-" + d, Image: img, Network: internal.Name, User: compose.OperatorUser(),
+				Aliases: []string{d, names.SidecarContainer(d, plan.Slug)}, Env: e, Binds: []string{bind(d)},
+				Entrypoint: []string{names.SidecarBinary}, Cmd: names.Argv(d),
+			}))
+		}
+	}
+	for _, sc := range sidecars {
+		poll.WaitOn(t, func(poll.LogT) poll.Result {
+			if res := sc.Exec(t, names.InitdBinary+" health"); res.Code == 0 {
+				return poll.Success()
+			}
+			return poll.Continue("sidecars not healthy:\n%s", sc.Logs(t))
+		}, poll.WithTimeout(30*time.Second))
+	}
+
+	agent := env.Run(t, itest.RunSpec{Name: "chain-agent", Image: images.AgentTestImage, Network: internal.Name,
+		Binds: []string{layout.AgentCADir(plan.Slug) + ":/etc/claude-bottle/ca:ro"}})
+	curl := func(proxy, u string) string {
+		res := agent.Exec(t, "curl -sS --max-time 15 -x "+proxy+" --cacert /etc/claude-bottle/ca/ca.pem -w '\\nHTTP %{http_code}\\n' '"+u+"' 2>&1")
+		return res.Stdout
+	}
+	const aws = "AKIAQ7R2XNPLW3JKD5VT"
+	out := curl("http://egress:9099", "https://allowed.example.com/p?k="+aws)
+	assert.Assert(t, is.Contains(out, "blocked: "), out)
+	assert.Assert(t, is.Contains(out, "in query"), out)
+	assert.Assert(t, is.Contains(out, "HTTP 403"), out)
+	assert.Assert(t, !strings.Contains(out, "egress: upstream"), "egress must relay pipelock's answer: %s", out)
+
+	out = curl("http://pipelock:8888", "http://allowed.example.com/")
+	assert.Assert(t, is.Contains(out, "HTTP 407"), out)
+	assert.Assert(t, is.Contains(out, "blocked: proxy authentication required"), out)
+
+	out = curl("http://egress:9099", "https://elsewhere.example.com/")
+	assert.Assert(t, is.Contains(out, "egress: host elsewhere.example.com is not on this bottle's allowlist"), out)
+
+	for _, sc := range sidecars {
+		assert.Assert(t, !strings.Contains(sc.Logs(t), aws), "the secret reached a sidecar log")
+	}
+
+	// Reload: drop the host from pipelock's allowlist, written atomically
+	// into the directory pipelock has mounted, then restart pipelock the
+	// way each shape does (bundle: SIGUSR1 to initd; legacy: restart the
+	// pipelock container). The request that reached pipelock's DLP before
+	// is now refused by its allowlist.
+	dir := layout.PipelockStateDir(plan.Slug)
+	data, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
+	assert.NilError(t, err)
+	cfg, err := pipelockcfg.Parse(data)
+	assert.NilError(t, err)
+	out2, err := cfg.WithAllowlist([]string{"api.anthropic.com"}).Marshal()
+	assert.NilError(t, err)
+	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))
+	if shape == sidecarflag.Bundle {
+		sidecars[0].Signal(t, dc.SIGUSR1)
+	} else {
+		assert.NilError(t, env.Pool.Client.RestartContainer(sidecars[0].ID, 10))
+	}
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		o := curl("http://egress:9099", "https://allowed.example.com/p")
+		if strings.Contains(o, "blocked: host allowed.example.com is not on the pipelock allowlist") {
+			return poll.Success()
+		}
+		return poll.Continue("pipelock not reloaded: %s", o)
+	}, poll.WithTimeout(30*time.Second))
+	if shape == sidecarflag.Bundle {
+		assert.Assert(t, is.Contains(sidecars[0].Logs(t), "SIGUSR1: restarting pipelock"))
+	}
+}
