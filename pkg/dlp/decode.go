@@ -71,7 +71,9 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 	stop := false
 	eachRun(s, isB64, minB64Run, func(run string) bool {
 		for _, d := range decodeB64(run) {
-			if emit(view{EncBase64, d}) || decodedRuns(d, depth+1, emit) {
+			// Only text can hold another encoding layer; binary noise from
+			// decoding an ordinary identifier is checked once, not recursed.
+			if emit(view{EncBase64, d}) || halfText(d) && decodedRuns(d, depth+1, emit) {
 				stop = true
 				return true
 			}
@@ -89,7 +91,7 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 			if err != nil || len(b) < minKnownLen {
 				continue
 			}
-			if emit(view{EncHex, string(b)}) || decodedRuns(string(b), depth+1, emit) {
+			if emit(view{EncHex, string(b)}) || halfText(string(b)) && decodedRuns(string(b), depth+1, emit) {
 				stop = true
 				return true
 			}
@@ -190,4 +192,17 @@ func Entropy(s string) float64 {
 		h -= p * math.Log2(p)
 	}
 	return h
+}
+
+// halfText reports whether at least half of s is printable ASCII: enough to
+// be worth decoding again (a misaligned prefix decodes to a few bytes of
+// noise in front of the text).
+func halfText(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			n++
+		}
+	}
+	return n*2 >= len(s)
 }

@@ -201,9 +201,11 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 				return true
 			}
 		}
-		for _, name := range s.known.find(reverse(v.text)) {
-			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
-				return true
+		if v.enc == EncRaw || v.enc == EncURL {
+			for _, name := range s.known.find(reverse(v.text)) {
+				if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
+					return true
+				}
 			}
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,

@@ -20,25 +20,31 @@ const minKnownLen = secretfp.MinLen
 func FingerprintOf(name, value string) (Fingerprint, error) { return secretfp.Of(name, value) }
 
 type known struct {
-	name string
-	roll uint64
-	sum  [32]byte
+	name  string
+	roll  uint64
+	sum   [32]byte
+	token bool
 }
 
 // knownSet finds known secrets as substrings of a text: one Rabin-Karp pass
 // per distinct secret length, each candidate confirmed by SHA-256.
 type knownSet struct {
-	byLen   map[int][]known
-	pow     map[int]uint64 // rollBase^(n-1) per length
-	lengths []int
+	// byLen holds the secrets that may contain any byte, tokLen those made
+	// of token bytes only (found inside runs of token bytes).
+	byLen      map[int][]known
+	tokLen     map[int][]known
+	pow        map[int]uint64 // rollBase^(n-1) per length
+	lengths    []int
+	tokLengths []int
 }
 
 func newKnownSet(fps []Fingerprint) (*knownSet, error) {
-	ks := &knownSet{byLen: map[int][]known{}, pow: map[int]uint64{}}
+	ks := &knownSet{byLen: map[int][]known{}, tokLen: map[int][]known{}, pow: map[int]uint64{}}
 	var errs []error
 	for i, fp := range fps {
 		var k known
 		k.name = fp.Name
+		k.token = fp.Token
 		if fp.Length < minKnownLen {
 			errs = append(errs, fmt.Errorf("known secret %d (%s): length %d is below %d", i, fp.Name, fp.Length, minKnownLen))
 			continue
@@ -53,13 +59,22 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 			continue
 		}
 		copy(k.sum[:], b)
-		if _, ok := ks.byLen[fp.Length]; !ok {
-			ks.lengths = append(ks.lengths, fp.Length)
+		if _, ok := ks.pow[fp.Length]; !ok {
 			pow := uint64(1)
 			for i := 1; i < fp.Length; i++ {
 				pow *= rollBase
 			}
 			ks.pow[fp.Length] = pow
+		}
+		if k.token {
+			if _, ok := ks.tokLen[fp.Length]; !ok {
+				ks.tokLengths = append(ks.tokLengths, fp.Length)
+			}
+			ks.tokLen[fp.Length] = append(ks.tokLen[fp.Length], k)
+			continue
+		}
+		if _, ok := ks.byLen[fp.Length]; !ok {
+			ks.lengths = append(ks.lengths, fp.Length)
 		}
 		ks.byLen[fp.Length] = append(ks.byLen[fp.Length], k)
 	}
@@ -72,33 +87,60 @@ func rollHash(s string) uint64 { return secretfp.Roll(s) }
 
 // find returns the names of known secrets occurring in text.
 func (ks *knownSet) find(text string) []string {
-	if ks == nil || len(ks.lengths) == 0 {
+	if ks == nil {
 		return nil
 	}
 	var out []string
 	for _, n := range ks.lengths {
-		if len(text) < n {
+		out = ks.scanRun(out, text, n, ks.byLen[n])
+	}
+	if len(ks.tokLengths) == 0 {
+		return out
+	}
+	// Token secrets can only sit inside a run of token bytes at least as
+	// long as they are: skip everything else.
+	start := -1
+	for i := 0; i <= len(text); i++ {
+		if i < len(text) && secretfp.IsTokenByte(text[i]) {
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		cands := ks.byLen[n]
-		pow := ks.pow[n] // removes the outgoing byte
-		h := rollHash(text[:n])
-		for i := 0; ; i++ {
-			for _, k := range cands {
-				if h == k.roll {
-					sum := sha256.Sum256([]byte(text[i : i+n]))
-					if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
-						out = appendOnce(out, k.name)
-					}
+		if start >= 0 && i-start >= secretfp.MinLen {
+			run := text[start:i]
+			for _, n := range ks.tokLengths {
+				if len(run) >= n {
+					out = ks.scanRun(out, run, n, ks.tokLen[n])
 				}
 			}
-			if i+n >= len(text) {
-				break
-			}
-			h = (h-uint64(text[i])*pow)*rollBase + uint64(text[i+n])
 		}
+		start = -1
 	}
 	return out
+}
+
+// scanRun finds secrets of length n among cands in text (Rabin-Karp).
+func (ks *knownSet) scanRun(out []string, text string, n int, cands []known) []string {
+	if len(text) < n {
+		return out
+	}
+	pow := ks.pow[n] // removes the outgoing byte
+	h := rollHash(text[:n])
+	for i := 0; ; i++ {
+		for _, k := range cands {
+			if h == k.roll {
+				sum := sha256.Sum256([]byte(text[i : i+n]))
+				if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
+					out = appendOnce(out, k.name)
+				}
+			}
+		}
+		if i+n >= len(text) {
+			return out
+		}
+		h = (h-uint64(text[i])*pow)*rollBase + uint64(text[i+n])
+	}
 }
 
 func appendOnce(s []string, v string) []string {
