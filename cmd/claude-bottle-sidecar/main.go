@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
+	"github.com/claude-bottle/claude-bottle/pkg/gitgate"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
@@ -22,6 +23,9 @@ func main() {
 	err := registry().Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
+		if gitgate.Silent(err) {
+			os.Exit(1)
+		}
 		fmt.Fprintf(os.Stderr, "claude-bottle-sidecar: %v\n", err)
 		var ue *sidecar.UsageError
 		if errors.As(err, &ue) {
@@ -37,5 +41,6 @@ func registry() *sidecar.Registry {
 	return sidecar.NewRegistry(
 		sidecar.Daemon{Name: names.Egress, Run: egress.Run},
 		sidecar.Daemon{Name: names.Pipelock, Run: pipelock.Run},
+		sidecar.Daemon{Name: names.GitGate, Run: gitgate.Run},
 	)
 }

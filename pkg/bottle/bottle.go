@@ -15,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -82,15 +82,6 @@ type Metadata struct {
 	Daemons        []string  `json:"daemons"`
 	SidecarImage   string    `json:"sidecar_image"`
 	AgentImage     string    `json:"agent_image"`
-}
-
-// GitGateRepo is one entry of git-gate/repos.yaml.
-type GitGateRepo struct {
-	Name           string `yaml:"name"`
-	URL            string `yaml:"url"`
-	Identity       string `yaml:"identity"` // file name inside the git-gate directory
-	AllowForcePush bool   `yaml:"allow_force_push"`
-	AllowDelete    bool   `yaml:"allow_delete"`
 }
 
 // Prepare generates the bottle's CAs and renders every file of its state
@@ -188,7 +179,11 @@ func Prepare(opts Options) (*Plan, error) {
 		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
 		{Dir: names.Supervise, Name: "config.json", Data: append(snapshot, '\n'), Perm: pub},
 	}
-	gitFiles, err := gitGateFiles(r.Manifest)
+	var known []secretfp.Fingerprint
+	for _, tf := range tfs {
+		known = append(known, tf.Fingerprint)
+	}
+	gitFiles, err := gitGateFiles(r.Manifest, known)
 	if err != nil {
 		return nil, err
 	}
@@ -202,8 +197,8 @@ func Prepare(opts Options) (*Plan, error) {
 // gitGateFiles renders git-gate's directory: repos.yaml, known_hosts pinned to
 // the manifest's host keys, and a copy of each identity (0600). The directory
 // always exists (it is mounted) even without repos.
-func gitGateFiles(m *manifest.Manifest) ([]statedir.File, error) {
-	var repos []GitGateRepo
+func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedir.File, error) {
+	var repos []gitgatecfg.Repo
 	var knownHosts strings.Builder
 	var files []statedir.File
 	for _, r := range m.Git.Repos {
@@ -217,14 +212,14 @@ func gitGateFiles(m *manifest.Manifest) ([]statedir.File, error) {
 		}
 		idName := "id-" + r.Name
 		files = append(files, statedir.File{Dir: names.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
-		repos = append(repos, GitGateRepo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete})
+		repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete})
 		host, port := sshHost(r.URL)
 		if port != "" && port != "22" {
 			host = "[" + host + "]:" + port
 		}
 		fmt.Fprintf(&knownHosts, "%s %s\n", host, strings.TrimSpace(r.HostKey))
 	}
-	reposYAML, err := yaml.Marshal(map[string]any{"repos": repos})
+	reposYAML, err := gitgatecfg.File{Repos: repos, KnownSecrets: known}.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encode git-gate repos: %w", err)
 	}

@@ -1,0 +1,199 @@
+// Package gitgate is the agent's only git door: a git:// server for the
+// bottle's declared repos that refreshes each mirror from upstream before
+// serving it (failing closed), scans every push with pkg/dlp before anything
+// leaves, and forwards clean pushes over SSH with the gate-held identity and
+// a pinned host key.
+package gitgate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
+)
+
+// Environment of the pre-receive hook (set by the gate for receive-pack).
+const (
+	EnvRepo      = "GIT_GATE_REPO"
+	EnvConfigDir = "GIT_GATE_CONFIG_DIR"
+	EnvWorkDir   = "GIT_GATE_WORK_DIR"
+)
+
+// Timeouts: bounded, so an unreachable upstream fails closed instead of
+// hanging the agent.
+const (
+	DefaultRemoteTimeout = 60 * time.Second
+	sshConnectTimeout    = 10
+)
+
+// Gate holds the configuration of one git-gate.
+type Gate struct {
+	ConfigDir string // repos.yaml, known_hosts, identities (read-only)
+	WorkDir   string // mirrors (writable)
+	Repos     map[string]gitgatecfg.Repo
+	Order     []string
+	// Self is the program receive-pack's pre-receive hook runs
+	// ("<Self> git-gate pre-receive").
+	Self          string
+	Known         []secretfp.Fingerprint
+	RemoteTimeout time.Duration
+	Log           *slog.Logger
+
+	locks sync.Map // repo name -> *sync.Mutex: one refresh or push at a time
+}
+
+// Load reads repos.yaml from configDir.
+func Load(configDir, workDir, self string, log *slog.Logger) (*Gate, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	data, err := os.ReadFile(filepath.Join(configDir, "repos.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("git-gate: %w", err)
+	}
+	f, err := gitgatecfg.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("git-gate: %s: %w", filepath.Join(configDir, "repos.yaml"), err)
+	}
+	g := &Gate{ConfigDir: configDir, WorkDir: workDir, Repos: map[string]gitgatecfg.Repo{}, Self: self, Known: f.KnownSecrets, RemoteTimeout: DefaultRemoteTimeout, Log: log}
+	for _, r := range f.Repos {
+		g.Repos[r.Name] = r
+		g.Order = append(g.Order, r.Name)
+		if _, err := os.Stat(filepath.Join(configDir, r.Identity)); err != nil {
+			return nil, fmt.Errorf("git-gate: repo %s: identity: %w", r.Name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(configDir, "known_hosts")); err != nil && len(f.Repos) > 0 {
+		return nil, fmt.Errorf("git-gate: known_hosts: %w", err)
+	}
+	return g, nil
+}
+
+func (g *Gate) lock(name string) func() {
+	m, _ := g.locks.LoadOrStore(name, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// MirrorPath is the gate's bare repo for name.
+func (g *Gate) MirrorPath(name string) string { return filepath.Join(g.WorkDir, name+".git") }
+
+// SSHCommand is GIT_SSH_COMMAND for a repo: its identity only, the pinned
+// host keys only (no trust on first use), no prompts, bounded connect.
+func (g *Gate) SSHCommand(r gitgatecfg.Repo) string {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	return fmt.Sprintf("ssh -F /dev/null -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=%d -o LogLevel=ERROR",
+		q(filepath.Join(g.ConfigDir, r.Identity)), q(filepath.Join(g.ConfigDir, "known_hosts")), sshConnectTimeout)
+}
+
+// gitEnv is the environment of git commands that talk to upstream.
+func (g *Gate) gitEnv(r gitgatecfg.Repo) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		// Never let a proxy or an agent-supplied ssh setting steer the gate.
+		if k, _, _ := strings.Cut(kv, "="); strings.HasSuffix(strings.ToUpper(k), "_PROXY") || strings.HasPrefix(k, "GIT_SSH") || k == "SSH_AUTH_SOCK" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_SSH_COMMAND="+g.SSHCommand(r), "GIT_TERMINAL_PROMPT=0", "HOME="+g.WorkDir)
+}
+
+// git runs git with args in dir and returns stdout; errors carry stderr.
+func git(ctx context.Context, dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = env
+	}
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("git %s: timed out: %s", args[0], msg)
+		}
+		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, msg)
+	}
+	return out.Bytes(), nil
+}
+
+// ensureMirror creates the bare mirror of r with the pre-receive hook wired.
+func (g *Gate) ensureMirror(ctx context.Context, r gitgatecfg.Repo) error {
+	path := g.MirrorPath(r.Name)
+	if _, err := os.Stat(filepath.Join(path, "HEAD")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(g.WorkDir, 0o700); err != nil {
+		return err
+	}
+	if _, err := git(ctx, g.WorkDir, nil, nil, "init", "--quiet", "--bare", path); err != nil {
+		return err
+	}
+	hooks := filepath.Join(path, "gate-hooks")
+	if err := os.MkdirAll(hooks, 0o700); err != nil {
+		return err
+	}
+	script := fmt.Sprintf("#!/bin/sh\nexec '%s' git-gate pre-receive\n", strings.ReplaceAll(g.Self, "'", `'\''`))
+	if err := os.WriteFile(filepath.Join(hooks, "pre-receive"), []byte(script), 0o700); err != nil {
+		return err
+	}
+	for _, kv := range [][2]string{
+		{"core.hooksPath", hooks},
+		{"receive.denyDeletes", "false"}, // decided by the hook, per repo
+		{"receive.denyNonFastForwards", "false"},
+		{"uploadpack.allowAnySHA1InWant", "false"},
+	} {
+		if _, err := git(ctx, path, nil, nil, "config", kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refresh brings the mirror of name up to date with upstream. It fails when
+// upstream cannot be reached within the timeout: the gate never serves stale
+// data.
+func (g *Gate) Refresh(ctx context.Context, name string) error {
+	r, ok := g.Repos[name]
+	if !ok {
+		return fmt.Errorf("repository %q is not declared for this bottle", name)
+	}
+	defer g.lock(name)()
+	if err := g.ensureMirror(ctx, r); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.RemoteTimeout)
+	defer cancel()
+	start := time.Now()
+	_, err := git(ctx, g.MirrorPath(name), g.gitEnv(r), nil, "fetch", "--quiet", "--prune", "--no-tags", r.URL,
+		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+	if err != nil {
+		return fmt.Errorf("cannot refresh %s from %s: %w", name, r.URL, err)
+	}
+	if head, err := git(ctx, g.MirrorPath(name), g.gitEnv(r), nil, "ls-remote", "--symref", r.URL, "HEAD"); err == nil {
+		if ref, ok := strings.CutPrefix(strings.SplitN(string(head), "\n", 2)[0], "ref: "); ok {
+			ref, _, _ = strings.Cut(ref, "\t")
+			_, _ = git(ctx, g.MirrorPath(name), nil, nil, "symbolic-ref", "HEAD", strings.TrimSpace(ref))
+		}
+	}
+	g.Log.Info("refreshed", "repo", name, "took", time.Since(start).String())
+	return nil
+}
+
+// ErrNotDeclared is returned for repos the bottle does not declare.
+var ErrNotDeclared = errors.New("repository not declared")

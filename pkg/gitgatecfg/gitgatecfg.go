@@ -1,0 +1,67 @@
+// Package gitgatecfg is the schema of git-gate's repos.yaml: the repos the
+// gate serves and where each one forwards to. Identities and known_hosts are
+// files beside it in the gate's mounted directory.
+package gitgatecfg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
+)
+
+// File is repos.yaml.
+type File struct {
+	Repos []Repo `yaml:"repos"`
+	// KnownSecrets are values to find in pushes in any encoding (the
+	// bottle's credentials, planted canaries), by fingerprint only.
+	KnownSecrets []secretfp.Fingerprint `yaml:"known_secrets,omitempty"`
+}
+
+// Repo is one served repo.
+type Repo struct {
+	Name           string `yaml:"name"`
+	URL            string `yaml:"url"`
+	Identity       string `yaml:"identity"` // file name inside the git-gate directory
+	AllowForcePush bool   `yaml:"allow_force_push"`
+	AllowDelete    bool   `yaml:"allow_delete"`
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Marshal encodes f.
+func (f File) Marshal() ([]byte, error) {
+	if f.Repos == nil {
+		f.Repos = []Repo{}
+	}
+	return yaml.Marshal(f)
+}
+
+// Parse decodes repos.yaml strictly and validates it.
+func Parse(data []byte) (File, error) {
+	var f File
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return File{}, fmt.Errorf("parse repos: %w", err)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, r := range f.Repos {
+		if !nameRE.MatchString(r.Name) || seen[r.Name] {
+			errs = append(errs, fmt.Errorf("repos[%d]: name %q is invalid or repeated", i, r.Name))
+		}
+		seen[r.Name] = true
+		if r.URL == "" || r.Identity == "" || !nameRE.MatchString(r.Identity) {
+			errs = append(errs, fmt.Errorf("repos[%d] (%s): want url and identity (a file name in the gate's directory)", i, r.Name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return File{}, fmt.Errorf("invalid repos: %w", err)
+	}
+	return f, nil
+}
