@@ -178,6 +178,23 @@ func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	return &Container{env: e, ID: c.ID, IP: ips, Gateway: gws}
 }
 
+// Connect attaches the container to another network with aliases.
+func (c *Container) Connect(t testing.TB, network string, aliases ...string) {
+	t.Helper()
+	err := c.env.Pool.Client.ConnectNetwork(network, dc.NetworkConnectionOptions{Container: c.ID, EndpointConfig: &dc.EndpointConfig{Aliases: aliases}})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", network, err)
+	}
+}
+
+// Stop stops the container (SIGTERM, then SIGKILL after timeout seconds).
+func (c *Container) Stop(t testing.TB, timeout uint) {
+	t.Helper()
+	if err := c.env.Pool.Client.StopContainer(c.ID, timeout); err != nil {
+		t.Fatalf("stop container: %v", err)
+	}
+}
+
 // Signal sends sig (e.g. "SIGTERM") to the container's PID 1.
 func (c *Container) Signal(t testing.TB, sig dc.Signal) {
 	t.Helper()

@@ -46,6 +46,12 @@ func (Build) AgentTest(ctx context.Context) error {
 	return buildImage(ctx, images.AgentTest())
 }
 
+// GitUpstreamTest builds claude-bottle-git-upstream-test:latest, the SSH git server of the integration tests.
+func (Build) GitUpstreamTest(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build.Base)
+	return buildImage(ctx, images.GitUpstreamTest())
+}
+
 // Sidecars builds the sidecars image (initd + daemons), tagged claude-bottle-sidecars:latest or $CLAUDE_BOTTLE_SIDECAR_IMAGE.
 func (Build) Sidecars(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base, Build.Binaries)

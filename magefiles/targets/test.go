@@ -25,13 +25,13 @@ func (Test) Integration(ctx context.Context, bundle string) error {
 	if err != nil {
 		return err
 	}
-	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.Sidecars)
+	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
 	return runIntegration(ctx, on)
 }
 
 // Matrix runs the integration tests with the bundle flag off and on.
 func (Test) Matrix(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.Sidecars)
+	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
 	for _, on := range []bool{false, true} {
 		if err := runIntegration(ctx, on); err != nil {
 			return err

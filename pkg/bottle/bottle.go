@@ -127,6 +127,7 @@ func Prepare(opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, r.CanaryFingerprints()...)
 	for _, tf := range tfs {
 		pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, tf.Fingerprint)
 		for _, h := range tf.Hosts {
@@ -179,7 +180,7 @@ func Prepare(opts Options) (*Plan, error) {
 		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
 		{Dir: names.Supervise, Name: "config.json", Data: append(snapshot, '\n'), Perm: pub},
 	}
-	var known []secretfp.Fingerprint
+	known := append([]secretfp.Fingerprint(nil), r.CanaryFingerprints()...)
 	for _, tf := range tfs {
 		known = append(known, tf.Fingerprint)
 	}

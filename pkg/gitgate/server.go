@@ -133,6 +133,8 @@ func (g *Gate) handle(ctx context.Context, c net.Conn) {
 // "fatal: remote error: <msg>".
 func (g *Gate) fail(c net.Conn, repo, msg string) {
 	g.Log.Info("refused", "repo", repo, "reason", msg)
+	// One line: git prints the ERR payload as is.
+	msg = strings.Join(strings.Fields(msg), " ")
 	_, _ = io.WriteString(c, pktLine("ERR git-gate: "+msg+"\n"))
 }
 

@@ -12,6 +12,14 @@ import (
 // curl, git, dig, ssh and netcat, nothing of Claude Code.
 const AgentTestImage = "claude-bottle-agent-test:latest"
 
+// GitUpstreamTestImage is the SSH git server integration tests push to.
+const GitUpstreamTestImage = "claude-bottle-git-upstream-test:latest"
+
+// GitUpstreamTest is the spec of GitUpstreamTestImage.
+func GitUpstreamTest() Spec {
+	return Spec{Tag: GitUpstreamTestImage, Dockerfile: "dockerfiles/Dockerfile.git-upstream-test"}
+}
+
 // Sidecars is the spec of the sidecars image tagged tag (see
 // sidecarflag.Image); binDir holds the host-built binaries, relative to the
 // module root.

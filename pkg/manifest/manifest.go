@@ -32,6 +32,7 @@ type Manifest struct {
 	Pipelock  Pipelock          `toml:"pipelock"`
 	Git       Git               `toml:"git"`
 	Supervise Supervise         `toml:"supervise"`
+	DLP       DLP               `toml:"dlp"`
 
 	// Source names where the manifest came from ("<embedded default>" or a path).
 	Source string `toml:"-"`
@@ -82,6 +83,14 @@ type Repo struct {
 	AllowForcePush bool `toml:"allow_force_push"`
 	// AllowDelete lets the gate forward ref deletions.
 	AllowDelete bool `toml:"allow_delete"`
+}
+
+// DLP is the [dlp] table.
+type DLP struct {
+	// Canaries name host variables whose values pipelock and git-gate must
+	// find in any encoding and block (planted secrets, credentials the agent
+	// legitimately holds). Only their fingerprints reach the sidecars.
+	Canaries []string `toml:"canaries"`
 }
 
 // Supervise is the [supervise] table.

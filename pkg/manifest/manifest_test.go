@@ -199,6 +199,29 @@ auth = { scheme = "token", token_ref = "EMPTY_TOKEN" }
 	assert.Assert(t, !strings.Contains(err.Error(), "ghp_secret"), "a token value leaked into an error")
 }
 
+func TestCanaries(t *testing.T) {
+	src := "name = \"x\"\n[dlp]\ncanaries = [\"PLANTED_AWS\", \"SHORT\", \"MISSING\", \"1BAD\", \"PLANTED_AWS\"]\n"
+	_, err := Parse([]byte(src), "b.toml")
+	assert.ErrorContains(t, err, `line 3: dlp.canaries[3]: "1BAD" is not a valid environment variable name`)
+	assert.ErrorContains(t, err, "dlp.canaries[4]: duplicate canary PLANTED_AWS")
+
+	m, err := Parse([]byte("name = \"x\"\n[dlp]\ncanaries = [\"PLANTED_AWS\", \"SHORT\", \"MISSING\"]\n"), "b.toml")
+	assert.NilError(t, err)
+	_, err = m.Resolve(env(map[string]string{"PLANTED_AWS": "AKIAQ7R2XNPLW3JKD5VT", "SHORT": "abc"}))
+	assert.ErrorContains(t, err, "dlp.canaries[1]: the value of SHORT is shorter than 8 bytes")
+	assert.ErrorContains(t, err, "dlp.canaries[2]: host variable MISSING is not set")
+	assert.Assert(t, !strings.Contains(err.Error(), "AKIA"))
+
+	m, err = Parse([]byte("name = \"x\"\n[dlp]\ncanaries = [\"PLANTED_AWS\"]\n"), "b.toml")
+	assert.NilError(t, err)
+	r, err := m.Resolve(env(map[string]string{"PLANTED_AWS": "AKIAQ7R2XNPLW3JKD5VT"}))
+	assert.NilError(t, err)
+	fps := r.CanaryFingerprints()
+	assert.Equal(t, len(fps), 1)
+	assert.Equal(t, fps[0].Name, "PLANTED_AWS")
+	assert.Equal(t, fps[0].Length, 20)
+}
+
 func TestLoad(t *testing.T) {
 	_, err := Load("/nonexistent/bottle.toml")
 	assert.ErrorContains(t, err, "read manifest: open /nonexistent/bottle.toml")

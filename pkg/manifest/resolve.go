@@ -26,7 +26,11 @@ type Resolved struct {
 	Tokens []Token
 
 	tokenValues map[string]string // slot -> value
+	canaries    []secretfp.Fingerprint
 }
+
+// CanaryFingerprints returns the fingerprints of the [dlp] canaries.
+func (r *Resolved) CanaryFingerprints() []secretfp.Fingerprint { return r.canaries }
 
 // Slot returns the EGRESS_TOKEN_<n> variable of a token ref, or "".
 func (r *Resolved) Slot(ref string) string {
@@ -129,6 +133,20 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 		if !bad {
 			r.AgentEnv[k] = val
 		}
+	}
+	for i, name := range m.DLP.Canaries {
+		key := fmt.Sprintf("dlp.canaries[%d]", i)
+		v, ok := lookup(name)
+		if !ok {
+			c.add(key, "host variable %s is not set", name)
+			continue
+		}
+		fp, err := secretfp.Of(name, v)
+		if err != nil {
+			c.add(key, "the value of %s is shorter than %d bytes: too short to find reliably", name, secretfp.MinLen)
+			continue
+		}
+		r.canaries = append(r.canaries, fp)
 	}
 	if len(c.problems) > 0 {
 		return nil, newValidationError(m.Source, c.problems)

@@ -107,6 +107,17 @@ func (m *Manifest) validate() []Problem {
 		}
 	}
 
+	seenCanary := map[string]bool{}
+	for i, name := range m.DLP.Canaries {
+		key := fmt.Sprintf("dlp.canaries[%d]", i)
+		switch {
+		case !envNameRE.MatchString(name):
+			c.add(key, "%q is not a valid environment variable name", name)
+		case seenCanary[name]:
+			c.add(key, "duplicate canary %s", name)
+		}
+		seenCanary[name] = true
+	}
 	seenRepo := map[string]int{}
 	for i, r := range m.Git.Repos {
 		key := fmt.Sprintf("git.repos[%d]", i)
