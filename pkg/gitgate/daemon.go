@@ -42,8 +42,10 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Fail at start, not at the first push, if the rules cannot load.
-	if _, err := dlp.New(dlp.Options{Known: g.Known}); err != nil {
+	// Fail at start, not at the first push, if the fingerprints are bad.
+	// (The gitleaks rules load in the short-lived hook process only, so
+	// the resident daemon stays small.)
+	if _, err := dlp.New(dlp.Options{Known: g.Known, NoGitleaks: true}); err != nil {
 		return fmt.Errorf("git-gate: %w", err)
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -71,7 +71,7 @@ type seen struct {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	res      *stubResolver
 	mu       sync.Mutex
 	got      []seen
@@ -102,7 +102,7 @@ func (e *env) seenAll() []seen {
 
 func (e *env) logText() string { e.logsMu.Lock(); defer e.logsMu.Unlock(); return e.logs.String() }
 
-func newEnv(t *testing.T, mutate func(*pipelockcfg.Config)) *env {
+func newEnv(t testing.TB, mutate func(*pipelockcfg.Config)) *env {
 	t.Helper()
 	e := &env{t: t, res: &stubResolver{addrs: map[string][]netip.Addr{}}, logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}}
 	var err error
