@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,11 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 func sidecarImage(t *testing.T, env *itest.Env) string {
@@ -77,31 +83,54 @@ func TestSidecarsNoDaemonsSmoke(t *testing.T) {
 	assert.Assert(t, is.Contains(c.Logs(t), "[initd] exiting with code 0"))
 }
 
-// TestSidecarsFailClosedWithoutDaemons: selecting a daemon the binary does not
-// have yet must not pretend to work: initd sees it exit and tears the bundle
-// down with its exit code.
-func TestSidecarsFailClosedWithoutDaemons(t *testing.T) {
+// TestBundleAllDaemons runs the bundle as the renderer lays it out for a
+// bottle with a repo and supervise: all four daemons under initd with a
+// state directory staged by bottle.Prepare. initd health passes only once
+// every daemon accepts connections; killing one daemon takes the bundle
+// down with that daemon's status (fail closed).
+func TestBundleAllDaemons(t *testing.T) {
 	env := itest.Require(t)
 	img := sidecarImage(t, env)
-	list := env.Run(t, itest.RunSpec{Name: "list", Image: img, Entrypoint: []string{"sleep", "infinity"}}).Exec(t, "/usr/local/bin/claude-bottle-sidecar list")
-	built := map[string]bool{}
-	for _, d := range strings.Fields(list.Stdout) {
-		built[d] = true
+	keyDir := t.TempDir()
+	key := filepath.Join(keyDir, "id")
+	assert.NilError(t, os.WriteFile(key, []byte("placeholder identity; never used: no upstream is contacted\n"), 0o600))
+	src := "name = \"all\"\n[[egress.routes]]\nhost = \"a.example.com\"\n[[git.repos]]\nname = \"app\"\nurl = \"ssh://git@git.invalid/app.git\"\nidentity = \"" + key + "\"\nhost_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\"\n"
+	m, err := manifest.Parse([]byte(src), "all.toml")
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	layout := statedir.Layout{Home: t.TempDir()}
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.Bundle, Layout: layout, User: compose.OperatorUser()})
+	assert.NilError(t, err)
+	assert.NilError(t, plan.Stage())
+	svc := plan.Project.Services["sidecars"]
+	var binds []string
+	for _, v := range svc.Volumes {
+		b := v.Source + ":" + v.Target
+		if v.ReadOnly {
+			b += ":ro"
+		}
+		binds = append(binds, b)
 	}
-	missing := ""
-	for _, d := range []string{"egress", "pipelock", "git-gate", "supervise"} {
-		if !built[d] {
-			missing = d
-			break
+	var envs []string
+	for k, v := range svc.Env() {
+		if v != nil {
+			envs = append(envs, k+"="+*v)
 		}
 	}
-	if missing == "" {
-		t.Skip("every daemon is built in; nothing left that could pretend (covered by the daemon tests)")
-	}
-	c := env.Run(t, itest.RunSpec{Name: "failclosed", Image: img, Env: []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=" + missing}})
+	c := env.Run(t, itest.RunSpec{Name: "all-daemons", Image: img, User: compose.OperatorUser(), Env: envs, Binds: binds})
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if res := c.Exec(t, "/usr/local/bin/initd health"); res.Code == 0 {
+			return poll.Success()
+		}
+		return poll.Continue("bundle not healthy:\n%s", c.Logs(t))
+	}, poll.WithTimeout(30*time.Second))
+	list := c.Exec(t, "/usr/local/bin/claude-bottle-sidecar list")
+	assert.Equal(t, strings.Join(strings.Fields(list.Stdout), ","), "egress,pipelock,git-gate,supervise")
+
+	kill := c.Exec(t, "for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '^/usr/local/bin/claude-bottle-sidecar supervise'; then kill -9 ${p#/proc/}; fi; done")
+	assert.Equal(t, kill.Code, 0, kill.Stderr)
 	code := c.Wait(t, 15*time.Second)
-	assert.Equal(t, code, 2, c.Logs(t))
-	logs := c.Logs(t)
-	assert.Assert(t, is.Contains(logs, `daemon "`+missing+`" is not built into this binary`))
-	assert.Assert(t, is.Contains(logs, missing+" exited on its own (exit code 2); tearing the bundle down"))
+	assert.Equal(t, code, 128+9, c.Logs(t))
+	assert.Assert(t, is.Contains(c.Logs(t), "supervise exited on its own (killed by SIGKILL); tearing the bundle down"))
 }

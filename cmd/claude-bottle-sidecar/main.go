@@ -16,6 +16,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 func main() {
@@ -42,5 +43,6 @@ func registry() *sidecar.Registry {
 		sidecar.Daemon{Name: names.Egress, Run: egress.Run},
 		sidecar.Daemon{Name: names.Pipelock, Run: pipelock.Run},
 		sidecar.Daemon{Name: names.GitGate, Run: gitgate.Run},
+		sidecar.Daemon{Name: names.Supervise, Run: supervise.Run},
 	)
 }

@@ -1,0 +1,78 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+)
+
+// Environment of the supervise daemon.
+const (
+	EnvSlug      = "SUPERVISE_BOTTLE_SLUG"
+	EnvQueueDir  = "SUPERVISE_QUEUE_DIR"
+	EnvPort      = "SUPERVISE_PORT"
+	EnvEgressURL = "SUPERVISE_EGRESS_URL"
+	EnvWait      = "SUPERVISE_WAIT"
+)
+
+// Run is `claude-bottle-sidecar supervise [--listen ADDR]`.
+func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := os.Getenv(EnvPort)
+	if port == "" {
+		port = fmt.Sprint(names.Port(names.Supervise))
+	}
+	listen := fs.String("listen", "127.0.0.1:"+port, "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	slug, dir := os.Getenv(EnvSlug), os.Getenv(EnvQueueDir)
+	if slug == "" || dir == "" {
+		return errors.New("supervise: " + EnvSlug + " and " + EnvQueueDir + " must be set (the renderer sets them)")
+	}
+	wait := 10 * time.Minute
+	if v := os.Getenv(EnvWait); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("supervise: %s=%q: want a duration such as 10m", EnvWait, v)
+		}
+		wait = d
+	}
+	egressURL := os.Getenv(EnvEgressURL)
+	if egressURL == "" {
+		egressURL = names.URL(names.Egress)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Supervise)
+	q := Queue{Dir: dir}
+	if err := q.ensure(); err != nil {
+		return fmt.Errorf("supervise: %w", err)
+	}
+	s := New(Options{Slug: slug, Queue: q, Wait: wait, Allowlist: EgressAllowlist(egressURL), Logger: log})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("supervise: listen %s: %w", *listen, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "queue", dir)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("supervise: serve: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	}
+}
