@@ -17,12 +17,14 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 // TestEgressPipelockChain runs egress and pipelock from the sidecars image
@@ -60,6 +62,7 @@ func TestEgressPipelockChain(t *testing.T) {
 			Aliases: []string{"egress", names.SidecarContainer("egress", plan.Slug), "pipelock", names.SidecarContainer("pipelock", plan.Slug)},
 			Env:     []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888"},
 			Binds:   []string{bind("egress"), bind("pipelock")},
+			Labels:  map[string]string{names.LabelSlug: plan.Slug, names.LabelRole: "sidecars"},
 		}))
 	} else {
 		for _, d := range []string{"pipelock", "egress"} {
@@ -71,6 +74,7 @@ func TestEgressPipelockChain(t *testing.T) {
 				Name: "chain-" + d, Image: img, Network: internal.Name, User: compose.OperatorUser(),
 				Aliases: []string{d, names.SidecarContainer(d, plan.Slug)}, Env: e, Binds: []string{bind(d)},
 				Entrypoint: []string{names.SidecarBinary}, Cmd: names.Argv(d),
+				Labels: map[string]string{names.LabelSlug: plan.Slug, names.LabelRole: d},
 			}))
 		}
 	}
@@ -135,4 +139,31 @@ func TestEgressPipelockChain(t *testing.T) {
 	if shape == sidecarflag.Bundle {
 		assert.Assert(t, is.Contains(sidecars[0].Logs(t), "SIGUSR1: restarting pipelock"))
 	}
+
+	// The operator approves the agent's pipelock-block through the real
+	// engine (apply_allowlist_change): the host is back in the allowlist
+	// of the directory pipelock has mounted and pipelock restarted.
+	q := supervise.Queue{Dir: layout.QueueDir(plan.Slug)}
+	p, _, err := q.Submit(supervise.Proposal{Slug: plan.Slug, Kind: supervise.KindPipelock, FailedURL: "https://allowed.example.com/p",
+		Host: "allowed.example.com", Justification: "the task reads this site"}, time.Now())
+	assert.NilError(t, err)
+	eng, err := docker.Connect(t.Context())
+	assert.NilError(t, err)
+	defer func() { _ = eng.Close() }()
+	op := &supervise.Operator{Layout: layout, Applier: eng}
+	_, err = op.Approve(t.Context(), p.ID, "ok")
+	assert.NilError(t, err)
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		o := curl("http://egress:9099", "https://allowed.example.com/p?k="+aws)
+		if strings.Contains(o, "blocked: ") && strings.Contains(o, "in query") {
+			return poll.Success() // past the allowlist again, stopped by DLP
+		}
+		return poll.Continue("approval not applied: %s", o)
+	}, poll.WithTimeout(30*time.Second))
+	resp, ok, err := q.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok && resp.Decision == supervise.Approved)
+	audit, err := os.ReadFile(layout.AuditLog())
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(audit), p.ID))
 }

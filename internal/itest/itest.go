@@ -138,6 +138,8 @@ type RunSpec struct {
 	User       string
 	// Binds are host:container[:ro] bind mounts.
 	Binds []string
+	// Labels are added to the run-id label.
+	Labels map[string]string
 }
 
 // Run creates and starts a container removed when the test ends.
@@ -149,9 +151,13 @@ func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
 		hc.NetworkMode = spec.Network
 	}
+	labels := e.Labels()
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
 	c, err := e.Pool.Client.CreateContainer(dc.CreateContainerOptions{
 		Name:             e.Name(spec.Name),
-		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Env: spec.Env, Entrypoint: spec.Entrypoint, User: spec.User, Labels: e.Labels()},
+		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Env: spec.Env, Entrypoint: spec.Entrypoint, User: spec.User, Labels: labels},
 		HostConfig:       hc,
 		NetworkingConfig: nc,
 	})

@@ -41,8 +41,9 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"render":  {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
-		"version": {"print the version", runVersion},
+		"render":    {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
+		"supervise": {"list, approve or reject what blocked agents ask for", runSupervise},
+		"version":   {"print the version", runVersion},
 	}
 }
 

@@ -2,12 +2,16 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
+
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -84,4 +88,40 @@ func TestRenderManifestFile(t *testing.T) {
 	code, _, errOut = runCLI(t, nil, "render", "bottle.toml")
 	assert.Equal(t, code, ExitUsage)
 	assert.Assert(t, is.Contains(errOut, "the manifest goes after -f"))
+}
+
+func TestSuperviseCommands(t *testing.T) {
+	home := t.TempDir()
+	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	code, out, _ := runCLI(t, e, "supervise")
+	assert.Equal(t, code, ExitOK)
+	assert.Equal(t, out, "no pending proposals\n")
+	code, out, _ = runCLI(t, e, "supervise", "ls", "--json")
+	assert.Equal(t, code, ExitOK)
+	assert.Equal(t, out, "[]\n")
+
+	q := supervise.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}
+	p, _, err := q.Submit(supervise.Proposal{Slug: "demo-abcde", Kind: supervise.KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/"}, Justification: "open a pull request for the fix"}, time.Now())
+	assert.NilError(t, err)
+	code, out, _ = runCLI(t, e, "supervise", "ls")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, p.ID))
+	assert.Assert(t, is.Contains(out, "route api.github.com /repos/acme/"))
+
+	code, _, errOut := runCLI(t, e, "supervise", "reject", p.ID)
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "--reason is required"))
+	code, _, errOut = runCLI(t, e, "supervise", "reject")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "give the proposal ID"))
+	code, _, errOut = runCLI(t, e, "supervise", "frob")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, `unknown subcommand "frob"`))
+
+	code, out, errOut = runCLI(t, e, "supervise", "reject", p.ID, "--reason", "not for this task")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, out, "rejected "+p.ID+"\n")
+	r, ok, err := q.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok && r.Decision == supervise.Rejected)
 }

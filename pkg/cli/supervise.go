@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
+)
+
+const superviseUsage = `Usage:
+  claude-bottle supervise [ls] [--json]            list pending proposals of every bottle
+  claude-bottle supervise approve ID [--notes T]   apply the proposal to its running bottle and answer the agent
+  claude-bottle supervise reject ID --reason T     answer the agent with a refusal`
+
+func runSupervise(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return err
+	}
+	sub := "ls"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	fs := newFlags("supervise "+sub, stdio)
+	fs.Usage = func() { fmt.Fprintln(stdio.Err, superviseUsage) }
+	switch sub {
+	case "ls":
+		asJSON := fs.Bool("json", false, "print JSON")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		op := &supervise.Operator{Layout: layout}
+		ps, err := op.Pending()
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if ps == nil {
+				ps = []supervise.Proposal{}
+			}
+			enc := json.NewEncoder(stdio.Out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ps)
+		}
+		if len(ps) == 0 {
+			fmt.Fprintln(stdio.Out, "no pending proposals")
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tBOTTLE\tKIND\tWOULD\tJUSTIFICATION")
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Slug, p.Kind, would(p), oneLine(p.Justification, 60))
+		}
+		return tw.Flush()
+	case "approve":
+		notes := fs.String("notes", "", "notes for the agent")
+		id, err := parseID(fs, args)
+		if err != nil {
+			return err
+		}
+		eng, err := docker.Connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = eng.Close() }()
+		op := &supervise.Operator{Layout: layout, Applier: eng}
+		entry, err := op.Approve(ctx, id, *notes)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "approved %s for %s: %s -> %s\n", id, entry.Slug, strings.Join(entry.Before, ","), strings.Join(entry.After, ","))
+		return nil
+	case "reject":
+		reason := fs.String("reason", "", "why (the agent reads it)")
+		id, err := parseID(fs, args)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(*reason) == "" {
+			return &UsageError{Msg: "supervise reject: --reason is required (the agent reads it)"}
+		}
+		op := &supervise.Operator{Layout: layout}
+		if err := op.Reject(id, *reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "rejected %s\n", id)
+		return nil
+	}
+	return &UsageError{Msg: fmt.Sprintf("supervise: unknown subcommand %q\n%s", sub, superviseUsage)}
+}
+
+func parseID(fs interface {
+	Parse([]string) error
+	NArg() int
+	Arg(int) string
+}, args []string) (string, error) {
+	// Accept the ID before or after the flags.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", &UsageError{Msg: err.Error()}
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if id == "" {
+		return "", &UsageError{Msg: "supervise: give the proposal ID (claude-bottle supervise ls)"}
+	}
+	return id, nil
+}
+
+func would(p supervise.Proposal) string {
+	switch p.Kind {
+	case supervise.KindPipelock:
+		return "allow host " + p.Host
+	case supervise.KindEgress:
+		if len(p.Paths) > 0 {
+			return "route " + p.Host + " " + strings.Join(p.Paths, ",")
+		}
+		return "route " + p.Host
+	case supervise.KindCapability:
+		return "rebuild the agent image"
+	}
+	return p.Kind
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}

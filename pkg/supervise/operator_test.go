@@ -1,0 +1,122 @@
+package supervise
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+// recordingApplier records what the operator asked of the running bottle;
+// the Docker side is covered by the integration test.
+type recordingApplier struct{ calls []string }
+
+func (r *recordingApplier) RestartPipelock(_ context.Context, slug string) error {
+	r.calls = append(r.calls, "restart-pipelock "+slug)
+	return nil
+}
+
+func (r *recordingApplier) ReloadEgress(_ context.Context, slug string) error {
+	r.calls = append(r.calls, "reload-egress "+slug)
+	return nil
+}
+
+func stagedBottle(t *testing.T) (statedir.Layout, string) {
+	t.Helper()
+	m, err := manifest.Parse([]byte("name = \"op\"\n[[egress.routes]]\nhost = \"api.github.com\"\npaths = [\"/repos/acme/\"]\n[pipelock]\ntls_passthrough = [\"x.example.com\"]\n"), "op.toml")
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	l := statedir.Layout{Home: t.TempDir()}
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: sidecarflag.Bundle, Layout: l})
+	assert.NilError(t, err)
+	assert.NilError(t, p.Stage())
+	return l, p.Slug
+}
+
+func TestOperatorApprovePipelock(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://pypi.org/simple/", Host: "pypi.org", Justification: "install requests"}, time.Now())
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+	ps, err := op.Pending()
+	assert.NilError(t, err)
+	assert.Equal(t, len(ps), 1)
+
+	before, _ := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
+	entry, err := op.Approve(t.Context(), p.ID, "fine")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug})
+	after, err := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
+	assert.NilError(t, err)
+	cfg, err := pipelockcfg.Parse(after)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(cfg.APIAllowlist, "pypi.org"))
+	old, err := pipelockcfg.Parse(before)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, cfg.TLSInterception, old.TLSInterception) // everything else is kept
+	assert.DeepEqual(t, cfg.DLP, old.DLP)
+	assert.DeepEqual(t, cfg.ForwardProxy, old.ForwardProxy)
+	assert.Assert(t, !slicesContains(entry.Before, "pypi.org") && slicesContains(entry.After, "pypi.org"))
+
+	r, ok, err := q.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok)
+	assert.Equal(t, r.Decision, Approved)
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(audit), `"decision":"approved"`))
+	assert.Assert(t, is.Contains(string(audit), `"after":[`))
+}
+
+func TestOperatorApproveEgressAndReject(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "registry.npmjs.org", Justification: "install deps"}, time.Now())
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+	_, err = op.Approve(t.Context(), p.ID, "")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug, "reload-egress " + slug})
+	data, err := os.ReadFile(filepath.Join(l.EgressStateDir(slug), "routes.yaml"))
+	assert.NilError(t, err)
+	f, err := routes.Parse(data)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, f.Routes[len(f.Routes)-1], routes.Route{Host: "registry.npmjs.org"})
+
+	c, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM x\nRUN true\n", Justification: "need a tool"}, time.Now())
+	assert.NilError(t, err)
+	_, err = op.Approve(t.Context(), c.ID, "")
+	assert.ErrorContains(t, err, "approving capability-block is not supported yet")
+	assert.ErrorContains(t, op.Reject(c.ID, ""), "give a reason")
+	assert.NilError(t, op.Reject(c.ID, "use the tools you have"))
+	r, ok, err := q.Response(c.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok && r.Decision == Rejected && strings.Contains(r.Notes, "tools you have"))
+	_, err = op.Approve(t.Context(), "missing-id", "")
+	assert.ErrorContains(t, err, `no pending proposal "missing-id"`)
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
