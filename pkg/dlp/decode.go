@@ -101,32 +101,42 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 	return stop
 }
 
-// eachRun calls fn with every maximal run of bytes satisfying in, at least
-// min long.
-func eachRun(s string, in func(byte) bool, min int, fn func(string) bool) {
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && in(s[i]) {
-			if start < 0 {
-				start = i
-			}
+// byteSet is a lookup table: the hot loops index it instead of calling a
+// predicate per byte.
+type byteSet [256]bool
+
+func makeSet(pred func(byte) bool) *byteSet {
+	var s byteSet
+	for c := 0; c < 256; c++ {
+		s[c] = pred(byte(c))
+	}
+	return &s
+}
+
+var (
+	isB64 = makeSet(func(c byte) bool {
+		return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+	})
+	isHex = makeSet(func(c byte) bool {
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	})
+)
+
+// eachRun calls fn with every maximal run of bytes in set, at least min long.
+func eachRun(s string, set *byteSet, min int, fn func(string) bool) {
+	for i := 0; i < len(s); {
+		if !set[s[i]] {
+			i++
 			continue
 		}
-		if start >= 0 && i-start >= min {
-			if fn(s[start:i]) {
-				return
-			}
+		start := i
+		for i < len(s) && set[s[i]] {
+			i++
 		}
-		start = -1
+		if i-start >= min && fn(s[start:i]) {
+			return
+		}
 	}
-}
-
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // decodeB64 decodes a base64 run at each of the four alignments (a secret

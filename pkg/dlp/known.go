@@ -99,23 +99,22 @@ func (ks *knownSet) find(text string) []string {
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
-	start := -1
-	for i := 0; i <= len(text); i++ {
-		if i < len(text) && secretfp.IsTokenByte(text[i]) {
-			if start < 0 {
-				start = i
-			}
+	for i := 0; i < len(text); {
+		if !tokenSet[text[i]] {
+			i++
 			continue
 		}
-		if start >= 0 && i-start >= secretfp.MinLen {
-			run := text[start:i]
+		start := i
+		for i < len(text) && tokenSet[text[i]] {
+			i++
+		}
+		if run := text[start:i]; len(run) >= secretfp.MinLen {
 			for _, n := range ks.tokLengths {
 				if len(run) >= n {
 					out = ks.scanRun(out, run, n, ks.tokLen[n])
 				}
 			}
 		}
-		start = -1
 	}
 	return out
 }
@@ -142,6 +141,8 @@ func (ks *knownSet) scanRun(out []string, text string, n int, cands []known) []s
 		h = (h-uint64(text[i])*pow)*rollBase + uint64(text[i+n])
 	}
 }
+
+var tokenSet = makeSet(secretfp.IsTokenByte)
 
 func appendOnce(s []string, v string) []string {
 	for _, x := range s {
