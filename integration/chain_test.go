@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,4 +167,37 @@ func TestEgressPipelockChain(t *testing.T) {
 	audit, err := os.ReadFile(layout.AuditLog())
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(audit), p.ID))
+
+	// apply_allowlist_change directly (claude-bottle allow): the live file
+	// keeps the old hosts and tls_interception; an invalid host and a
+	// stopped sidecar raise typed errors and change nothing.
+	file := filepath.Join(layout.PipelockStateDir(plan.Slug), statedir.PipelockFile)
+	before, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"not a host"}, "")
+	assert.Assert(t, errors.Is(err, supervise.ErrInvalidHost), "%v", err)
+	entry, err := op.AllowHosts(t.Context(), plan.Slug, []string{"pypi.org"}, "by hand")
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(entry.After, "pypi.org"))
+	assert.Assert(t, is.Contains(entry.After, "allowed.example.com"))
+	liveData, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	live, err := pipelockcfg.Parse(liveData)
+	assert.NilError(t, err)
+	old, err := pipelockcfg.Parse(before)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, live.TLSInterception, old.TLSInterception)
+	list, err := op.Allowlist(plan.Slug)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, list, live.APIAllowlist)
+	for _, sc := range sidecars {
+		sc.Stop(t, 2)
+	}
+	before, err = os.ReadFile(file)
+	assert.NilError(t, err)
+	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"npmjs.org"}, "")
+	assert.Assert(t, errors.Is(err, supervise.ErrNotRunning), "%v", err)
+	after, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	assert.Equal(t, string(after), string(before))
 }

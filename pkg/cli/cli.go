@@ -41,6 +41,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"allow":     {"add hosts to a running bottle's pipelock allowlist, or list it", runAllow},
 		"render":    {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
 		"supervise": {"list, approve or reject what blocked agents ask for", runSupervise},
 		"version":   {"print the version", runVersion},

@@ -11,6 +11,10 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
 
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
@@ -124,4 +128,29 @@ func TestSuperviseCommands(t *testing.T) {
 	r, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
 	assert.Assert(t, ok && r.Decision == supervise.Rejected)
+}
+
+func TestAllowListsAndValidates(t *testing.T) {
+	home := t.TempDir()
+	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	code, _, errOut := runCLI(t, e, "allow")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "give the bottle's slug"))
+	code, _, errOut = runCLI(t, e, "allow", "gone-abcde")
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "no such bottle: gone-abcde has no state"))
+
+	code, _, errOut = runCLI(t, e, "render", "--slug", "default-abcde")
+	assert.Equal(t, code, ExitOK, errOut)
+	// A staged bottle's allowlist reads back one host per line.
+	m, err := manifest.Default()
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "default-abcde", Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
+	assert.NilError(t, err)
+	assert.NilError(t, p.Stage())
+	code, out, errOut := runCLI(t, e, "allow", "default-abcde")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, out, "api.anthropic.com\nstatsig.anthropic.com\n")
 }

@@ -1,11 +1,15 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
@@ -53,18 +57,66 @@ func (e *Engine) roleContainer(ctx context.Context, slug, daemon string) (Bottle
 	return BottleContainer{}, false, fmt.Errorf("bottle %s has no running %s (is it up? claude-bottle ls)", slug, daemon)
 }
 
+// Running checks that the container running daemon for slug is up.
+func (e *Engine) Running(ctx context.Context, slug, daemon string) error {
+	_, _, err := e.roleContainer(ctx, slug, daemon)
+	return err
+}
+
 // RestartPipelock makes pipelock reread its config: SIGUSR1 to the bundle
-// (initd restarts pipelock alone) or a restart of the legacy container.
+// (initd restarts pipelock alone) or a restart of the legacy container. It
+// returns once the restarted pipelock logs that it is listening again (it
+// reads its config before it listens), or fails after 30 s.
 func (e *Engine) RestartPipelock(ctx context.Context, slug string) error {
 	c, bundle, err := e.roleContainer(ctx, slug, names.Pipelock)
 	if err != nil {
 		return err
 	}
+	since := time.Now().Add(-time.Second)
 	if bundle {
-		return e.api.ContainerKill(ctx, c.ID, "SIGUSR1")
+		err = e.api.ContainerKill(ctx, c.ID, "SIGUSR1")
+	} else {
+		timeout := 10
+		err = e.api.ContainerRestart(ctx, c.ID, container.StopOptions{Timeout: &timeout})
 	}
-	timeout := 10
-	return e.api.ContainerRestart(ctx, c.ID, container.StopOptions{Timeout: &timeout})
+	if err != nil {
+		return fmt.Errorf("restart pipelock of %s: %w", slug, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		logs, err := e.logsSince(ctx, c.ID, since)
+		if err == nil && pipelockListening(logs) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("pipelock of %s did not come back within 30 s (docker logs %s)", slug, strings.TrimPrefix(c.Name, "/"))
+}
+
+func pipelockListening(logs string) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"daemon":"pipelock"`) && strings.Contains(line, `"msg":"listening"`) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) logsSince(ctx context.Context, id string, since time.Time) (string, error) {
+	rc, err := e.api.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Since: since.Format(time.RFC3339Nano)})
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = rc.Close() }()
+	var out, errb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errb, rc); err != nil {
+		return "", err
+	}
+	return out.String() + errb.String(), nil
 }
 
 // ReloadEgress sends SIGHUP to egress (through initd in the bundle).

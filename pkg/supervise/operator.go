@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -20,9 +21,18 @@ import (
 // (bundle: SIGUSR1 to initd; legacy: restart of the pipelock container),
 // egress reloads its routes (SIGHUP).
 type Applier interface {
+	// Running fails when the container running daemon is not up.
+	Running(ctx context.Context, slug, daemon string) error
 	RestartPipelock(ctx context.Context, slug string) error
 	ReloadEgress(ctx context.Context, slug string) error
 }
+
+// Errors of the apply path; each leaves every file unchanged.
+var (
+	ErrInvalidHost = errors.New("invalid host")
+	ErrNoBottle    = errors.New("no such bottle")
+	ErrNotRunning  = errors.New("sidecar not running")
+)
 
 // Operator is the host side of supervise: it lists proposals of every
 // bottle, records decisions and applies approved allowlist changes.
@@ -66,14 +76,15 @@ func (o *Operator) Find(id string) (Proposal, error) {
 
 // AuditEntry is one line of audit.jsonl.
 type AuditEntry struct {
-	Time     time.Time `json:"time"`
-	Slug     string    `json:"slug"`
-	Proposal string    `json:"proposal"`
-	Kind     string    `json:"kind"`
-	Decision string    `json:"decision"`
-	Notes    string    `json:"notes,omitempty"`
-	Before   []string  `json:"before,omitempty"`
-	After    []string  `json:"after,omitempty"`
+	Time          time.Time `json:"time"`
+	Slug          string    `json:"slug"`
+	Proposal      string    `json:"proposal,omitempty"`
+	Kind          string    `json:"kind"`
+	Justification string    `json:"justification,omitempty"`
+	Decision      string    `json:"decision"`
+	Notes         string    `json:"notes,omitempty"`
+	Before        []string  `json:"before,omitempty"`
+	After         []string  `json:"after,omitempty"`
 }
 
 // Reject answers a proposal with rejected.
@@ -85,7 +96,7 @@ func (o *Operator) Reject(id, reason string) error {
 	if reason == "" {
 		return errors.New("reject: give a reason; the agent reads it")
 	}
-	if err := o.audit(AuditEntry{Slug: p.Slug, Proposal: p.ID, Kind: p.Kind, Decision: Rejected, Notes: reason}); err != nil {
+	if err := o.audit(AuditEntry{Slug: p.Slug, Proposal: p.ID, Kind: p.Kind, Justification: p.Justification, Decision: Rejected, Notes: reason}); err != nil {
 		return err
 	}
 	return o.queue(p).Answer(Response{ID: p.ID, Decision: Rejected, Notes: reason, DecidedAt: o.now()})
@@ -111,6 +122,7 @@ func (o *Operator) Approve(ctx context.Context, id, notes string) (AuditEntry, e
 		return AuditEntry{}, err
 	}
 	entry.Slug, entry.Proposal, entry.Kind, entry.Decision, entry.Notes = p.Slug, p.ID, p.Kind, Approved, notes
+	entry.Justification = p.Justification
 	if err := o.audit(entry); err != nil {
 		return entry, err
 	}
@@ -126,21 +138,66 @@ func (o *Operator) now() time.Time {
 	return time.Now()
 }
 
-// allowHost is apply_allowlist_change for one host: pipelock.yaml is
-// rewritten atomically in the directory the running pipelock has mounted,
-// keeping every other setting, and pipelock is restarted.
-func (o *Operator) allowHost(ctx context.Context, slug, host string) (AuditEntry, error) {
+// Allowlist returns the current pipelock allowlist of a bottle.
+func (o *Operator) Allowlist(slug string) ([]string, error) {
+	cfg, err := o.pipelockConfig(slug)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.APIAllowlist, nil
+}
+
+func (o *Operator) pipelockConfig(slug string) (pipelockcfg.Config, error) {
+	if err := names.ValidateSlug(slug); err != nil {
+		return pipelockcfg.Config{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
+	}
+	data, err := os.ReadFile(filepath.Join(o.Layout.PipelockStateDir(slug), statedir.PipelockFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return pipelockcfg.Config{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
+	}
+	if err != nil {
+		return pipelockcfg.Config{}, err
+	}
+	return pipelockcfg.Parse(data)
+}
+
+// AllowHosts is apply_allowlist_change: it validates hosts, checks that the
+// bottle's pipelock is running, rewrites pipelock.yaml atomically in the
+// directory the running pipelock has mounted (every other setting kept),
+// restarts pipelock and waits for it, and appends the audit entry. Any error
+// before the write leaves the file unchanged.
+func (o *Operator) AllowHosts(ctx context.Context, slug string, hosts []string, notes string) (AuditEntry, error) {
+	var clean []string
+	for _, h := range hosts {
+		host, err := checkHost(h)
+		if err != nil {
+			return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
+		}
+		clean = append(clean, host)
+	}
+	entry, err := o.allowHost(ctx, slug, clean...)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	entry.Slug, entry.Kind, entry.Decision, entry.Notes = slug, "allow", Approved, notes
+	return entry, o.audit(entry)
+}
+
+// allowHost adds hosts to pipelock's allowlist of a running bottle.
+func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) (AuditEntry, error) {
+	cfg, err := o.pipelockConfig(slug)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if err := o.Applier.Running(ctx, slug, names.Pipelock); err != nil {
+		return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
+	}
 	dir := o.Layout.PipelockStateDir(slug)
-	data, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
-	}
-	cfg, err := pipelockcfg.Parse(data)
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
-	}
 	before := slices.Clone(cfg.APIAllowlist)
-	next := cfg.WithAllowlist(append(slices.Clone(cfg.APIAllowlist), host))
+	next := cfg.WithAllowlist(append(slices.Clone(cfg.APIAllowlist), hosts...))
+	if slices.Equal(before, next.APIAllowlist) {
+		return AuditEntry{Before: before, After: before}, nil // already allowed
+	}
 	out, err := next.Marshal()
 	if err != nil {
 		return AuditEntry{}, err
@@ -156,6 +213,11 @@ func (o *Operator) allowHost(ctx context.Context, slug, host string) (AuditEntry
 
 // addRoute adds (or widens) an egress route and admits its host in pipelock.
 func (o *Operator) addRoute(ctx context.Context, slug, host string, paths []string) (AuditEntry, error) {
+	for _, d := range []string{names.Egress, names.Pipelock} {
+		if err := o.Applier.Running(ctx, slug, d); err != nil {
+			return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
+		}
+	}
 	dir := o.Layout.EgressStateDir(slug)
 	data, err := os.ReadFile(filepath.Join(dir, statedir.RoutesFile))
 	if err != nil {
@@ -203,6 +265,9 @@ func (o *Operator) addRoute(ctx context.Context, slug, host string, paths []stri
 	return AuditEntry{Before: before, After: after}, nil
 }
 
+// audit appends one line to audit.jsonl. Each entry is a single write to a
+// file opened O_APPEND, which the kernel keeps whole against concurrent
+// appenders on a local file system.
 func (o *Operator) audit(e AuditEntry) error {
 	e.Time = o.now().UTC()
 	line, err := json.Marshal(e)

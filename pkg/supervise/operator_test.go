@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,17 @@ import (
 
 // recordingApplier records what the operator asked of the running bottle;
 // the Docker side is covered by the integration test.
-type recordingApplier struct{ calls []string }
+type recordingApplier struct {
+	calls []string
+	down  bool
+}
+
+func (r *recordingApplier) Running(_ context.Context, slug, daemon string) error {
+	if r.down {
+		return errors.New("bottle " + slug + " has no running " + daemon)
+	}
+	return nil
+}
 
 func (r *recordingApplier) RestartPipelock(_ context.Context, slug string) error {
 	r.calls = append(r.calls, "restart-pipelock "+slug)
@@ -110,6 +121,42 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 	assert.Assert(t, ok && r.Decision == Rejected && strings.Contains(r.Notes, "tools you have"))
 	_, err = op.Approve(t.Context(), "missing-id", "")
 	assert.ErrorContains(t, err, `no pending proposal "missing-id"`)
+}
+
+func TestAllowHostsErrorsLeaveFilesUnchanged(t *testing.T) {
+	l, slug := stagedBottle(t)
+	file := filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml")
+	before, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+
+	_, err = op.AllowHosts(t.Context(), slug, []string{"ok.example.com", "10.0.0.1"}, "")
+	assert.Assert(t, errors.Is(err, ErrInvalidHost), "%v", err)
+	_, err = op.AllowHosts(t.Context(), slug, []string{"https://x.example.com/"}, "")
+	assert.Assert(t, errors.Is(err, ErrInvalidHost), "%v", err)
+	_, err = op.AllowHosts(t.Context(), "gone-zzzzz", []string{"ok.example.com"}, "")
+	assert.Assert(t, errors.Is(err, ErrNoBottle), "%v", err)
+	app.down = true
+	_, err = op.AllowHosts(t.Context(), slug, []string{"ok.example.com"}, "")
+	assert.Assert(t, errors.Is(err, ErrNotRunning), "%v", err)
+	after, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	assert.Equal(t, string(after), string(before), "a failed apply changed pipelock.yaml")
+	assert.Equal(t, len(app.calls), 0)
+
+	app.down = false
+	entry, err := op.AllowHosts(t.Context(), slug, []string{"OK.example.com."}, "by hand")
+	assert.NilError(t, err)
+	assert.Assert(t, slicesContains(entry.After, "ok.example.com"))
+	list, err := op.Allowlist(slug)
+	assert.NilError(t, err)
+	assert.Assert(t, slicesContains(list, "ok.example.com") && slicesContains(list, "api.github.com"))
+	// Allowing it again changes nothing and restarts nothing.
+	app.calls = nil
+	_, err = op.AllowHosts(t.Context(), slug, []string{"ok.example.com"}, "")
+	assert.NilError(t, err)
+	assert.Equal(t, len(app.calls), 0)
 }
 
 func slicesContains(s []string, v string) bool {
