@@ -3,9 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -13,7 +17,8 @@ import (
 )
 
 const superviseUsage = `Usage:
-  claude-bottle supervise [ls] [--json]            list pending proposals of every bottle
+  claude-bottle supervise                          interactive: review, approve, edit or reject (on a terminal)
+  claude-bottle supervise ls [--json]              list pending proposals of every bottle
   claude-bottle supervise approve ID [--notes T]   apply the proposal to its running bottle and answer the agent
   claude-bottle supervise reject ID --reason T     answer the agent with a refusal`
 
@@ -25,6 +30,8 @@ func runSupervise(ctx context.Context, args []string, stdio Stdio, env LookupEnv
 	sub := "ls"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
+	} else if len(args) == 0 && isTerminal(stdio.In) && isTerminal(stdio.Out) {
+		return runSuperviseTUI(ctx, layout, stdio)
 	}
 	fs := newFlags("supervise "+sub, stdio)
 	fs.Usage = func() { fmt.Fprintln(stdio.Err, superviseUsage) }
@@ -138,3 +145,37 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// isTerminal reports whether f is an interactive terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio) error {
+	op := &supervise.Operator{Layout: layout}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		op.Applier = unavailable{err}
+	} else {
+		defer func() { _ = eng.Close() }()
+		op.Applier = eng
+	}
+	_, err = tea.NewProgram(supervise.NewModel(ctx, op), tea.WithContext(ctx), tea.WithInput(stdio.In), tea.WithOutput(stdio.Out)).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// unavailable is the applier when no engine answers: listing and rejecting
+// still work, approving says why it cannot.
+type unavailable struct{ err error }
+
+func (u unavailable) Running(context.Context, string, string) error { return u.err }
+func (u unavailable) RestartPipelock(context.Context, string) error { return u.err }
+func (u unavailable) ReloadEgress(context.Context, string) error    { return u.err }

@@ -50,7 +50,7 @@ func (o *Operator) Pending() ([]Proposal, error) {
 	}
 	var all []Proposal
 	for _, d := range dirs {
-		ps, err := Queue{Dir: d}.Pending()
+		ps, err := Queue{Dir: d}.Unanswered()
 		if err != nil {
 			return nil, err
 		}
@@ -105,9 +105,27 @@ func (o *Operator) Reject(id, reason string) error {
 // Approve applies a proposal to its running bottle and answers approved.
 // Nothing is answered when applying fails.
 func (o *Operator) Approve(ctx context.Context, id, notes string) (AuditEntry, error) {
+	return o.approve(ctx, id, "", nil, notes)
+}
+
+// ApproveModified applies a proposal with the operator's host (and, for
+// egress-block, paths) instead of the agent's, and answers modified.
+func (o *Operator) ApproveModified(ctx context.Context, id, host string, paths []string, notes string) (AuditEntry, error) {
+	h, err := checkHost(host)
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
+	}
+	return o.approve(ctx, id, h, paths, notes)
+}
+
+func (o *Operator) approve(ctx context.Context, id, host string, paths []string, notes string) (AuditEntry, error) {
 	p, err := o.Find(id)
 	if err != nil {
 		return AuditEntry{}, err
+	}
+	decision := Approved
+	if host != "" && (host != p.Host || !slices.Equal(paths, p.Paths)) {
+		p.Host, p.Paths, decision = host, paths, Modified
 	}
 	var entry AuditEntry
 	switch p.Kind {
@@ -121,12 +139,12 @@ func (o *Operator) Approve(ctx context.Context, id, notes string) (AuditEntry, e
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	entry.Slug, entry.Proposal, entry.Kind, entry.Decision, entry.Notes = p.Slug, p.ID, p.Kind, Approved, notes
+	entry.Slug, entry.Proposal, entry.Kind, entry.Decision, entry.Notes = p.Slug, p.ID, p.Kind, decision, notes
 	entry.Justification = p.Justification
 	if err := o.audit(entry); err != nil {
 		return entry, err
 	}
-	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: Approved, Notes: notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
+	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: decision, Notes: notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
 }
 
 func (o *Operator) queue(p Proposal) Queue { return Queue{Dir: o.Layout.QueueDir(p.Slug)} }

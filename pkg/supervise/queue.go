@@ -131,6 +131,22 @@ func (q Queue) Pending() ([]Proposal, error) {
 	return readAll[Proposal](filepath.Join(q.Dir, PendingDir))
 }
 
+// Unanswered lists pending proposals the operator has not answered yet (an
+// answered one stays in pending/ until its waiter archives it).
+func (q Queue) Unanswered() ([]Proposal, error) {
+	ps, err := q.Pending()
+	if err != nil {
+		return nil, err
+	}
+	out := ps[:0]
+	for _, p := range ps {
+		if _, err := os.Stat(filepath.Join(q.Dir, ResponsesDir, p.ID+".json")); errors.Is(err, os.ErrNotExist) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // Recent counts proposals created since t (pending and archived).
 func (q Queue) Recent(since time.Time) (int, error) {
 	n := 0
