@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
 
@@ -72,7 +73,7 @@ type compiledPattern struct {
 
 // Scanner scans text; safe for concurrent use.
 type Scanner struct {
-	gl       *detect.Detector
+	gl       *gitleaksRules
 	known    *knownSet
 	entropy  bool
 	patterns []compiledPattern
@@ -81,20 +82,34 @@ type Scanner struct {
 // maxFindings bounds what one scan reports.
 const maxFindings = 16
 
+// gitleaksRules is the shared detector and a trie of its rules' keywords.
+type gitleaksRules struct {
+	d        *detect.Detector
+	keywords *ahocorasick.Trie
+}
+
 // sharedDetector builds gitleaks' default detector once per process: its
 // constructor goes through viper's global state, and its compiled rules are
 // read-only afterwards, so one detector serves every scanner.
-var sharedDetector = sync.OnceValues(func() (*detect.Detector, error) {
+var sharedDetector = sync.OnceValues(func() (*gitleaksRules, error) {
 	d, err := detect.NewDetectorDefaultConfig()
 	if err != nil {
 		return nil, fmt.Errorf("dlp: gitleaks default rules: %w", err)
+	}
+	// Every content rule of the default set has keywords (only the
+	// path-based pkcs12-file has none), and a rule runs only where one of
+	// its keywords occurs; so only parts containing some keyword need to
+	// reach the detector, which keeps its big regexes on short inputs.
+	kws := make([]string, 0, len(d.Config.Keywords))
+	for k := range d.Config.Keywords {
+		kws = append(kws, strings.ToLower(k))
 	}
 	// gitleaks can decode base64/hex/percent-encoding itself, but its
 	// decoder (a regexp over the whole fragment per pass) cost four fifths of
 	// the scan time; our own decoding (views) feeds it every decoded reading
 	// instead.
 	d.MaxDecodeDepth = 0
-	return d, nil
+	return &gitleaksRules{d: d, keywords: ahocorasick.NewTrieBuilder().AddStrings(kws).Build()}, nil
 })
 
 // New returns a scanner.
@@ -172,7 +187,11 @@ type span struct {
 	part, enc   string
 }
 
-func (b *batch) add(part, enc, text string) {
+// add queues text unless it contains no rule keyword at all.
+func (b *batch) add(kw *ahocorasick.Trie, part, enc, text string) {
+	if kw != nil && kw.MatchFirstString(strings.ToLower(text)) == nil {
+		return
+	}
 	n := strings.Count(text, "\n") + 1
 	b.spans = append(b.spans, span{first: b.lines + 1, last: b.lines + n, part: part, enc: enc})
 	b.text.WriteString(text)
@@ -219,7 +238,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		if s.gl != nil && textual {
-			b.add(part, v.enc, v.text)
+			b.add(s.gl.keywords, part, v.enc, v.text)
 		}
 		return false
 	})
@@ -230,7 +249,7 @@ func (s *Scanner) gitleaks(c *collector, b *batch, path string) {
 		return
 	}
 	frag := detect.Fragment{Raw: b.text.String(), FilePath: path} //nolint:staticcheck // v8's Detect takes detect.Fragment; sources.Fragment replaces it in v9
-	for _, f := range s.gl.Detect(frag) {
+	for _, f := range s.gl.d.Detect(frag) {
 		part, enc := b.at(f.StartLine + 1)
 		if c.add(Finding{Rule: f.RuleID, Part: part, Encoding: enc}) {
 			return
