@@ -42,6 +42,11 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"allow":     {"add hosts to a running bottle's pipelock allowlist, or list it", runAllow},
+		"down":      {"stop a bottle and remove its containers, networks and state", runDown},
+		"exec":      {"run a command in a bottle's agent", runExec},
+		"ls":        {"list bottles on the engine (--json)", runLs},
+		"shell":     {"open a shell in a bottle's agent", runShell},
+		"up":        {"bring a bottle up from a manifest (or the default bottle)", runUp},
 		"render":    {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
 		"supervise": {"list, approve or reject what blocked agents ask for", runSupervise},
 		"version":   {"print the version", runVersion},

@@ -1,0 +1,85 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	dc "github.com/ory/dockertest/v3/docker"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/cli"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+)
+
+// TestUpDown brings a bottle up with the CLI in the shape selected by
+// CLAUDE_BOTTLE_SIDECAR_BUNDLE, checks what the agent sees (egress answers,
+// the bottle CA trusted without --cacert, no credential or CA key in the
+// agent), lists it, and takes it down leaving nothing behind.
+func TestUpDown(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	home := t.TempDir()
+	manifestPath := home + "/bottle.toml"
+	assert.NilError(t, os.WriteFile(manifestPath, []byte(`name = "updown"
+image = "claude-bottle-agent-test:latest"
+[[egress.routes]]
+host = "api.github.com"
+auth = { scheme = "token", token_ref = "CB_UPDOWN_TOKEN" }
+`), 0o644))
+	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home, "CB_UPDOWN_TOKEN": "ghp_UpDownTokenValue0123456789abcdefXYZ"}
+	if v, ok := itest.LookupEnv("CLAUDE_BOTTLE_SIDECAR_BUNDLE"); ok {
+		vars["CLAUDE_BOTTLE_SIDECAR_BUNDLE"] = v
+	}
+	if v, ok := itest.LookupEnv("DOCKER_HOST"); ok {
+		vars["DOCKER_HOST"] = v
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cli.Main(t.Context(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+			func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+		return code, out.String(), errb.String()
+	}
+	code, out, errOut := run("up", "-f", manifestPath, "--detach")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "sidecars healthy in"))
+	var slug string
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "updown-") && names.ValidateSlug(strings.TrimSuffix(f, ":")) == nil {
+			slug = strings.TrimSuffix(f, ":")
+			break
+		}
+	}
+	assert.Assert(t, slug != "", out)
+	t.Cleanup(func() { run("down", slug) })
+
+	code, out, errOut = run("exec", slug, "sh", "-c", "curl -sS --max-time 10 https://denied.example.com/ ; echo; env | grep -c EGRESS_TOKEN || true; ls /etc/claude-bottle/ca")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "egress: host denied.example.com is not on this bottle's allowlist"), "the agent trusts the bottle CA without --cacert: %s", out)
+	assert.Assert(t, is.Contains(out, "\n0\n"), "the agent sees a token slot: %s", out)
+	assert.Assert(t, is.Contains(out, "ca.pem"))
+	assert.Assert(t, !strings.Contains(out, "ca-key.pem"))
+	assert.Assert(t, !strings.Contains(out, "ghp_UpDown"))
+
+	code, out, _ = run("ls", "--json")
+	assert.Equal(t, code, 0)
+	assert.Assert(t, is.Contains(out, `"slug": "`+slug+`"`), out)
+
+	code, out, errOut = run("down", slug)
+	assert.Equal(t, code, 0, out+errOut)
+	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0, "containers left behind")
+	nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(nets), 0, "networks left behind")
+	_, err = os.Stat(home + "/state/" + slug)
+	assert.Assert(t, os.IsNotExist(err), "state dir left behind")
+}

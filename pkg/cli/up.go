@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	fs := newFlags("up", stdio)
+	file := fs.String("f", "", "bottle manifest (default: the embedded default bottle)")
+	detach := fs.Bool("detach", false, "leave the bottle running without attaching a shell")
+	fs.Usage = func() {
+		fmt.Fprintln(stdio.Err, "Usage: claude-bottle up [-f bottle.toml] [--detach] [-- COMMAND...]\n\nBrings a bottle up and attaches a shell in the agent (on a terminal), runs COMMAND in it, or leaves it running (--detach).")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	r, err := loadManifest(*file, env)
+	if err != nil {
+		return err
+	}
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return err
+	}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	image := sidecarflag.Image(env)
+	for _, img := range []struct{ ref, how string }{{image, "go tool mage build:sidecars"}, {r.Image, "build the agent image (go tool mage build:agentTest gives claude-bottle-agent-test:latest; set image = ... in the manifest)"}} {
+		if _, ok, err := eng.ImageLabels(ctx, img.ref); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("image %s is missing: %s", img.ref, img.how)
+		}
+	}
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
+	if err != nil {
+		return err
+	}
+	if err := plan.Stage(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
+	if err := eng.Up(ctx, plan, r.TokenEnv(), stdio.Out); err != nil {
+		return err
+	}
+	agent := names.AgentContainer(plan.Slug)
+	cmd := fs.Args()
+	switch {
+	case len(cmd) > 0:
+		out, code, err := eng.Exec(ctx, agent, "", cmd)
+		fmt.Fprint(stdio.Out, out)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("command exited with %d (the bottle stays up: claude-bottle down %s)", code, plan.Slug)
+		}
+	case !*detach && isTerminal(stdio.In) && isTerminal(stdio.Out):
+		return attach(ctx, agent, stdio)
+	default:
+		fmt.Fprintf(stdio.Out, "attach: claude-bottle shell %s   stop: claude-bottle down %s\n", plan.Slug, plan.Slug)
+	}
+	return nil
+}
+
+// attach runs an interactive shell in the agent through the docker CLI,
+// which owns the terminal handling.
+func attach(ctx context.Context, ctr string, stdio Stdio) error {
+	c := exec.CommandContext(ctx, "docker", "exec", "-it", ctr, "bash")
+	c.Stdin, c.Stdout, c.Stderr = stdio.In, stdio.Out, stdio.Err
+	return c.Run()
+}
+
+func runShell(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error {
+	if len(args) != 1 {
+		return &UsageError{Msg: "usage: claude-bottle shell SLUG"}
+	}
+	if err := names.ValidateSlug(args[0]); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	return attach(ctx, names.AgentContainer(args[0]), stdio)
+}
+
+func runExec(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error {
+	if len(args) < 2 {
+		return &UsageError{Msg: "usage: claude-bottle exec SLUG COMMAND..."}
+	}
+	if err := names.ValidateSlug(args[0]); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	out, code, err := eng.Exec(ctx, names.AgentContainer(args[0]), "", args[1:])
+	fmt.Fprint(stdio.Out, out)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("command exited with %d", code)
+	}
+	return nil
+}
+
+func runDown(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	fs := newFlags("down", stdio)
+	keep := fs.Bool("keep", false, "keep the state directory (compose.log, configs)")
+	var slug string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		slug, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if slug == "" && fs.NArg() > 0 {
+		slug = fs.Arg(0)
+	}
+	if err := names.ValidateSlug(slug); err != nil {
+		return &UsageError{Msg: "usage: claude-bottle down SLUG [--keep]: " + err.Error()}
+	}
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return err
+	}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	if err := eng.Down(ctx, layout, slug, *keep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "bottle %s is down\n", slug)
+	return nil
+}
+
+func runLs(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	fs := newFlags("ls", stdio)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return err
+	}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	bs, err := eng.Bottles(ctx, layout)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if bs == nil {
+			bs = []docker.BottleInfo{}
+		}
+		enc := json.NewEncoder(stdio.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(bs)
+	}
+	if len(bs) == 0 {
+		fmt.Fprintln(stdio.Out, "no bottles")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tSHAPE\tRUNNING\tSTARTED")
+	for _, b := range bs {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", b.Slug, b.Shape, b.Running, len(b.Containers), b.StartedAt)
+	}
+	return tw.Flush()
+}

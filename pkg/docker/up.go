@@ -1,0 +1,367 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+// Compose's own labels, so `docker compose -p claude-bottle-<slug>` sees
+// the project this backend brought up.
+const (
+	labelComposeProject = "com.docker.compose.project"
+	labelComposeService = "com.docker.compose.service"
+)
+
+// HealthTimeout bounds the wait for the sidecars to become healthy.
+const HealthTimeout = 90 * time.Second
+
+// Up brings a staged plan up from its typed compose model, in compose's
+// order: networks, sidecars (waiting until healthy), agent, then provisions
+// the agent (bottle CA in its trust store, git insteadOf rules). tokenEnv
+// holds the EGRESS_TOKEN_<n>=value entries (never written to disk). Progress
+// lines go to out. On any failure everything created is removed again (logs
+// kept in compose.log).
+func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, out io.Writer) (err error) {
+	p := plan.Project
+	defer func() {
+		if err != nil {
+			fmt.Fprintf(out, "bring-up failed; removing what was created (logs: %s)\n", filepath.Join(plan.Layout.StateDir(plan.Slug), statedir.ComposeLog))
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = e.removeBottle(cctx, plan.Layout, plan.Slug, true)
+		}
+	}()
+	for _, key := range sortedKeys(p.Networks) {
+		n := p.Networks[key]
+		labels := withLabels(n.Labels, map[string]string{labelComposeProject: p.Name})
+		if _, err := e.api.NetworkCreate(ctx, n.Name, network.CreateOptions{Driver: n.Driver, Internal: n.Internal, Options: n.DriverOpts, Labels: labels}); err != nil {
+			return fmt.Errorf("create network %s: %w", n.Name, err)
+		}
+	}
+	tokens := map[string]string{}
+	for _, kv := range tokenEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		tokens[k] = v
+	}
+	var sidecars []string
+	for _, name := range sortedKeys(p.Services) {
+		if name == compose.AgentService {
+			continue
+		}
+		id, err := e.createService(ctx, p, name, tokens)
+		if err != nil {
+			return err
+		}
+		sidecars = append(sidecars, id)
+	}
+	start := time.Now()
+	fmt.Fprintf(out, "starting %d sidecar container(s)\n", len(sidecars))
+	for _, id := range sidecars {
+		if err := e.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+			return fmt.Errorf("start sidecar: %w", err)
+		}
+	}
+	for _, id := range sidecars {
+		if err := e.waitHealthy(ctx, id, start.Add(HealthTimeout)); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "sidecars healthy in %.1fs\n", time.Since(start).Seconds())
+	agentID, err := e.createService(ctx, p, compose.AgentService, tokens)
+	if err != nil {
+		return err
+	}
+	if err := e.api.ContainerStart(ctx, agentID, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	if err := e.provision(ctx, plan, agentID, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bottle %s is up (%s shape): agent %s\n", plan.Slug, plan.Shape, names.AgentContainer(plan.Slug))
+	return nil
+}
+
+func (e *Engine) createService(ctx context.Context, p *compose.Project, name string, tokens map[string]string) (string, error) {
+	s := p.Services[name]
+	var env []string
+	for _, kv := range s.Environment {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			tv, found := tokens[k]
+			if !found {
+				return "", fmt.Errorf("service %s: %s has no value in the bring-up environment", name, k)
+			}
+			env = append(env, k+"="+tv)
+			continue
+		}
+		env = append(env, k+"="+strings.ReplaceAll(v, "$$", "$"))
+	}
+	var binds []string
+	for _, v := range s.Volumes {
+		b := v.Source + ":" + v.Target
+		if v.ReadOnly {
+			b += ":ro"
+		}
+		binds = append(binds, b)
+	}
+	cfg := &container.Config{
+		Image: s.Image, Hostname: s.Hostname, User: s.User, Env: env,
+		Entrypoint: s.Entrypoint, Cmd: s.Command,
+		Labels: withLabels(s.Labels, map[string]string{labelComposeProject: p.Name, labelComposeService: name}),
+	}
+	if grace, err := time.ParseDuration(s.StopGracePeriod); err == nil {
+		secs := int(grace.Seconds())
+		cfg.StopTimeout = &secs
+	}
+	if h := s.Healthcheck; h != nil {
+		hc := &container.HealthConfig{Test: h.Test, Retries: h.Retries}
+		hc.Interval, _ = time.ParseDuration(h.Interval)
+		hc.Timeout, _ = time.ParseDuration(h.Timeout)
+		hc.StartPeriod, _ = time.ParseDuration(h.StartPeriod)
+		cfg.Healthcheck = hc
+	}
+	init := s.Init
+	netKeys := sortedKeys(s.Networks)
+	if len(netKeys) == 0 {
+		return "", fmt.Errorf("service %s has no network", name)
+	}
+	// The internal network first: it carries the aliases the agent dials.
+	if slices.Contains(netKeys, compose.InternalNet) {
+		netKeys = append([]string{compose.InternalNet}, slices.DeleteFunc(netKeys, func(k string) bool { return k == compose.InternalNet })...)
+	}
+	first := p.Networks[netKeys[0]].Name
+	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, NetworkMode: container.NetworkMode(first)}
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: {Aliases: s.Networks[netKeys[0]].Aliases}}}
+	created, err := e.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.ContainerName)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", s.ContainerName, err)
+	}
+	// API 1.41 attaches one network at creation; the others before start.
+	for _, k := range netKeys[1:] {
+		if err := e.api.NetworkConnect(ctx, p.Networks[k].Name, created.ID, &network.EndpointSettings{Aliases: s.Networks[k].Aliases}); err != nil {
+			return "", fmt.Errorf("connect %s to %s: %w", s.ContainerName, p.Networks[k].Name, err)
+		}
+	}
+	return created.ID, nil
+}
+
+func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time) error {
+	for {
+		info, err := e.api.ContainerInspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(info.Name, "/")
+		switch {
+		case info.State == nil:
+		case !info.State.Running:
+			return fmt.Errorf("%s stopped before it was healthy (exit code %d); see its logs", name, info.State.ExitCode)
+		case info.State.Health == nil || info.State.Health.Status == "healthy":
+			return nil
+		case info.State.Health.Status == "unhealthy":
+			return fmt.Errorf("%s is unhealthy; see its logs", name)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s was not healthy within %s", name, HealthTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Exec runs argv in a container as user and returns its combined output.
+func (e *Engine) Exec(ctx context.Context, id, user string, argv []string) (string, int, error) {
+	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: argv, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", -1, err
+	}
+	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", -1, err
+	}
+	defer att.Close()
+	var outb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
+		return "", -1, err
+	}
+	st, err := e.api.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return outb.String(), -1, err
+	}
+	return outb.String(), st.ExitCode, nil
+}
+
+// provision installs the bottle CA into the agent's trust store and maps
+// each repo's upstream URL to git-gate.
+func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, out io.Writer) error {
+	script := "set -e\n" +
+		"if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null; then\n" +
+		"  cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt && update-ca-certificates >/dev/null 2>&1\n" +
+		"else cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "; fi\n"
+	for _, r := range plan.Bottle.Git.Repos {
+		script += fmt.Sprintf("git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
+	}
+	o, code, err := e.Exec(ctx, id, "0", []string{"sh", "-c", script})
+	if err != nil {
+		return fmt.Errorf("provision the agent (CA, gitconfig): %w", err)
+	}
+	if code != 0 {
+		return fmt.Errorf("provision the agent (CA, gitconfig): exit %d: %s", code, strings.TrimSpace(o))
+	}
+	if len(plan.Bottle.Git.Repos) > 0 {
+		fmt.Fprintf(out, "agent provisioned: bottle CA trusted, %d repo(s) routed through git-gate\n", len(plan.Bottle.Git.Repos))
+	} else {
+		fmt.Fprintln(out, "agent provisioned: bottle CA trusted")
+	}
+	return nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Down stops a bottle: compose.log gets every container's logs, containers
+// and networks are removed, and the state and queue directories too unless
+// keep is set.
+func (e *Engine) Down(ctx context.Context, layout statedir.Layout, slug string, keep bool) error {
+	if err := names.ValidateSlug(slug); err != nil {
+		return err
+	}
+	return e.removeBottle(ctx, layout, slug, !keep)
+}
+
+func (e *Engine) removeBottle(ctx context.Context, layout statedir.Layout, slug string, removeState bool) error {
+	args := filters.NewArgs(filters.Arg("label", names.LabelSlug+"="+slug))
+	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return err
+	}
+	var logs bytes.Buffer
+	for _, c := range cs {
+		name := strings.TrimPrefix(firstName(c.Names), "/")
+		fmt.Fprintf(&logs, "==> %s <==\n", name)
+		if rc, err := e.api.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true}); err == nil {
+			_, _ = stdcopy.StdCopy(&logs, &logs, rc)
+			_ = rc.Close()
+		}
+	}
+	var errs []error
+	if dir := layout.StateDir(slug); len(cs) > 0 {
+		if _, err := os.Stat(dir); err == nil {
+			errs = append(errs, statedir.WriteFileAtomic(dir, statedir.ComposeLog, logs.Bytes(), statedir.PrivatePerm))
+		}
+	}
+	for _, c := range cs {
+		if err := e.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range nets {
+		if err := e.api.NetworkRemove(ctx, n.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if removeState {
+		errs = append(errs, layout.Remove(slug))
+	}
+	return errors.Join(errs...)
+}
+
+// BottleInfo is one bottle seen on the engine.
+type BottleInfo struct {
+	Slug       string   `json:"slug"`
+	Containers []string `json:"containers"`
+	Running    int      `json:"running"`
+	Shape      string   `json:"shape,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	StartedAt  string   `json:"started_at,omitempty"`
+	StateDir   bool     `json:"state_dir"`
+}
+
+// Bottles lists every bottle that has containers on the engine.
+func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleInfo, error) {
+	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", names.LabelSlug))})
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]*BottleInfo{}
+	for _, c := range cs {
+		slug := c.Labels[names.LabelSlug]
+		b := by[slug]
+		if b == nil {
+			b = &BottleInfo{Slug: slug}
+			by[slug] = b
+		}
+		b.Containers = append(b.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
+		if c.State == "running" {
+			b.Running++
+		}
+	}
+	var out []BottleInfo
+	for _, slug := range sortedKeys(by) {
+		b := by[slug]
+		slices.Sort(b.Containers)
+		if meta, err := os.ReadFile(filepath.Join(layout.StateDir(slug), statedir.MetadataFile)); err == nil {
+			b.StateDir = true
+			var m bottle.Metadata
+			if jsonUnmarshal(meta, &m) == nil {
+				b.Shape, b.Name, b.StartedAt = m.Shape, m.Name, m.StartedAt.Format(time.RFC3339)
+			}
+		}
+		out = append(out, *b)
+	}
+	return out, nil
+}
+
+func firstName(ns []string) string {
+	if len(ns) == 0 {
+		return ""
+	}
+	return ns[0]
+}
+
+func withLabels(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
