@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
@@ -82,4 +83,76 @@ auth = { scheme = "token", token_ref = "CB_UPDOWN_TOKEN" }
 	assert.Equal(t, len(nets), 0, "networks left behind")
 	_, err = os.Stat(home + "/state/" + slug)
 	assert.Assert(t, os.IsNotExist(err), "state dir left behind")
+}
+
+// TestCleanup: a bottle whose agent is gone (a killed CLI, a crashed
+// host) leaves containers, networks and state that cleanup finds by label
+// and removes; without --yes and without a terminal it removes nothing.
+func TestCleanup(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	home := t.TempDir()
+	manifestPath := home + "/bottle.toml"
+	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"orphan\"\nimage = \"claude-bottle-agent-test:latest\"\n[[egress.routes]]\nhost = \"api.github.com\"\n"), 0o644))
+	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	if v, ok := itest.LookupEnv("DOCKER_HOST"); ok {
+		vars["DOCKER_HOST"] = v
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cli.Main(t.Context(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+			func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+		return code, out.String(), errb.String()
+	}
+	code, out, errOut := run("up", "-f", manifestPath, "--detach")
+	assert.Equal(t, code, 0, out+errOut)
+	slug := ""
+	for _, f := range strings.Fields(out) {
+		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "orphan-") && names.ValidateSlug(s) == nil {
+			slug = s
+			break
+		}
+	}
+	assert.Assert(t, slug != "", out)
+	t.Cleanup(func() { run("down", slug) })
+	assert.NilError(t, os.MkdirAll(home+"/state/.staging-x-123", 0o700))
+	// The agent dies; the state dir is not new any more.
+	assert.NilError(t, env.Pool.Client.StopContainer(names.AgentContainer(slug), 1))
+	old := time.Now().Add(-time.Hour)
+	assert.NilError(t, os.Chtimes(home+"/state/"+slug, old, old))
+
+	code, out, _ = run("cleanup", "--json")
+	assert.Equal(t, code, 1, "without --yes and a terminal nothing is removed")
+	assert.Assert(t, is.Contains(out, `"`+slug+`"`), out)
+	assert.Assert(t, is.Contains(out, names.InternalNetwork(slug)), out)
+	assert.Assert(t, is.Contains(out, ".staging-x-123"), out)
+
+	code, out, errOut = run("cleanup", "--yes")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "removed leftovers of 1 bottle(s)"), out)
+	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0)
+	_, err = os.Stat(home + "/state/" + slug)
+	assert.Assert(t, os.IsNotExist(err))
+	_, err = os.Stat(home + "/state/.staging-x-123")
+	assert.Assert(t, os.IsNotExist(err))
+	_, out, _ = run("cleanup", "--json")
+	assert.Assert(t, !strings.Contains(out, slug), "still reported after removal: %s", out)
+}
+
+// TestDoctor runs the CLI's doctor against the real engine: every check
+// passes here, including the isolation probe of an internal network.
+func TestDoctor(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	var out, errb bytes.Buffer
+	vars := map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}
+	code := cli.Main(t.Context(), []string{"doctor"}, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+		func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	assert.Equal(t, code, 0, out.String()+errb.String())
+	assert.Assert(t, is.Contains(out.String(), "ok   internal network isolation"), out.String())
+	assert.Assert(t, !strings.Contains(out.String(), "FAIL"), out.String())
 }

@@ -42,6 +42,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"allow":     {"add hosts to a running bottle's pipelock allowlist, or list it", runAllow},
+		"cleanup":   {"find and remove leftovers of bottles that are not running (--yes)", runCleanup},
+		"doctor":    {"check the engine, the images and that internal networks isolate", runDoctor},
 		"down":      {"stop a bottle and remove its containers, networks and state", runDown},
 		"exec":      {"run a command in a bottle's agent", runExec},
 		"ls":        {"list bottles on the engine (--json)", runLs},
