@@ -31,16 +31,17 @@ func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) 
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	switch {
+	case *asJSON:
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(o); err != nil {
 			return err
 		}
-	} else if o.Empty() {
+	case o.Empty():
 		fmt.Fprintln(stdio.Out, "nothing to clean up")
 		return nil
-	} else {
+	default:
 		fmt.Fprintf(stdio.Out, "leftovers of bottles that are not running (%s):\n", strings.Join(o.Slugs, ", "))
 		for _, group := range []struct {
 			what  string
