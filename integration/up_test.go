@@ -29,11 +29,17 @@ func TestUpDown(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	home := t.TempDir()
 	manifestPath := home + "/bottle.toml"
+	assert.NilError(t, os.WriteFile(home+"/id", []byte("placeholder identity: this upstream is never contacted\n"), 0o600))
 	assert.NilError(t, os.WriteFile(manifestPath, []byte(`name = "updown"
 image = "claude-bottle-agent-test:latest"
 [[egress.routes]]
 host = "api.github.com"
 auth = { scheme = "token", token_ref = "CB_UPDOWN_TOKEN" }
+[[git.repos]]
+name = "app"
+url = "ssh://git@git.invalid/acme/app.git"
+identity = "`+home+`/id"
+host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 `), 0o644))
 	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home, "CB_UPDOWN_TOKEN": "ghp_UpDownTokenValue0123456789abcdefXYZ"}
 	if v, ok := itest.LookupEnv("CLAUDE_BOTTLE_SIDECAR_BUNDLE"); ok {
@@ -68,6 +74,10 @@ auth = { scheme = "token", token_ref = "CB_UPDOWN_TOKEN" }
 	assert.Assert(t, is.Contains(out, "ca.pem"))
 	assert.Assert(t, !strings.Contains(out, "ca-key.pem"))
 	assert.Assert(t, !strings.Contains(out, "ghp_UpDown"))
+
+	code, out, errOut = run("exec", slug, "sh", "-c", "git config --system --get url.git://git-gate/app.git.insteadOf; git config --system --get user.email")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "ssh://git@git.invalid/acme/app.git\nagent@"+slug+".bottle.invalid"), out)
 
 	code, out, _ = run("ls", "--json")
 	assert.Equal(t, code, 0)

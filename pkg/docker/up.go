@@ -220,8 +220,21 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		"if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null; then\n" +
 		"  cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt && update-ca-certificates >/dev/null 2>&1\n" +
 		"else cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "; fi\n"
-	for _, r := range plan.Bottle.Git.Repos {
-		script += fmt.Sprintf("git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
+	if len(plan.Bottle.Git.Repos) > 0 {
+		script += "if command -v git >/dev/null; then\n"
+		// An identity for the agent's commits unless the image has one.
+		script += fmt.Sprintf("git config --system user.name >/dev/null || git config --system user.name %s\n", shellQuote("claude-bottle agent ("+plan.Bottle.Name+")"))
+		script += fmt.Sprintf("git config --system user.email >/dev/null || git config --system user.email %s\n", shellQuote("agent@"+plan.Slug+".bottle.invalid"))
+		for _, r := range plan.Bottle.Git.Repos {
+			script += fmt.Sprintf("git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
+		}
+		script += "fi\n"
+	}
+	if plan.Bottle.SuperviseEnabled() {
+		// Register supervise with Claude Code when the image has it.
+		script += "if command -v claude >/dev/null; then for h in /home/*; do u=$(basename \"$h\"); su \"$u\" -c " +
+			shellQuote("claude mcp add --scope user --transport http supervise "+names.URL(names.Supervise)+"/ >/dev/null 2>&1 || true") +
+			" || true; done; fi\n"
 	}
 	o, code, err := e.Exec(ctx, id, "0", []string{"sh", "-c", script})
 	if err != nil {
