@@ -1,0 +1,34 @@
+package gitgatecfg
+
+import (
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+func TestRoundTripAndErrors(t *testing.T) {
+	f := File{Repos: []Repo{{Name: "app", URL: "ssh://git@h.example.com/a.git", Identity: "id-app", AllowDelete: true}}}
+	b, err := f.Marshal()
+	assert.NilError(t, err)
+	got, err := Parse(b)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got, f)
+
+	empty, err := File{}.Marshal()
+	assert.NilError(t, err)
+	_, err = Parse(empty)
+	assert.NilError(t, err)
+
+	for name, tc := range map[string]struct{ src, want string }{
+		"unknown key":   {"repos:\n  - name: app\n    url: u\n    identity: id\n    password: x\n", "field password not found"},
+		"bad name":      {"repos:\n  - name: ../x\n    url: u\n    identity: id\n", `name "../x" is invalid or repeated`},
+		"duplicate":     {"repos:\n  - {name: a, url: u, identity: id}\n  - {name: a, url: u, identity: id}\n", `repos[1]: name "a" is invalid or repeated`},
+		"identity path": {"repos:\n  - {name: a, url: u, identity: /etc/shadow}\n", "want url and identity (a file name in the gate's directory)"},
+		"no url":        {"repos:\n  - {name: a, identity: id}\n", "want url and identity"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.src))
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
