@@ -164,6 +164,10 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	return created.ID, nil
 }
 
+// waitHealthy waits until the container's healthcheck passes. Besides the
+// engine's own status (first probe one interval after start), it runs the
+// healthcheck command itself every 100 ms, so a bottle is ready as soon as
+// its daemons accept connections rather than on the engine's next tick.
 func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time) error {
 	for {
 		info, err := e.api.ContainerInspect(ctx, id)
@@ -180,13 +184,18 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 		case info.State.Health.Status == "unhealthy":
 			return fmt.Errorf("%s is unhealthy; see its logs", name)
 		}
+		if hc := info.Config.Healthcheck; hc != nil && len(hc.Test) > 1 && hc.Test[0] == "CMD" {
+			if _, code, err := e.Exec(ctx, id, "", hc.Test[1:]); err == nil && code == 0 {
+				return nil
+			}
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s was not healthy within %s", name, HealthTimeout)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
