@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -44,8 +43,6 @@ type BaseOptions struct {
 	SkipPull bool
 	// Out receives progress lines; nil discards them.
 	Out io.Writer
-	// Logger receives debug detail; nil discards it.
-	Logger *slog.Logger
 }
 
 // BaseResult says which base image is in use and how it was obtained.
