@@ -16,11 +16,9 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -45,14 +43,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	shape := sidecarflag.FromEnv(itest.LookupEnv)
 
-	m, err := manifest.Parse([]byte("name = \"chain\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n"), "chain.toml")
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	assert.NilError(t, err)
-	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
-	assert.NilError(t, err)
-	assert.NilError(t, plan.Stage())
+	plan, layout := stageBottle(t, "name = \"chain\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", shape, nil)
 
 	internal := env.Network(t, "chain-int", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
 	bind := func(d string) string { return layout.DaemonDir(plan.Slug, d) + ":" + names.ConfigDir(d) + ":ro" }

@@ -15,10 +15,8 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -35,15 +33,7 @@ func TestEgressInImage(t *testing.T) {
 	img := sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 
-	m, err := manifest.Parse([]byte("name = \"eg\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n"), "eg.toml")
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	assert.NilError(t, err)
-	home := t.TempDir()
-	layout := statedir.Layout{Home: home}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.Bundle, Layout: layout, User: compose.OperatorUser()})
-	assert.NilError(t, err)
-	assert.NilError(t, plan.Stage())
+	plan, layout := stageBottle(t, "name = \"eg\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", sidecarflag.Bundle, nil)
 
 	internal := env.Network(t, "eg-internal", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
 	sc := env.Run(t, itest.RunSpec{
@@ -94,8 +84,13 @@ func TestEgressInImage(t *testing.T) {
 	assert.Assert(t, is.Contains(logs, "SIGHUP: forwarding to egress"))
 	assert.Assert(t, is.Contains(logs, `[egress] {"time"`), "egress logs are prefixed JSON")
 
-	_, err = os.Stat(filepath.Join(layout.EgressStateDir(plan.Slug), "ca.pem"))
+	// egress used the staged CA and wrote nothing into its directory.
+	caNow, err := os.ReadFile(filepath.Join(layout.EgressStateDir(plan.Slug), "ca.pem"))
 	assert.NilError(t, err)
+	assert.Equal(t, string(caNow), string(plan.EgressCA.CertPEM))
+	entries, err := os.ReadDir(layout.EgressStateDir(plan.Slug))
+	assert.NilError(t, err)
+	assert.Equal(t, len(entries), 5, "egress dir: ca.pem, ca-key.pem, routes.yaml, upstream-ca.pem, upstream-auth")
 	sc.Signal(t, dc.SIGTERM)
 	assert.Equal(t, sc.Wait(t, 10*time.Second), 0, sc.Logs(t))
 }

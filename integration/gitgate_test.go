@@ -15,13 +15,10 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 // planted are secrets shaped like real credentials (none is live), declared
@@ -46,14 +43,7 @@ func keygen(t *testing.T, path string) string {
 func stageGate(t *testing.T, identity, hostKey string) string {
 	t.Helper()
 	src := "name = \"gg\"\n[dlp]\ncanaries = [\"PLANTED_ANTHROPIC\", \"PLANTED_AWS\", \"PLANTED_GENERIC\"]\n[[git.repos]]\nname = \"app\"\nurl = \"ssh://git@git.upstream.test/srv/git/app.git\"\nidentity = \"" + identity + "\"\nhost_key = \"" + hostKey + "\"\n"
-	m, err := manifest.Parse([]byte(src), "gg.toml")
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(k string) (string, bool) { v, ok := planted[k]; return v, ok })
-	assert.NilError(t, err)
-	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(itest.LookupEnv), Layout: layout, User: compose.OperatorUser()})
-	assert.NilError(t, err)
-	assert.NilError(t, plan.Stage())
+	plan, layout := stageBottle(t, src, sidecarflag.FromEnv(itest.LookupEnv), func(k string) (string, bool) { v, ok := planted[k]; return v, ok })
 	return layout.GitGateStateDir(plan.Slug)
 }
 

@@ -15,11 +15,8 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 func sidecarImage(t *testing.T, env *itest.Env) string {
@@ -95,14 +92,7 @@ func TestBundleAllDaemons(t *testing.T) {
 	key := filepath.Join(keyDir, "id")
 	assert.NilError(t, os.WriteFile(key, []byte("placeholder identity; never used: no upstream is contacted\n"), 0o600))
 	src := "name = \"all\"\n[[egress.routes]]\nhost = \"a.example.com\"\n[[git.repos]]\nname = \"app\"\nurl = \"ssh://git@git.invalid/app.git\"\nidentity = \"" + key + "\"\nhost_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\"\n"
-	m, err := manifest.Parse([]byte(src), "all.toml")
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	assert.NilError(t, err)
-	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.Bundle, Layout: layout, User: compose.OperatorUser()})
-	assert.NilError(t, err)
-	assert.NilError(t, plan.Stage())
+	plan, _ := stageBottle(t, src, sidecarflag.Bundle, nil)
 	svc := plan.Project.Services["sidecars"]
 	var binds []string
 	for _, v := range svc.Volumes {

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/cli"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
@@ -41,30 +39,11 @@ url = "ssh://git@git.invalid/acme/app.git"
 identity = "`+home+`/id"
 host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 `), 0o644))
-	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home, "CB_UPDOWN_TOKEN": "ghp_UpDownTokenValue0123456789abcdefXYZ"}
-	if v, ok := itest.LookupEnv("CLAUDE_BOTTLE_SIDECAR_BUNDLE"); ok {
-		vars["CLAUDE_BOTTLE_SIDECAR_BUNDLE"] = v
-	}
-	if v, ok := itest.LookupEnv("DOCKER_HOST"); ok {
-		vars["DOCKER_HOST"] = v
-	}
-	run := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
-			func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-		return code, out.String(), errb.String()
-	}
+	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home, "CB_UPDOWN_TOKEN": "ghp_UpDownTokenValue0123456789abcdefXYZ"})
 	code, out, errOut := run("up", "-f", manifestPath, "--detach")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "sidecars healthy in"))
-	var slug string
-	for _, f := range strings.Fields(out) {
-		if strings.HasPrefix(f, "updown-") && names.ValidateSlug(strings.TrimSuffix(f, ":")) == nil {
-			slug = strings.TrimSuffix(f, ":")
-			break
-		}
-	}
-	assert.Assert(t, slug != "", out)
+	slug := slugFrom(t, out, "updown")
 	t.Cleanup(func() { run("down", slug) })
 
 	code, out, errOut = run("exec", slug, "sh", "-c", "curl -sS --max-time 10 https://denied.example.com/ ; echo; env | grep -c EGRESS_TOKEN || true; ls /etc/claude-bottle/ca")
@@ -105,26 +84,10 @@ func TestCleanup(t *testing.T) {
 	home := t.TempDir()
 	manifestPath := home + "/bottle.toml"
 	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"orphan\"\nimage = \"claude-bottle-agent-test:latest\"\n[[egress.routes]]\nhost = \"api.github.com\"\n"), 0o644))
-	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home}
-	if v, ok := itest.LookupEnv("DOCKER_HOST"); ok {
-		vars["DOCKER_HOST"] = v
-	}
-	run := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
-			func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-		return code, out.String(), errb.String()
-	}
+	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home})
 	code, out, errOut := run("up", "-f", manifestPath, "--detach")
 	assert.Equal(t, code, 0, out+errOut)
-	slug := ""
-	for _, f := range strings.Fields(out) {
-		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "orphan-") && names.ValidateSlug(s) == nil {
-			slug = s
-			break
-		}
-	}
-	assert.Assert(t, slug != "", out)
+	slug := slugFrom(t, out, "orphan")
 	t.Cleanup(func() { run("down", slug) })
 	assert.NilError(t, os.MkdirAll(home+"/state/.staging-x-123", 0o700))
 	// The agent dies; the state dir is not new any more.
@@ -158,11 +121,8 @@ func TestDoctor(t *testing.T) {
 	env := itest.Require(t)
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	var out, errb bytes.Buffer
-	vars := map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}
-	code := cli.Main(t.Context(), []string{"doctor"}, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
-		func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	assert.Equal(t, code, 0, out.String()+errb.String())
-	assert.Assert(t, is.Contains(out.String(), "ok   internal network isolation"), out.String())
-	assert.Assert(t, !strings.Contains(out.String(), "FAIL"), out.String())
+	code, out, errOut := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()})("doctor")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "ok   internal network isolation"), out)
+	assert.Assert(t, !strings.Contains(out, "FAIL"), out)
 }
