@@ -132,6 +132,7 @@ type RunSpec struct {
 	Cmd     []string
 	Network string   // network name to attach at creation
 	Aliases []string // aliases on Network
+	IP      string   // fixed IPv4 address on Network (its subnet must be pinned)
 	Env     []string
 	// Entrypoint overrides the image's entrypoint when not nil.
 	Entrypoint []string
@@ -149,6 +150,9 @@ func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	hc := &dc.HostConfig{Binds: spec.Binds}
 	if spec.Network != "" {
 		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
+		if spec.IP != "" {
+			nc.EndpointsConfig[spec.Network].IPAMConfig = &dc.EndpointIPAMConfig{IPv4Address: spec.IP}
+		}
 		hc.NetworkMode = spec.Network
 	}
 	labels := e.Labels()

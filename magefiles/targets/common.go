@@ -31,6 +31,19 @@ func engine(ctx context.Context) (*docker.Engine, error) {
 }
 
 // goCmd runs the go command with stdout/stderr attached and extra env.
+// goCmdTee is goCmd with stdout also copied into tee.
+func goCmdTee(ctx context.Context, tee io.Writer, env []string, args ...string) error {
+	fmt.Fprintf(progress, "+ go %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Stdout = io.MultiWriter(os.Stdout, tee)
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s: %w", args[0], err)
+	}
+	return nil
+}
+
 func goCmd(ctx context.Context, env []string, args ...string) error {
 	fmt.Fprintf(progress, "+ go %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, "go", args...)

@@ -1,9 +1,13 @@
 package targets
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/magefile/mage/mg"
 )
@@ -26,18 +30,28 @@ func (Test) Integration(ctx context.Context, bundle string) error {
 		return err
 	}
 	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
-	return runIntegration(ctx, on)
+	leg, err := runIntegration(ctx, on)
+	fmt.Fprint(progress, leg.String())
+	return err
 }
 
 // Matrix runs the integration tests with the bundle flag off and on.
 func (Test) Matrix(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
+	var legs []LegSummary
+	var errs []error
 	for _, on := range []bool{false, true} {
-		if err := runIntegration(ctx, on); err != nil {
-			return err
+		leg, err := runIntegration(ctx, on)
+		legs = append(legs, leg)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	fmt.Fprintln(progress, "\n=== integration matrix summary ===")
+	for _, l := range legs {
+		fmt.Fprint(progress, l.String())
+	}
+	return errors.Join(errs...)
 }
 
 // All runs the unit tests, then the integration matrix; it is what CI runs.
@@ -46,14 +60,66 @@ func (Test) All(ctx context.Context) error {
 	return nil
 }
 
-func runIntegration(ctx context.Context, bundle bool) error {
+func runIntegration(ctx context.Context, bundle bool) (LegSummary, error) {
 	flag := "0"
 	if bundle {
 		flag = "1"
 	}
 	fmt.Fprintf(progress, "integration: CLAUDE_BOTTLE_SIDECAR_BUNDLE=%s\n", flag)
-	return goCmd(ctx, []string{"CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + flag},
+	var out bytes.Buffer
+	start := time.Now()
+	err := goCmdTee(ctx, &out, []string{"CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + flag},
 		"test", "-count=1", "-tags=integration", "-v", "-timeout=30m", "./integration/...")
+	leg := Summarize(out.String())
+	leg.Bundle, leg.Wall = flag, time.Since(start)
+	return leg, err
+}
+
+// LegSummary counts the top-level results of one matrix leg.
+type LegSummary struct {
+	Bundle           string
+	Wall             time.Duration
+	Pass, Fail, Skip []string
+	Notes            []string // the escape suite's per-attack lines
+}
+
+var (
+	reTop    = regexp.MustCompile(`(?m)^--- (PASS|FAIL|SKIP): (\S+) \(`)
+	reEscape = regexp.MustCompile(`(?m)escape summary \(\w+\): (.*)$`)
+)
+
+// Summarize reads `go test -v` output.
+func Summarize(out string) LegSummary {
+	var l LegSummary
+	for _, m := range reTop.FindAllStringSubmatch(out, -1) {
+		switch m[1] {
+		case "PASS":
+			l.Pass = append(l.Pass, m[2])
+		case "FAIL":
+			l.Fail = append(l.Fail, m[2])
+		case "SKIP":
+			l.Skip = append(l.Skip, m[2])
+		}
+	}
+	for _, m := range reEscape.FindAllStringSubmatch(out, -1) {
+		l.Notes = append(l.Notes, m[1])
+	}
+	return l
+}
+
+func (l LegSummary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "leg CLAUDE_BOTTLE_SIDECAR_BUNDLE=%s: %d passed, %d failed, %d skipped in %s\n", l.Bundle, len(l.Pass), len(l.Fail), len(l.Skip), l.Wall.Round(time.Second))
+	for _, n := range l.Notes {
+		fmt.Fprintf(&b, "  escape suite: %s\n", n)
+	}
+	for _, f := range l.Fail {
+		fmt.Fprintf(&b, "  FAIL %s\n", f)
+	}
+	for _, s := range l.Skip {
+		fmt.Fprintf(&b, "  SKIP %s\n", s)
+	}
+	return b.String()
 }
 
 // ParseBundleArg parses the argument of test:integration: "bundle=0" or

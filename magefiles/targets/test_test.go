@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -33,5 +34,20 @@ func TestParseBundleArg(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Equal(t, got, tc.want)
 		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	out := "=== RUN   TestA\n--- PASS: TestA (1.00s)\n    --- PASS: TestA/sub (0.5s)\n--- FAIL: TestB (2.00s)\n--- SKIP: TestC (0.00s)\n    escape_test.go:262: escape summary (bundle): attack 3: 12/12 passed\nPASS\n"
+	l := Summarize(out)
+	if len(l.Pass) != 1 || l.Pass[0] != "TestA" || len(l.Fail) != 1 || len(l.Skip) != 1 {
+		t.Fatalf("%+v", l)
+	}
+	if len(l.Notes) != 1 || l.Notes[0] != "attack 3: 12/12 passed" {
+		t.Fatalf("%+v", l.Notes)
+	}
+	l.Bundle = "1"
+	if s := l.String(); !strings.Contains(s, "leg CLAUDE_BOTTLE_SIDECAR_BUNDLE=1: 1 passed, 1 failed, 1 skipped") || !strings.Contains(s, "SKIP TestC") {
+		t.Fatal(s)
 	}
 }

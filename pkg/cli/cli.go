@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"down":      {"stop a bottle and remove its containers, networks and state", runDown},
 		"exec":      {"run a command in a bottle's agent", runExec},
 		"ls":        {"list bottles on the engine (--json)", runLs},
+		"selftest":  {"run the sandbox-escape attacks against a running bottle", runSelftest},
 		"shell":     {"open a shell in a bottle's agent", runShell},
 		"up":        {"bring a bottle up from a manifest (or the default bottle)", runUp},
 		"render":    {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},

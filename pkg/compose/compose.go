@@ -42,21 +42,24 @@ type Project struct {
 
 // Service is one Compose service.
 type Service struct {
-	Image           string                     `yaml:"image"`
-	ContainerName   string                     `yaml:"container_name"`
-	Hostname        string                     `yaml:"hostname,omitempty"`
-	User            string                     `yaml:"user,omitempty"`
-	Entrypoint      []string                   `yaml:"entrypoint,omitempty"`
-	Command         []string                   `yaml:"command,omitempty"`
-	Init            bool                       `yaml:"init,omitempty"`
-	Environment     []string                   `yaml:"environment,omitempty"`
-	Volumes         []Volume                   `yaml:"volumes,omitempty"`
-	Networks        map[string]*ServiceNetwork `yaml:"networks"`
-	DependsOn       map[string]Dependency      `yaml:"depends_on,omitempty"`
-	Healthcheck     *Healthcheck               `yaml:"healthcheck,omitempty"`
-	SecurityOpt     []string                   `yaml:"security_opt,omitempty"`
-	Labels          map[string]string          `yaml:"labels"`
-	StopGracePeriod string                     `yaml:"stop_grace_period"`
+	Image         string                     `yaml:"image"`
+	ContainerName string                     `yaml:"container_name"`
+	Hostname      string                     `yaml:"hostname,omitempty"`
+	User          string                     `yaml:"user,omitempty"`
+	Entrypoint    []string                   `yaml:"entrypoint,omitempty"`
+	Command       []string                   `yaml:"command,omitempty"`
+	Init          bool                       `yaml:"init,omitempty"`
+	Environment   []string                   `yaml:"environment,omitempty"`
+	Volumes       []Volume                   `yaml:"volumes,omitempty"`
+	Networks      map[string]*ServiceNetwork `yaml:"networks"`
+	DependsOn     map[string]Dependency      `yaml:"depends_on,omitempty"`
+	Healthcheck   *Healthcheck               `yaml:"healthcheck,omitempty"`
+	SecurityOpt   []string                   `yaml:"security_opt,omitempty"`
+	// DNS overrides the resolvers the engine's embedded DNS forwards
+	// outside names to (never set by Build; for tests and site policy).
+	DNS             []string          `yaml:"dns,omitempty"`
+	Labels          map[string]string `yaml:"labels"`
+	StopGracePeriod string            `yaml:"stop_grace_period"`
 }
 
 // Volume is a bind mount (long syntax).
@@ -92,7 +95,20 @@ type Network struct {
 	Driver     string            `yaml:"driver"`
 	Internal   bool              `yaml:"internal,omitempty"`
 	DriverOpts map[string]string `yaml:"driver_opts,omitempty"`
-	Labels     map[string]string `yaml:"labels"`
+	// IPAM pins the network's subnet (never set by Build: the engine picks
+	// one; tests pin it to place stand-ins at known addresses).
+	IPAM   *IPAM             `yaml:"ipam,omitempty"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// IPAM is a network's address management block.
+type IPAM struct {
+	Config []IPAMPool `yaml:"config"`
+}
+
+// IPAMPool is one subnet of a network.
+type IPAMPool struct {
+	Subnet string `yaml:"subnet"`
 }
 
 // Options are the inputs of Build.

@@ -107,7 +107,11 @@ func pipelockListening(logs string) bool {
 }
 
 func (e *Engine) logsSince(ctx context.Context, id string, since time.Time) (string, error) {
-	rc, err := e.api.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Since: since.Format(time.RFC3339Nano)})
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true}
+	if !since.IsZero() {
+		opts.Since = since.Format(time.RFC3339Nano)
+	}
+	rc, err := e.api.ContainerLogs(ctx, id, opts)
 	if err != nil {
 		return "", err
 	}
@@ -126,4 +130,9 @@ func (e *Engine) ReloadEgress(ctx context.Context, slug string) error {
 		return err
 	}
 	return e.api.ContainerKill(ctx, c.ID, "SIGHUP")
+}
+
+// Logs returns the whole stdout and stderr of a container (by name or id).
+func (e *Engine) Logs(ctx context.Context, id string) (string, error) {
+	return e.logsSince(ctx, id, time.Time{})
 }

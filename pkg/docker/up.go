@@ -53,7 +53,14 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	for _, key := range sortedKeys(p.Networks) {
 		n := p.Networks[key]
 		labels := withLabels(n.Labels, map[string]string{labelComposeProject: p.Name})
-		if _, err := e.api.NetworkCreate(ctx, n.Name, network.CreateOptions{Driver: n.Driver, Internal: n.Internal, Options: n.DriverOpts, Labels: labels}); err != nil {
+		opts := network.CreateOptions{Driver: n.Driver, Internal: n.Internal, Options: n.DriverOpts, Labels: labels}
+		if n.IPAM != nil {
+			opts.IPAM = &network.IPAM{}
+			for _, c := range n.IPAM.Config {
+				opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: c.Subnet})
+			}
+		}
+		if _, err := e.api.NetworkCreate(ctx, n.Name, opts); err != nil {
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
@@ -149,7 +156,7 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 		netKeys = append([]string{compose.InternalNet}, slices.DeleteFunc(netKeys, func(k string) bool { return k == compose.InternalNet })...)
 	}
 	first := p.Networks[netKeys[0]].Name
-	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, NetworkMode: container.NetworkMode(first)}
+	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, NetworkMode: container.NetworkMode(first), DNS: s.DNS}
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: {Aliases: s.Networks[netKeys[0]].Aliases}}}
 	created, err := e.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.ContainerName)
 	if err != nil {
@@ -211,6 +218,34 @@ func (e *Engine) Exec(ctx context.Context, id, user string, argv []string) (stri
 		return "", -1, err
 	}
 	defer att.Close()
+	var outb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
+		return "", -1, err
+	}
+	st, err := e.api.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return outb.String(), -1, err
+	}
+	return outb.String(), st.ExitCode, nil
+}
+
+// ExecScript runs script with sh in a container as user, the script on
+// stdin (never on argv, where `ps` and the engine's event log would show
+// it), and returns its combined output and exit code.
+func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (string, int, error) {
+	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: []string{"sh", "-s"}, AttachStdin: true, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", -1, err
+	}
+	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", -1, err
+	}
+	defer att.Close()
+	go func() {
+		_, _ = io.WriteString(att.Conn, script)
+		_ = att.CloseWrite()
+	}()
 	var outb bytes.Buffer
 	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
 		return "", -1, err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 )
@@ -182,7 +183,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport
 		p.deny(w, r, host, "path-not-allowed", fmt.Sprintf("path %s is not allowed on %s (allowed prefixes: %s)", logPath(r), host, strings.Join(route.Prefixes, ", ")))
 		return
 	}
-	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", host, "path", logPath(r), "route", route.Host, "auth", route.HasAuth())
+	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r), "route", route.Host, "auth", route.HasAuth())
 	ctx := context.WithValue(r.Context(), keyScheme, scheme)
 	ctx = context.WithValue(ctx, keyRoute, route)
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
@@ -209,7 +210,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	host := mitm.NormalizeHost(r.Host)
 	// Transport errors name the URL and the proxy, never request headers, so
 	// no credential can reach the message.
-	p.log.Warn("upstream", "host", host, "path", logPath(r), "err", err.Error())
+	p.log.Warn("upstream", "host", logsafe.Host(host), "path", logPath(r), "err", logsafe.Err(err))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusBadGateway)
@@ -233,7 +234,7 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 // and how to ask for access, and logs the decision.
 func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, host, reason, msg string) {
 	host = mitm.NormalizeHost(host)
-	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", host, "path", logPath(r), "reason", reason)
+	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r), "reason", reason)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(BlockHeader, "egress; reason="+reason+"; tool=egress-block")
@@ -245,12 +246,8 @@ func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, host, reason, msg s
 // logPath is the request path for logs and messages: no query string (it may
 // carry anything), bounded in length.
 func logPath(r *http.Request) string {
-	p := r.URL.EscapedPath()
 	if r.Method == http.MethodConnect {
-		p = ""
+		return ""
 	}
-	if len(p) > 200 {
-		p = p[:200] + "…"
-	}
-	return p
+	return logsafe.Path(r.URL.EscapedPath())
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
+	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 )
@@ -147,7 +148,7 @@ func New(opts Options) (*Proxy, error) {
 				p.block(w, r, t.host, "ssrf", err.Error())
 				return
 			}
-			p.log.Warn("upstream", "host", t.host, "err", err.Error())
+			p.log.Warn("upstream", "host", logsafe.Host(t.host), "err", logsafe.Err(err))
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprintf(w, "pipelock: upstream request to %s failed: %v\n", t.host, err)
@@ -295,7 +296,7 @@ func (p *Proxy) splice(w http.ResponseWriter, r *http.Request, host string) {
 		_ = up.Close()
 		return
 	}
-	p.log.Info("decision", "decision", "allow", "host", host, "mode", "passthrough")
+	p.log.Info("decision", "decision", "allow", "host", logsafe.Host(host), "mode", "passthrough")
 	_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
 	if n := rw.Reader.Buffered(); n > 0 {
 		b, _ := rw.Peek(n)
@@ -331,7 +332,7 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		p.block(w, r, host, "dlp", f.String())
 		return
 	}
-	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", host, "path", logPath(r))
+	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r))
 	r.Body = io.NopCloser(bytes.NewReader(body.raw))
 	r.ContentLength = int64(len(body.raw))
 	ctx := r.Context()
@@ -423,7 +424,7 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) (dlp.Fin
 	}
 	if p.cfg.Mode == "audit" || bs.Action == "warn" {
 		for _, f := range findings {
-			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", host, "finding", f.String())
+			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", logsafe.Host(host), "finding", f.String())
 		}
 		return dlp.Finding{}, false
 	}
@@ -458,7 +459,7 @@ func (p *Proxy) block(w http.ResponseWriter, r *http.Request, host, reason, msg 
 	if reason == "dlp" {
 		path = "(redacted: it may carry the secret)"
 	}
-	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", host, "path", path, "reason", reason, "detail", msg)
+	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", path, "reason", reason, "detail", strings.ReplaceAll(msg, host, logsafe.Host(host)))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
@@ -471,9 +472,5 @@ func logPath(r *http.Request) string {
 	if r.Method == http.MethodConnect {
 		return ""
 	}
-	p := r.URL.EscapedPath()
-	if len(p) > 200 {
-		p = p[:200] + "…"
-	}
-	return p
+	return logsafe.Path(r.URL.EscapedPath())
 }

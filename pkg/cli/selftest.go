@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/selftest"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
+	fs := newFlags("selftest", stdio)
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	secretEnv := fs.String("secret-env", "", "comma-separated variables of the agent's environment to use as the secrets (default: fresh synthetic secrets)")
+	allowedURL := fs.String("allowed-url", "", "https URL on an allowed route to aim the secret attacks at (default: from the bottle's routes)")
+	attackerHost := fs.String("attacker-host", selftest.DefaultAttackerHost, "a host name on no allowlist")
+	attackerIP := fs.String("attacker-ip", selftest.DefaultAttackerIP, "an address outside the bottle (IP-literal and spoof attacks)")
+	resolver := fs.String("outside-resolver", selftest.DefaultOutsideResolver, "the outside DNS resolver the agent tries to query directly")
+	cleanPush := fs.Bool("clean-push", false, "also push a clean branch (writes claude-bottle-selftest-clean to the real upstream)")
+	expect := fs.String("expect", "", "text the allowed GET must return")
+	fs.Usage = func() {
+		fmt.Fprintln(stdio.Err, "Usage: claude-bottle selftest SLUG [flags]\n\nRuns the sandbox-escape attacks inside the bottle's agent and prints what the bottle answered.\nExit status 0 only when every attack got a permissions answer and every control got through.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	var slug string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		slug, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if slug == "" && fs.NArg() > 0 {
+		slug = fs.Arg(0)
+	}
+	if err := names.ValidateSlug(slug); err != nil {
+		return &UsageError{Msg: "usage: claude-bottle selftest SLUG: " + err.Error()}
+	}
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return err
+	}
+	target, err := selftest.FromState(layout, slug)
+	if err != nil {
+		return err
+	}
+	if *allowedURL != "" {
+		if !strings.HasPrefix(*allowedURL, "https://") {
+			return &UsageError{Msg: "--allowed-url must be an https:// URL"}
+		}
+		target.AllowedURL = strings.TrimRight(*allowedURL, "/")
+	}
+	target.AttackerHost, target.AttackerIP, target.OutsideResolver = *attackerHost, *attackerIP, *resolver
+	target.CleanPush, target.Expect = *cleanPush, *expect
+	if *secretEnv != "" {
+		for _, v := range strings.Split(*secretEnv, ",") {
+			v = strings.TrimSpace(v)
+			if !envNameOK(v) {
+				return &UsageError{Msg: fmt.Sprintf("--secret-env: %q is not a variable name", v)}
+			}
+			target.Secrets = append(target.Secrets, selftest.Secret{Name: strings.ToLower(v), Env: v})
+		}
+	} else {
+		target.Secrets = selftest.Synthetic()
+	}
+
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	agent := names.AgentContainer(slug)
+	cs, err := eng.BottleContainers(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(cs, func(c docker.BottleContainer) bool { return strings.TrimPrefix(c.Name, "/") == agent }) {
+		return fmt.Errorf("bottle %s: its agent %s is not running (claude-bottle ls)", slug, agent)
+	}
+	run := func(ctx context.Context, script string) (string, error) {
+		out, _, err := eng.ExecScript(ctx, agent, "", script)
+		return out, err
+	}
+	out, err := run(ctx, selftest.Preflight)
+	if err != nil {
+		return err
+	}
+	if err := selftest.CheckPreflight(out); err != nil {
+		return err
+	}
+	cases := selftest.Cases(target)
+	if !*asJSON {
+		fmt.Fprintf(stdio.Err, "running %d cases in %s (allowed: %s)\n", len(cases), agent, target.AllowedURL)
+	}
+	results := selftest.Run(ctx, run, cases, target.Secrets)
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdio.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed}); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CASE\tRESULT\tBOTTLE'S ANSWER")
+		for _, r := range results {
+			verdict := "blocked"
+			if r.Attack == 0 {
+				verdict = "reached"
+			}
+			if !r.Pass {
+				verdict = "FAIL"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, verdict, r.Answer)
+		}
+		_ = tw.Flush()
+		fmt.Fprintf(stdio.Out, "%d case(s), %d failed\n", len(results), failed)
+	}
+	if failed > 0 {
+		return fmt.Errorf("selftest: %d of %d case(s) failed", failed, len(results))
+	}
+	return nil
+}
+
+func envNameOK(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range s {
+		if c != '_' && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,42 @@
+package logsafe
+
+import (
+	"encoding/base32"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+const aws = "AKIAQ7R2XNPLW3JKD5VT"
+
+func TestPathMasksSecrets(t *testing.T) {
+	for _, p := range []string{
+		"/v1/" + aws,
+		"/v1/sk-ant-api03-" + strings.Repeat("Xq9vT2mLw8", 9),
+		"/u/" + base64.RawURLEncoding.EncodeToString([]byte(aws)),
+		"/%41%4B%49%41Q7R2XNPLW3JKD5VT/x",
+		"/tok_9fQ2vLx8Rk3mZp",
+	} {
+		got := Path(p)
+		assert.Assert(t, strings.Contains(got, "<redacted:"), "%s -> %s", p, got)
+		assert.Assert(t, !strings.Contains(got, "Q7R2XNPLW3JKD5VT"), got)
+	}
+}
+
+func TestHostMasksEncodedLabels(t *testing.T) {
+	label := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString([]byte(aws)), "="))
+	got := Host(label + ".www.allowed.test")
+	assert.Equal(t, got, "<redacted:32>.www.allowed.test")
+}
+
+func TestOrdinaryNamesStay(t *testing.T) {
+	for _, p := range []string{"/repos/acme/app/pulls", "/v1/messages", "/simple/requests/", "/packages/lodash-4.17.21.tgz", "/"} {
+		assert.Equal(t, Path(p), p)
+	}
+	for _, h := range []string{"api.github.com", "registry.npmjs.org", "files.pythonhosted.org", "statsig.anthropic.com"} {
+		assert.Equal(t, Host(h), h)
+	}
+	assert.Assert(t, len(Path("/"+strings.Repeat("a/", 300))) <= MaxLen+len("…"))
+}
