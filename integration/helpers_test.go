@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -48,7 +49,8 @@ func cliRunner(t *testing.T, vars map[string]string) func(args ...string) (int, 
 	}
 	return func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+		// Not t.Context(): cleanups (run("down", …)) run after it is cancelled.
+		code := cli.Main(context.Background(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
 			func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
 		return code, out.String(), errb.String()
 	}

@@ -40,6 +40,13 @@ func (Build) Binaries(ctx context.Context) error {
 	return nil
 }
 
+// Agent builds claude-bottle-agent:latest, the default bottle's agent (Claude Code from npm when CLAUDE_BOTTLE_CLAUDE_CODE_VERSION is set).
+func (Build) Agent(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build.Base)
+	v, _ := os.LookupEnv(images.ClaudeCodeVersionEnv)
+	return buildImage(ctx, images.Agent(v))
+}
+
 // AgentTest builds claude-bottle-agent-test:latest, the agent image of the integration tests.
 func (Build) AgentTest(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base)

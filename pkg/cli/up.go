@@ -11,6 +11,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -41,11 +42,9 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	}
 	defer func() { _ = eng.Close() }()
 	image := sidecarflag.Image(env)
-	for _, img := range []struct{ ref, how string }{{image, "go tool mage build:sidecars"}, {r.Image, "build the agent image (go tool mage build:agentTest gives claude-bottle-agent-test:latest; set image = ... in the manifest)"}} {
-		if _, ok, err := eng.ImageLabels(ctx, img.ref); err != nil {
+	for _, ref := range []string{image, r.Image} {
+		if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: stdio.Out}); err != nil {
 			return err
-		} else if !ok {
-			return fmt.Errorf("image %s is missing: %s", img.ref, img.how)
 		}
 	}
 	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})

@@ -8,6 +8,18 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 )
 
+// AgentImage is the agent image of the embedded default bottle.
+const AgentImage = "claude-bottle-agent:latest"
+
+// ClaudeCodeVersionEnv selects the Claude Code version AgentImage installs
+// from npm ("" = none: no npm registry needed).
+const ClaudeCodeVersionEnv = "CLAUDE_BOTTLE_CLAUDE_CODE_VERSION"
+
+// Agent is the spec of AgentImage with Claude Code claudeCode ("" = none).
+func Agent(claudeCode string) Spec {
+	return Spec{Tag: AgentImage, Dockerfile: "dockerfiles/Dockerfile.agent", Args: map[string]string{"CLAUDE_CODE_VERSION": claudeCode}}
+}
+
 // AgentTestImage is the agent image integration tests run: the base plus
 // curl, git, dig, ssh and netcat, nothing of Claude Code.
 const AgentTestImage = "claude-bottle-agent-test:latest"
@@ -39,6 +51,7 @@ type Spec struct {
 	Tag        string
 	Dockerfile string            // relative to the module root
 	Files      map[string]string // context path -> path relative to the module root
+	Args       map[string]string // build arguments besides BASE_IMAGE
 }
 
 // AgentTest is the spec of AgentTestImage.
@@ -87,11 +100,15 @@ func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions
 	for k, v := range spec.Files {
 		files[k] = filepath.Join(root, v)
 	}
+	args := map[string]string{"BASE_IMAGE": base}
+	for k, v := range spec.Args {
+		args[k] = v
+	}
 	res, err := eng.Build(ctx, docker.BuildSpec{
 		Tag:        spec.Tag,
 		Dockerfile: filepath.Join(root, spec.Dockerfile),
 		Files:      files,
-		Args:       map[string]string{"BASE_IMAGE": base},
+		Args:       args,
 		Labels:     map[string]string{"dev.claude-bottle.image": spec.Tag},
 		Salt:       []string{"base " + baseID},
 		Force:      opts.Force,

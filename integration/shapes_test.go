@@ -1,0 +1,100 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	dc "github.com/ory/dockertest/v3/docker"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+)
+
+// agentView is what the agent sees of its bottle, with the slug replaced:
+// its environment, its git configuration and the files claude-bottle put
+// in it. The CA certificate differs per bottle by design; its path and
+// trust are compared, not its bytes.
+const agentView = `env | grep -v '^HOSTNAME=' | sort
+echo '--- /etc/gitconfig'; cat /etc/gitconfig
+echo '--- ca dir'; ls -l /etc/claude-bottle/ca | awk '{print $1, $NF}'
+echo '--- trust'; curl -sS -o /dev/null -w '%{http_code}\n' --max-time 10 https://denied.example.com/
+echo '--- resolv'; grep -v '^#' /etc/resolv.conf
+`
+
+// TestBottleShapes brings the same manifest up in both shapes through the
+// CLI (the compose path) and checks, from inside the agent, that pipelock,
+// egress and supervise answer on their aliases and ports (supervise with an
+// MCP initialize round trip), that the agent's environment and
+// configuration are byte-identical between the shapes, and that down leaves
+// no container, network or state directory behind.
+func TestBottleShapes(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	home := t.TempDir()
+	assert.NilError(t, os.WriteFile(home+"/id", []byte("placeholder identity: this upstream is never contacted\n"), 0o600))
+	manifestPath := home + "/bottle.toml"
+	assert.NilError(t, os.WriteFile(manifestPath, []byte(`name = "shapes"
+image = "`+images.AgentTestImage+`"
+[env]
+PROJECT = "demo"
+[[egress.routes]]
+host = "api.github.com"
+[[git.repos]]
+name = "app"
+url = "ssh://git@git.invalid/acme/app.git"
+identity = "`+home+`/id"
+host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+[supervise]
+enabled = true
+`), 0o644))
+	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	run := cliRunner(t, vars)
+	views := map[string]string{}
+	for _, flag := range []string{"0", "1"} {
+		vars[sidecarflag.BundleEnv] = flag
+		code, out, errOut := run("up", "-f", manifestPath, "--detach")
+		assert.Equal(t, code, 0, out+errOut)
+		slug := slugFrom(t, out, "shapes")
+		t.Cleanup(func() { run("down", slug) })
+
+		code, out, errOut = run("exec", slug, "sh", "-c", `
+curl -sS --max-time 10 -o /dev/null -w 'pipelock %{http_code}\n' -x http://pipelock:8888 http://example.com/
+curl -sS --max-time 10 -w '\negress %{http_code}\n' https://denied.example.com/
+curl -sS --max-time 10 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+  --data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"shapes-test","version":"1"}}}' \
+  http://supervise:9100/
+`)
+		assert.Equal(t, code, 0, out+errOut)
+		assert.Assert(t, is.Contains(out, "pipelock 407"), "pipelock answers on its alias: %s", out)
+		assert.Assert(t, is.Contains(out, "egress 403"), out)
+		assert.Assert(t, is.Contains(out, "egress: host denied.example.com"), out)
+		assert.Assert(t, is.Contains(out, `"serverInfo"`), "MCP initialize round trip: %s", out)
+		assert.Assert(t, is.Contains(out, `"tools"`), "supervise offers tools: %s", out)
+
+		code, out, errOut = run("exec", slug, "sh", "-c", agentView)
+		assert.Equal(t, code, 0, out+errOut)
+		views[flag] = strings.ReplaceAll(out, slug, "<slug>")
+
+		code, out, errOut = run("down", slug)
+		assert.Equal(t, code, 0, out+errOut)
+		left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+		assert.NilError(t, err)
+		assert.Equal(t, len(left), 0, "containers left behind")
+		nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+		assert.NilError(t, err)
+		assert.Equal(t, len(nets), 0, "networks left behind")
+		_, err = os.Stat(home + "/state/" + slug)
+		assert.Assert(t, os.IsNotExist(err), "state dir left behind")
+	}
+	assert.Assert(t, is.Contains(views["0"], "PROJECT=demo"))
+	assert.Assert(t, is.Contains(views["0"], "HTTPS_PROXY=http://egress:9099"))
+	assert.Equal(t, views["0"], views["1"], "the agent sees a different bottle in the two shapes")
+}
