@@ -30,7 +30,11 @@ func SourceRoot(dir string, lookup func(string) (string, bool)) (string, error) 
 		}
 		return v, nil
 	}
-	for d := dir; ; d = filepath.Dir(d) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
 		if isModuleRoot(d) {
 			return d, nil
 		}
