@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
@@ -66,4 +67,8 @@ func slugFrom(t *testing.T, out, name string) string {
 	}
 	t.Fatalf("no %s-<slug> in up's output:\n%s", name, out)
 	return ""
+}
+
+func dcListImages(slug string) dc.ListImagesOptions {
+	return dc.ListImagesOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}}
 }

@@ -45,7 +45,7 @@ func (e *Engine) roleContainer(ctx context.Context, slug, daemon string) (Bottle
 		return BottleContainer{}, false, err
 	}
 	for _, c := range cs {
-		if c.Role == "sidecars" {
+		if c.Role == "sidecars" && daemon != "agent" {
 			return c, true, nil
 		}
 	}

@@ -333,6 +333,9 @@ func (e *Engine) removeBottle(ctx context.Context, layout statedir.Layout, slug 
 			errs = append(errs, err)
 		}
 	}
+	if err := e.removeAgentImages(ctx, slug); err != nil {
+		errs = append(errs, fmt.Errorf("remove the agent images of %s: %w", slug, err))
+	}
 	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
 	if err != nil {
 		errs = append(errs, err)

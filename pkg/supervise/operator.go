@@ -25,6 +25,10 @@ type Applier interface {
 	Running(ctx context.Context, slug, daemon string) error
 	RestartPipelock(ctx context.Context, slug string) error
 	ReloadEgress(ctx context.Context, slug string) error
+	// RebuildAgent builds dockerfile (see RebaseDockerfile) on a snapshot
+	// of the running agent and recreates the agent from it with the same
+	// configuration, mounts and networks; it returns the old and new image.
+	RebuildAgent(ctx context.Context, slug, dockerfile string) (before, after string, err error)
 }
 
 // Errors of the apply path; each leaves every file unchanged.
@@ -133,8 +137,10 @@ func (o *Operator) approve(ctx context.Context, id, host string, paths []string,
 		entry, err = o.allowHost(ctx, p.Slug, p.Host)
 	case KindEgress:
 		entry, err = o.addRoute(ctx, p.Slug, p.Host, p.Paths)
+	case KindCapability:
+		entry, err = o.rebuildAgent(ctx, p.Slug, p.Dockerfile)
 	default:
-		return AuditEntry{}, fmt.Errorf("approving %s is not supported yet (it needs the bottle bring-up backend); reject it with a reason or leave it pending", p.Kind)
+		return AuditEntry{}, fmt.Errorf("unknown proposal kind %q", p.Kind)
 	}
 	if err != nil {
 		return AuditEntry{}, err
@@ -145,6 +151,24 @@ func (o *Operator) approve(ctx context.Context, id, host string, paths []string,
 		return entry, err
 	}
 	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: decision, Notes: notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
+}
+
+func (o *Operator) rebuildAgent(ctx context.Context, slug, dockerfile string) (AuditEntry, error) {
+	if o.Applier == nil {
+		return AuditEntry{}, errors.New("no engine to rebuild the agent with")
+	}
+	df, err := RebaseDockerfile(dockerfile)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if err := o.Applier.Running(ctx, slug, "agent"); err != nil {
+		return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
+	}
+	before, after, err := o.Applier.RebuildAgent(ctx, slug, df)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	return AuditEntry{Before: []string{before}, After: []string{after}}, nil
 }
 
 func (o *Operator) queue(p Proposal) Queue { return Queue{Dir: o.Layout.QueueDir(p.Slug)} }

@@ -44,6 +44,11 @@ func (r *recordingApplier) ReloadEgress(_ context.Context, slug string) error {
 	return nil
 }
 
+func (r *recordingApplier) RebuildAgent(_ context.Context, slug, dockerfile string) (string, string, error) {
+	r.calls = append(r.calls, "rebuild-agent "+slug+": "+dockerfile)
+	return "old-image", "new-image", nil
+}
+
 func stagedBottle(t *testing.T) (statedir.Layout, string) {
 	t.Helper()
 	m, err := manifest.Parse([]byte("name = \"op\"\n[[egress.routes]]\nhost = \"api.github.com\"\npaths = [\"/repos/acme/\"]\n[pipelock]\ntls_passthrough = [\"x.example.com\"]\n"), "op.toml")
@@ -112,10 +117,18 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 
 	c, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM x\nRUN true\n", Justification: "need a tool"}, time.Now())
 	assert.NilError(t, err)
-	_, err = op.Approve(t.Context(), c.ID, "")
-	assert.ErrorContains(t, err, "approving capability-block is not supported yet")
 	assert.ErrorContains(t, op.Reject(c.ID, ""), "give a reason")
 	assert.NilError(t, op.Reject(c.ID, "use the tools you have"))
+
+	// Approving a capability-block rebuilds the agent from the rebased
+	// Dockerfile; the audit entry records the images before and after.
+	c2, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM anything:latest\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
+	assert.NilError(t, err)
+	entry, err := op.Approve(t.Context(), c2.ID, "ok")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, entry.Before, []string{"old-image"})
+	assert.DeepEqual(t, entry.After, []string{"new-image"})
+	assert.Equal(t, app.calls[len(app.calls)-1], "rebuild-agent "+slug+": ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN apt-get install -y jq\n")
 	r, ok, err := q.Response(c.ID)
 	assert.NilError(t, err)
 	assert.Assert(t, ok && r.Decision == Rejected && strings.Contains(r.Notes, "tools you have"))

@@ -187,24 +187,13 @@ func (s *Server) capabilityBlock(ctx context.Context, _ *mcp.CallToolRequest, in
 	if len(in.Dockerfile) > maxDockerfile {
 		return nil, Decision{}, fmt.Errorf("dockerfile: at most %d KiB", maxDockerfile>>10)
 	}
-	if !startsWithFROM(in.Dockerfile) {
-		return nil, Decision{}, errors.New("dockerfile: the first instruction must be FROM (the bottle's current agent image)")
+	if _, err := RebaseDockerfile(in.Dockerfile); err != nil {
+		return nil, Decision{}, fmt.Errorf("dockerfile: %w", err)
 	}
 	if err := checkJustification(in.Justification); err != nil {
 		return nil, Decision{}, err
 	}
 	return s.ask(ctx, Proposal{Kind: KindCapability, Dockerfile: in.Dockerfile, Justification: in.Justification})
-}
-
-func startsWithFROM(df string) bool {
-	for _, line := range strings.Split(df, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(strings.ToUpper(line), "ARG ") {
-			continue
-		}
-		return strings.HasPrefix(strings.ToUpper(line), "FROM ")
-	}
-	return false
 }
 
 func (s *Server) listRoutes(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, RoutesOutput, error) {

@@ -208,9 +208,9 @@ func (m Model) View() string {
 		}
 		fmt.Fprintf(&b, "  → %s\n  justification: %s\n", would(p), p.Justification)
 		if p.Dockerfile != "" {
-			b.WriteString("  Dockerfile:\n")
-			for _, l := range strings.Split(strings.TrimRight(p.Dockerfile, "\n"), "\n") {
-				b.WriteString("    | " + l + "\n")
+			b.WriteString("  Dockerfile (what it adds to the running agent):\n")
+			for _, l := range DockerfileDiff(p.Dockerfile) {
+				b.WriteString("    " + l + "\n")
 			}
 		}
 	default:

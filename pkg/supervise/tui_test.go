@@ -84,7 +84,7 @@ func TestTUI(t *testing.T) {
 	// Reject the capability with a reason; an empty reason is refused.
 	assert.Assert(t, is.Contains(m.View(), "would rebuild the agent image"))
 	m = press(m, "enter")
-	assert.Assert(t, is.Contains(m.View(), "| RUN apt-get install -y jq"))
+	assert.Assert(t, is.Contains(m.View(), "+ RUN apt-get install -y jq"))
 	m = press(m, "r", "enter")
 	assert.Assert(t, is.Contains(m.View(), "a rejection needs a reason"))
 	m = press(m, typed("use pythonx")...)

@@ -1,0 +1,130 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+)
+
+// AgentImageRepo is the repository of the per-bottle agent images a
+// capability approval builds; `down` removes them with the bottle.
+func AgentImageRepo(slug string) string { return "claude-bottle-agent-" + slug }
+
+// agentBaseArg must match supervise.AgentBaseArg (docker cannot import
+// supervise: supervise's operator takes the engine as an interface).
+const agentBaseArg = "CLAUDE_BOTTLE_AGENT_BASE"
+
+// RebuildAgent approves a capability-block: it snapshots the running agent
+// (its files, the bottle CA in its trust store and its git configuration
+// included), builds dockerfile on the snapshot (its FROM is the build
+// argument CLAUDE_BOTTLE_AGENT_BASE), and recreates the agent from the
+// result with the same name, configuration, mounts, networks and aliases.
+// When the build fails the running agent is untouched.
+func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (before, after string, err error) {
+	name := names.AgentContainer(slug)
+	old, err := e.api.ContainerInspect(ctx, name)
+	if err != nil {
+		return "", "", fmt.Errorf("bottle %s: inspect its agent: %w", slug, err)
+	}
+	if old.State == nil || !old.State.Running {
+		return "", "", fmt.Errorf("bottle %s: its agent is not running", slug)
+	}
+	before = old.Config.Image
+	stamp := time.Now().UTC().Format("20060102t150405")
+	repo := AgentImageRepo(slug)
+	labels := map[string]string{names.LabelSlug: slug}
+	snap, err := e.api.ContainerCommit(ctx, old.ID, container.CommitOptions{
+		Reference: repo + ":snapshot-" + stamp, Comment: "claude-bottle: agent snapshot before a capability rebuild",
+		Config: &container.Config{Labels: labels}, Pause: true,
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("snapshot the agent: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "cb-capability-")
+	if err != nil {
+		return "", "", err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	dfPath := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(dfPath, []byte(dockerfile), 0o600); err != nil {
+		return "", "", err
+	}
+	after = repo + ":" + stamp
+	if _, err := e.Build(ctx, BuildSpec{Tag: after, Dockerfile: dfPath, Args: map[string]string{agentBaseArg: snap.ID},
+		Labels: labels, Salt: []string{"snapshot " + snap.ID}, Force: true}, io.Discard); err != nil {
+		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w", err)
+	}
+
+	// Recreate: same configuration, the new image.
+	cfg := old.Config
+	cfg.Image = after
+	cfg.Hostname = old.Config.Hostname
+	nets := old.NetworkSettings.Networks
+	var first string
+	for n := range nets {
+		if first == "" || strings.Contains(n, "internal") {
+			first = n
+		}
+	}
+	hc := old.HostConfig
+	stop := 10
+	if err := e.api.ContainerStop(ctx, old.ID, container.StopOptions{Timeout: &stop}); err != nil {
+		return "", "", fmt.Errorf("stop the old agent: %w", err)
+	}
+	if err := e.api.ContainerRemove(ctx, old.ID, container.RemoveOptions{}); err != nil {
+		return "", "", fmt.Errorf("remove the old agent: %w", err)
+	}
+	ep := func(n string) *network.EndpointSettings {
+		var aliases []string
+		for _, a := range nets[n].Aliases {
+			if !strings.HasPrefix(old.ID, a) { // the engine adds the short id itself
+				aliases = append(aliases, a)
+			}
+		}
+		return &network.EndpointSettings{Aliases: aliases}
+	}
+	created, err := e.api.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: ep(first)}}, nil, name)
+	if err != nil {
+		return "", "", fmt.Errorf("recreate the agent from %s: %w (the snapshot %s keeps its files)", after, err, snap.ID)
+	}
+	for n := range nets {
+		if n != first {
+			if err := e.api.NetworkConnect(ctx, n, created.ID, ep(n)); err != nil {
+				return "", "", fmt.Errorf("connect the new agent to %s: %w", n, err)
+			}
+		}
+	}
+	if err := e.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return "", "", fmt.Errorf("start the new agent: %w", err)
+	}
+	return before, after, nil
+}
+
+// removeAgentImages removes the per-bottle agent images of slug.
+func (e *Engine) removeAgentImages(ctx context.Context, slug string) error {
+	imgs, err := e.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", names.LabelSlug+"="+slug))})
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		for _, tag := range img.RepoTags {
+			if strings.HasPrefix(tag, AgentImageRepo(slug)+":") {
+				if _, err := e.api.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
