@@ -20,7 +20,7 @@ import (
 	"strings"
 	"sync"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
 
@@ -85,7 +85,7 @@ const maxFindings = 16
 // gitleaksRules is the shared detector and a trie of its rules' keywords.
 type gitleaksRules struct {
 	d        *detect.Detector
-	keywords *ahocorasick.Trie
+	keywords *keywordSet
 }
 
 // sharedDetector builds gitleaks' default detector once per process: its
@@ -109,8 +109,33 @@ var sharedDetector = sync.OnceValues(func() (*gitleaksRules, error) {
 	// the scan time; our own decoding (views) feeds it every decoded reading
 	// instead.
 	d.MaxDecodeDepth = 0
-	return &gitleaksRules{d: d, keywords: ahocorasick.NewTrieBuilder().AddStrings(kws).Build()}, nil
+	dropStopwordTries(&d.Config)
+	return &gitleaksRules{d: d, keywords: newKeywordSet(kws)}, nil
 })
+
+// dropStopwordTries replaces every allowlist that has stop words with an
+// unvalidated copy. Validation built an Aho-Corasick trie of the stop words
+// (the generic rule alone lists about 1,500): ~9 MB of the ~17 MB the
+// default rules kept alive, more than the pipelock daemon's whole memory
+// budget. Without the trie gitleaks checks stop words with a linear scan,
+// which runs once per finding (findings are rare) instead of once per byte
+// of input; the copies keep every exported field, so the decisions are the
+// same (TestStopwordsStillApply).
+func dropStopwordTries(cfg *config.Config) {
+	lighten := func(als []*config.Allowlist) {
+		for i, a := range als {
+			if a == nil || len(a.StopWords) == 0 {
+				continue
+			}
+			als[i] = &config.Allowlist{Description: a.Description, MatchCondition: a.MatchCondition, Commits: a.Commits,
+				Paths: a.Paths, RegexTarget: a.RegexTarget, Regexes: a.Regexes, StopWords: a.StopWords}
+		}
+	}
+	lighten(cfg.Allowlists)
+	for _, r := range cfg.Rules {
+		lighten(r.Allowlists)
+	}
+}
 
 // New returns a scanner.
 func New(opts Options) (*Scanner, error) {
@@ -188,8 +213,8 @@ type span struct {
 }
 
 // add queues text unless it contains no rule keyword at all.
-func (b *batch) add(kw *ahocorasick.Trie, part, enc, text string) {
-	if kw != nil && kw.MatchFirstString(strings.ToLower(text)) == nil {
+func (b *batch) add(kw *keywordSet, part, enc, text string) {
+	if kw != nil && !kw.any(text) {
 		return
 	}
 	n := strings.Count(text, "\n") + 1

@@ -1,0 +1,71 @@
+package dlp
+
+// keywordSet answers "does this text contain any rule keyword?" (ASCII
+// case-insensitive) — the prefilter deciding which readings reach gitleaks.
+// A table indexed by the first two bytes of every keyword (128 KiB) replaces
+// an Aho-Corasick trie of the same keywords that held 2.6 MB.
+type keywordSet struct {
+	first  [1 << 16]uint16 // 1 + index into groups; 0 = no keyword starts so
+	groups [][]string      // lowercase keywords sharing their first two bytes
+}
+
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		t[i] = c
+	}
+	return t
+}()
+
+func newKeywordSet(kws []string) *keywordSet {
+	k := &keywordSet{}
+	for _, kw := range kws {
+		b := []byte(kw)
+		for i := range b {
+			b[i] = lowerASCII[b[i]]
+		}
+		if len(b) < 2 {
+			// A one-byte keyword would match nearly everything: treat it
+			// as matching everything rather than miss it.
+			b = append(b, 0)
+		}
+		idx := uint16(b[0])<<8 | uint16(b[1])
+		if k.first[idx] == 0 {
+			k.groups = append(k.groups, nil)
+			k.first[idx] = uint16(len(k.groups))
+		}
+		k.groups[k.first[idx]-1] = append(k.groups[k.first[idx]-1], string(b))
+	}
+	return k
+}
+
+// any reports whether text contains one of the keywords.
+func (k *keywordSet) any(text string) bool {
+	for i := 0; i+1 < len(text); i++ {
+		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
+		if g == 0 {
+			continue
+		}
+		for _, kw := range k.groups[g-1] {
+			if hasPrefixFold(text[i:], kw) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasPrefixFold(s, lowerPrefix string) bool {
+	if len(s) < len(lowerPrefix) {
+		return false
+	}
+	for j := 0; j < len(lowerPrefix); j++ {
+		if lowerASCII[s[j]] != lowerPrefix[j] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,82 @@
+package dlp
+
+import (
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+func TestKeywordSet(t *testing.T) {
+	k := newKeywordSet([]string{"AKIA", "sk-ant-api03", "token", "ghp_", "xo"})
+	for text, want := range map[string]bool{
+		"AKIAQ7R2XNPLW3JKD5VT":     true,
+		"the ToKeN is":             true,
+		"prefix sk-ANT-api03-abc":  true,
+		"ghp":                      false,
+		"ordinary code, no secret": false,
+		"":                         false,
+		"x":                        false,
+		"XO":                       true,
+	} {
+		assert.Equal(t, k.any(text), want, text)
+	}
+}
+
+// The table agrees with a naive search on every keyword of the default
+// rules, at every position and in any case.
+func TestKeywordSetMatchesNaive(t *testing.T) {
+	gl, err := sharedDetector()
+	assert.NilError(t, err)
+	var kws []string
+	for kw := range gl.d.Config.Keywords {
+		kws = append(kws, strings.ToLower(kw))
+	}
+	k := newKeywordSet(kws)
+	for _, kw := range kws {
+		for _, text := range []string{kw, "xx" + strings.ToUpper(kw), "a b " + kw + " c"} {
+			assert.Assert(t, k.any(text), "%q in %q", kw, text)
+		}
+	}
+	naive := func(s string) bool {
+		s = strings.ToLower(s)
+		for _, kw := range kws {
+			if strings.Contains(s, kw) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, text := range []string{string(codeBody(4096)), "GET /index.html", "Mozilla/5.0 (X11; Linux x86_64)", "application/json", "per_page=100&page=2"} {
+		assert.Equal(t, k.any(text), naive(text), text)
+	}
+}
+
+// Dropping the stop-word tries keeps gitleaks' decisions: a generic-api-key
+// candidate containing a stop word is still ignored, the same candidate
+// without it still found.
+func TestStopwordsStillApply(t *testing.T) {
+	gl, err := sharedDetector()
+	assert.NilError(t, err)
+	var stop string
+	for _, a := range gl.d.Config.Rules["generic-api-key"].Allowlists {
+		for _, w := range a.StopWords {
+			if len(w) >= 6 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") == "" {
+				stop = w
+				break
+			}
+		}
+	}
+	assert.Assert(t, stop != "", "the generic rule has stop words")
+	s := scanner(t, Options{NoEntropy: true})
+	found := func(secret string) bool {
+		for _, f := range s.Scan("body", `api_key = "`+secret+`"`) {
+			if f.Rule == "generic-api-key" {
+				return true
+			}
+		}
+		return false
+	}
+	assert.Assert(t, found("Zk8qXv9Lm2Tq7Rw4Pn6Yb3"), "control: the candidate is found")
+	assert.Assert(t, !found("Zk8q"+stop+"Xv9Lm2Tq7Rw4Pn6Yb3"), "stop word %q no longer applies", stop)
+}
