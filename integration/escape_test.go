@@ -3,18 +3,11 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,74 +17,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
-	"github.com/claude-bottle/claude-bottle/pkg/bottle"
-	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
-
-var (
-	standinOnce sync.Once
-	standinBin  string
-	standinErr  error
-)
-
-// standinBinary builds the stand-in internet's static binary once per run.
-func standinBinary(t *testing.T) string {
-	t.Helper()
-	standinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cb-standin-")
-		if err != nil {
-			standinErr = err
-			return
-		}
-		standinBin = filepath.Join(dir, "standin")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", standinBin, "./internal/standin/cmd/standin")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			standinErr = fmt.Errorf("build the stand-in: %v\n%s", err, out)
-		}
-	})
-	assert.NilError(t, standinErr)
-	return standinBin
-}
-
-// freeSubnet picks a /24 in 10.231.0.0/16 that no engine network uses.
-func freeSubnet(t *testing.T, env *itest.Env) *net.IPNet {
-	t.Helper()
-	nets, err := env.Pool.Client.ListNetworks()
-	assert.NilError(t, err)
-	var used []*net.IPNet
-	for _, n := range nets {
-		for _, c := range n.IPAM.Config {
-			if _, ipn, err := net.ParseCIDR(c.Subnet); err == nil {
-				used = append(used, ipn)
-			}
-		}
-	}
-	for range 200 {
-		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.231.%d.0/24", 1+rand.IntN(250)))
-		if !slices.ContainsFunc(used, func(u *net.IPNet) bool { return u.Contains(cand.IP) || cand.Contains(u.IP) }) {
-			return cand
-		}
-	}
-	t.Fatal("no free /24 in 10.231.0.0/16")
-	return nil
-}
-
-func hostIP(n *net.IPNet, last byte) string {
-	ip := slices.Clone(n.IP.To4())
-	ip[3] = last
-	return ip.String()
-}
 
 // TestSandboxEscape is the acceptance test of DESIGN.md §9: a real bottle
 // (brought up by the same backend as `claude-bottle up`, in the shape of
@@ -107,19 +37,6 @@ func TestSandboxEscape(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
 	shape := sidecarflag.FromEnv(itest.LookupEnv)
-	bin := standinBinary(t)
-
-	// The throwaway CA of the stand-in internet.
-	caDir := t.TempDir()
-	ca, err := tlsca.New("escape suite stand-in CA", tlsca.Options{})
-	assert.NilError(t, err)
-	assert.NilError(t, os.WriteFile(filepath.Join(caDir, "ca.pem"), ca.CertPEM, 0o644))
-	assert.NilError(t, os.WriteFile(filepath.Join(caDir, "ca-key.pem"), ca.KeyPEM, 0o644))
-
-	keys := t.TempDir()
-	hostKey := keygen(t, filepath.Join(keys, "ssh_host_ed25519_key"))
-	clientPub := keygen(t, filepath.Join(keys, "client"))
-	assert.NilError(t, os.WriteFile(filepath.Join(keys, "authorized_keys"), []byte(clientPub+"\n"), 0o644))
 
 	const routeToken = "rt_EscapeSuiteRouteCredential7f3a9c2e"
 	lookup := func(k string) (string, bool) {
@@ -129,113 +46,40 @@ func TestSandboxEscape(t *testing.T) {
 		v, ok := planted[k]
 		return v, ok
 	}
-	src := `name = "escape"
+	rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Lookup: lookup, Upstream: true, Manifest: `name = "escape"
 image = "` + images.AgentTestImage + `"
 [env]
 PLANTED_ANTHROPIC = "${PLANTED_ANTHROPIC}"
 PLANTED_AWS = "${PLANTED_AWS}"
 PLANTED_GENERIC = "${PLANTED_GENERIC}"
 [[egress.routes]]
-host = "www.allowed.test"
+host = "` + itest.AllowedHost + `"
 [[egress.routes]]
-host = "api.allowed.test"
+host = "` + itest.AuthHost + `"
 auth = { scheme = "Bearer", token_ref = "CB_ESCAPE_ROUTE_TOKEN" }
 [dlp]
 canaries = ["PLANTED_ANTHROPIC", "PLANTED_AWS", "PLANTED_GENERIC"]
 [[git.repos]]
 name = "app"
-url = "ssh://git@code.forge.test/srv/git/app.git"
-identity = "` + filepath.Join(keys, "client") + `"
-host_key = "` + hostKey + `"
+url = "ssh://git@` + itest.UpstreamHost + `/srv/git/app.git"
+identity = "{{IDENTITY}}"
+host_key = "{{HOST_KEY}}"
 [supervise]
 enabled = true
-`
-	m, err := manifest.Parse([]byte(src), "escape.toml")
-	assert.NilError(t, err)
-	r, err := m.Resolve(lookup)
-	assert.NilError(t, err)
-	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
-	assert.NilError(t, err)
-
-	// Place the stand-in internet: pin the egress network's subnet, make
-	// the sidecars resolve outside names through the recording DNS server,
-	// let pipelock reach that private subnet and trust the throwaway CA.
-	subnet := freeSubnet(t, env)
-	dnsIP, attackerIP := hostIP(subnet, 53), hostIP(subnet, 66)
-	plan.Project.Networks[compose.EgressNet].IPAM = &compose.IPAM{Config: []compose.IPAMPool{{Subnet: subnet.String()}}}
-	for name, s := range plan.Project.Services {
-		if name != compose.AgentService {
-			s.DNS = []string{dnsIP}
-		}
-	}
-	composeYAML, err := plan.Project.YAML()
-	assert.NilError(t, err)
-	for i, f := range plan.Files {
-		switch {
-		case f.Dir == "" && f.Name == statedir.ComposeFile:
-			plan.Files[i].Data = composeYAML
-		case f.Dir == names.Pipelock && f.Name == statedir.PipelockFile:
-			cfg, err := pipelockcfg.Parse(f.Data)
-			assert.NilError(t, err)
-			cfg.SSRF.AllowCIDRs = []string{subnet.String()}
-			cfg.TLSInterception.ExtraCAFile = names.ConfigDir(names.Pipelock) + "/standin-ca.pem"
-			plan.Files[i].Data, err = cfg.Marshal()
-			assert.NilError(t, err)
-		}
-	}
-	plan.Files = append(plan.Files, statedir.File{Dir: names.Pipelock, Name: "standin-ca.pem", Data: ca.CertPEM, Perm: statedir.PublicPerm})
-	assert.NilError(t, plan.Stage())
-
-	eng, err := docker.Connect(t.Context())
-	assert.NilError(t, err)
-	defer func() { _ = eng.Close() }()
-	var upOut bytes.Buffer
-	start := time.Now()
-	err = eng.Up(t.Context(), plan, r.TokenEnv(), &upOut)
-	assert.NilError(t, err, upOut.String())
-	t.Logf("bottle %s up (%s shape) in %.1fs", plan.Slug, shape, time.Since(start).Seconds())
-	t.Cleanup(func() {
-		if err := eng.Down(context.Background(), layout, plan.Slug, false); err != nil {
-			t.Logf("down %s: %v", plan.Slug, err)
-		}
-	})
-
-	egressNet := names.EgressNetwork(plan.Slug)
-	internet := env.Run(t, itest.RunSpec{Name: "esc-internet", Image: images.AgentTestImage, Network: egressNet, IP: dnsIP,
-		Aliases: []string{"www.allowed.test", "api.allowed.test"}, Entrypoint: []string{"/standin/standin"},
-		Cmd: []string{"-name", "internet", "-ca-dir", "/standin/ca", "-dns"}, Binds: []string{bin + ":/standin/standin:ro", caDir + ":/standin/ca:ro"}})
-	attacker := env.Run(t, itest.RunSpec{Name: "esc-attacker", Image: images.AgentTestImage, Network: egressNet, IP: attackerIP,
-		Aliases: []string{"evil.attacker.test"}, Entrypoint: []string{"/standin/standin"},
-		Cmd: []string{"-name", "attacker", "-ca-dir", "/standin/ca"}, Binds: []string{bin + ":/standin/standin:ro", caDir + ":/standin/ca:ro"}})
-	upstream := env.Run(t, itest.RunSpec{Name: "esc-upstream", Image: images.GitUpstreamTestImage, Network: egressNet,
-		Aliases: []string{"code.forge.test"}, Binds: []string{keys + ":/etc/ssh/test:ro"}})
-	res := upstream.Exec(t, `set -e
-git init -q --bare -b main /srv/git/app.git
-git init -q -b main /tmp/w && cd /tmp/w
-git -c user.name=up -c user.email=up@test commit -q --allow-empty -m "initial upstream commit"
-git push -q /srv/git/app.git main
-chown -R git:git /srv/git`)
-	assert.Equal(t, res.Code, 0, res.Stdout+res.Stderr)
-	for _, c := range []*itest.Container{internet, attacker} {
-		waitFor(t, 20*time.Second, func() (bool, string) {
-			l := c.Logs(t)
-			return strings.Contains(l, "listening"), l
-		})
-	}
+`})
+	t.Logf("bottle %s up (%s shape) in %.1fs", rig.Plan.Slug, shape, rig.UpTime.Seconds())
+	plan, layout, eng := rig.Plan, rig.Layout, rig.Eng
+	internet, attacker, upstream, attackerIP := rig.Internet, rig.Attacker, rig.Upstream, rig.AttackerIP
 
 	// Control of the recorder: a name the sidecars resolve reaches it.
-	sidecar := names.SidecarContainer(names.Pipelock, plan.Slug)
-	if shape == sidecarflag.Bundle {
-		sidecar = names.BundleContainer(plan.Slug)
-	}
+	sidecar := rig.SidecarFor(names.Pipelock)
 	probe := fmt.Sprintf("dns-control-%d.example.org", rand.IntN(1e9))
-	_, _, err = eng.Exec(t.Context(), sidecar, "", []string{"getent", "hosts", probe})
+	_, _, err := eng.Exec(t.Context(), sidecar, "", []string{"getent", "hosts", probe})
 	assert.NilError(t, err)
 
 	// The attacks and controls, through the CLI as a user would run them.
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": layout.Home})
-	start = time.Now()
+	start := time.Now()
 	code, out, errOut := run("selftest", plan.Slug, "--json", "--secret-env", "PLANTED_ANTHROPIC,PLANTED_AWS,PLANTED_GENERIC",
 		"--attacker-host", "evil.attacker.test", "--attacker-ip", attackerIP, "--clean-push", "--expect", "standin internet:")
 	elapsed := time.Since(start)
@@ -308,7 +152,7 @@ chown -R git:git /srv/git`)
 	assert.Assert(t, sawProbe, "control: the sidecars' resolver does not go through the recording DNS server")
 
 	// The upstream: only the clean branch arrived, and no object carries a secret.
-	res = upstream.Exec(t, "git --git-dir=/srv/git/app.git for-each-ref --format='%(refname)'; git --git-dir=/srv/git/app.git cat-file --batch-all-objects --batch")
+	res := upstream.Exec(t, "git --git-dir=/srv/git/app.git for-each-ref --format='%(refname)'; git --git-dir=/srv/git/app.git cat-file --batch-all-objects --batch")
 	assert.Equal(t, res.Code, 0, res.Stderr)
 	refs := strings.Fields(strings.SplitN(res.Stdout, "\n", 3)[0] + " " + strings.SplitN(res.Stdout, "\n", 3)[1])
 	assert.DeepEqual(t, refs, []string{"refs/heads/claude-bottle-selftest-clean", "refs/heads/main"})

@@ -4,7 +4,6 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,15 +28,6 @@ var planted = map[string]string{
 	"PLANTED_GENERIC":   "tok_9fQ2vLx8Rk3mZpW7bT4nYc6sHd1gJe5uAa0",
 }
 
-func keygen(t *testing.T, path string) string {
-	t.Helper()
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path).CombinedOutput()
-	assert.NilError(t, err, string(out))
-	pub, err := os.ReadFile(path + ".pub")
-	assert.NilError(t, err)
-	return strings.TrimSpace(string(pub))
-}
-
 // stageGate prepares a bottle whose repo "app" points at the test upstream
 // with the given pinned host key, and returns its git-gate directory.
 func stageGate(t *testing.T, identity, hostKey string) string {
@@ -56,10 +46,10 @@ func TestGitGate(t *testing.T) {
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
 
 	keys := t.TempDir()
-	hostKey := keygen(t, filepath.Join(keys, "ssh_host_ed25519_key"))
-	clientPub := keygen(t, filepath.Join(keys, "client"))
+	hostKey := itest.Keygen(t, filepath.Join(keys, "ssh_host_ed25519_key"))
+	clientPub := itest.Keygen(t, filepath.Join(keys, "client"))
 	assert.NilError(t, os.WriteFile(filepath.Join(keys, "authorized_keys"), []byte(clientPub+"\n"), 0o644))
-	otherHostKey := keygen(t, filepath.Join(t.TempDir(), "other"))
+	otherHostKey := itest.Keygen(t, filepath.Join(t.TempDir(), "other"))
 
 	internal := env.Network(t, "gg-int", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
 	outside := env.Network(t, "gg-out", false, nil)

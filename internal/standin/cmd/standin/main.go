@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,15 +21,19 @@ func main() {
 	name := flag.String("name", "standin", "server name used in answers and records")
 	caDir := flag.String("ca-dir", "", "directory with ca.pem and ca-key.pem (the throwaway CA)")
 	dns := flag.Bool("dns", false, "also serve DNS on :53")
+	quiet := flag.Bool("quiet", false, "record nothing (benchmarks)")
 	flag.Parse()
-	if err := run(*name, *caDir, *dns); err != nil {
+	if err := run(*name, *caDir, *dns, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, "standin:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name, caDir string, dns bool) error {
+func run(name, caDir string, dns, quiet bool) error {
 	rc := standin.NewRecorder(os.Stdout)
+	if quiet {
+		rc = standin.NewRecorder(io.Discard)
+	}
 	h := standin.HTTPHandler(name, rc)
 	errc := make(chan error, 4)
 	serve := func(l net.Listener, cfg *tls.Config) {

@@ -1,0 +1,185 @@
+// Package benchload measures HTTP(S) request latency and throughput against
+// a server, directly or through a proxy, and how long a daemon takes from
+// exec to accepting connections. It runs inside containers for `mage bench`.
+package benchload
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoadOptions configure one load run.
+type LoadOptions struct {
+	URL      string
+	Proxy    string // "" = direct
+	CACert   string // PEM file of the roots to trust
+	Requests int
+	Conc     int
+	// UploadBytes > 0 POSTs a code-like body of that size per request.
+	UploadBytes int
+}
+
+// LoadResult summarises a run.
+type LoadResult struct {
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	P50us    float64 `json:"p50_us"`
+	P90us    float64 `json:"p90_us"`
+	P99us    float64 `json:"p99_us"`
+	RPS      float64 `json:"rps"`
+	MiBps    float64 `json:"mib_per_s,omitempty"`
+	// FirstError describes one failure, if any.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// Body returns n bytes of JSON-ish source code (what agents upload).
+func Body(n int) []byte {
+	chunk := `{"path":"pkg/egress/proxy.go","content":"package egress\n\nimport (\n\t\"context\"\n\t\"net/http\"\n)\n\n// forward applies the route table to one request.\nfunc (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {\n\troute := p.table.Load().Lookup(r.Host)\n\tif route == nil {\n\t\treturn\n\t}\n}\n"}` + "\n"
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.WriteString(chunk)
+	}
+	return b.Bytes()[:n]
+}
+
+// Load runs the requests with Conc workers sharing one keep-alive client.
+func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
+	pem, err := os.ReadFile(o.CACert)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return LoadResult{}, fmt.Errorf("%s holds no certificate", o.CACert)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConns: o.Conc * 2, MaxIdleConnsPerHost: o.Conc * 2, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: false}
+	if o.Proxy != "" {
+		pu, err := url.Parse(o.Proxy)
+		if err != nil {
+			return LoadResult{}, err
+		}
+		tr.Proxy = http.ProxyURL(pu)
+	}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	var body []byte
+	if o.UploadBytes > 0 {
+		body = Body(o.UploadBytes)
+	}
+	do := func() error {
+		var req *http.Request
+		var err error
+		if body != nil {
+			req, err = http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
+			if err == nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+		} else {
+			req, err = http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
+		}
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}
+	// Warm the connections (TLS handshakes, certificate minting) first.
+	for range o.Conc {
+		if err := do(); err != nil {
+			return LoadResult{}, fmt.Errorf("warm-up request: %w", err)
+		}
+	}
+	lat := make([]time.Duration, 0, o.Requests)
+	var mu sync.Mutex
+	var next, errs atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range o.Conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(o.Requests) {
+				t0 := time.Now()
+				err := do()
+				d := time.Since(t0)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	res := LoadResult{Requests: o.Requests, Errors: int(errs.Load()), RPS: float64(o.Requests) / wall.Seconds()}
+	if v := firstErr.Load(); v != nil {
+		res.FirstError = v.(string)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
+		res.P50us, res.P90us, res.P99us = q(0.50), q(0.90), q(0.99)
+	}
+	if o.UploadBytes > 0 {
+		res.MiBps = float64(o.UploadBytes) * float64(len(lat)) / (1 << 20) / wall.Seconds()
+	}
+	return res, nil
+}
+
+// Startup execs argv and returns the time until addr accepts a TCP
+// connection; the process is killed afterwards.
+func Startup(ctx context.Context, addr string, argv []string) (time.Duration, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill(); <-exited }()
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			return 0, fmt.Errorf("%s exited before accepting connections on %s (%v)", argv[0], addr, err)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)
+		if err == nil {
+			d := time.Since(start)
+			_ = c.Close()
+			return d, nil
+		}
+		if time.Since(start) > 10*time.Second {
+			return 0, fmt.Errorf("%s did not accept connections within 10s: %w", addr, err)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}

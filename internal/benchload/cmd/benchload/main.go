@@ -1,0 +1,53 @@
+// Command benchload is the load generator of `mage bench` (see package
+// benchload): "load" prints a JSON LoadResult, "startup" the milliseconds
+// from exec to the first accepted connection.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/claude-bottle/claude-bottle/internal/benchload"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchload load|startup ...")
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	switch os.Args[1] {
+	case "load":
+		fs := flag.NewFlagSet("load", flag.ExitOnError)
+		var o benchload.LoadOptions
+		fs.StringVar(&o.URL, "url", "", "URL to request")
+		fs.StringVar(&o.Proxy, "proxy", "", "proxy URL (empty: direct)")
+		fs.StringVar(&o.CACert, "cacert", "", "PEM roots to trust")
+		fs.IntVar(&o.Requests, "n", 1000, "requests")
+		fs.IntVar(&o.Conc, "c", 1, "concurrency")
+		fs.IntVar(&o.UploadBytes, "upload", 0, "POST this many bytes per request")
+		_ = fs.Parse(os.Args[2:])
+		res, err := benchload.Load(ctx, o)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchload:", err)
+			os.Exit(1)
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(res)
+	case "startup":
+		fs := flag.NewFlagSet("startup", flag.ExitOnError)
+		addr := fs.String("addr", "", "address the daemon listens on")
+		_ = fs.Parse(os.Args[2:])
+		d, err := benchload.Startup(ctx, *addr, fs.Args())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchload:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("{\"ms\": %.2f}\n", float64(d.Microseconds())/1000)
+	default:
+		fmt.Fprintln(os.Stderr, "usage: benchload load|startup ...")
+		os.Exit(2)
+	}
+}
