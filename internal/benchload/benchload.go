@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -152,14 +154,21 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	return res, nil
 }
 
-// Startup execs argv and returns the time until addr accepts a TCP
-// connection; the process is killed afterwards.
-func Startup(ctx context.Context, addr string, argv []string) (time.Duration, error) {
+// StartupResult is how long a daemon took from exec to accepting a TCP
+// connection, and to answering the first request on it (any bytes or a
+// close: a proxy's 407, git's error line).
+type StartupResult struct {
+	Accept, FirstAnswer time.Duration
+}
+
+// Startup execs argv and measures StartupResult on addr; the process is
+// killed afterwards.
+func Startup(ctx context.Context, addr string, argv []string) (StartupResult, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return StartupResult{}, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -168,17 +177,25 @@ func Startup(ctx context.Context, addr string, argv []string) (time.Duration, er
 		select {
 		case err := <-exited:
 			exited <- err
-			return 0, fmt.Errorf("%s exited before accepting connections on %s (%v)", argv[0], addr, err)
+			return StartupResult{}, fmt.Errorf("%s exited before accepting connections on %s (%v)", argv[0], addr, err)
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)
 		if err == nil {
-			d := time.Since(start)
+			r := StartupResult{Accept: time.Since(start)}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.WriteString(c, "GET http://startup.invalid/ HTTP/1.1\r\nHost: startup.invalid\r\nConnection: close\r\n\r\n")
+			var b [1]byte
+			_, rerr := c.Read(b[:])
+			r.FirstAnswer = time.Since(start)
 			_ = c.Close()
-			return d, nil
+			if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, syscall.ECONNRESET) {
+				return r, fmt.Errorf("no answer from %s: %w", addr, rerr)
+			}
+			return r, nil
 		}
 		if time.Since(start) > 10*time.Second {
-			return 0, fmt.Errorf("%s did not accept connections within 10s: %w", addr, err)
+			return StartupResult{}, fmt.Errorf("%s did not accept connections within 10s: %w", addr, err)
 		}
 		time.Sleep(200 * time.Microsecond)
 	}

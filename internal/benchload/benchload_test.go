@@ -3,11 +3,13 @@ package benchload
 import (
 	"context"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 )
@@ -25,7 +27,38 @@ func TestLoadAgainstLocalTLS(t *testing.T) {
 	assert.Assert(t, res.P50us > 0 && res.P99us >= res.P50us && res.MiBps > 0, "%+v", res)
 }
 
-func TestStartupMeasuresAccept(t *testing.T) {
-	_, err := Startup(context.Background(), "127.0.0.1:1", []string{"true"})
+// TestMain doubles as a slow-starting daemon for the start-up test.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("BENCHLOAD_HELPER_LISTEN"); addr != "" {
+		time.Sleep(100 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			os.Exit(1)
+		}
+		time.Sleep(50 * time.Millisecond) // accepts late: the answer comes after the connect
+		c, err := ln.Accept()
+		if err == nil {
+			_, _ = c.Write([]byte("HTTP/1.1 407 x\r\n\r\n"))
+			_ = c.Close()
+		}
+		time.Sleep(time.Second)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestStartupMeasuresAcceptAndAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	t.Setenv("BENCHLOAD_HELPER_LISTEN", addr)
+	r, err := Startup(context.Background(), addr, []string{os.Args[0]})
+	assert.NilError(t, err)
+	assert.Assert(t, r.Accept >= 100*time.Millisecond, "%+v", r)
+	assert.Assert(t, r.FirstAnswer >= r.Accept+40*time.Millisecond, "%+v", r)
+
+	t.Setenv("BENCHLOAD_HELPER_LISTEN", "")
+	_, err = Startup(context.Background(), "127.0.0.1:1", []string{"true"})
 	assert.ErrorContains(t, err, "exited before accepting")
 }

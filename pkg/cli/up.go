@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -43,7 +45,17 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	defer func() { _ = eng.Close() }()
 	image := sidecarflag.Image(env)
 	for _, ref := range []string{image, r.Image} {
-		if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: stdio.Out}); err != nil {
+		out := io.Writer(stdio.Out)
+		var pr *progress
+		if isTerminal(stdio.Out) {
+			pr = newProgress(stdio.Out, 100*time.Millisecond, time.Now)
+			out = pr
+		}
+		_, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out})
+		if pr != nil {
+			pr.Stop()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -55,7 +67,13 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 		return err
 	}
 	fmt.Fprintf(stdio.Out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
-	if err := eng.Up(ctx, plan, r.TokenEnv(), stdio.Out); err != nil {
+	var upOut io.Writer = stdio.Out
+	if isTerminal(stdio.Out) {
+		pr := newProgress(stdio.Out, 100*time.Millisecond, time.Now)
+		upOut = pr
+		defer pr.Stop()
+	}
+	if err := eng.Up(ctx, plan, r.TokenEnv(), upOut); err != nil {
 		return err
 	}
 	agent := names.AgentContainer(plan.Slug)

@@ -55,3 +55,27 @@ func benchBody(b *testing.B, n int) {
 
 func BenchmarkScanBody4KB(b *testing.B) { benchBody(b, 4<<10) }
 func BenchmarkScanBody1MB(b *testing.B) { benchBody(b, 1<<20) }
+
+// BenchmarkScanPart is the cost of scanning one request part of each kind.
+func BenchmarkScanPart(b *testing.B) {
+	s := scanner(b, Options{})
+	for _, p := range []Part{
+		{Name: "host", Text: "registry.npmjs.org"},
+		{Name: "path", Text: "/repos/acme/app/pulls/42/files"},
+		{Name: "query", Text: "per_page=100&page=2&sort=updated"},
+		{Name: "header User-Agent", Text: "claude-cli/2.0.14 (external, cli)"},
+	} {
+		name := p.Name
+		if i := strings.IndexByte(name, ' '); i > 0 {
+			name = name[:i]
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if fs := s.ScanParts([]Part{p}); len(fs) > 0 {
+					b.Fatal(fs)
+				}
+			}
+		})
+	}
+}

@@ -112,8 +112,16 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
+	// Listen first: loading gitleaks' rules takes tens of milliseconds, and
+	// a client connecting meanwhile waits in the backlog until the proxy
+	// serves — with every rule loaded; nothing is ever served unscanned.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("pipelock: listen %s: %w", *listen, err)
+	}
 	p, err := Load(*config, net.DefaultResolver, os.Environ(), log)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer func() { _ = p.Close() }()
@@ -121,10 +129,6 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	// behind; hand it back so the idle daemon's RSS is its live heap.
 	runtime.GC()
 	debug.FreeOSMemory()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("pipelock: listen %s: %w", *listen, err)
-	}
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)

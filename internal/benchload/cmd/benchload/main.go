@@ -40,12 +40,12 @@ func main() {
 		fs := flag.NewFlagSet("startup", flag.ExitOnError)
 		addr := fs.String("addr", "", "address the daemon listens on")
 		_ = fs.Parse(os.Args[2:])
-		d, err := benchload.Startup(ctx, *addr, fs.Args())
+		r, err := benchload.Startup(ctx, *addr, fs.Args())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchload:", err)
 			os.Exit(1)
 		}
-		fmt.Printf("{\"ms\": %.2f}\n", float64(d.Microseconds())/1000)
+		fmt.Printf("{\"accept_ms\": %.2f, \"first_answer_ms\": %.2f}\n", float64(r.Accept.Microseconds())/1000, float64(r.FirstAnswer.Microseconds())/1000)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: benchload load|startup ...")
 		os.Exit(2)

@@ -1,0 +1,247 @@
+package bench
+
+import (
+	"fmt"
+	"image/color"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Report is one `mage bench` run: the machine, the Docker-backed
+// measurements, the micro-benchmarks and the budgets of DESIGN.md §10.
+type Report struct {
+	Date    string   `json:"date"`
+	Machine Machine  `json:"machine"`
+	Docker  Results  `json:"docker"`
+	Micro   []Micro  `json:"micro"`
+	Budgets []Budget `json:"budgets"`
+	WallSec float64  `json:"wall_seconds"`
+}
+
+// Machine describes where the figures come from.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Kernel string `json:"kernel"`
+	Go     string `json:"go"`
+	Engine string `json:"engine"`
+}
+
+// Micro is the median of one Go benchmark over its runs.
+type Micro struct {
+	Name    string  `json:"name"`
+	NsPerOp float64 `json:"ns_per_op"`
+	MBps    float64 `json:"mb_per_s,omitempty"`
+	Runs    int     `json:"runs"`
+}
+
+// Budget is one target of DESIGN.md §10 against its measurement.
+type Budget struct {
+	Name     string `json:"name"`
+	Target   string `json:"target"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+	Note     string `json:"note,omitempty"`
+}
+
+var reBench = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?`)
+
+// ParseMicro reads `go test -bench` output; repeated runs of a benchmark
+// (-count) become their median.
+func ParseMicro(out string) []Micro {
+	ns, mb := map[string][]float64{}, map[string][]float64{}
+	var order []string
+	for _, line := range strings.Split(out, "\n") {
+		m := reBench.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		if _, ok := ns[m[1]]; !ok {
+			order = append(order, m[1])
+		}
+		v, _ := strconv.ParseFloat(m[2], 64)
+		ns[m[1]] = append(ns[m[1]], v)
+		if m[3] != "" {
+			w, _ := strconv.ParseFloat(m[3], 64)
+			mb[m[1]] = append(mb[m[1]], w)
+		}
+	}
+	var res []Micro
+	for _, name := range order {
+		mi := Micro{Name: name, NsPerOp: median(ns[name]), Runs: len(ns[name])}
+		if len(mb[name]) > 0 {
+			mi.MBps = median(mb[name])
+		}
+		res = append(res, mi)
+	}
+	return res
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func (r *Report) micro(name string) (Micro, bool) {
+	for _, m := range r.Micro {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Micro{}, false
+}
+
+// Evaluate fills r.Budgets from the measurements.
+func (r *Report) Evaluate() {
+	d := r.Docker
+	var b []Budget
+	add := func(name, target, measured string, met bool, note string) {
+		b = append(b, Budget{Name: name, Target: target, Measured: measured, Met: met, Note: note})
+	}
+	if q, ok := d.ReadyMs["bundle"]; ok {
+		l := d.ReadyMs["legacy"]
+		add("bottle ready, bundle (warm images)", "p50 ≤ 2000 ms", fmt.Sprintf("p50 %.0f ms, p90 %.0f ms (legacy: p50 %.0f ms, p90 %.0f ms; %d runs each)", q.P50, q.P90, l.P50, l.P90, d.ReadyRuns), q.P50 <= 2000, "from the start of up to the agent provisioned (CA installed)")
+	}
+	for _, name := range []string{"egress", "pipelock", "git-gate", "supervise"} {
+		if s, ok := d.StartupMs[name]; ok {
+			add(name+" accepts connections after exec", "≤ 50 ms", fmt.Sprintf("%.1f ms (first answer %.1f ms)", s.Accept, s.FirstAnswer), s.Accept <= 50, "")
+		}
+	}
+	chain, direct := d.Chain["bundle"], d.Chain["direct"]
+	if c, ok := chain["small-c1"]; ok {
+		dd := direct["small-c1"]
+		add("chain added latency p50, c=1", "≤ 1.5 ms", fmt.Sprintf("%.2f ms (chain %.2f ms, direct %.2f ms)", (c.P50us-dd.P50us)/1000, c.P50us/1000, dd.P50us/1000), c.P50us-dd.P50us <= 1500, "egress -> pipelock, TLS intercepted twice, DLP on")
+		add("chain added latency p99, c=1", "≤ 3 ms", fmt.Sprintf("%.2f ms (chain %.2f ms, direct %.2f ms)", (c.P99us-dd.P99us)/1000, c.P99us/1000, dd.P99us/1000), c.P99us-dd.P99us <= 3000, "")
+	}
+	if c, ok := chain["small-c32"]; ok {
+		add("chain throughput, c=32", "≥ 1000 req/s, 0 errors", fmt.Sprintf("%.0f req/s, %d errors (direct %.0f req/s)", c.RPS, c.Errors, direct["small-c32"].RPS), c.RPS >= 1000 && c.Errors == 0, "")
+	}
+	if c, ok := chain["upload-10MiB"]; ok {
+		add("10 MiB upload through the chain, DLP on", "≥ 50 MiB/s", fmt.Sprintf("%.0f MiB/s (direct %.0f MiB/s)", c.MiBps, direct["upload-10MiB"].MiBps), c.MiBps >= 50, "")
+	}
+	if m, ok := r.micro("BenchmarkScanBody1MB"); ok {
+		add("DLP on code/JSON bodies, one core", "≥ 50 MB/s", fmt.Sprintf("%.0f MB/s (1 MB body)", m.MBps), m.MBps >= 50, "")
+	}
+	if m, ok := r.micro("BenchmarkScanURLAndHeaders"); ok {
+		add("DLP URL + headers of a request", "≤ 50 µs", fmt.Sprintf("%.1f µs", m.NsPerOp/1000), m.NsPerOp <= 50000, "")
+	}
+	if mem, ok := d.IdleMemory["bundle"]; ok {
+		add("idle memory of the bundle (initd + daemons)", "≤ 40 MB", fmt.Sprintf("%.1f MB PSS (RSS summed: %.1f MB; cgroup anonymous: %.1f MB)", kib(mem.TotalPSSKiB), kib(mem.TotalRSSKiB), kib(mem.CgroupAnonKiB)), kib(mem.TotalPSSKiB) <= 40,
+			"PSS counts the pages of the shared multi-call binary once; summed RSS counts them in every process")
+		add("idle memory of pipelock", "≤ 20 MB", fmt.Sprintf("%.1f MB PSS, %.1f MB RSS", kib(mem.PSSKiB["pipelock"]), kib(mem.RSSKiB["pipelock"])), kib(mem.PSSKiB["pipelock"]) <= 20, "gitleaks' compiled rules stay resident")
+	}
+	for img, mb := range d.ImageMB {
+		if strings.Contains(img, "sidecars") {
+			add("sidecars image size", "≤ 150 MB", fmt.Sprintf("%.1f MB", mb), mb <= 150, "")
+		}
+	}
+	r.Budgets = b
+}
+
+func kib(k int) float64 { return float64(k) / 1024 }
+
+// Markdown renders the report as tables.
+func (r *Report) Markdown() string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "# claude-bottle benchmarks, %s\n\n", r.Date)
+	fmt.Fprintf(&s, "Machine: %s, %d cores, kernel %s, %s, Docker engine %s. One unattended `go tool mage bench` run, %.0f s.\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.Go, r.Machine.Engine, r.WallSec)
+	s.WriteString("## Budgets (DESIGN.md §10)\n\n| budget | target | measured | met |\n|---|---|---|---|\n")
+	for _, b := range r.Budgets {
+		met := "yes"
+		if !b.Met {
+			met = "**no**"
+		}
+		m := b.Measured
+		if b.Note != "" {
+			m += " — " + b.Note
+		}
+		fmt.Fprintf(&s, "| %s | %s | %s | %s |\n", b.Name, b.Target, m, met)
+	}
+	s.WriteString("\n## Requests through the chain vs direct\n\n| path | case | p50 ms | p90 ms | p99 ms | req/s | MiB/s | errors |\n|---|---|---|---|---|---|---|---|\n")
+	for _, path := range []string{"direct", "bundle", "legacy"} {
+		for _, c := range []string{"small-c1", "small-c32", "upload-10MiB"} {
+			if v, ok := r.Docker.Chain[path][c]; ok {
+				fmt.Fprintf(&s, "| %s | %s | %.2f | %.2f | %.2f | %.0f | %.1f | %d |\n", pathLabel(path), c, v.P50us/1000, v.P90us/1000, v.P99us/1000, v.RPS, v.MiBps, v.Errors)
+			}
+		}
+	}
+	s.WriteString("\n## Idle memory (KiB)\n\n| shape | process | RSS | PSS |\n|---|---|---|---|\n")
+	for _, shape := range []string{"bundle", "legacy"} {
+		mem := r.Docker.IdleMemory[shape]
+		var names []string
+		for n := range mem.RSSKiB {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			fmt.Fprintf(&s, "| %s | %s | %d | %d |\n", shape, n, mem.RSSKiB[n], mem.PSSKiB[n])
+		}
+	}
+	s.WriteString("\n(legacy: egress and pipelock containers only.)\n\n## Micro-benchmarks (median of runs, one core)\n\n| benchmark | ns/op | MB/s |\n|---|---|---|\n")
+	for _, m := range r.Micro {
+		mb := ""
+		if m.MBps > 0 {
+			mb = fmt.Sprintf("%.1f", m.MBps)
+		}
+		fmt.Fprintf(&s, "| %s | %.0f | %s |\n", m.Name, m.NsPerOp, mb)
+	}
+	s.WriteString("\n## Images\n\n| image | MB |\n|---|---|\n")
+	var imgs []string
+	for i := range r.Docker.ImageMB {
+		imgs = append(imgs, i)
+	}
+	slices.Sort(imgs)
+	for _, i := range imgs {
+		fmt.Fprintf(&s, "| %s | %.1f |\n", i, r.Docker.ImageMB[i])
+	}
+	return s.String()
+}
+
+func pathLabel(p string) string {
+	switch p {
+	case "direct":
+		return "direct to the server"
+	case "bundle":
+		return "egress -> pipelock (bundle)"
+	}
+	return "egress -> pipelock (legacy)"
+}
+
+// Chart draws latency p50/p99 at concurrency 1 and 32, direct vs through
+// the chain in each shape, as grouped bars (ms), into a PNG at path.
+func (r *Report) Chart(path string) error {
+	p := plot.New()
+	p.Title.Text = "HTTPS request latency: direct vs egress -> pipelock (" + r.Date + ")"
+	p.Y.Label.Text = "ms"
+	labels := []string{"p50 c=1", "p99 c=1", "p50 c=32", "p99 c=32"}
+	w := vg.Points(18)
+	paths := []string{"direct", "bundle", "legacy"}
+	for i, path := range paths {
+		c1, c32 := r.Docker.Chain[path]["small-c1"], r.Docker.Chain[path]["small-c32"]
+		vals := plotter.Values{c1.P50us / 1000, c1.P99us / 1000, c32.P50us / 1000, c32.P99us / 1000}
+		bars, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		bars.LineStyle.Width = 0
+		bars.Color = plotutil.Color(i)
+		if path == "direct" {
+			bars.Color = color.Gray{Y: 140}
+		}
+		bars.Offset = w * vg.Length(i-1)
+		p.Add(bars)
+		p.Legend.Add(pathLabel(path), bars)
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.NominalX(labels...)
+	return p.Save(9*vg.Inch, 5*vg.Inch, path)
+}

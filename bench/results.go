@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"slices"
+
+	"github.com/claude-bottle/claude-bottle/internal/benchload"
+)
+
+// OutEnv names the file TestBench writes its results to; without it the
+// test does not run (it measures, it asserts nothing beyond sanity).
+const OutEnv = "CLAUDE_BOTTLE_BENCH_OUT"
+
+// Results is what TestBench measures.
+type Results struct {
+	ReadyRuns  int                            `json:"ready_runs"`
+	ReadyMs    map[string]Quantiles           `json:"ready_ms"` // shape -> up to ready
+	Chain      map[string]map[string]LoadStat `json:"chain"`    // shape|direct -> case -> result
+	StartupMs  map[string]Startup             `json:"startup_ms"`
+	IdleMemory map[string]Memory              `json:"idle_memory"` // shape -> memory
+	ImageMB    map[string]float64             `json:"image_mb"`
+}
+
+// Startup is a daemon's median time from exec to accepting a connection
+// and to answering on it.
+type Startup struct {
+	Accept      float64 `json:"accept"`
+	FirstAnswer float64 `json:"first_answer"`
+}
+
+// Quantiles of a sample.
+type Quantiles struct {
+	P50 float64   `json:"p50"`
+	P90 float64   `json:"p90"`
+	All []float64 `json:"all"`
+}
+
+// LoadStat is one benchload run.
+type LoadStat = benchload.LoadResult
+
+// Memory is the idle memory of one bottle's sidecars.
+type Memory struct {
+	// Processes: daemon -> RSS and PSS in KiB (PSS splits the pages of the
+	// shared multi-call binary between the processes mapping it).
+	RSSKiB map[string]int `json:"rss_kib"`
+	PSSKiB map[string]int `json:"pss_kib"`
+	// TotalRSSKiB and TotalPSSKiB sum them; CgroupAnonKiB is the
+	// containers' anonymous memory as the kernel accounts it.
+	TotalRSSKiB   int `json:"total_rss_kib"`
+	TotalPSSKiB   int `json:"total_pss_kib"`
+	CgroupAnonKiB int `json:"cgroup_anon_kib"`
+}
+
+func quantiles(xs []float64) Quantiles {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	at := func(p float64) float64 { return s[int(p*float64(len(s)-1)+0.5)] }
+	return Quantiles{P50: at(0.5), P90: at(0.9), All: xs}
+}
+
