@@ -32,57 +32,90 @@ func (o Orphans) Empty() bool {
 	return len(o.Slugs)+len(o.Containers)+len(o.Networks)+len(o.StateDirs)+len(o.Staging) == 0
 }
 
-// FindOrphans looks for leftovers by label, never by name.
-func (e *Engine) FindOrphans(ctx context.Context, layout statedir.Layout) (Orphans, error) {
+// Resource is a labelled container or network as cleanup sees it.
+type Resource struct {
+	Name, Slug, Role string
+	Running          bool
+}
+
+// StateEntry is one entry of the state root.
+type StateEntry struct {
+	Name    string
+	ModTime time.Time
+}
+
+// OrphanGrace is how long a freshly staged bottle counts as coming up.
+const OrphanGrace = 2 * time.Minute
+
+// PlanCleanup decides what is an orphan: a bottle is live while its agent
+// container runs, or for OrphanGrace after its state directory was written
+// (its agent starts last); every container, network and state directory
+// of any other slug is an orphan, and so is every half-staged directory.
+// Entries that are neither slugs nor staging directories are left alone.
+func PlanCleanup(containers, networks []Resource, state []StateEntry, stateRoot string, now time.Time) Orphans {
 	var o Orphans
-	args := filters.NewArgs(filters.Arg("label", names.LabelSlug))
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
-	if err != nil {
-		return o, err
-	}
 	live := map[string]bool{}
-	// A bottle staged in the last two minutes may still be coming up (its
-	// agent starts last): not an orphan yet.
-	for _, ent := range mustReadDir(layout.StateRoot()) {
-		if info, err := ent.Info(); err == nil && time.Since(info.ModTime()) < 2*time.Minute {
-			live[ent.Name()] = true
+	for _, e := range state {
+		if now.Sub(e.ModTime) < OrphanGrace {
+			live[e.Name] = true
 		}
 	}
-	for _, c := range cs {
-		slug := c.Labels[names.LabelSlug]
-		if c.Labels[names.LabelRole] == "agent" && c.State == "running" {
-			live[slug] = true
+	for _, c := range containers {
+		if c.Role == "agent" && c.Running {
+			live[c.Slug] = true
 		}
 	}
-	for _, c := range cs {
-		if slug := c.Labels[names.LabelSlug]; !live[slug] {
-			o.Containers = append(o.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
-			o.Slugs = appendUnique(o.Slugs, slug)
+	for _, c := range containers {
+		if !live[c.Slug] {
+			o.Containers = append(o.Containers, c.Name)
+			o.Slugs = appendUnique(o.Slugs, c.Slug)
 		}
 	}
-	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
-	if err != nil {
-		return o, err
-	}
-	for _, n := range nets {
-		slug := n.Labels[names.LabelSlug]
-		if !live[slug] {
+	for _, n := range networks {
+		if !live[n.Slug] {
 			o.Networks = append(o.Networks, n.Name)
-			o.Slugs = appendUnique(o.Slugs, slug)
+			o.Slugs = appendUnique(o.Slugs, n.Slug)
 		}
 	}
-	for _, ent := range mustReadDir(layout.StateRoot()) {
-		name := ent.Name()
+	for _, e := range state {
 		switch {
-		case strings.HasPrefix(name, ".staging-"):
-			o.Staging = append(o.Staging, filepath.Join(layout.StateRoot(), name))
-		case names.ValidateSlug(name) == nil && !live[name]:
-			o.StateDirs = append(o.StateDirs, layout.StateDir(name))
-			o.Slugs = appendUnique(o.Slugs, name)
+		case strings.HasPrefix(e.Name, ".staging-"):
+			o.Staging = append(o.Staging, filepath.Join(stateRoot, e.Name))
+		case names.ValidateSlug(e.Name) == nil && !live[e.Name]:
+			o.StateDirs = append(o.StateDirs, filepath.Join(stateRoot, e.Name))
+			o.Slugs = appendUnique(o.Slugs, e.Name)
 		}
 	}
 	slices.Sort(o.Slugs)
-	return o, nil
+	return o
+}
+
+// FindOrphans looks for leftovers by label, never by name.
+func (e *Engine) FindOrphans(ctx context.Context, layout statedir.Layout) (Orphans, error) {
+	args := filters.NewArgs(filters.Arg("label", names.LabelSlug))
+	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return Orphans{}, err
+	}
+	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		return Orphans{}, err
+	}
+	var containers, networks []Resource
+	for _, c := range cs {
+		containers = append(containers, Resource{Name: strings.TrimPrefix(firstName(c.Names), "/"), Slug: c.Labels[names.LabelSlug],
+			Role: c.Labels[names.LabelRole], Running: c.State == "running"})
+	}
+	for _, n := range nets {
+		networks = append(networks, Resource{Name: n.Name, Slug: n.Labels[names.LabelSlug]})
+	}
+	var state []StateEntry
+	for _, ent := range mustReadDir(layout.StateRoot()) {
+		if info, err := ent.Info(); err == nil {
+			state = append(state, StateEntry{Name: ent.Name(), ModTime: info.ModTime()})
+		}
+	}
+	return PlanCleanup(containers, networks, state, layout.StateRoot(), time.Now()), nil
 }
 
 // RemoveOrphans removes what FindOrphans found (logs of orphan containers

@@ -260,26 +260,7 @@ func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (strin
 // provision installs the bottle CA into the agent's trust store and maps
 // each repo's upstream URL to git-gate.
 func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, out io.Writer) error {
-	script := "set -e\n" +
-		"if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null; then\n" +
-		"  cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt && update-ca-certificates >/dev/null 2>&1\n" +
-		"else cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "; fi\n"
-	if len(plan.Bottle.Git.Repos) > 0 {
-		script += "if command -v git >/dev/null; then\n"
-		// An identity for the agent's commits unless the image has one.
-		script += fmt.Sprintf("git config --system user.name >/dev/null || git config --system user.name %s\n", shellQuote("claude-bottle agent ("+plan.Bottle.Name+")"))
-		script += fmt.Sprintf("git config --system user.email >/dev/null || git config --system user.email %s\n", shellQuote("agent@"+plan.Slug+".bottle.invalid"))
-		for _, r := range plan.Bottle.Git.Repos {
-			script += fmt.Sprintf("git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
-		}
-		script += "fi\n"
-	}
-	if plan.Bottle.SuperviseEnabled() {
-		// Register supervise with Claude Code when the image has it.
-		script += "if command -v claude >/dev/null; then for h in /home/*; do u=$(basename \"$h\"); su \"$u\" -c " +
-			shellQuote("claude mcp add --scope user --transport http supervise "+names.URL(names.Supervise)+"/ >/dev/null 2>&1 || true") +
-			" || true; done; fi\n"
-	}
+	script := ProvisionScript(plan)
 	o, code, err := e.Exec(ctx, id, "0", []string{"sh", "-c", script})
 	if err != nil {
 		return fmt.Errorf("provision the agent (CA, gitconfig): %w", err)
@@ -293,6 +274,40 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		fmt.Fprintln(out, "agent provisioned: bottle CA trusted")
 	}
 	return nil
+}
+
+// ProvisionScript is the root shell script that provisions a bottle's agent:
+// the bottle CA in the system trust store (update-ca-certificates where the
+// image has it, else appended to the bundle), git's identity and insteadOf
+// rules routing each declared repo to git-gate, and supervise registered
+// with Claude Code when the image has it. Every value is single-quoted.
+func ProvisionScript(plan *bottle.Plan) string {
+	script := "set -e\n" +
+		"if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null; then\n" +
+		"  cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt && update-ca-certificates >/dev/null 2>&1\n" +
+		"else cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "; fi\n"
+	if len(plan.Bottle.Git.Repos) > 0 {
+		script += "if command -v git >/dev/null; then\n" + GitConfigScript(plan) + "fi\n"
+	}
+	if plan.Bottle.SuperviseEnabled() {
+		// Register supervise with Claude Code when the image has it.
+		script += "if command -v claude >/dev/null; then for h in /home/*; do u=$(basename \"$h\"); su \"$u\" -c " +
+			shellQuote("claude mcp add --scope user --transport http supervise "+names.URL(names.Supervise)+"/ >/dev/null 2>&1 || true") +
+			" || true; done; fi\n"
+	}
+	return script
+}
+
+// GitConfigScript sets the agent's commit identity (unless the image has
+// one) and one insteadOf rule per repo, system-wide.
+func GitConfigScript(plan *bottle.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "git config --system user.name >/dev/null || git config --system user.name %s\n", shellQuote("claude-bottle agent ("+plan.Bottle.Name+")"))
+	fmt.Fprintf(&b, "git config --system user.email >/dev/null || git config --system user.email %s\n", shellQuote("agent@"+plan.Slug+".bottle.invalid"))
+	for _, r := range plan.Bottle.Git.Repos {
+		fmt.Fprintf(&b, "git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
+	}
+	return b.String()
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
