@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ const HealthTimeout = 90 * time.Second
 // kept in compose.log).
 func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, out io.Writer) (err error) {
 	p := plan.Project
+	t0 := time.Now()
 	defer func() {
 		if err != nil {
 			fmt.Fprintf(out, "bring-up failed; removing what was created (logs: %s)\n", filepath.Join(plan.Layout.StateDir(plan.Slug), statedir.ComposeLog))
@@ -103,7 +105,7 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	if err := e.provision(ctx, plan, agentID, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "bottle %s is up (%s shape): agent %s\n", plan.Slug, plan.Shape, names.AgentContainer(plan.Slug))
+	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))
 	return nil
 }
 
@@ -277,15 +279,21 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 }
 
 // ProvisionScript is the root shell script that provisions a bottle's agent:
-// the bottle CA in the system trust store (update-ca-certificates where the
-// image has it, else appended to the bundle), git's identity and insteadOf
+// the bottle CA in the system trust store (appended to the bundle, and
+// where update-ca-certificates will find it again), git's identity and insteadOf
 // rules routing each declared repo to git-gate, and supervise registered
 // with Claude Code when the image has it. Every value is single-quoted.
 func ProvisionScript(plan *bottle.Plan) string {
+	// The CA goes straight into the bundle every TLS stack of the image
+	// reads (curl, git, OpenSSL, Go; Node and Python get the env vars):
+	// update-ca-certificates would rebuild the whole store and took 1.2 s of
+	// a 2 s bring-up. The copy in /usr/local/share/ca-certificates keeps it
+	// trusted when the agent later runs update-ca-certificates itself.
 	script := "set -e\n" +
-		"if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null; then\n" +
-		"  cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt && update-ca-certificates >/dev/null 2>&1\n" +
-		"else cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "; fi\n"
+		"mkdir -p /usr/local/share/ca-certificates " + path.Dir(compose.SystemCABundle) + "\n" +
+		"cp " + compose.AgentCAFile + " /usr/local/share/ca-certificates/claude-bottle.crt\n" +
+		"ln -sf /usr/local/share/ca-certificates/claude-bottle.crt " + path.Dir(compose.SystemCABundle) + "/claude-bottle.pem\n" +
+		"cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "\n"
 	if len(plan.Bottle.Git.Repos) > 0 {
 		script += "if command -v git >/dev/null; then\n" + GitConfigScript(plan) + "fi\n"
 	}
