@@ -154,3 +154,30 @@ func TestAllowListsAndValidates(t *testing.T) {
 	assert.Equal(t, code, ExitOK, errOut)
 	assert.Equal(t, out, "api.anthropic.com\nstatsig.anthropic.com\n")
 }
+
+func TestSelftestValidatesBeforeTouchingTheEngine(t *testing.T) {
+	home := t.TempDir()
+	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	code, _, errOut := runCLI(t, e, "selftest")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "usage: claude-bottle selftest SLUG"))
+	code, _, errOut = runCLI(t, e, "selftest", "../etc")
+	assert.Equal(t, code, ExitUsage, errOut)
+	code, _, errOut = runCLI(t, e, "selftest", "gone-abcde")
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "no bottle gone-abcde under "+home))
+
+	m, err := manifest.Default()
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "default-abcde", Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
+	assert.NilError(t, err)
+	assert.NilError(t, p.Stage())
+	code, _, errOut = runCLI(t, e, "selftest", "default-abcde", "--secret-env", "OK_VAR,1BAD")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, `--secret-env: "1BAD" is not a variable name`))
+	code, _, errOut = runCLI(t, e, "selftest", "default-abcde", "--allowed-url", "http://plain.example.com")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "--allowed-url must be an https:// URL"))
+}
