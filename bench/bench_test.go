@@ -5,6 +5,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -117,6 +118,31 @@ func measureReady(t *testing.T, runs int, res *Results) {
 			}
 		}
 	}
+	// Idle memory of a bottle with all four daemons, in each shape.
+	for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
+		plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.Stage(); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Up(t.Context(), plan, nil, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var cs []string
+		if shape == sidecarflag.Bundle {
+			cs = []string{names.BundleContainer(plan.Slug)}
+		} else {
+			for _, d := range compose.Daemons(r.Manifest) {
+				cs = append(cs, names.SidecarContainer(d, plan.Slug))
+			}
+		}
+		res.IdleMemory[string(shape)] = idleMemory(t, eng, cs)
+		if err := eng.Down(t.Context(), layout, plan.Slug, false); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for shape, xs := range times {
 		res.ReadyMs[string(shape)] = quantiles(xs)
 		t.Logf("ready %s: p50 %.0f ms p90 %.0f ms", shape, res.ReadyMs[string(shape)].P50, res.ReadyMs[string(shape)].P90)
@@ -146,15 +172,6 @@ image = "` + images.AgentTestImage + `"
 [[egress.routes]]
 host = "` + itest.AllowedHost + `"
 `})
-	if shape == sidecarflag.Bundle {
-		res.IdleMemory[string(shape)] = idleMemory(t, rig, []string{names.BundleContainer(rig.Plan.Slug)})
-	} else {
-		var cs []string
-		for _, d := range []string{names.Egress, names.Pipelock} {
-			cs = append(cs, names.SidecarContainer(d, rig.Plan.Slug))
-		}
-		res.IdleMemory[string(shape)] = idleMemory(t, rig, cs)
-	}
 	bin := itest.ToolBinary(t, "benchload")
 	chainClient := env.Run(t, itest.RunSpec{Name: "bench-chain", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug),
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.Layout.AgentCADir(rig.Plan.Slug) + ":/ca:ro"}})
@@ -182,7 +199,7 @@ host = "` + itest.AllowedHost + `"
 
 // idleMemory reads every process's RSS and PSS in the sidecar containers
 // and the containers' anonymous memory (cgroup v1 or v2).
-func idleMemory(t *testing.T, rig *itest.Rig, containers []string) Memory {
+func idleMemory(t *testing.T, eng *docker.Engine, containers []string) Memory {
 	time.Sleep(3 * time.Second) // settle after start-up
 	mem := Memory{RSSKiB: map[string]int{}, PSSKiB: map[string]int{}}
 	const script = `for p in /proc/[0-9]*; do
@@ -195,7 +212,7 @@ done
 if [ -r /sys/fs/cgroup/memory/memory.stat ]; then awk '$1=="total_rss"{print "ANON", int($2/1024)}' /sys/fs/cgroup/memory/memory.stat
 else awk '$1=="anon"{print "ANON", int($2/1024)}' /sys/fs/cgroup/memory.stat; fi`
 	for _, c := range containers {
-		out, code, err := rig.Eng.Exec(t.Context(), c, "", []string{"sh", "-c", script})
+		out, code, err := eng.Exec(t.Context(), c, "", []string{"sh", "-c", script})
 		if err != nil || code != 0 {
 			t.Fatalf("read memory of %s: %v %s", c, err, out)
 		}

@@ -185,7 +185,7 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&s, "| %s | %s | %d | %d |\n", shape, n, mem.RSSKiB[n], mem.PSSKiB[n])
 		}
 	}
-	s.WriteString("\n(legacy: egress and pipelock containers only.)\n\n## Micro-benchmarks (median of runs, one core)\n\n| benchmark | ns/op | MB/s |\n|---|---|---|\n")
+	s.WriteString("\n(A bottle with all four daemons; legacy: one container per daemon, each with docker-init.)\n\n## Micro-benchmarks (median of runs, one core)\n\n| benchmark | ns/op | MB/s |\n|---|---|---|\n")
 	for _, m := range r.Micro {
 		mb := ""
 		if m.MBps > 0 {
