@@ -56,4 +56,3 @@ func quantiles(xs []float64) Quantiles {
 	at := func(p float64) float64 { return s[int(p*float64(len(s)-1)+0.5)] }
 	return Quantiles{P50: at(0.5), P90: at(0.9), All: xs}
 }
-

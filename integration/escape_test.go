@@ -194,18 +194,3 @@ curl -sS --max-time 10 -o /dev/null -w '%{http_code}\n' "https://`+itest.Allowed
 		}
 	}
 }
-
-func waitFor(t *testing.T, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s: %s", d, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

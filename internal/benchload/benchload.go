@@ -172,12 +172,16 @@ func Startup(ctx context.Context, addr string, argv []string) (StartupResult, er
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill(); <-exited }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		waitErr := <-exited // the killed process's status: expected, not a failure
+		_ = waitErr
+	}()
 	for {
 		select {
 		case err := <-exited:
 			exited <- err
-			return StartupResult{}, fmt.Errorf("%s exited before accepting connections on %s (%v)", argv[0], addr, err)
+			return StartupResult{}, fmt.Errorf("%s exited before accepting connections on %s: %w", argv[0], addr, err)
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)

@@ -60,7 +60,7 @@ func ToolBinary(t testing.TB, name string) string {
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				toolsErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+				toolsErr = fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 				return
 			}
 		}
@@ -101,7 +101,7 @@ func (e *Env) freeSubnet(t testing.TB) *net.IPNet {
 		}
 	}
 	for range 200 {
-		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.231.%d.0/24", 1+rand.IntN(250)))
+		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.231.%d.0/24", 1+rand.IntN(250))) //nolint:gosec // G404: a test subnet, not a secret
 		if !slices.ContainsFunc(used, func(u *net.IPNet) bool { return u.Contains(cand.IP) || cand.Contains(u.IP) }) {
 			return cand
 		}

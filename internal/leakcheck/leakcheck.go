@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -38,12 +39,12 @@ func Needles(secret string) []Needle {
 	}
 	for name, enc := range map[string]*base64.Encoding{"base64": base64.StdEncoding, "base64url": base64.URLEncoding} {
 		for off := range 3 {
-			out = append(out, Needle{name + offName(off), stable(enc.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 3, 4), false})
+			out = append(out, Needle{name + offName(off), stable(enc.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 4), false})
 		}
 	}
 	for off := range 5 {
-		out = append(out, Needle{"base32" + offName(off), stable(base32.StdEncoding.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 5, 8), true})
-		out = append(out, Needle{"base32hex" + offName(off), stable(base32.HexEncoding.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 5, 8), true})
+		out = append(out, Needle{"base32" + offName(off), stable(base32.StdEncoding.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 8), true})
+		out = append(out, Needle{"base32hex" + offName(off), stable(base32.HexEncoding.EncodeToString([]byte(strings.Repeat("\x00", off)+secret)), off, 8), true})
 	}
 	// Encodings whose stable part came out too short are dropped.
 	var keep []Needle
@@ -59,13 +60,13 @@ func offName(off int) string {
 	if off == 0 {
 		return ""
 	}
-	return "+" + string(rune('0'+off))
+	return "+" + strconv.Itoa(off)
 }
 
 // stable drops the characters of an encoding that depend on the off
 // prefix bytes or on the padding: the first group when off > 0, and the
-// last group (group = chars per block of block bytes).
-func stable(enc string, off, block, chars int) string {
+// last group (chars characters encode one block).
+func stable(enc string, off, chars int) string {
 	enc = strings.TrimRight(enc, "=")
 	if off > 0 {
 		if len(enc) <= chars {

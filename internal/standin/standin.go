@@ -250,7 +250,10 @@ func ServeDNSTCP(server string, l net.Listener, rc *Recorder) error {
 					return
 				}
 				rc.Add(Record{Server: server, Kind: "dns", Remote: c.RemoteAddr().String(), Name: name, QType: qt})
-				binary.BigEndian.PutUint16(hdr[:], uint16(len(ans)))
+				if len(ans) > 0xffff {
+					return
+				}
+				binary.BigEndian.PutUint16(hdr[:], uint16(len(ans))) //nolint:gosec // G115: bounded to 0xffff just above
 				if _, err := c.Write(append(hdr[:], ans...)); err != nil {
 					return
 				}

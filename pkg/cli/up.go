@@ -67,7 +67,7 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 		return err
 	}
 	fmt.Fprintf(stdio.Out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
-	var upOut io.Writer = stdio.Out
+	upOut := io.Writer(stdio.Out)
 	if isTerminal(stdio.Out) {
 		pr := newProgress(stdio.Out, 100*time.Millisecond, time.Now)
 		upOut = pr

@@ -2,10 +2,10 @@ package dlp
 
 // keywordSet answers "does this text contain any rule keyword?" (ASCII
 // case-insensitive) — the prefilter deciding which readings reach gitleaks.
-// A table indexed by the first two bytes of every keyword (128 KiB) replaces
+// A table indexed by the first two bytes of every keyword (256 KiB) replaces
 // an Aho-Corasick trie of the same keywords that held 2.6 MB.
 type keywordSet struct {
-	first  [1 << 16]uint16 // 1 + index into groups; 0 = no keyword starts so
+	first  [1 << 16]uint32 // 1 + index into groups; 0 = no keyword starts so
 	groups [][]string      // lowercase keywords sharing their first two bytes
 }
 
@@ -35,7 +35,7 @@ func newKeywordSet(kws []string) *keywordSet {
 		idx := uint16(b[0])<<8 | uint16(b[1])
 		if k.first[idx] == 0 {
 			k.groups = append(k.groups, nil)
-			k.first[idx] = uint16(len(k.groups))
+			k.first[idx] = uint32(len(k.groups)) //nolint:gosec // G115: at most 65536 groups (two-byte prefixes)
 		}
 		k.groups[k.first[idx]-1] = append(k.groups[k.first[idx]-1], string(b))
 	}
