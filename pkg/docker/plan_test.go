@@ -76,7 +76,7 @@ func TestProvisionScriptParses(t *testing.T) {
 	script := ProvisionScript(provisionPlan(t, "ssh://git@git.example.com/acme/app.git"))
 	out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput()
 	assert.NilError(t, err, string(out))
-	for _, want := range []string{"update-ca-certificates", "/etc/claude-bottle/ca/ca.pem", "claude mcp add --scope user --transport http supervise http://supervise:9100/"} {
+	for _, want := range []string{"cat /etc/claude-bottle/ca/ca.pem >> /etc/ssl/certs/ca-certificates.crt", "/usr/local/share/ca-certificates/claude-bottle.crt", "claude mcp add --scope user --transport http supervise http://supervise:9100/"} {
 		assert.Assert(t, is.Contains(script, want))
 	}
 }
