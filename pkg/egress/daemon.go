@@ -167,15 +167,19 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Egress)
-	d, err := NewDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = d.Proxy.Close() }()
+	// Listen first: loading the system roots takes tens of milliseconds; a
+	// client connecting meanwhile waits in the backlog until the proxy serves
+	// with its whole configuration.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("egress: listen %s: %w", *listen, err)
 	}
+	d, err := NewDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer func() { _ = d.Proxy.Close() }()
 	srv := &http.Server{
 		Handler:           d.Proxy,
 		ReadHeaderTimeout: 30 * time.Second,

@@ -3,6 +3,7 @@ package logsafe
 import (
 	"encoding/base32"
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -39,4 +40,36 @@ func TestOrdinaryNamesStay(t *testing.T) {
 		assert.Equal(t, Host(h), h)
 	}
 	assert.Assert(t, len(Path("/"+strings.Repeat("a/", 300))) <= MaxLen+len("…"))
+}
+
+// FuzzPath: nothing data-like survives in a logged path or host, in any
+// encoding the path decoder undoes, and the output stays bounded.
+func FuzzPath(f *testing.F) {
+	for _, s := range []string{"/v1/" + aws, "/%41%4B%49%41Q7R2XNPLW3JKD5VT", "/a/b/c", "", "////", "%zz/" + aws} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		out := Path(p)
+		if len(out) > MaxLen+len("…") {
+			t.Fatalf("unbounded: %d bytes", len(out))
+		}
+		if len(out) >= MaxLen {
+			return // cut: the last segment may be partial
+		}
+		for _, seg := range strings.Split(out, "/") {
+			dec, err := url.PathUnescape(seg)
+			if err != nil {
+				dec = seg
+			}
+			if !strings.HasPrefix(seg, "<redacted:") && (Redacted(seg) || Redacted(dec)) {
+				t.Fatalf("data-like segment %q survived in %q", seg, out)
+			}
+		}
+		h := Host(p)
+		for _, l := range strings.Split(h, ".") {
+			if !strings.HasPrefix(l, "<redacted:") && Redacted(l) && len(h) < MaxLen {
+				t.Fatalf("data-like label %q survived in %q", l, h)
+			}
+		}
+	})
 }

@@ -6,19 +6,68 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestRebaseDockerfile(t *testing.T) {
 	got, err := RebaseDockerfile("# add jq\nARG V=1\nFROM python:3.12 AS evil\nRUN apt-get install -y jq\nENV X=1\n")
 	assert.NilError(t, err)
 	assert.Equal(t, got, "# add jq\nARG V=1\nARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN apt-get install -y jq\nENV X=1\n")
-	for _, bad := range []string{"RUN true\nFROM x", "FROM a\nRUN x\nFROM b\nCOPY --from=0 / /", "# nothing", ""} {
+	got, err = RebaseDockerfile("from\tx\nRUN a \\\n  # a comment inside the continuation\n  b\n")
+	assert.NilError(t, err)
+	assert.Assert(t, strings.HasPrefix(got, "ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN a"), got)
+	for name, bad := range map[string]string{
+		"instruction before FROM":          "RUN true\nFROM x",
+		"second stage":                     "FROM a\nRUN x\nFROM b\nCOPY --from=0 / /",
+		"second FROM with a tab":           "FROM a\nFROM\tb AS c",
+		"second FROM in lower case":        "FROM a\n  from b",
+		"FROM split by a continuation":     "FROM a\nRUN true\nFR\\\nOM evil AS x",
+		"FROM split with a backtick":       "# escape=`\nFROM a\nRUN true\nFR`\nOM evil",
+		"first FROM over two lines":        "FROM \\\n evil",
+		"only comments":                    "# nothing",
+		"empty":                            "",
+		"continuation swallowing the FROM": "ARG A=\\\nFROM x",
+	} {
 		_, err := RebaseDockerfile(bad)
-		assert.Assert(t, errors.Is(err, ErrBadDockerfile), "%q: %v", bad, err)
+		assert.Assert(t, errors.Is(err, ErrBadDockerfile), "%s: %q: %v", name, bad, err)
 	}
+	// A FROM inside a RUN's continuation is an argument, not an instruction.
+	got, err = RebaseDockerfile("FROM a\nRUN echo \\\n FROM b\n")
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(got, "RUN echo \\\n FROM b"))
 }
 
 func TestDockerfileDiff(t *testing.T) {
 	d := DockerfileDiff("FROM claude-bottle-agent:latest\nRUN apt-get install -y jq\nUSER agent\n")
 	assert.Equal(t, strings.Join(d, "\n"), "  FROM <the bottle's current agent, as it is now>\n+ RUN apt-get install -y jq\n+ USER agent")
+}
+
+// FuzzRebaseDockerfile: whatever the agent sends, an accepted Dockerfile
+// has exactly one FROM instruction as the builder reads it — ours — and
+// only ARG instructions before it.
+func FuzzRebaseDockerfile(f *testing.F) {
+	for _, s := range []string{"FROM a\nRUN x\n", "ARG X\nFROM a\n", "FROM a\nFR\\\nOM b", "# escape=`\nFROM a\nR`\nUN x", "from\ta\nrun\tb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, df string) {
+		out, err := RebaseDockerfile(df)
+		if err != nil {
+			return
+		}
+		lines := strings.Split(out, "\n")
+		var froms int
+		for _, in := range parseInstructions(lines) {
+			if in.keyword == "FROM" {
+				froms++
+				if strings.Join(lines[in.first:in.last+1], "\n") != "FROM ${"+AgentBaseArg+"}" {
+					t.Fatalf("FROM is not ours: %q", out)
+				}
+			} else if froms == 0 && in.keyword != "ARG" {
+				t.Fatalf("%s before FROM: %q", in.keyword, out)
+			}
+		}
+		if froms != 1 {
+			t.Fatalf("%d FROM instructions: %q", froms, out)
+		}
+	})
 }
