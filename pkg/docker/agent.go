@@ -128,3 +128,9 @@ func (e *Engine) removeAgentImages(ctx context.Context, slug string) error {
 	}
 	return nil
 }
+
+// RemoveImage removes an image by reference (tests and cleanup).
+func (e *Engine) RemoveImage(ctx context.Context, ref string, opts image.RemoveOptions) error {
+	_, err := e.api.ImageRemove(ctx, ref, opts)
+	return err
+}

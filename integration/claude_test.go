@@ -1,0 +1,52 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/docker/api/types/image"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+)
+
+// TestSuperviseRegisteredWithClaudeCode: when the agent image has Claude
+// Code, up registers supervise with it, as each user of the image. A
+// stand-in `claude` (the real one needs the npm registry) records how it
+// was called.
+func TestSuperviseRegisteredWithClaudeCode(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	assert.NilError(t, os.WriteFile(df, []byte("FROM "+images.AgentTestImage+"\n"+
+		`RUN printf '#!/bin/sh\necho "$(id -un): $*" >> /tmp/claude-calls\n' > /usr/local/bin/claude && chmod 755 /usr/local/bin/claude`+"\n"), 0o644))
+	eng, err := docker.Connect(t.Context())
+	assert.NilError(t, err)
+	defer func() { _ = eng.Close() }()
+	const tag = "claude-bottle-agent-fakeclaude:test"
+	_, err = eng.Build(t.Context(), docker.BuildSpec{Tag: tag, Dockerfile: df}, io.Discard)
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = eng.RemoveImage(context.Background(), tag, image.RemoveOptions{PruneChildren: true}) })
+
+	home := t.TempDir()
+	manifestPath := filepath.Join(home, "bottle.toml")
+	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"cc\"\nimage = \""+tag+"\"\n[[egress.routes]]\nhost = \"api.anthropic.com\"\n[supervise]\nenabled = true\n"), 0o644))
+	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home})
+	code, out, errOut := run("up", "-f", manifestPath, "--detach")
+	assert.Equal(t, code, 0, out+errOut)
+	slug := slugFrom(t, out, "cc")
+	t.Cleanup(func() { run("down", slug) })
+	code, out, errOut = run("exec", slug, "cat", "/tmp/claude-calls")
+	assert.Equal(t, code, 0, out+errOut)
+	assert.Assert(t, is.Contains(out, "agent: mcp add --scope user --transport http supervise http://supervise:9100/"), out)
+}
