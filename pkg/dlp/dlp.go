@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/BurntSushi/toml"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
@@ -92,10 +93,21 @@ type gitleaksRules struct {
 // constructor goes through viper's global state, and its compiled rules are
 // read-only afterwards, so one detector serves every scanner.
 var sharedDetector = sync.OnceValues(func() (*gitleaksRules, error) {
-	d, err := detect.NewDetectorDefaultConfig()
+	// gitleaks' own constructor reads its default rules through viper's
+	// global state (a generic map, then mapstructure); decoding the same
+	// TOML straight into its config struct gives the identical struct
+	// (TestDefaultRulesDecodeLikeViper) with a fraction of the garbage,
+	// which otherwise stays resident as heap fragmentation.
+	var vc config.ViperConfig
+	if _, err := toml.Decode(config.DefaultConfig, &vc); err != nil {
+		return nil, fmt.Errorf("dlp: gitleaks default rules: %w", err)
+	}
+	stopwords := parkStopwords(&vc)
+	cfg, err := vc.Translate()
 	if err != nil {
 		return nil, fmt.Errorf("dlp: gitleaks default rules: %w", err)
 	}
+	d := detect.NewDetector(cfg)
 	// Every content rule of the default set has keywords (only the
 	// path-based pkcs12-file has none), and a rule runs only where one of
 	// its keywords occurs; so only parts containing some keyword need to
@@ -109,32 +121,86 @@ var sharedDetector = sync.OnceValues(func() (*gitleaksRules, error) {
 	// the scan time; our own decoding (views) feeds it every decoded reading
 	// instead.
 	d.MaxDecodeDepth = 0
-	dropStopwordTries(&d.Config)
+	dropStopwordTries(&d.Config, stopwords)
 	return &gitleaksRules{d: d, keywords: newKeywordSet(kws)}, nil
 })
 
+// stopwordMark tags the placeholder that stands for an allowlist's stop
+// words while gitleaks translates its config.
+const stopwordMark = "\x00claude-bottle-stopwords-"
+
+// parkStopwords replaces each allowlist's stop words by one placeholder and
+// returns the lists. gitleaks validation builds an Aho-Corasick trie of the
+// stop words (the generic rule alone lists about 1,500): ~9 MB — more than
+// the pipelock daemon's whole memory budget — and as much garbage again
+// while building it.
+func parkStopwords(vc *config.ViperConfig) [][]string {
+	var parked [][]string
+	park := func(words *[]string) {
+		if len(*words) > 0 {
+			parked = append(parked, *words)
+			*words = []string{stopwordMark + strconv.Itoa(len(parked)-1)}
+		}
+	}
+	for i := range vc.Rules {
+		for _, a := range vc.Rules[i].Allowlists {
+			if a != nil {
+				park(&a.StopWords)
+			}
+		}
+		if a := vc.Rules[i].AllowList; a != nil {
+			park(&a.StopWords)
+		}
+	}
+	for _, a := range vc.Allowlists {
+		if a != nil {
+			park(&a.StopWords)
+		}
+	}
+	if vc.AllowList != nil {
+		park(&vc.AllowList.StopWords)
+	}
+	return parked
+}
+
 // dropStopwordTries replaces every allowlist that has stop words with an
-// unvalidated copy. Validation built an Aho-Corasick trie of the stop words
-// (the generic rule alone lists about 1,500): ~9 MB of the ~17 MB the
-// default rules kept alive, more than the pipelock daemon's whole memory
-// budget. Without the trie gitleaks checks stop words with a linear scan,
-// which runs once per finding (findings are rare) instead of once per byte
-// of input; the copies keep every exported field, so the decisions are the
-// same (TestStopwordsStillApply).
-func dropStopwordTries(cfg *config.Config) {
+// unvalidated copy carrying the parked words (lower case, deduplicated, as
+// validation would leave them) and no trie. gitleaks then checks stop words
+// with a linear scan, which runs once per finding (findings are rare)
+// instead of once per byte of input; the copies keep every exported field,
+// so the decisions are the same (TestStopwordsStillApply).
+func dropStopwordTries(cfg *config.Config, parked [][]string) {
 	lighten := func(als []*config.Allowlist) {
 		for i, a := range als {
 			if a == nil || len(a.StopWords) == 0 {
 				continue
 			}
+			words := a.StopWords
+			if len(words) == 1 && strings.HasPrefix(words[0], strings.ToLower(stopwordMark)) {
+				if n, err := strconv.Atoi(strings.TrimPrefix(words[0], strings.ToLower(stopwordMark))); err == nil && n < len(parked) {
+					words = lowerUnique(parked[n])
+				}
+			}
 			als[i] = &config.Allowlist{Description: a.Description, MatchCondition: a.MatchCondition, Commits: a.Commits,
-				Paths: a.Paths, RegexTarget: a.RegexTarget, Regexes: a.Regexes, StopWords: a.StopWords}
+				Paths: a.Paths, RegexTarget: a.RegexTarget, Regexes: a.Regexes, StopWords: words}
 		}
 	}
 	lighten(cfg.Allowlists)
 	for _, r := range cfg.Rules {
 		lighten(r.Allowlists)
 	}
+}
+
+func lowerUnique(words []string) []string {
+	seen := make(map[string]bool, len(words))
+	out := make([]string, 0, len(words))
+	for _, w := range words {
+		if w = strings.ToLower(w); !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // New returns a scanner.

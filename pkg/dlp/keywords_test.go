@@ -1,8 +1,13 @@
 package dlp
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
 
 	"gotest.tools/v3/assert"
 )
@@ -79,4 +84,19 @@ func TestStopwordsStillApply(t *testing.T) {
 	}
 	assert.Assert(t, found("Zk8qXv9Lm2Tq7Rw4Pn6Yb3"), "control: the candidate is found")
 	assert.Assert(t, !found("Zk8q"+stop+"Xv9Lm2Tq7Rw4Pn6Yb3"), "stop word %q no longer applies", stop)
+}
+
+// The default rules decoded straight from gitleaks' TOML are exactly what
+// gitleaks' own viper-based loader produces.
+func TestDefaultRulesDecodeLikeViper(t *testing.T) {
+	var direct config.ViperConfig
+	_, err := toml.Decode(config.DefaultConfig, &direct)
+	assert.NilError(t, err)
+	v := viper.New()
+	v.SetConfigType("toml")
+	assert.NilError(t, v.ReadConfig(strings.NewReader(config.DefaultConfig)))
+	var viaViper config.ViperConfig
+	assert.NilError(t, v.Unmarshal(&viaViper))
+	assert.Assert(t, len(direct.Rules) > 200)
+	assert.Assert(t, reflect.DeepEqual(direct, viaViper), "the two decodings of the default rules differ")
 }
