@@ -3,7 +3,6 @@ package dlp
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"math"
 	"net/url"
 	"strings"
 )
@@ -181,27 +180,6 @@ func reverse(s string) string {
 		b[i], b[j] = b[j], b[i]
 	}
 	return string(b)
-}
-
-// Entropy is the Shannon entropy of s in bits per byte.
-func Entropy(s string) float64 {
-	if s == "" {
-		return 0
-	}
-	var counts [256]int
-	for i := 0; i < len(s); i++ {
-		counts[s[i]]++
-	}
-	var h float64
-	n := float64(len(s))
-	for _, c := range counts {
-		if c == 0 {
-			continue
-		}
-		p := float64(c) / n
-		h -= p * math.Log2(p)
-	}
-	return h
 }
 
 // halfText reports whether at least half of s is printable ASCII: enough to

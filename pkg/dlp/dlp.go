@@ -23,6 +23,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
+
+	"github.com/claude-bottle/claude-bottle/pkg/entropy"
 )
 
 // Finding is one secret found. It never holds the secret itself.
@@ -411,7 +413,7 @@ func highEntropy(tok string, minLen int, threshold float64) bool {
 	if len(tok) < minLen || hexRE.MatchString(tok) || uuidRE.MatchString(tok) {
 		return false
 	}
-	return Entropy(tok) >= threshold
+	return entropy.Shannon(tok) >= threshold
 }
 
 // ScanHost scans a host name: every label for high entropy (an encoded

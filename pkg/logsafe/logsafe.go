@@ -6,10 +6,11 @@ package logsafe
 
 import (
 	"errors"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/entropy"
 )
 
 // MaxLen bounds a logged path or host.
@@ -45,7 +46,7 @@ func Redacted(s string) bool {
 			letters = true
 		}
 	}
-	return letters && digits && entropy(best) >= 3.0
+	return letters && digits && entropy.Shannon(best) >= 3.0
 }
 
 func isAlnum(c byte) bool {
@@ -85,22 +86,6 @@ func bound(s string) string {
 		return s[:MaxLen] + "…"
 	}
 	return s
-}
-
-func entropy(s string) float64 {
-	var counts [256]int
-	for i := 0; i < len(s); i++ {
-		counts[s[i]]++
-	}
-	var h float64
-	n := float64(len(s))
-	for _, c := range counts {
-		if c > 0 {
-			p := float64(c) / n
-			h -= p * math.Log2(p)
-		}
-	}
-	return h
 }
 
 // Err renders err for a log line: a *url.Error (which quotes the whole URL,

@@ -3,6 +3,8 @@ package logsafe
 import (
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -72,4 +74,12 @@ func FuzzPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestErrDropsTheURL(t *testing.T) {
+	err := &url.Error{Op: "Get", URL: "https://api.example.com/x?key=" + aws, Err: errors.New("dial tcp: connection refused")}
+	got := Err(fmt.Errorf("upstream: %w", err))
+	assert.Equal(t, got, "Get: dial tcp: connection refused")
+	assert.Equal(t, Err(nil), "")
+	assert.Equal(t, Err(errors.New("plain")), "plain")
 }
