@@ -96,11 +96,7 @@ func TestBundleAllDaemons(t *testing.T) {
 	svc := plan.Project.Services["sidecars"]
 	var binds []string
 	for _, v := range svc.Volumes {
-		b := v.Source + ":" + v.Target
-		if v.ReadOnly {
-			b += ":ro"
-		}
-		binds = append(binds, b)
+		binds = append(binds, v.Bind())
 	}
 	var envs []string
 	for k, v := range svc.Env() {

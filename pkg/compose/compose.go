@@ -70,6 +70,15 @@ type Volume struct {
 	ReadOnly bool   `yaml:"read_only,omitempty"`
 }
 
+// Bind is the volume as an engine bind ("source:target[:ro]").
+func (v Volume) Bind() string {
+	b := v.Source + ":" + v.Target
+	if v.ReadOnly {
+		b += ":ro"
+	}
+	return b
+}
+
 // ServiceNetwork is a service's attachment to a network.
 type ServiceNetwork struct {
 	Aliases []string `yaml:"aliases,omitempty"`
@@ -186,7 +195,7 @@ func Build(opts Options) (*Project, error) {
 				Internal: true,
 				// Without inhibit_ipv4 the bridge carries a host address and
 				// an agent on an "internal" network reaches every host port.
-				DriverOpts: map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"},
+				DriverOpts: map[string]string{names.InhibitIPv4: "true"},
 				Labels:     labels(slug, ""),
 			},
 			EgressNet: {

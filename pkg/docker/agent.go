@@ -12,7 +12,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
@@ -20,10 +19,6 @@ import (
 // AgentImageRepo is the repository of the per-bottle agent images a
 // capability approval builds; `down` removes them with the bottle.
 func AgentImageRepo(slug string) string { return "claude-bottle-agent-" + slug }
-
-// agentBaseArg must match supervise.AgentBaseArg (docker cannot import
-// supervise: supervise's operator takes the engine as an interface).
-const agentBaseArg = "CLAUDE_BOTTLE_AGENT_BASE"
 
 // RebuildAgent approves a capability-block: it snapshots the running agent
 // (its files, the bottle CA in its trust store and its git configuration
@@ -61,23 +56,30 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 		return "", "", err
 	}
 	after = repo + ":" + stamp
-	if _, err := e.Build(ctx, BuildSpec{Tag: after, Dockerfile: dfPath, Args: map[string]string{agentBaseArg: snap.ID},
+	if _, err := e.Build(ctx, BuildSpec{Tag: after, Dockerfile: dfPath, Args: map[string]string{names.AgentBaseArg: snap.ID},
 		Labels: labels, Salt: []string{"snapshot " + snap.ID}, Force: true}, io.Discard); err != nil {
 		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w", err)
 	}
 
-	// Recreate: same configuration, the new image.
+	// Recreate: same configuration, mounts and networks (the internal one
+	// first, as up creates it), the new image.
 	cfg := old.Config
 	cfg.Image = after
-	cfg.Hostname = old.Config.Hostname
-	nets := old.NetworkSettings.Networks
-	var first string
-	for n := range nets {
-		if first == "" || strings.Contains(n, "internal") {
-			first = n
+	internal := names.InternalNetwork(slug)
+	var nets []attachment
+	for n, ep := range old.NetworkSettings.Networks {
+		var aliases []string
+		for _, a := range ep.Aliases {
+			if !strings.HasPrefix(old.ID, a) { // the engine adds the short id itself
+				aliases = append(aliases, a)
+			}
+		}
+		if n == internal {
+			nets = append([]attachment{{network: n, aliases: aliases}}, nets...)
+		} else {
+			nets = append(nets, attachment{network: n, aliases: aliases})
 		}
 	}
-	hc := old.HostConfig
 	stop := 10
 	if err := e.api.ContainerStop(ctx, old.ID, container.StopOptions{Timeout: &stop}); err != nil {
 		return "", "", fmt.Errorf("stop the old agent: %w", err)
@@ -85,27 +87,11 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 	if err := e.api.ContainerRemove(ctx, old.ID, container.RemoveOptions{}); err != nil {
 		return "", "", fmt.Errorf("remove the old agent: %w", err)
 	}
-	ep := func(n string) *network.EndpointSettings {
-		var aliases []string
-		for _, a := range nets[n].Aliases {
-			if !strings.HasPrefix(old.ID, a) { // the engine adds the short id itself
-				aliases = append(aliases, a)
-			}
-		}
-		return &network.EndpointSettings{Aliases: aliases}
-	}
-	created, err := e.api.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: ep(first)}}, nil, name)
+	created, err := e.createOn(ctx, cfg, old.HostConfig, name, nets)
 	if err != nil {
 		return "", "", fmt.Errorf("recreate the agent from %s: %w (the snapshot %s keeps its files)", after, err, snap.ID)
 	}
-	for n := range nets {
-		if n != first {
-			if err := e.api.NetworkConnect(ctx, n, created.ID, ep(n)); err != nil {
-				return "", "", fmt.Errorf("connect the new agent to %s: %w", n, err)
-			}
-		}
-	}
-	if err := e.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	if err := e.api.ContainerStart(ctx, created, container.StartOptions{}); err != nil {
 		return "", "", fmt.Errorf("start the new agent: %w", err)
 	}
 	return before, after, nil

@@ -9,6 +9,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // Version returns the engine's version and API version.
@@ -28,7 +30,7 @@ func (e *Engine) CheckIsolation(ctx context.Context, image string) error {
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000)
 	netName := "claude-bottle-doctor-" + suffix
 	created, err := e.api.NetworkCreate(ctx, netName, network.CreateOptions{Driver: "bridge", Internal: true,
-		Options: map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}})
+		Options: map[string]string{names.InhibitIPv4: "true"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}})
 	if err != nil {
 		return fmt.Errorf("create a test network: %w", err)
 	}

@@ -126,11 +126,7 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	}
 	var binds []string
 	for _, v := range s.Volumes {
-		b := v.Source + ":" + v.Target
-		if v.ReadOnly {
-			b += ":ro"
-		}
-		binds = append(binds, b)
+		binds = append(binds, v.Bind())
 	}
 	cfg := &container.Config{
 		Image: s.Image, Hostname: s.Hostname, User: s.User, Env: env,
@@ -157,17 +153,33 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	if slices.Contains(netKeys, compose.InternalNet) {
 		netKeys = append([]string{compose.InternalNet}, slices.DeleteFunc(netKeys, func(k string) bool { return k == compose.InternalNet })...)
 	}
-	first := p.Networks[netKeys[0]].Name
-	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, NetworkMode: container.NetworkMode(first), DNS: s.DNS}
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: {Aliases: s.Networks[netKeys[0]].Aliases}}}
-	created, err := e.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.ContainerName)
-	if err != nil {
-		return "", fmt.Errorf("create %s: %w", s.ContainerName, err)
+	nets := make([]attachment, 0, len(netKeys))
+	for _, k := range netKeys {
+		nets = append(nets, attachment{network: p.Networks[k].Name, aliases: s.Networks[k].Aliases})
 	}
-	// API 1.41 attaches one network at creation; the others before start.
-	for _, k := range netKeys[1:] {
-		if err := e.api.NetworkConnect(ctx, p.Networks[k].Name, created.ID, &network.EndpointSettings{Aliases: s.Networks[k].Aliases}); err != nil {
-			return "", fmt.Errorf("connect %s to %s: %w", s.ContainerName, p.Networks[k].Name, err)
+	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS}
+	return e.createOn(ctx, cfg, hc, s.ContainerName, nets)
+}
+
+// attachment is one network a container joins, with its aliases there.
+type attachment struct {
+	network string
+	aliases []string
+}
+
+// createOn creates a container named name joined to nets, the first one as
+// its network mode: API 1.41 attaches one network at creation, so the
+// others are connected before the container starts.
+func (e *Engine) createOn(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string, nets []attachment) (string, error) {
+	hc.NetworkMode = container.NetworkMode(nets[0].network)
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{nets[0].network: {Aliases: nets[0].aliases}}}
+	created, err := e.api.ContainerCreate(ctx, cfg, hc, nc, nil, name)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", name, err)
+	}
+	for _, n := range nets[1:] {
+		if err := e.api.NetworkConnect(ctx, n.network, created.ID, &network.EndpointSettings{Aliases: n.aliases}); err != nil {
+			return "", fmt.Errorf("connect %s to %s: %w", name, n.network, err)
 		}
 	}
 	return created.ID, nil
@@ -211,31 +223,20 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 
 // Exec runs argv in a container as user and returns its combined output.
 func (e *Engine) Exec(ctx context.Context, id, user string, argv []string) (string, int, error) {
-	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: argv, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return "", -1, err
-	}
-	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return "", -1, err
-	}
-	defer att.Close()
-	var outb bytes.Buffer
-	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
-		return "", -1, err
-	}
-	st, err := e.api.ContainerExecInspect(ctx, ex.ID)
-	if err != nil {
-		return outb.String(), -1, err
-	}
-	return outb.String(), st.ExitCode, nil
+	return e.exec(ctx, id, user, argv, nil)
 }
 
 // ExecScript runs script with sh in a container as user, the script on
 // stdin (never on argv, where `ps` and the engine's event log would show
 // it), and returns its combined output and exit code.
 func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (string, int, error) {
-	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: []string{"sh", "-s"}, AttachStdin: true, AttachStdout: true, AttachStderr: true})
+	return e.exec(ctx, id, user, []string{"sh", "-s"}, &script)
+}
+
+// exec runs argv, with stdin written to it and closed when given, and
+// returns the combined output and the exit code.
+func (e *Engine) exec(ctx context.Context, id, user string, argv []string, stdin *string) (string, int, error) {
+	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: argv, AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return "", -1, err
 	}
@@ -244,10 +245,12 @@ func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (strin
 		return "", -1, err
 	}
 	defer att.Close()
-	go func() {
-		_, _ = io.WriteString(att.Conn, script)
-		_ = att.CloseWrite()
-	}()
+	if stdin != nil {
+		go func() {
+			_, _ = io.WriteString(att.Conn, *stdin)
+			_ = att.CloseWrite()
+		}()
+	}
 	var outb bytes.Buffer
 	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
 		return "", -1, err

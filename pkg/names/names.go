@@ -97,6 +97,16 @@ func ValidateSlug(s string) error {
 // means none).
 const DaemonsEnv = "CLAUDE_BOTTLE_SIDECAR_DAEMONS"
 
+// AgentBaseArg is the build argument a capability Dockerfile's FROM names:
+// supervise writes it into the Dockerfile, the engine sets it to the
+// snapshot of the running agent.
+const AgentBaseArg = "CLAUDE_BOTTLE_AGENT_BASE"
+
+// InhibitIPv4 is the bridge driver option that leaves an internal network
+// without a host address (DESIGN.md §5): without it an agent on an
+// "internal" network reaches every port the host listens on.
+const InhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
+
 // Argv returns the arguments of the sidecar binary that run daemon, listening
 // on all addresses of its container (a daemon bound to 127.0.0.1 would refuse
 // its peers on the Docker network). Both shapes use exactly these: the legacy

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // AgentBaseArg is the build argument RebaseDockerfile puts in the FROM line:
 // the engine sets it to the snapshot of the running agent.
-const AgentBaseArg = "CLAUDE_BOTTLE_AGENT_BASE"
+const AgentBaseArg = names.AgentBaseArg
 
 // ErrBadDockerfile is returned for a capability Dockerfile the bottle will
 // not build.
