@@ -22,6 +22,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -180,29 +181,14 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = d.Proxy.Close() }()
-	srv := &http.Server{
-		Handler:           d.Proxy,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
-	for {
-		select {
-		case <-hup:
-			_ = d.Reload()
-		case err := <-errc:
-			return fmt.Errorf("egress: serve: %w", err)
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-			return nil
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			_ = d.Reload() // a failed reload is logged and keeps the previous routes
 		}
-	}
+	}()
+	log.Info("listening", "addr", ln.Addr().String())
+	return sidecar.ServeHTTP(ctx, names.Egress, ln, d.Proxy, log)
 }

@@ -9,19 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 
@@ -125,22 +122,6 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = p.Close() }()
-	// Loading gitleaks' rules (through viper) leaves most of its garbage
-	// behind; hand it back so the idle daemon's RSS is its live heap.
-	runtime.GC()
-	debug.FreeOSMemory()
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "allowlist", len(p.exact)+len(p.suffixes))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("pipelock: serve: %w", err)
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		return nil
-	}
+	return sidecar.ServeHTTP(ctx, names.Pipelock, ln, p, log)
 }
