@@ -3,12 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
@@ -18,11 +14,7 @@ func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	eng, err := docker.Connect(ctx)
+	layout, eng, err := openEngine(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -33,9 +25,7 @@ func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) 
 	}
 	switch {
 	case *asJSON:
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(o); err != nil {
+		if err := writeJSON(stdio.Out, o); err != nil {
 			return err
 		}
 	case o.Empty():

@@ -4,12 +4,16 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 // Stdio is the standard streams of one invocation.
@@ -115,6 +119,44 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return &UsageError{Msg: strings.TrimSpace(err.Error())}
 	}
 	return nil
+}
+
+// parsePositional parses args whose one positional argument (a slug, a
+// proposal ID) may come before or after the flags, and returns it ("" when
+// there is none).
+func parsePositional(fs *flag.FlagSet, args []string) (string, error) {
+	var first string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		first, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
+	}
+	if first == "" && fs.NArg() > 0 {
+		first = fs.Arg(0)
+	}
+	return first, nil
+}
+
+// openEngine reads the state layout from the environment and connects to
+// the engine; the caller closes the engine.
+func openEngine(ctx context.Context, env LookupEnv) (statedir.Layout, *docker.Engine, error) {
+	layout, err := statedir.FromEnv(env)
+	if err != nil {
+		return statedir.Layout{}, nil, err
+	}
+	eng, err := docker.Connect(ctx)
+	if err != nil {
+		return statedir.Layout{}, nil, err
+	}
+	return layout, eng, nil
+}
+
+// writeJSON prints v as indented JSON, for --json output.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // Version is stamped at build time with -ldflags -X; "dev" otherwise.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,15 +27,9 @@ func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv)
 		fmt.Fprintln(stdio.Err, "Usage: claude-bottle selftest SLUG [flags]\n\nRuns the sandbox-escape attacks inside the bottle's agent and prints what the bottle answered.\nExit status 0 only when every attack got a permissions answer and every control got through.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	var slug string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		slug, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	slug, err := parsePositional(fs, args)
+	if err != nil {
 		return err
-	}
-	if slug == "" && fs.NArg() > 0 {
-		slug = fs.Arg(0)
 	}
 	if err := names.ValidateSlug(slug); err != nil {
 		return &UsageError{Msg: "usage: claude-bottle selftest SLUG: " + err.Error()}
@@ -105,9 +98,7 @@ func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv)
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed}); err != nil {
+		if err := writeJSON(stdio.Out, map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed}); err != nil {
 			return err
 		}
 	} else {

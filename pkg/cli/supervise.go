@@ -2,8 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -50,9 +50,7 @@ func runSupervise(ctx context.Context, args []string, stdio Stdio, env LookupEnv
 			if ps == nil {
 				ps = []supervise.Proposal{}
 			}
-			enc := json.NewEncoder(stdio.Out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ps)
+			return writeJSON(stdio.Out, ps)
 		}
 		if len(ps) == 0 {
 			fmt.Fprintln(stdio.Out, "no pending proposals")
@@ -101,21 +99,11 @@ func runSupervise(ctx context.Context, args []string, stdio Stdio, env LookupEnv
 	return &UsageError{Msg: fmt.Sprintf("supervise: unknown subcommand %q\n%s", sub, superviseUsage)}
 }
 
-func parseID(fs interface {
-	Parse([]string) error
-	NArg() int
-	Arg(int) string
-}, args []string) (string, error) {
-	// Accept the ID before or after the flags.
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return "", &UsageError{Msg: err.Error()}
-	}
-	if id == "" && fs.NArg() > 0 {
-		id = fs.Arg(0)
+// parseID parses a subcommand's flags and its proposal ID.
+func parseID(fs *flag.FlagSet, args []string) (string, error) {
+	id, err := parsePositional(fs, args)
+	if err != nil {
+		return "", err
 	}
 	if id == "" {
 		return "", &UsageError{Msg: "supervise: give the proposal ID (claude-bottle supervise ls)"}

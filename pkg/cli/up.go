@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,7 +14,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
@@ -34,11 +31,7 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	if err != nil {
 		return err
 	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	eng, err := docker.Connect(ctx)
+	layout, eng, err := openEngine(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -140,24 +133,14 @@ func runExec(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error
 func runDown(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
 	fs := newFlags("down", stdio)
 	keep := fs.Bool("keep", false, "keep the state directory (compose.log, configs)")
-	var slug string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		slug, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	slug, err := parsePositional(fs, args)
+	if err != nil {
 		return err
-	}
-	if slug == "" && fs.NArg() > 0 {
-		slug = fs.Arg(0)
 	}
 	if err := names.ValidateSlug(slug); err != nil {
 		return &UsageError{Msg: "usage: claude-bottle down SLUG [--keep]: " + err.Error()}
 	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	eng, err := docker.Connect(ctx)
+	layout, eng, err := openEngine(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -175,11 +158,7 @@ func runLs(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	eng, err := docker.Connect(ctx)
+	layout, eng, err := openEngine(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -192,9 +171,7 @@ func runLs(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 		if bs == nil {
 			bs = []docker.BottleInfo{}
 		}
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(bs)
+		return writeJSON(stdio.Out, bs)
 	}
 	if len(bs) == 0 {
 		fmt.Fprintln(stdio.Out, "no bottles")
