@@ -36,6 +36,39 @@ host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok
 enabled = true
 `
 
+// fourDaemonBottle resolves readyManifest (all four daemons) under a fresh
+// state home.
+func fourDaemonBottle(t *testing.T) (*manifest.Resolved, statedir.Layout) {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.WriteFile(home+"/id", []byte("placeholder identity\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse([]byte(strings.ReplaceAll(readyManifest, "{{ID}}", home+"/id")), "bench.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, statedir.Layout{Home: home}
+}
+
+// stage prepares and stages r in shape, as up does before it starts
+// containers.
+func stage(t *testing.T, r *manifest.Resolved, shape sidecarflag.Shape, layout statedir.Layout) *bottle.Plan {
+	t.Helper()
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Stage(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 func TestBench(t *testing.T) {
 	out, ok := os.LookupEnv(OutEnv)
 	if !ok {
@@ -75,34 +108,16 @@ func TestBench(t *testing.T) {
 // interleaved, and times up: networks, sidecars healthy, agent started and
 // provisioned (bottle CA installed).
 func measureReady(t *testing.T, runs int, res *Results) {
-	home := t.TempDir()
-	if err := os.WriteFile(home+"/id", []byte("placeholder identity\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, err := manifest.Parse([]byte(strings.ReplaceAll(readyManifest, "{{ID}}", home+"/id")), "bench.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, layout := fourDaemonBottle(t)
 	eng, err := docker.Connect(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = eng.Close() }()
-	layout := statedir.Layout{Home: home}
 	times := map[sidecarflag.Shape][]float64{}
 	for i := range runs + 1 {
 		for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
-			plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := plan.Stage(); err != nil {
-				t.Fatal(err)
-			}
+			plan := stage(t, r, shape, layout)
 			var log strings.Builder
 			start := time.Now()
 			err = eng.Up(t.Context(), plan, nil, &log)
@@ -120,13 +135,7 @@ func measureReady(t *testing.T, runs int, res *Results) {
 	}
 	// Idle memory of a bottle with all four daemons, in each shape.
 	for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
-		plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := plan.Stage(); err != nil {
-			t.Fatal(err)
-		}
+		plan := stage(t, r, shape, layout)
 		if err := eng.Up(t.Context(), plan, nil, io.Discard); err != nil {
 			t.Fatal(err)
 		}
@@ -251,26 +260,8 @@ func daemonName(argv []string) string {
 // measureStartup runs each daemon of the sidecars image from exec to its
 // first accepted connection, five times, with its staged configuration.
 func measureStartup(t *testing.T, env *itest.Env, res *Results) {
-	home := t.TempDir()
-	if err := os.WriteFile(home+"/id", []byte("placeholder identity\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, err := manifest.Parse([]byte(strings.ReplaceAll(readyManifest, "{{ID}}", home+"/id")), "bench.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	layout := statedir.Layout{Home: home}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.Bundle, Layout: layout, User: compose.OperatorUser()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Stage(); err != nil {
-		t.Fatal(err)
-	}
+	r, layout := fourDaemonBottle(t)
+	plan := stage(t, r, sidecarflag.Bundle, layout)
 	if err := os.MkdirAll(layout.QueueDir(plan.Slug), 0o777); err != nil {
 		t.Fatal(err)
 	}

@@ -30,11 +30,8 @@ func TestCapabilityBlock(t *testing.T) {
 	manifestPath := home + "/bottle.toml"
 	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"cap\"\nimage = \""+images.AgentTestImage+"\"\n[env]\nPROJECT = \"demo\"\n[[egress.routes]]\nhost = \"api.github.com\"\n[supervise]\nenabled = true\n"), 0o644))
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home})
-	code, out, errOut := run("up", "-f", manifestPath, "--detach")
-	assert.Equal(t, code, 0, out+errOut)
-	slug := slugFrom(t, out, "cap")
-	t.Cleanup(func() { run("down", slug) })
-	code, out, errOut = run("exec", slug, "sh", "-c", "echo work-in-progress > /home/agent/notes.txt && command -v cb-new-tool || echo no-tool")
+	slug, _ := upBottle(t, run, manifestPath, "cap")
+	code, out, errOut := run("exec", slug, "sh", "-c", "echo work-in-progress > /home/agent/notes.txt && command -v cb-new-tool || echo no-tool")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "no-tool"))
 

@@ -45,7 +45,7 @@ func TestEgressPipelockChain(t *testing.T) {
 
 	plan, layout := stageBottle(t, "name = \"chain\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", shape, nil)
 
-	internal := env.Network(t, "chain-int", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
+	internal := env.InternalNetwork(t, "chain-int")
 	bind := func(d string) string { return layout.DaemonDir(plan.Slug, d) + ":" + names.ConfigDir(d) + ":ro" }
 	var sidecars []*itest.Container
 	if shape == sidecarflag.Bundle {
@@ -71,12 +71,7 @@ func TestEgressPipelockChain(t *testing.T) {
 		}
 	}
 	for _, sc := range sidecars {
-		poll.WaitOn(t, func(poll.LogT) poll.Result {
-			if res := sc.Exec(t, names.InitdBinary+" health"); res.Code == 0 {
-				return poll.Success()
-			}
-			return poll.Continue("sidecars not healthy:\n%s", sc.Logs(t))
-		}, poll.WithTimeout(30*time.Second))
+		sc.WaitHealthy(t, 30*time.Second)
 	}
 
 	agent := env.Run(t, itest.RunSpec{Name: "chain-agent", Image: images.AgentTestImage, Network: internal.Name,

@@ -42,11 +42,8 @@ func TestSuperviseRegisteredWithClaudeCode(t *testing.T) {
 	manifestPath := filepath.Join(home, "bottle.toml")
 	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"cc\"\nimage = \""+tag+"\"\n[[egress.routes]]\nhost = \"api.anthropic.com\"\n[supervise]\nenabled = true\n"), 0o644))
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home})
-	code, out, errOut := run("up", "-f", manifestPath, "--detach")
-	assert.Equal(t, code, 0, out+errOut)
-	slug := slugFrom(t, out, "cc")
-	t.Cleanup(func() { run("down", slug) })
-	code, out, errOut = run("exec", slug, "cat", "/tmp/claude-calls")
+	slug, _ := upBottle(t, run, manifestPath, "cc")
+	code, out, errOut := run("exec", slug, "cat", "/tmp/claude-calls")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "agent: mcp add --scope user --transport http supervise http://supervise:9100/"), out)
 }

@@ -35,20 +35,14 @@ func TestEgressInImage(t *testing.T) {
 
 	plan, layout := stageBottle(t, "name = \"eg\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", sidecarflag.Bundle, nil)
 
-	internal := env.Network(t, "eg-internal", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
+	internal := env.InternalNetwork(t, "eg-internal")
 	sc := env.Run(t, itest.RunSpec{
 		Name: "eg-sidecars", Image: img, Network: internal.Name, Aliases: []string{"egress"},
 		User:  compose.OperatorUser(),
 		Env:   []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress", "EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888"},
 		Binds: []string{layout.EgressStateDir(plan.Slug) + ":/etc/claude-bottle/egress:ro"},
 	})
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		res := sc.Exec(t, "/usr/local/bin/initd health")
-		if res.Code == 0 {
-			return poll.Success()
-		}
-		return poll.Continue("egress not healthy: %s %s\n%s", res.Stdout, res.Stderr, sc.Logs(t))
-	}, poll.WithTimeout(20*time.Second))
+	sc.WaitHealthy(t, 20*time.Second)
 
 	agent := env.Run(t, itest.RunSpec{Name: "eg-agent", Image: images.AgentTestImage, Network: internal.Name,
 		Binds: []string{layout.AgentCADir(plan.Slug) + ":/etc/claude-bottle/ca:ro"}})

@@ -11,7 +11,6 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
-	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -51,7 +50,7 @@ func TestGitGate(t *testing.T) {
 	assert.NilError(t, os.WriteFile(filepath.Join(keys, "authorized_keys"), []byte(clientPub+"\n"), 0o644))
 	otherHostKey := itest.Keygen(t, filepath.Join(t.TempDir(), "other"))
 
-	internal := env.Network(t, "gg-int", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
+	internal := env.InternalNetwork(t, "gg-int")
 	outside := env.Network(t, "gg-out", false, nil)
 	upstream := env.Run(t, itest.RunSpec{Name: "gg-upstream", Image: images.GitUpstreamTestImage, Network: outside.Name,
 		Aliases: []string{"git.upstream.test"}, Binds: []string{keys + ":/etc/ssh/test:ro"}})
@@ -72,12 +71,7 @@ chown -R git:git /srv/git`)
 			Aliases: []string{name, names.GitGate}, Env: []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=git-gate"},
 			Binds: []string{dir + ":" + names.ConfigDir(names.GitGate) + ":ro"}})
 		c.Connect(t, outside.Name)
-		poll.WaitOn(t, func(poll.LogT) poll.Result {
-			if r := c.Exec(t, names.InitdBinary+" health"); r.Code == 0 {
-				return poll.Success()
-			}
-			return poll.Continue("git-gate not healthy: %s", c.Logs(t))
-		}, poll.WithTimeout(20*time.Second))
+		c.WaitHealthy(t, 20*time.Second)
 		return c
 	}
 	gg := gate("gg-gate", stageGate(t, filepath.Join(keys, "client"), hostKey))

@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -68,6 +69,32 @@ func slugFrom(t *testing.T, out, name string) string {
 	}
 	t.Fatalf("no %s-<slug> in up's output:\n%s", name, out)
 	return ""
+}
+
+// upBottle runs `claude-bottle up -f manifest --detach` through run, fails
+// the test unless it worked, takes the bottle down when the test ends, and
+// returns the slug and up's output.
+func upBottle(t *testing.T, run func(args ...string) (int, string, string), manifest, name string) (string, string) {
+	t.Helper()
+	code, out, errOut := run("up", "-f", manifest, "--detach")
+	assert.Equal(t, code, 0, out+errOut)
+	slug := slugFrom(t, out, name)
+	t.Cleanup(func() { run("down", slug) })
+	return slug, out
+}
+
+// assertGone checks that nothing of bottle slug remains: no container, no
+// network, no state directory under home.
+func assertGone(t *testing.T, env *itest.Env, home, slug string) {
+	t.Helper()
+	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0, "containers left behind")
+	nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(nets), 0, "networks left behind")
+	_, err = os.Stat(home + "/state/" + slug)
+	assert.Assert(t, os.IsNotExist(err), "state dir left behind")
 }
 
 func dcListImages(slug string) dc.ListImagesOptions {

@@ -32,7 +32,7 @@ func TestInternalNetworkIsolation(t *testing.T) {
 	// the host side, this would answer and record it.
 	hits := listenAll(t)
 
-	internal := env.Network(t, "internal", true, map[string]any{"com.docker.network.bridge.inhibit_ipv4": "true"})
+	internal := env.InternalNetwork(t, "internal")
 	peer := env.Run(t, itest.RunSpec{Name: "peer", Image: images.AgentTestImage, Network: internal.Name, Aliases: []string{"peer"},
 		Cmd: []string{"nc", "-lk", "7000"}})
 	agent := env.Run(t, itest.RunSpec{Name: "agent", Image: images.AgentTestImage, Network: internal.Name})

@@ -7,13 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
@@ -60,12 +58,9 @@ enabled = true
 	views := map[string]string{}
 	for _, flag := range []string{"0", "1"} {
 		vars[sidecarflag.BundleEnv] = flag
-		code, out, errOut := run("up", "-f", manifestPath, "--detach")
-		assert.Equal(t, code, 0, out+errOut)
-		slug := slugFrom(t, out, "shapes")
-		t.Cleanup(func() { run("down", slug) })
+		slug, _ := upBottle(t, run, manifestPath, "shapes")
 
-		code, out, errOut = run("exec", slug, "sh", "-c", `
+		code, out, errOut := run("exec", slug, "sh", "-c", `
 curl -sS --max-time 10 -o /dev/null -w 'pipelock %{http_code}\n' -x http://pipelock:8888 http://example.com/
 curl -sS --max-time 10 -w '\negress %{http_code}\n' https://denied.example.com/
 curl -sS --max-time 10 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
@@ -85,14 +80,7 @@ curl -sS --max-time 10 -H 'Content-Type: application/json' -H 'Accept: applicati
 
 		code, out, errOut = run("down", slug)
 		assert.Equal(t, code, 0, out+errOut)
-		left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
-		assert.NilError(t, err)
-		assert.Equal(t, len(left), 0, "containers left behind")
-		nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
-		assert.NilError(t, err)
-		assert.Equal(t, len(nets), 0, "networks left behind")
-		_, err = os.Stat(home + "/state/" + slug)
-		assert.Assert(t, os.IsNotExist(err), "state dir left behind")
+		assertGone(t, env, home, slug)
 	}
 	assert.Assert(t, is.Contains(views["0"], "PROJECT=demo"))
 	assert.Assert(t, is.Contains(views["0"], "HTTPS_PROXY=http://egress:9099"))

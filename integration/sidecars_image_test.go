@@ -105,12 +105,7 @@ func TestBundleAllDaemons(t *testing.T) {
 		}
 	}
 	c := env.Run(t, itest.RunSpec{Name: "all-daemons", Image: img, User: compose.OperatorUser(), Env: envs, Binds: binds})
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if res := c.Exec(t, "/usr/local/bin/initd health"); res.Code == 0 {
-			return poll.Success()
-		}
-		return poll.Continue("bundle not healthy:\n%s", c.Logs(t))
-	}, poll.WithTimeout(30*time.Second))
+	c.WaitHealthy(t, 30*time.Second)
 	list := c.Exec(t, "/usr/local/bin/claude-bottle-sidecar list")
 	assert.Equal(t, strings.Join(strings.Fields(list.Stdout), ","), "egress,pipelock,git-gate,supervise")
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -40,13 +39,10 @@ identity = "`+home+`/id"
 host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 `), 0o644))
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home, "CB_UPDOWN_TOKEN": "ghp_UpDownTokenValue0123456789abcdefXYZ"})
-	code, out, errOut := run("up", "-f", manifestPath, "--detach")
-	assert.Equal(t, code, 0, out+errOut)
+	slug, out := upBottle(t, run, manifestPath, "updown")
 	assert.Assert(t, is.Contains(out, "sidecars healthy in"))
-	slug := slugFrom(t, out, "updown")
-	t.Cleanup(func() { run("down", slug) })
 
-	code, out, errOut = run("exec", slug, "sh", "-c", "curl -sS --max-time 10 https://denied.example.com/ ; echo; env | grep -c EGRESS_TOKEN || true; ls /etc/claude-bottle/ca")
+	code, out, errOut := run("exec", slug, "sh", "-c", "curl -sS --max-time 10 https://denied.example.com/ ; echo; env | grep -c EGRESS_TOKEN || true; ls /etc/claude-bottle/ca")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "egress: host denied.example.com is not on this bottle's allowlist"), "the agent trusts the bottle CA without --cacert: %s", out)
 	assert.Assert(t, is.Contains(out, "\n0\n"), "the agent sees a token slot: %s", out)
@@ -64,14 +60,7 @@ host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok
 
 	code, out, errOut = run("down", slug)
 	assert.Equal(t, code, 0, out+errOut)
-	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
-	assert.NilError(t, err)
-	assert.Equal(t, len(left), 0, "containers left behind")
-	nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
-	assert.NilError(t, err)
-	assert.Equal(t, len(nets), 0, "networks left behind")
-	_, err = os.Stat(home + "/state/" + slug)
-	assert.Assert(t, os.IsNotExist(err), "state dir left behind")
+	assertGone(t, env, home, slug)
 }
 
 // TestCleanup: a bottle whose agent is gone (a killed CLI, a crashed
@@ -85,31 +74,24 @@ func TestCleanup(t *testing.T) {
 	manifestPath := home + "/bottle.toml"
 	assert.NilError(t, os.WriteFile(manifestPath, []byte("name = \"orphan\"\nimage = \"claude-bottle-agent-test:latest\"\n[[egress.routes]]\nhost = \"api.github.com\"\n"), 0o644))
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": home})
-	code, out, errOut := run("up", "-f", manifestPath, "--detach")
-	assert.Equal(t, code, 0, out+errOut)
-	slug := slugFrom(t, out, "orphan")
-	t.Cleanup(func() { run("down", slug) })
+	slug, _ := upBottle(t, run, manifestPath, "orphan")
 	assert.NilError(t, os.MkdirAll(home+"/state/.staging-x-123", 0o700))
 	// The agent dies; the state dir is not new any more.
 	assert.NilError(t, env.Pool.Client.StopContainer(names.AgentContainer(slug), 1))
 	old := time.Now().Add(-time.Hour)
 	assert.NilError(t, os.Chtimes(home+"/state/"+slug, old, old))
 
-	code, out, _ = run("cleanup", "--json")
+	code, out, _ := run("cleanup", "--json")
 	assert.Equal(t, code, 1, "without --yes and a terminal nothing is removed")
 	assert.Assert(t, is.Contains(out, `"`+slug+`"`), out)
 	assert.Assert(t, is.Contains(out, names.InternalNetwork(slug)), out)
 	assert.Assert(t, is.Contains(out, ".staging-x-123"), out)
 
-	code, out, errOut = run("cleanup", "--yes")
+	code, out, errOut := run("cleanup", "--yes")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "removed leftovers of 1 bottle(s)"), out)
-	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
-	assert.NilError(t, err)
-	assert.Equal(t, len(left), 0)
-	_, err = os.Stat(home + "/state/" + slug)
-	assert.Assert(t, os.IsNotExist(err))
-	_, err = os.Stat(home + "/state/.staging-x-123")
+	assertGone(t, env, home, slug)
+	_, err := os.Stat(home + "/state/.staging-x-123")
 	assert.Assert(t, os.IsNotExist(err))
 	_, out, _ = run("cleanup", "--json")
 	assert.Assert(t, !strings.Contains(out, slug), "still reported after removal: %s", out)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ory/dockertest/v3"
 	dc "github.com/ory/dockertest/v3/docker"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // ForceEnv forces the Docker-backed tests on: with it set to 1 a missing
@@ -113,6 +115,13 @@ func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]
 		}
 	})
 	return n
+}
+
+// InternalNetwork creates a network shaped like a bottle's internal one:
+// internal, and with inhibit_ipv4 so the bridge has no host address.
+func (e *Env) InternalNetwork(t testing.TB, base string) *dc.Network {
+	t.Helper()
+	return e.Network(t, base, true, map[string]any{names.InhibitIPv4: "true"})
 }
 
 // Container is a running test container.
@@ -282,4 +291,22 @@ func (c *Container) Exec(t testing.TB, script string) ExecResult {
 		t.Fatalf("exec inspect: %v", err)
 	}
 	return ExecResult{Code: info.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}
+}
+
+// WaitHealthy polls `initd health` in a sidecars-image container until it
+// passes (every selected daemon accepts connections), failing the test with
+// the container's logs after timeout.
+func (c *Container) WaitHealthy(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		res := c.Exec(t, names.InitdBinary+" health")
+		if res.Code == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy within %s: %s%s\n%s", timeout, res.Stdout, res.Stderr, c.Logs(t))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
