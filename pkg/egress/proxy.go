@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -108,11 +107,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) handleConnect(w http.ResponseWriter, r *http.Request) {
-	host, port, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host, port = r.Host, "443"
-	}
-	host = mitm.NormalizeHost(host)
+	host, port := mitm.SplitHostPort(r.Host, "443")
 	if mitm.IsIPLike(host) {
 		p.deny(w, r, host, "ip-literal", fmt.Sprintf("%s is an IP address; bottles reach hosts by allowlisted name only", host))
 		return
@@ -131,11 +126,7 @@ func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		sni = mitm.NormalizeHost(r.TLS.ServerName)
 	}
-	reqHost, reqPort, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		reqHost, reqPort = r.Host, ""
-	}
-	reqHost = mitm.NormalizeHost(reqHost)
+	reqHost, reqPort := mitm.SplitHostPort(r.Host, "")
 	switch {
 	case sni != "" && sni != connectHost:
 		p.deny(w, r, connectHost, "sni-mismatch", fmt.Sprintf("TLS server name %q does not match the CONNECT target %q", sni, connectHost))
@@ -152,11 +143,7 @@ func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 
 // forward applies the route table to one request and proxies it upstream.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport string) {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host, port = hostport, ""
-	}
-	host = mitm.NormalizeHost(host)
+	host, port := mitm.SplitHostPort(hostport, "")
 	if host == ControlHost {
 		p.control(w, r)
 		return

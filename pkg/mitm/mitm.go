@@ -148,6 +148,16 @@ func NormalizeHost(h string) string {
 	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
+// SplitHostPort splits a request target "host[:port]" into the normalised
+// host (NormalizeHost) and the port, def when the target names none.
+func SplitHostPort(target, def string) (host, port string) {
+	h, p, err := net.SplitHostPort(target)
+	if err != nil {
+		h, p = target, def
+	}
+	return NormalizeHost(h), p
+}
+
 // IsIPLike reports whether h names an address rather than a host: an IPv4 or
 // IPv6 literal, or any spelling a resolver would take as one (2130706433,
 // 0x7f000001, 0177.0.0.1, 127.1, 0x7f.1). Such names are refused outright.

@@ -81,3 +81,16 @@ func BenchmarkSignerMiss(b *testing.B) {
 		i++
 	}
 }
+
+func TestSplitHostPort(t *testing.T) {
+	for target, want := range map[string][2]string{
+		"Example.COM.:8443": {"example.com", "8443"},
+		"example.com":       {"example.com", "443"},
+		"[::1]:80":          {"::1", "80"},
+		"[::1]":             {"::1", "443"},
+		"10.0.0.1":          {"10.0.0.1", "443"},
+	} {
+		h, p := SplitHostPort(target, "443")
+		assert.DeepEqual(t, [2]string{h, p}, want)
+	}
+}

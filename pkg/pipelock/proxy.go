@@ -241,26 +241,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodConnect:
 		p.connect(w, r)
 	case r.URL.IsAbs() && strings.EqualFold(r.URL.Scheme, "http"):
-		host, port, err := net.SplitHostPort(r.URL.Host)
-		if err != nil {
-			host, port = r.URL.Host, "80"
-		}
+		host, port := mitm.SplitHostPort(r.URL.Host, "80")
 		if port != "80" {
 			p.block(w, r, host, "port", fmt.Sprintf("port %s is not allowed; plain HTTP goes to port 80", port))
 			return
 		}
-		p.request(w, r, "http", mitm.NormalizeHost(host))
+		p.request(w, r, "http", host)
 	default:
 		p.block(w, r, r.Host, "not-proxy-request", "pipelock is a forward proxy; requests must be CONNECT or absolute-form http://")
 	}
 }
 
 func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
-	host, port, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host, port = r.Host, "443"
-	}
-	host = mitm.NormalizeHost(host)
+	host, port := mitm.SplitHostPort(r.Host, "443")
 	if port != "443" {
 		p.block(w, r, host, "port", fmt.Sprintf("port %s is not allowed; HTTPS goes to port 443", port))
 		return
