@@ -28,6 +28,18 @@ type progress struct {
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
+// withProgress runs f with a writer for its progress lines: a live
+// progress display on a terminal, w itself otherwise. The display is gone
+// when withProgress returns.
+func withProgress(w io.Writer, f func(io.Writer) error) error {
+	if !isTerminal(w) {
+		return f(w)
+	}
+	p := newProgress(w, 100*time.Millisecond, time.Now)
+	defer p.Stop()
+	return f(p)
+}
+
 // newProgress starts redrawing every tick (0: no redraw goroutine, for tests
 // that call redraw themselves).
 func newProgress(w io.Writer, tick time.Duration, now func() time.Time) *progress {

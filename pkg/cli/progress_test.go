@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -37,4 +38,15 @@ func TestProgressTicks(t *testing.T) {
 	s := out.String()
 	assert.Assert(t, strings.Contains(s, "waiting …"), "%q", s)
 	assert.Assert(t, strings.HasSuffix(s, "\r\033[K"), "the status line is erased at the end: %q", s)
+}
+
+func TestWithProgressOffATerminal(t *testing.T) {
+	var out bytes.Buffer
+	err := withProgress(&out, func(w io.Writer) error {
+		assert.Assert(t, w == io.Writer(&out), "off a terminal the lines go straight to the writer")
+		fmt.Fprintln(w, "plain line")
+		return nil
+	})
+	assert.NilError(t, err)
+	assert.Equal(t, out.String(), "plain line\n")
 }

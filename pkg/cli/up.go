@@ -6,7 +6,6 @@ import (
 	"io"
 	"os/exec"
 	"text/tabwriter"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -37,36 +36,27 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	}
 	defer func() { _ = eng.Close() }()
 	image := sidecarflag.Image(env)
-	for _, ref := range []string{image, r.Image} {
-		out := io.Writer(stdio.Out)
-		var pr *progress
-		if isTerminal(stdio.Out) {
-			pr = newProgress(stdio.Out, 100*time.Millisecond, time.Now)
-			out = pr
+	var plan *bottle.Plan
+	// Images, staging and bring-up report through one progress display,
+	// gone before the shell or the command takes the terminal.
+	err = withProgress(stdio.Out, func(out io.Writer) error {
+		for _, ref := range []string{image, r.Image} {
+			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out}); err != nil {
+				return err
+			}
 		}
-		_, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out})
-		if pr != nil {
-			pr.Stop()
-		}
+		var err error
+		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
 		if err != nil {
 			return err
 		}
-	}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
+		if err := plan.Stage(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
+		return eng.Up(ctx, plan, r.TokenEnv(), out)
+	})
 	if err != nil {
-		return err
-	}
-	if err := plan.Stage(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdio.Out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
-	upOut := io.Writer(stdio.Out)
-	if isTerminal(stdio.Out) {
-		pr := newProgress(stdio.Out, 100*time.Millisecond, time.Now)
-		upOut = pr
-		defer pr.Stop()
-	}
-	if err := eng.Up(ctx, plan, r.TokenEnv(), upOut); err != nil {
 		return err
 	}
 	agent := names.AgentContainer(plan.Slug)

@@ -234,6 +234,8 @@ var (
 	reExit   = regexp.MustCompile(`(?m)^EXIT (\d+)$`)
 	// reBlockHeader finds the block header of a proxy's answer in curl's trace.
 	reBlockHeader = regexp.MustCompile(`(?mi)^< X-Claude-Bottle-Blocked: *(.+?)\r?$`)
+	// reDNSStatus finds dig's answer status.
+	reDNSStatus = regexp.MustCompile(`status: ([A-Z]+)`)
 )
 
 func exitCode(out string) int {
@@ -372,7 +374,7 @@ func judgeNoDNSAnswer(out string) (bool, string) {
 	if strings.Contains(out, "ANSWER SECTION") {
 		return false, "the name resolved: " + firstLine(out)
 	}
-	if m := regexp.MustCompile(`status: ([A-Z]+)`).FindStringSubmatch(out); m != nil {
+	if m := reDNSStatus.FindStringSubmatch(out); m != nil {
 		if m[1] == "NOERROR" {
 			return false, "resolver answered NOERROR"
 		}
