@@ -39,17 +39,19 @@ const HealthTimeout = 90 * time.Second
 // order: networks, sidecars (waiting until healthy), agent, then provisions
 // the agent (bottle CA in its trust store, git insteadOf rules). tokenEnv
 // holds the EGRESS_TOKEN_<n>=value entries (never written to disk). Progress
-// lines go to out. On any failure everything created is removed again (logs
-// kept in compose.log).
+// lines go to out. On any failure every container and network created is
+// removed again; the state directory stays, holding compose.log with every
+// container's output (claude-bottle down or cleanup removes it).
 func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, out io.Writer) (err error) {
 	p := plan.Project
 	t0 := time.Now()
 	defer func() {
 		if err != nil {
-			fmt.Fprintf(out, "bring-up failed; removing what was created (logs: %s)\n", filepath.Join(plan.Layout.StateDir(plan.Slug), statedir.ComposeLog))
+			fmt.Fprintf(out, "bring-up failed; removing its containers and networks (logs: %s; claude-bottle down %s removes them too)\n",
+				filepath.Join(plan.Layout.StateDir(plan.Slug), statedir.ComposeLog), plan.Slug)
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			_ = e.removeBottle(cctx, plan.Layout, plan.Slug, true)
+			_ = e.removeBottle(cctx, plan.Layout, plan.Slug, false)
 		}
 	}()
 	for _, key := range sortedKeys(p.Networks) {

@@ -55,6 +55,13 @@ type Daemon struct {
 	log    *slog.Logger
 	Proxy  *Proxy
 	Routes string // path of routes.yaml
+
+	// What stage checked and finish uses.
+	signer      *mitm.Signer
+	upURL       *url.URL
+	upstreamPEM []byte
+	table       *Table
+	caPrint     string
 }
 
 // DaemonOptions configure NewDaemon.
@@ -70,6 +77,17 @@ type DaemonOptions struct {
 // NewDaemon loads the bottle CA (never generating one), the routes and the
 // upstream settings. Every error names the file or variable at fault.
 func NewDaemon(opts DaemonOptions) (*Daemon, error) {
+	d, err := stageDaemon(opts)
+	if err != nil {
+		return nil, err
+	}
+	return d, d.finish()
+}
+
+// stageDaemon reads and checks every file and variable egress needs — the
+// fast part of NewDaemon: whatever can fail on the configuration fails
+// here, before egress opens its port.
+func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -101,31 +119,40 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("egress: read %s: %w", authFile, err)
 	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var upstreamPEM []byte
 	upstreamCA := filepath.Join(dir, statedir.UpstreamCA)
 	if pem, err := os.ReadFile(upstreamCA); err == nil {
-		if !roots.AppendCertsFromPEM(pem) {
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("egress: %s holds no certificate", upstreamCA)
 		}
+		upstreamPEM = pem
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("egress: read %s: %w", upstreamCA, err)
 	} else {
 		log.Warn("no upstream CA; trusting the system roots only", "path", upstreamCA)
 	}
-	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, statedir.RoutesFile)}
-	table, err := d.loadTable()
-	if err != nil {
+	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, statedir.RoutesFile),
+		signer: signer, upURL: upURL, upstreamPEM: upstreamPEM, caPrint: ca.Fingerprint()[:16]}
+	if d.table, err = d.loadTable(); err != nil {
 		return nil, err
 	}
-	d.Proxy, err = New(Options{Table: table, Signer: signer, Transport: NewTransport(upURL, roots), Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	log.Info("egress ready", "ca", ca.Fingerprint()[:16], "routes", len(table.Routes()), "upstream", upURL.Host)
 	return d, nil
+}
+
+// finish loads the system roots (the slow part) and builds the proxy.
+func (d *Daemon) finish() error {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if d.upstreamPEM != nil {
+		roots.AppendCertsFromPEM(d.upstreamPEM)
+	}
+	if d.Proxy, err = New(Options{Table: d.table, Signer: d.signer, Transport: NewTransport(d.upURL, roots), Logger: d.log}); err != nil {
+		return err
+	}
+	d.log.Info("egress ready", "ca", d.caPrint, "routes", len(d.table.Routes()), "upstream", d.upURL.Host)
+	return nil
 }
 
 func (d *Daemon) loadTable() (*Table, error) {
@@ -168,15 +195,18 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Egress)
-	// Listen first: loading the system roots takes tens of milliseconds; a
-	// client connecting meanwhile waits in the backlog until the proxy serves
-	// with its whole configuration.
+	d, err := stageDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
+	if err != nil {
+		return err
+	}
+	// The configuration is good: open the port now and load the system
+	// roots (tens of milliseconds) while the first clients wait in the
+	// backlog; nothing is served before the proxy is complete.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("egress: listen %s: %w", *listen, err)
 	}
-	d, err := NewDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
-	if err != nil {
+	if err := d.finish(); err != nil {
 		_ = ln.Close()
 		return err
 	}

@@ -29,69 +29,114 @@ const DefaultListen = "127.0.0.1:8888"
 // Load reads a config file and builds the proxy it describes. env is the
 // daemon's environment, used only when dlp.scan_env is on.
 func Load(path string, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
-	data, err := os.ReadFile(path)
+	cfg, err := loadConfig(path)
 	if err != nil {
-		return nil, fmt.Errorf("pipelock: config: %w", err)
-	}
-	cfg, err := pipelockcfg.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("pipelock: %s: %w", path, err)
+		return nil, err
 	}
 	return Build(cfg, resolver, env, log)
 }
 
+// loadConfig reads and validates pipelock.yaml.
+func loadConfig(path string) (pipelockcfg.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return pipelockcfg.Config{}, fmt.Errorf("pipelock: config: %w", err)
+	}
+	cfg, err := pipelockcfg.Parse(data)
+	if err != nil {
+		return pipelockcfg.Config{}, fmt.Errorf("pipelock: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
 // Build makes the proxy of a validated config.
 func Build(cfg pipelockcfg.Config, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
-	opts := dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults}
+	s, err := stage(cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	return s.proxy(resolver, log)
+}
+
+// staged is a configuration checked in everything it names — interception
+// CA, extra roots, CIDRs, DLP patterns and fingerprints — before pipelock
+// opens its port: a port that accepts is a pipelock that will serve.
+type staged struct {
+	cfg      pipelockcfg.Config
+	dlp      dlp.Options
+	signer   *mitm.Signer
+	extraPEM []byte
+	allow    []netip.Prefix
+}
+
+// stage does the fast part of Build: whatever can fail on the
+// configuration fails here.
+func stage(cfg pipelockcfg.Config, env []string) (*staged, error) {
+	s := &staged{cfg: cfg, dlp: dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults}}
 	for _, pt := range cfg.DLP.Patterns {
-		opts.Patterns = append(opts.Patterns, dlp.Pattern{Name: pt.Name, Regex: pt.Regex})
+		s.dlp.Patterns = append(s.dlp.Patterns, dlp.Pattern{Name: pt.Name, Regex: pt.Regex})
 	}
 	if cfg.DLP.ScanEnv {
 		for _, kv := range env {
 			k, v, _ := strings.Cut(kv, "=")
 			if len(v) >= 16 && !strings.ContainsAny(v, " /:") {
 				if fp, err := secretfp.Of("env "+k, v); err == nil {
-					opts.Known = append(opts.Known, fp)
+					s.dlp.Known = append(s.dlp.Known, fp)
 				}
 			}
 		}
 	}
-	scanner, err := dlp.New(opts)
-	if err != nil {
+	// Patterns and fingerprints are checked without gitleaks' built-in
+	// rules, which are compiled into the binary and load after listening.
+	check := s.dlp
+	check.NoGitleaks = true
+	if _, err := dlp.New(check); err != nil {
 		return nil, fmt.Errorf("pipelock: %w", err)
 	}
-	var signer *mitm.Signer
 	if cfg.TLSInterception.Enabled {
 		ca, err := tlsca.Load(cfg.TLSInterception.CACert, cfg.TLSInterception.CAKey)
 		if err != nil {
 			return nil, fmt.Errorf("pipelock: interception CA (pipelock never creates one): %w", err)
 		}
-		if signer, err = mitm.NewSigner(ca, 0); err != nil {
+		if s.signer, err = mitm.NewSigner(ca, 0); err != nil {
 			return nil, err
 		}
-	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
 	}
 	if f := cfg.TLSInterception.ExtraCAFile; f != "" {
 		pem, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("pipelock: tls_interception.extra_ca_file: %w", err)
 		}
-		if !roots.AppendCertsFromPEM(pem) {
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("pipelock: tls_interception.extra_ca_file %s holds no certificate", f)
 		}
+		s.extraPEM = pem
 	}
-	guard := &Guard{Resolver: resolver}
 	for _, c := range cfg.SSRF.AllowCIDRs {
 		pfx, err := netip.ParsePrefix(c)
 		if err != nil {
 			return nil, fmt.Errorf("pipelock: ssrf.allow_cidrs: %w", err)
 		}
-		guard.Allow = append(guard.Allow, pfx)
+		s.allow = append(s.allow, pfx)
 	}
-	return New(Options{Config: cfg, Scanner: scanner, Signer: signer, Guard: guard, Roots: roots, Logger: log})
+	return s, nil
+}
+
+// proxy does the slow part: gitleaks' rules and the system roots.
+func (s *staged) proxy(resolver Resolver, log *slog.Logger) (*Proxy, error) {
+	scanner, err := dlp.New(s.dlp)
+	if err != nil {
+		return nil, fmt.Errorf("pipelock: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if s.extraPEM != nil {
+		roots.AppendCertsFromPEM(s.extraPEM)
+	}
+	guard := &Guard{Resolver: resolver, Allow: s.allow}
+	return New(Options{Config: s.cfg, Scanner: scanner, Signer: s.signer, Guard: guard, Roots: roots, Logger: log})
 }
 
 // Run is `claude-bottle-sidecar pipelock run --listen ADDR --config FILE`.
@@ -109,14 +154,22 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
-	// Listen first: loading gitleaks' rules takes tens of milliseconds, and
-	// a client connecting meanwhile waits in the backlog until the proxy
-	// serves — with every rule loaded; nothing is ever served unscanned.
+	cfg, err := loadConfig(*config)
+	if err != nil {
+		return err
+	}
+	st, err := stage(cfg, os.Environ())
+	if err != nil {
+		return err
+	}
+	// The configuration is good: open the port now, and load gitleaks'
+	// rules and the system roots (tens of milliseconds) while the first
+	// clients wait in the backlog; nothing is served before they are in.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("pipelock: listen %s: %w", *listen, err)
 	}
-	p, err := Load(*config, net.DefaultResolver, os.Environ(), log)
+	p, err := st.proxy(net.DefaultResolver, log)
 	if err != nil {
 		_ = ln.Close()
 		return err

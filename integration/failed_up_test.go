@@ -1,0 +1,56 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+)
+
+// TestFailedUpKeepsOnlyItsLogs: a bring-up whose sidecar cannot start (its
+// routes file is broken after staging) removes every container and network
+// it created and keeps the state directory with compose.log, which holds
+// the sidecar's own error; down then removes the rest.
+func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	plan, layout := stageBottle(t, "name = \"broken\"\nimage = \""+images.AgentTestImage+"\"\n[[egress.routes]]\nhost = \"api.github.com\"\n",
+		sidecarflag.FromEnv(itest.LookupEnv), nil)
+	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), statedir.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
+
+	eng, err := docker.Connect(t.Context())
+	assert.NilError(t, err)
+	defer func() { _ = eng.Close() }()
+	var out bytes.Buffer
+	err = eng.Up(t.Context(), plan, nil, &out)
+	assert.Assert(t, err != nil, "up with a broken egress succeeded: %s", out.String())
+	assert.Assert(t, is.Contains(out.String(), "bring-up failed"), out.String())
+	failing := names.SidecarContainer(names.Egress, plan.Slug)
+	if plan.Shape == sidecarflag.Bundle {
+		failing = names.BundleContainer(plan.Slug)
+	}
+	assert.Assert(t, is.Contains(err.Error(), failing+" stopped before it was healthy"), "%v", err)
+
+	logs, err := os.ReadFile(filepath.Join(layout.StateDir(plan.Slug), statedir.ComposeLog))
+	assert.NilError(t, err, "compose.log kept")
+	assert.Assert(t, is.Contains(string(logs), "parse routes"), string(logs))
+	cs, err := eng.BottleContainers(t.Context(), plan.Slug)
+	assert.NilError(t, err)
+	assert.Equal(t, len(cs), 0, "containers left behind")
+
+	assert.NilError(t, eng.Down(t.Context(), layout, plan.Slug, false))
+	assertGone(t, env, layout.Home, plan.Slug)
+}
