@@ -132,6 +132,19 @@ func TestSuperviseCommands(t *testing.T) {
 	assert.Assert(t, ok && r.Decision == supervise.Rejected)
 }
 
+// stageDefault stages the embedded default bottle under home as slug, the
+// way up does before it starts containers.
+func stageDefault(t *testing.T, home, slug string) {
+	t.Helper()
+	m, err := manifest.Default()
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: slug, Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
+	assert.NilError(t, err)
+	assert.NilError(t, p.Stage())
+}
+
 func TestAllowListsAndValidates(t *testing.T) {
 	home := t.TempDir()
 	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
@@ -145,13 +158,7 @@ func TestAllowListsAndValidates(t *testing.T) {
 	code, _, errOut = runCLI(t, e, "render", "--slug", "default-abcde")
 	assert.Equal(t, code, ExitOK, errOut)
 	// A staged bottle's allowlist reads back one host per line.
-	m, err := manifest.Default()
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	assert.NilError(t, err)
-	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "default-abcde", Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
-	assert.NilError(t, err)
-	assert.NilError(t, p.Stage())
+	stageDefault(t, home, "default-abcde")
 	code, out, errOut := runCLI(t, e, "allow", "default-abcde")
 	assert.Equal(t, code, ExitOK, errOut)
 	assert.Equal(t, out, "api.anthropic.com\nstatsig.anthropic.com\n")
@@ -169,13 +176,7 @@ func TestSelftestValidatesBeforeTouchingTheEngine(t *testing.T) {
 	assert.Equal(t, code, ExitError)
 	assert.Assert(t, is.Contains(errOut, "no bottle gone-abcde under "+home))
 
-	m, err := manifest.Default()
-	assert.NilError(t, err)
-	r, err := m.Resolve(func(string) (string, bool) { return "", false })
-	assert.NilError(t, err)
-	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "default-abcde", Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
-	assert.NilError(t, err)
-	assert.NilError(t, p.Stage())
+	stageDefault(t, home, "default-abcde")
 	code, _, errOut = runCLI(t, e, "selftest", "default-abcde", "--secret-env", "OK_VAR,1BAD")
 	assert.Equal(t, code, ExitUsage)
 	assert.Assert(t, is.Contains(errOut, `--secret-env: "1BAD" is not a variable name`))
