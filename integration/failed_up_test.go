@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,7 +34,8 @@ func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
 
 	eng, err := docker.Connect(t.Context())
 	assert.NilError(t, err)
-	defer func() { _ = eng.Close() }()
+	t.Cleanup(func() { _ = eng.Close() })
+	t.Cleanup(func() { _ = eng.Down(context.Background(), layout, plan.Slug, false) })
 	var out bytes.Buffer
 	err = eng.Up(t.Context(), plan, nil, &out)
 	assert.Assert(t, err != nil, "up with a broken egress succeeded: %s", out.String())
