@@ -5,33 +5,41 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
-func runAllow(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("allow", stdio)
-	notes := fs.String("notes", "", "note for the audit log")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle allow SLUG [HOST...] [--notes T]\n\nWith hosts: add them to the running bottle's pipelock allowlist and restart pipelock.\nWithout: print the current allowlist, one host per line.")
+func newAllowCmd(a *app) *cobra.Command {
+	var notes string
+	cmd := &cobra.Command{
+		Use:   "allow SLUG [HOST...] [--notes T]",
+		Short: "add hosts to a running bottle's pipelock allowlist, or list it",
+		Long: `With hosts: add them to the running bottle's pipelock allowlist and restart
+pipelock. Without: print the current allowlist, one host per line.`,
+		Example: `  claude-bottle allow default-abcde
+  claude-bottle allow default-abcde registry.npmjs.org --notes "npm install"`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("allow: give the bottle's slug (claude-bottle ls)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAllow(cmd.Context(), a, args[0], args[1:], notes)
+		},
 	}
-	var pos []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		pos, args = append(pos, args[0]), args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	pos = append(pos, fs.Args()...)
-	if len(pos) == 0 {
-		return &UsageError{Msg: "allow: give the bottle's slug (claude-bottle ls)"}
-	}
-	layout, err := statedir.FromEnv(env)
+	cmd.Flags().StringVarP(&notes, "notes", "n", "", "note for the audit log")
+	return cmd
+}
+
+func runAllow(ctx context.Context, a *app, slug string, hosts []string, notes string) error {
+	layout, err := statedir.FromEnv(a.env)
 	if err != nil {
 		return err
 	}
-	slug, hosts := pos[0], pos[1:]
 	op := &supervise.Operator{Layout: layout}
 	if len(hosts) == 0 {
 		list, err := op.Allowlist(slug)
@@ -39,7 +47,7 @@ func runAllow(ctx context.Context, args []string, stdio Stdio, env LookupEnv) er
 			return err
 		}
 		for _, h := range list {
-			fmt.Fprintln(stdio.Out, h)
+			fmt.Fprintln(a.stdio.Out, h)
 		}
 		return nil
 	}
@@ -49,10 +57,10 @@ func runAllow(ctx context.Context, args []string, stdio Stdio, env LookupEnv) er
 	}
 	defer func() { _ = eng.Close() }()
 	op.Applier = eng
-	entry, err := op.AllowHosts(ctx, slug, hosts, *notes)
+	entry, err := op.AllowHosts(ctx, slug, hosts, notes)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Out, "pipelock of %s now allows: %s\n", slug, strings.Join(entry.After, " "))
+	fmt.Fprintf(a.stdio.Out, "pipelock of %s now allows: %s\n", slug, strings.Join(entry.After, " "))
 	return nil
 }

@@ -5,16 +5,32 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("cleanup", stdio)
-	yes := fs.Bool("yes", false, "remove without asking")
-	asJSON := fs.Bool("json", false, "print what was found as JSON (nothing is removed without --yes)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+type cleanupOptions struct{ yes, asJSON bool }
+
+func newCleanupCmd(a *app) *cobra.Command {
+	var o cleanupOptions
+	cmd := &cobra.Command{
+		Use:   "cleanup [--yes] [--json]",
+		Short: "find and remove leftovers of bottles that are not running",
+		Long: `Finds containers, networks and state directories of bottles that are not
+running (an interrupted up, a crashed engine) and removes them after asking
+on a terminal, or with --yes. The search is engine-wide.`,
+		Example: "  claude-bottle cleanup          # list, then ask\n  claude-bottle cleanup --json   # list only\n  claude-bottle cleanup -y",
+		Args:    exactArgs(0, "takes no arguments"),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runCleanup(cmd.Context(), a, o) },
 	}
-	layout, eng, err := openEngine(ctx, env)
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "remove without asking")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print what was found as JSON (nothing is removed without --yes)")
+	return cmd
+}
+
+func runCleanup(ctx context.Context, a *app, opts cleanupOptions) error {
+	stdio := a.stdio
+	layout, eng, err := openEngine(ctx, a.env)
 	if err != nil {
 		return err
 	}
@@ -24,7 +40,7 @@ func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) 
 		return err
 	}
 	switch {
-	case *asJSON:
+	case opts.asJSON:
 		if err := writeJSON(stdio.Out, o); err != nil {
 			return err
 		}
@@ -45,7 +61,7 @@ func runCleanup(ctx context.Context, args []string, stdio Stdio, env LookupEnv) 
 	if o.Empty() {
 		return nil
 	}
-	if !*yes {
+	if !opts.yes {
 		if !isTerminal(stdio.In) {
 			return fmt.Errorf("cleanup: not removing without confirmation; run again with --yes")
 		}

@@ -1,16 +1,18 @@
-// Package cli implements the claude-bottle command line: argument parsing,
-// dispatch to the subcommands, and the mapping of errors to exit codes.
+// Package cli implements the claude-bottle command line: the command tree
+// (github.com/spf13/cobra), and the mapping of errors to exit codes.
 package cli
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -26,10 +28,15 @@ type Stdio struct {
 // LookupEnv reads a variable of the caller's environment (os.LookupEnv in main).
 type LookupEnv func(string) (string, bool)
 
-// Exit codes.
+// Exit codes. They are documented in docs/operations.md ("Exit codes").
 const (
-	ExitOK    = 0
+	// ExitOK: the command did what was asked.
+	ExitOK = 0
+	// ExitError: the command ran and failed (engine, manifest, bottle, a
+	// failed check or attack, a command in the bottle that exited non-zero).
 	ExitError = 1
+	// ExitUsage: the command line is wrong (unknown command or flag, missing
+	// or malformed argument); nothing was done.
 	ExitUsage = 2
 )
 
@@ -38,104 +45,100 @@ type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, io Stdio, env LookupEnv) error
-}
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
-func commands() map[string]command {
-	return map[string]command{
-		"allow":     {"add hosts to a running bottle's pipelock allowlist, or list it", runAllow},
-		"cleanup":   {"find and remove leftovers of bottles that are not running (--yes)", runCleanup},
-		"doctor":    {"check the engine, the images and that internal networks isolate", runDoctor},
-		"down":      {"stop a bottle and remove its containers, networks and state", runDown},
-		"exec":      {"run a command in a bottle's agent", runExec},
-		"ls":        {"list bottles on the engine (--json)", runLs},
-		"selftest":  {"run the sandbox-escape attacks against a running bottle", runSelftest},
-		"shell":     {"open a shell in a bottle's agent", runShell},
-		"up":        {"bring a bottle up from a manifest (or the default bottle)", runUp},
-		"render":    {"print the compose YAML of a bottle (honours CLAUDE_BOTTLE_SIDECAR_BUNDLE)", runRender},
-		"supervise": {"list, approve or reject what blocked agents ask for", runSupervise},
-		"version":   {"print the version", runVersion},
-	}
+// app is one invocation: its streams and environment, shared by the
+// commands of the tree.
+type app struct {
+	stdio Stdio
+	env   LookupEnv
 }
 
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, stdio Stdio, env LookupEnv) int {
-	err := run(ctx, args, stdio, env)
+	root := newRoot(&app{stdio: stdio, env: env})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return ExitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	fmt.Fprintf(stdio.Err, "claude-bottle: %v\n", err)
 	var ue *UsageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stdio.Err, "run 'claude-bottle help' for usage")
+		fmt.Fprintln(stdio.Err, "run 'claude-bottle help' (or 'claude-bottle help COMMAND') for usage")
 		return ExitUsage
 	}
 	return ExitError
 }
 
-func run(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdio.Out)
+const rootLong = `claude-bottle runs an AI coding agent in a disposable container whose only
+ways out are audited sidecars: egress (the only route to the internet),
+pipelock (DLP on every request), git-gate (pushes) and supervise (the
+agent's requests for more).`
+
+const exitCodesHelp = `
+Exit codes:
+  0  success
+  1  the command ran and failed (engine, manifest, bottle, a failed check)
+  2  usage error: unknown command or flag, missing or malformed argument`
+
+func newRoot(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "claude-bottle",
+		Short: "run an AI coding agent in a sandbox whose only ways out are audited",
+		Long:  rootLong,
+		Example: `  claude-bottle up -d                       # the default bottle, left running
+  claude-bottle up -f bottle.toml           # a bottle of your own, with a shell in it
+  claude-bottle supervise                   # answer what blocked agents ask for
+  claude-bottle help up                     # help of one command`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Args (instead of cobra's default) so that an unknown command is a
+		// UsageError (exit 2) and still carries cobra's suggestions.
+		Args: unknownSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetIn(a.stdio.In)
+	root.SetOut(a.stdio.Out)
+	root.SetErr(a.stdio.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
+	root.SetUsageTemplate(root.UsageTemplate() + exitCodesHelp + "\n")
+	root.AddCommand(
+		newAllowCmd(a), newCleanupCmd(a), newDoctorCmd(a), newDownCmd(a), newExecCmd(a),
+		newLsCmd(a), newRenderCmd(a), newSelftestCmd(a), newShellCmd(a), newSuperviseCmd(a),
+		newUpCmd(a), newVersionCmd(a),
+	)
+	return root
+}
+
+// unknownSubcommand is the Args of a command whose arguments are
+// subcommands: any argument left over names no subcommand.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
 		return nil
 	}
-	cmd, ok := commands()[args[0]]
-	if !ok {
-		return &UsageError{Msg: fmt.Sprintf("unknown command %q", args[0])}
+	what := "command"
+	if cmd.HasParent() {
+		what = "subcommand"
 	}
-	return cmd.run(ctx, args[1:], stdio, env)
+	msg := fmt.Sprintf("unknown %s %q for %q", what, args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, set only on its path
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return &UsageError{Msg: msg}
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "claude-bottle runs an AI coding agent in a disposable container whose only ways out are audited sidecars.")
-	fmt.Fprintln(w, "\nUsage: claude-bottle <command> [flags]\n\nCommands:")
-	cmds := commands()
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
-	}
-}
-
-// newFlags returns a flag set that reports errors as UsageError instead of exiting.
-func newFlags(name string, stdio Stdio) *flag.FlagSet {
-	fs := flag.NewFlagSet("claude-bottle "+name, flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	return fs
-}
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// exactArgs is cobra.ExactArgs with a UsageError naming what is expected.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("usage: %s: %s", cmd.UseLine(), what)
 		}
-		return &UsageError{Msg: strings.TrimSpace(err.Error())}
+		return nil
 	}
-	return nil
-}
-
-// parsePositional parses args whose one positional argument (a slug, a
-// proposal ID) may come before or after the flags, and returns it ("" when
-// there is none).
-func parsePositional(fs *flag.FlagSet, args []string) (string, error) {
-	var first string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		first, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return "", err
-	}
-	if first == "" && fs.NArg() > 0 {
-		first = fs.Arg(0)
-	}
-	return first, nil
 }
 
 // openEngine reads the state layout from the environment and connects to
@@ -159,14 +162,40 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// Version is stamped at build time with -ldflags -X; "dev" otherwise.
-var Version = "dev"
-
-func runVersion(_ context.Context, args []string, stdio Stdio, _ LookupEnv) error {
-	fs := newFlags("version", stdio)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// isTerminal reports whether f is an interactive terminal: an *os.File
+// whose descriptor answers terminal ioctls. A character device that is not
+// a terminal (/dev/null), a pipe or a regular file is not one.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
 	}
-	fmt.Fprintf(stdio.Out, "claude-bottle %s\n", Version)
-	return nil
+	return term.IsTerminal(int(file.Fd())) //nolint:gosec // a file descriptor fits an int
+}
+
+// fancyOutput reports whether w may get cursor movement and colour: a
+// terminal, TERM is not "dumb", and NO_COLOR (https://no-color.org) is not
+// set to a non-empty value.
+func fancyOutput(w any, env LookupEnv) bool {
+	if !isTerminal(w) {
+		return false
+	}
+	if t, _ := env("TERM"); t == "dumb" {
+		return false
+	}
+	if v, ok := env("NO_COLOR"); ok && v != "" {
+		return false
+	}
+	return true
+}
+
+// interactive reports whether a full-screen program may run: stdin and
+// stdout are terminals and TERM is not "dumb" (which cannot move the
+// cursor). NO_COLOR does not matter here: it asks for no colour, not for no
+// interaction.
+func interactive(stdio Stdio, env LookupEnv) bool {
+	if t, _ := env("TERM"); t == "dumb" {
+		return false
+	}
+	return isTerminal(stdio.In) && isTerminal(stdio.Out)
 }

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,7 +38,7 @@ func TestHelpAndUnknown(t *testing.T) {
 	assert.Assert(t, is.Contains(out, "render"))
 	code, _, errOut := runCLI(t, nil, "frobnicate")
 	assert.Equal(t, code, ExitUsage)
-	assert.Assert(t, is.Contains(errOut, `unknown command "frobnicate"`))
+	assert.Assert(t, is.Contains(errOut, `unknown command "frobnicate" for "claude-bottle"`))
 	code, out, _ = runCLI(t, nil, "version")
 	assert.Equal(t, code, ExitOK)
 	assert.Assert(t, is.Contains(out, "claude-bottle "))
@@ -89,7 +87,7 @@ func TestRenderManifestFile(t *testing.T) {
 
 	code, _, errOut = runCLI(t, nil, "render", "--nope")
 	assert.Equal(t, code, ExitUsage)
-	assert.Assert(t, is.Contains(errOut, "flag provided but not defined: -nope"))
+	assert.Assert(t, is.Contains(errOut, "unknown flag: --nope"))
 
 	code, _, errOut = runCLI(t, nil, "render", "bottle.toml")
 	assert.Equal(t, code, ExitUsage)
@@ -183,27 +181,4 @@ func TestSelftestValidatesBeforeTouchingTheEngine(t *testing.T) {
 	code, _, errOut = runCLI(t, e, "selftest", "default-abcde", "--allowed-url", "http://plain.example.com")
 	assert.Equal(t, code, ExitUsage)
 	assert.Assert(t, is.Contains(errOut, "--allowed-url must be an https:// URL"))
-}
-
-func TestParsePositional(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-		keep bool
-	}{
-		{[]string{"b-abcde", "--keep"}, "b-abcde", true},
-		{[]string{"--keep", "b-abcde"}, "b-abcde", true},
-		{[]string{"b-abcde"}, "b-abcde", false},
-		{nil, "", false},
-	} {
-		fs := newFlags("t", Stdio{Err: io.Discard})
-		keep := fs.Bool("keep", false, "")
-		got, err := parsePositional(fs, tc.args)
-		assert.NilError(t, err)
-		assert.Equal(t, got, tc.want, "%v", tc.args)
-		assert.Equal(t, *keep, tc.keep, "%v", tc.args)
-	}
-	_, err := parsePositional(newFlags("t", Stdio{Err: io.Discard}), []string{"x", "--nope"})
-	var ue *UsageError
-	assert.Assert(t, errors.As(err, &ue), "%v", err)
 }

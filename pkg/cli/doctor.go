@@ -5,26 +5,66 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
-func runDoctor(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("doctor", stdio)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// Check is one line of `claude-bottle doctor` (and one element of its
+// --json "checks").
+type Check struct {
+	OK     bool   `json:"ok"`
+	What   string `json:"what"`
+	Detail string `json:"detail"`
+}
+
+func newDoctorCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "doctor [--json]",
+		Short: "check the engine, the images and that internal networks isolate",
+		Long: `Checks the state root, the Docker engine, the sidecar and agent-test images,
+and that a container on an internal network reaches neither the host nor the
+outside. Exits 1 when any check fails.`,
+		Example: "  claude-bottle doctor\n  claude-bottle doctor --json | jq '.checks[] | select(.ok|not)'",
+		Args:    exactArgs(0, "takes no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			checks := doctor(cmd.Context(), a.env)
+			problems := 0
+			for _, c := range checks {
+				if !c.OK {
+					problems++
+				}
+			}
+			if asJSON {
+				if err := writeJSON(a.stdio.Out, map[string]any{"ok": problems == 0, "checks": checks}); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					mark := "ok  "
+					if !c.OK {
+						mark = "FAIL"
+					}
+					fmt.Fprintf(a.stdio.Out, "%s %-28s %s\n", mark, c.What, c.Detail)
+				}
+			}
+			if problems > 0 {
+				return fmt.Errorf("doctor: %d problem(s)", problems)
+			}
+			return nil
+		},
 	}
-	problems := 0
-	report := func(ok bool, what, detail string) {
-		mark := "ok  "
-		if !ok {
-			mark = "FAIL"
-			problems++
-		}
-		fmt.Fprintf(stdio.Out, "%s %-28s %s\n", mark, what, detail)
-	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: {ok, checks: [{ok, what, detail}]}")
+	return cmd
+}
+
+func doctor(ctx context.Context, env LookupEnv) []Check {
+	var checks []Check
+	report := func(ok bool, what, detail string) { checks = append(checks, Check{ok, what, detail}) }
 	layout, err := statedir.FromEnv(env)
 	if err != nil {
 		report(false, "state root", err.Error())
@@ -36,7 +76,7 @@ func runDoctor(ctx context.Context, args []string, stdio Stdio, env LookupEnv) e
 	eng, err := docker.Connect(ctx)
 	if err != nil {
 		report(false, "docker engine", err.Error())
-		return fmt.Errorf("doctor: %d problem(s)", problems)
+		return checks
 	}
 	defer func() { _ = eng.Close() }()
 	v, err := eng.Version(ctx)
@@ -65,8 +105,5 @@ func runDoctor(ctx context.Context, args []string, stdio Stdio, env LookupEnv) e
 	} else {
 		report(false, "internal network isolation", "not checked: needs "+agentTest)
 	}
-	if problems > 0 {
-		return fmt.Errorf("doctor: %d problem(s)", problems)
-	}
-	return nil
+	return checks
 }

@@ -12,7 +12,7 @@ import (
 // usual, and below it a live status line — a spinner, the step in progress
 // (the last line printed) and the time it has taken — is redrawn until the
 // next line arrives or Stop is called. Off a terminal callers use the plain
-// writer and get plain lines.
+// writer and get plain lines; so do terminals with TERM=dumb or NO_COLOR set.
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -29,10 +29,10 @@ type progress struct {
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 // withProgress runs f with a writer for its progress lines: a live
-// progress display on a terminal, w itself otherwise. The display is gone
-// when withProgress returns.
-func withProgress(w io.Writer, f func(io.Writer) error) error {
-	if !isTerminal(w) {
+// progress display on a terminal that takes cursor movement, w itself
+// otherwise. The display is gone when withProgress returns.
+func withProgress(w io.Writer, env LookupEnv, f func(io.Writer) error) error {
+	if !fancyOutput(w, env) {
 		return f(w)
 	}
 	p := newProgress(w, 100*time.Millisecond, time.Now)

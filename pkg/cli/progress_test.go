@@ -42,7 +42,7 @@ func TestProgressTicks(t *testing.T) {
 
 func TestWithProgressOffATerminal(t *testing.T) {
 	var out bytes.Buffer
-	err := withProgress(&out, func(w io.Writer) error {
+	err := withProgress(&out, func(string) (string, bool) { return "", false }, func(w io.Writer) error {
 		assert.Assert(t, w == io.Writer(&out), "off a terminal the lines go straight to the writer")
 		fmt.Fprintln(w, "plain line")
 		return nil

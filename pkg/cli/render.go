@@ -1,8 +1,7 @@
 package cli
 
 import (
-	"context"
-	"fmt"
+	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -28,45 +27,50 @@ func loadManifest(path string, env LookupEnv) (*manifest.Resolved, error) {
 	return m.Resolve(env)
 }
 
-func runRender(_ context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("render", stdio)
-	file := fs.String("f", "", "bottle manifest (default: the embedded default bottle)")
-	slug := fs.String("slug", "", "slug to render for (default: a fresh <name>-xxxxx)")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle render [-f bottle.toml] [--slug SLUG]")
-		fmt.Fprintln(stdio.Err, "\nPrints the compose YAML of a bottle without bringing it up or writing anything.")
-		fmt.Fprintln(stdio.Err, "The shape follows CLAUDE_BOTTLE_SIDECAR_BUNDLE; the image, CLAUDE_BOTTLE_SIDECAR_IMAGE.")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return &UsageError{Msg: fmt.Sprintf("render: unexpected argument %q (the manifest goes after -f)", fs.Arg(0))}
-	}
-	r, err := loadManifest(*file, env)
-	if err != nil {
-		return err
-	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	s := *slug
-	if s == "" {
-		if s, err = bottle.NewSlug(r.Name); err != nil {
+func newRenderCmd(a *app) *cobra.Command {
+	var file, slug string
+	cmd := &cobra.Command{
+		Use:   "render [-f bottle.toml] [--slug SLUG]",
+		Short: "print the compose YAML of a bottle",
+		Long: `Prints the compose YAML of a bottle without bringing it up or writing anything.
+The shape follows CLAUDE_BOTTLE_SIDECAR_BUNDLE; the image, CLAUDE_BOTTLE_SIDECAR_IMAGE.`,
+		Example: "  claude-bottle render\n  CLAUDE_BOTTLE_SIDECAR_BUNDLE=1 claude-bottle render -f bottle.toml --slug demo-abcde",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("render: unexpected argument %q (the manifest goes after -f)", args[0])
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			env := a.env
+			r, err := loadManifest(file, env)
+			if err != nil {
+				return err
+			}
+			layout, err := statedir.FromEnv(env)
+			if err != nil {
+				return err
+			}
+			s := slug
+			if s == "" {
+				if s, err = bottle.NewSlug(r.Name); err != nil {
+					return err
+				}
+			} else if err := names.ValidateSlug(s); err != nil {
+				return usagef("render: --slug: %v", err)
+			}
+			out, err := compose.Render(compose.Options{
+				Bottle: r, Slug: s, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecarflag.Image(env), Layout: layout,
+				User: compose.OperatorUser(),
+			})
+			if err != nil {
+				return err
+			}
+			_, err = a.stdio.Out.Write(out)
 			return err
-		}
-	} else if err := names.ValidateSlug(s); err != nil {
-		return &UsageError{Msg: "render: --slug: " + err.Error()}
+		},
 	}
-	out, err := compose.Render(compose.Options{
-		Bottle: r, Slug: s, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecarflag.Image(env), Layout: layout,
-		User: compose.OperatorUser(),
-	})
-	if err != nil {
-		return err
-	}
-	_, err = stdio.Out.Write(out)
-	return err
+	cmd.Flags().StringVarP(&file, "file", "f", "", "bottle manifest (default: the embedded default bottle)")
+	cmd.Flags().StringVar(&slug, "slug", "", "slug to render for (default: a fresh <name>-xxxxx)")
+	return cmd
 }

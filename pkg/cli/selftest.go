@@ -7,34 +7,56 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
-func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("selftest", stdio)
-	asJSON := fs.Bool("json", false, "print the results as JSON")
-	secretEnv := fs.String("secret-env", "", "comma-separated variables of the agent's environment to use as the secrets (default: fresh synthetic secrets)")
-	allowedURL := fs.String("allowed-url", "", "https URL on an allowed route to aim the secret attacks at (default: from the bottle's routes)")
-	attackerHost := fs.String("attacker-host", selftest.DefaultAttackerHost, "a host name on no allowlist")
-	attackerIP := fs.String("attacker-ip", selftest.DefaultAttackerIP, "an address outside the bottle (IP-literal and spoof attacks)")
-	resolver := fs.String("outside-resolver", selftest.DefaultOutsideResolver, "the outside DNS resolver the agent tries to query directly")
-	cleanPush := fs.Bool("clean-push", false, "also push a clean branch (writes claude-bottle-selftest-clean to the real upstream)")
-	expect := fs.String("expect", "", "text the allowed GET must return")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle selftest SLUG [flags]\n\nRuns the sandbox-escape attacks inside the bottle's agent and prints what the bottle answered.\nExit status 0 only when every attack got a permissions answer and every control got through.\n\nFlags:")
-		fs.PrintDefaults()
+type selftestOptions struct {
+	asJSON                                     bool
+	secretEnv, allowedURL                      string
+	attackerHost, attackerIP, resolver, expect string
+	cleanPush                                  bool
+}
+
+func newSelftestCmd(a *app) *cobra.Command {
+	var o selftestOptions
+	cmd := &cobra.Command{
+		Use:   "selftest SLUG [flags]",
+		Short: "run the sandbox-escape attacks against a running bottle",
+		Long: `Runs the sandbox-escape attacks inside the bottle's agent and prints what the
+bottle answered. Exits 0 only when every attack got a permissions answer and
+every control got through.`,
+		Example: "  claude-bottle selftest default-abcde\n  claude-bottle selftest default-abcde --json --secret-env GH_PAT",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("usage: claude-bottle selftest SLUG: give the bottle's slug (claude-bottle ls)")
+			}
+			if err := names.ValidateSlug(args[0]); err != nil {
+				return usagef("usage: claude-bottle selftest SLUG: %v", err)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runSelftest(cmd.Context(), a, args[0], o) },
 	}
-	slug, err := parsePositional(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := names.ValidateSlug(slug); err != nil {
-		return &UsageError{Msg: "usage: claude-bottle selftest SLUG: " + err.Error()}
-	}
-	layout, err := statedir.FromEnv(env)
+	f := cmd.Flags()
+	f.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
+	f.StringVar(&o.secretEnv, "secret-env", "", "comma-separated variables of the agent's environment to use as the secrets (default: fresh synthetic secrets)")
+	f.StringVar(&o.allowedURL, "allowed-url", "", "https URL on an allowed route to aim the secret attacks at (default: from the bottle's routes)")
+	f.StringVar(&o.attackerHost, "attacker-host", selftest.DefaultAttackerHost, "a host name on no allowlist")
+	f.StringVar(&o.attackerIP, "attacker-ip", selftest.DefaultAttackerIP, "an address outside the bottle (IP-literal and spoof attacks)")
+	f.StringVar(&o.resolver, "outside-resolver", selftest.DefaultOutsideResolver, "the outside DNS resolver the agent tries to query directly")
+	f.BoolVar(&o.cleanPush, "clean-push", false, "also push a clean branch (writes claude-bottle-selftest-clean to the real upstream)")
+	f.StringVar(&o.expect, "expect", "", "text the allowed GET must return")
+	return cmd
+}
+
+func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) error {
+	stdio := a.stdio
+	layout, err := statedir.FromEnv(a.env)
 	if err != nil {
 		return err
 	}
@@ -42,16 +64,16 @@ func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv)
 	if err != nil {
 		return err
 	}
-	if *allowedURL != "" {
-		if !strings.HasPrefix(*allowedURL, "https://") {
+	if o.allowedURL != "" {
+		if !strings.HasPrefix(o.allowedURL, "https://") {
 			return &UsageError{Msg: "--allowed-url must be an https:// URL"}
 		}
-		target.AllowedURL = strings.TrimRight(*allowedURL, "/")
+		target.AllowedURL = strings.TrimRight(o.allowedURL, "/")
 	}
-	target.AttackerHost, target.AttackerIP, target.OutsideResolver = *attackerHost, *attackerIP, *resolver
-	target.CleanPush, target.Expect = *cleanPush, *expect
-	if *secretEnv != "" {
-		for _, v := range strings.Split(*secretEnv, ",") {
+	target.AttackerHost, target.AttackerIP, target.OutsideResolver = o.attackerHost, o.attackerIP, o.resolver
+	target.CleanPush, target.Expect = o.cleanPush, o.expect
+	if o.secretEnv != "" {
+		for _, v := range strings.Split(o.secretEnv, ",") {
 			v = strings.TrimSpace(v)
 			if !envNameOK(v) {
 				return &UsageError{Msg: fmt.Sprintf("--secret-env: %q is not a variable name", v)}
@@ -87,7 +109,7 @@ func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv)
 		return err
 	}
 	cases := selftest.Cases(target)
-	if !*asJSON {
+	if !o.asJSON {
 		fmt.Fprintf(stdio.Err, "running %d cases in %s (allowed: %s)\n", len(cases), agent, target.AllowedURL)
 	}
 	results := selftest.Run(ctx, run, cases, target.Secrets)
@@ -97,7 +119,7 @@ func runSelftest(ctx context.Context, args []string, stdio Stdio, env LookupEnv)
 			failed++
 		}
 	}
-	if *asJSON {
+	if o.asJSON {
 		if err := writeJSON(stdio.Out, map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed}); err != nil {
 			return err
 		}

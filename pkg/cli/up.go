@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
@@ -15,18 +17,35 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
-func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("up", stdio)
-	file := fs.String("f", "", "bottle manifest (default: the embedded default bottle)")
-	detach := fs.Bool("detach", false, "leave the bottle running without attaching a shell")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle up [-f bottle.toml] [--detach] [-- COMMAND...]\n\nBrings a bottle up and attaches a shell in the agent (on a terminal), runs COMMAND in it, or leaves it running (--detach).")
-		fs.PrintDefaults()
+type upOptions struct {
+	file   string
+	detach bool
+}
+
+func newUpCmd(a *app) *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up [-f bottle.toml] [-d] [-- COMMAND...]",
+		Short: "bring a bottle up from a manifest (or the default bottle)",
+		Long: `Builds any missing image, stages the bottle's state directory and starts its
+containers. Then, on a terminal, attaches a shell in the agent; with COMMAND,
+runs it in the agent and prints its output; with --detach (or off a
+terminal), leaves the bottle running and prints how to reach it.`,
+		Example: `  claude-bottle up                          # the default bottle, a shell in it
+  claude-bottle up -d -f bottle.toml        # leave it running
+  claude-bottle up -- claude --version      # run one command in it`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runUp(cmd.Context(), a, o, args) },
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	r, err := loadManifest(*file, env)
+	// The command after the flags goes to the agent as it is.
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "bottle manifest (default: the embedded default bottle)")
+	cmd.Flags().BoolVarP(&o.detach, "detach", "d", false, "leave the bottle running without attaching a shell")
+	return cmd
+}
+
+func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
+	stdio, env := a.stdio, a.env
+	r, err := loadManifest(o.file, env)
 	if err != nil {
 		return err
 	}
@@ -39,7 +58,7 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 	var plan *bottle.Plan
 	// Images, staging and bring-up report through one progress display,
 	// gone before the shell or the command takes the terminal.
-	err = withProgress(stdio.Out, func(out io.Writer) error {
+	err = withProgress(stdio.Out, env, func(out io.Writer) error {
 		for _, ref := range []string{image, r.Image} {
 			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out}); err != nil {
 				return err
@@ -60,10 +79,9 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 		return err
 	}
 	agent := names.AgentContainer(plan.Slug)
-	cmd := fs.Args()
 	switch {
-	case len(cmd) > 0:
-		out, code, err := eng.Exec(ctx, agent, "", cmd)
+	case len(cmdArgs) > 0:
+		out, code, err := eng.Exec(ctx, agent, "", cmdArgs)
 		fmt.Fprint(stdio.Out, out)
 		if err != nil {
 			return err
@@ -71,7 +89,7 @@ func runUp(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error
 		if code != 0 {
 			return fmt.Errorf("command exited with %d (the bottle stays up: claude-bottle down %s)", code, plan.Slug)
 		}
-	case !*detach && isTerminal(stdio.In) && isTerminal(stdio.Out):
+	case !o.detach && isTerminal(stdio.In) && isTerminal(stdio.Out):
 		return attach(ctx, agent, stdio)
 	default:
 		fmt.Fprintf(stdio.Out, "attach: claude-bottle shell %s   stop: claude-bottle down %s\n", plan.Slug, plan.Slug)
@@ -87,90 +105,133 @@ func attach(ctx context.Context, ctr string, stdio Stdio) error {
 	return c.Run()
 }
 
-func runShell(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error {
-	if len(args) != 1 {
-		return &UsageError{Msg: "usage: claude-bottle shell SLUG"}
-	}
-	if err := names.ValidateSlug(args[0]); err != nil {
-		return &UsageError{Msg: err.Error()}
-	}
-	return attach(ctx, names.AgentContainer(args[0]), stdio)
-}
-
-func runExec(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error {
-	if len(args) < 2 {
-		return &UsageError{Msg: "usage: claude-bottle exec SLUG COMMAND..."}
-	}
-	if err := names.ValidateSlug(args[0]); err != nil {
-		return &UsageError{Msg: err.Error()}
-	}
-	eng, err := docker.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = eng.Close() }()
-	out, code, err := eng.Exec(ctx, names.AgentContainer(args[0]), "", args[1:])
-	fmt.Fprint(stdio.Out, out)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return fmt.Errorf("command exited with %d", code)
-	}
-	return nil
-}
-
-func runDown(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("down", stdio)
-	keep := fs.Bool("keep", false, "keep the state directory (compose.log, configs)")
-	slug, err := parsePositional(fs, args)
-	if err != nil {
-		return err
-	}
+// slugArg validates a bottle slug given on the command line.
+func slugArg(cmd *cobra.Command, slug string) error {
 	if err := names.ValidateSlug(slug); err != nil {
-		return &UsageError{Msg: "usage: claude-bottle down SLUG [--keep]: " + err.Error()}
+		return usagef("usage: %s: %v", cmd.UseLine(), err)
 	}
-	layout, eng, err := openEngine(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = eng.Close() }()
-	if err := eng.Down(ctx, layout, slug, *keep); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdio.Out, "bottle %s is down\n", slug)
 	return nil
 }
 
-func runLs(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("ls", stdio)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newShellCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "shell SLUG",
+		Short:   "open a shell in a bottle's agent",
+		Long:    "Runs an interactive bash in the agent of a running bottle (docker exec -it).",
+		Example: "  claude-bottle shell default-abcde",
+		Args:    exactArgs(1, "give the bottle's slug (claude-bottle ls)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := slugArg(cmd, args[0]); err != nil {
+				return err
+			}
+			return attach(cmd.Context(), names.AgentContainer(args[0]), a.stdio)
+		},
 	}
-	layout, eng, err := openEngine(ctx, env)
-	if err != nil {
-		return err
+}
+
+func newExecCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec SLUG COMMAND...",
+		Short: "run a command in a bottle's agent",
+		Long: `Runs COMMAND in the agent of a running bottle and prints its output. Flags
+after SLUG belong to COMMAND.`,
+		Example: `  claude-bottle exec default-abcde curl -sS https://example.org/
+  claude-bottle exec default-abcde -- ls -la`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usagef("usage: %s", cmd.UseLine())
+			}
+			return slugArg(cmd, args[0])
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := docker.Connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = eng.Close() }()
+			out, code, err := eng.Exec(ctx, names.AgentContainer(args[0]), "", args[1:])
+			fmt.Fprint(a.stdio.Out, out)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return fmt.Errorf("command exited with %d", code)
+			}
+			return nil
+		},
 	}
-	defer func() { _ = eng.Close() }()
-	bs, err := eng.Bottles(ctx, layout)
-	if err != nil {
-		return err
+	// Everything after SLUG is the command, its flags included.
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func newDownCmd(a *app) *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:     "down SLUG [--keep]",
+		Short:   "stop a bottle and remove its containers, networks and state",
+		Example: "  claude-bottle down default-abcde\n  claude-bottle down default-abcde --keep   # keep compose.log and the configs",
+		Args:    exactArgs(1, "give the bottle's slug (claude-bottle ls)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			slug := args[0]
+			if err := slugArg(cmd, slug); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			layout, eng, err := openEngine(ctx, a.env)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = eng.Close() }()
+			if err := eng.Down(ctx, layout, slug, keep); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdio.Out, "bottle %s is down\n", slug)
+			return nil
+		},
 	}
-	if *asJSON {
-		if bs == nil {
-			bs = []docker.BottleInfo{}
-		}
-		return writeJSON(stdio.Out, bs)
+	cmd.Flags().BoolVarP(&keep, "keep", "k", false, "keep the state directory (compose.log, configs)")
+	return cmd
+}
+
+func newLsCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls [--json]",
+		Aliases: []string{"list"},
+		Short:   "list bottles on the engine",
+		Example: "  claude-bottle ls\n  claude-bottle ls --json | jq -r '.[].slug'",
+		Args:    exactArgs(0, "takes no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			layout, eng, err := openEngine(ctx, a.env)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = eng.Close() }()
+			bs, err := eng.Bottles(ctx, layout)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if bs == nil {
+					bs = []docker.BottleInfo{}
+				}
+				return writeJSON(a.stdio.Out, bs)
+			}
+			if len(bs) == 0 {
+				fmt.Fprintln(a.stdio.Out, "no bottles")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdio.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SLUG\tSHAPE\tRUNNING\tSTARTED")
+			for _, b := range bs {
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", b.Slug, b.Shape, b.Running, len(b.Containers), b.StartedAt)
+			}
+			return tw.Flush()
+		},
 	}
-	if len(bs) == 0 {
-		fmt.Fprintln(stdio.Out, "no bottles")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tSHAPE\tRUNNING\tSTARTED")
-	for _, b := range bs {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", b.Slug, b.Shape, b.Running, len(b.Containers), b.StartedAt)
-	}
-	return tw.Flush()
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }

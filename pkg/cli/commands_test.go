@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// everyCommand is the command tree a user reaches; the test below fails
+// when a command is added without help and examples.
+var everyCommand = [][]string{
+	{"allow"}, {"cleanup"}, {"doctor"}, {"down"}, {"exec"}, {"ls"}, {"render"}, {"selftest"},
+	{"shell"}, {"supervise"}, {"supervise", "ls"}, {"supervise", "approve"}, {"supervise", "reject"},
+	{"up"}, {"version"},
+}
+
+func TestEveryCommandHasHelpWithExamples(t *testing.T) {
+	root := newRoot(&app{stdio: Stdio{}, env: func(string) (string, bool) { return "", false }})
+	var listed []string
+	for _, c := range root.Commands() {
+		if c.Name() != "help" && c.Name() != "completion" {
+			listed = append(listed, c.Name())
+		}
+	}
+	var top []string
+	for _, c := range everyCommand {
+		if len(c) == 1 {
+			top = append(top, c[0])
+		}
+	}
+	assert.DeepEqual(t, listed, top)
+	for _, c := range everyCommand {
+		t.Run(strings.Join(c, "_"), func(t *testing.T) {
+			// --help and help COMMAND print the same page, exit 0, on stdout.
+			code, out, errOut := runCLI(t, nil, append(append([]string{}, c...), "--help")...)
+			assert.Equal(t, code, ExitOK, errOut)
+			assert.Equal(t, errOut, "")
+			assert.Assert(t, is.Contains(out, "Usage:\n  claude-bottle "+strings.Join(c, " ")))
+			assert.Assert(t, is.Contains(out, "Examples:\n  claude-bottle "), "every command shows examples")
+			assert.Assert(t, is.Contains(out, "Exit codes:\n  0  success"))
+			code, out2, _ := runCLI(t, nil, append([]string{"help"}, c...)...)
+			assert.Equal(t, code, ExitOK)
+			assert.Equal(t, out2, out)
+			code, out3, _ := runCLI(t, nil, append(append([]string{}, c...), "-h")...)
+			assert.Equal(t, code, ExitOK)
+			assert.Equal(t, out3, out)
+		})
+	}
+}
+
+func TestHelpUpIsUpsHelp(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "help", "up")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "-d, --detach"))
+	assert.Assert(t, is.Contains(out, "-f, --file string"))
+	assert.Assert(t, !strings.Contains(out, "Available Commands"), "not the top-level help")
+	// exec's flags after SLUG belong to the command, but exec --help is help.
+	code, out, _ = runCLI(t, nil, "exec", "--help")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "claude-bottle exec SLUG COMMAND..."))
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown command suggests", []string{"upp"}, "Did you mean this?\n\tup"},
+		{"unknown subcommand suggests", []string{"supervise", "aprove"}, "Did you mean this?\n\tapprove"},
+		{"unknown flag", []string{"up", "--nope"}, "unknown flag: --nope"},
+		{"unknown short flag", []string{"ls", "-z"}, "unknown shorthand flag: 'z' in -z"},
+		{"exec without command", []string{"exec", "demo-abcde"}, "usage: claude-bottle exec SLUG COMMAND..."},
+		{"exec bad slug", []string{"exec", "../x", "ls"}, "invalid bottle slug"},
+		{"shell without slug", []string{"shell"}, "give the bottle's slug"},
+		{"down bad slug", []string{"down", "A_B"}, "invalid bottle slug"},
+		{"down too many", []string{"down", "a-abcde", "b-abcde"}, "give the bottle's slug"},
+		{"ls takes no args", []string{"ls", "x"}, "takes no arguments"},
+		{"version takes no args", []string{"version", "x"}, "takes no arguments"},
+		{"approve without id", []string{"supervise", "approve"}, "give the proposal ID"},
+		{"flag needs value", []string{"render", "-f"}, "flag needs an argument: 'f' in -f"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}, tc.args...)
+			assert.Equal(t, code, ExitUsage, errOut)
+			assert.Equal(t, out, "")
+			assert.Assert(t, is.Contains(errOut, tc.want))
+			assert.Assert(t, is.Contains(errOut, "run 'claude-bottle help'"))
+		})
+	}
+}
+
+func TestShortAndLongFlagsParse(t *testing.T) {
+	// -d and -f parse together; the manifest error shows -f was read.
+	missing := filepath.Join(t.TempDir(), "nope.toml")
+	for _, args := range [][]string{
+		{"up", "-d", "-f", missing},
+		{"up", "--detach", "--file", missing},
+		{"up", "-df", missing},
+		{"render", "-f", missing},
+		{"render", "--file=" + missing},
+	} {
+		code, _, errOut := runCLI(t, nil, args...)
+		assert.Equal(t, code, ExitError, "%v: %s", args, errOut)
+		assert.Assert(t, is.Contains(errOut, "nope.toml"), "%v", args)
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "version", "--json")
+	assert.Equal(t, code, ExitOK)
+	var v map[string]any
+	assert.NilError(t, json.Unmarshal([]byte(out), &v))
+	assert.Assert(t, v["version"] != "", out)
+	assert.Assert(t, strings.HasPrefix(v["go_version"].(string), "go"), out)
+	assert.Assert(t, is.Contains(v["platform"].(string), "/"), out)
+	code, out, _ = runCLI(t, nil, "version")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, strings.HasPrefix(out, "claude-bottle "))
+	assert.Assert(t, !strings.Contains(out, " dev\n"), "from build info, not a constant")
+}
+
+func TestDoctorJSONWithoutEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no.sock"))
+	code, out, errOut := runCLI(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}, "doctor", "--json")
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "doctor: 1 problem(s)"))
+	var got struct {
+		OK     bool    `json:"ok"`
+		Checks []Check `json:"checks"`
+	}
+	assert.NilError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Assert(t, !got.OK)
+	assert.Equal(t, len(got.Checks), 2, out)
+	assert.Assert(t, got.Checks[0].OK && got.Checks[0].What == "state root")
+	assert.Assert(t, !got.Checks[1].OK && got.Checks[1].What == "docker engine")
+}
+
+func TestCompletion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
+		code, out, errOut := runCLI(t, nil, "completion", sh)
+		assert.Equal(t, code, ExitOK, errOut)
+		assert.Assert(t, is.Contains(out, "claude-bottle"), sh)
+	}
+	// Cobra's hidden completion entry point lists the subcommands.
+	code, out, _ := runCLI(t, nil, "__complete", "sup")
+	assert.Equal(t, code, ExitOK)
+	assert.Assert(t, is.Contains(out, "supervise"))
+}
+
+func TestTerminalDetection(t *testing.T) {
+	devNull, err := os.Open(os.DevNull)
+	assert.NilError(t, err)
+	defer devNull.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	assert.NilError(t, err)
+	defer file.Close()
+	r, w, err := os.Pipe()
+	assert.NilError(t, err)
+	defer r.Close()
+	defer w.Close()
+	ptmx, tty, err := pty.Open()
+	assert.NilError(t, err)
+	defer ptmx.Close()
+	defer tty.Close()
+
+	st, err := devNull.Stat()
+	assert.NilError(t, err)
+	assert.Assert(t, st.Mode()&os.ModeCharDevice != 0, "the case this guards: /dev/null is a character device")
+	none := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		name string
+		f    any
+		want bool
+	}{
+		{"/dev/null", devNull, false},
+		{"regular file", file, false},
+		{"pipe read end", r, false},
+		{"pipe write end", w, false},
+		{"not a file", &strings.Builder{}, false},
+		{"pty", tty, true},
+	} {
+		assert.Equal(t, isTerminal(tc.f), tc.want, tc.name)
+		assert.Equal(t, fancyOutput(tc.f, none), tc.want, tc.name)
+	}
+	env := func(m map[string]string) LookupEnv {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	assert.Assert(t, !fancyOutput(tty, env(map[string]string{"TERM": "dumb"})))
+	assert.Assert(t, !fancyOutput(tty, env(map[string]string{"NO_COLOR": "1"})))
+	assert.Assert(t, fancyOutput(tty, env(map[string]string{"NO_COLOR": "", "TERM": "xterm"})), "an empty NO_COLOR is unset")
+	assert.Assert(t, interactive(Stdio{In: tty, Out: tty}, env(map[string]string{"NO_COLOR": "1"})))
+	assert.Assert(t, !interactive(Stdio{In: tty, Out: tty}, env(map[string]string{"TERM": "dumb"})))
+	assert.Assert(t, !interactive(Stdio{In: devNull, Out: tty}, none))
+
+	// supervise with stdin from /dev/null lists instead of starting the TUI.
+	var out strings.Builder
+	code := Main(t.Context(), []string{"supervise"}, Stdio{In: devNull, Out: &out, Err: &out},
+		env(map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}))
+	assert.Equal(t, code, ExitOK, out.String())
+	assert.Equal(t, out.String(), "no pending proposals\n")
+}
