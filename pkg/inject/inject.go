@@ -1,0 +1,378 @@
+// Package inject finds prompt injection aimed at an AI agent in text the
+// agent is about to read (HTTP responses) or send to another agent
+// (JSON-RPC bodies): instruction overrides ("ignore previous
+// instructions"), authority impersonation ("SYSTEM:", "as your
+// administrator"), instructions hidden in HTML comments or invisible
+// elements, markdown images and links whose URLs carry data out through
+// templated placeholders, and instructions smuggled in invisible Unicode
+// (tag characters, zero-width joiners).
+//
+// Text is normalised first — HTML entities and JSON \u escapes undone,
+// Unicode tag characters decoded to the ASCII they hide, zero-width and
+// soft-hyphen characters removed, NFKC folding (fullwidth letters), case
+// folded, whitespace collapsed — so spelling tricks meet the same rules.
+//
+// Findings carry a confidence. High: a hidden or smuggled instruction, an
+// override or impersonation phrased as a command, a data-carrying markdown
+// image. Medium: the same phrases where the text only talks about them (a
+// security article quoting "ignore previous instructions"). The proxy
+// blocks high findings by default and reports medium ones in a header.
+package inject
+
+import (
+	"html"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Confidence grades a finding.
+type Confidence int
+
+// Confidences.
+const (
+	Medium Confidence = iota + 1
+	High
+)
+
+func (c Confidence) String() string {
+	if c == High {
+		return "high"
+	}
+	return "medium"
+}
+
+// Finding is one suspected injection. It names the rule, never quotes the
+// text (the text is hostile and may be shown to an operator).
+type Finding struct {
+	Rule       string
+	Confidence Confidence
+}
+
+func (f Finding) String() string { return f.Rule + " (" + f.Confidence.String() + " confidence)" }
+
+// MaxScan bounds the text Scan looks at in one call; callers scan longer
+// text in overlapping windows.
+const MaxScan = 1 << 20
+
+var (
+	// An override: a verb that discards the agent's instructions.
+	overrideRE = regexp.MustCompile(`\b(?:ignore|disregard|forget|override|bypass|skip|drop)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|my\s+|these\s+|those\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|system\s+|safety\s+|existing\s+)+(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|programming|restrictions)\b`)
+	// A replacement: the text hands the agent a new task or identity.
+	newTaskRE = regexp.MustCompile(`\b(?:your\s+new\s+(?:instructions?|task|role|goal|objective)\s+(?:is|are)|new\s+(?:system\s+)?instructions?\s*:|from\s+now\s+on,?\s+you\s+(?:are|will|must|should)|you\s+are\s+now\s+(?:in\s+)?(?:developer|dan|jailbreak|unrestricted|admin)|do\s+not\s+(?:tell|inform|alert|mention\s+(?:this\s+)?to)\s+the\s+user)`)
+	// Role markers at the start of a line ("SYSTEM:", "[system]:"), chat
+	// template tokens and <system> tags.
+	roleRE = regexp.MustCompile(`(?m)(?:^\s*(?:\[|<|#+\s*)?(?:system|developer|admin(?:istrator)?)\s*(?:\]|>)?\s*:([^\n]{0,300})|<\|im_start\|>\s*system|<\s*system\s*>([^<]{0,300}))`)
+	// Authority impersonation: claimed senders.
+	authorityRE = regexp.MustCompile(`(?:\bas\s+your\s+(?:system\s+)?(?:administrator|admin|developer|creator|operator|owner|supervisor)\b|\b(?:message|instructions?|note)\s+from\s+(?:the\s+)?(?:system|administrator|anthropic|openai|your\s+(?:developer|operator|admin))\b|\bthis\s+is\s+(?:anthropic|openai|your\s+(?:developer|administrator|operator|creator))\b)`)
+	// Exfiltration: a command to send secrets somewhere.
+	exfilRE = regexp.MustCompile(`\b(?:send|post|upload|exfiltrate|transmit|forward|leak|email|curl|append|include|encode)\b[^\n]{0,80}?(?:\b(?:api[\s_-]?keys?|secrets?|tokens?|credentials?|passwords?|env(?:ironment)?\s+variables?|ssh\s+keys?|private\s+keys?|id_rsa|aws_secret|cookies?)\b|\.env\b)[^\n]{0,80}\b(?:to|at|into|via)\b\s+(?:https?://|the\s+(?:url|endpoint|server|webhook)|this\s+(?:url|endpoint|server|webhook))`)
+	// Text addressed to an AI reader.
+	addresseeRE = regexp.MustCompile(`\b(?:ai|llm|assistant|agent|claude|chatgpt|gpt|copilot|language\s+model|you\s+must|you\s+should|you\s+will|important\s*:|instructions?)\b`)
+	// Hidden carriers.
+	commentRE = regexp.MustCompile(`(?s)<!--(.*?)(?:-->|$)`)
+	hiddenRE  = regexp.MustCompile(`(?is)<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*[;"']|\bhidden\b|aria-hidden\s*=\s*["']true)[^>]*>([^<]{0,1000})</`)
+	// Markdown images and links (and HTML img) whose URL carries data.
+	mdLinkRE = regexp.MustCompile(`(!?)\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]+)`)
+	imgRE    = regexp.MustCompile(`(?i)<img\b[^>]*\bsrc\s*=\s*["']?(https?://[^"'\s>]+)`)
+	// Placeholders a model is told to fill in: {x}, {{x}}, ${x}, <x>, [x],
+	// $X, and their percent-encoded forms.
+	placeholderRE = regexp.MustCompile(`(?i)\{\{?[^}]{1,60}\}\}?|\$\{[^}]{1,60}\}|%7b|%24%7b|<[a-z_ ]{2,40}>|%3c[a-z_]{2,40}%3e|\[[a-z_ ]{2,40}\]|%5b[a-z_]{2,40}%5d|\$[A-Z_]{3,40}\b`)
+	// Query parameters whose names say what they carry.
+	dataParamRE = regexp.MustCompile(`(?i)[?&](?:data|d|q|secret|key|token|pw|pass(?:word)?|creds?|env|conv(?:ersation)?|chat|history|content|payload|exfil|leak|info|msg|message)=`)
+	jsonEscRE   = regexp.MustCompile(`\\u([0-9a-fA-F]{4})`)
+	// Words just before a phrase that mean the text talks about it.
+	mentionRE = regexp.MustCompile(`(?:such\s+as|like|e\.g\.?|for\s+example|example|called|known\s+as|phrases?|strings?|payloads?|attacks?|quoted?|says?|said|text|prompt\s+injection|injections?|technique|pattern)\W{0,6}$`)
+)
+
+// Scan returns the injection findings of text, at most one per rule.
+func Scan(text string) []Finding {
+	if len(text) > MaxScan {
+		text = text[:MaxScan]
+	}
+	var out []Finding
+	seen := map[string]bool{}
+	add := func(rule string, c Confidence) {
+		if !seen[rule] {
+			seen[rule] = true
+			out = append(out, Finding{Rule: rule, Confidence: c})
+		}
+	}
+	smuggled, invisible := "", 0
+	if !isASCII(text) {
+		smuggled, invisible = decodeTags(text)
+	}
+	if smuggled != "" && len(strings.TrimSpace(smuggled)) >= 8 {
+		add("invisible-unicode-tags", High)
+		if n := normalize(smuggled); len(instructionRules(n)) > 0 {
+			add("smuggled-instruction", High)
+		}
+	} else if invisible >= 16 {
+		add("invisible-characters", Medium)
+	}
+	norm := normalize(text)
+	// Hidden carriers: an instruction in them is high confidence.
+	near(norm, []string{"<!--"}, 0, 4000, func(w string, _ int) {
+		for _, m := range commentRE.FindAllStringSubmatch(w, 64) {
+			if hiddenInstruction(m[1]) {
+				add("hidden-html-comment-instruction", High)
+				return
+			}
+		}
+	})
+	near(norm, []string{"display", "visibility", "font-size", "opacity", "hidden"}, 400, 1100, func(w string, _ int) {
+		for _, m := range hiddenRE.FindAllStringSubmatch(w, 64) {
+			if hiddenInstruction(m[2]) {
+				add("hidden-element-instruction", High)
+				return
+			}
+		}
+	})
+	for rule, c := range instructionRules(norm) {
+		add(rule, c)
+	}
+	near(text, []string{"]("}, 210, 2000, func(w string, _ int) {
+		for _, m := range mdLinkRE.FindAllStringSubmatch(w, 256) {
+			if u := m[2]; exfilURL(u) {
+				if m[1] == "!" {
+					add("markdown-image-exfil", High)
+				} else {
+					add("markdown-link-exfil", Medium)
+				}
+			}
+		}
+	})
+	near(norm, []string{"<img"}, 0, 2000, func(w string, _ int) {
+		for _, m := range imgRE.FindAllStringSubmatch(w, 256) {
+			if exfilURL(m[1]) {
+				add("html-image-exfil", High)
+			}
+		}
+	})
+	return out
+}
+
+// Keywords that must occur for a rule to match; the rule's regular
+// expression runs only on windows around them, which keeps a scan linear
+// and cheap on text that holds none of them (most of it).
+var (
+	overrideKW  = []string{"ignore", "disregard", "forget", "override", "bypass", "skip", "drop"}
+	newTaskKW   = []string{"new", "from now on", "you are now", "do not", "not tell", "not inform", "not alert", "not mention"}
+	authorityKW = []string{"as your", "from", "this is"}
+	exfilKW     = []string{"key", "secret", "token", "credential", "password", "env", "id_rsa", "cookie"}
+	roleKW      = []string{"system", "developer", "admin", "im_start"}
+)
+
+// near calls fn with each window of s around an occurrence of a keyword
+// (before bytes before it, after bytes after it), overlapping windows
+// merged, at most 64 windows.
+func near(s string, kws []string, before, after int, fn func(w string, off int)) {
+	type span struct{ a, b int }
+	var spans []span
+	for _, kw := range kws {
+		for i, n := 0, 0; n < 256; n++ {
+			j := strings.Index(s[i:], kw)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			spans = append(spans, span{max(0, at-before), min(len(s), at+len(kw)+after)})
+			i = at + len(kw)
+		}
+	}
+	if len(spans) == 0 {
+		return
+	}
+	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
+	cur := spans[0]
+	calls := 0
+	for _, sp := range spans[1:] {
+		if sp.a <= cur.b {
+			cur.b = max(cur.b, sp.b)
+			continue
+		}
+		fn(s[cur.a:cur.b], cur.a)
+		if calls++; calls >= 64 {
+			return
+		}
+		cur = sp
+	}
+	fn(s[cur.a:cur.b], cur.a)
+}
+
+// instructionRules applies the phrase rules to normalised text. A phrase
+// that the text merely mentions (quoted, "such as …") is medium; one
+// phrased as a command is high.
+func instructionRules(norm string) map[string]Confidence {
+	out := map[string]Confidence{}
+	try := func(rule string, re *regexp.Regexp, kws []string, before, after int) {
+		near(norm, kws, before, after, func(w string, off int) {
+			if out[rule] == High {
+				return
+			}
+			for _, loc := range re.FindAllStringIndex(w, 32) {
+				c := High
+				if mentioned(norm, off+loc[0]) {
+					c = Medium
+				}
+				out[rule] = max(out[rule], c)
+			}
+		})
+	}
+	try("instruction-override", overrideRE, overrideKW, 4, 200)
+	try("new-instructions", newTaskRE, newTaskKW, 40, 80)
+	try("authority-impersonation", authorityRE, authorityKW, 40, 80)
+	try("exfiltration-instruction", exfilRE, exfilKW, 100, 200)
+	// A role marker is a command when what follows it on the line is one
+	// (or it is a chat-template token); "system: linux" in a config file is
+	// only worth a mention.
+	near(norm, roleKW, 80, 320, func(w string, _ int) {
+		for _, m := range roleRE.FindAllStringSubmatch(w, 32) {
+			rest := m[1] + m[2]
+			c := Medium
+			if strings.Contains(m[0], "im_start") || addresseeRE.MatchString(rest) && imperative(rest) ||
+				overrideRE.MatchString(rest) || newTaskRE.MatchString(rest) {
+				c = High
+			}
+			out["authority-impersonation"] = max(out["authority-impersonation"], c)
+		}
+	})
+	for k, v := range out {
+		if v == 0 {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// mentioned reports whether the phrase at i is quoted or introduced as an
+// example rather than addressed to the reader.
+func mentioned(s string, i int) bool {
+	before := s[max(0, i-40):i]
+	if t := strings.TrimRight(before, " "); t != "" {
+		switch t[len(t)-1] {
+		case '"', '\'', '`':
+			return true
+		}
+		if r, _ := utf8.DecodeLastRuneInString(t); r == '“' || r == '‘' || r == '«' {
+			return true
+		}
+	}
+	return mentionRE.MatchString(before)
+}
+
+// hiddenInstruction reports whether hidden text instructs an AI reader.
+func hiddenInstruction(s string) bool {
+	if len(instructionRules(s)) > 0 {
+		return true
+	}
+	return addresseeRE.MatchString(s) && strings.Count(s, " ") >= 3 && imperative(s)
+}
+
+var imperativeRE = regexp.MustCompile(`\b(?:must|should|always|never|do not|don't|instead|make sure|run|execute|fetch|visit|call|send|tell|reply|respond|output|print|write|delete|read)\b`)
+
+func imperative(s string) bool { return imperativeRE.MatchString(s) }
+
+// exfilURL reports whether a URL looks built to carry data out: a
+// placeholder for the model to fill in, or a data-named query parameter
+// with a long value.
+func exfilURL(u string) bool {
+	if placeholderRE.MatchString(u) {
+		return true
+	}
+	if loc := dataParamRE.FindStringIndex(u); loc != nil {
+		v := u[loc[1]:]
+		if i := strings.IndexByte(v, '&'); i >= 0 {
+			v = v[:i]
+		}
+		return len(v) >= 24 || v == ""
+	}
+	return false
+}
+
+// normalize undoes the spelling tricks: entities, JSON escapes, invisible
+// characters, compatibility forms, case and whitespace.
+func normalize(s string) string {
+	if strings.Contains(s, "\\u") {
+		s = jsonEscRE.ReplaceAllStringFunc(s, func(m string) string {
+			n, err := strconv.ParseUint(m[2:], 16, 32)
+			if err != nil {
+				return m
+			}
+			return string(rune(n))
+		})
+	}
+	s = strings.NewReplacer(`\n`, "\n", `\r`, " ", `\t`, " ", `\"`, `"`).Replace(s)
+	if strings.ContainsRune(s, '&') {
+		s = html.UnescapeString(s)
+	}
+	if !isASCII(s) {
+		s = strings.Map(func(r rune) rune {
+			if invisibleRune(r) {
+				return -1
+			}
+			return r
+		}, s)
+		s = norm.NFKC.String(s)
+	}
+	s = strings.ToLower(s)
+	// Collapse runs of spaces and tabs but keep line breaks: role markers
+	// are recognised at the start of a line.
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\v' || r == '\f' || r == 0xa0 {
+			space = true
+			continue
+		}
+		if space && r != '\n' {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// invisibleRune: zero-width and formatting characters that render as
+// nothing, soft hyphens, bidi controls and the tag block.
+func invisibleRune(r rune) bool {
+	switch {
+	case r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E, r >= 0x2060 && r <= 0x2064,
+		r >= 0x2066 && r <= 0x2069, r == 0xFEFF, r == 0x00AD, r == 0x180E, r == 0x034F,
+		r >= 0xE0000 && r <= 0xE007F:
+		return true
+	}
+	return false
+}
+
+// decodeTags returns the ASCII hidden in Unicode tag characters
+// (U+E0020–U+E007E mirror ASCII and render as nothing) and the number of
+// other invisible characters.
+func decodeTags(s string) (string, int) {
+	var b strings.Builder
+	other := 0
+	for _, r := range s {
+		switch {
+		case r >= 0xE0020 && r <= 0xE007E:
+			b.WriteRune(r - 0xE0000)
+		case invisibleRune(r):
+			other++
+		}
+	}
+	return b.String(), other
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
