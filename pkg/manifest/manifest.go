@@ -66,6 +66,11 @@ type Pipelock struct {
 	Allowlist []string `toml:"allowlist"`
 	// TLSPassthrough lists hosts pipelock does not intercept.
 	TLSPassthrough []string `toml:"tls_passthrough"`
+	// Injection is what pipelock does with prompt injection found in
+	// responses and JSON-RPC bodies: "block" (default: high-confidence
+	// findings refused, the rest reported in a header), "warn" (only
+	// reported) or "off".
+	Injection string `toml:"injection"`
 }
 
 // Git is the [git] table.

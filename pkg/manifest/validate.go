@@ -101,6 +101,11 @@ func (m *Manifest) validate() []Problem {
 			c.add(fmt.Sprintf("pipelock.allowlist[%d]", i), "%s", msg)
 		}
 	}
+	switch m.Pipelock.Injection {
+	case "", "block", "warn", "off":
+	default:
+		c.add("pipelock.injection", "%q is not block, warn or off", m.Pipelock.Injection)
+	}
 	for i, h := range m.Pipelock.TLSPassthrough {
 		if msg := checkHost(h, true); msg != "" {
 			c.add(fmt.Sprintf("pipelock.tls_passthrough[%d]", i), "%s", msg)

@@ -362,10 +362,16 @@ func TestContentEncodings(t *testing.T) {
 	assert.Equal(t, r.status, 403, r.body)
 
 	req, _ = http.NewRequest("POST", "https://allowed.example.com/u", strings.NewReader("whatever"))
+	req.Header.Set("Content-Encoding", "compress")
+	r = e.do(req, e.proxyURL)
+	assert.Equal(t, r.status, http.StatusUnsupportedMediaType)
+	assert.Assert(t, is.Contains(r.body, `blocked: Content-Encoding "compress" cannot be inspected`))
+
+	req, _ = http.NewRequest("POST", "https://allowed.example.com/u", strings.NewReader("not brotli at all"))
 	req.Header.Set("Content-Encoding", "br")
 	r = e.do(req, e.proxyURL)
-	assert.Equal(t, r.status, 403)
-	assert.Assert(t, is.Contains(r.body, `Content-Encoding "br" cannot be inspected`))
+	assert.Equal(t, r.status, http.StatusUnsupportedMediaType)
+	assert.Assert(t, is.Contains(r.body, `blocked: the body does not decode as Content-Encoding br`), r.body)
 
 	// A clean gzip body passes unchanged.
 	gz.Reset()

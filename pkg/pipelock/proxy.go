@@ -8,8 +8,6 @@ package pipelock
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -24,10 +22,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
+	"github.com/claude-bottle/claude-bottle/pkg/inject"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
@@ -35,6 +37,10 @@ import (
 
 // BlockHeader names the reason of a block and the supervise tool to call.
 const BlockHeader = "X-Claude-Bottle-Blocked"
+
+// InjectionHeader reports prompt-injection findings that were not blocked
+// (action warn, or medium confidence) to the agent reading the response.
+const InjectionHeader = "X-Claude-Bottle-Injection"
 
 // Options configure a Proxy.
 type Options struct {
@@ -46,6 +52,8 @@ type Options struct {
 	// Roots verify upstream certificates (system roots + extra CA file).
 	Roots  *x509.CertPool
 	Logger *slog.Logger
+	// Limits bound memory and scan time; zero means the defaults.
+	Limits Limits
 }
 
 // Proxy is the pipelock guard.
@@ -62,6 +70,11 @@ type Proxy struct {
 	creds       map[string][]string // host -> allowed credential sha256 (hex)
 	ic          *mitm.Interceptor
 	rp          *httputil.ReverseProxy
+	transport   *http.Transport
+	lim         Limits
+	mem         *semaphore.Weighted
+	split       *splitWindow
+	injection   string // block | warn | off
 }
 
 type ctxKey int
@@ -89,7 +102,20 @@ func New(opts Options) (*Proxy, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{cfg: opts.Config, scan: opts.Scanner, log: log, guard: opts.Guard,
-		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]string{}}
+		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]string{},
+		lim: opts.Limits.withDefaults(), injection: opts.Config.ResponseScanning.Action}
+	if p.injection == "" {
+		p.injection = "block"
+	}
+	if p.cfg.Mode == "audit" && p.injection == "block" {
+		p.injection = "warn"
+	}
+	p.mem = semaphore.NewWeighted(p.lim.BufferBudget)
+	sw, err := newSplitWindow(opts.Config.DLP.KnownSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("pipelock: split-secret window: %w", err)
+	}
+	p.split = sw
 	if a := opts.Config.ForwardProxy.ProxyAuthSHA256; a != "" {
 		b, err := hex.DecodeString(a)
 		if err != nil {
@@ -133,14 +159,16 @@ func New(opts Options) (*Proxy, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	p.transport = transport
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			t, _ := pr.In.Context().Value(keyTarget).(target)
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = t.scheme, t.host, t.host
 			pr.Out.Header.Del("Proxy-Authorization")
 		},
-		Transport:     transport,
-		FlushInterval: -1,
+		Transport:      transport,
+		FlushInterval:  -1,
+		ModifyResponse: p.scanResponse,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t, _ := r.Context().Value(keyTarget).(target)
@@ -310,65 +338,53 @@ func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 	p.request(w, r, "https", host)
 }
 
-// request applies every check to one request and forwards it.
+// request applies every check to one request and forwards it. Nothing is
+// forwarded before every byte of it has been scanned.
 func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host string) {
 	if reason, msg := p.checkHost(host); reason != "" {
 		p.block(w, r, host, reason, msg)
 		return
 	}
-	body, err := p.readBody(r)
-	if err != nil {
-		p.block(w, r, host, "body", err.Error())
+	if isUpgrade(r) {
+		p.upgrade(w, r, scheme, host)
 		return
 	}
-	if f, ok := p.inspect(r, host, body); ok {
-		p.block(w, r, host, "dlp", f.String())
+	ctx := r.Context()
+	l := p.newLease()
+	defer l.unref()
+	body, rf := p.readBody(ctx, r, l)
+	if rf != nil {
+		p.refuse(w, r, host, rf)
 		return
+	}
+	v, err := withinBudget(ctx, p.lim, len(body.decoded), l, func() verdict { return p.inspect(r, host, body) })
+	if err != nil {
+		p.refuse(w, r, host, refuse(http.StatusForbidden, "scan-budget", "the scan of this request did not finish within its time budget (%v); nothing was forwarded. Send smaller requests", err))
+		return
+	}
+	if v.dlp != nil {
+		p.block(w, r, host, "dlp", v.dlp.String())
+		return
+	}
+	if v.inject != nil {
+		p.block(w, r, host, "injection", "the JSON-RPC body carries prompt injection: "+v.inject.String())
+		return
+	}
+	if v.warn != "" {
+		w.Header().Set(InjectionHeader, v.warn)
 	}
 	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r))
 	r.Body = io.NopCloser(bytes.NewReader(body.raw))
 	r.ContentLength = int64(len(body.raw))
-	ctx := r.Context()
+	if len(body.raw) == 0 {
+		r.Body = http.NoBody
+	}
 	p.rp.ServeHTTP(w, r.WithContext(withTarget(ctx, target{scheme: scheme, host: host})))
 }
 
-type requestBody struct {
-	raw     []byte // as received, forwarded unchanged
-	decoded []byte // Content-Encoding undone, for scanning
-}
-
-func (p *Proxy) readBody(r *http.Request) (requestBody, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return requestBody{}, nil
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, dlp.MaxBody+1))
-	if err != nil {
-		return requestBody{}, fmt.Errorf("reading the request body: %w", err)
-	}
-	if len(raw) > dlp.MaxBody {
-		return requestBody{}, fmt.Errorf("request body over %d MiB cannot be inspected", dlp.MaxBody>>20)
-	}
-	b := requestBody{raw: raw, decoded: raw}
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return requestBody{}, fmt.Errorf("gzip body does not decode: %w", err)
-		}
-		b.decoded, err = io.ReadAll(io.LimitReader(zr, dlp.MaxBody+1))
-		if err != nil || len(b.decoded) > dlp.MaxBody {
-			return requestBody{}, errors.New("gzip body does not decode within the inspection limit")
-		}
-	case "deflate":
-		b.decoded, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), dlp.MaxBody+1))
-		if err != nil || len(b.decoded) > dlp.MaxBody {
-			return requestBody{}, errors.New("deflate body does not decode within the inspection limit")
-		}
-	default:
-		return requestBody{}, fmt.Errorf("Content-Encoding %q cannot be inspected (use identity, gzip or deflate)", enc)
-	}
-	return b, nil
+// refuse answers a refusal with its status and a "blocked:" body.
+func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, host string, rf *refusal) {
+	p.answer(w, r, host, rf.status, rf.reason, rf.msg)
 }
 
 // sensitiveHeader is the "sensitive" header_mode's selection.
@@ -382,46 +398,115 @@ func sensitiveHeader(name string) bool {
 	return false
 }
 
-// inspect runs DLP on host, path, query, headers and body, and returns the
-// first finding that is not the host's own allowed credential.
-func (p *Proxy) inspect(r *http.Request, host string, body requestBody) (dlp.Finding, bool) {
+// verdict is what inspect decided about one request.
+type verdict struct {
+	dlp    *dlp.Finding    // a secret: block
+	inject *inject.Finding // injection in a JSON-RPC body: block
+	warn   string          // injection findings to report in InjectionHeader
+}
+
+// inspect runs DLP on host, path, query, headers, trailers and the body —
+// the raw text always, and beside it every parsed view (each JSON key and
+// value including duplicate keys, form fields, multipart parts) — then
+// joins the request's values to what recently went to the same host
+// (split secrets), and looks for prompt injection in JSON-RPC bodies.
+func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict {
 	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
 	if r.URL.RawQuery != "" {
 		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
 	}
+	vals := urlValues(r.URL)
 	bs := p.cfg.RequestBodyScanning
-	for name, vs := range r.Header {
-		if name == "Proxy-Authorization" || !bs.ScanHeaders && name != "Authorization" {
-			continue
-		}
-		if bs.HeaderMode == "sensitive" && !sensitiveHeader(name) {
-			continue
-		}
-		for _, v := range vs {
-			if name == "Authorization" && p.isAllowedCredential(host, v) {
+	addHeaders := func(kind string, h http.Header) {
+		for name, vs := range h {
+			if name == "Proxy-Authorization" || name == "Sec-Websocket-Key" || !bs.ScanHeaders && name != "Authorization" && kind == "header" {
 				continue
 			}
-			parts = append(parts, dlp.Part{Name: "header " + name, Text: name + ": " + v})
+			if bs.HeaderMode == "sensitive" && !sensitiveHeader(name) {
+				continue
+			}
+			for _, v := range vs {
+				if name == "Authorization" && p.isAllowedCredential(host, v) {
+					continue
+				}
+				parts = append(parts, dlp.Part{Name: kind + " " + name, Text: name + ": " + v})
+				vals = append(vals, slotValue{slot: kind + "/" + name, text: v})
+			}
 		}
 	}
+	addHeaders("header", r.Header)
+	addHeaders("trailer", r.Trailer)
 	findings := p.scan.ScanParts(parts)
+	var jsonText string
+	isJSON := false
 	if len(body.decoded) > 0 {
-		fs, err := p.scan.ScanBody(r.Header.Get("Content-Type"), body.decoded)
-		if err != nil {
-			return dlp.Finding{Rule: err.Error(), Part: "body"}, true
+		// The raw text, always; then the structured views.
+		jsonText, isJSON = jsonView(body.decoded, func(k, v string) {
+			vals = append(vals, slotValue{slot: "json/" + k, text: v})
+		})
+		var fs []dlp.Finding
+		var err error
+		if isJSON {
+			fs = p.scan.Scan("body", string(body.decoded))
+			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
+		} else {
+			fs, err = p.scan.ScanBody(r.Header.Get("Content-Type"), body.decoded)
+			if err != nil {
+				return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
+			}
+			if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+				if q, err := url.ParseQuery(string(body.decoded)); err == nil {
+					for k, vs := range q {
+						for _, v := range vs {
+							vals = append(vals, slotValue{slot: "form/" + k, text: v})
+						}
+					}
+				}
+			}
 		}
 		findings = append(findings, fs...)
+		vals = append(vals, slotValue{slot: "body", text: string(body.decoded)})
 	}
-	if len(findings) == 0 {
-		return dlp.Finding{}, false
-	}
-	if p.cfg.Mode == "audit" || bs.Action == "warn" {
-		for _, f := range findings {
-			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", logsafe.Host(host), "finding", f.String())
+	if len(findings) == 0 && p.split != nil {
+		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+			findings = append(findings, f)
 		}
-		return dlp.Finding{}, false
 	}
-	return findings[0], true
+	var v verdict
+	if len(findings) > 0 {
+		if p.cfg.Mode == "audit" || bs.Action == "warn" {
+			for _, f := range findings {
+				p.log.Warn("dlp finding (not blocking: audit/warn)", "host", logsafe.Host(host), "finding", f.String())
+			}
+		} else {
+			v.dlp = &findings[0]
+			return v
+		}
+	}
+	if isJSON && p.injection != "off" && isJSONRPC(body.decoded) {
+		v.inject, v.warn = p.judgeInjection(inject.Scan(jsonText))
+	}
+	return v
+}
+
+// isJSONRPC reports whether a JSON body is a JSON-RPC 2.0 message or batch
+// (MCP, agent-to-agent protocols).
+func isJSONRPC(b []byte) bool {
+	i := bytes.Index(b, []byte(`"jsonrpc"`))
+	return i >= 0 && bytes.Contains(b[i:min(len(b), i+32)], []byte(`"2.0"`))
+}
+
+// judgeInjection splits findings into the one to block (high confidence,
+// action block) and the ones to report in InjectionHeader.
+func (p *Proxy) judgeInjection(fs []inject.Finding) (*inject.Finding, string) {
+	var warn []string
+	for i, f := range fs {
+		if f.Confidence == inject.High && p.injection == "block" {
+			return &fs[i], ""
+		}
+		warn = append(warn, f.String())
+	}
+	return nil, strings.Join(warn, "; ")
 }
 
 // isAllowedCredential reports whether an Authorization value is exactly
@@ -447,6 +532,11 @@ func (p *Proxy) isAllowedCredential(host, v string) bool {
 
 // block answers 403 with a body starting "blocked: " and logs the decision.
 func (p *Proxy) block(w http.ResponseWriter, r *http.Request, host, reason, msg string) {
+	p.answer(w, r, host, http.StatusForbidden, reason, msg)
+}
+
+// answer writes a "blocked:" answer with the given status.
+func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, host string, status int, reason, msg string) {
 	host = mitm.NormalizeHost(host)
 	path := logPath(r)
 	if reason == "dlp" {
@@ -457,7 +547,7 @@ func (p *Proxy) block(w http.ResponseWriter, r *http.Request, host, reason, msg 
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
 	w.Header().Set("Connection", "close")
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(status)
 	fmt.Fprintf(w, "blocked: %s\nIf this request is needed, call the supervise MCP tool pipelock-block with the URL (failed_url) and a justification.\n", msg)
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	DLP                 DLP                 `yaml:"dlp"`
 	TLSInterception     TLSInterception     `yaml:"tls_interception"`
 	RequestBodyScanning RequestBodyScanning `yaml:"request_body_scanning"`
+	// ResponseScanning is claude-bottle's extension: prompt-injection
+	// detection in responses and in JSON-RPC request bodies.
+	ResponseScanning ResponseScanning `yaml:"response_scanning,omitempty"`
 	// SSRF is claude-bottle's extension: private destinations a bottle
 	// really needs (the tests' stand-in internet lives on a private network).
 	SSRF SSRF `yaml:"ssrf,omitempty"`
@@ -100,6 +103,15 @@ type RequestBodyScanning struct {
 	HeaderMode  string `yaml:"header_mode"`  // all | sensitive
 }
 
+// ResponseScanning configures prompt-injection detection.
+type ResponseScanning struct {
+	// Action is block (the default when empty: high-confidence findings are
+	// answered 403, medium ones reported in a header), warn (every finding
+	// only reported in the X-Claude-Bottle-Injection header the agent sees)
+	// or off.
+	Action string `yaml:"action,omitempty"`
+}
+
 // FromManifest builds the pipelock config of a bottle: allowlist = defaults ∪
 // route hosts ∪ the manifest's allowlist, sorted and de-duplicated.
 func FromManifest(m *manifest.Manifest) Config {
@@ -118,6 +130,7 @@ func FromManifest(m *manifest.Manifest) Config {
 			PassthroughDomains: normalizeList(m.Pipelock.TLSPassthrough),
 		},
 		RequestBodyScanning: RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
+		ResponseScanning:    ResponseScanning{Action: m.Pipelock.Injection},
 	}
 }
 
@@ -216,6 +229,11 @@ func (c Config) Validate() error {
 	case "block", "warn":
 	default:
 		errs = append(errs, fmt.Errorf("request_body_scanning.action: %q, want block or warn", c.RequestBodyScanning.Action))
+	}
+	switch c.ResponseScanning.Action {
+	case "", "block", "warn", "off":
+	default:
+		errs = append(errs, fmt.Errorf("response_scanning.action: %q, want block, warn or off", c.ResponseScanning.Action))
 	}
 	switch c.RequestBodyScanning.HeaderMode {
 	case "all", "sensitive":

@@ -1,0 +1,176 @@
+package pipelock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Memory and time limits of request inspection. pipelock must hold a whole
+// body before it can scan it (a secret may sit anywhere, and nothing
+// unscanned is forwarded), so every buffered byte is counted twice over:
+// against the request's own cap and against one budget shared by all
+// requests in flight. See docs/operations.md ("pipelock limits").
+const (
+	// DefaultMaxBody is the largest request body (as sent, and again after
+	// Content-Encoding is undone) pipelock buffers for inspection; a larger
+	// one is refused with 413 and a "blocked:" body naming the limit.
+	DefaultMaxBody = 32 << 20
+	// DefaultBufferBudget bounds the bytes buffered by all requests and
+	// WebSocket messages together. Four concurrent 10 MiB uploads fit; a
+	// request that cannot get its share within BudgetWait is refused with
+	// 503 rather than growing the heap.
+	DefaultBufferBudget = 64 << 20
+	// DefaultBudgetWait is how long a request waits for buffer budget.
+	DefaultBudgetWait = 30 * time.Second
+	// DefaultMaxWSMessage bounds one WebSocket message (all its fragments,
+	// and again after permessage-deflate); past it the connection is closed
+	// with 1009.
+	DefaultMaxWSMessage = 8 << 20
+	// scanBase and scanPerMiB make the time budget of one scan: a fixed part
+	// plus a part proportional to the bytes scanned (1 MiB/s, fifty times
+	// slower than the scanner's target rate). A scan that overruns it is
+	// answered "blocked:" and nothing is forwarded.
+	scanBase   = 10 * time.Second
+	scanPerMiB = time.Second
+	// budgetStep is the unit in which bodies of unknown length acquire
+	// budget while they are read.
+	budgetStep = 1 << 20
+)
+
+// Limits are pipelock's inspection limits; the zero value means the
+// defaults above.
+type Limits struct {
+	MaxBody      int64
+	BufferBudget int64
+	BudgetWait   time.Duration
+	MaxWSMessage int64
+	// ScanBase and ScanPerMiB override the scan time budget.
+	ScanBase   time.Duration
+	ScanPerMiB time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBody <= 0 {
+		l.MaxBody = DefaultMaxBody
+	}
+	if l.BufferBudget <= 0 {
+		l.BufferBudget = DefaultBufferBudget
+	}
+	if l.BudgetWait <= 0 {
+		l.BudgetWait = DefaultBudgetWait
+	}
+	if l.MaxWSMessage <= 0 {
+		l.MaxWSMessage = DefaultMaxWSMessage
+	}
+	if l.ScanBase <= 0 {
+		l.ScanBase = scanBase
+	}
+	if l.ScanPerMiB <= 0 {
+		l.ScanPerMiB = scanPerMiB
+	}
+	return l
+}
+
+// scanBudget is the time one scan of n bytes may take.
+func (l Limits) scanBudget(n int) time.Duration {
+	return l.ScanBase + time.Duration(int64(l.ScanPerMiB)*int64(n)/(1<<20))
+}
+
+// errBudget is returned when the shared buffer budget stays exhausted.
+var errBudget = errors.New("buffer budget exhausted")
+
+// lease is the part of the shared buffer budget one request holds.
+// It is shared by the request handler and any scan goroutine still reading
+// the buffered bytes: the budget returns when the last of them lets go, so
+// an abandoned (overrun) scan keeps holding what it reads.
+type lease struct {
+	sem  *semaphore.Weighted
+	max  int64
+	wait time.Duration
+	mu   sync.Mutex
+	held int64
+	refs int
+}
+
+// newLease returns a lease with one reference (the caller's); drop it with
+// unref.
+func (p *Proxy) newLease() *lease {
+	return &lease{sem: p.mem, max: p.lim.BufferBudget, wait: p.lim.BudgetWait, refs: 1}
+}
+
+func (l *lease) ref() {
+	l.mu.Lock()
+	l.refs++
+	l.mu.Unlock()
+}
+
+// unref drops one reference; the last one returns the budget.
+func (l *lease) unref() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refs--
+	if l.refs == 0 && l.held > 0 {
+		l.sem.Release(l.held)
+		l.held = 0
+	}
+}
+
+// grow makes the lease cover total bytes. Only the request handler grows
+// a lease, before any scan goroutine holds it.
+func (l *lease) grow(ctx context.Context, total int64) error {
+	l.mu.Lock()
+	held := l.held
+	l.mu.Unlock()
+	if total <= held {
+		return nil
+	}
+	need := total - held
+	if total > l.max {
+		return fmt.Errorf("%w: %d bytes needed, %d MiB shared by all requests", errBudget, total, l.max>>20)
+	}
+	if !l.sem.TryAcquire(need) {
+		ctx, cancel := context.WithTimeout(ctx, l.wait)
+		defer cancel()
+		if err := l.sem.Acquire(ctx, need); err != nil {
+			return fmt.Errorf("%w: waited %s for %d MiB of the %d MiB shared by all requests in flight", errBudget, l.wait, (need+(1<<20)-1)>>20, l.max>>20)
+		}
+	}
+	l.mu.Lock()
+	l.held = total
+	l.mu.Unlock()
+	return nil
+}
+
+// errScanBudget is returned when a scan overruns its time budget.
+var errScanBudget = errors.New("scan did not finish within its time budget")
+
+// withinBudget runs scan in its own goroutine and waits at most the time
+// budget for n bytes. On overrun it returns errScanBudget at once; the scan
+// goroutine finishes on its own and only then drops its reference to l (the
+// memory the scan reads), so an abandoned scan still holds its budget.
+func withinBudget[T any](ctx context.Context, lim Limits, n int, l *lease, scan func() T) (T, error) {
+	ch := make(chan T, 1)
+	l.ref()
+	go func() {
+		defer l.unref()
+		ch <- scan()
+	}()
+	budget := lim.scanBudget(n)
+	t := time.NewTimer(budget)
+	defer t.Stop()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-t.C:
+		var zero T
+		return zero, fmt.Errorf("%w (%s for %d bytes)", errScanBudget, budget, n)
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}

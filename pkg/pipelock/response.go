@@ -1,0 +1,207 @@
+package pipelock
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/inject"
+	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+)
+
+// Response scanning: a response the agent will read as text is decoded
+// (every Content-Encoding undone, bounded) and scanned for prompt
+// injection before it reaches the agent. The first respHead bytes are
+// read and scanned before any header is sent, so a finding there is an
+// ordinary 403 "blocked:" answer (or, for warn, a header the agent sees);
+// the rest streams through in chunks, each scanned (with an overlap for
+// phrases cut at a chunk edge) before it is passed on, and a finding there
+// cuts the response off. The agent receives the decoded bytes
+// (Content-Encoding removed): pipelock never forwards bytes it has not
+// read in the clear.
+const (
+	respHead    = 256 << 10
+	respOverlap = 4 << 10
+	// respMaxDecoded bounds a scanned response after decoding: a
+	// decompression bomb is cut off here.
+	respMaxDecoded = 256 << 20
+)
+
+// textual reports whether a response of this Content-Type is read as text
+// by an agent (and so may carry instructions to it). Binary types pass.
+func textual(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt == "" {
+		return true // unknown: scanned (the agent may read it as text)
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
+		mt == "application/json", mt == "application/xml", mt == "application/javascript",
+		mt == "application/x-ndjson", mt == "application/xhtml+xml", mt == "application/yaml",
+		mt == "application/x-yaml", mt == "application/toml":
+		return true
+	}
+	return false
+}
+
+// scanResponse is the reverse proxy's ModifyResponse.
+func (p *Proxy) scanResponse(res *http.Response) error {
+	if p.injection == "off" || res.Request == nil || res.Request.Method == http.MethodHead ||
+		res.StatusCode == http.StatusSwitchingProtocols || res.StatusCode == http.StatusNoContent ||
+		res.StatusCode == http.StatusNotModified || !textual(res.Header.Get("Content-Type")) {
+		return nil
+	}
+	encs, rf := contentEncodings(res.Header)
+	host := res.Request.URL.Hostname()
+	if rf != nil {
+		p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", "the response's "+rf.msg)
+		return nil
+	}
+	var body io.Reader = res.Body
+	for i := len(encs) - 1; i >= 0; i-- {
+		r, err := streamDecoder(encs[i], body)
+		if err != nil {
+			p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", fmt.Sprintf("the response does not decode as Content-Encoding %s: %v", encs[i], err))
+			return nil
+		}
+		body = r
+	}
+	body = io.LimitReader(body, respMaxDecoded+1)
+	stream := res.Header.Get("Content-Type") != "" && strings.HasPrefix(strings.ToLower(res.Header.Get("Content-Type")), "text/event-stream")
+	var head []byte
+	var readErr error
+	if !stream {
+		head, readErr = io.ReadAll(io.LimitReader(body, respHead))
+		if readErr != nil {
+			p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", fmt.Sprintf("the response body could not be read and decoded: %v", readErr))
+			return nil
+		}
+		if f, warn := p.judgeInjection(inject.Scan(string(head))); f != nil {
+			p.replaceResponse(res, host, http.StatusForbidden, "injection", "the response from "+host+" carries prompt injection aimed at the agent: "+f.String()+". It was not delivered")
+			return nil
+		} else if warn != "" {
+			res.Header.Set(InjectionHeader, warn)
+			p.log.Warn("injection finding (reported to the agent)", "host", logsafe.Host(host), "finding", warn)
+		}
+	}
+	if len(encs) > 0 {
+		res.Header.Del("Content-Encoding")
+		res.Header.Del("Content-Length")
+		res.Header.Del("Content-Md5")
+		res.ContentLength = -1
+		res.Uncompressed = true
+	}
+	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head)}
+	if int64(len(head)) < respHead && !stream {
+		// The whole response was in the head: its length is known.
+		sr.src = eofReader{}
+		if len(encs) > 0 {
+			res.ContentLength = int64(len(head))
+			res.Header.Set("Content-Length", strconv.Itoa(len(head)))
+		}
+	}
+	res.Body = sr
+	return nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func tailOf(b []byte) []byte {
+	if len(b) > respOverlap {
+		b = b[len(b)-respOverlap:]
+	}
+	return bytes.Clone(b)
+}
+
+// errInjection aborts a response whose later part carries injection.
+var errInjection = errors.New("pipelock: prompt injection found in the response; the rest was not delivered")
+
+// scanReader passes on a response's decoded bytes after scanning them.
+type scanReader struct {
+	p       *Proxy
+	host    string
+	src     io.Reader
+	orig    io.Closer
+	pending []byte // scanned, not yet handed out
+	tail    []byte // the last respOverlap scanned bytes
+	total   int64
+	buf     []byte
+	err     error
+}
+
+func (s *scanReader) Read(b []byte) (int, error) {
+	for len(s.pending) == 0 {
+		if s.err != nil {
+			return 0, s.err
+		}
+		if s.buf == nil {
+			s.buf = make([]byte, 64<<10)
+		}
+		n, err := s.src.Read(s.buf)
+		if n > 0 {
+			s.total += int64(n)
+			if s.total > respMaxDecoded {
+				s.err = fmt.Errorf("pipelock: the response decodes past %d MiB; cut off", respMaxDecoded>>20)
+				return 0, s.err
+			}
+			chunk := s.buf[:n]
+			window := append(bytes.Clone(s.tail), chunk...)
+			if f, warn := s.p.judgeInjection(inject.Scan(string(window))); f != nil {
+				s.p.log.Info("decision", "decision", "deny", "host", logsafe.Host(s.host), "reason", "injection", "detail", f.String()+" (response cut off)")
+				s.err = errInjection
+				return 0, s.err
+			} else if warn != "" {
+				s.p.log.Warn("injection finding past the response head (logged only)", "host", logsafe.Host(s.host), "finding", warn)
+			}
+			s.pending = chunk
+			s.tail = tailOf(window)
+		}
+		if err != nil {
+			s.err = err
+		}
+	}
+	n := copy(b, s.pending)
+	s.pending = s.pending[n:]
+	return n, nil
+}
+
+func (s *scanReader) Close() error { return s.orig.Close() }
+
+// replaceResponse turns res into pipelock's own "blocked:" answer.
+func (p *Proxy) replaceResponse(res *http.Response, host string, status int, reason, msg string) {
+	_ = res.Body.Close()
+	p.log.Info("decision", "decision", "deny", "host", logsafe.Host(host), "reason", reason, "detail", msg)
+	body := "blocked: " + msg + "\nIf this response is needed, call the supervise MCP tool pipelock-block with the URL (failed_url) and a justification.\n"
+	res.StatusCode = status
+	res.Status = fmt.Sprintf("%d %s", status, http.StatusText(status))
+	res.Header = http.Header{}
+	res.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	res.Header.Set("X-Content-Type-Options", "nosniff")
+	res.Header.Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
+	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	res.ContentLength = int64(len(body))
+	res.Trailer = nil
+	res.Body = io.NopCloser(strings.NewReader(body))
+}
+
+// streamDecoder undoes one coding of a response stream.
+func streamDecoder(coding string, r io.Reader) (io.Reader, error) {
+	switch coding {
+	case "deflate":
+		// zlib, or raw deflate when the zlib header is absent.
+		br := bufioReader(r)
+		if hdr, err := br.Peek(2); err == nil && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 && hdr[0]&0x0f == 8 {
+			return decoderStream("zlib", br)
+		}
+		return decoderStream("flate", br)
+	default:
+		return decoderStream(coding, r)
+	}
+}

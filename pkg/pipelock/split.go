@@ -1,0 +1,226 @@
+package pipelock
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
+	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
+)
+
+// Split-secret window: a known secret (canary, route token) cut into
+// pieces sent in several requests to one host. Each request's values are
+// filed into slots — path segment i, query key k, the query keys, header h,
+// JSON field k, form field k, the body, WebSocket messages, and one slot of
+// everything the request carried — and each slot keeps the tail of what
+// passed through it. A new value is scanned joined to its slot's tail, so
+// pieces sent one after the other in the same place meet again.
+//
+// Bounds (see docs/threat-model.md): slotKeep bytes per slot (three times
+// the longest known secret, so percent-encoded or base64 pieces still fit,
+// at most 1 KiB), maxSlots slots per host, maxHosts hosts, entries older
+// than splitTTL forgotten: at most 64 × 32 × 1 KiB = 2 MiB.
+const (
+	maxHosts  = 64
+	maxSlots  = 32
+	maxKeep   = 1024
+	splitTTL  = 10 * time.Minute
+	allValues = "*"
+)
+
+type splitSlot struct {
+	tail []byte
+	at   time.Time
+}
+
+type splitHost struct {
+	at    time.Time
+	slots map[string]*splitSlot
+}
+
+// splitWindow is the per-destination window; safe for concurrent use.
+type splitWindow struct {
+	scan  *dlp.Scanner // known secrets only
+	keep  int
+	ttl   time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	hosts map[string]*splitHost
+}
+
+// newSplitWindow returns nil when there are no known secrets to look for.
+func newSplitWindow(known []secretfp.Fingerprint) (*splitWindow, error) {
+	if len(known) == 0 {
+		return nil, nil
+	}
+	s, err := dlp.New(dlp.Options{Known: known, NoGitleaks: true, NoEntropy: true})
+	if err != nil {
+		return nil, err
+	}
+	longest := 0
+	for _, k := range known {
+		longest = max(longest, k.Length)
+	}
+	return &splitWindow{scan: s, keep: min(3*longest, maxKeep), ttl: splitTTL, now: time.Now, hosts: map[string]*splitHost{}}, nil
+}
+
+// slotValue is one value of a request and the slot it belongs to.
+type slotValue struct {
+	slot string
+	text string
+}
+
+// check joins every value to its slot's tail and scans the joins for known
+// secrets. With no finding it records the values (the request is about to
+// be forwarded); with one it records nothing and returns it.
+func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
+	if w == nil || len(vals) == 0 {
+		return dlp.Finding{}, false
+	}
+	now := w.now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.hosts[host]
+	if h != nil && now.Sub(h.at) > w.ttl {
+		h = nil
+	}
+	var parts []dlp.Part
+	for _, v := range vals {
+		if h == nil {
+			break
+		}
+		s := h.slots[v.slot]
+		if s == nil || now.Sub(s.at) > w.ttl || len(s.tail) == 0 {
+			continue
+		}
+		head := v.text
+		if len(head) > w.keep {
+			head = head[:w.keep]
+		}
+		parts = append(parts, dlp.Part{Name: "split " + v.slot, Text: string(s.tail) + head})
+	}
+	if len(parts) > 0 {
+		if fs := w.scan.ScanParts(parts); len(fs) > 0 {
+			f := fs[0]
+			f.Part = "pieces sent to this host within " + w.ttl.String() + " (" + f.Part + ")"
+			return f, true
+		}
+	}
+	if h == nil {
+		h = &splitHost{slots: map[string]*splitSlot{}}
+		w.evictHost()
+		w.hosts[host] = h
+	}
+	h.at = now
+	for _, v := range vals {
+		s := h.slots[v.slot]
+		if s == nil {
+			if len(h.slots) >= maxSlots {
+				evictSlot(h)
+			}
+			s = &splitSlot{}
+			h.slots[v.slot] = s
+		} else if now.Sub(s.at) > w.ttl {
+			s.tail = s.tail[:0]
+		}
+		s.at = now
+		t := v.text
+		if len(t) >= w.keep {
+			s.tail = append(s.tail[:0], t[len(t)-w.keep:]...)
+			continue
+		}
+		s.tail = append(s.tail, t...)
+		if len(s.tail) > w.keep {
+			s.tail = append(s.tail[:0], s.tail[len(s.tail)-w.keep:]...)
+		}
+	}
+	return dlp.Finding{}, false
+}
+
+func (w *splitWindow) evictHost() {
+	if len(w.hosts) < maxHosts {
+		return
+	}
+	var oldest string
+	var at time.Time
+	for k, h := range w.hosts {
+		if oldest == "" || h.at.Before(at) {
+			oldest, at = k, h.at
+		}
+	}
+	delete(w.hosts, oldest)
+}
+
+func evictSlot(h *splitHost) {
+	var oldest string
+	var at time.Time
+	for k, s := range h.slots {
+		if oldest == "" || s.at.Before(at) {
+			oldest, at = k, s.at
+		}
+	}
+	delete(h.slots, oldest)
+}
+
+// memory is the bytes the window holds now (for tests and benchmarks).
+func (w *splitWindow) memory() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, h := range w.hosts {
+		for _, s := range h.slots {
+			n += cap(s.tail)
+		}
+	}
+	return n
+}
+
+// urlValues files the path segments, the query keys and every query value.
+func urlValues(u *url.URL) []slotValue {
+	var out []slotValue
+	for i, seg := range strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/") {
+		if seg != "" {
+			out = append(out, slotValue{slot: "path/" + strconv.Itoa(i), text: seg})
+		}
+	}
+	if u.RawQuery == "" {
+		return out
+	}
+	var keys strings.Builder
+	for kv := range strings.SplitSeq(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		keys.WriteString(k)
+		if v != "" {
+			out = append(out, slotValue{slot: "query/" + k, text: v})
+		}
+	}
+	return append(out, slotValue{slot: "query keys", text: keys.String()})
+}
+
+// joinAll adds the slot of everything the request carried, in order. Only
+// the first and last keep bytes of a value can join another request's
+// pieces (its middle was scanned with the request), so longer values are
+// cut to those ends and nothing large is copied.
+func (w *splitWindow) joinAll(vals []slotValue) []slotValue {
+	if w == nil {
+		return nil
+	}
+	var b strings.Builder
+	for i, v := range vals {
+		if len(v.text) > 2*w.keep {
+			v.text = v.text[:w.keep] + v.text[len(v.text)-w.keep:]
+			vals[i] = v
+		}
+		if len(v.slot) > 64 {
+			vals[i].slot = v.slot[:64]
+		}
+		b.WriteString(v.text)
+	}
+	if b.Len() == 0 {
+		return vals
+	}
+	return append(vals, slotValue{slot: allValues, text: b.String()})
+}

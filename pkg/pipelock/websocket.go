@@ -1,0 +1,378 @@
+package pipelock
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/inject"
+	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+)
+
+// isUpgrade reports whether r asks to switch protocols.
+func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" || r.Header.Get("Http2-Settings") != "" {
+		return true
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// upgrade handles a protocol switch. Only WebSocket is proxied, because
+// only its frames can be scanned; h2c and custom protocols are refused.
+//
+// The WebSocket handshake is checked like any request, except the
+// Sec-WebSocket-Key nonce, which pipelock replaces with its own: the
+// agent's nonce never leaves (so it can carry nothing) and is never taken
+// for a secret. After the switch every client frame is read, its message
+// reassembled (fragments joined, permessage-deflate undone with the
+// connection's sliding window) and scanned, and only then are the frames
+// forwarded as received; a finding closes both sides with 1008.
+func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, scheme, host string) {
+	proto := r.Header.Get("Upgrade")
+	if !strings.EqualFold(strings.TrimSpace(proto), "websocket") || r.Header.Get("Http2-Settings") != "" {
+		p.block(w, r, host, "upgrade", fmt.Sprintf("protocol upgrade to %q is not allowed: pipelock cannot inspect it; only WebSocket upgrades are proxied", logsafe.Path(proto)))
+		return
+	}
+	key := r.Header.Get("Sec-Websocket-Key")
+	switch {
+	case r.Method != http.MethodGet:
+		p.block(w, r, host, "upgrade", "a WebSocket handshake must be a GET")
+		return
+	case r.Header.Get("Sec-Websocket-Version") != "13":
+		p.block(w, r, host, "upgrade", "only WebSocket version 13 is proxied")
+		return
+	case !wsframe.ValidKey(key):
+		p.block(w, r, host, "upgrade", "Sec-WebSocket-Key must be the base64 of 16 bytes")
+		return
+	case r.ContentLength > 0 || len(r.TransferEncoding) > 0:
+		p.block(w, r, host, "upgrade", "a WebSocket handshake carries no body")
+		return
+	}
+	if v := p.inspect(r, host, requestBody{}); v.dlp != nil {
+		p.block(w, r, host, "dlp", v.dlp.String())
+		return
+	}
+	ctx := r.Context()
+	out, err := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}).String(), nil)
+	if err != nil {
+		p.block(w, r, host, "upgrade", "bad WebSocket URL")
+		return
+	}
+	for k, vs := range r.Header {
+		switch k {
+		case "Proxy-Authorization", "Proxy-Connection", "Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Extensions", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding":
+			continue
+		}
+		out.Header[k] = vs
+	}
+	myKey := wsframe.NewKey()
+	out.Header.Set("Connection", "Upgrade")
+	out.Header.Set("Upgrade", "websocket")
+	out.Header.Set("Sec-WebSocket-Key", myKey)
+	if offer := wsframe.FilterOffer(r.Header.Values("Sec-Websocket-Extensions")); offer != "" {
+		out.Header.Set("Sec-WebSocket-Extensions", offer)
+	}
+	res, err := p.transport.RoundTrip(out)
+	if err != nil {
+		if errors.Is(err, ErrForbiddenAddress) {
+			p.block(w, r, host, "ssrf", err.Error())
+			return
+		}
+		p.log.Warn("upstream", "host", logsafe.Host(host), "err", logsafe.Err(err))
+		http.Error(w, fmt.Sprintf("pipelock: upstream WebSocket handshake with %s failed: %v", host, err), http.StatusBadGateway)
+		return
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		// Not switching: an ordinary response, relayed through the
+		// response scanner.
+		defer func() { _ = res.Body.Close() }()
+		if err := p.scanResponse(res); err != nil {
+			http.Error(w, "pipelock: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		for k, vs := range res.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(res.StatusCode)
+		_, _ = io.Copy(w, res.Body)
+		return
+	}
+	upConn, ok := res.Body.(io.ReadWriteCloser)
+	if !ok {
+		http.Error(w, "pipelock: upstream switched protocols without a connection", http.StatusBadGateway)
+		return
+	}
+	defer func() { _ = upConn.Close() }()
+	if res.Header.Get("Sec-Websocket-Accept") != wsframe.Accept(myKey) {
+		p.block(w, r, host, "upgrade", "the server's Sec-WebSocket-Accept does not answer the handshake")
+		return
+	}
+	deflate, err := wsframe.ParseExtensions(res.Header.Values("Sec-Websocket-Extensions"))
+	if err != nil {
+		p.block(w, r, host, "upgrade", "the server negotiated a WebSocket "+err.Error())
+		return
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Time{})
+	var hs strings.Builder
+	hs.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsframe.Accept(key) + "\r\n")
+	for _, k := range []string{"Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
+		for _, v := range res.Header.Values(k) {
+			hs.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	hs.WriteString("\r\n")
+	if _, err := io.WriteString(conn, hs.String()); err != nil {
+		return
+	}
+	p.log.Info("decision", "decision", "allow", "method", "WEBSOCKET", "host", logsafe.Host(host), "path", logPath(r))
+	s := &wsSession{p: p, host: host, client: conn, up: upConn, cr: brw.Reader, ur: bufio.NewReader(upConn)}
+	if deflate != nil {
+		s.inflate = wsframe.NewInflater(*deflate)
+	}
+	s.run(ctx)
+}
+
+// wsSession is one proxied WebSocket connection.
+type wsSession struct {
+	p       *Proxy
+	host    string
+	client  net.Conn
+	up      io.ReadWriteCloser
+	cr, ur  *bufio.Reader
+	inflate *wsframe.Inflater
+
+	wmu    sync.Mutex // serialises writes to the client
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (s *wsSession) run(ctx context.Context) {
+	s.closed = make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.downstream()
+	}()
+	code, reason := s.upstream(ctx)
+	s.shutdown(code, reason)
+	<-done
+}
+
+// shutdown ends both sides once. A non-zero code is sent as a close frame
+// to both: unmasked to the client, masked to the server as a client must.
+func (s *wsSession) shutdown(code uint16, reason string) {
+	s.once.Do(func() {
+		if code != 0 {
+			payload := wsframe.ClosePayload(code, reason)
+			_, _ = s.up.Write(wsframe.Frame(true, wsframe.OpClose, false, true, payload))
+			s.wmu.Lock()
+			_ = s.client.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, _ = s.client.Write(wsframe.Frame(true, wsframe.OpClose, false, false, payload))
+			s.wmu.Unlock()
+		}
+		close(s.closed)
+		_ = s.up.Close()
+		_ = s.client.Close()
+	})
+}
+
+// downstream copies server frames to the client frame by frame, so a close
+// frame pipelock sends never lands inside one of them.
+func (s *wsSession) downstream() {
+	buf := make([]byte, 32<<10)
+	for {
+		h, raw, err := wsframe.ReadHeader(s.ur)
+		if err != nil {
+			s.shutdown(0, "")
+			return
+		}
+		s.wmu.Lock()
+		_, err = s.client.Write(raw)
+		if err == nil {
+			_, err = io.CopyBuffer(s.client, io.LimitReader(s.ur, int64(h.Length)), buf)
+		}
+		s.wmu.Unlock()
+		if err != nil {
+			s.shutdown(0, "")
+			return
+		}
+	}
+}
+
+// upstream reads client frames, scans each message whole and forwards its
+// frames only after the scan passed. It returns the close code to send
+// (0: the connection simply ended).
+func (s *wsSession) upstream(ctx context.Context) (uint16, string) {
+	p := s.p
+	limit := p.lim.MaxWSMessage
+	var (
+		inMsg      bool
+		compressed bool
+		text       bool
+		frames     []byte // the message's frames as received
+		payload    []byte // its payload, unmasked
+		l          *lease
+	)
+	reset := func() {
+		inMsg, compressed, frames, payload = false, false, nil, nil
+		if l != nil {
+			l.unref()
+			l = nil
+		}
+	}
+	defer reset()
+	for {
+		h, raw, err := wsframe.ReadHeader(s.cr)
+		if err != nil {
+			if errors.Is(err, wsframe.ErrProtocol) {
+				return wsframe.CloseProtocolError, "blocked: " + err.Error()
+			}
+			return 0, ""
+		}
+		if !h.Masked {
+			return wsframe.CloseProtocolError, "blocked: client frames must be masked"
+		}
+		if h.RSV2 || h.RSV3 || h.RSV1 && (s.inflate == nil || h.IsControl() || h.Opcode == wsframe.OpContinuation) {
+			return wsframe.CloseProtocolError, "blocked: reserved bits set that no extension allows"
+		}
+		if h.Length > uint64(limit) || uint64(len(payload))+h.Length > uint64(limit) {
+			return wsframe.CloseTooBig, fmt.Sprintf("blocked: message over %d MiB cannot be inspected", limit>>20)
+		}
+		if h.IsControl() {
+			data := make([]byte, h.Length)
+			if _, err := io.ReadFull(s.cr, data); err != nil {
+				return 0, ""
+			}
+			plain := append([]byte(nil), data...)
+			wsframe.MaskBytes(h.Mask, 0, plain)
+			if h.Opcode == wsframe.OpClose {
+				_, reason := wsframe.ParseClose(plain)
+				plain = []byte(reason)
+			}
+			if f := p.scanWSMessage(s.host, plain, false); f != "" {
+				return wsframe.ClosePolicyViolation, "blocked: " + f
+			}
+			if _, err := s.up.Write(append(raw, data...)); err != nil {
+				return 0, ""
+			}
+			continue
+		}
+		switch {
+		case h.Opcode == wsframe.OpContinuation && !inMsg:
+			return wsframe.CloseProtocolError, "blocked: continuation frame outside a message"
+		case h.Opcode != wsframe.OpContinuation && inMsg:
+			return wsframe.CloseProtocolError, "blocked: new message before the last one ended"
+		case h.Opcode != wsframe.OpContinuation:
+			inMsg, compressed, text = true, h.RSV1, h.Opcode == wsframe.OpText
+			l = p.newLease()
+		}
+		// Budget for the frame bytes and the unmasked copy.
+		if err := l.grow(ctx, int64(len(frames)+len(raw))+2*int64(len(payload))+2*int64(h.Length)); err != nil {
+			return 1013, "blocked: pipelock is busy: " + err.Error()
+		}
+		start := len(frames)
+		frames = append(frames, raw...)
+		frames = append(frames, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(s.cr, frames[start+len(raw):]); err != nil {
+			return 0, ""
+		}
+		pstart := len(payload)
+		payload = append(payload, frames[start+len(raw):]...)
+		wsframe.MaskBytes(h.Mask, 0, payload[pstart:])
+		if !h.Fin {
+			continue
+		}
+		msg := payload
+		if compressed {
+			if err := l.grow(ctx, int64(len(frames)+2*len(payload))+limit); err != nil {
+				return 1013, "blocked: pipelock is busy: " + err.Error()
+			}
+			msg, err = s.inflate.Inflate(payload, int(limit))
+			if errors.Is(err, wsframe.ErrTooBig) {
+				return wsframe.CloseTooBig, fmt.Sprintf("blocked: message inflates past %d MiB and cannot be inspected", limit>>20)
+			}
+			if err != nil {
+				return wsframe.CloseProtocolError, "blocked: " + err.Error()
+			}
+		}
+		f, err := withinBudget(ctx, p.lim, len(msg), l, func() string { return p.scanWSMessage(s.host, msg, text) })
+		if err != nil {
+			return wsframe.ClosePolicyViolation, "blocked: scan budget: " + err.Error()
+		}
+		if f != "" {
+			return wsframe.ClosePolicyViolation, "blocked: " + f
+		}
+		if _, err := s.up.Write(frames); err != nil {
+			return 0, ""
+		}
+		reset()
+	}
+}
+
+// scanWSMessage scans one client message (or control payload) like a
+// request body — raw text, JSON view, the split-secret window — and, for
+// JSON-RPC text, for injection. It returns the reason to close, or "".
+func (p *Proxy) scanWSMessage(host string, msg []byte, text bool) string {
+	if len(msg) == 0 {
+		return ""
+	}
+	v := p.inspectMessage(host, msg)
+	if v.dlp != nil {
+		p.log.Info("decision", "decision", "deny", "method", "WEBSOCKET", "host", logsafe.Host(host), "reason", "dlp", "detail", v.dlp.String())
+		return "dlp " + v.dlp.String()
+	}
+	if v.inject != nil {
+		p.log.Info("decision", "decision", "deny", "method", "WEBSOCKET", "host", logsafe.Host(host), "reason", "injection", "detail", v.inject.String())
+		return "injection " + v.inject.String()
+	}
+	_ = text
+	return ""
+}
+
+// inspectMessage is inspect for a WebSocket message.
+func (p *Proxy) inspectMessage(host string, msg []byte) verdict {
+	fs := p.scan.Scan("websocket message", string(msg))
+	vals := []slotValue{{slot: "websocket", text: string(msg)}}
+	jsonText, isJSON := jsonView(msg, func(k, v string) {
+		vals = append(vals, slotValue{slot: "websocket json/" + k, text: v})
+	})
+	if isJSON {
+		fs = append(fs, p.scan.Scan("websocket message (json)", jsonText)...)
+	}
+	if len(fs) == 0 && p.split != nil {
+		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+			fs = append(fs, f)
+		}
+	}
+	var v verdict
+	if len(fs) > 0 && p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn" {
+		v.dlp = &fs[0]
+		return v
+	}
+	if isJSON && p.injection != "off" && json.Valid(msg) && isJSONRPC(msg) {
+		v.inject, v.warn = p.judgeInjection(inject.Scan(jsonText))
+	}
+	return v
+}
