@@ -1,78 +1,157 @@
 package pipelock
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
-// jsonView walks a JSON document token by token and writes every key and
-// every scalar, one "key = value" line each, with JSON escapes undone. A
-// map-based decoder keeps only the last of duplicate keys, so
-// {"k":"<secret>","k":"x"} would hide the secret; the token walk keeps
-// them all. It also returns each string value with the key it sits under,
-// for the split-secret window. ok is false when body is not JSON.
+// maxJSONDepth bounds nesting the view tracks; deeper containers are still
+// walked (their strings are still written), only key context is lost.
+const maxJSONDepth = 256
+
+// jsonView walks a JSON document and writes every key and every scalar,
+// one "key = value" line each, with JSON escapes undone. A map-based
+// decoder keeps only the last of duplicate keys, so
+// {"k":"<secret>","k":"x"} would hide the secret; this walk keeps them
+// all. emit receives each string value with the key it sits under (for the
+// split-secret window). ok is false when body does not start like JSON.
+// The walk is a single linear pass that tolerates malformed input: it
+// never fails, it writes what it could read.
 func jsonView(body []byte, emit func(key, value string)) (string, bool) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' && trimmed[0] != '[' {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') {
+		i++
+	}
+	if i == len(body) || body[i] != '{' && body[i] != '[' {
 		return "", false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var b strings.Builder
-	b.Grow(len(body))
-	// stack of container kinds: true = object; expectKey tracks the
-	// position inside the innermost object.
-	var stack []bool
+	b.Grow(len(body) + len(body)/4)
+	var stack []bool // true: object
 	expectKey := false
 	key := ""
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return b.String(), b.Len() > 0
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, true)
-				expectKey = true
-			case '[':
-				stack = append(stack, false)
-				expectKey = false
-			default:
-				stack = stack[:len(stack)-1]
-				expectKey = len(stack) > 0 && stack[len(stack)-1]
+	inObject := func() bool { return len(stack) > 0 && stack[len(stack)-1] }
+	for i < len(body) {
+		c := body[i]
+		switch c {
+		case '{', '[':
+			if len(stack) < maxJSONDepth {
+				stack = append(stack, c == '{')
 			}
-			continue
-		case string:
+			expectKey = c == '{'
+			i++
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			expectKey = false
+			i++
+		case ',':
+			expectKey = inObject()
+			i++
+		case ':':
+			expectKey = false
+			i++
+		case '"':
+			s, n := jsonString(body[i:])
+			i += n
 			if expectKey {
-				key = t
-				b.WriteString(t)
+				key = s
+				b.WriteString(s)
 				b.WriteByte('\n')
 				expectKey = false
 				continue
 			}
 			b.WriteString(key)
 			b.WriteString(" = ")
-			b.WriteString(strconv.Quote(t))
+			b.WriteString(strconv.Quote(s))
 			b.WriteByte('\n')
 			if emit != nil {
-				emit(key, t)
+				emit(key, s)
 			}
-		case json.Number:
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			j := i
+			for j < len(body) && !strings.ContainsRune(",]}: \t\r\n\"{[", rune(body[j])) {
+				j++
+			}
+			if j == i {
+				j++
+			}
 			b.WriteString(key)
 			b.WriteString(" = ")
-			b.WriteString(t.String())
+			b.Write(body[i:j])
 			b.WriteByte('\n')
+			i = j
 		}
-		expectKey = len(stack) > 0 && stack[len(stack)-1]
 	}
 	return b.String(), true
+}
+
+// jsonString decodes the string starting at b[0] == '"' and returns it with
+// the bytes consumed (to the closing quote, or the end of b).
+func jsonString(b []byte) (string, int) {
+	i := 1
+	start := i
+	for i < len(b) && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		return string(b[start:i]), i + 1
+	}
+	var out []byte
+	out = append(out, b[start:i]...)
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return string(out), i + 1
+		case c == '\\' && i+1 < len(b):
+			e := b[i+1]
+			i += 2
+			switch e {
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r, n := hex4(b[i:])
+				i += n
+				if utf16.IsSurrogate(r) && i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					r2, n2 := hex4(b[i+2:])
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 2 + n2
+					}
+				}
+				out = utf8.AppendRune(out, r)
+			default:
+				out = append(out, e)
+			}
+		default:
+			out = append(out, c)
+			i++
+		}
+	}
+	return string(out), i
+}
+
+func hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return utf8.RuneError, 0
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 32)
+	if err != nil {
+		return utf8.RuneError, 0
+	}
+	return rune(n), 4
 }

@@ -81,6 +81,7 @@ type env struct {
 	netCA    *tlsca.CA
 	logs     *bytes.Buffer
 	logsMu   *sync.Mutex
+	p        *Proxy
 }
 
 type lockedWriter struct {
@@ -104,6 +105,13 @@ func (e *env) logText() string { e.logsMu.Lock(); defer e.logsMu.Unlock(); retur
 
 func newEnv(t testing.TB, mutate func(*pipelockcfg.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, nil, mutate)
+}
+
+// newEnvWith is newEnv with a stand-in internet that answers with next
+// (after recording the request) instead of the default echo.
+func newEnvWith(t testing.TB, next http.Handler, mutate func(*pipelockcfg.Config)) *env {
+	t.Helper()
 	e := &env{t: t, res: &stubResolver{addrs: map[string][]netip.Addr{}}, logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}}
 	var err error
 	e.netCA, err = tlsca.New("stand-in internet", tlsca.Options{})
@@ -115,6 +123,10 @@ func newEnv(t testing.TB, mutate func(*pipelockcfg.Config)) *env {
 		e.mu.Lock()
 		e.got = append(e.got, seen{host: r.Host, path: r.URL.EscapedPath(), query: r.URL.RawQuery, body: string(b), header: r.Header.Clone()})
 		e.mu.Unlock()
+		if next != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		fmt.Fprintf(w, "internet: %s%s", r.Host, r.URL.Path)
 	})
 	tlsSrv := httptest.NewUnstartedServer(handler)
@@ -156,6 +168,7 @@ func newEnv(t testing.TB, mutate func(*pipelockcfg.Config)) *env {
 	log := slog.New(slog.NewJSONHandler(lockedWriter{e.logsMu, e.logs}, nil))
 	p, err := Build(cfg, e.res, nil, log)
 	assert.NilError(t, err)
+	e.p = p
 	// The stand-in internet: port 443 of any checked address reaches the
 	// TLS server, port 80 the plain one.
 	p.guard.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {

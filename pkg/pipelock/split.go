@@ -200,27 +200,60 @@ func urlValues(u *url.URL) []slotValue {
 	return append(out, slotValue{slot: "query keys", text: keys.String()})
 }
 
-// joinAll adds the slot of everything the request carried, in order. Only
-// the first and last keep bytes of a value can join another request's
-// pieces (its middle was scanned with the request), so longer values are
-// cut to those ends and nothing large is copied.
+// joinAll prepares a request's values for check: values of one slot are
+// merged (the first one's head joins the slot's tail, the last one's tail
+// becomes the next), the slot of everything the request carried is added,
+// and only the first and last keep bytes of a value are kept — its middle
+// was scanned with the request — so nothing large is copied.
 func (w *splitWindow) joinAll(vals []slotValue) []slotValue {
 	if w == nil {
 		return nil
 	}
-	var b strings.Builder
-	for i, v := range vals {
-		if len(v.text) > 2*w.keep {
-			v.text = v.text[:w.keep] + v.text[len(v.text)-w.keep:]
-			vals[i] = v
+	type ends struct{ head, tail string }
+	cut := func(t string) ends {
+		if len(t) > w.keep {
+			return ends{t[:w.keep], t[len(t)-w.keep:]}
 		}
-		if len(v.slot) > 64 {
-			vals[i].slot = v.slot[:64]
+		return ends{t, t}
+	}
+	bySlot := map[string]*ends{}
+	var order []string
+	var all strings.Builder
+	for _, v := range vals {
+		slot := v.slot
+		if len(slot) > 64 {
+			slot = slot[:64]
 		}
-		b.WriteString(v.text)
+		e := cut(v.text)
+		if len(vals) <= 64 {
+			all.WriteString(e.head)
+			if e.tail != e.head {
+				all.WriteString(e.tail)
+			}
+		}
+		if x := bySlot[slot]; x != nil {
+			x.tail = e.tail
+			continue
+		}
+		bySlot[slot] = &e
+		order = append(order, slot)
 	}
-	if b.Len() == 0 {
-		return vals
+	out := make([]slotValue, 0, len(order)+1)
+	for _, slot := range order {
+		e := bySlot[slot]
+		t := e.head
+		if e.tail != e.head {
+			t = e.head + "\x00" + e.tail
+		}
+		out = append(out, slotValue{slot: slot, text: t})
 	}
-	return append(vals, slotValue{slot: allValues, text: b.String()})
+	if all.Len() > 0 {
+		e := cut(all.String())
+		t := e.head
+		if e.tail != e.head {
+			t = e.head + "\x00" + e.tail
+		}
+		out = append(out, slotValue{slot: allValues, text: t})
+	}
+	return out
 }
