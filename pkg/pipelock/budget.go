@@ -31,6 +31,9 @@ const (
 	// and again after permessage-deflate); past it the connection is closed
 	// with 1009.
 	DefaultMaxWSMessage = 8 << 20
+	// DefaultMaxResponse bounds a scanned (textual) response after its
+	// Content-Encoding is undone: a decompression bomb is cut off here.
+	DefaultMaxResponse = 256 << 20
 	// scanBase and scanPerMiB make the time budget of one scan: a fixed part
 	// plus a part proportional to the bytes scanned (1 MiB/s, fifty times
 	// slower than the scanner's target rate). A scan that overruns it is
@@ -49,6 +52,7 @@ type Limits struct {
 	BufferBudget int64
 	BudgetWait   time.Duration
 	MaxWSMessage int64
+	MaxResponse  int64
 	// ScanBase and ScanPerMiB override the scan time budget.
 	ScanBase   time.Duration
 	ScanPerMiB time.Duration
@@ -66,6 +70,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxWSMessage <= 0 {
 		l.MaxWSMessage = DefaultMaxWSMessage
+	}
+	if l.MaxResponse <= 0 {
+		l.MaxResponse = DefaultMaxResponse
 	}
 	if l.ScanBase <= 0 {
 		l.ScanBase = scanBase
@@ -174,3 +181,5 @@ func withinBudget[T any](ctx context.Context, lim Limits, n int, l *lease, scan 
 		return zero, ctx.Err()
 	}
 }
+
+func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }

@@ -110,7 +110,7 @@ func New(opts Options) (*Proxy, error) {
 	if p.cfg.Mode == "audit" && p.injection == "block" {
 		p.injection = "warn"
 	}
-	p.mem = semaphore.NewWeighted(p.lim.BufferBudget)
+	p.mem = newSem(p.lim.BufferBudget)
 	sw, err := newSplitWindow(opts.Config.DLP.KnownSecrets)
 	if err != nil {
 		return nil, fmt.Errorf("pipelock: split-secret window: %w", err)
@@ -169,7 +169,7 @@ func New(opts Options) (*Proxy, error) {
 		Transport:      transport,
 		FlushInterval:  -1,
 		ModifyResponse: p.scanResponse,
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t, _ := r.Context().Value(keyTarget).(target)
 			if errors.Is(err, ErrForbiddenAddress) {

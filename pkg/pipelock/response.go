@@ -27,9 +27,6 @@ import (
 const (
 	respHead    = 256 << 10
 	respOverlap = 4 << 10
-	// respMaxDecoded bounds a scanned response after decoding: a
-	// decompression bomb is cut off here.
-	respMaxDecoded = 256 << 20
 )
 
 // textual reports whether a response of this Content-Type is read as text
@@ -71,7 +68,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		}
 		body = r
 	}
-	body = io.LimitReader(body, respMaxDecoded+1)
+	body = io.LimitReader(body, p.lim.MaxResponse+1)
 	stream := res.Header.Get("Content-Type") != "" && strings.HasPrefix(strings.ToLower(res.Header.Get("Content-Type")), "text/event-stream")
 	var head []byte
 	var readErr error
@@ -96,7 +93,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		res.ContentLength = -1
 		res.Uncompressed = true
 	}
-	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head)}
+	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head), total: int64(len(head))}
 	if int64(len(head)) < respHead && !stream {
 		// The whole response was in the head: its length is known.
 		sr.src = eofReader{}
@@ -147,8 +144,8 @@ func (s *scanReader) Read(b []byte) (int, error) {
 		n, err := s.src.Read(s.buf)
 		if n > 0 {
 			s.total += int64(n)
-			if s.total > respMaxDecoded {
-				s.err = fmt.Errorf("pipelock: the response decodes past %d MiB; cut off", respMaxDecoded>>20)
+			if s.total > s.p.lim.MaxResponse {
+				s.err = fmt.Errorf("pipelock: the response decodes past %d MiB; cut off", s.p.lim.MaxResponse>>20)
 				return 0, s.err
 			}
 			chunk := s.buf[:n]

@@ -337,7 +337,10 @@ func TestWebSocketFramesScanned(t *testing.T) {
 			assert.Assert(t, !strings.Contains(reason, secret))
 			// The far side: no message of the attack arrived, and no byte
 			// of the secret in any frame.
-			poll(t, func() bool { _, msgs, _ := ws.got(); return len(msgs) > 0 && strings.HasPrefix(msgs[len(msgs)-1], "close ") })
+			poll(t, func() bool {
+				_, msgs, _ := ws.got()
+				return len(msgs) > 0 && strings.HasPrefix(msgs[len(msgs)-1], "close ")
+			})
 			_, msgs, raw := ws.got()
 			for _, m := range msgs[:len(msgs)-1] {
 				assert.Assert(t, !strings.Contains(m, secret[40:]) && !strings.Contains(m, secrets["AWS"]), "message reached upstream: %q", m)
