@@ -108,9 +108,15 @@ func ParseRecords(text string) ([]Record, error) {
 }
 
 // HTTPHandler answers every request with "standin <server>: <method>
-// <host><uri>" after recording it.
+// <host><uri>" after recording it; paths under /inject/ answer pages that
+// carry prompt injection, and a WebSocket handshake gets a recording echo
+// server.
 func HTTPHandler(server string, rc *Recorder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			serveWebSocket(server, rc, w, r)
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody))
 		rec := Record{Server: server, Kind: "http", Remote: r.RemoteAddr, TLS: r.TLS != nil, Method: r.Method,
 			Host: r.Host, URI: r.RequestURI, Headers: r.Header, Body: body}
@@ -122,6 +128,11 @@ func HTTPHandler(server string, rc *Recorder) http.Handler {
 		}
 		rec.Decoded = decode(r.Header.Get("Content-Encoding"), body)
 		rc.Add(rec)
+		if page, ok := injectionPages[r.URL.Path]; ok {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, page)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "standin %s: %s %s%s\n", server, r.Method, r.Host, r.URL.Path)
 	})
