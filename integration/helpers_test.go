@@ -35,7 +35,7 @@ func stageBottle(t *testing.T, src string, shape sidecarflag.Shape, lookup func(
 	r, err := m.Resolve(lookup)
 	assert.NilError(t, err)
 	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, SidecarImage: sidecarflag.Image(itest.LookupEnv), Layout: layout, User: compose.OperatorUser()})
 	assert.NilError(t, err)
 	assert.NilError(t, plan.Stage())
 	return plan, layout

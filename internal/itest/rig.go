@@ -188,7 +188,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 	must(err)
 	r, err := m.Resolve(lookup)
 	must(err)
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: opts.Shape, Layout: rig.Layout, User: compose.OperatorUser()})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: opts.Shape, SidecarImage: sidecarflag.Image(LookupEnv), Layout: rig.Layout, User: compose.OperatorUser()})
 	must(err)
 	rig.Plan = plan
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -183,3 +184,16 @@ func withinBudget[T any](ctx context.Context, lim Limits, n int, l *lease, scan 
 }
 
 func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
+
+// softMemoryLimit is the Go runtime's soft heap limit pipelock sets for
+// itself: the buffer budget plus room for the scanner's working copies.
+// Without it the collector lets the heap reach twice the live bytes before
+// it runs, which is what pushed RSS far past the buffered bodies.
+const softMemoryLimit = 96 << 20
+
+// setMemoryLimit applies softMemoryLimit unless GOMEMLIMIT says otherwise.
+func setMemoryLimit(lookup func(string) (string, bool)) {
+	if _, ok := lookup("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+}

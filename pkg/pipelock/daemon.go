@@ -154,6 +154,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
+	setMemoryLimit(os.LookupEnv)
 	cfg, err := loadConfig(*config)
 	if err != nil {
 		return err

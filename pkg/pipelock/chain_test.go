@@ -1,0 +1,64 @@
+package pipelock
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/claude-bottle/claude-bottle/pkg/egress"
+	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
+	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+)
+
+// newChain puts a real egress in front of the env's pipelock, as in a
+// bottle, and returns egress' address.
+func newChain(t *testing.T, e *env) string {
+	t.Helper()
+	bottleCA, err := tlsca.New("bottle CA", tlsca.Options{})
+	assert.NilError(t, err)
+	signer, err := mitm.NewSigner(bottleCA, 0)
+	assert.NilError(t, err)
+	table, err := egress.NewTable(routes.File{Routes: []routes.Route{{Host: "allowed.example.com"}}}, func(string) (string, bool) { return "", false })
+	assert.NilError(t, err)
+	up, _ := url.Parse(e.proxyURL.String())
+	p, err := egress.New(egress.Options{Table: table, Signer: signer, Transport: egress.NewTransport(up, e.pipeCA.Pool())})
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u.Host
+}
+
+func TestWebSocketThroughEgress(t *testing.T) {
+	e, ws := newWSEnv(t, "")
+	addr := newChain(t, e)
+	c, err := net.Dial("tcp", addr)
+	assert.NilError(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET http://allowed.example.com/ws HTTP/1.1\r\nHost: allowed.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n\r\n", wsframe.NewKey())
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	assert.NilError(t, err)
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+	assert.Equal(t, res.StatusCode, 101, string(b))
+	_, _ = c.Write(wsframe.Frame(true, wsframe.OpText, false, true, []byte("hi")))
+	h, _, err := wsframe.ReadHeader(br)
+	assert.NilError(t, err)
+	p := make([]byte, h.Length)
+	_, _ = io.ReadFull(br, p)
+	assert.Equal(t, string(p), "echo: hi")
+	_, msgs, _ := ws.got()
+	assert.DeepEqual(t, msgs, []string{"hi"})
+}
