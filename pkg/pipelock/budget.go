@@ -21,13 +21,18 @@ const (
 	// Content-Encoding is undone) pipelock buffers for inspection; a larger
 	// one is refused with 413 and a "blocked:" body naming the limit.
 	DefaultMaxBody = 32 << 20
-	// DefaultBufferBudget bounds the bytes buffered by all requests and
-	// WebSocket messages together. Four concurrent 10 MiB uploads fit; a
-	// request that cannot get its share within BudgetWait is refused with
-	// 503 rather than growing the heap.
-	DefaultBufferBudget = 64 << 20
+	// DefaultBufferBudget bounds the memory all requests and WebSocket
+	// messages in flight may hold together: what they buffer, and while
+	// they are scanned scanFactor times the scanned bytes for the scanner's
+	// working copies. Two 10 MiB uploads are scanned at once; more wait
+	// their turn. A request that cannot get its share within BudgetWait is
+	// refused with 503 rather than growing the heap.
+	DefaultBufferBudget = 80 << 20
 	// DefaultBudgetWait is how long a request waits for buffer budget.
-	DefaultBudgetWait = 30 * time.Second
+	DefaultBudgetWait = 60 * time.Second
+	// scanFactor estimates the scanner's working memory per scanned byte
+	// (the text copy, gitleaks' lower-cased copy, the decoded readings).
+	scanFactor = 3
 	// DefaultMaxWSMessage bounds one WebSocket message (all its fragments,
 	// and again after permessage-deflate); past it the connection is closed
 	// with 1009.
@@ -36,11 +41,11 @@ const (
 	// Content-Encoding is undone: a decompression bomb is cut off here.
 	DefaultMaxResponse = 256 << 20
 	// scanBase and scanPerMiB make the time budget of one scan: a fixed part
-	// plus a part proportional to the bytes scanned (1 MiB/s, fifty times
+	// plus a part proportional to the bytes scanned (0.5 MiB/s, a hundred times
 	// slower than the scanner's target rate). A scan that overruns it is
 	// answered "blocked:" and nothing is forwarded.
-	scanBase   = 10 * time.Second
-	scanPerMiB = time.Second
+	scanBase   = 30 * time.Second
+	scanPerMiB = 2 * time.Second
 	// budgetStep is the unit in which bodies of unknown length acquire
 	// budget while they are read.
 	budgetStep = 1 << 20
@@ -189,7 +194,7 @@ func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
 // itself: the buffer budget plus room for the scanner's working copies.
 // Without it the collector lets the heap reach twice the live bytes before
 // it runs, which is what pushed RSS far past the buffered bodies.
-const softMemoryLimit = 96 << 20
+const softMemoryLimit = 112 << 20
 
 // setMemoryLimit applies softMemoryLimit unless GOMEMLIMIT says otherwise.
 func setMemoryLimit(lookup func(string) (string, bool)) {

@@ -357,6 +357,12 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		p.refuse(w, r, host, rf)
 		return
 	}
+	if len(body.decoded) > 0 {
+		if err := l.grow(ctx, l.heldLen()+scanFactor*int64(len(body.decoded))); err != nil {
+			p.refuse(w, r, host, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err))
+			return
+		}
+	}
 	v, err := withinBudget(ctx, p.lim, len(body.decoded), l, func() verdict { return p.inspect(r, host, body) })
 	if err != nil {
 		p.refuse(w, r, host, refuse(http.StatusForbidden, "scan-budget", "the scan of this request did not finish within its time budget (%v); nothing was forwarded. Send smaller requests", err))

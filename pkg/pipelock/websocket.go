@@ -317,6 +317,9 @@ func (s *wsSession) upstream(ctx context.Context) (uint16, string) {
 				return wsframe.CloseProtocolError, "blocked: " + err.Error()
 			}
 		}
+		if err := l.grow(ctx, l.heldLen()+scanFactor*int64(len(msg))); err != nil {
+			return 1013, "blocked: pipelock is busy: " + err.Error()
+		}
 		f, err := withinBudget(ctx, p.lim, len(msg), l, func() string { return p.scanWSMessage(s.host, msg, text) })
 		if err != nil {
 			return wsframe.ClosePolicyViolation, "blocked: scan budget: " + err.Error()
