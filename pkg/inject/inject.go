@@ -22,7 +22,6 @@ package inject
 import (
 	"html"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -169,39 +168,45 @@ var (
 
 // near calls fn with each window of s around an occurrence of a keyword
 // (before bytes before it, after bytes after it), overlapping windows
-// merged, at most 64 windows.
+// merged, at most 64 windows. One pass over s finds every keyword (a
+// first-byte table, then a prefix test), so the cost does not grow with
+// the number of keywords.
 func near(s string, kws []string, before, after int, fn func(w string, off int)) {
-	type span struct{ a, b int }
-	var spans []span
+	var first [256][]string
 	for _, kw := range kws {
-		for i, n := 0, 0; n < 256; n++ {
-			j := strings.Index(s[i:], kw)
-			if j < 0 {
-				break
-			}
-			at := i + j
-			spans = append(spans, span{max(0, at-before), min(len(s), at+len(kw)+after)})
-			i = at + len(kw)
-		}
+		first[kw[0]] = append(first[kw[0]], kw)
 	}
-	if len(spans) == 0 {
-		return
-	}
-	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
-	cur := spans[0]
-	calls := 0
-	for _, sp := range spans[1:] {
-		if sp.a <= cur.b {
-			cur.b = max(cur.b, sp.b)
+	type span struct{ a, b int }
+	var cur span
+	have, calls := false, 0
+	for i := 0; i < len(s); i++ {
+		cands := first[s[i]]
+		if cands == nil {
 			continue
 		}
-		fn(s[cur.a:cur.b], cur.a)
-		if calls++; calls >= 64 {
-			return
+		for _, kw := range cands {
+			if !strings.HasPrefix(s[i:], kw) {
+				continue
+			}
+			sp := span{max(0, i-before), min(len(s), i+len(kw)+after)}
+			switch {
+			case !have:
+				cur, have = sp, true
+			case sp.a <= cur.b:
+				cur.b = max(cur.b, sp.b)
+			default:
+				fn(s[cur.a:cur.b], cur.a)
+				if calls++; calls >= 64 {
+					return
+				}
+				cur = sp
+			}
+			break
 		}
-		cur = sp
 	}
-	fn(s[cur.a:cur.b], cur.a)
+	if have {
+		fn(s[cur.a:cur.b], cur.a)
+	}
 }
 
 // instructionRules applies the phrase rules to normalised text. A phrase

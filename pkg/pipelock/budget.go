@@ -202,3 +202,8 @@ func setMemoryLimit(lookup func(string) (string, bool)) {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
 }
+
+// dropStartupGarbage returns the memory that loading the rules left behind
+// (gitleaks' configuration is parsed through viper and mostly discarded)
+// to the system, so an idle pipelock holds only what it uses.
+func dropStartupGarbage() { debug.FreeOSMemory() }

@@ -176,6 +176,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = p.Close() }()
+	dropStartupGarbage()
 	log.Info("listening", "addr", ln.Addr().String(), "allowlist", len(p.exact)+len(p.suffixes))
 	return sidecar.ServeHTTP(ctx, names.Pipelock, ln, p, log)
 }
