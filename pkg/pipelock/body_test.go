@@ -450,7 +450,7 @@ func FuzzContentEncodings(f *testing.F) {
 		defer l.unref()
 		b, rf := p.readBody(t.Context(), r, l)
 		if rf == nil && len(encs) == 0 {
-			assert.DeepEqual(t, b.decoded, body)
+			assert.Assert(t, bytes.Equal(b.decoded, body))
 		}
 		if rf == nil {
 			assert.Assert(t, int64(len(b.decoded)) <= p.lim.MaxBody)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/inject"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 )
 
 // Response scanning: a response the agent will read as text is decoded
@@ -28,6 +29,16 @@ const (
 	respHead    = 256 << 10
 	respOverlap = 4 << 10
 )
+
+// modelAPI are the hosts of the agent's own model API (every bottle's
+// default allowlist), whose responses are not scanned for injection.
+var modelAPI = func() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range pipelockcfg.DefaultAllowlist() {
+		m[h] = true
+	}
+	return m
+}()
 
 // textual reports whether a response of this Content-Type is read as text
 // by an agent (and so may carry instructions to it). Binary types pass.
@@ -53,8 +64,13 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		res.StatusCode == http.StatusNotModified || !textual(res.Header.Get("Content-Type")) {
 		return nil
 	}
-	encs, rf := contentEncodings(res.Header)
 	host := res.Request.URL.Hostname()
+	if modelAPI[host] {
+		// The agent's own model: its answers are not third-party content,
+		// and they quote injection whenever the agent works on the topic.
+		return nil
+	}
+	encs, rf := contentEncodings(res.Header)
 	if rf != nil {
 		p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", "the response's "+rf.msg)
 		return nil

@@ -68,3 +68,20 @@ func TestParseErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `action: "allow"`)
 	assert.ErrorContains(t, err, `header_mode: "some"`)
 }
+
+func TestInjectionAction(t *testing.T) {
+	m, err := manifest.Parse([]byte("name = \"x\"\n[pipelock]\ninjection = \"warn\"\n"), "b.toml")
+	assert.NilError(t, err)
+	c := FromManifest(m)
+	assert.Equal(t, c.ResponseScanning.Action, "warn")
+	y, err := c.Marshal()
+	assert.NilError(t, err)
+	back, err := Parse(y)
+	assert.NilError(t, err)
+	assert.Equal(t, back.ResponseScanning.Action, "warn")
+
+	_, err = manifest.Parse([]byte("name = \"x\"\n[pipelock]\ninjection = \"loud\"\n"), "b.toml")
+	assert.ErrorContains(t, err, "pipelock.injection")
+	c.ResponseScanning.Action = "loud"
+	assert.ErrorContains(t, c.Validate(), "response_scanning.action")
+}
