@@ -87,8 +87,17 @@ type AuditEntry struct {
 	Justification string    `json:"justification,omitempty"`
 	Decision      string    `json:"decision"`
 	Notes         string    `json:"notes,omitempty"`
-	Before        []string  `json:"before,omitempty"`
-	After         []string  `json:"after,omitempty"`
+	// Before and After are pipelock's allowlist (the agent image for a
+	// capability rebuild) before and after the change.
+	Before []string `json:"before,omitempty"`
+	After  []string `json:"after,omitempty"`
+	// RoutesBefore and RoutesAfter are egress' routes, with their paths and
+	// credential (scheme and slot, never the value), before and after.
+	RoutesBefore []routes.Route `json:"routes_before,omitempty"`
+	RoutesAfter  []routes.Route `json:"routes_after,omitempty"`
+	// WidenedAuth is set when the operator chose to send a route's
+	// credential to more paths than the manifest gave it.
+	WidenedAuth *Widening `json:"widened_auth,omitempty"`
 }
 
 // Reject answers a proposal with rejected.
@@ -109,34 +118,55 @@ func (o *Operator) Reject(id, reason string) error {
 // Approve applies a proposal to its running bottle and answers approved.
 // Nothing is answered when applying fails.
 func (o *Operator) Approve(ctx context.Context, id, notes string) (AuditEntry, error) {
-	return o.approve(ctx, id, "", nil, notes)
+	return o.ApproveWith(ctx, id, ApproveOptions{Notes: notes})
 }
 
 // ApproveModified applies a proposal with the operator's host (and, for
 // egress-block, paths) instead of the agent's, and answers modified.
 func (o *Operator) ApproveModified(ctx context.Context, id, host string, paths []string, notes string) (AuditEntry, error) {
-	h, err := checkHost(host)
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
-	}
-	return o.approve(ctx, id, h, paths, notes)
+	return o.ApproveWith(ctx, id, ApproveOptions{Notes: notes, Host: host, Paths: paths})
 }
 
-func (o *Operator) approve(ctx context.Context, id, host string, paths []string, notes string) (AuditEntry, error) {
+// ApproveOptions are the operator's choices when approving.
+type ApproveOptions struct {
+	Notes string
+	// Host and Paths replace the agent's (the answer is then "modified").
+	Host  string
+	Paths []string
+	// WidenAuth allows extending a route that carries a credential to
+	// more paths; without it such an approval fails with ErrWidensAuth.
+	WidenAuth bool
+}
+
+// ApproveWith applies a proposal with the operator's choices and answers
+// the agent. Nothing is answered when applying fails.
+func (o *Operator) ApproveWith(ctx context.Context, id string, opts ApproveOptions) (AuditEntry, error) {
+	if opts.Host != "" {
+		h, err := checkHost(opts.Host)
+		if err != nil {
+			return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
+		}
+		opts.Host = h
+		for _, p := range opts.Paths {
+			if err := checkPath(p); err != nil {
+				return AuditEntry{}, err
+			}
+		}
+	}
 	p, err := o.Find(id)
 	if err != nil {
 		return AuditEntry{}, err
 	}
 	decision := Approved
-	if host != "" && (host != p.Host || !slices.Equal(paths, p.Paths)) {
-		p.Host, p.Paths, decision = host, paths, Modified
+	if opts.Host != "" && (opts.Host != p.Host || !slices.Equal(opts.Paths, p.Paths)) {
+		p.Host, p.Paths, decision = opts.Host, opts.Paths, Modified
 	}
 	var entry AuditEntry
 	switch p.Kind {
 	case KindPipelock:
-		entry, err = o.allowHost(ctx, p.Slug, p.Host)
+		entry, err = o.admit(ctx, p.Slug, Access{Host: p.Host, KeepRoute: true, WidenAuth: opts.WidenAuth})
 	case KindEgress:
-		entry, err = o.addRoute(ctx, p.Slug, p.Host, p.Paths)
+		entry, err = o.admit(ctx, p.Slug, Access{Host: p.Host, Paths: p.Paths, WidenAuth: opts.WidenAuth})
 	case KindCapability:
 		entry, err = o.rebuildAgent(ctx, p.Slug, p.Dockerfile)
 	default:
@@ -145,12 +175,12 @@ func (o *Operator) approve(ctx context.Context, id, host string, paths []string,
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	entry.Slug, entry.Proposal, entry.Kind, entry.Decision, entry.Notes = p.Slug, p.ID, p.Kind, decision, notes
+	entry.Slug, entry.Proposal, entry.Kind, entry.Decision, entry.Notes = p.Slug, p.ID, p.Kind, decision, opts.Notes
 	entry.Justification = p.Justification
 	if err := o.audit(entry); err != nil {
 		return entry, err
 	}
-	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: decision, Notes: notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
+	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: decision, Notes: opts.Notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
 }
 
 func (o *Operator) rebuildAgent(ctx context.Context, slug, dockerfile string) (AuditEntry, error) {
@@ -203,26 +233,42 @@ func (o *Operator) pipelockConfig(slug string) (pipelockcfg.Config, error) {
 	return pipelockcfg.Parse(data)
 }
 
-// AllowHosts is apply_allowlist_change: it validates hosts, checks that the
-// bottle's pipelock is running, rewrites pipelock.yaml atomically in the
-// directory the running pipelock has mounted (every other setting kept),
-// restarts pipelock and waits for it, and appends the audit entry. Any error
-// before the write leaves the file unchanged.
+// AllowHosts is apply_allowlist_change by hand (`claude-bottle allow SLUG
+// HOST…`): each host gets an egress route when it has none and a pipelock
+// entry, so it is reachable. See AllowAccess.
 func (o *Operator) AllowHosts(ctx context.Context, slug string, hosts []string, notes string) (AuditEntry, error) {
-	var clean []string
+	var as []Access
 	for _, h := range hosts {
 		host, err := checkHost(h)
 		if err != nil {
 			return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
 		}
-		clean = append(clean, host)
+		as = append(as, Access{Host: host, KeepRoute: true})
 	}
-	entry, err := o.allowHost(ctx, slug, clean...)
-	if err != nil {
-		return AuditEntry{}, err
+	return o.AllowAccess(ctx, slug, as, notes)
+}
+
+// AllowAccess makes every access reachable from a running bottle (egress
+// route and pipelock entry; see admit), restarting what changed and
+// waiting for it, and appends one audit entry. Any error before the first
+// write leaves the files unchanged.
+func (o *Operator) AllowAccess(ctx context.Context, slug string, as []Access, notes string) (AuditEntry, error) {
+	var all AuditEntry
+	for i, a := range as {
+		e, err := o.admit(ctx, slug, a)
+		if err != nil {
+			return AuditEntry{}, err
+		}
+		if i == 0 {
+			all.Before, all.RoutesBefore = e.Before, e.RoutesBefore
+		}
+		all.After, all.RoutesAfter = e.After, e.RoutesAfter
+		if e.WidenedAuth != nil {
+			all.WidenedAuth = e.WidenedAuth
+		}
 	}
-	entry.Slug, entry.Kind, entry.Decision, entry.Notes = slug, "allow", Approved, notes
-	return entry, o.audit(entry)
+	all.Slug, all.Kind, all.Decision, all.Notes = slug, "allow", Approved, notes
+	return all, o.audit(all)
 }
 
 // allowHost adds hosts to pipelock's allowlist of a running bottle.
@@ -247,64 +293,10 @@ func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) 
 	if err := statedir.WriteFileAtomic(dir, statedir.PipelockFile, out, statedir.PublicPerm); err != nil {
 		return AuditEntry{}, err
 	}
-	if err := o.Applier.RestartPipelock(ctx, slug); err != nil {
+	if err := o.reloadPipelock(ctx, slug); err != nil {
 		return AuditEntry{}, fmt.Errorf("pipelock.yaml updated but pipelock was not restarted: %w", err)
 	}
 	return AuditEntry{Before: before, After: next.APIAllowlist}, nil
-}
-
-// addRoute adds (or widens) an egress route and admits its host in pipelock.
-func (o *Operator) addRoute(ctx context.Context, slug, host string, paths []string) (AuditEntry, error) {
-	for _, d := range []string{names.Egress, names.Pipelock} {
-		if err := o.Applier.Running(ctx, slug, d); err != nil {
-			return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
-		}
-	}
-	dir := o.Layout.EgressStateDir(slug)
-	data, err := os.ReadFile(filepath.Join(dir, statedir.RoutesFile))
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
-	}
-	f, err := routes.Parse(data)
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
-	}
-	var before []string
-	for _, r := range f.Routes {
-		before = append(before, r.Host)
-	}
-	found := false
-	for i, r := range f.Routes {
-		if r.Host == host {
-			found = true
-			if len(paths) == 0 || len(r.Paths) == 0 {
-				f.Routes[i].Paths = nil // the whole host
-			} else {
-				f.Routes[i].Paths = append(slices.Clone(r.Paths), paths...)
-			}
-		}
-	}
-	if !found {
-		f.Routes = append(f.Routes, routes.Route{Host: host, Paths: paths})
-	}
-	out, err := f.Marshal()
-	if err != nil {
-		return AuditEntry{}, err
-	}
-	if err := statedir.WriteFileAtomic(dir, statedir.RoutesFile, out, statedir.PublicPerm); err != nil {
-		return AuditEntry{}, err
-	}
-	if _, err := o.allowHost(ctx, slug, host); err != nil {
-		return AuditEntry{}, err
-	}
-	if err := o.Applier.ReloadEgress(ctx, slug); err != nil {
-		return AuditEntry{}, fmt.Errorf("routes.yaml updated but egress did not reload: %w", err)
-	}
-	var after []string
-	for _, r := range f.Routes {
-		after = append(after, r.Host)
-	}
-	return AuditEntry{Before: before, After: after}, nil
 }
 
 // audit appends one line to audit.jsonl. Each entry is a single write to a

@@ -76,7 +76,11 @@ func TestOperatorApprovePipelock(t *testing.T) {
 	before, _ := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
 	entry, err := op.Approve(t.Context(), p.ID, "fine")
 	assert.NilError(t, err)
-	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug})
+	// One approval makes the host reachable: pipelock admits it and egress
+	// gets a route to it (egress refuses a host without one before pipelock
+	// is asked).
+	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug, "reload-egress " + slug})
+	assert.DeepEqual(t, readRoutes(t, l, slug)[1], routes.Route{Host: "pypi.org"})
 	after, err := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
 	assert.NilError(t, err)
 	cfg, err := pipelockcfg.Parse(after)
@@ -170,6 +174,118 @@ func TestAllowHostsErrorsLeaveFilesUnchanged(t *testing.T) {
 	_, err = op.AllowHosts(t.Context(), slug, []string{"ok.example.com"}, "")
 	assert.NilError(t, err)
 	assert.Equal(t, len(app.calls), 0)
+}
+
+func readRoutes(t *testing.T, l statedir.Layout, slug string) []routes.Route {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(l.EgressStateDir(slug), "routes.yaml"))
+	assert.NilError(t, err)
+	f, err := routes.Parse(data)
+	assert.NilError(t, err)
+	return f.Routes
+}
+
+func authBottle(t *testing.T) (statedir.Layout, string) {
+	t.Helper()
+	m, err := manifest.Parse([]byte("name = \"op\"\n[[egress.routes]]\nhost = \"api.github.com\"\npaths = [\"/repos/acme/\"]\nauth = { scheme = \"token\", token_ref = \"GH_PAT\" }\n"), "op.toml")
+	assert.NilError(t, err)
+	r, err := m.Resolve(func(k string) (string, bool) { return "ghp_secretvalue", k == "GH_PAT" })
+	assert.NilError(t, err)
+	l := statedir.Layout{Home: t.TempDir()}
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: sidecarflag.Bundle, Layout: l})
+	assert.NilError(t, err)
+	assert.NilError(t, p.Stage())
+	return l, p.Slug
+}
+
+func TestWideningAnAuthenticatedRouteNeedsTheOperatorsChoice(t *testing.T) {
+	l, slug := authBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+	before := readRoutes(t, l, slug)
+
+	for _, paths := range [][]string{nil, {"/user/"}, {"/repos/"}} {
+		p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Paths: paths, Justification: "need the API for this task"}, time.Now())
+		assert.NilError(t, err)
+		_, err = op.Approve(t.Context(), p.ID, "")
+		assert.Assert(t, errors.Is(err, ErrWidensAuth), "%v: %v", paths, err)
+		assert.ErrorContains(t, err, "route api.github.com carries a credential (token) for /repos/acme/ only")
+		assert.ErrorContains(t, err, "--widen-auth")
+		assert.DeepEqual(t, readRoutes(t, l, slug), before)
+		assert.Equal(t, len(app.calls), 0)
+		_, ok, err := q.Response(p.ID)
+		assert.NilError(t, err)
+		assert.Assert(t, !ok, "a refused approval answers nothing")
+		assert.NilError(t, op.Reject(p.ID, "not like that"))
+		assert.NilError(t, q.Archive(p.ID)) // as the agent's side does once it read the answer
+	}
+
+	// A narrower path under the credential's prefix is no widening.
+	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/app/"}, Justification: "need the API for this task"}, time.Now())
+	assert.NilError(t, err)
+	e, err := op.Approve(t.Context(), p.ID, "")
+	assert.NilError(t, err)
+	assert.Assert(t, e.WidenedAuth == nil)
+
+	// The explicit choice widens it, and the audit says so with the routes
+	// (paths and auth) before and after.
+	p, _, err = q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Justification: "need the whole API now"}, time.Now())
+	assert.NilError(t, err)
+	e, err = op.ApproveWith(t.Context(), p.ID, ApproveOptions{WidenAuth: true, Notes: "ok"})
+	assert.NilError(t, err)
+	assert.Assert(t, e.WidenedAuth != nil)
+	assert.DeepEqual(t, e.WidenedAuth.From, []string{"/repos/acme/", "/repos/acme/app/"})
+	got := readRoutes(t, l, slug)
+	assert.Equal(t, len(got[0].Paths), 0, "the whole host")
+	assert.Equal(t, got[0].Auth.Scheme, "token", "the credential stays")
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	last := strings.Split(strings.TrimSpace(string(audit)), "\n")
+	line := last[len(last)-1]
+	assert.Assert(t, is.Contains(line, `"widened_auth":{"host":"api.github.com","scheme":"token"`))
+	assert.Assert(t, is.Contains(line, `"routes_before":[{"host":"api.github.com","paths":["/repos/acme/","/repos/acme/app/"],"auth":{"scheme":"token","token_env":"EGRESS_TOKEN_1"}}]`))
+	assert.Assert(t, is.Contains(line, `"routes_after":[{"host":"api.github.com","auth":{"scheme":"token","token_env":"EGRESS_TOKEN_1"}}]`))
+	assert.Assert(t, !strings.Contains(string(audit), "ghp_secretvalue"))
+}
+
+func TestAllowAndRevoke(t *testing.T) {
+	l, slug := stagedBottle(t)
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+	a, err := ParseHostPath("Registry.NPMJS.org/@acme/")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, a, Access{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}})
+	e, err := op.AllowAccess(t.Context(), slug, []Access{a}, "npm")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, readRoutes(t, l, slug)[1], routes.Route{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}})
+	assert.Assert(t, slicesContains(e.After, "registry.npmjs.org"))
+	assert.Equal(t, len(e.RoutesBefore)+1, len(e.RoutesAfter))
+
+	_, err = op.Revoke(t.Context(), slug, Access{Host: "registry.npmjs.org", Paths: []string{"/other/"}}, "")
+	assert.ErrorContains(t, err, "route registry.npmjs.org has no path prefix /other/ (it has /@acme/)")
+	app.calls = nil
+	e, err = op.Revoke(t.Context(), slug, Access{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}}, "done")
+	assert.NilError(t, err)
+	assert.Equal(t, e.Kind, "deny")
+	assert.Equal(t, len(readRoutes(t, l, slug)), 1, "the last path gone, the route goes")
+	list, err := op.Allowlist(slug)
+	assert.NilError(t, err)
+	assert.Assert(t, !slicesContains(list, "registry.npmjs.org"))
+	assert.DeepEqual(t, app.calls, []string{"reload-egress " + slug, "restart-pipelock " + slug}) // egress first
+
+	_, err = op.Revoke(t.Context(), slug, Access{Host: "registry.npmjs.org"}, "")
+	assert.ErrorContains(t, err, "nothing to deny")
+	e, err = op.Revoke(t.Context(), slug, Access{Host: "api.github.com"}, "")
+	assert.NilError(t, err)
+	assert.Equal(t, len(readRoutes(t, l, slug)), 0)
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	assert.Equal(t, strings.Count(string(audit), `"decision":"revoked"`), 2)
+	_, err = ParseHostPath("api.github.com/../x")
+	assert.ErrorContains(t, err, "without '..'")
+	_, err = ParseHostPath("10.0.0.1/x")
+	assert.Assert(t, errors.Is(err, ErrInvalidHost))
 }
 
 func slicesContains(s []string, v string) bool {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
 // Options configure a Server. Zero values are defaults.
@@ -126,7 +127,14 @@ func (s *Server) Handler() http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
 }
 
+// checkText refuses a one-line field the operator will read that carries
+// terminal control characters, bidi overrides or invisible characters.
+func checkText(field, s string) error { return termtext.Check(field, s, false) }
+
 func checkJustification(j string) error {
+	if err := termtext.Check("justification", j, true); err != nil {
+		return err
+	}
 	j = strings.TrimSpace(j)
 	switch {
 	case len(j) < minJustification:
@@ -154,6 +162,9 @@ func (s *Server) pipelockBlock(ctx context.Context, _ *mcp.CallToolRequest, in P
 	if len(in.FailedURL) > maxURL {
 		return nil, Decision{}, fmt.Errorf("failed_url: at most %d characters", maxURL)
 	}
+	if err := checkText("failed_url", in.FailedURL); err != nil {
+		return nil, Decision{}, err
+	}
 	u, err := url.Parse(strings.TrimSpace(in.FailedURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, Decision{}, fmt.Errorf("failed_url %q: want an http:// or https:// URL with a host name", in.FailedURL)
@@ -168,13 +179,16 @@ func (s *Server) pipelockBlock(ctx context.Context, _ *mcp.CallToolRequest, in P
 }
 
 func (s *Server) egressBlock(ctx context.Context, _ *mcp.CallToolRequest, in EgressBlockInput) (*mcp.CallToolResult, Decision, error) {
+	if err := checkText("host", in.Host); err != nil {
+		return nil, Decision{}, err
+	}
 	host, err := checkHost(in.Host)
 	if err != nil {
 		return nil, Decision{}, err
 	}
 	for _, p := range in.Paths {
-		if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || len(p) > 512 {
-			return nil, Decision{}, fmt.Errorf("paths: %q must be an absolute path prefix without '..'", p)
+		if err := checkPath(p); err != nil {
+			return nil, Decision{}, err
 		}
 	}
 	if err := checkJustification(in.Justification); err != nil {
@@ -186,6 +200,9 @@ func (s *Server) egressBlock(ctx context.Context, _ *mcp.CallToolRequest, in Egr
 func (s *Server) capabilityBlock(ctx context.Context, _ *mcp.CallToolRequest, in CapabilityBlockInput) (*mcp.CallToolResult, Decision, error) {
 	if len(in.Dockerfile) > maxDockerfile {
 		return nil, Decision{}, fmt.Errorf("dockerfile: at most %d KiB", maxDockerfile>>10)
+	}
+	if err := termtext.Check("dockerfile", in.Dockerfile, true); err != nil {
+		return nil, Decision{}, err
 	}
 	if _, err := RebaseDockerfile(in.Dockerfile); err != nil {
 		return nil, Decision{}, fmt.Errorf("dockerfile: %w", err)

