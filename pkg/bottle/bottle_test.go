@@ -31,6 +31,8 @@ func resolved(t *testing.T, identity string) *manifest.Resolved {
 host = "api.github.com"
 paths = ["/repos/acme/"]
 auth = { scheme = "token", token_ref = "PLAN_TOKEN" }
+[[egress.routes]]
+host = "pypi.org"
 [pipelock]
 allowlist = ["pypi.org"]
 tls_passthrough = ["api.anthropic.com"]
@@ -121,7 +123,7 @@ func TestPrepareAndStage(t *testing.T) {
 	assert.NilError(t, err)
 	rf, err := routes.Parse(rb)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, rf.Routes, []routes.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}})
+	assert.DeepEqual(t, rf.Routes, []routes.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}, {Host: "pypi.org"}})
 
 	pb, err := os.ReadFile(filepath.Join(l.PipelockStateDir(p.Slug), "pipelock.yaml"))
 	assert.NilError(t, err)

@@ -110,7 +110,7 @@ func TestSuperviseCommands(t *testing.T) {
 	code, out, _ = runCLI(t, e, "supervise", "ls")
 	assert.Equal(t, code, ExitOK)
 	assert.Assert(t, is.Contains(out, p.ID))
-	assert.Assert(t, is.Contains(out, "route api.github.com /repos/acme/"))
+	assert.Assert(t, is.Contains(out, "route host: api.github.com paths: /repos/acme/"))
 
 	code, _, errOut := runCLI(t, e, "supervise", "reject", p.ID)
 	assert.Equal(t, code, ExitUsage)

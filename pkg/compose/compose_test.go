@@ -408,7 +408,7 @@ func TestBundleShape(t *testing.T) {
 		{"env is the union of daemon env", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, keys(p.Services["sidecars"].Env()), []string{
 				"CLAUDE_BOTTLE_SIDECAR_DAEMONS", "EGRESS_TOKEN_1", "EGRESS_TOKEN_2", "EGRESS_UPSTREAM_PROXY",
-				"SUPERVISE_BOTTLE_SLUG", "SUPERVISE_PORT", "SUPERVISE_QUEUE_DIR",
+				"SUPERVISE_BOTTLE_SLUG", "SUPERVISE_PORT", "SUPERVISE_QUEUE_DIR", "SUPERVISE_WAIT",
 			})
 		}},
 		{"token slots are names only", "full", func(t *testing.T, p *Project) {

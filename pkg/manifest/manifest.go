@@ -102,6 +102,10 @@ type DLP struct {
 type Supervise struct {
 	// Enabled runs the supervise daemon; default true.
 	Enabled *bool `toml:"enabled"`
+	// Wait is how long the agent's request waits for the operator's answer
+	// before it returns "no-answer" (a Go duration such as "30m"; default
+	// 10m, between 10s and 24h).
+	Wait string `toml:"wait"`
 }
 
 // SuperviseEnabled reports whether the supervise daemon runs.

@@ -23,8 +23,10 @@ paths = ["/repos/acme/"]
 auth = { scheme = "token", token_ref = "GH_PAT" }
 [[egress.routes]]
 host = "raw.githubusercontent.com"
+[[egress.routes]]
+host = "pypi.org"
 [pipelock]
-allowlist = ["pypi.org", "*.pythonhosted.org"]
+allowlist = ["pypi.org"]
 tls_passthrough = ["api.anthropic.com"]
 [[git.repos]]
 name = "app"
@@ -47,10 +49,10 @@ func TestParseFull(t *testing.T) {
 	assert.DeepEqual(t, m.Egress.Routes[0].Paths, []string{"/repos/acme/"})
 	assert.DeepEqual(t, *m.Egress.Routes[0].Auth, Auth{Scheme: "token", TokenRef: "GH_PAT"})
 	assert.Assert(t, m.Egress.Routes[1].Auth == nil)
-	assert.DeepEqual(t, m.Pipelock.Allowlist, []string{"pypi.org", "*.pythonhosted.org"})
+	assert.DeepEqual(t, m.Pipelock.Allowlist, []string{"pypi.org"})
 	assert.Equal(t, m.Git.Repos[0].Name, "app")
 	assert.Equal(t, m.SuperviseEnabled(), false)
-	assert.DeepEqual(t, m.RouteHosts(), []string{"api.github.com", "raw.githubusercontent.com"})
+	assert.DeepEqual(t, m.RouteHosts(), []string{"api.github.com", "raw.githubusercontent.com", "pypi.org"})
 }
 
 func TestDefaults(t *testing.T) {
@@ -105,6 +107,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "auth bad scheme", src: "name = \"x\"\n[[egress.routes]]\nhost = \"a.example.com\"\nauth = { scheme = \"to ken\", token_ref = \"T\" }\n", want: []string{`"to ken" is not a valid auth scheme`}},
 		{name: "auth bad ref", src: "name = \"x\"\n[[egress.routes]]\nhost = \"a.example.com\"\nauth = { scheme = \"token\", token_ref = \"T-1\" }\n", want: []string{`egress.routes[0].auth.token_ref: "T-1" is not a valid environment variable name`}},
 		{name: "allowlist bad wildcard", src: "name = \"x\"\n[pipelock]\nallowlist = [\"a.*.com\"]\n", want: []string{`line 3: pipelock.allowlist[0]: "a.*.com": a wildcard is only allowed as a leading "*."`}},
+		{name: "allowlist host without route", src: "name = \"x\"\n[pipelock]\nallowlist = [\"pypi.org\"]\n", want: []string{`line 3: pipelock.allowlist[0]: "pypi.org" can never be reached: egress has no route to it and refuses it before pipelock is asked; add [[egress.routes]] host = "pypi.org" and drop this entry`}},
+		{name: "allowlist wildcard", src: "name = \"x\"\n[[egress.routes]]\nhost = \"files.pythonhosted.org\"\n[pipelock]\nallowlist = [\"*.pythonhosted.org\"]\n", want: []string{`pipelock.allowlist[0]: "*.pythonhosted.org" can never be reached: egress routes exact hosts only`, `(e.g. host = "x.pythonhosted.org")`}},
+		{name: "supervise wait not a duration", src: "name = \"x\"\n[supervise]\nwait = \"ten minutes\"\n", want: []string{`line 3: supervise.wait: "ten minutes" is not a duration`}},
+		{name: "supervise wait too short", src: "name = \"x\"\n[supervise]\nwait = \"1s\"\n", want: []string{`supervise.wait: 1s is out of range: between 10s and 24h`}},
 		{name: "passthrough ip", src: "name = \"x\"\n[pipelock]\ntls_passthrough = [\"1.2.3.4\"]\n", want: []string{`pipelock.tls_passthrough[0]: "1.2.3.4" is an IP address`}},
 		{name: "repo missing fields", src: "name = \"x\"\n[[git.repos]]\nname = \"app\"\n", want: []string{
 			"git.repos[0].url: missing", "git.repos[0].identity: missing", "git.repos[0].host_key: missing"}},

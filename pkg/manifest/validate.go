@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var (
@@ -97,8 +98,21 @@ func (m *Manifest) validate() []Problem {
 		}
 	}
 	for i, h := range m.Pipelock.Allowlist {
+		key := fmt.Sprintf("pipelock.allowlist[%d]", i)
 		if msg := checkHost(h, true); msg != "" {
-			c.add(fmt.Sprintf("pipelock.allowlist[%d]", i), "%s", msg)
+			c.add(key, "%s", msg)
+			continue
+		}
+		// Egress refuses a host without a route before pipelock is asked,
+		// and it routes exact hosts only: an entry no route names can
+		// never be reached.
+		if _, routed := seenHost[h]; routed {
+			continue
+		}
+		if strings.HasPrefix(h, "*.") {
+			c.add(key, "%q can never be reached: egress routes exact hosts only and refuses the rest before pipelock is asked; add an [[egress.routes]] entry for each host the agent needs (e.g. host = \"x%s\") and drop this entry (route hosts are on pipelock's allowlist already)", h, h[1:])
+		} else {
+			c.add(key, "%q can never be reached: egress has no route to it and refuses it before pipelock is asked; add [[egress.routes]] host = %q and drop this entry (route hosts are on pipelock's allowlist already)", h, h)
 		}
 	}
 	switch m.Pipelock.Injection {
@@ -122,6 +136,15 @@ func (m *Manifest) validate() []Problem {
 			c.add(key, "duplicate canary %s", name)
 		}
 		seenCanary[name] = true
+	}
+	if w := m.Supervise.Wait; w != "" {
+		d, err := time.ParseDuration(w)
+		switch {
+		case err != nil:
+			c.add("supervise.wait", "%q is not a duration: write it like \"10m\", \"90s\" or \"1h\"", w)
+		case d < 10*time.Second || d > 24*time.Hour:
+			c.add("supervise.wait", "%s is out of range: between 10s and 24h", w)
+		}
 	}
 	seenRepo := map[string]int{}
 	for i, r := range m.Git.Repos {

@@ -15,12 +15,12 @@ host = "API.github.com"
 [[egress.routes]]
 host = "api.anthropic.com"
 [pipelock]
-allowlist = ["pypi.org", "*.pythonhosted.org", "pypi.org"]
+allowlist = ["api.anthropic.com", "API.github.com", "api.anthropic.com"]
 tls_passthrough = ["api.anthropic.com"]
 `), "b.toml")
 	assert.NilError(t, err)
 	c := FromManifest(m)
-	assert.DeepEqual(t, c.APIAllowlist, []string{"*.pythonhosted.org", "api.anthropic.com", "api.github.com", "pypi.org", "statsig.anthropic.com"})
+	assert.DeepEqual(t, c.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "statsig.anthropic.com"})
 	assert.Equal(t, c.Mode, "strict")
 	assert.Assert(t, c.ForwardProxy.Enabled)
 	assert.Assert(t, c.DLP.IncludeDefaults)

@@ -302,3 +302,15 @@ func ParseHostPath(s string) (Access, error) {
 	}
 	return a, nil
 }
+
+// Routes returns the current egress routes of a bottle.
+func (o *Operator) Routes(slug string) ([]routes.Route, error) {
+	f, err := o.routesFile(slug)
+	if err != nil {
+		return nil, err
+	}
+	if f.Routes == nil {
+		return []routes.Route{}, nil
+	}
+	return f.Routes, nil
+}

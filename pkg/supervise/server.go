@@ -146,6 +146,9 @@ func checkJustification(j string) error {
 }
 
 func checkHost(h string) (string, error) {
+	if err := checkText("host", h); err != nil {
+		return "", err
+	}
 	host := mitm.NormalizeHost(h)
 	switch {
 	case host == "" || strings.ContainsAny(host, "/@ *") || !strings.Contains(host, "."):

@@ -1,6 +1,9 @@
 package supervise
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/poll"
 )
 
 // press drives the model like a terminal would, without one.
@@ -98,4 +102,88 @@ func TestTUI(t *testing.T) {
 	_, cmd := press(m, "q").Update(tea.KeyMsg{Type: tea.KeyCtrlC})
 	assert.Assert(t, cmd != nil)
 	assert.Assert(t, !strings.Contains(press(m, "q").View(), "pending"))
+}
+
+func TestTUIRefreshesRingsAndNotifies(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	_, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://pypi.org/", Host: "pypi.org", Justification: "install requests"}, time.Now())
+	assert.NilError(t, err)
+	var bell strings.Builder
+	var notified []Proposal
+	op := &Operator{Layout: l, Applier: &recordingApplier{}}
+	var m tea.Model = NewModelWith(t.Context(), op, TUIOptions{Refresh: -1, Bell: &bell, Notify: func(p Proposal) { notified = append(notified, p) }})
+	assert.Equal(t, bell.String(), "", "what is there at start is not new")
+
+	// A hostile justification (written past the door) arrives: the tick
+	// shows it, escaped, rings once and notifies once.
+	p2, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.gitlab.com", Justification: "fine\r\x1b]0;PWNED\x07\x1b[2K\u202eharmless"}, time.Now().Add(time.Second))
+	assert.NilError(t, err)
+	m, cmd := m.Update(refreshMsg{})
+	assert.Assert(t, cmd == nil, "no tick when refresh is off")
+	v := m.View()
+	assert.Assert(t, is.Contains(v, `fine\r\x1b]0;PWNED\x07\x1b[2K\u202eharmless`), v)
+	assert.Assert(t, !strings.ContainsAny(v, "\r\x1b\x07\u202e"), "%q", v)
+	assert.Assert(t, is.Contains(v, "1 new proposal(s)"))
+	assert.Equal(t, bell.String(), "\a")
+	assert.Equal(t, len(notified), 1)
+	assert.Equal(t, notified[0].ID, p2.ID)
+	m = press(m, "down", "enter")
+	v = m.View()
+	assert.Assert(t, is.Contains(v, `justification: fine\r\x1b]0;PWNED\x07\x1b[2K\u202eharmless`), v)
+	m, _ = m.Update(refreshMsg{})
+	assert.Equal(t, bell.String(), "\a", "nothing new, no bell")
+	assert.Assert(t, is.Contains(m.View(), "justification: fine"), "the detail view stays on its proposal")
+
+	// The default refresh ticks.
+	m2 := NewModel(t.Context(), op)
+	assert.Assert(t, m2.Init() != nil)
+}
+
+func TestTUIShowsTheDockerfileBeforeApprovingARebuild(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM x\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	var m tea.Model = NewModelWith(t.Context(), &Operator{Layout: l, Applier: app}, TUIOptions{Refresh: -1})
+	assert.Assert(t, is.Contains(m.View(), "would rebuild the agent image: RUN apt-get install -y jq"))
+	m = press(m, "a")
+	assert.Equal(t, len(app.calls), 0, "a from the list opens the detail view first")
+	v := m.View()
+	assert.Assert(t, is.Contains(v, "The full Dockerfile approving it builds:\n    | ARG CLAUDE_BOTTLE_AGENT_BASE\n    | FROM ${CLAUDE_BOTTLE_AGENT_BASE}\n    | RUN apt-get install -y jq\n"), v)
+	m = press(m, "a")
+	assert.Equal(t, len(app.calls), 1)
+	r, ok, err := q.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok && r.Decision == Approved)
+}
+
+func TestNotifyCommandGetsTheProposalWithoutAShell(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "notify.sh")
+	assert.NilError(t, os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\ncat > \"$0.stdin\"\nprintf '%s' \"$CLAUDE_BOTTLE_PROPOSAL_JUSTIFICATION\" > \"$0.env\"\n"), 0o755))
+	p := Proposal{ID: "20260101T000000-abcd", Slug: "demo-abcde", Kind: KindEgress, Host: "x.example.com", Justification: "$(touch " + dir + "/pwned); `touch " + dir + "/pwned2` \x1b[2K"}
+	var errs []error
+	notify := NotifyCommand(t.Context(), []string{script, "first arg"}, func(err error) { errs = append(errs, err) })
+	notify(p)
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if _, err := os.Stat(script + ".env"); err != nil {
+			return poll.Continue("not run yet")
+		}
+		return poll.Success()
+	}, poll.WithTimeout(10*time.Second))
+	args, _ := os.ReadFile(script + ".args")
+	assert.Equal(t, string(args), "first arg\n")
+	stdin, _ := os.ReadFile(script + ".stdin")
+	var got Proposal
+	assert.NilError(t, json.Unmarshal(stdin, &got))
+	assert.Equal(t, got.Justification, p.Justification)
+	env, _ := os.ReadFile(script + ".env")
+	assert.Equal(t, string(env), "$(touch "+dir+"/pwned); `touch "+dir+"/pwned2` \\x1b[2K")
+	for _, f := range []string{"pwned", "pwned2"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.Assert(t, os.IsNotExist(err), "the justification ran as a command")
+	}
+	assert.Equal(t, len(errs), 0)
 }
