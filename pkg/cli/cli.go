@@ -104,9 +104,9 @@ func newRoot(a *app) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 	root.SetUsageTemplate(root.UsageTemplate() + exitCodesHelp + "\n")
 	root.AddCommand(
-		newAllowCmd(a), newCleanupCmd(a), newDenyCmd(a), newDoctorCmd(a), newDownCmd(a), newExecCmd(a),
-		newLsCmd(a), newRenderCmd(a), newSelftestCmd(a), newShellCmd(a), newSuperviseCmd(a),
-		newUpCmd(a), newVersionCmd(a),
+		newAllowCmd(a), newCleanupCmd(a), newDenyCmd(a), newDoctorCmd(a), newDownCmd(a), newExecCmd(a), newInitCmd(a),
+		newLogsCmd(a), newLsCmd(a), newRenderCmd(a), newSelftestCmd(a), newShellCmd(a), newSuperviseCmd(a),
+		newUpCmd(a), newValidateCmd(a), newVersionCmd(a),
 	)
 	return root
 }

@@ -19,9 +19,9 @@ import (
 // everyCommand is the command tree a user reaches; the test below fails
 // when a command is added without help and examples.
 var everyCommand = [][]string{
-	{"allow"}, {"cleanup"}, {"deny"}, {"doctor"}, {"down"}, {"exec"}, {"ls"}, {"render"}, {"selftest"},
+	{"allow"}, {"cleanup"}, {"deny"}, {"doctor"}, {"down"}, {"exec"}, {"init"}, {"logs"}, {"ls"}, {"render"}, {"selftest"},
 	{"shell"}, {"supervise"}, {"supervise", "ls"}, {"supervise", "show"}, {"supervise", "approve"}, {"supervise", "reject"},
-	{"up"}, {"version"},
+	{"up"}, {"validate"}, {"version"},
 }
 
 func TestEveryCommandHasHelpWithExamples(t *testing.T) {
@@ -291,4 +291,81 @@ func TestAllowJSONAndDenyUsage(t *testing.T) {
 	assert.Assert(t, is.Contains(errOut, "at least one HOST[/PATH]"))
 	code, _, errOut = runCLI(t, e, "revoke", "default-abcde", "x.example.com\u202e")
 	assert.Equal(t, code, ExitUsage, errOut)
+}
+
+func TestInitValidateAndDiscovery(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "a", "b")
+	assert.NilError(t, os.MkdirAll(sub, 0o755))
+	t.Chdir(sub)
+
+	// Nothing here or above: validate says so, render uses the default.
+	code, _, errOut := runCLI(t, nil, "validate")
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "no bottle.toml in this directory or above"))
+
+	code, out, errOut := runCLI(t, nil, "init", root, "--name", "demo")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, out, "wrote "+filepath.Join(root, "bottle.toml")+": edit it, then claude-bottle validate "+filepath.Join(root, "bottle.toml")+" and claude-bottle up\n")
+	data, err := os.ReadFile(filepath.Join(root, "bottle.toml"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(data), "# Egress is the agent's only way to the internet"))
+	code, _, errOut = runCLI(t, nil, "init", root)
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "exists; edit it, or run again with --force"))
+	code, _, errOut = runCLI(t, nil, "init", t.TempDir(), "--name", "Bad Name")
+	assert.Equal(t, code, ExitUsage)
+	assert.Assert(t, is.Contains(errOut, "is not a valid bottle name"))
+
+	// Found from two levels below; validate and render say which file.
+	code, out, errOut = runCLI(t, nil, "validate")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, out, filepath.Join(root, "bottle.toml")+": ok (bottle \"demo\")\n")
+	code, out, errOut = runCLI(t, nil, "render", "--slug", "demo-abcde")
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, errOut, "manifest: "+filepath.Join(root, "bottle.toml")+"\n")
+	assert.Assert(t, is.Contains(out, "name: claude-bottle-demo-abcde"))
+
+	// An invalid one: every problem, with lines, as text and as JSON.
+	bad := filepath.Join(root, "bad.toml")
+	assert.NilError(t, os.WriteFile(bad, []byte("name = \"x\"\nbogus = 1\n[pipelock]\nallowlist = [\"pypi.org\"]\n"), 0o644))
+	code, _, errOut = runCLI(t, nil, "validate", bad)
+	assert.Equal(t, code, ExitError)
+	assert.Assert(t, is.Contains(errOut, "line 2: bogus: unknown key"))
+	assert.Assert(t, is.Contains(errOut, `line 4: pipelock.allowlist[0]: "pypi.org" can never be reached`))
+	code, out, _ = runCLI(t, nil, "validate", bad, "--json")
+	assert.Equal(t, code, ExitError)
+	var res ValidateResult
+	assert.NilError(t, json.Unmarshal([]byte(out), &res))
+	assert.Assert(t, !res.OK)
+	assert.Equal(t, len(res.Problems), 2)
+	assert.DeepEqual(t, res.Problems[0], ProblemResult{Line: 2, Key: "bogus", Message: "unknown key (check the spelling; see docs/operations.md for the manifest reference)"})
+	code, out, _ = runCLI(t, nil, "validate", filepath.Join(root, "bottle.toml"), "--json")
+	assert.Equal(t, code, ExitOK)
+	assert.NilError(t, json.Unmarshal([]byte(out), &res))
+	assert.Assert(t, res.OK && res.Name == "demo" && len(res.Problems) == 0)
+}
+
+func TestLogsFormatting(t *testing.T) {
+	lines := []string{
+		`{"time":"2026-01-01T12:00:00.123Z","level":"INFO","msg":"decision","daemon":"egress","decision":"deny","method":"GET","host":"evil.example.com","path":"/x","reason":"no route"}`,
+		`[pipelock] {"time":"2026-01-01T12:00:01Z","level":"INFO","msg":"decision","daemon":"pipelock","decision":"allow","method":"POST","host":"api.anthropic.com","path":"/v1/messages"}`,
+		`{"time":"2026-01-01T12:00:02Z","level":"INFO","msg":"decision","daemon":"pipelock","decision":"deny","host":"x.example.com","path":"/\u001b[2K\r\u202eok","reason":"dlp","detail":"aws key"}`,
+		`{"time":"2026-01-01T12:00:03Z","level":"INFO","msg":"listening","daemon":"egress"}`,
+		`not json`,
+	}
+	var got []string
+	for _, l := range lines {
+		if d, ok := parseDecision(l); ok {
+			got = append(got, formatDecision(d))
+		}
+	}
+	assert.DeepEqual(t, got, []string{
+		"2026-01-01 12:00:00  egress   deny  GET    evil.example.com/x  reason=no route",
+		"2026-01-01 12:00:01  pipelock allow POST   api.anthropic.com/v1/messages",
+		"2026-01-01 12:00:02  pipelock deny         x.example.com/\\x1b[2K\\r\\u202eok  reason=dlp detail=aws key",
+	})
+	for _, g := range got {
+		assertNoControl(t, g)
+	}
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
@@ -43,7 +45,14 @@ The shape follows CLAUDE_BOTTLE_SIDECAR_BUNDLE; the image, CLAUDE_BOTTLE_SIDECAR
 		},
 		RunE: func(*cobra.Command, []string) error {
 			env := a.env
-			r, err := loadManifest(file, env)
+			path, err := manifestPath(file)
+			if err != nil {
+				return err
+			}
+			if file == "" && path != "" {
+				fmt.Fprintln(a.stdio.Err, describeSource(path))
+			}
+			r, err := loadManifest(path, env)
 			if err != nil {
 				return err
 			}
@@ -70,7 +79,7 @@ The shape follows CLAUDE_BOTTLE_SIDECAR_BUNDLE; the image, CLAUDE_BOTTLE_SIDECAR
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "bottle manifest (default: the embedded default bottle)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "bottle manifest (default: the nearest bottle.toml upward, else the embedded default bottle)")
 	cmd.Flags().StringVar(&slug, "slug", "", "slug to render for (default: a fresh <name>-xxxxx)")
 	return cmd
 }

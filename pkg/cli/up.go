@@ -20,6 +20,16 @@ import (
 type upOptions struct {
 	file   string
 	detach bool
+	asJSON bool
+}
+
+// UpResult is what `claude-bottle up --json` prints once the bottle is up.
+type UpResult struct {
+	Slug     string `json:"slug"`
+	Manifest string `json:"manifest"` // the file used, "" for the embedded default
+	StateDir string `json:"state_dir"`
+	Shape    string `json:"shape"`
+	Agent    string `json:"agent"` // the agent's container
 }
 
 func newUpCmd(a *app) *cobra.Command {
@@ -27,8 +37,9 @@ func newUpCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up [-f bottle.toml] [-d] [-- COMMAND...]",
 		Short: "bring a bottle up from a manifest (or the default bottle)",
-		Long: `Builds any missing image, stages the bottle's state directory and starts its
-containers. Then, on a terminal, attaches a shell in the agent; with COMMAND,
+		Long: `Uses -f FILE, else the nearest bottle.toml from the current directory upward,
+else the embedded default bottle, and prints which. Builds any missing image,
+stages the bottle's state directory and starts its containers. Then, on a terminal, attaches a shell in the agent; with COMMAND,
 runs it in the agent and prints its output; with --detach (or off a
 terminal), leaves the bottle running and prints how to reach it.`,
 		Example: `  claude-bottle up                          # the default bottle, a shell in it
@@ -38,14 +49,24 @@ terminal), leaves the bottle running and prints how to reach it.`,
 	}
 	// The command after the flags goes to the agent as it is.
 	cmd.Flags().SetInterspersed(false)
-	cmd.Flags().StringVarP(&o.file, "file", "f", "", "bottle manifest (default: the embedded default bottle)")
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "bottle manifest (default: the nearest bottle.toml upward, else the embedded default bottle)")
 	cmd.Flags().BoolVarP(&o.detach, "detach", "d", false, "leave the bottle running without attaching a shell")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "progress on stderr, then {slug, manifest, state_dir, shape, agent} on stdout; implies --detach")
 	return cmd
 }
 
 func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	stdio, env := a.stdio, a.env
-	r, err := loadManifest(o.file, env)
+	path, err := manifestPath(o.file)
+	if err != nil {
+		return err
+	}
+	progressOut := stdio.Out
+	if o.asJSON {
+		progressOut, o.detach = stdio.Err, true
+	}
+	fmt.Fprintln(progressOut, describeSource(path))
+	r, err := loadManifest(path, env)
 	if err != nil {
 		return err
 	}
@@ -58,7 +79,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	var plan *bottle.Plan
 	// Images, staging and bring-up report through one progress display,
 	// gone before the shell or the command takes the terminal.
-	err = withProgress(stdio.Out, env, func(out io.Writer) error {
+	err = withProgress(progressOut, env, func(out io.Writer) error {
 		for _, ref := range []string{image, r.Image} {
 			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out}); err != nil {
 				return err
@@ -79,6 +100,10 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 		return err
 	}
 	agent := names.AgentContainer(plan.Slug)
+	if o.asJSON && len(cmdArgs) == 0 {
+		return writeJSON(stdio.Out, UpResult{Slug: plan.Slug, Manifest: path, StateDir: layout.StateDir(plan.Slug),
+			Shape: string(sidecarflag.FromEnv(env)), Agent: agent})
+	}
 	switch {
 	case len(cmdArgs) > 0:
 		out, code, err := eng.Exec(ctx, agent, "", cmdArgs)
