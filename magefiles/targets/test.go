@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/magefile/mage/mg"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
 )
 
 // Test runs the test suites.
@@ -29,7 +33,9 @@ func (Test) Integration(ctx context.Context, bundle string) error {
 	if err != nil {
 		return err
 	}
-	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
+	if !integrationRuns(progress, os.LookupEnv, buildTestImages(ctx)) {
+		return nil
+	}
 	leg, err := runIntegration(ctx, on)
 	fmt.Fprint(progress, leg.String())
 	return err
@@ -37,7 +43,9 @@ func (Test) Integration(ctx context.Context, bundle string) error {
 
 // Matrix runs the integration tests with the bundle flag off and on.
 func (Test) Matrix(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars)
+	if !integrationRuns(progress, os.LookupEnv, buildTestImages(ctx)) {
+		return nil
+	}
 	var legs []LegSummary
 	var errs []error
 	for _, on := range []bool{false, true} {
@@ -58,6 +66,25 @@ func (Test) Matrix(ctx context.Context) error {
 func (Test) All(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Test.Unit, Test.Matrix)
 	return nil
+}
+
+// buildTestImages builds what the integration tests use.
+func buildTestImages(ctx context.Context) func() {
+	return func() { mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars) }
+}
+
+// integrationRuns decides, before any image is built, whether the
+// integration tests run here: under Gitea act_runner (GITEA_ACTIONS=true
+// or ACT=true, unless CLAUDE_BOTTLE_INTEGRATION=1 forces them) they would
+// only skip, so building their images first is wasted minutes. It says why
+// on w when they do not run, and calls build when they do.
+func integrationRuns(w io.Writer, lookup func(string) (string, bool), build func()) bool {
+	if reason := itest.SkipReason(lookup); reason != "" {
+		fmt.Fprintf(w, "integration: skipped before building any image: %s\n", reason)
+		return false
+	}
+	build()
+	return true
 }
 
 func runIntegration(ctx context.Context, bundle bool) (LegSummary, error) {

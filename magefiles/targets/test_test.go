@@ -51,3 +51,34 @@ func TestSummarize(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+func TestIntegrationDecidesToSkipBeforeBuilding(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		runs  bool
+		wants string
+	}{
+		{"plain host", map[string]string{}, true, ""},
+		{"gitea act_runner", map[string]string{"GITEA_ACTIONS": "true"}, false, "GITEA_ACTIONS=true"},
+		{"act", map[string]string{"ACT": "true"}, false, "ACT=true"},
+		{"act, any case", map[string]string{"ACT": " TRUE "}, false, "ACT=true"},
+		{"act false", map[string]string{"ACT": "false", "GITEA_ACTIONS": ""}, true, ""},
+		{"forced under act_runner", map[string]string{"GITEA_ACTIONS": "true", "CLAUDE_BOTTLE_INTEGRATION": "1"}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			built := 0
+			runs := integrationRuns(&out, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }, func() { built++ })
+			assert.Equal(t, runs, tc.runs)
+			if tc.runs {
+				assert.Equal(t, built, 1)
+				assert.Equal(t, out.String(), "")
+				return
+			}
+			assert.Equal(t, built, 0, "no image is built when the tests would skip")
+			assert.Assert(t, strings.HasPrefix(out.String(), "integration: skipped before building any image: running under Gitea act_runner"), out.String())
+			assert.Assert(t, strings.Contains(out.String(), tc.wants), out.String())
+		})
+	}
+}
