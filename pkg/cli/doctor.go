@@ -86,12 +86,16 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 		{sidecarflag.Image(env), "go tool mage build:sidecars"},
 		{agentTest, "go tool mage build:agentTest"},
 	} {
-		_, ok, err := eng.ImageLabels(ctx, img.ref)
+		labels, ok, err := eng.ImageLabels(ctx, img.ref)
 		switch {
 		case err != nil:
 			report(false, "image "+img.ref, err.Error())
 		case !ok:
 			report(false, "image "+img.ref, "missing: "+img.fix)
+		case images.Stale(labels, BuildVersion().Version):
+			// Not a broken sidecar: an image of another claude-bottle,
+			// which up replaces.
+			report(true, "image "+img.ref, fmt.Sprintf("present but built by claude-bottle %q: up rebuilds it for %s", labels[images.LabelVersion], BuildVersion().Version))
 		default:
 			report(true, "image "+img.ref, "present")
 		}

@@ -81,7 +81,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	// gone before the shell or the command takes the terminal.
 	err = withProgress(progressOut, env, func(out io.Writer) error {
 		for _, ref := range []string{image, r.Image} {
-			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out}); err != nil {
+			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out, Version: BuildVersion().Version}); err != nil {
 				return err
 			}
 		}

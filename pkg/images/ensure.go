@@ -77,24 +77,35 @@ type EnsureOptions struct {
 	Dir string
 	// Out receives progress lines (one per step, with timings).
 	Out io.Writer
+	// Version is the running claude-bottle's version: images are labelled
+	// with it, and a released version rebuilds an image another version
+	// built (see Stale).
+	Version string
 }
 
 // Ensure makes sure ref exists, building it through the same code as the
 // mage targets (base image, static binaries for the sidecars) when it is
 // one of the project's images. It reports whether it built anything.
 func Ensure(ctx context.Context, eng *docker.Engine, ref string, opts EnsureOptions) (bool, error) {
-	if _, ok, err := eng.ImageLabels(ctx, ref); err != nil {
+	labels, present, err := eng.ImageLabels(ctx, ref)
+	if err != nil {
 		return false, err
-	} else if ok {
+	}
+	spec, known := Known(ref, opts.SidecarImage, opts.Lookup)
+	stale := present && known && Stale(labels, opts.Version)
+	if present && !stale {
 		return false, nil
 	}
-	spec, ok := Known(ref, opts.SidecarImage, opts.Lookup)
-	if !ok {
+	if !known {
 		return false, fmt.Errorf("%w %s: it is not one of claude-bottle's images; build or load it (docker build / docker load), or name another image in the manifest", ErrUnknownImage, ref)
 	}
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
+	}
+	why := "is missing"
+	if stale {
+		why = fmt.Sprintf("was built by claude-bottle %q, this is %s", labels[LabelVersion], opts.Version)
 	}
 	dir := opts.Dir
 	if dir == "" {
@@ -103,23 +114,31 @@ func Ensure(ctx context.Context, eng *docker.Engine, ref string, opts EnsureOpti
 			return false, err
 		}
 	}
-	root, err := SourceRoot(dir, opts.Lookup)
-	if err != nil {
-		return false, fmt.Errorf("image %s is missing and cannot be built: %w", ref, err)
+	// A checkout builds from its own files (fresh binaries); an installed
+	// CLI builds from what it embeds and from itself.
+	root, srcErr := SourceRoot(dir, opts.Lookup)
+	embedded := srcErr != nil
+	if embedded {
+		var err error
+		root, spec, err = embeddedRoot(spec)
+		if err != nil {
+			return false, fmt.Errorf("image %s %s and cannot be built: %w (no checkout either: %w)", ref, why, err, srcErr)
+		}
+		defer func() { _ = os.RemoveAll(root) }()
 	}
 	start := time.Now()
-	fmt.Fprintf(out, "image %s is missing: building it (first time: about a minute; the Debian base is built with debootstrap when absent)\n", ref)
+	fmt.Fprintf(out, "image %s %s: building it (first time: about a minute; the Debian base is built with debootstrap when absent)\n", ref, why)
 	base, err := EnsureBase(ctx, eng, BaseOptions{Out: out})
 	if err != nil {
 		return false, err
 	}
-	if len(spec.Files) > 0 {
+	if len(spec.Files) > 0 && !embedded {
 		fmt.Fprintln(out, "building the static binaries")
 		if _, err := build.Go(ctx, build.Options{Root: root}); err != nil {
 			return false, err
 		}
 	}
-	if _, err := Build(ctx, eng, spec, BuildOptions{Root: root, Base: base.Ref, Out: io.Discard}); err != nil {
+	if _, err := Build(ctx, eng, spec, BuildOptions{Root: root, Base: base.Ref, Out: io.Discard, Version: opts.Version, Force: stale}); err != nil {
 		return false, fmt.Errorf("build %s: %w", ref, err)
 	}
 	fmt.Fprintf(out, "image %s built in %.1fs\n", ref, time.Since(start).Seconds())

@@ -70,6 +70,9 @@ type BuildOptions struct {
 	Force bool
 	// Out receives progress and build output; nil discards it.
 	Out io.Writer
+	// Version labels the image (LabelVersion) with the claude-bottle that
+	// built it; empty leaves the label out.
+	Version string
 }
 
 // Build builds spec on top of the base image, skipping the build when the
@@ -100,6 +103,10 @@ func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions
 	for k, v := range spec.Files {
 		files[k] = filepath.Join(root, v)
 	}
+	labels := map[string]string{"dev.claude-bottle.image": spec.Tag}
+	if opts.Version != "" {
+		labels[LabelVersion] = opts.Version
+	}
 	args := map[string]string{"BASE_IMAGE": base}
 	for k, v := range spec.Args {
 		args[k] = v
@@ -109,7 +116,7 @@ func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions
 		Dockerfile: filepath.Join(root, spec.Dockerfile),
 		Files:      files,
 		Args:       args,
-		Labels:     map[string]string{"dev.claude-bottle.image": spec.Tag},
+		Labels:     labels,
 		Salt:       []string{"base " + baseID},
 		Force:      opts.Force,
 	}, out)
