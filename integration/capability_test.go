@@ -39,7 +39,13 @@ func TestCapabilityBlock(t *testing.T) {
 	p, _, err := q.Submit(supervise.Proposal{Slug: slug, Kind: supervise.KindCapability, Justification: "the task needs cb-new-tool",
 		Dockerfile: "FROM debian:anything-the-agent-names\nRUN printf '#!/bin/sh\\necho new tool works\\n' > /usr/local/bin/cb-new-tool && chmod 755 /usr/local/bin/cb-new-tool\n"}, time.Now())
 	assert.NilError(t, err)
+	// Off a terminal, a rebuild is approved only with --yes, after the
+	// full Dockerfile is printed.
 	code, out, errOut = run("supervise", "approve", p.ID, "--notes", "ok")
+	assert.Equal(t, code, 1, out+errOut)
+	assert.Assert(t, is.Contains(out, "| FROM ${CLAUDE_BOTTLE_AGENT_BASE}"), out)
+	assert.Assert(t, is.Contains(errOut, "run again with --yes"), errOut)
+	code, out, errOut = run("supervise", "approve", p.ID, "--notes", "ok", "--yes")
 	assert.Equal(t, code, 0, out+errOut)
 
 	code, out, errOut = run("exec", slug, "sh", "-c", "cb-new-tool; cat /home/agent/notes.txt; echo PROJECT=$PROJECT; curl -sS --max-time 10 https://denied.example.com/")
