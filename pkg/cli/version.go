@@ -34,9 +34,7 @@ type VersionInfo struct {
 func BuildVersion() VersionInfo {
 	v := VersionInfo{Version: "(devel)", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v.Version = bi.Main.Version
-		}
+		v.Version = moduleVersion(bi)
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -52,6 +50,35 @@ func BuildVersion() VersionInfo {
 		v.Version = Version
 	}
 	return v
+}
+
+// modulePath is claude-bottle's module.
+const modulePath = "github.com/claude-bottle/claude-bottle"
+
+// moduleVersion is claude-bottle's version in bi: the main module's (go
+// install …@v, a checkout), or, when another module built the binary, the
+// dependency's — "(devel)" when that dependency is replaced by a local
+// directory, which is a source build, not a release.
+func moduleVersion(bi *debug.BuildInfo) string {
+	m := &bi.Main
+	if m.Path != modulePath {
+		m = nil
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				m = d
+				break
+			}
+		}
+	}
+	switch {
+	case m == nil || m.Version == "":
+		return "(devel)"
+	case m.Replace != nil && m.Replace.Version == "":
+		return "(devel)"
+	case m.Replace != nil:
+		return m.Replace.Version
+	}
+	return m.Version
 }
 
 // String is the one-line form: "v1.2.3", or "(devel) 0123abcd4567+dirty".
