@@ -187,3 +187,24 @@ func TestNotifyCommandGetsTheProposalWithoutAShell(t *testing.T) {
 	}
 	assert.Equal(t, len(errs), 0)
 }
+
+func TestTUIWideningIsAnExplicitChoice(t *testing.T) {
+	l, slug := authBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Justification: "the whole API for this task"}, time.Now())
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	var m tea.Model = NewModelWith(t.Context(), &Operator{Layout: l, Applier: app}, TUIOptions{Refresh: -1})
+	m = press(m, "a")
+	v := m.View()
+	assert.Assert(t, is.Contains(v, "route api.github.com carries a credential (token) for /repos/acme/ only; this sends it to every path"), v)
+	assert.Assert(t, is.Contains(v, "WIDEN the authenticated route"), v)
+	m = press(m, "n")
+	assert.Assert(t, is.Contains(m.View(), "not approved"))
+	assert.Equal(t, len(app.calls), 0)
+	m = press(m, "a", "y")
+	assert.Assert(t, is.Contains(m.View(), "(authenticated route WIDENED)"), m.View())
+	r, ok, err := q.Response(p.ID)
+	assert.NilError(t, err)
+	assert.Assert(t, ok && r.Decision == Approved)
+}
