@@ -17,6 +17,9 @@ import (
 // Unsafe reports whether r must not reach a terminal as it is. Newline and
 // tab are unsafe here too; callers that allow them say so.
 func Unsafe(r rune) bool {
+	if r >= 0x20 && r < 0x7f { // printable ASCII, the common case
+		return false
+	}
 	switch {
 	case r < 0x20 || r == 0x7f: // C0 controls, ESC and DEL
 		return true

@@ -102,3 +102,22 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEscape measures escaping a typical (clean) justification and a
+// hostile one: the CLI and TUI escape every field they show on each redraw.
+func BenchmarkEscape(b *testing.B) {
+	clean := strings.Repeat("install requests and run the test suite; ", 25)
+	dirty := strings.Repeat("ok\x1b[2K\r\u202e ", 100)
+	b.Run("clean-1KB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Escape(clean)
+		}
+	})
+	b.Run("hostile-1KB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Escape(dirty)
+		}
+	})
+}
