@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
@@ -254,9 +255,18 @@ func (o *Operator) AllowHosts(ctx context.Context, slug string, hosts []string, 
 // write leaves the files unchanged.
 func (o *Operator) AllowAccess(ctx context.Context, slug string, as []Access, notes string) (AuditEntry, error) {
 	var all AuditEntry
+	all.Slug, all.Kind, all.Decision, all.Notes = slug, "allow", Approved, notes
 	for i, a := range as {
 		e, err := o.admit(ctx, slug, a)
 		if err != nil {
+			if i > 0 {
+				// What the earlier hosts changed is live: it is audited
+				// even though the command fails.
+				all.Notes = strings.TrimSpace(notes + " (stopped at " + a.Host + ": " + err.Error() + ")")
+				if aerr := o.audit(all); aerr != nil {
+					return AuditEntry{}, errors.Join(err, aerr)
+				}
+			}
 			return AuditEntry{}, err
 		}
 		if i == 0 {
@@ -267,7 +277,6 @@ func (o *Operator) AllowAccess(ctx context.Context, slug string, as []Access, no
 			all.WidenedAuth = e.WidenedAuth
 		}
 	}
-	all.Slug, all.Kind, all.Decision, all.Notes = slug, "allow", Approved, notes
 	return all, o.audit(all)
 }
 

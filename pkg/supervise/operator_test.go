@@ -296,3 +296,14 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+func TestAllowAuditsWhatWasAppliedBeforeAFailure(t *testing.T) {
+	l, slug := authBottle(t)
+	op := &Operator{Layout: l, Applier: &recordingApplier{}}
+	_, err := op.AllowAccess(t.Context(), slug, []Access{{Host: "a.example.com", KeepRoute: true}, {Host: "api.github.com", Paths: []string{"/user/"}}}, "two")
+	assert.Assert(t, errors.Is(err, ErrWidensAuth), "%v", err)
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(audit), `"after":["a.example.com"`), string(audit))
+	assert.Assert(t, is.Contains(string(audit), "stopped at api.github.com"))
+}
