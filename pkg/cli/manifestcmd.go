@@ -97,9 +97,11 @@ host = "statsig.anthropic.com"
 # Pipelock scans every request for secrets. Route hosts are on its allowlist
 # already; hosts listed here must also have a route (egress refuses the
 # rest). tls_passthrough lists hosts it does not decrypt (not scanned).
+# injection: what to do with prompt injection in responses (block, warn, off).
 [pipelock]
 allowlist = []
 # tls_passthrough = []
+# injection = "block"
 
 # Repositories the agent may fetch and push through git-gate
 # (git://git-gate/<name>.git); pushes are scanned for secrets first.
