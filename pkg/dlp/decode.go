@@ -23,8 +23,9 @@ const (
 	// cannot hold a secret of minKnownLen bytes.
 	minB64Run = 12
 	minHexRun = 16
-	// maxNest bounds base64-in-base64 (and hex-in-base64) decoding.
-	maxNest = 2
+	// maxNest bounds nested decoding (base64 in hex in base64 …); only
+	// text is decoded again, and every layer shrinks.
+	maxNest = 3
 )
 
 // view is one reading of a text.
@@ -33,34 +34,87 @@ type view struct {
 	text string
 }
 
+// viewBudget bounds the bytes of all readings of one text: the decoders
+// shrink their input (base64 to 3/4, hex to 1/2) and run at most four
+// base64 alignments, so ordinary text stays far below it; a text built to
+// multiply its readings hits it, and the scan then fails closed
+// (ErrScanBudget) rather than passing the rest unscanned.
+func viewBudget(n int) int { return 16*n + 1<<20 }
+
 // views calls emit with every reading of s: s itself, its repeated
-// percent-decodings, and the decoded base64 (standard and URL alphabets,
-// padded or not, at every alignment) and hex runs inside each of those,
-// nested up to maxNest levels. emit returning true stops the walk.
-func views(s string, emit func(view) bool) {
-	seen := map[string]bool{s: true}
-	cur := s
+// percent-decodings, its Unicode folding, quoted-printable, delimited hex
+// and despaced readings, and the decoded base64 (standard and URL
+// alphabets, padded or not, wrapped or not, at every alignment), hex and
+// base32 runs inside each of those, nested up to maxNest levels. emit
+// returning true stops the walk. It returns false when the readings went
+// over viewBudget.
+func views(s string, emit func(view) bool) bool {
+	budget := viewBudget(len(s))
+	over := false
+	out := func(v view) bool {
+		budget -= len(v.text)
+		if budget < 0 {
+			over = true
+			return true
+		}
+		return emit(v)
+	}
 	readings := []view{{EncRaw, s}}
+	cur := s
 	for range maxURLDecode {
-		if !strings.Contains(cur, "%") && !strings.Contains(cur, "+") {
+		if !strings.Contains(cur, "%") && (len(cur) > 64<<10 || !strings.Contains(cur, "+")) {
 			break
 		}
 		next, err := url.QueryUnescape(cur)
 		if err != nil {
 			next, err = url.PathUnescape(cur)
 		}
-		if err != nil || next == cur || seen[next] {
+		if err != nil {
+			next = lenientUnescape(cur)
+		}
+		if next == cur {
 			break
 		}
-		seen[next] = true
 		readings = append(readings, view{EncURL, next})
 		cur = next
 	}
-	for _, v := range readings {
-		if emit(v) || decodedRuns(v.text, 0, emit) {
-			return
+	if hasNonASCII(cur) {
+		if f := foldUnicode(cur); f != cur {
+			readings = append(readings, view{EncUnicode, f})
+			cur = f
 		}
 	}
+	if q, ok := quotedPrintable(cur); ok && q != cur {
+		readings = append(readings, view{EncQuotedPrintable, q})
+	}
+	if h, ok := delimitedHex(cur); ok {
+		readings = append(readings, view{EncHexDelimited, h})
+	}
+	if d, ok := despace(cur); ok {
+		readings = append(readings, view{EncDespaced, d})
+	}
+	for _, v := range readings {
+		if out(v) || decodedRuns(v.text, 0, out) {
+			return !over
+		}
+	}
+	return !over
+}
+
+// lenientUnescape undoes every valid %XX and leaves invalid ones as they
+// are (a single stray % must not stop the decoding of the rest).
+func lenientUnescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func decodedRuns(s string, depth int, emit func(view) bool) bool {
@@ -68,12 +122,18 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 		return false
 	}
 	stop := false
-	eachRun(s, isB64, minB64Run, func(run string) bool {
+	inner := func(enc, d string) bool {
+		// Only text can hold another encoding layer; binary noise from
+		// decoding an ordinary identifier is checked once, not recursed.
+		if emit(view{enc, d}) || halfText(d) && decodedRuns(d, depth+1, emit) {
+			stop = true
+			return true
+		}
+		return false
+	}
+	eachB64Run(s, func(run string) bool {
 		for _, d := range decodeB64(run) {
-			// Only text can hold another encoding layer; binary noise from
-			// decoding an ordinary identifier is checked once, not recursed.
-			if emit(view{EncBase64, d}) || halfText(d) && decodedRuns(d, depth+1, emit) {
-				stop = true
+			if inner(EncBase64, d) {
 				return true
 			}
 		}
@@ -90,14 +150,58 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 			if err != nil || len(b) < minKnownLen {
 				continue
 			}
-			if emit(view{EncHex, string(b)}) || halfText(string(b)) && decodedRuns(string(b), depth+1, emit) {
-				stop = true
+			if inner(EncHex, string(b)) {
 				return true
 			}
 		}
 		return false
 	})
-	return stop
+	if stop {
+		return true
+	}
+	return base32Runs(s, func(d string) bool { return inner(EncBase32, d) })
+}
+
+// eachB64Run calls fn with every base64 run of at least minB64Run bytes;
+// lines of a wrapped encoding (equal lines of 40+ characters, as MIME and
+// PEM wrap at 64 or 76) are joined into one run first.
+func eachB64Run(s string, fn func(string) bool) {
+	if !strings.Contains(s, "\n") {
+		eachRun(s, isB64, minB64Run, fn)
+		return
+	}
+	var joined []byte
+	lineStart := 0
+	stop := false
+	flush := func() {
+		if len(joined) >= minB64Run && !stop {
+			stop = fn(string(joined))
+		}
+		joined = joined[:0]
+	}
+	for lineStart < len(s) && !stop {
+		end := strings.IndexByte(s[lineStart:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += lineStart
+		}
+		line := strings.TrimRight(s[lineStart:end], "\r")
+		whole := len(line) >= 40
+		for i := 0; i < len(line) && whole; i++ {
+			whole = isB64[line[i]]
+		}
+		if whole {
+			joined = append(joined, line...)
+		} else {
+			flush()
+			if !stop {
+				eachRun(line, isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
+			}
+		}
+		lineStart = end + 1
+	}
+	flush()
 }
 
 // byteSet is a lookup table: the hot loops index it instead of calling a

@@ -61,6 +61,13 @@ type Options struct {
 	NoEntropy bool
 	// Patterns are extra rules: a name and a regular expression (RE2).
 	Patterns []Pattern
+	// NoBuiltin turns our own detectors off (provider token formats,
+	// secret-named fields, private keys, URL credentials, payment and
+	// wallet data; docs/dlp.md).
+	NoBuiltin bool
+	// Disable turns off rule classes: ClassCard, ClassIBAN, ClassSeed,
+	// ClassCryptoKey.
+	Disable []string
 }
 
 // Pattern is an extra rule.
@@ -80,6 +87,8 @@ type Scanner struct {
 	known    *knownSet
 	entropy  bool
 	patterns []compiledPattern
+	builtin  bool
+	disabled map[string]bool
 }
 
 // maxFindings bounds what one scan reports.
@@ -213,7 +222,15 @@ func New(opts Options) (*Scanner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dlp: %w", err)
 	}
-	s := &Scanner{known: ks, entropy: !opts.NoEntropy}
+	s := &Scanner{known: ks, entropy: !opts.NoEntropy, builtin: !opts.NoBuiltin, disabled: map[string]bool{}}
+	for _, d := range opts.Disable {
+		switch d {
+		case ClassCard, ClassIBAN, ClassSeed, ClassCryptoKey:
+			s.disabled[d] = true
+		default:
+			return nil, fmt.Errorf("dlp: unknown rule class %q (known: %s, %s, %s, %s)", d, ClassCard, ClassIBAN, ClassSeed, ClassCryptoKey)
+		}
+	}
 	for i, pt := range opts.Patterns {
 		re, err := regexp.Compile(pt.Regex)
 		if err != nil {
@@ -282,9 +299,48 @@ type span struct {
 	part, enc   string
 }
 
-// add queues text unless it contains no rule keyword at all.
+// gitleaksWindow is how much text on each side of a keyword gitleaks sees,
+// and gitleaksBudget how much text in all it sees per scan. gitleaks' rules
+// are regular expressions anchored on their keywords whose matches span at
+// most a few hundred bytes, so windows around the keywords keep its
+// findings, and the budget keeps its cost (the slowest part of a scan by
+// far) a constant per request whatever the body holds; our own rules run
+// on every byte regardless.
+const (
+	gitleaksWindow = 320
+	gitleaksBudget = 96 << 10
+)
+
+// add queues the windows of text around rule keywords.
 func (b *batch) add(kw *keywordSet, part, enc, text string) {
-	if kw != nil && !kw.any(text) {
+	if kw == nil {
+		b.addText(part, enc, text)
+		return
+	}
+	lo, hi := -1, -1
+	flush := func() {
+		if lo >= 0 {
+			b.addText(part, enc, text[lo:hi])
+		}
+	}
+	kw.each(text, func(pos int) bool {
+		if b.text.Len() >= gitleaksBudget {
+			return true
+		}
+		wlo, whi := max(0, pos-gitleaksWindow), min(len(text), pos+gitleaksWindow)
+		if lo >= 0 && wlo <= hi {
+			hi = whi
+			return false
+		}
+		flush()
+		lo, hi = wlo, whi
+		return false
+	})
+	flush()
+}
+
+func (b *batch) addText(part, enc, text string) {
+	if b.text.Len() >= gitleaksBudget {
 		return
 	}
 	n := strings.Count(text, "\n") + 1
@@ -309,7 +365,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	if text == "" {
 		return
 	}
-	views(text, func(v view) bool {
+	complete := views(text, func(v view) bool {
 		for _, name := range s.known.find(v.text) {
 			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
 				return true
@@ -332,11 +388,17 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 				}
 			}
 		}
+		if textual && s.rules(c, part, v.enc, v.text) {
+			return true
+		}
 		if s.gl != nil && textual {
 			b.add(s.gl.keywords, part, v.enc, v.text)
 		}
 		return false
 	})
+	if !complete {
+		c.add(Finding{Rule: RuleScanBudget, Part: part})
+	}
 }
 
 func (s *Scanner) gitleaks(c *collector, b *batch, path string) {
@@ -455,6 +517,11 @@ func (s *Scanner) pathEntropy(c *collector, escaped string) {
 		}
 	}
 }
+
+// RuleScanBudget is the rule of the finding a scan reports when the
+// readings of a part went over their budget: the part is refused, not
+// passed unscanned.
+const RuleScanBudget = "scan-budget-exceeded"
 
 // MaxBody is the largest body ScanBody reads; larger bodies are refused
 // rather than passed unscanned.

@@ -69,3 +69,22 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 	}
 	return true
 }
+
+// each calls fn with the position of every keyword occurrence (at most one
+// per position) until fn returns true.
+func (k *keywordSet) each(text string, fn func(pos int) bool) {
+	for i := 0; i+1 < len(text); i++ {
+		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
+		if g == 0 {
+			continue
+		}
+		for _, kw := range k.groups[g-1] {
+			if hasPrefixFold(text[i:], kw) {
+				if fn(i) {
+					return
+				}
+				break
+			}
+		}
+	}
+}

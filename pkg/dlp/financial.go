@@ -1,0 +1,289 @@
+package dlp
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"math/big"
+	"strings"
+)
+
+// Financial and wallet data: payment card numbers (Luhn-valid, known
+// issuer prefix), IBANs (ISO 13616 mod-97), BIP-39 seed phrases (twelve or
+// more consecutive words of the English list) and Bitcoin WIF private keys
+// (Base58Check). Each is a precise check, so none needs context.
+
+//go:embed bip39_english.txt
+var bip39Text string
+
+// bip39Words is the BIP-39 English word list (2,048 words, CRC-32
+// c1dbd296 as the BIP publishes; taken from github.com/cosmos/go-bip39,
+// MIT licence).
+var bip39Words = func() map[string]bool {
+	m := make(map[string]bool, 2048)
+	for _, w := range strings.Fields(bip39Text) {
+		m[w] = true
+	}
+	return m
+}()
+
+// seedWords is how many consecutive list words make a seed phrase: the
+// shortest standard mnemonic. Ordinary English prose almost never strings
+// twelve list words together (the list has no "the", "and", "of", "to").
+const seedWords = 12
+
+func (r *ruleScan) financialPass(text string) {
+	d := r.s.disabled
+	if !d[ClassCard] {
+		r.cards(text)
+	}
+	if !d[ClassIBAN] && !r.stop {
+		r.ibans(text)
+	}
+	if !d[ClassSeed] && !r.stop {
+		r.seedPhrase(text)
+	}
+	if !d[ClassCryptoKey] && !r.stop {
+		r.wif(text)
+	}
+}
+
+// cards finds 13–19 digit numbers, optionally grouped by single spaces or
+// dashes, that pass Luhn and start with a card issuer's prefix.
+func (r *ruleScan) cards(text string) {
+	var digits [19]byte
+	for i := 0; i < len(text) && !r.stop; i++ {
+		if !isDigit(text[i]) || i > 0 && (isDigit(text[i-1]) || text[i-1] == '.' || isAlnum(text[i-1])) {
+			continue
+		}
+		n, j, seps := 0, i, 0
+		for j < len(text) && n < 19 {
+			if isDigit(text[j]) {
+				digits[n] = text[j]
+				n++
+				j++
+				continue
+			}
+			if (text[j] == ' ' || text[j] == '-') && j+1 < len(text) && isDigit(text[j+1]) && j > i {
+				seps++
+				j++
+				continue
+			}
+			break
+		}
+		if j < len(text) && (isDigit(text[j]) || isAlnum(text[j]) || text[j] == '.' && j+1 < len(text) && isDigit(text[j+1])) {
+			i = j
+			continue // part of a longer number or identifier
+		}
+		if n < 13 || seps > 4 {
+			continue
+		}
+		if seps == 0 && n != 15 && n != 16 {
+			continue // bare numbers of other lengths are ids and timestamps
+		}
+		num := string(digits[:n])
+		if cardIssuer(num) && luhn(num) {
+			r.hit("payment-card")
+		}
+		i = j
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func luhn(num string) bool {
+	sum := 0
+	double := false
+	for i := len(num) - 1; i >= 0; i-- {
+		d := int(num[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// cardIssuer: Visa 4; Mastercard 51–55, 2221–2720; Amex 34, 37; Discover
+// 6011, 65, 644–649; JCB 3528–3589; Diners 36, 38, 300–305; UnionPay 62;
+// Maestro 50, 56–58, 67.
+func cardIssuer(n string) bool {
+	p2 := int(n[0]-'0')*10 + int(n[1]-'0')
+	p4 := p2*100 + int(n[2]-'0')*10 + int(n[3]-'0')
+	switch {
+	case n[0] == '4':
+		return len(n) == 13 || len(n) == 16 || len(n) == 19
+	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720:
+		return len(n) == 16
+	case p2 == 34 || p2 == 37:
+		return len(n) == 15
+	case p4 == 6011, p2 == 65, p4/10 >= 644 && p4/10 <= 649, p2 == 62:
+		return len(n) >= 16
+	case p4 >= 3528 && p4 <= 3589:
+		return len(n) >= 16
+	case p2 == 36 || p2 == 38 || p4/10 >= 300 && p4/10 <= 305:
+		return len(n) >= 14
+	case p2 == 50, p2 >= 56 && p2 <= 58, p2 == 67:
+		return len(n) >= 16
+	}
+	return false
+}
+
+// ibanLen is the IBAN length per country (ISO 13616 registry, common
+// countries).
+var ibanLen = map[string]int{
+	"AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
+	"DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
+	"GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20,
+	"LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29,
+	"PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
+}
+
+// ibans finds IBANs, compact or in groups of four separated by spaces.
+func (r *ruleScan) ibans(text string) {
+	for i := 0; i+15 <= len(text) && !r.stop; i++ {
+		c0, c1 := text[i], text[i+1]
+		if c0 < 'A' || c0 > 'Z' || c1 < 'A' || c1 > 'Z' || !isDigit(text[i+2]) || !isDigit(text[i+3]) || i > 0 && isAlnum(text[i-1]) {
+			continue
+		}
+		want := ibanLen[text[i:i+2]]
+		if want == 0 {
+			continue
+		}
+		var b [34]byte
+		n, j := 0, i
+		for j < len(text) && n < want {
+			c := text[j]
+			if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+				j++
+				continue
+			}
+			if !isDigit(c) && (c < 'A' || c > 'Z') {
+				break
+			}
+			b[n] = c
+			n++
+			j++
+		}
+		if n != want || j < len(text) && isAlnum(text[j]) {
+			continue
+		}
+		if ibanValid(string(b[:n])) {
+			r.hit("iban")
+			i = j
+		}
+	}
+}
+
+// ibanValid: move the first four characters to the end, letters to
+// numbers (A=10 … Z=35), the whole number mod 97 must be 1.
+func ibanValid(s string) bool {
+	s = s[4:] + s[:4]
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isDigit(c) {
+			sb.WriteByte(c)
+		} else {
+			v := int(c-'A') + 10
+			sb.WriteByte(byte('0' + v/10))
+			sb.WriteByte(byte('0' + v%10))
+		}
+	}
+	rem := 0
+	for _, c := range sb.String() {
+		rem = (rem*10 + int(c-'0')) % 97
+	}
+	return rem == 1
+}
+
+// seedPhrase counts consecutive BIP-39 words (lower case, separated by
+// whitespace, commas, or list numbering such as "1." or "2)").
+func (r *ruleScan) seedPhrase(text string) {
+	run := 0
+	for i := 0; i < len(text) && !r.stop; {
+		c := text[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			j := i
+			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
+				j++
+			}
+			w := text[i:j]
+			if len(w) >= 3 && len(w) <= 8 && bip39Words[strings.ToLower(w)] {
+				run++
+				if run >= seedWords {
+					r.hit("seed-phrase")
+					return
+				}
+			} else {
+				run = 0
+			}
+			i = j
+			continue
+		}
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_':
+		case isDigit(c) || c == '.' || c == ')' || c == ':':
+			// list numbering
+		default:
+			run = 0
+		}
+		i++
+	}
+}
+
+// wif finds Bitcoin WIF private keys: 51–52 Base58 characters starting 5,
+// K, L (mainnet) or 9, c (testnet) with a valid Base58Check checksum.
+func (r *ruleScan) wif(text string) {
+	for i := 0; i < len(text) && !r.stop; {
+		if !b58Set[text[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(text) && b58Set[text[i]] {
+			i++
+		}
+		if n := i - start; (n == 51 || n == 52) && strings.IndexByte("5KL9c", text[start]) >= 0 && (start == 0 || !isAlnum(text[start-1])) {
+			if base58Check(text[start:i]) {
+				r.hit("bitcoin-wif")
+			}
+		}
+	}
+}
+
+const b58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+var b58Set = makeSet(func(c byte) bool { return strings.IndexByte(b58Alphabet, c) >= 0 })
+
+// base58Check decodes s and verifies its four-byte double-SHA-256
+// checksum.
+func base58Check(s string) bool {
+	if len(s) > 120 {
+		return false
+	}
+	n := new(big.Int)
+	radix := big.NewInt(58)
+	for i := 0; i < len(s); i++ {
+		k := strings.IndexByte(b58Alphabet, s[i])
+		if k < 0 {
+			return false
+		}
+		n.Mul(n, radix)
+		n.Add(n, big.NewInt(int64(k)))
+	}
+	b := n.Bytes()
+	for i := 0; i < len(s) && s[i] == '1'; i++ {
+		b = append([]byte{0}, b...)
+	}
+	if len(b) < 5 {
+		return false
+	}
+	payload, sum := b[:len(b)-4], b[len(b)-4:]
+	h := sha256.Sum256(payload)
+	h = sha256.Sum256(h[:])
+	return string(h[:4]) == string(sum)
+}

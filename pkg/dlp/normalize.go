@@ -1,0 +1,247 @@
+package dlp
+
+import (
+	"encoding/base32"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Further readings of a text: Unicode folded, quoted-printable decoded,
+// delimited hex decoded, and letters spaced out joined back. Each costs one
+// linear pass and is emitted only when the text has the shape it undoes.
+
+// Encodings of these readings.
+const (
+	EncUnicode         = "unicode-folded"
+	EncQuotedPrintable = "quoted-printable"
+	EncHexDelimited    = "hex-delimited"
+	EncDespaced        = "despaced"
+	EncBase32          = "base32"
+)
+
+// hasNonASCII reports whether s has a byte ≥ 0x80.
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// confusables maps letters that look like ASCII letters (Cyrillic, Greek,
+// Latin small capitals and IPA, Cherokee-free subset of Unicode's
+// confusables list) to the ASCII letter they imitate; NFKC already folds
+// fullwidth forms, mathematical alphanumerics and ligatures.
+var confusables = map[rune]rune{
+	'а': 'a', 'в': 'B', 'е': 'e', 'к': 'k', 'м': 'M', 'н': 'H', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 'T', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ј': 'j', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'һ': 'h', 'ӏ': 'l', 'ո': 'n', 'ս': 'u',
+	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T', 'У': 'Y', 'Х': 'X', 'Ѕ': 'S', 'І': 'I', 'Ј': 'J', 'Ԁ': 'D', 'Ԛ': 'Q', 'Ԝ': 'W', 'Һ': 'H', 'Ӏ': 'I',
+	'α': 'a', 'ο': 'o', 'ν': 'v', 'ρ': 'p', 'τ': 't', 'υ': 'u', 'κ': 'k', 'ι': 'i', 'χ': 'x', 'γ': 'y', 'ϲ': 'c', 'ϳ': 'j',
+	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K', 'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X', 'Ϲ': 'C',
+	'ɑ': 'a', 'ɡ': 'g', 'ɩ': 'i', 'ɪ': 'I', 'ʏ': 'Y', 'ᴀ': 'A', 'ʙ': 'B', 'ᴄ': 'C', 'ᴅ': 'D', 'ᴇ': 'E', 'ɢ': 'G', 'ʜ': 'H', 'ᴊ': 'J', 'ᴋ': 'K', 'ʟ': 'L', 'ᴍ': 'M', 'ɴ': 'N', 'ᴏ': 'O', 'ᴘ': 'P', 'ʀ': 'R', 'ꜱ': 'S', 'ᴛ': 'T', 'ᴜ': 'U', 'ᴠ': 'V', 'ᴡ': 'W', 'ᴢ': 'Z',
+	'‐': '-', '‑': '-', '‒': '-', '–': '-', '—': '-', '―': '-', '−': '-', '⁃': '-', '＿': '_', 'ı': 'i', 'ȷ': 'j', 'ℓ': 'l', '∕': '/', '⁄': '/',
+}
+
+// invisible reports runes that render as nothing: format characters
+// (zero-width space/joiners, word joiner, BOM, bidi controls, soft hyphen),
+// variation selectors and the tag block.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || r >= 0xFE00 && r <= 0xFE0F || r >= 0xE0100 && r <= 0xE01EF || r == 0x034F || r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0
+}
+
+// foldUnicode returns s with invisible characters removed, NFKC applied
+// (fullwidth, mathematical and compatibility forms to ASCII) and
+// confusable letters mapped to the ASCII letters they imitate.
+func foldUnicode(s string) string {
+	s = norm.NFKC.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if invisible(r) {
+			continue
+		}
+		if c, ok := confusables[r]; ok {
+			r = c
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// quotedPrintable decodes =XX escapes and soft line breaks; ok is false when
+// s has fewer than two escapes.
+func quotedPrintable(s string) (string, bool) {
+	n := 0
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '=' && isHex[s[i+1]] && isHex[s[i+2]] {
+			n++
+			if n >= 2 {
+				break
+			}
+		}
+	}
+	if n < 2 {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '=' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		if c == '=' && i+1 < len(s) && (s[i+1] == '\n' || s[i+1] == '\r') {
+			i++
+			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// delimitedHex decodes runs of two-digit hex bytes separated by short
+// delimiters ("73:6b:2d", "73 6b 2d", "\x73\x6b", "0x73, 0x6b", "%73%6b"
+// is percent-encoding and handled there). Runs of at least minKnownLen
+// bytes are joined with a newline between runs.
+func delimitedHex(s string) (string, bool) {
+	var out []byte
+	var cur []byte
+	flush := func() {
+		if len(cur) >= minKnownLen {
+			out = append(out, cur...)
+			out = append(out, '\n')
+		}
+		cur = cur[:0]
+	}
+	i := 0
+	for i < len(s) {
+		// Skip an optional 0x / \x prefix.
+		j := i
+		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
+			j += 2
+		}
+		if j+1 < len(s) && isHex[s[j]] && isHex[s[j+1]] && (j+2 == len(s) || !isHex[s[j+2]]) && (j == i && (i == 0 || !isHex[s[i-1]]) || j > i) {
+			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
+			i = j + 2
+			// A delimiter of 1–3 non-hex bytes (or none before a \x).
+			k := i
+			for k < len(s) && k-i < 3 && !isHex[s[k]] && s[k] != '\\' && s[k] != '\n' && !(s[k] == '0' && k+1 < len(s) && s[k+1] == 'x') {
+				k++
+			}
+			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
+				flush()
+				continue
+			}
+			i = k
+			continue
+		}
+		flush()
+		i++
+	}
+	flush()
+	if len(out) == 0 {
+		return "", false
+	}
+	return string(out), true
+}
+
+// despace joins characters spaced out by a single separator ("s k - a n t",
+// "A.K.I.A…", "t_o_k_e_n"): runs of at least 16 single characters each
+// followed by the same separator are emitted without it.
+func despace(s string) (string, bool) {
+	var out []byte
+	for i := 0; i+3 < len(s); {
+		sep := s[i+1]
+		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' {
+			i++
+			continue
+		}
+		j := i
+		var run []byte
+		for j+1 < len(s) && s[j+1] == sep && s[j] != sep && s[j] != ' ' {
+			run = append(run, s[j])
+			j += 2
+		}
+		if j < len(s) && s[j] != sep && s[j] != ' ' {
+			run = append(run, s[j])
+		}
+		if len(run) >= 16 {
+			out = append(out, run...)
+			out = append(out, '\n')
+			i = j + 1
+			continue
+		}
+		i++
+	}
+	if len(out) == 0 {
+		return "", false
+	}
+	return string(out), true
+}
+
+// base32Runs decodes runs of the base32 alphabet (either case, unpadded)
+// of at least 24 characters that mix letters and digits 2–7 (a DNS label
+// carrying data).
+func base32Runs(s string, emit func(string) bool) bool {
+	stop := false
+	eachRun(s, isB32, 24, func(run string) bool {
+		digits := 0
+		for i := 0; i < len(run); i++ {
+			if run[i] >= '2' && run[i] <= '7' {
+				digits++
+			}
+		}
+		if digits == 0 || digits == len(run) {
+			return false
+		}
+		up := strings.ToUpper(strings.TrimRight(run, "="))
+		up = up[:len(up)/8*8+b32Keep(len(up)%8)]
+		var d []byte
+		d, err := b32.DecodeString(up)
+		if err != nil || len(d) < minKnownLen {
+			return false
+		}
+		if emit(string(d)) {
+			stop = true
+			return true
+		}
+		return false
+	})
+	return stop
+}
+
+// b32Keep is how many trailing characters of a partial base32 block decode
+// without padding.
+func b32Keep(r int) int {
+	switch r {
+	case 2, 4, 5, 7:
+		return r
+	case 3:
+		return 2
+	case 6:
+		return 5
+	}
+	return 0
+}
+
+var isB32 = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '2' && c <= '7' })
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -1,0 +1,788 @@
+package dlp
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/entropy"
+)
+
+// Our own detectors, built for egress rather than code scanning: every rule
+// is a single linear pass (a table lookup per byte, bounded work per
+// candidate), there is no documentation-example or stop-word exemption, and
+// lengths are tolerant (a token a few characters off its provider's exact
+// length is still that token). docs/dlp.md lists the rules and why each
+// threshold is what it is.
+
+// Rule classes that a bottle may turn off (Options.Disable). Every other
+// rule is always on.
+const (
+	ClassCard      = "card"
+	ClassIBAN      = "iban"
+	ClassSeed      = "seed-phrase"
+	ClassCryptoKey = "crypto-key"
+)
+
+// prefixRule is a provider token: a fixed prefix, then at least min (and at
+// most max, 0 = no limit) bytes of the rule's alphabet.
+type prefixRule struct {
+	id       string
+	prefix   string
+	alphabet *byteSet
+	min, max int
+	// check, when set, must accept the whole token (prefix included).
+	check func(tok string) bool
+}
+
+var (
+	setAlnum     = makeSet(func(c byte) bool { return isAlnum(c) })
+	setAlnumDash = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' })
+	setUpperNum  = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' })
+	setLowerHex  = makeSet(func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' })
+	setB64Dot    = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '=' })
+	setB64Std    = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' })
+	setAzure     = makeSet(func(c byte) bool { return isAlnum(c) || c == '_' || c == '~' || c == '.' || c == '-' })
+	// setWord is what a token run is made of when looking for prefixes.
+	setWord = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' })
+	// setNotBoundary: a prefix preceded by one of these is inside some
+	// longer blob (base64 data, an identifier), not the start of a token.
+	setNotBoundary = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' || c == '/' })
+)
+
+func isAlnum(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// prefixRules: lengths in comments are the provider's current exact length
+// of the part after the prefix; min sits a few characters below it and max
+// (where the alphabet could run on into unrelated data) well above.
+var prefixRules = func() []prefixRule {
+	var rs []prefixRule
+	add := func(id string, prefixes string, alpha *byteSet, min, max int) {
+		for _, p := range strings.Fields(prefixes) {
+			rs = append(rs, prefixRule{id: id, prefix: p, alphabet: alpha, min: min, max: max})
+		}
+	}
+	add("aws-access-key-id", "AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA", setUpperNum, 12, 24) // 16
+	add("gcp-api-key", "AIza", setAlnumDash, 30, 45)                                                   // 35
+	add("gcp-oauth-token", "ya29.", setB64Dot, 30, 0)
+	add("gcp-oauth-client-secret", "GOCSPX-", setAlnumDash, 20, 40)   // 28
+	add("github-token", "ghp_ gho_ ghu_ ghs_ ghr_", setAlnum, 30, 48) // 36
+	add("github-fine-grained-pat", "github_pat_", setAlnumDash, 40, 120)
+	add("gitlab-token", "glpat- gldt- glrt- glptt- glsoat- glcbt- glimt- glagent- gloas-", setAlnumDash, 16, 80) // 20
+	add("gitlab-runner-token", "GR1348941", setAlnumDash, 16, 40)
+	add("slack-token", "xoxb- xoxp- xoxa- xoxr- xoxs- xoxe- xoxc- xoxd- xapp-", setAlnumDash, 10, 0)
+	add("stripe-key", "sk_live_ rk_live_ pk_live_ sk_test_ rk_test_ whsec_", setAlnum, 16, 256)
+	add("twilio-api-key", "SK AC", setLowerHex, 32, 32)
+	add("npm-token", "npm_", setAlnum, 30, 48)                     // 36
+	add("pypi-token", "pypi-AgEIcHlwaS5vcmc", setAlnumDash, 40, 0) // macaroon
+	add("dockerhub-pat", "dckr_pat_ dckr_oat_", setAlnumDash, 20, 40)
+	add("anthropic-api-key", "sk-ant-", setAlnumDash, 32, 0)
+	add("openai-api-key", "sk-proj- sk-svcacct- sk-admin- sk-None-", setAlnumDash, 20, 0)
+	add("openai-api-key", "sk-", setAlnumDash, 32, 200)
+	add("huggingface-token", "hf_ api_org_", setAlnum, 30, 40) // 34
+	add("shopify-token", "shpat_ shpca_ shppa_ shpss_", setLowerHex, 32, 32)
+	add("digitalocean-token", "dop_v1_ doo_v1_ dor_v1_", setLowerHex, 64, 64)
+	add("atlassian-token", "ATATT3 ATCTT3", setB64Dot, 100, 0)
+	add("age-secret-key", "AGE-SECRET-KEY-1", setUpperNum, 50, 70)
+	add("square-token", "sq0atp- sq0csp- EAAA", setAlnumDash, 22, 80)
+	add("groq-api-key", "gsk_", setAlnum, 40, 60)
+	add("replicate-token", "r8_", setAlnum, 30, 48)
+	add("perplexity-api-key", "pplx-", setAlnum, 40, 60)
+	add("xai-api-key", "xai-", setAlnum, 60, 100)
+	add("linear-api-key", "lin_api_", setAlnum, 32, 48)
+	add("postman-api-key", "PMAK-", setAlnumDash, 50, 70)
+	add("new-relic-key", "NRAK- NRII- NRJS-", setUpperNum, 20, 40)
+	add("sentry-token", "sntrys_ sntryu_", setB64Dot, 40, 0)
+	add("grafana-token", "glsa_ glc_", setAlnumDash, 32, 0)
+	add("pulumi-token", "pul-", setLowerHex, 40, 40)
+	add("fly-token", "fo1_ fm1r_ fm2_", setB64Dot, 30, 0)
+	add("planetscale-token", "pscale_tkn_ pscale_pw_ pscale_oauth_", setAlnumDash, 32, 64)
+	add("databricks-token", "dapi", setLowerHex, 32, 32)
+	add("doppler-token", "dp.pt. dp.st. dp.sa. dp.ct.", setAlnum, 40, 50)
+	add("mailgun-key", "key-", setLowerHex, 32, 32)
+	add("sendinblue-key", "xkeysib-", setAlnumDash, 64, 120)
+	add("sendgrid-key", "SG.", setB64Dot, 60, 80) // 22 . 43
+	add("vault-token", "hvs. hvb. s.", setAlnumDash, 24, 120)
+	add("terraform-token", ".atlasv1.", setAlnumDash, 60, 0)
+	add("discord-webhook", "discord.com/api/webhooks/ discordapp.com/api/webhooks/", setWord, 60, 0)
+	rs = append(rs,
+		prefixRule{id: "jwt", prefix: "eyJ", alphabet: setB64Dot, min: 20, check: isJWT},
+		prefixRule{id: "bitcoin-xprv", prefix: "xprv", alphabet: setAlnum, min: 100, max: 112, check: base58Check},
+		prefixRule{id: "bitcoin-xprv", prefix: "tprv", alphabet: setAlnum, min: 100, max: 112, check: base58Check},
+		prefixRule{id: "bitcoin-xprv", prefix: "yprv", alphabet: setAlnum, min: 100, max: 112, check: base58Check},
+		prefixRule{id: "bitcoin-xprv", prefix: "zprv", alphabet: setAlnum, min: 100, max: 112, check: base58Check},
+	)
+	return rs
+}()
+
+// ruleClass maps rule ids to their switchable class.
+var ruleClass = map[string]string{"bitcoin-xprv": ClassCryptoKey, "bitcoin-wif": ClassCryptoKey, "crypto-private-key": ClassCryptoKey}
+
+// prefixTable indexes prefixRules by their first two bytes (and, for the
+// reversed-token check, by the last two bytes of the prefix reversed).
+type prefixTable struct {
+	fwd [1 << 16][]int
+	rev [1 << 16][]int
+}
+
+var prefixes = func() *prefixTable {
+	t := &prefixTable{}
+	for i, r := range prefixRules {
+		p := r.prefix
+		t.fwd[uint16(p[0])<<8|uint16(p[1])] = append(t.fwd[uint16(p[0])<<8|uint16(p[1])], i)
+		// A reversed token ends with its reversed prefix: last two bytes
+		// of the run are p[1], p[0].
+		t.rev[uint16(p[1])<<8|uint16(p[0])] = append(t.rev[uint16(p[1])<<8|uint16(p[0])], i)
+	}
+	return t
+}()
+
+// ruleScan carries one reading through the detectors.
+type ruleScan struct {
+	s         *Scanner
+	c         *collector
+	part, enc string
+	stop      bool
+}
+
+func (r *ruleScan) hit(rule string) {
+	if r.stop {
+		return
+	}
+	if cl := ruleClass[rule]; cl != "" && r.s.disabled[cl] {
+		return
+	}
+	if r.c.add(Finding{Rule: rule, Part: r.part, Encoding: r.enc}) {
+		r.stop = true
+	}
+}
+
+// rules runs our detectors on one textual reading; true stops the scan.
+func (s *Scanner) rules(c *collector, part, enc, text string) bool {
+	if !s.builtin {
+		return false
+	}
+	r := &ruleScan{s: s, c: c, part: part, enc: enc}
+	r.prefixPass(text)
+	if !r.stop {
+		r.fieldPass(text)
+	}
+	if !r.stop {
+		r.structurePass(text)
+	}
+	if !r.stop && s.entropy {
+		r.entropyPass(text)
+	}
+	if !r.stop {
+		r.financialPass(text)
+	}
+	return r.stop
+}
+
+// prefixPass finds provider tokens: one lookup per byte of the two-byte
+// prefix table; a candidate costs at most its rule's max length.
+func (r *ruleScan) prefixPass(text string) {
+	for i := 0; i+1 < len(text) && !r.stop; i++ {
+		cands := prefixes.fwd[uint16(text[i])<<8|uint16(text[i+1])]
+		if len(cands) == 0 || i > 0 && setNotBoundary[text[i-1]] {
+			continue
+		}
+		for _, k := range cands {
+			if m := matchPrefix(&prefixRules[k], text[i:]); m > 0 {
+				r.hit(prefixRules[k].id)
+				i += m - 1
+				break
+			}
+		}
+	}
+	// Reversed tokens: a run of token bytes ending in a reversed prefix.
+	for i := 0; i < len(text) && !r.stop; {
+		if !setWord[text[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(text) && setWord[text[i]] {
+			i++
+		}
+		if i-start < 12 || i-start > 512 {
+			continue
+		}
+		run := text[start:i]
+		cands := prefixes.rev[uint16(run[len(run)-2])<<8|uint16(run[len(run)-1])]
+		if len(cands) == 0 {
+			continue
+		}
+		rev := reverse(run)
+		for _, k := range cands {
+			if matchPrefix(&prefixRules[k], rev) > 0 {
+				r.hit(prefixRules[k].id)
+				break
+			}
+		}
+	}
+}
+
+// matchPrefix returns the length of the token rule pr matches at the start
+// of s, or 0.
+func matchPrefix(pr *prefixRule, s string) int {
+	if !strings.HasPrefix(s, pr.prefix) {
+		return 0
+	}
+	n := len(pr.prefix)
+	limit := len(s)
+	if pr.max > 0 && n+pr.max+1 < limit {
+		limit = n + pr.max + 1
+	}
+	j := n
+	for j < limit && pr.alphabet[s[j]] {
+		j++
+	}
+	l := j - n
+	if l < pr.min || pr.max > 0 && l > pr.max {
+		return 0
+	}
+	if pr.check != nil && !pr.check(s[:j]) {
+		return 0
+	}
+	return j
+}
+
+// isJWT: three dot-separated base64url segments, header and payload JSON
+// objects (eyJ = `{"`).
+func isJWT(tok string) bool {
+	segs := strings.Split(strings.TrimRight(tok, "."), ".")
+	if len(segs) < 2 || len(segs) > 5 {
+		return false
+	}
+	return len(segs[0]) >= 10 && strings.HasPrefix(segs[1], "eyJ") && len(segs[1]) >= 10
+}
+
+// structurePass: shapes that are not a single token: private-key blocks,
+// credentials in URLs, cloud connection strings, webhooks, bot tokens.
+func (r *ruleScan) structurePass(text string) {
+	if strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key") {
+		r.privateKeyBlock(text)
+	}
+	if strings.Contains(text, "openssh-key-v1") {
+		r.hit("openssh-private-key")
+	}
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], "://")
+		if i < 0 {
+			break
+		}
+		r.urlCredentials(text, off+i)
+		off += i + 3
+	}
+	if strings.Contains(text, "hooks.slack.com/") {
+		if i := strings.Index(text, "hooks.slack.com/services/T"); i >= 0 || strings.Contains(text, "hooks.slack.com/workflows/") {
+			r.hit("slack-webhook")
+		}
+	}
+	if i := strings.Index(text, "AccountKey="); i >= 0 {
+		v := text[i+len("AccountKey="):]
+		n := 0
+		for n < len(v) && setB64Std[v[n]] {
+			n++
+		}
+		if n >= 40 {
+			r.hit("azure-storage-key")
+		}
+	}
+	if strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=") {
+		r.hit("azure-connection-string")
+	}
+	// Azure AD client secrets: xxx8Q~ then 31–34 characters.
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], "Q~")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 2
+		if i >= 4 && text[i-1] >= '0' && text[i-1] <= '9' && setAzure[text[i-2]] && setAzure[text[i-3]] && setAzure[text[i-4]] {
+			n := 0
+			for i+2+n < len(text) && setAzure[text[i+2+n]] {
+				n++
+			}
+			if n >= 28 && n <= 40 {
+				r.hit("azure-ad-client-secret")
+			}
+		}
+	}
+	// Telegram bot tokens: 8–10 digits, a colon, then AA and 33 more.
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], ":AA")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 3
+		d := 0
+		for i-d-1 >= 0 && text[i-d-1] >= '0' && text[i-d-1] <= '9' {
+			d++
+		}
+		n := 0
+		for i+1+n < len(text) && setAlnumDash[text[i+1+n]] {
+			n++
+		}
+		if d >= 8 && d <= 12 && n >= 30 && n <= 40 {
+			r.hit("telegram-bot-token")
+		}
+	}
+	if strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
+		r.hit("gcp-service-account")
+	}
+}
+
+// privateKeyBlock: a BEGIN … PRIVATE KEY header followed by key material
+// (so an article naming the header alone is not a finding).
+func (r *ruleScan) privateKeyBlock(text string) {
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], "BEGIN")
+		if i < 0 {
+			return
+		}
+		i += off
+		off = i + 5
+		end := min(len(text), i+80)
+		head := text[i:end]
+		k := strings.Index(head, "PRIVATE KEY")
+		if k < 0 {
+			k = strings.Index(head, "PRIVATE KEY BLOCK")
+		}
+		if k < 0 {
+			continue
+		}
+		// Count base64 bytes in the next 400 bytes after the header.
+		body := text[i+k : min(len(text), i+k+400)]
+		n := 0
+		for j := 0; j < len(body); j++ {
+			if setB64Std[body[j]] {
+				n++
+			}
+		}
+		if n >= 120 {
+			r.hit("private-key")
+		}
+	}
+}
+
+// urlCredentials: scheme://user:password@host with a password that is not
+// a placeholder.
+func (r *ruleScan) urlCredentials(text string, sep int) {
+	// The authority runs to the first /, ?, # or whitespace.
+	a := text[sep+3:]
+	end := len(a)
+	for j := 0; j < len(a) && j < 512; j++ {
+		if c := a[j]; c == '/' || c == '?' || c == '#' || c <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' {
+			end = j
+			break
+		}
+		end = j + 1
+	}
+	a = a[:end]
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 {
+		return
+	}
+	user, pass, ok := strings.Cut(a[:at], ":")
+	if !ok || pass == "" || placeholder(pass) {
+		return
+	}
+	_ = user
+	// Any real password. Registry tokens as the password (https://x:TOKEN@)
+	// are the commonest case.
+	if len(pass) >= 3 {
+		r.hit("url-credentials")
+	}
+}
+
+// placeholder reports values that stand for a secret rather than being
+// one: template variables, masks, angle-bracket or brace placeholders and
+// the words people put there in documentation.
+func placeholder(v string) bool {
+	if v == "" {
+		return true
+	}
+	switch v[0] {
+	case '$', '<', '{', '%', '*', '[', '(':
+		return true
+	}
+	l := strings.ToLower(v)
+	if strings.Trim(l, "x*.-_#") == "" {
+		return true
+	}
+	switch l {
+	case "password", "passwd", "pass", "pwd", "secret", "token", "apikey", "api_key", "changeme_placeholder", "redacted", "hidden", "masked",
+		"string", "str", "bool", "boolean", "number", "int", "none", "null", "nil", "true", "false", "undefined", "required", "optional",
+		"your_password", "yourpassword", "your-password", "mypassword", "your_token", "your_api_key", "example", "placeholder", "dummy":
+		return true
+	}
+	return strings.Contains(l, "your_") || strings.Contains(l, "your-") || strings.HasPrefix(l, "process.env") || strings.HasPrefix(l, "os.environ") || strings.HasPrefix(l, "os.getenv")
+}
+
+// hasClasses counts upper, lower and digit classes present in s.
+func classes(s string) (upper, lower, digit, other int) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= '0' && c <= '9':
+			digit++
+		default:
+			other++
+		}
+	}
+	return
+}
+
+// entropyThreshold is the Shannon entropy (bits/char) above which a token of
+// n characters looks random: for random base62 the mean is about
+// log2(n)−0.5 up to n≈32 (20 → 4.03, 24 → 4.24, 32 → 4.55); the threshold
+// sits 0.3 bits below the mean, and words, identifiers and version strings
+// sit well below it.
+func entropyThreshold(n int) float64 {
+	switch {
+	case n < 20:
+		return 99
+	case n < 24:
+		return 3.6
+	case n < 32:
+		return 3.85
+	case n < 40:
+		return 4.15
+	default:
+		return 4.3
+	}
+}
+
+// idPrefixes are identifiers that look random but name an object, not a
+// credential (tool-use and message ids of the model APIs, request ids,
+// object ids of payment APIs), plus content-hash notations.
+var idPrefixes = []string{
+	"toolu_", "srvtoolu_", "msg_", "req_", "file_", "msgbatch_", "batch_", "chatcmpl-", "call_", "run_", "thread_", "asst_", "resp_", "rs_", "fc_", "ws_", "org-", "user-",
+	"cus_", "ch_", "pi_", "pm_", "in_", "sub_", "evt_", "prod_", "price_", "acct_", "txn_", "seti_", "cs_live_", "cs_test_",
+	"sha1-", "sha256-", "sha384-", "sha512-", "md5-", "h1:", "sha256:", "sha512:", "sha1:", "W/",
+}
+
+// tokenSep splits text into candidate tokens for the entropy rule.
+var setEntTok = makeSet(func(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == '=' || c == '~'
+})
+
+// entropyPass: a credential-like random token anywhere: 20–200 characters,
+// upper and lower case letters and digits, entropy over the threshold, and
+// not an encoding of text (that reading is scanned on its own), a hex
+// digest, a UUID or a known id/hash notation.
+func (r *ruleScan) entropyPass(text string) {
+	for i := 0; i < len(text) && !r.stop; {
+		if !setEntTok[text[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(text) && setEntTok[text[i]] {
+			i++
+		}
+		if i-start < 20 {
+			continue
+		}
+		tok := text[start:i]
+		if len(tok) > 4096 {
+			continue // bulk data (an image, an archive), not a credential
+		}
+		// A path or a base64 blob with slashes: judge each piece too.
+		if strings.ContainsAny(tok, "/") {
+			if r.randomToken(text, start, strings.Trim(tok, "/=")) {
+				r.hit("high-entropy-token")
+				return
+			}
+			for off, p := range strings.Split(tok, "/") {
+				_ = off
+				if r.randomToken(text, strings.Index(text[start:i], p)+start, p) {
+					r.hit("high-entropy-token")
+					return
+				}
+			}
+			continue
+		}
+		if r.randomToken(text, start, tok) {
+			r.hit("high-entropy-token")
+		}
+	}
+}
+
+// randomToken decides whether tok (found at text[at:]) looks like a random
+// credential.
+func (r *ruleScan) randomToken(text string, at int, tok string) bool {
+	tok = strings.TrimRight(tok, "=")
+	tok = strings.Trim(tok, "-_.~+")
+	n := len(tok)
+	if n < 20 || n > 200 {
+		return false
+	}
+	up, lo, dg, _ := classes(tok)
+	if up == 0 || lo == 0 || dg == 0 {
+		return false
+	}
+	if entropy.Shannon(tok) < entropyThreshold(n) {
+		return false
+	}
+	for _, p := range idPrefixes {
+		if strings.HasPrefix(tok, p) {
+			return false
+		}
+		if at >= len(p) && at-len(p) >= 0 && strings.HasSuffix(text[max(0, at-12):at], p) {
+			return false
+		}
+	}
+	// Context words (up to 96 bytes) before the token that name a digest, an ETag, a
+	// nonce or a cursor.
+	ctx := strings.ToLower(text[max(0, at-96):at])
+	for _, w := range benignContext {
+		if strings.Contains(ctx, w) {
+			return false
+		}
+	}
+	// Base64 of text (a cursor like {"page":3}, a "user:123" pair) is an
+	// encoding; its decoded reading is scanned by every rule.
+	if decodesToText(tok) || decodesToMedia(tok) {
+		return false
+	}
+	return true
+}
+
+// mediaMagic are the first bytes of image, document and archive formats:
+// base64 that decodes to one of them is a file (an image pasted into a
+// prompt), not a credential.
+var mediaMagic = []string{"\x89PNG", "\xff\xd8\xff", "GIF8", "RIFF", "%PDF", "PK\x03\x04", "\x1f\x8b", "BM", "\x00\x00\x01\x00", "<svg", "<?xm", "wOF"}
+
+func decodesToMedia(tok string) bool {
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(tok, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	head := tok[:min(len(tok), 16)]
+	b, err := enc.DecodeString(head)
+	if err != nil {
+		return false
+	}
+	for _, m := range mediaMagic {
+		if strings.HasPrefix(string(b), m) {
+			return true
+		}
+	}
+	return false
+}
+
+// benignContext are names that, right before a random-looking value, say it
+// is a digest, a cache validator, a protocol nonce, an integrity hash or a
+// pagination cursor.
+var benignContext = []string{
+	"etag", "if-none-match", "if-match", "sec-websocket-key", "sec-websocket-accept", "integrity", "checksum", "digest", "sha256", "sha512", "sha1", "hash",
+	"cursor", "page_token", "pagetoken", "next_token", "nexttoken", "continuation", "after=", "before=", "starting_after", "ending_before",
+	"nonce", "traceparent", "tracestate", "x-request-id", "request-id", "x-amz-cf-id", "boundary", "csrf", "xsrf",
+}
+
+// decodesToText reports whether tok is base64 (either alphabet, padded or
+// not) of mostly printable text.
+func decodesToText(tok string) bool {
+	for _, d := range decodeB64(tok) {
+		if mostlyText(d) && len(d) >= 8 {
+			return true
+		}
+	}
+	return false
+}
+
+// secretNames are field names whose values are secrets; excludedNames are
+// names containing one of them that are not (counts, hashes, cursors, ids).
+var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
+	"privatekey", "private_key", "private-key", "credential", "auth", "session", "cookie", "signature", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
+
+var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
+	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "author", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
+
+// fieldPass: KEY=value, key: value, "key":"value", header names and
+// cookie names whose name says secret and whose value looks like one.
+func (r *ruleScan) fieldPass(text string) {
+	for i := 0; i < len(text) && !r.stop; i++ {
+		c := text[i]
+		if c != '=' && c != ':' {
+			continue
+		}
+		// The name: identifier bytes before the separator, skipping one
+		// closing quote and spaces.
+		j := i
+		for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t') && i-j < 4 {
+			j--
+		}
+		if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
+			j--
+		}
+		k := j
+		for k > 0 && j-k < 64 && (isAlnum(text[k-1]) || text[k-1] == '_' || text[k-1] == '-' || text[k-1] == '.') {
+			k--
+		}
+		if k == j {
+			continue
+		}
+		name := text[k:j]
+		kind := secretKind(name)
+		if kind == "" {
+			continue
+		}
+		if c == ':' && i+2 < len(text) && text[i+1] == '/' && text[i+2] == '/' {
+			continue // a URL scheme, handled by urlCredentials
+		}
+		v := fieldValue(text[i+1:])
+		if v == "" {
+			continue
+		}
+		switch kind {
+		case "password":
+			if len(v) >= 6 && !placeholder(v) && !identifierish(v) {
+				r.hit("secret-field")
+			}
+		case "crypto":
+			if hex64(v) || len(strings.Fields(v)) >= 12 {
+				r.hit("crypto-private-key")
+			}
+			fallthrough
+		default:
+			if strongValue(v) {
+				r.hit("secret-field")
+			}
+		}
+	}
+}
+
+// secretKind classifies a field name: "password" for password-like names
+// (any non-placeholder value of 6+ characters is a finding), "crypto" for
+// wallet/seed/private-key names, "secret" for the rest, "" for none.
+func secretKind(name string) string {
+	l := strings.ToLower(name)
+	found := ""
+	for _, w := range secretNames {
+		if strings.Contains(l, w) {
+			found = w
+			break
+		}
+	}
+	if found == "" {
+		return ""
+	}
+	for _, x := range excludedNames {
+		if strings.Contains(l, x) {
+			return ""
+		}
+	}
+	switch found {
+	case "password", "passwd", "passphrase", "pwd", "pass":
+		return "password"
+	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
+		return "crypto"
+	case "key", "sig", "auth", "session", "cookie", "conn", "dsn":
+		// Short generic names: only as a word of the name (api.key,
+		// STRIPE_KEY, x-auth-token), not inside another word.
+		if !wordIn(l, found) {
+			return ""
+		}
+	}
+	return "secret"
+}
+
+// wordIn reports whether w occurs in l delimited by non-letters.
+func wordIn(l, w string) bool {
+	for off := 0; ; {
+		i := strings.Index(l[off:], w)
+		if i < 0 {
+			return false
+		}
+		i += off
+		before := i == 0 || !(l[i-1] >= 'a' && l[i-1] <= 'z')
+		after := i+len(w) == len(l) || !(l[i+len(w)] >= 'a' && l[i+len(w)] <= 'z')
+		if before && after {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// fieldValue returns the value after a separator: quotes, spaces and an
+// auth scheme skipped, up to a delimiter (at most 512 bytes).
+func fieldValue(s string) string {
+	i := 0
+	for i < len(s) && i < 8 && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\'') {
+		i++
+	}
+	s = s[i:]
+	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
+		if strings.HasPrefix(s, scheme) {
+			s = s[len(scheme):]
+			break
+		}
+	}
+	end := 0
+	for end < len(s) && end < 512 {
+		c := s[end]
+		if c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`' {
+			break
+		}
+		end++
+	}
+	return s[:end]
+}
+
+// identifierish: a code expression rather than a literal (a variable,
+// a call, an attribute).
+func identifierish(v string) bool {
+	if strings.ContainsAny(v, "(") {
+		return true
+	}
+	up, lo, dg, other := classes(v)
+	_ = up
+	// dotted.lower.names like config.password or env.DB_PASS
+	if dg == 0 && other > 0 && strings.Contains(v, ".") && lo > 0 {
+		return true
+	}
+	return false
+}
+
+// strongValue: a value that could be a credential: 8–512 bytes, not a
+// placeholder, not only letters (a word) or only digits (a count), some
+// randomness.
+func strongValue(v string) bool {
+	if len(v) < 8 || placeholder(v) {
+		return false
+	}
+	up, lo, dg, other := classes(v)
+	if dg == 0 && other == 0 && (up == 0 || lo == 0) {
+		return false // a word, a CONSTANT
+	}
+	if up+lo == 0 {
+		return false // a number, a date
+	}
+	if identifierish(v) || strings.HasPrefix(v, "http") {
+		return false
+	}
+	return entropy.Shannon(v) >= 3.0
+}
+
+func hex64(v string) bool {
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "0x"), "0X")
+	if len(v) != 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isHex[v[i]] {
+			return false
+		}
+	}
+	return true
+}
