@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Encodings a finding can be reported under.
@@ -78,7 +79,8 @@ func views(s string, emit func(view) bool) bool {
 		readings = append(readings, view{EncURL, next})
 		cur = next
 	}
-	if hasNonASCII(cur) {
+	// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
+	if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
 		if f := foldUnicode(cur); f != cur {
 			readings = append(readings, view{EncUnicode, f})
 			cur = f

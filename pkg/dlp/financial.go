@@ -211,8 +211,15 @@ func (r *ruleScan) seedPhrase(text string) {
 			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
 				j++
 			}
-			w := text[i:j]
-			if len(w) >= 3 && len(w) <= 8 && bip39Words[strings.ToLower(w)] {
+			var lw [8]byte
+			ok := j-i >= 3 && j-i <= 8
+			if ok {
+				for k := i; k < j; k++ {
+					lw[k-i] = lowerASCII[text[k]]
+				}
+				ok = bip39Words[string(lw[:j-i])]
+			}
+			if ok {
 				run++
 				if run >= seedWords {
 					r.hit("seed-phrase")

@@ -170,26 +170,30 @@ func despace(s string) (string, bool) {
 	var out []byte
 	for i := 0; i+3 < len(s); {
 		sep := s[i+1]
-		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' {
+		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
 			i++
 			continue
 		}
-		j := i
-		var run []byte
+		// Count first, copy only runs long enough.
+		j, n := i, 0
 		for j+1 < len(s) && s[j+1] == sep && s[j] != sep && s[j] != ' ' {
-			run = append(run, s[j])
+			n++
 			j += 2
 		}
-		if j < len(s) && s[j] != sep && s[j] != ' ' {
-			run = append(run, s[j])
+		last := j < len(s) && s[j] != sep && s[j] != ' '
+		if last {
+			n++
 		}
-		if len(run) >= 16 {
-			out = append(out, run...)
+		if n >= 16 {
+			for k := i; k < j; k += 2 {
+				out = append(out, s[k])
+			}
+			if last {
+				out = append(out, s[j])
+			}
 			out = append(out, '\n')
-			i = j + 1
-			continue
 		}
-		i++
+		i = j + 1
 	}
 	if len(out) == 0 {
 		return "", false
