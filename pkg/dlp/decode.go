@@ -3,7 +3,6 @@ package dlp
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -63,16 +62,12 @@ func views(s string, emit func(view) bool) bool {
 	readings := []view{{EncRaw, s}}
 	cur := s
 	for range maxURLDecode {
-		if !strings.Contains(cur, "%") && (len(cur) > 64<<10 || !strings.Contains(cur, "+")) {
+		// '+' stays '+': as a space it would cut base64 apart; form
+		// bodies and queries are also read field by field.
+		if !strings.Contains(cur, "%") {
 			break
 		}
-		next, err := url.QueryUnescape(cur)
-		if err != nil {
-			next, err = url.PathUnescape(cur)
-		}
-		if err != nil {
-			next = lenientUnescape(cur)
-		}
+		next := lenientUnescape(cur)
 		if next == cur {
 			break
 		}

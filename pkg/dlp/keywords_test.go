@@ -73,7 +73,9 @@ func TestStopwordsStillApply(t *testing.T) {
 		}
 	}
 	assert.Assert(t, stop != "", "the generic rule has stop words")
-	s := scanner(t, Options{NoEntropy: true})
+	// gitleaks' view alone: with our rules on, its generic-api-key is
+	// replaced by them.
+	s := scanner(t, Options{NoEntropy: true, NoBuiltin: true})
 	found := func(secret string) bool {
 		for _, f := range s.Scan("body", `api_key = "`+secret+`"`) {
 			if f.Rule == "generic-api-key" {

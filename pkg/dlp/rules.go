@@ -46,7 +46,10 @@ var (
 	setWord = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' })
 	// setNotBoundary: a prefix preceded by one of these is inside some
 	// longer blob (base64 data, an identifier), not the start of a token.
-	setNotBoundary = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' || c == '/' })
+	// ('/' is a boundary: a path segment starts there; inside base64 a
+	// prefix after '/' must still end where its alphabet ends, which
+	// random base64 almost never does within the length range.)
+	setNotBoundary = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' })
 )
 
 func isAlnum(c byte) bool {
@@ -481,38 +484,46 @@ var setEntTok = makeSet(func(c byte) bool {
 // digest, a UUID or a known id/hash notation.
 func (r *ruleScan) entropyPass(text string) {
 	for i := 0; i < len(text) && !r.stop; {
-		if !setEntTok[text[i]] {
+		if !setEntTok[text[i]] || text[i] == '=' {
 			i++
 			continue
 		}
 		start := i
-		for i < len(text) && setEntTok[text[i]] {
+		for i < len(text) && setEntTok[text[i]] && text[i] != '=' {
+			i++
+		}
+		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
 		if i-start < 20 {
 			continue
 		}
 		tok := text[start:i]
-		if len(tok) > 4096 {
+		if len(tok) > 4096 || decodesToMedia(tok) {
 			continue // bulk data (an image, an archive), not a credential
 		}
-		// A path or a base64 blob with slashes: judge each piece too.
-		if strings.ContainsAny(tok, "/") {
-			if r.randomToken(text, start, strings.Trim(tok, "/=")) {
+		seps := strings.Count(tok, "/") + strings.Count(tok, "+")
+		if seps == 0 {
+			if r.randomToken(text, start, tok) {
 				r.hit("high-entropy-token")
-				return
-			}
-			for off, p := range strings.Split(tok, "/") {
-				_ = off
-				if r.randomToken(text, strings.Index(text[start:i], p)+start, p) {
-					r.hit("high-entropy-token")
-					return
-				}
 			}
 			continue
 		}
-		if r.randomToken(text, start, tok) {
+		// Base64 has about one '+' or '/' in 32 characters; a path or
+		// words joined by '+' (a query's spaces) have far more. Long
+		// base64 is data (a file, an image), not a credential.
+		if seps*12 <= len(tok) && len(tok) <= 200 && r.randomToken(text, start, tok) {
 			r.hit("high-entropy-token")
+			return
+		}
+		if seps*12 <= len(tok) && len(tok) > 200 {
+			continue
+		}
+		for _, p := range strings.FieldsFunc(tok, func(c rune) bool { return c == '/' || c == '+' }) {
+			if r.randomToken(text, start, p) {
+				r.hit("high-entropy-token")
+				return
+			}
 		}
 	}
 }
@@ -586,7 +597,7 @@ func decodesToMedia(tok string) bool {
 var benignContext = []string{
 	"etag", "if-none-match", "if-match", "sec-websocket-key", "sec-websocket-accept", "integrity", "checksum", "digest", "sha256", "sha512", "sha1", "hash",
 	"cursor", "page_token", "pagetoken", "next_token", "nexttoken", "continuation", "after=", "before=", "starting_after", "ending_before",
-	"nonce", "traceparent", "tracestate", "x-request-id", "request-id", "x-amz-cf-id", "boundary", "csrf", "xsrf",
+	"nonce", "traceparent", "tracestate", "x-request-id", "request-id", "x-amz-cf-id", "boundary", "csrf", "xsrf", "content-md5", "idempotency-key",
 }
 
 // decodesToText reports whether tok is base64 (either alphabet, padded or
@@ -603,7 +614,7 @@ func decodesToText(tok string) bool {
 // secretNames are field names whose values are secrets; excludedNames are
 // names containing one of them that are not (counts, hashes, cursors, ids).
 var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
-	"privatekey", "private_key", "private-key", "credential", "auth", "session", "cookie", "signature", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
+	"privatekey", "private_key", "private-key", "credential", "auth", "session", "signature", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
 	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "author", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
@@ -613,7 +624,7 @@ var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "
 func (r *ruleScan) fieldPass(text string) {
 	for i := 0; i < len(text) && !r.stop; i++ {
 		c := text[i]
-		if c != '=' && c != ':' {
+		if c != '=' && c != ':' && c != ' ' {
 			continue
 		}
 		// The name: identifier bytes before the separator, skipping one
@@ -635,6 +646,17 @@ func (r *ruleScan) fieldPass(text string) {
 		name := text[k:j]
 		kind := secretKind(name)
 		if kind == "" {
+			continue
+		}
+		if c == ' ' {
+			// "password VALUE" (netrc, CLI flags): only password names,
+			// and only a value that looks random.
+			if kind != "password" || i+1 < len(text) && (text[i+1] == ' ' || text[i+1] == '=' || text[i+1] == ':') {
+				continue
+			}
+			if v := fieldValue(text[i+1:]); strongValue(v) {
+				r.hit("secret-field")
+			}
 			continue
 		}
 		if c == ':' && i+2 < len(text) && text[i+1] == '/' && text[i+2] == '/' {
@@ -687,7 +709,7 @@ func secretKind(name string) string {
 		return "password"
 	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
 		return "crypto"
-	case "key", "sig", "auth", "session", "cookie", "conn", "dsn":
+	case "key", "sig", "auth", "session", "conn", "dsn":
 		// Short generic names: only as a word of the name (api.key,
 		// STRIPE_KEY, x-auth-token), not inside another word.
 		if !wordIn(l, found) {
@@ -770,6 +792,9 @@ func strongValue(v string) bool {
 	}
 	if identifierish(v) || strings.HasPrefix(v, "http") {
 		return false
+	}
+	if dg == 0 && (up == 0 || lo == 0) {
+		return false // words joined by punctuation (a query's prose)
 	}
 	return entropy.Shannon(v) >= 3.0
 }

@@ -1,0 +1,161 @@
+package dlp
+
+import (
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// flattenJSONText reads JSON (leniently: it never fails, invalid input
+// reads as far as it goes) and writes one line per string or scalar value,
+// "key = "value"" with JSON escapes undone, plus keys of objects and
+// arrays on their own line. Unlike decoding into a map it keeps every
+// duplicate key (`{"k":"secret","k":"x"}` yields both), costs one pass
+// with no per-value allocation beyond the output, and does not recurse,
+// so nesting depth costs nothing.
+func flattenJSONText(b *strings.Builder, s string) {
+	key := ""
+	var kb strings.Builder
+	prev := byte(0) // last structural byte: a scalar follows : , or [
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
+			prev = c
+		}
+		switch {
+		case c == '"':
+			kb.Reset()
+			j := readJSONString(&kb, s, i+1)
+			str := kb.String()
+			k := j
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+				k++
+			}
+			if k < len(s) && s[k] == ':' {
+				key = str
+				i = k + 1
+				prev = ':'
+				// A key whose value is not a string or scalar still
+				// appears on its own line.
+				m := i
+				for m < len(s) && (s[m] == ' ' || s[m] == '\t' || s[m] == '\n' || s[m] == '\r') {
+					m++
+				}
+				if m < len(s) && (s[m] == '{' || s[m] == '[') {
+					writeJSONLine(b, key, "", false)
+				}
+				continue
+			}
+			writeJSONLine(b, key, str, true)
+			i = j
+			prev = 0
+		case (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n') && (prev == ':' || prev == ',' || prev == '['):
+			j := i
+			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
+				j++
+			}
+			writeJSONLine(b, key, s[i:j], false)
+			i = j
+			prev = 0
+			if i < len(s) && s[i] == '"' {
+				continue
+			}
+		default:
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ':' && c != ',' && c != '[' && c != '{' && c != '}' && c != ']' {
+				prev = 0
+			}
+			i++
+		}
+	}
+}
+
+func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
+	if key != "" {
+		b.WriteString(key)
+		if val == "" && !quoted {
+			b.WriteByte('\n')
+			return
+		}
+		b.WriteString(" = ")
+	}
+	if quoted {
+		b.WriteByte('"')
+		for i := 0; i < len(val); i++ {
+			switch c := val[i]; c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+	} else {
+		b.WriteString(val)
+	}
+	b.WriteByte('\n')
+}
+
+// readJSONString decodes the string body starting at s[i] (after the
+// opening quote) into b and returns the index after the closing quote.
+// Newlines inside the value are kept as real newlines so multi-line
+// secrets (PEM blocks) read as they would in a file.
+func readJSONString(b *strings.Builder, s string, i int) int {
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			return i + 1
+		case c == '\\' && i+1 < len(s):
+			e := s[i+1]
+			i += 2
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case 'b', 'f':
+			case 'u':
+				if i+4 <= len(s) {
+					r, ok := hex4(s[i : i+4])
+					if ok {
+						i += 4
+						if utf16.IsSurrogate(r) && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+							if r2, ok2 := hex4(s[i+2 : i+6]); ok2 {
+								r = utf16.DecodeRune(r, r2)
+								i += 6
+							}
+						}
+						var buf [4]byte
+						b.Write(buf[:utf8.EncodeRune(buf[:], r)])
+						continue
+					}
+				}
+				b.WriteString(`\u`)
+			default:
+				b.WriteByte(e)
+			}
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return i
+}
+
+func hex4(s string) (rune, bool) {
+	var r rune
+	for i := 0; i < 4; i++ {
+		if !isHex[s[i]] {
+			return 0, false
+		}
+		r = r<<4 | rune(unhex(s[i]))
+	}
+	return r, true
+}
