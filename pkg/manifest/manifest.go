@@ -71,6 +71,9 @@ type Pipelock struct {
 	// findings refused, the rest reported in a header), "warn" (only
 	// reported) or "off".
 	Injection string `toml:"injection"`
+	// DLPDisable turns off DLP rule classes that are on by default:
+	// "card", "iban", "seed-phrase", "crypto-key" (docs/dlp.md).
+	DLPDisable []string `toml:"dlp_disable"`
 }
 
 // Git is the [git] table.

@@ -111,6 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "allowlist wildcard", src: "name = \"x\"\n[[egress.routes]]\nhost = \"files.pythonhosted.org\"\n[pipelock]\nallowlist = [\"*.pythonhosted.org\"]\n", want: []string{`pipelock.allowlist[0]: "*.pythonhosted.org" can never be reached: egress routes exact hosts only`, `(e.g. host = "x.pythonhosted.org")`}},
 		{name: "supervise wait not a duration", src: "name = \"x\"\n[supervise]\nwait = \"ten minutes\"\n", want: []string{`line 3: supervise.wait: "ten minutes" is not a duration`}},
 		{name: "supervise wait too short", src: "name = \"x\"\n[supervise]\nwait = \"1s\"\n", want: []string{`supervise.wait: 1s is out of range: between 10s and 24h`}},
+		{name: "dlp class", src: "name = \"x\"\n[pipelock]\ndlp_disable = [\"cards\"]\n", want: []string{`pipelock.dlp_disable[0]: "cards" is not a rule class`}},
 		{name: "passthrough ip", src: "name = \"x\"\n[pipelock]\ntls_passthrough = [\"1.2.3.4\"]\n", want: []string{`pipelock.tls_passthrough[0]: "1.2.3.4" is an IP address`}},
 		{name: "repo missing fields", src: "name = \"x\"\n[[git.repos]]\nname = \"app\"\n", want: []string{
 			"git.repos[0].url: missing", "git.repos[0].identity: missing", "git.repos[0].host_key: missing"}},

@@ -125,6 +125,13 @@ func (m *Manifest) validate() []Problem {
 			c.add(fmt.Sprintf("pipelock.tls_passthrough[%d]", i), "%s", msg)
 		}
 	}
+	for i, cl := range m.Pipelock.DLPDisable {
+		switch cl {
+		case "card", "iban", "seed-phrase", "crypto-key":
+		default:
+			c.add(fmt.Sprintf("pipelock.dlp_disable[%d]", i), "%q is not a rule class that can be turned off (card, iban, seed-phrase, crypto-key)", cl)
+		}
+	}
 
 	seenCanary := map[string]bool{}
 	for i, name := range m.DLP.Canaries {

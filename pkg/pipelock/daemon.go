@@ -72,7 +72,7 @@ type staged struct {
 // stage does the fast part of Build: whatever can fail on the
 // configuration fails here.
 func stage(cfg pipelockcfg.Config, env []string) (*staged, error) {
-	s := &staged{cfg: cfg, dlp: dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults}}
+	s := &staged{cfg: cfg, dlp: dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults, Disable: cfg.DLP.DisableClasses}}
 	for _, pt := range cfg.DLP.Patterns {
 		s.dlp.Patterns = append(s.dlp.Patterns, dlp.Pattern{Name: pt.Name, Regex: pt.Regex})
 	}

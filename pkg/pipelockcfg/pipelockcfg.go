@@ -70,6 +70,9 @@ type DLP struct {
 	// AllowedCredentials let one known secret through to one host: the
 	// credential egress injects for its route.
 	AllowedCredentials []Credential `yaml:"allowed_credentials,omitempty"`
+	// DisableClasses turns off rule classes that are on by default
+	// (card, iban, seed-phrase, crypto-key).
+	DisableClasses []string `yaml:"disable_classes,omitempty"`
 }
 
 // Credential names a known secret allowed in the Authorization header of
@@ -122,7 +125,7 @@ func FromManifest(m *manifest.Manifest) Config {
 		Mode:         "strict",
 		APIAllowlist: normalizeList(allow),
 		ForwardProxy: ForwardProxy{Enabled: true},
-		DLP:          DLP{IncludeDefaults: true, ScanEnv: false, Patterns: []Pattern{}},
+		DLP:          DLP{IncludeDefaults: true, ScanEnv: false, Patterns: []Pattern{}, DisableClasses: slices.Clone(m.Pipelock.DLPDisable)},
 		TLSInterception: TLSInterception{
 			Enabled:            true,
 			CACert:             dir + "/ca.pem",
@@ -142,6 +145,7 @@ func (c Config) WithAllowlist(hosts []string) Config {
 	c.DLP.Patterns = slices.Clone(c.DLP.Patterns)
 	c.DLP.KnownSecrets = slices.Clone(c.DLP.KnownSecrets)
 	c.DLP.AllowedCredentials = slices.Clone(c.DLP.AllowedCredentials)
+	c.DLP.DisableClasses = slices.Clone(c.DLP.DisableClasses)
 	c.SSRF.AllowCIDRs = slices.Clone(c.SSRF.AllowCIDRs)
 	return c
 }
