@@ -68,6 +68,10 @@ func Main(ctx context.Context, args []string, stdio Stdio, env LookupEnv) int {
 		fmt.Fprintln(stdio.Err, "run 'claude-bottle help' (or 'claude-bottle help COMMAND') for usage")
 		return ExitUsage
 	}
+	var ce *ExitCodeError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
 	return ExitError
 }
 

@@ -28,8 +28,16 @@ func newSelftestCmd(a *app) *cobra.Command {
 		Use:   "selftest SLUG [flags]",
 		Short: "run the sandbox-escape attacks against a running bottle",
 		Long: `Runs the sandbox-escape attacks inside the bottle's agent and prints what the
-bottle answered. Exits 0 only when every attack got a permissions answer and
-every control got through.`,
+bottle answered. The secrets are fresh synthetic ones the bottle has never
+been told about: the run measures the bottle's default defences, not canaries.
+
+Exit status:
+  0  every attack got a permissions answer and every control got through
+  1  the bottle failed: an attack got through, or a control was refused or
+     broken by the bottle
+  3  no bottle failure, but a control's allowed host is unreachable from this
+     machine (result UNREACHABLE: the bottle forwarded the request, the
+     network is at fault)`,
 		Example: "  claude-bottle selftest default-abcde\n  claude-bottle selftest default-abcde --json --secret-env GH_PAT",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -113,14 +121,17 @@ func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) er
 		fmt.Fprintf(stdio.Err, "running %d cases in %s (allowed: %s)\n", len(cases), agent, target.AllowedURL)
 	}
 	results := selftest.Run(ctx, run, cases, target.Secrets)
-	failed := 0
+	failed, unreachable := 0, 0
 	for _, r := range results {
-		if !r.Pass {
+		switch r.Outcome {
+		case selftest.OutcomeFail:
 			failed++
+		case selftest.OutcomeUnreachable:
+			unreachable++
 		}
 	}
 	if o.asJSON {
-		if err := writeJSON(stdio.Out, map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed}); err != nil {
+		if err := writeJSON(stdio.Out, map[string]any{"slug": slug, "target": map[string]string{"allowed_url": target.AllowedURL, "attacker_host": target.AttackerHost, "attacker_ip": target.AttackerIP}, "results": results, "failed": failed, "unreachable": unreachable}); err != nil {
 			return err
 		}
 	} else {
@@ -131,16 +142,22 @@ func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) er
 			if r.Attack == 0 {
 				verdict = "reached"
 			}
-			if !r.Pass {
+			switch r.Outcome {
+			case selftest.OutcomeFail:
 				verdict = "FAIL"
+			case selftest.OutcomeUnreachable:
+				verdict = "UNREACHABLE"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, verdict, r.Answer)
 		}
 		_ = tw.Flush()
-		fmt.Fprintf(stdio.Out, "%d case(s), %d failed\n", len(results), failed)
+		fmt.Fprintf(stdio.Out, "%d case(s), %d failed, %d unreachable\n", len(results), failed, unreachable)
 	}
 	if failed > 0 {
 		return fmt.Errorf("selftest: %d of %d case(s) failed", failed, len(results))
+	}
+	if unreachable > 0 {
+		return &ExitCodeError{Code: ExitUnreachable, Err: fmt.Errorf("selftest: the bottle passed, but %d control(s) could not reach their allowed host from this machine (check this machine's internet access)", unreachable)}
 	}
 	return nil
 }

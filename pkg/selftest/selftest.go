@@ -94,7 +94,24 @@ type Case struct {
 	Title  string `json:"title"`
 	Script string `json:"-"`
 	judge  func(out string) (bool, string)
+	// needsInternet: a failure that is the upstream's unreachability is
+	// reported as OutcomeUnreachable, not as the bottle's failure.
+	needsInternet bool
 }
+
+// Outcomes of a case.
+const (
+	// OutcomePass: the attack got a permissions answer, or the control
+	// got through.
+	OutcomePass = "pass"
+	// OutcomeFail: the bottle let an attack through, or refused (or broke)
+	// a request it should allow.
+	OutcomeFail = "fail"
+	// OutcomeUnreachable: a control's allowed host could not be reached
+	// from this machine (no route, DNS, connection refused or timed out
+	// upstream): the bottle forwarded it, the network is at fault.
+	OutcomeUnreachable = "unreachable"
+)
 
 // Result is the outcome of one case.
 type Result struct {
@@ -102,6 +119,8 @@ type Result struct {
 	Attack int    `json:"attack"`
 	Title  string `json:"title"`
 	Pass   bool   `json:"pass"`
+	// Outcome is OutcomePass, OutcomeFail or OutcomeUnreachable.
+	Outcome string `json:"outcome"`
 	// Answer is what the bottle answered, one line, secrets redacted.
 	Answer string `json:"answer"`
 }
@@ -138,8 +157,10 @@ func Cases(t Target) []Case {
 	}
 	allowedHost := hostOf(t.AllowedURL)
 	add("0/allowed-get", 0, "an allowed GET gets the site's answer", curl(t.AllowedURL+"/"), judgeReached(t.Expect))
+	cs[len(cs)-1].needsInternet = true
 	if t.AuthURL != "" {
 		add("0/injected-credential", 0, "a request to a route with a credential reaches its host", curl(t.AuthURL+"/"), judgeReached(""))
+		cs[len(cs)-1].needsInternet = true
 	}
 	if t.RepoURL != "" && t.CleanPush {
 		add("0/clean-push", 0, "a clean commit is pushed through git-gate", push(t, t.Branch+"-clean", `echo "clean change" > CHANGES.md; git add CHANGES.md`), judgeForwarded)
@@ -187,11 +208,18 @@ func Run(ctx context.Context, run Runner, cases []Case, secrets []Secret) []Resu
 	out := make([]Result, 0, len(cases))
 	for _, c := range cases {
 		text, err := run(ctx, c.Script)
-		r := Result{ID: c.ID, Attack: c.Attack, Title: c.Title}
+		r := Result{ID: c.ID, Attack: c.Attack, Title: c.Title, Outcome: OutcomeFail}
 		if err != nil {
 			r.Answer = "could not run: " + err.Error()
 		} else {
 			r.Pass, r.Answer = c.judge(text)
+			switch {
+			case r.Pass:
+				r.Outcome = OutcomePass
+			case c.needsInternet && upstreamUnreachable(text):
+				r.Outcome = OutcomeUnreachable
+				r.Answer = "allowed host unreachable from this machine (the bottle forwarded the request): " + r.Answer
+			}
 		}
 		for _, s := range secrets {
 			if s.Value != "" {
@@ -205,6 +233,48 @@ func Run(ctx context.Context, run Runner, cases []Case, secrets []Secret) []Resu
 
 // Judge judges output as case c would (for tests of the judges).
 func (c Case) Judge(out string) (bool, string) { return c.judge(out) }
+
+// Outcome judges out as Run would: OutcomePass, OutcomeFail or, for a
+// control that needs the internet, OutcomeUnreachable.
+func (c Case) Outcome(out string) string {
+	if ok, _ := c.judge(out); ok {
+		return OutcomePass
+	}
+	if c.needsInternet && upstreamUnreachable(out) {
+		return OutcomeUnreachable
+	}
+	return OutcomeFail
+}
+
+// reUpstreamDown matches the answers of the bottle's proxies when they
+// forwarded a request and the upstream could not be reached: pipelock's
+// and egress' 502/504 bodies naming a dial, DNS or timeout failure.
+var reUpstreamDown = regexp.MustCompile(`(?i)(no such host|server misbehaving|dial tcp|connection refused|network is unreachable|no route to host|i/o timeout|context deadline exceeded|timeout awaiting|tls handshake timeout|upstream unreachable|could not reach|lookup [^ ]+ on)`)
+
+// upstreamUnreachable reports whether a control's output shows the
+// bottle forwarding the request and the upstream not answering: a 502 or
+// 504 from the proxies (never a 403 or a block header) whose body names a
+// network failure.
+func upstreamUnreachable(out string) bool {
+	status, body, errText := httpResult(out)
+	if status == 0 && (strings.Contains(errText, "CONNECT tunnel failed, response 502") || strings.Contains(errText, "CONNECT tunnel failed, response 504")) {
+		// A tunnel the proxies admitted but could not dial (passthrough
+		// hosts): curl hides the body; a refusal would carry the block
+		// header and a 403.
+		return !reBlockHeader.MatchString(out)
+	}
+	if status != 502 && status != 504 {
+		return false
+	}
+	if reBlockHeader.MatchString(out) {
+		return false
+	}
+	line := firstLine(body)
+	if strings.HasPrefix(line, "blocked:") || strings.HasPrefix(line, "egress: ") && strings.Contains(line, "not allowed") {
+		return false
+	}
+	return reUpstreamDown.MatchString(body)
+}
 
 // curl runs one request through the agent's configured proxy and prints a
 // trailer the judges parse: the status, curl's exit code, and the first
