@@ -128,6 +128,9 @@ type RigOptions struct {
 	Upstream bool
 	// Quiet stand-ins record nothing (benchmarks: no log volume).
 	Quiet bool
+	// InternetAliases are more names the stand-in internet answers for
+	// (a bottle's own route hosts), beside AllowedHost and AuthHost.
+	InternetAliases []string
 }
 
 // Rig is a running bottle whose egress network also carries the stand-in
@@ -241,7 +244,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		args = append(args, "-quiet")
 	}
 	rig.Internet = e.Run(t, RunSpec{Name: "rig-internet", Image: images.AgentTestImage, Network: egressNet, IP: rig.DNSIP,
-		Aliases: []string{AllowedHost, AuthHost}, Entrypoint: []string{"/standin/standin"},
+		Aliases: append([]string{AllowedHost, AuthHost}, opts.InternetAliases...), Entrypoint: []string{"/standin/standin"},
 		Cmd: append([]string{"-name", "internet", "-dns"}, args...), Binds: binds})
 	rig.Attacker = e.Run(t, RunSpec{Name: "rig-attacker", Image: images.AgentTestImage, Network: egressNet, IP: rig.AttackerIP,
 		Aliases: []string{AttackerHost}, Entrypoint: []string{"/standin/standin"},

@@ -116,6 +116,9 @@ func (m *Manifest) SuperviseEnabled() bool {
 	return m.Supervise.Enabled == nil || *m.Supervise.Enabled
 }
 
+// DefaultSource is the embedded default bottle's TOML.
+func DefaultSource() string { return string(defaultManifest) }
+
 // Default returns the embedded default bottle.
 func Default() (*Manifest, error) {
 	m, err := Parse(defaultManifest, "<embedded default>")

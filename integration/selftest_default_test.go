@@ -1,0 +1,125 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/manifest"
+	"github.com/claude-bottle/claude-bottle/pkg/selftest"
+	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+)
+
+// TestSelftestBottles runs `claude-bottle selftest` as the README tells a
+// user to — fresh synthetic secrets, no canaries declared — on the
+// embedded default bottle and on every fixture bottle, with the stand-in
+// internet answering for the bottle's own hosts, and requires every case
+// to pass: the bottle's default defences alone stop every attack. The
+// agent image is the harness' test image (curl, git, dig) so the test
+// does not depend on downloading the real agent; the sidecars and their
+// configuration are the bottle's own.
+//
+// The default bottle also runs once more with --allowed-url on an allowed
+// host the stand-in does not answer for: the control must come back
+// UNREACHABLE with exit status 3, never as a bottle failure.
+func TestSelftestBottles(t *testing.T) {
+	env := itest.Require(t)
+	sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
+	shape := sidecarflag.FromEnv(itest.LookupEnv)
+
+	bottles := map[string]string{"default": manifest.DefaultSource()}
+	fixtures, err := filepath.Glob(filepath.Join("..", "fixtures", "bottles", "*.toml"))
+	assert.NilError(t, err)
+	assert.Assert(t, len(fixtures) > 0)
+	for _, f := range fixtures {
+		data, err := os.ReadFile(f)
+		assert.NilError(t, err)
+		bottles[strings.TrimSuffix(filepath.Base(f), ".toml")] = string(data)
+	}
+	for name, src := range bottles {
+		t.Run(name, func(t *testing.T) {
+			src, hosts, upstream := forRig(t, src)
+			rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Manifest: src, Upstream: upstream, InternetAliases: hosts,
+				Lookup: func(k string) (string, bool) {
+					if strings.HasPrefix(k, "CB_") {
+						return "fixture-route-token-" + strings.ToLower(k), true
+					}
+					return "", false
+				}})
+			run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": rig.Layout.Home})
+			code, out, errOut := run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP)
+			var report struct {
+				Results     []selftest.Result `json:"results"`
+				Failed      int               `json:"failed"`
+				Unreachable int               `json:"unreachable"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
+			for _, r := range report.Results {
+				t.Logf("%-12s %-28s %s", r.Outcome, r.ID, r.Answer)
+			}
+			assert.Equal(t, report.Failed, 0)
+			assert.Equal(t, report.Unreachable, 0)
+			assert.Equal(t, code, 0, errOut)
+			assert.Assert(t, len(report.Results) >= 20, "only %d cases ran", len(report.Results))
+
+			if name != "default" {
+				return
+			}
+			// An allowed host this machine cannot reach: statsig is a
+			// route of the default bottle the stand-in does not answer for.
+			code, out, errOut = run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP,
+				"--allowed-url", "https://statsig.anthropic.com")
+			assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
+			assert.Equal(t, code, 3, out+errOut)
+			assert.Equal(t, report.Failed, 0, out)
+			assert.Assert(t, report.Unreachable >= 1, out)
+			assert.Assert(t, strings.Contains(errOut, "could not reach their allowed host"), errOut)
+		})
+	}
+}
+
+var (
+	reImage    = regexp.MustCompile(`(?m)^image = .*$`)
+	reName     = regexp.MustCompile(`(?m)^name = .*$`)
+	reHost     = regexp.MustCompile(`(?m)^host = "([^"]+)"`)
+	reRepoURL  = regexp.MustCompile(`(?m)^url = "ssh://[^"]*"`)
+	reIdentity = regexp.MustCompile(`(?m)^identity = .*$`)
+	reHostKey  = regexp.MustCompile(`(?m)^host_key = .*$`)
+)
+
+// forRig adapts a bottle for the stand-in rig: the harness' agent image,
+// its git repos served by the rig's upstream, and the route hosts the
+// stand-in internet must answer for (all but the default bottle's
+// statsig host, kept unreachable on purpose).
+func forRig(t *testing.T, src string) (string, []string, bool) {
+	t.Helper()
+	if reImage.MatchString(src) {
+		src = reImage.ReplaceAllString(src, `image = "`+images.AgentTestImage+`"`)
+	} else {
+		loc := reName.FindStringIndex(src)
+		assert.Assert(t, loc != nil, "bottle without a name line")
+		src = src[:loc[1]] + "\nimage = \"" + images.AgentTestImage + "\"" + src[loc[1]:]
+	}
+	upstream := reRepoURL.MatchString(src)
+	src = reRepoURL.ReplaceAllString(src, `url = "ssh://git@`+itest.UpstreamHost+`/srv/git/app.git"`)
+	src = reIdentity.ReplaceAllString(src, `identity = "{{IDENTITY}}"`)
+	src = reHostKey.ReplaceAllString(src, `host_key = "{{HOST_KEY}}"`)
+	var hosts []string
+	for _, m := range reHost.FindAllStringSubmatch(src, -1) {
+		if m[1] != "statsig.anthropic.com" {
+			hosts = append(hosts, m[1])
+		}
+	}
+	return src, hosts, upstream
+}
