@@ -160,15 +160,16 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 }
 
 // eachB64Run calls fn with every base64 run of at least minB64Run bytes;
-// lines of a wrapped encoding (equal lines of 40+ characters, as MIME and
-// PEM wrap at 64 or 76) are joined into one run first.
+// the lines of a wrapped encoding (MIME and PEM wrap at 64 or 76) are
+// joined into one run first: a line ending in a run of 40+ base64
+// characters starts a join, whole base64 lines continue it, and a shorter
+// whole line (the tail) ends it.
 func eachB64Run(s string, fn func(string) bool) {
 	if !strings.Contains(s, "\n") {
 		eachRun(s, isB64, minB64Run, fn)
 		return
 	}
 	var joined []byte
-	lineStart := 0
 	stop := false
 	flush := func() {
 		if len(joined) >= minB64Run && !stop {
@@ -176,7 +177,7 @@ func eachB64Run(s string, fn func(string) bool) {
 		}
 		joined = joined[:0]
 	}
-	for lineStart < len(s) && !stop {
+	for lineStart := 0; lineStart < len(s) && !stop; {
 		end := strings.IndexByte(s[lineStart:], '\n')
 		if end < 0 {
 			end = len(s)
@@ -184,19 +185,40 @@ func eachB64Run(s string, fn func(string) bool) {
 			end += lineStart
 		}
 		line := strings.TrimRight(s[lineStart:end], "\r")
-		whole := len(line) >= 40
-		for i := 0; i < len(line) && whole; i++ {
-			whole = isB64[line[i]]
-		}
-		if whole {
-			joined = append(joined, line...)
-		} else {
-			flush()
-			if !stop {
-				eachRun(line, isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
-			}
-		}
 		lineStart = end + 1
+		// The trailing base64 run of the line.
+		k := len(line)
+		for k > 0 && isB64[line[k-1]] {
+			k--
+		}
+		tail := line[k:]
+		switch {
+		case k == 0 && len(joined) > 0 && len(tail) > 0:
+			joined = append(joined, tail...)
+			if len(tail) < 40 {
+				flush()
+			}
+			continue
+		case len(joined) > 0 && k > 0 && isB64[line[0]]:
+			// The tail line of a wrapped run, followed by other text.
+			h := 0
+			for h < len(line) && isB64[line[h]] {
+				h++
+			}
+			joined = append(joined, line[:h]...)
+			flush()
+		case len(tail) >= 40:
+			flush()
+			if k > 0 {
+				eachRun(line[:k], isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
+			}
+			joined = append(joined, tail...)
+			continue
+		}
+		flush()
+		if !stop {
+			eachRun(line, isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
+		}
 	}
 	flush()
 }

@@ -388,7 +388,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,
 		// not worth the rules.
-		textual := v.enc == EncRaw || v.enc == EncURL || mostlyText(v.text)
+		textual := v.enc == EncRaw || v.enc == EncURL || v.enc == EncUnicode || v.enc == EncDespaced || v.enc == EncQuotedPrintable || mostlyText(v.text)
 		if textual {
 			for _, pt := range s.patterns {
 				if pt.re.MatchString(v.text) && c.add(Finding{Rule: "pattern " + pt.name, Part: part, Encoding: v.enc}) {
