@@ -207,3 +207,22 @@ func BenchmarkScanBodyClass(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReferenceByteLoop is the speed of this machine for the
+// simplest per-byte work (one table lookup per byte): the scanner's figures
+// read against it on a shared or slow machine.
+func BenchmarkReferenceByteLoop(b *testing.B) {
+	buf := randomBytes(1 << 20)
+	b.SetBytes(int64(len(buf)))
+	n := 0
+	for b.Loop() {
+		for _, c := range buf {
+			if isB64[c] {
+				n++
+			}
+		}
+	}
+	if n < 0 {
+		b.Fatal(n)
+	}
+}

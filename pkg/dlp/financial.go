@@ -26,6 +26,17 @@ var bip39Words = func() map[string]bool {
 	return m
 }()
 
+// bip39Prefix marks the first three letters of every list word: a word
+// whose first three letters are not marked is not a list word, which
+// spares the map lookup for most words of ordinary text.
+var bip39Prefix = func() *[26 * 26 * 26]bool {
+	var t [26 * 26 * 26]bool
+	for w := range bip39Words {
+		t[int(w[0]-'a')*676+int(w[1]-'a')*26+int(w[2]-'a')] = true
+	}
+	return &t
+}()
+
 // seedWords is how many consecutive list words make a seed phrase: the
 // shortest standard mnemonic. Ordinary English prose almost never strings
 // twelve list words together (the list has no "the", "and", "of", "to").
@@ -213,6 +224,10 @@ func (r *ruleScan) seedPhrase(text string) {
 			}
 			var lw [8]byte
 			ok := j-i >= 3 && j-i <= 8
+			if ok {
+				a, b, c := lowerASCII[text[i]]-'a', lowerASCII[text[i+1]]-'a', lowerASCII[text[i+2]]-'a'
+				ok = a < 26 && b < 26 && c < 26 && bip39Prefix[int(a)*676+int(b)*26+int(c)]
+			}
 			if ok {
 				for k := i; k < j; k++ {
 					lw[k-i] = lowerASCII[text[k]]

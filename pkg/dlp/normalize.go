@@ -206,30 +206,36 @@ func despace(s string) (string, bool) {
 // carrying data).
 func base32Runs(s string, emit func(string) bool) bool {
 	stop := false
-	eachRun(s, isB32, 24, func(run string) bool {
-		digits := 0
-		for i := 0; i < len(run); i++ {
-			if run[i] >= '2' && run[i] <= '7' {
-				digits++
+	// Encoders write base32 in one case; a run of one case and 2–7 is
+	// rare inside base64 or prose, so this pass stays cheap there.
+	for _, set := range []*byteSet{isB32Upper, isB32Lower} {
+		eachRun(s, set, 24, func(run string) bool {
+			digits := 0
+			for i := 0; i < len(run); i++ {
+				if run[i] >= '2' && run[i] <= '7' {
+					digits++
+				}
 			}
-		}
-		if digits == 0 || digits == len(run) {
+			if digits == 0 || digits == len(run) {
+				return false
+			}
+			up := strings.ToUpper(run)
+			up = up[:len(up)/8*8+b32Keep(len(up)%8)]
+			d, err := b32.DecodeString(up)
+			if err != nil || len(d) < minKnownLen {
+				return false
+			}
+			if emit(string(d)) {
+				stop = true
+				return true
+			}
 			return false
-		}
-		up := strings.ToUpper(strings.TrimRight(run, "="))
-		up = up[:len(up)/8*8+b32Keep(len(up)%8)]
-		var d []byte
-		d, err := b32.DecodeString(up)
-		if err != nil || len(d) < minKnownLen {
-			return false
-		}
-		if emit(string(d)) {
-			stop = true
+		})
+		if stop {
 			return true
 		}
-		return false
-	})
-	return stop
+	}
+	return false
 }
 
 // b32Keep is how many trailing characters of a partial base32 block decode
@@ -246,6 +252,9 @@ func b32Keep(r int) int {
 	return 0
 }
 
-var isB32 = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '2' && c <= '7' })
+var (
+	isB32Upper = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '2' && c <= '7' })
+	isB32Lower = makeSet(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '2' && c <= '7' })
+)
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
