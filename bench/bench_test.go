@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/benchload"
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -191,6 +192,10 @@ host = "` + itest.AllowedHost + `"
 		{"small-c1", "-n 2000 -c 1"},
 		{"small-c32", "-n 8000 -c 32"},
 		{"upload-10MiB", fmt.Sprintf("-n 10 -c 1 -upload %d", 10<<20)},
+	}
+	// Every body class of the DLP cost budget, 10 MiB each.
+	for _, class := range benchload.BodyClasses {
+		cases = append(cases, struct{ name, args string }{"upload-10MiB-" + class, fmt.Sprintf("-n 3 -c 1 -upload %d -class %s", 10<<20, class)})
 	}
 	chain, direct := map[string]LoadStat{}, map[string]LoadStat{}
 	for _, c := range cases {

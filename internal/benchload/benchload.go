@@ -30,8 +30,10 @@ type LoadOptions struct {
 	CACert   string // PEM file of the roots to trust
 	Requests int
 	Conc     int
-	// UploadBytes > 0 POSTs a code-like body of that size per request.
+	// UploadBytes > 0 POSTs a body of that size per request, of BodyClass
+	// (ClassBody; "" = code-like JSON).
 	UploadBytes int
+	BodyClass   string
 }
 
 // LoadResult summarises a run.
@@ -78,8 +80,11 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	var body []byte
+	contentType, contentEncoding := "application/json", ""
 	if o.UploadBytes > 0 {
-		body = Body(o.UploadBytes)
+		if contentType, contentEncoding, body, err = ClassBody(o.BodyClass, o.UploadBytes); err != nil {
+			return LoadResult{}, err
+		}
 	}
 	do := func() error {
 		var req *http.Request
@@ -87,7 +92,10 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		if body != nil {
 			req, err = http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
 			if err == nil {
-				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Content-Type", contentType)
+				if contentEncoding != "" {
+					req.Header.Set("Content-Encoding", contentEncoding)
+				}
 			}
 		} else {
 			req, err = http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)

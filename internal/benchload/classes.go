@@ -1,0 +1,116 @@
+package benchload
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/url"
+	"strings"
+)
+
+// BodyClasses are the upload body classes the DLP cost budget covers:
+// each must cross the chain at the same rate whatever its bytes look like.
+var BodyClasses = []string{"text", "code", "json", "base64", "base64-wrapped", "hex", "binary", "gzip", "multipart", "form", "mixed"}
+
+// ClassBody returns n bytes (about) of one body class, with the
+// Content-Type and Content-Encoding to send it with.
+func ClassBody(class string, n int) (contentType, contentEncoding string, body []byte, err error) {
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	random := func(k int) []byte {
+		b := make([]byte, k)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	prose := func(k int) []byte {
+		ws := strings.Fields("the of and to in is that for it as was with be by on not this are or from at which but have an they you were there been one all would their we if has when who will more no out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see work long get here between both life being under never day same another know while last might great old year off come since against go came right used take three")
+		var b bytes.Buffer
+		for b.Len() < k {
+			b.WriteString(ws[r.IntN(len(ws))])
+			if r.IntN(12) == 0 {
+				b.WriteString(".\n")
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		return b.Bytes()[:k]
+	}
+	switch class {
+	case "text":
+		return "text/plain", "", prose(n), nil
+	case "code", "":
+		return "application/json", "", Body(n), nil
+	case "json":
+		var b bytes.Buffer
+		b.WriteString(`{"items":[`)
+		for i := 0; b.Len() < n-64; i++ {
+			fmt.Fprintf(&b, `{"id":%d,"sha":"%040x","name":"item-%d","note":%q},`, i, r.Uint64(), i, prose(60))
+		}
+		b.WriteString(`{}]}`)
+		return "application/json", "", b.Bytes(), nil
+	case "base64":
+		return "text/plain", "", []byte(base64.StdEncoding.EncodeToString(random(n * 3 / 4))), nil
+	case "base64-wrapped":
+		e := base64.StdEncoding.EncodeToString(random(n * 3 / 4))
+		var b bytes.Buffer
+		for len(e) > 76 {
+			b.WriteString(e[:76] + "\r\n")
+			e = e[76:]
+		}
+		b.WriteString(e)
+		return "text/plain", "", b.Bytes(), nil
+	case "hex":
+		return "text/plain", "", []byte(hex.EncodeToString(random(n / 2))), nil
+	case "binary":
+		return "application/octet-stream", "", random(n), nil
+	case "gzip":
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		for b.Len() < n {
+			_, _ = zw.Write(Body(64 << 10))
+			_, _ = zw.Write(random(32 << 10))
+		}
+		_ = zw.Close()
+		return "application/json", "gzip", b.Bytes(), nil
+	case "multipart":
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		_ = mw.WriteField("title", "release notes")
+		fw, _ := mw.CreateFormFile("image", "image.png")
+		_, _ = fw.Write(random(n / 2))
+		fw, _ = mw.CreateFormFile("src", "main.go")
+		_, _ = fw.Write(Body(n / 2))
+		_ = mw.Close()
+		return mw.FormDataContentType(), "", b.Bytes(), nil
+	case "form":
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "field%d=%s&", i, url.QueryEscape(string(prose(60))))
+		}
+		return "application/x-www-form-urlencoded", "", []byte(b.String()), nil
+	case "mixed":
+		// Many short encoded runs, long lines, percent-encoding: every
+		// decoder gets work all the time.
+		var b bytes.Buffer
+		for b.Len() < n {
+			switch r.IntN(4) {
+			case 0:
+				b.WriteString(base64.StdEncoding.EncodeToString(random(12 + r.IntN(24))))
+			case 1:
+				b.WriteString(hex.EncodeToString(random(8 + r.IntN(16))))
+			case 2:
+				b.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(random(12))))
+			default:
+				b.Write(prose(80))
+			}
+			b.WriteByte(' ')
+		}
+		return "text/plain", "", b.Bytes(), nil
+	}
+	return "", "", nil, fmt.Errorf("unknown body class %q (known: %s)", class, strings.Join(BodyClasses, ", "))
+}
