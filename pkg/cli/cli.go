@@ -84,7 +84,9 @@ const exitCodesHelp = `
 Exit codes:
   0  success
   1  the command ran and failed (engine, manifest, bottle, a failed check)
-  2  usage error: unknown command or flag, missing or malformed argument`
+  2  usage error: unknown command or flag, missing or malformed argument
+  3  selftest: the bottle passed, but a control's allowed host is unreachable
+     from this machine`
 
 func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
