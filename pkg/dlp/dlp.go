@@ -396,7 +396,14 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 				}
 			}
 		}
-		if textual && s.rules(c, part, v.enc, v.text) {
+		ruleText := v.text
+		if v.enc == EncRaw && len(v.text) > 4096 && !mostlyText(v.text) {
+			// A binary body (an archive, an image, compressed data): the
+			// rules read its printable islands (a .env inside a tar, a
+			// token in an image's metadata), not the noise between them.
+			ruleText = textIslands(v.text)
+		}
+		if textual && s.rules(c, part, v.enc, ruleText) {
 			return true
 		}
 		if !textual && s.builtin && strings.Contains(v.text, "openssh-key-v1\x00") {
@@ -464,6 +471,29 @@ func (s *Scanner) ScanParts(parts []Part) []Finding {
 	s.gitleaks(&c, &b, "")
 	return c.out
 }
+
+// textIslands returns the runs of at least 16 printable ASCII bytes (or
+// whitespace) of s, one per line.
+func textIslands(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !printable[s[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(s) && printable[s[i]] {
+			i++
+		}
+		if i-start >= 16 {
+			b.WriteString(s[start:i])
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+var printable = makeSet(func(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' })
 
 // mostlyText reports whether at least 90 % of s is printable ASCII or
 // whitespace.
