@@ -66,7 +66,7 @@ var prefixRules = func() []prefixRule {
 			rs = append(rs, prefixRule{id: id, prefix: p, alphabet: alpha, min: min, max: max})
 		}
 	}
-	add("aws-access-key-id", "AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA", setUpperNum, 12, 24) // 16
+	add("aws-access-token", "AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA", setUpperNum, 12, 24) // 16
 	add("gcp-api-key", "AIza", setAlnumDash, 30, 45)                                                   // 35
 	add("gcp-oauth-token", "ya29.", setB64Dot, 30, 0)
 	add("gcp-oauth-client-secret", "GOCSPX-", setAlnumDash, 20, 40)   // 28
