@@ -67,7 +67,7 @@ var prefixRules = func() []prefixRule {
 		}
 	}
 	add("aws-access-token", "AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA", setUpperNum, 12, 24) // 16
-	add("gcp-api-key", "AIza", setAlnumDash, 30, 45)                                                   // 35
+	add("gcp-api-key", "AIza", setAlnumDash, 30, 45)                                                  // 35
 	add("gcp-oauth-token", "ya29.", setB64Dot, 30, 0)
 	add("gcp-oauth-client-secret", "GOCSPX-", setAlnumDash, 20, 40)   // 28
 	add("github-token", "ghp_ gho_ ghu_ ghs_ ghr_", setAlnum, 30, 48) // 36
