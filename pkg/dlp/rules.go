@@ -614,10 +614,10 @@ func decodesToText(tok string) bool {
 // secretNames are field names whose values are secrets; excludedNames are
 // names containing one of them that are not (counts, hashes, cursors, ids).
 var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
-	"privatekey", "private_key", "private-key", "credential", "auth", "session", "signature", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
+	"privatekey", "private_key", "private-key", "credential", "authorization", "auth", "session", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
-	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "author", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
+	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
 
 // fieldPass: KEY=value, key: value, "key":"value", header names and
 // cookie names whose name says secret and whose value looks like one.
@@ -691,10 +691,19 @@ func secretKind(name string) string {
 	l := strings.ToLower(name)
 	found := ""
 	for _, w := range secretNames {
-		if strings.Contains(l, w) {
-			found = w
-			break
+		if !strings.Contains(l, w) {
+			continue
 		}
+		switch w {
+		case "key", "sig", "auth", "session", "conn", "dsn", "pass", "seed":
+			// Short generic names: only as a word of the name (api.key,
+			// STRIPE_KEY, x-auth-token), not inside another word.
+			if !wordIn(l, w) {
+				continue
+			}
+		}
+		found = w
+		break
 	}
 	if found == "" {
 		return ""
@@ -709,12 +718,6 @@ func secretKind(name string) string {
 		return "password"
 	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
 		return "crypto"
-	case "key", "sig", "auth", "session", "conn", "dsn":
-		// Short generic names: only as a word of the name (api.key,
-		// STRIPE_KEY, x-auth-token), not inside another word.
-		if !wordIn(l, found) {
-			return ""
-		}
 	}
 	return "secret"
 }
@@ -790,8 +793,8 @@ func strongValue(v string) bool {
 	if up+lo == 0 {
 		return false // a number, a date
 	}
-	if identifierish(v) || strings.HasPrefix(v, "http") {
-		return false
+	if identifierish(v) || strings.HasPrefix(v, "http") || uuidRE.MatchString(v) {
+		return false // an expression, a URL, or a UUID (a session or request id)
 	}
 	if dg == 0 && (up == 0 || lo == 0) {
 		return false // words joined by punctuation (a query's prose)
