@@ -379,7 +379,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 				return true
 			}
 		}
-		if v.enc == EncRaw || v.enc == EncURL {
+		if (v.enc == EncRaw || v.enc == EncURL) && s.known.any() {
 			for _, name := range s.known.find(reverse(v.text)) {
 				if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
 					return true

@@ -152,3 +152,6 @@ func appendOnce(s []string, v string) []string {
 	}
 	return append(s, v)
 }
+
+// any reports whether the set holds a secret at all.
+func (ks *knownSet) any() bool { return ks != nil && (len(ks.lengths) > 0 || len(ks.tokLengths) > 0) }
