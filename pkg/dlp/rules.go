@@ -446,9 +446,10 @@ func classes(s string) (upper, lower, digit, other int) {
 
 // entropyThreshold is the Shannon entropy (bits/char) above which a token of
 // n characters looks random: for random base62 the mean is about
-// log2(n)−0.5 up to n≈32 (20 → 4.03, 24 → 4.24, 32 → 4.55); the threshold
-// sits 0.3 bits below the mean, and words, identifiers and version strings
-// sit well below it.
+// log2(n)−0.5 up to n≈32 (20 → 4.03, 24 → 4.24, 32 → 4.55, 40 → 4.76);
+// the threshold sits 0.4–0.55 bits below the mean (about one random token
+// in 10,000 falls under it), and words, identifiers and version strings sit
+// well below it.
 func entropyThreshold(n int) float64 {
 	switch {
 	case n < 20:
@@ -458,9 +459,9 @@ func entropyThreshold(n int) float64 {
 	case n < 32:
 		return 3.85
 	case n < 40:
-		return 4.15
+		return 4.05
 	default:
-		return 4.3
+		return 4.2
 	}
 }
 
@@ -538,10 +539,17 @@ func (r *ruleScan) randomToken(text string, at int, tok string) bool {
 		return false
 	}
 	up, lo, dg, _ := classes(tok)
-	if up == 0 || lo == 0 || dg == 0 {
+	threshold := entropyThreshold(n)
+	switch {
+	case up > 0 && lo > 0 && dg > 0:
+	case up > 0 && lo > 0 && n >= 24:
+		// A random base62 token has no digit about once in 400 at 36
+		// characters; identifiers in CamelCase sit far below this bar.
+		threshold += 0.2
+	default:
 		return false
 	}
-	if entropy.Shannon(tok) < entropyThreshold(n) {
+	if entropy.Shannon(tok) < threshold {
 		return false
 	}
 	for _, p := range idPrefixes {
