@@ -37,6 +37,10 @@ var secrets = map[string]string{
 	"ANTHROPIC": "sk-ant-api03-" + strings.Repeat("Xq9vT2mLw8ZpK4rB", 6)[:93] + "AA",
 	"AWS":       "AKIAQ7R2XNPLW3JKD5VT",
 	"GENERIC":   "tok_9fQ2vLx8Rk3mZpW7bT4nYc6sHd1gJe5uAa0",
+	// A known secret whose pieces do not look like credentials on their
+	// own (lower-case words): the split-secret tests see the window, not
+	// the credential-shape rules that would refuse a piece of GENERIC.
+	"PASSPHRASE": "zebra-quartz-violin-meadow-copper-lantern",
 }
 
 const ghToken = "ghp_R2d4e6f8h0j2k4m6n8p0q2s4u6w8y0A2c4E6"
