@@ -19,7 +19,16 @@ import (
 func (g *Gate) forward(ctx context.Context, r gitgatecfg.Repo, dir string, env []string, updates []Update, sc *ObjectScan, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, g.RemoteTimeout)
 	defer cancel()
-	renv := append(append([]string(nil), env...), "GIT_SSH_COMMAND="+g.SSHCommand(r))
+	// The commands that talk to the upstream see the quarantined objects
+	// but not GIT_QUARANTINE_PATH: over the file transport the upstream's
+	// receive-pack would inherit it and refuse every ref update.
+	var renv []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GIT_QUARANTINE_PATH=") {
+			renv = append(renv, kv)
+		}
+	}
+	renv = append(renv, "GIT_SSH_COMMAND="+g.SSHCommand(r))
 	fail := func(err error) error {
 		return &Rejection{Msg: fmt.Sprintf("git-gate: forwarding %s to %s failed, push rejected: %v", sc.Refs, r.URL, err)}
 	}
