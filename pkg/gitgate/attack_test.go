@@ -35,7 +35,13 @@ type gateRig struct {
 	addr, upstream, gate string
 }
 
-func newGateRig(t *testing.T, tune func(*gitgatecfg.Repo)) *gateRig {
+func newGateRig(t testing.TB, tune func(*gitgatecfg.Repo)) *gateRig {
+	t.Helper()
+	return newGateRigKnowing(t, tune, nil)
+}
+
+// newGateRigKnowing is newGateRig with more known secrets (name -> value).
+func newGateRigKnowing(t testing.TB, tune func(*gitgatecfg.Repo), known map[string]string) *gateRig {
 	t.Helper()
 	bin, err := sidecarBin()
 	assert.NilError(t, err)
@@ -48,11 +54,17 @@ func newGateRig(t *testing.T, tune func(*gitgatecfg.Repo)) *gateRig {
 	cfgDir := t.TempDir()
 	fp, err := secretfp.Of("CANARY", canary)
 	assert.NilError(t, err)
+	fps := []secretfp.Fingerprint{fp}
+	for name, v := range known {
+		f, err := secretfp.Of(name, v)
+		assert.NilError(t, err)
+		fps = append(fps, f)
+	}
 	repo := gitgatecfg.Repo{Name: "app", URL: up, Identity: "id-app"}
 	if tune != nil {
 		tune(&repo)
 	}
-	data, err := gitgatecfg.File{Repos: []gitgatecfg.Repo{repo}, KnownSecrets: []secretfp.Fingerprint{fp}}.Marshal()
+	data, err := gitgatecfg.File{Repos: []gitgatecfg.Repo{repo}, KnownSecrets: fps}.Marshal()
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "repos.yaml"), data, 0o644))
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "id-app"), []byte("unused for file upstreams"), 0o600))
@@ -72,7 +84,7 @@ func newGateRig(t *testing.T, tune func(*gitgatecfg.Repo)) *gateRig {
 func (r *gateRig) url() string { return "git://" + r.addr + "/app.git" }
 
 // clone is the agent's working copy.
-func (r *gateRig) clone(t *testing.T) string {
+func (r *gateRig) clone(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "w")
 	out, err := gitOut(t.TempDir(), "clone", "-q", r.url(), dir)
@@ -109,12 +121,12 @@ func (r *gateRig) assertNoLeak(t *testing.T) {
 	assert.Assert(t, !bytes.Contains(out, []byte(ghToken[:20])), "the upstream holds a gitlink made of the secret")
 }
 
-func (r *gateRig) push(t *testing.T, dir string, args ...string) (string, error) {
+func (r *gateRig) push(t testing.TB, dir string, args ...string) (string, error) {
 	t.Helper()
 	return gitOut(dir, append([]string{"push"}, args...)...)
 }
 
-func gitIn(t *testing.T, dir, stdin string, args ...string) string {
+func gitIn(t testing.TB, dir, stdin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
