@@ -233,6 +233,8 @@ func attacks() []attack {
 		{"secret in a lock file", nil, branch("lock", map[string]string{"package-lock.json": `{"token": "` + ghToken + `"}` + "\n"}), "github-pat in blob"},
 		{"secret under vendor/", nil, branch("vendor", map[string]string{"vendor/github.com/a/b/c.go": "var k = \"" + awsKey + "\"\n"}), "aws-access-token in blob"},
 		{"gitleaks:allow line", nil, branch("allow", map[string]string{"main.go": "var k = \"" + ghToken + "\" // gitleaks:allow\n"}), "github-pat in blob"},
+		{"secret at the end of a large file (streamed)", nil, branch("large", map[string]string{"data/big.txt": strings.Repeat("lorem ipsum dolor sit amet\n", 400<<10) + "key = " + ghToken + "\n"}), "github-pat in blob"},
+		{"secret across a window boundary", nil, branch("window", map[string]string{"w.txt": strings.Repeat("x", scanChunk+scanOverlap-20) + " " + ghToken + "\n"}), "github-pat in blob"},
 		{"secret in UTF-16", nil, branch("utf16", map[string]string{"notes.txt": utf16("key = " + ghToken + "\n")}), "github-pat in blob"},
 		{"symlink target", nil, func(t *testing.T, dir string) []string {
 			assert.NilError(t, os.Symlink(ghToken, filepath.Join(dir, "link")))

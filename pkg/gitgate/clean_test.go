@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // The clean counterpart of every attack class goes through and arrives: the
 // gate refuses secrets, not shapes of history.
 func TestCleanCounterpartsArrive(t *testing.T) {
-	r := newGateRig(t, func(repo *gitgatecfg.Repo) { repo.MaxObjectMiB = 2 })
+	r := newGateRig(t, func(repo *gitgatecfg.Repo) { repo.MaxObjectMiB = 12 })
 	dir := r.clone(t)
 	random := make([]byte, 1<<20)
 	_, err := rand.Read(random)
@@ -27,7 +28,7 @@ func TestCleanCounterpartsArrive(t *testing.T) {
 		"package-lock.json":          `{"lockfileVersion": 3}` + "\n",
 		"vendor/github.com/a/b/c.go": "package b\n",
 		"notes.txt":                  utf16("hello world\n"),
-		"random.bin":                 string(random), // binary, under the 2 MiB limit
+		"random.bin":                 string(random), // binary
 		"deep/a/b/c/d/e/f/g.txt":     "deep\n",
 		".gitmodules":                "[submodule \"lib\"]\n\tpath = lib\n\turl = https://github.com/acme/lib.git\n",
 	})
@@ -43,6 +44,13 @@ func TestCleanCounterpartsArrive(t *testing.T) {
 	assert.Assert(t, is.Contains(out, "git-gate: scanned and forwarded refs/heads/feature"))
 	assert.DeepEqual(t, r.upstreamRefs(t), []string{"refs/heads/feature", "refs/heads/main", "refs/tags/light", "refs/tags/v1", "refs/tags/v1-outer"})
 	assert.Equal(t, run(t, r.upstream, "rev-parse", "refs/heads/feature"), run(t, dir, "rev-parse", "HEAD"))
+
+	// A large clean file (streamed on its own) arrives whole.
+	big := strings.Repeat("lorem ipsum dolor sit amet\n", 400<<10)
+	addCommit(t, dir, "large", map[string]string{"data/big.txt": big})
+	out, err = r.push(t, dir, "origin", "HEAD:refs/heads/feature")
+	assert.NilError(t, err, out)
+	assert.Equal(t, run(t, r.upstream, "cat-file", "-s", "refs/heads/feature:data/big.txt"), strconv.Itoa(len(big)))
 
 	// An incremental push scans only what is new: a later clean commit on
 	// top goes through.

@@ -47,6 +47,11 @@ func gateEnv(extra ...string) []string {
 		"GIT_TERMINAL_PROMPT=0",
 		"GIT_NO_LAZY_FETCH=1",
 		"GIT_ALLOW_PROTOCOL=ssh:file",
+		// Blobs over 8 MiB are stored and sent undeltified, so `git
+		// cat-file blob` can stream them to the scanner (streamThreshold).
+		"GIT_CONFIG_COUNT=1",
+		"GIT_CONFIG_KEY_0=core.bigFileThreshold",
+		"GIT_CONFIG_VALUE_0=8m",
 	}
 	for _, k := range quarantineVars {
 		if v, ok := os.LookupEnv(k); ok {

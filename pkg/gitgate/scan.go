@@ -111,26 +111,95 @@ func (o *ObjectScan) Scan(ctx context.Context, ids []string) error {
 				o.Refs, mib(lim.MaxPush))}
 		}
 	}
-	if len(objs) == 0 {
-		return nil
-	}
-	rd, err := newObjectReader(ctx, o.Dir, o.Env, todo)
-	if err != nil {
-		return err
-	}
+	// cat-file --batch holds each object whole in memory; a large blob is
+	// read on its own by `git cat-file blob`, which streams it (git keeps
+	// such blobs undeltified: core.bigFileThreshold in gateEnv). They come
+	// last, when every tree, and so every path, has been seen.
+	var small, large []object
 	for _, ob := range objs {
-		body, err := rd.next(ob)
+		if ob.typ == "blob" && ob.size > streamThreshold {
+			large = append(large, ob)
+		} else {
+			small = append(small, ob)
+		}
+	}
+	if len(small) > 0 {
+		smallIDs := make([]string, len(small))
+		for i, ob := range small {
+			smallIDs[i] = ob.id
+		}
+		rd, err := newObjectReader(ctx, o.Dir, o.Env, smallIDs)
 		if err != nil {
-			_ = rd.close()
 			return err
 		}
-		if err := o.scanObject(ob, body); err != nil {
-			_ = rd.close()
+		for _, ob := range small {
+			body, err := rd.next(ob)
+			if err != nil {
+				_ = rd.close()
+				return err
+			}
+			if err := o.scanObject(ob, body); err != nil {
+				_ = rd.close()
+				return err
+			}
+			o.scanned[ob.id] = struct{}{}
+		}
+		if err := rd.close(); err != nil {
+			return err
+		}
+	}
+	for _, ob := range large {
+		if err := o.scanLarge(ctx, ob); err != nil {
 			return err
 		}
 		o.scanned[ob.id] = struct{}{}
 	}
-	return rd.close()
+	return nil
+}
+
+// streamThreshold is the blob size above which a blob is streamed by its
+// own cat-file (see Scan); it matches core.bigFileThreshold in gateEnv.
+const streamThreshold = 8 << 20
+
+// scanLarge streams one large blob through `git cat-file blob`, checking it
+// delivers exactly the size batch-check reported.
+func (o *ObjectScan) scanLarge(ctx context.Context, ob object) error {
+	cmd := gitCmd(ctx, o.Dir, o.Env, "cat-file", "blob", ob.id)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git cat-file: %w", err)
+	}
+	counted := &countingReader{r: out}
+	serr := o.scanBlob(ob, io.LimitReader(counted, ob.size))
+	if serr != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return serr
+	}
+	_, _ = io.Copy(io.Discard, counted)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git cat-file blob %s: %w: %s", ob.id, err, strings.TrimSpace(errb.String()))
+	}
+	if counted.n != ob.size {
+		return fmt.Errorf("git cat-file blob %s: %d bytes, want %d", ob.id, counted.n, ob.size)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func mib(n int64) string {
