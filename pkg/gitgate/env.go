@@ -1,9 +1,6 @@
 package gitgate
 
-import (
-	"os"
-	"strings"
-)
+import "os"
 
 // quarantineVars are what receive-pack sets for its pre-receive hook so that
 // git sees the pushed objects, still held apart from the mirror; they are
@@ -59,14 +56,4 @@ func gateEnv(extra ...string) []string {
 		}
 	}
 	return append(env, extra...)
-}
-
-// envValue returns the value of k in env ("" when absent).
-func envValue(env []string, k string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], k+"="); ok {
-			return v
-		}
-	}
-	return ""
 }
