@@ -28,12 +28,22 @@ func parseExtra(extra map[string]map[string][]float64, name, line string) {
 // gitGateBudgets are git-gate's budgets, from pkg/gitgate's benchmarks.
 func (r *Report) gitGateBudgets() []Budget {
 	var b []Budget
+	// Per core: MB per CPU-second of the scanning process when measured
+	// (a shared machine's wall clock says more about its neighbours).
+	perCore := func(m Micro) (float64, string) {
+		if v, ok := m.Extra["MB/cpu-s"]; ok {
+			return v, fmt.Sprintf("%.1f MB per CPU-second (wall clock: %.1f MB/s)", v, m.MBps)
+		}
+		return m.MBps, fmt.Sprintf("%.1f MB/s", m.MBps)
+	}
 	if m, ok := r.micro("BenchmarkGateScan"); ok {
-		b = append(b, Budget{Name: "git-gate scan of blob content, one core", Target: "≥ 50 MB/s", Measured: fmt.Sprintf("%.1f MB/s (64 MiB of source-like files)", m.MBps), Met: m.MBps >= 50,
+		v, text := perCore(m)
+		b = append(b, Budget{Name: "git-gate scan of blob content, one core", Target: "≥ 50 MB/s", Measured: text + ", 64 MiB of source-like files", Met: v >= 50,
 			Note: "gitleaks rules + known secrets on every blob, tree, commit and tag of the push"})
 	}
 	if m, ok := r.micro("BenchmarkGateScanOverhead"); ok {
-		b = append(b, Budget{Name: "git-gate scan without the gitleaks rules, one core", Target: "(breakdown)", Measured: fmt.Sprintf("%.1f MB/s", m.MBps), Met: true,
+		_, text := perCore(m)
+		b = append(b, Budget{Name: "git-gate scan without the gitleaks rules, one core", Target: "(breakdown)", Measured: text, Met: true,
 			Note: "rev-list, cat-file, streaming and pkg/dlp's decoding views: what the rules add comes on top"})
 	}
 	if m, ok := r.micro("BenchmarkGateScan256MB"); ok {
