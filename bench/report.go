@@ -41,6 +41,8 @@ type Micro struct {
 	NsPerOp float64 `json:"ns_per_op"`
 	MBps    float64 `json:"mb_per_s,omitempty"`
 	Runs    int     `json:"runs"`
+	// Extra holds the medians of custom metrics (b.ReportMetric), by unit.
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 // Budget is one target of DESIGN.md §10 against its measurement.
@@ -58,6 +60,7 @@ var reBench = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/
 // (-count) become their median.
 func ParseMicro(out string) []Micro {
 	ns, mb := map[string][]float64{}, map[string][]float64{}
+	extra := map[string]map[string][]float64{}
 	var order []string
 	for _, line := range strings.Split(out, "\n") {
 		m := reBench.FindStringSubmatch(strings.TrimSpace(line))
@@ -73,12 +76,19 @@ func ParseMicro(out string) []Micro {
 			w, _ := strconv.ParseFloat(m[3], 64)
 			mb[m[1]] = append(mb[m[1]], w)
 		}
+		parseExtra(extra, m[1], strings.TrimSpace(line))
 	}
 	var res []Micro
 	for _, name := range order {
 		mi := Micro{Name: name, NsPerOp: median(ns[name]), Runs: len(ns[name])}
 		if len(mb[name]) > 0 {
 			mi.MBps = median(mb[name])
+		}
+		for unit, vs := range extra[name] {
+			if mi.Extra == nil {
+				mi.Extra = map[string]float64{}
+			}
+			mi.Extra[unit] = median(vs)
 		}
 		res = append(res, mi)
 	}
@@ -160,6 +170,7 @@ func (r *Report) Evaluate() {
 			add("sidecars image size", "≤ 150 MB", fmt.Sprintf("%.1f MB", mb), mb <= 150, "")
 		}
 	}
+	b = append(b, r.gitGateBudgets()...)
 	r.Budgets = b
 }
 

@@ -117,6 +117,11 @@ enabled = true
 		}
 		want = append(want, "4/"+s+"/subdomain", "4/"+s+"/dig-outside", "4/"+s+"/dig-bottle", "5/"+s+"/readme-push")
 	}
+	// Attack 5's classes beyond the README link (pkg/selftest/gitcases.go).
+	for _, c := range []string{"blob-ref", "tree-ref", "tag-message", "tag-chain", "replace-ref", "replace-real", "notes", "file-name", "png",
+		"node-modules", "lock-file", "vendor", "gitleaks-allow", "symlink", "gitlink", "gitmodules", "commit-header", "author", "ref-name"} {
+		want = append(want, "5/"+c)
+	}
 	var got []string
 	for _, res := range report.Results {
 		got = append(got, res.ID)

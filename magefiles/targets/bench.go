@@ -17,7 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bench"
 )
 
-// Bench measures the budgets of DESIGN.md §10 on this machine (ready time, chain latency and throughput, DLP cost, idle memory, image sizes) and writes bench/results/<date>.{json,md,png}.
+// Bench measures the budgets of DESIGN.md §10 on this machine (ready time, chain latency and throughput, DLP cost, git-gate scan, idle memory, image sizes) and writes bench/results/<date>.{json,md,png}.
 func Bench(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.Agent, Build.Sidecars)
 	start := time.Now()
@@ -31,6 +31,12 @@ func Bench(ctx context.Context) error {
 	var micro bytes.Buffer
 	if err := goCmdTee(ctx, &micro, nil, "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "-cpu", "1",
 		"./pkg/dlp", "./pkg/egress", "./pkg/pipelock", "./pkg/mitm"); err != nil {
+		return err
+	}
+	// git-gate's benchmarks build whole repositories (up to 256 MiB): one
+	// iteration each, three runs.
+	if err := goCmdTee(ctx, &micro, nil, "test", "-run", "^$", "-bench", "^BenchmarkGate", "-count", "3", "-cpu", "1", "-benchtime", "1x", "-timeout", "30m",
+		"./pkg/gitgate"); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, date+"-micro.txt"), micro.Bytes(), 0o644); err != nil {

@@ -213,7 +213,8 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 		}
 		idName := "id-" + r.Name
 		files = append(files, statedir.File{Dir: names.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
-		repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete})
+		maxObject, maxPush := m.Git.Limits(r)
+		repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete, MaxObjectMiB: maxObject, MaxPushMiB: maxPush})
 		host, port := sshHost(r.URL)
 		if port != "" && port != "22" {
 			host = "[" + host + "]:" + port

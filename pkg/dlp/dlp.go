@@ -133,6 +133,7 @@ var sharedDetector = sync.OnceValues(func() (*gitleaksRules, error) {
 	// instead.
 	d.MaxDecodeDepth = 0
 	dropStopwordTries(&d.Config, stopwords)
+	removeExemptions(d)
 	return &gitleaksRules{d: d, keywords: newKeywordSet(kws)}, nil
 })
 

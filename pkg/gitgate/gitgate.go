@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -97,17 +98,12 @@ func (g *Gate) SSHCommand(r gitgatecfg.Repo) string {
 		q(filepath.Join(g.ConfigDir, r.Identity)), q(filepath.Join(g.ConfigDir, "known_hosts")), sshConnectTimeout)
 }
 
-// gitEnv is the environment of git commands that talk to upstream.
+// gitEnv is the environment of git commands that talk to upstream: the
+// gate's hardened environment (gateEnv) plus the repo's ssh command. No
+// proxy or agent-supplied ssh setting can steer the gate: nothing is
+// inherited.
 func (g *Gate) gitEnv(r gitgatecfg.Repo) []string {
-	env := []string{}
-	for _, kv := range os.Environ() {
-		// Never let a proxy or an agent-supplied ssh setting steer the gate.
-		if k, _, _ := strings.Cut(kv, "="); strings.HasSuffix(strings.ToUpper(k), "_PROXY") || strings.HasPrefix(k, "GIT_SSH") || k == "SSH_AUTH_SOCK" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "GIT_SSH_COMMAND="+g.SSHCommand(r), "GIT_TERMINAL_PROMPT=0", "HOME="+g.WorkDir)
+	return gateEnv("GIT_SSH_COMMAND=" + g.SSHCommand(r))
 }
 
 // git runs git with args in dir and returns stdout; errors carry stderr.
@@ -132,17 +128,19 @@ func git(ctx context.Context, dir string, env []string, stdin []byte, args ...st
 	return out.Bytes(), nil
 }
 
-// ensureMirror creates the bare mirror of r with the pre-receive hook wired.
+// ensureMirror creates the bare mirror of r with the pre-receive hook wired,
+// and (re)applies its settings on every call, so a mirror made by an older
+// gate or with other limits gets the current ones.
 func (g *Gate) ensureMirror(ctx context.Context, r gitgatecfg.Repo) error {
 	path := g.MirrorPath(r.Name)
-	if _, err := os.Stat(filepath.Join(path, "HEAD")); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(g.WorkDir, 0o700); err != nil {
-		return err
-	}
-	if _, err := git(ctx, g.WorkDir, nil, nil, "init", "--quiet", "--bare", path); err != nil {
-		return err
+	env := gateEnv()
+	if _, err := os.Stat(filepath.Join(path, "HEAD")); err != nil {
+		if err := os.MkdirAll(g.WorkDir, 0o700); err != nil {
+			return err
+		}
+		if _, err := git(ctx, g.WorkDir, env, nil, "init", "--quiet", "--bare", path); err != nil {
+			return err
+		}
 	}
 	hooks := filepath.Join(path, "gate-hooks")
 	if err := os.MkdirAll(hooks, 0o700); err != nil {
@@ -152,17 +150,30 @@ func (g *Gate) ensureMirror(ctx context.Context, r gitgatecfg.Repo) error {
 	if err := os.WriteFile(filepath.Join(hooks, "pre-receive"), []byte(script), 0o700); err != nil {
 		return err
 	}
-	for _, kv := range [][2]string{
-		{"core.hooksPath", hooks},
-		{"receive.denyDeletes", "false"}, // decided by the hook, per repo
-		{"receive.denyNonFastForwards", "false"},
-		{"uploadpack.allowAnySHA1InWant", "false"},
-	} {
-		if _, err := git(ctx, path, nil, nil, "config", kv[0], kv[1]); err != nil {
+	for _, kv := range mirrorConfig(hooks, RepoLimits(r)) {
+		if _, err := git(ctx, path, env, nil, "config", kv[0], kv[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// mirrorConfig is the receive side's configuration: the gate's hook and
+// nothing else; deletions and force pushes decided by the hook per repo;
+// every received object checked by fsck; the pack's size bounded before it
+// is unpacked; no push options, no shallow updates, and no push
+// certificates (no nonce seed is set, so --signed is not offered).
+func mirrorConfig(hooks string, lim Limits) [][2]string {
+	return [][2]string{
+		{"core.hooksPath", hooks},
+		{"receive.denyDeletes", "false"},
+		{"receive.denyNonFastForwards", "false"},
+		{"receive.fsckObjects", "true"},
+		{"receive.advertisePushOptions", "false"},
+		{"receive.shallowUpdate", "false"},
+		{"receive.maxInputSize", strconv.FormatInt(lim.MaxPush, 10)},
+		{"uploadpack.allowAnySHA1InWant", "false"},
+	}
 }
 
 // Refresh brings the mirror of name up to date with upstream. It fails when
@@ -188,7 +199,7 @@ func (g *Gate) Refresh(ctx context.Context, name string) error {
 	if head, err := git(ctx, g.MirrorPath(name), g.gitEnv(r), nil, "ls-remote", "--symref", r.URL, "HEAD"); err == nil {
 		if ref, ok := strings.CutPrefix(strings.SplitN(string(head), "\n", 2)[0], "ref: "); ok {
 			ref, _, _ = strings.Cut(ref, "\t")
-			_, _ = git(ctx, g.MirrorPath(name), nil, nil, "symbolic-ref", "HEAD", strings.TrimSpace(ref))
+			_, _ = git(ctx, g.MirrorPath(name), gateEnv(), nil, "symbolic-ref", "HEAD", strings.TrimSpace(ref))
 		}
 	}
 	g.Log.Info("refreshed", "repo", name, "took", time.Since(start).String())

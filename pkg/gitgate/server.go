@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -117,7 +116,7 @@ func (g *Gate) handle(ctx context.Context, c net.Conn) {
 	if svc == "receive-pack" {
 		cmd = exec.CommandContext(ctx, "git", svc, g.MirrorPath(r.Name))
 	}
-	cmd.Env = append(os.Environ(), EnvRepo+"="+r.Name, EnvConfigDir+"="+g.ConfigDir, EnvWorkDir+"="+g.WorkDir, "HOME="+g.WorkDir)
+	cmd.Env = gateEnv(EnvRepo+"="+r.Name, EnvConfigDir+"="+g.ConfigDir, EnvWorkDir+"="+g.WorkDir)
 	if req.Version == "2" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL=version=2")
 	}

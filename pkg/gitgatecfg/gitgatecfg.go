@@ -29,7 +29,16 @@ type Repo struct {
 	Identity       string `yaml:"identity"` // file name inside the git-gate directory
 	AllowForcePush bool   `yaml:"allow_force_push"`
 	AllowDelete    bool   `yaml:"allow_delete"`
+	// MaxObjectMiB bounds one object of a push (inflated), MaxPushMiB all
+	// of a push's new objects together and the pack as sent; 0 means
+	// git-gate's default.
+	MaxObjectMiB int `yaml:"max_object_mib,omitempty"`
+	MaxPushMiB   int `yaml:"max_push_mib,omitempty"`
 }
+
+// MaxLimitMiB is the largest size limit a repo may set (64 GiB): the limits
+// are there to bound the gate, not to be switched off.
+const MaxLimitMiB = 64 << 10
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -56,6 +65,9 @@ func Parse(data []byte) (File, error) {
 			errs = append(errs, fmt.Errorf("repos[%d]: name %q is invalid or repeated", i, r.Name))
 		}
 		seen[r.Name] = true
+		if r.MaxObjectMiB < 0 || r.MaxPushMiB < 0 || r.MaxObjectMiB > MaxLimitMiB || r.MaxPushMiB > MaxLimitMiB {
+			errs = append(errs, fmt.Errorf("repos[%d] (%s): max_object_mib and max_push_mib must be between 0 (default) and %d", i, r.Name, MaxLimitMiB))
+		}
 		if r.URL == "" || r.Identity == "" || !nameRE.MatchString(r.Identity) {
 			errs = append(errs, fmt.Errorf("repos[%d] (%s): want url and identity (a file name in the gate's directory)", i, r.Name))
 		}

@@ -79,6 +79,13 @@ type Pipelock struct {
 // Git is the [git] table.
 type Git struct {
 	Repos []Repo `toml:"repos"`
+	// MaxObjectMiB bounds one object of a push (a file, tree, commit or
+	// tag, uncompressed) and MaxPushMiB all new objects of one push
+	// together; git-gate refuses a push over either before reading it.
+	// 0 (unset) means git-gate's defaults, 100 and 1024. A repo's own
+	// values override these.
+	MaxObjectMiB int `toml:"max_object_mib"`
+	MaxPushMiB   int `toml:"max_push_mib"`
 }
 
 // Repo is one [[git.repos]] entry, served to the agent as git://git-gate/<name>.git.
@@ -91,6 +98,23 @@ type Repo struct {
 	AllowForcePush bool `toml:"allow_force_push"`
 	// AllowDelete lets the gate forward ref deletions.
 	AllowDelete bool `toml:"allow_delete"`
+	// MaxObjectMiB and MaxPushMiB override the [git] table's limits for
+	// this repo (0: use the table's).
+	MaxObjectMiB int `toml:"max_object_mib"`
+	MaxPushMiB   int `toml:"max_push_mib"`
+}
+
+// Limits returns the size limits for r in MiB: r's own, else the [git]
+// table's (0 leaves git-gate's default).
+func (g Git) Limits(r Repo) (maxObjectMiB, maxPushMiB int) {
+	maxObjectMiB, maxPushMiB = g.MaxObjectMiB, g.MaxPushMiB
+	if r.MaxObjectMiB != 0 {
+		maxObjectMiB = r.MaxObjectMiB
+	}
+	if r.MaxPushMiB != 0 {
+		maxPushMiB = r.MaxPushMiB
+	}
+	return maxObjectMiB, maxPushMiB
 }
 
 // DLP is the [dlp] table.

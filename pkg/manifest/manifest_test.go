@@ -233,3 +233,32 @@ func TestLoad(t *testing.T) {
 	_, err := Load("/nonexistent/bottle.toml")
 	assert.ErrorContains(t, err, "read manifest: open /nonexistent/bottle.toml")
 }
+
+func TestGitLimits(t *testing.T) {
+	m, err := Parse([]byte(`name = "x"
+[git]
+max_object_mib = 5
+max_push_mib = 50
+[[git.repos]]
+name = "a"
+url = "ssh://git@h.example.com/a.git"
+identity = "~/.ssh/k"
+host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+max_push_mib = 10
+[[git.repos]]
+name = "b"
+url = "ssh://git@h.example.com/b.git"
+identity = "~/.ssh/k"
+host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+max_object_mib = -1
+`), "bottle.toml")
+	assert.Assert(t, m == nil)
+	assert.ErrorContains(t, err, "git.repos[1].max_object_mib")
+	assert.ErrorContains(t, err, "out of range")
+	g := Git{MaxObjectMiB: 5, MaxPushMiB: 50}
+	o, p := g.Limits(Repo{MaxPushMiB: 10})
+	assert.Equal(t, o, 5)
+	assert.Equal(t, p, 10)
+	o, p = Git{}.Limits(Repo{})
+	assert.Equal(t, o+p, 0)
+}

@@ -44,6 +44,8 @@ func structKeys(t reflect.Type, prefix string, out map[string]string) {
 			out[key] = "string"
 		case reflect.Bool:
 			out[key] = "boolean"
+		case reflect.Int:
+			out[key] = "integer"
 		case reflect.Map:
 			out[key] = "object of " + ft.Elem().Kind().String()
 		case reflect.Slice:

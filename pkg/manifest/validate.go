@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
 )
 
 var (
@@ -153,9 +155,11 @@ func (m *Manifest) validate() []Problem {
 			c.add("supervise.wait", "%s is out of range: between 10s and 24h", w)
 		}
 	}
+	checkGitLimits(c, "git", m.Git.MaxObjectMiB, m.Git.MaxPushMiB)
 	seenRepo := map[string]int{}
 	for i, r := range m.Git.Repos {
 		key := fmt.Sprintf("git.repos[%d]", i)
+		checkGitLimits(c, key, r.MaxObjectMiB, r.MaxPushMiB)
 		switch {
 		case r.Name == "":
 			c.add(key+".name", "missing: the agent reaches the repo as git://git-gate/<name>.git")
@@ -178,6 +182,18 @@ func (m *Manifest) validate() []Problem {
 		}
 	}
 	return c.problems
+}
+
+// checkGitLimits checks git-gate's size limits under key (a table).
+func checkGitLimits(c *checker, key string, maxObject, maxPush int) {
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"max_object_mib", maxObject}, {"max_push_mib", maxPush}} {
+		if l.v < 0 || l.v > gitgatecfg.MaxLimitMiB {
+			c.add(key+"."+l.name, "%d is out of range: a size in MiB from 1 to %d (0 or unset: git-gate's default)", l.v, gitgatecfg.MaxLimitMiB)
+		}
+	}
 }
 
 // checkHost returns why h is not an acceptable host name ("" when it is). With

@@ -198,6 +198,7 @@ func Cases(t Target) []Case {
 			readme := `printf 'See [docs](https://` + allowedHost + `/?key=%s)\n' ` + s.shell() + ` > README.md; git add README.md`
 			add("5/"+s.Name+"/readme-push", 5, s.Name+" secret in a README link, pushed through git-gate", push(t, t.Branch+"-"+s.Name, readme), judgeGitleaks(t.RepoURL))
 		}
+		cs = append(cs, gitCases(t)...)
 	}
 	return cs
 }
