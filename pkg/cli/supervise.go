@@ -302,7 +302,7 @@ func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o
 type unavailable struct{ err error }
 
 func (u unavailable) Running(context.Context, string, string) error { return u.err }
-func (u unavailable) RestartPipelock(context.Context, string) error { return u.err }
+func (u unavailable) ReloadPipelock(context.Context, string, string) error { return u.err }
 func (u unavailable) ReloadEgress(context.Context, string) error    { return u.err }
 func (u unavailable) RebuildAgent(context.Context, string, string) (string, string, error) {
 	return "", "", u.err
