@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,8 +160,19 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	for _, k := range netKeys {
 		nets = append(nets, attachment{network: p.Networks[k].Name, aliases: s.Networks[k].Aliases})
 	}
-	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS}
+	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS, RestartPolicy: restartPolicy(s.Restart)}
 	return e.createOn(ctx, cfg, hc, s.ContainerName, nets)
+}
+
+// restartPolicy turns compose's "no", "always", "unless-stopped" or
+// "on-failure[:N]" into the engine's policy.
+func restartPolicy(s string) container.RestartPolicy {
+	name, n, _ := strings.Cut(s, ":")
+	p := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
+	if name == string(container.RestartPolicyOnFailure) && n != "" {
+		p.MaximumRetryCount, _ = strconv.Atoi(n)
+	}
+	return p
 }
 
 // attachment is one network a container joins, with its aliases there.
@@ -388,6 +400,10 @@ type BottleInfo struct {
 	Name       string   `json:"name,omitempty"`
 	StartedAt  string   `json:"started_at,omitempty"`
 	StateDir   bool     `json:"state_dir"`
+	// Assessment: ok, starting, degraded or broken, daemon restart counts,
+	// the problems and the command that fixes them.
+	Assessment
+	Details []ContainerHealth `json:"details,omitempty"`
 }
 
 // Bottles lists every bottle that has containers on the engine.
@@ -408,11 +424,16 @@ func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleI
 		if c.State == "running" {
 			b.Running++
 		}
+		if h, err := e.containerHealth(ctx, c.ID); err == nil {
+			b.Details = append(b.Details, h)
+		}
 	}
 	var out []BottleInfo
 	for _, slug := range sortedKeys(by) {
 		b := by[slug]
 		slices.Sort(b.Containers)
+		slices.SortFunc(b.Details, func(x, y ContainerHealth) int { return strings.Compare(x.Name, y.Name) })
+		b.Assessment = Assess(slug, b.Details)
 		if meta, err := os.ReadFile(filepath.Join(layout.StateDir(slug), statedir.MetadataFile)); err == nil {
 			b.StateDir = true
 			var m bottle.Metadata
