@@ -69,6 +69,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
+	if err := e.checkpoint(ctx, "networks"); err != nil {
+		return err
+	}
 	tokens := map[string]string{}
 	for _, kv := range tokenEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -85,6 +88,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 		}
 		sidecars = append(sidecars, id)
 	}
+	if err := e.checkpoint(ctx, "sidecars-created"); err != nil {
+		return err
+	}
 	start := time.Now()
 	fmt.Fprintf(out, "starting %d sidecar container(s)\n", len(sidecars))
 	for _, id := range sidecars {
@@ -92,20 +98,35 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 			return fmt.Errorf("start sidecar: %w", err)
 		}
 	}
+	if err := e.checkpoint(ctx, "sidecars-started"); err != nil {
+		return err
+	}
 	for _, id := range sidecars {
 		if err := e.waitHealthy(ctx, id, start.Add(HealthTimeout)); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(out, "sidecars healthy in %.1fs\n", time.Since(start).Seconds())
+	if err := e.checkpoint(ctx, "sidecars-healthy"); err != nil {
+		return err
+	}
 	agentID, err := e.createService(ctx, p, compose.AgentService, tokens)
 	if err != nil {
+		return err
+	}
+	if err := e.checkpoint(ctx, "agent-created"); err != nil {
 		return err
 	}
 	if err := e.api.ContainerStart(ctx, agentID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
+	if err := e.checkpoint(ctx, "agent-started"); err != nil {
+		return err
+	}
 	if err := e.provision(ctx, plan, agentID, out); err != nil {
+		return err
+	}
+	if err := e.checkpoint(ctx, "provisioned"); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))

@@ -346,3 +346,37 @@ func TestAllowHostsConfirmsByHashAndRestoresOnFailure(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, !slicesContains(list, "two.example.com"))
 }
+
+func TestRejectAllAnswersPendingProposals(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	now := time.Now()
+	var ids []string
+	for _, h := range []string{"a.example.com", "b.example.com"} {
+		p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://" + h + "/", Host: h, Justification: "needed"}, now)
+		assert.NilError(t, err)
+		ids = append(ids, p.ID)
+	}
+	op := &Operator{Layout: l, Applier: &recordingApplier{}}
+	n, err := op.RejectAll(slug, BottleStopped)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 2)
+	for _, id := range ids {
+		r, ok, err := q.Response(id)
+		assert.NilError(t, err)
+		assert.Assert(t, ok)
+		assert.Equal(t, r.Decision, Rejected)
+		assert.Equal(t, r.Notes, BottleStopped)
+	}
+	left, err := q.Unanswered()
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0)
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	assert.Equal(t, strings.Count(string(audit), `"notes":"bottle stopped"`), 2)
+	// A restarted supervise reads the same queue directory: nothing is lost
+	// between runs (the queue lives on the host, not in the container).
+	n, err = op.RejectAll(slug, BottleStopped)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 0)
+}
