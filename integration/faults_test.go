@@ -75,7 +75,7 @@ canaries = ["PLANTED_AWS"]
 enabled = false
 `})
 	bin := itest.ToolBinary(t, "benchload")
-	client := env.Run(t, itest.RunSpec{Name: name + "-client", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug),
+	client := env.Run(t, itest.RunSpec{Name: name + "-client", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug), User: "0:0", // reads the 0700 state dir
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.Layout.AgentCADir(rig.Plan.Slug) + ":/ca:ro"}})
 	return faultsRig{Rig: rig, client: client}
 }
@@ -195,7 +195,10 @@ func killDaemon(t *testing.T, r faultsRig, daemon string) {
 	script := `for d in /proc/[0-9]*; do if tr '\0' ' ' < $d/cmdline 2>/dev/null | grep -q "^` + names.SidecarBinary + ` ` + daemon + ` "; then kill -9 ${d#/proc/} && echo killed ${d#/proc/}; fi; done`
 	out, code, err := r.Eng.Exec(t.Context(), r.SidecarFor(daemon), "", []string{"sh", "-c", script})
 	assert.NilError(t, err)
-	assert.Equal(t, code, 0, out)
+	// 137: in the legacy shape the daemon is the container's only process,
+	// so the container (and this exec) dies with it until the engine's
+	// restart policy starts it again.
+	assert.Assert(t, code == 0 || code == 137 && r.Plan.Shape == sidecarflag.Legacy, "exit %d: %s", code, out)
 	assert.Assert(t, is.Contains(out, "killed"), "no %s process found: %s", daemon, out)
 }
 
@@ -209,7 +212,10 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	r := newFaultsRig(t, env, "killload")
-	const gap = 4 * time.Second
+	gap := 4 * time.Second
+	if r.Plan.Shape == sidecarflag.Legacy {
+		gap = 10 * time.Second // the engine restarts the container: slower than initd
+	}
 	kills := []string{names.Pipelock, names.Egress, names.Pipelock, names.Egress}
 	d := faultsDuration(time.Duration(len(kills)+1) * gap)
 	resc := r.mixed(t, d, faultsConc())
@@ -247,7 +253,10 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 				back = abs
 			}
 		}
-		assert.Assert(t, back > 0, "the bottle did not serve again after kill -9 of %s", k.daemon)
+		if back < 0 {
+			bs, _ := r.Eng.Bottles(t.Context(), r.Layout)
+			t.Fatalf("the bottle did not serve again after kill -9 of %s: %+v; %s", k.daemon, bs, res.FirstFailure)
+		}
 		recovery[k.daemon] = append(recovery[k.daemon], float64(back-k.at)/1000)
 	}
 	t.Logf("recovery after kill -9 (s): %v; allowed ok %d failed %d (while down: fail closed); blocked refused %d admitted %d; first failure: %s",
