@@ -388,7 +388,8 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 					break
 				}
 			}
-			if c.how == "error" {
+			if c.how == "error" && !strings.Contains(out, "nothing is left") {
+				// A failure after containers existed keeps their logs only.
 				assert.Assert(t, is.Contains(out, "engine error injected at step "+c.step), out)
 				assert.Assert(t, is.Contains(out, "only "), out)
 				assert.Assert(t, slug != "")
