@@ -160,6 +160,7 @@ func (r *Report) Evaluate() {
 			add("sidecars image size", "≤ 150 MB", fmt.Sprintf("%.1f MB", mb), mb <= 150, "")
 		}
 	}
+	d.Faults.budgets(add)
 	r.Budgets = b
 }
 

@@ -19,6 +19,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 
+	"github.com/claude-bottle/claude-bottle/bench"
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
@@ -102,17 +103,22 @@ func (r faultsRig) mixed(t *testing.T, d time.Duration, conc int) <-chan benchlo
 
 // checkFarSide: the stand-in internet got no request carrying the
 // canary and nothing for the attacker.
-func (r faultsRig) checkFarSide(t *testing.T) {
+func (r faultsRig) checkFarSide(t *testing.T) int {
 	t.Helper()
 	recs, err := standin.ParseRecords(r.Internet.Logs(t))
 	assert.NilError(t, err)
 	assert.Assert(t, len(recs) > 0, "the stand-in received nothing: the rig is broken")
+	leaked := 0
 	for _, rec := range recs {
-		assert.Assert(t, is.Len(leakcheck.Find(rec.Text(), map[string]string{"PLANTED_AWS": faultsAWS}), 0), "leaked: %s", rec.Text())
+		if hits := leakcheck.Find(rec.Text(), map[string]string{"PLANTED_AWS": faultsAWS}); len(hits) > 0 {
+			leaked++
+			t.Errorf("leaked to the stand-in: %s", rec.Text())
+		}
 	}
 	att, err := standin.ParseRecords(r.Attacker.Logs(t))
 	assert.NilError(t, err)
 	assert.Equal(t, len(att), 0, "the attacker host was reached")
+	return leaked + len(att)
 }
 
 func p99(xs []int32) float64 {
@@ -127,7 +133,7 @@ func p99(xs []int32) float64 {
 // writeFigures stores a test's figures for the bench report when
 // CLAUDE_BOTTLE_FAULTS_OUT names a directory.
 func writeFigures(t *testing.T, name string, v any) {
-	dir, ok := itest.LookupEnv("CLAUDE_BOTTLE_FAULTS_OUT")
+	dir, ok := itest.LookupEnv(bench.FaultsOutEnv)
 	if !ok || dir == "" {
 		return
 	}
@@ -180,10 +186,10 @@ func TestAllowlistChangesUnderLoad(t *testing.T) {
 			outside = append(outside, res.OKLatUs[i])
 		}
 	}
-	figs := map[string]any{"duration_s": d.Seconds(), "concurrency": conc, "reloads": len(windows), "allowed_ok": res.AllowedOK,
-		"allowed_failed": res.AllowedFailed, "blocked_refused": res.BlockedRefused, "blocked_admitted": res.BlockedPassed,
-		"p99_ms_during_reload": p99(during), "p99_ms_otherwise": p99(outside), "samples_during_reload": len(during)}
-	t.Logf("figures: %v", figs)
+	figs := bench.ReloadFigures{DurationS: d.Seconds(), Concurrency: conc, Reloads: len(windows), AllowedOK: res.AllowedOK,
+		AllowedFailed: res.AllowedFailed, BlockedRefused: res.BlockedRefused, BlockedAdmitted: res.BlockedPassed,
+		P99MsDuringReload: p99(during), P99MsOtherwise: p99(outside), SamplesDuring: len(during)}
+	t.Logf("figures: %+v", figs)
 	writeFigures(t, "reload-under-load", figs)
 	r.checkFarSide(t)
 }
@@ -261,9 +267,9 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 	}
 	t.Logf("recovery after kill -9 (s): %v; allowed ok %d failed %d (while down: fail closed); blocked refused %d admitted %d; first failure: %s",
 		recovery, res.AllowedOK, res.AllowedFailed, res.BlockedRefused, res.BlockedPassed, res.FirstFailure)
-	writeFigures(t, "kill-under-load", map[string]any{"recovery_s": recovery, "allowed_ok": res.AllowedOK, "allowed_failed_while_down": res.AllowedFailed,
-		"blocked_admitted": res.BlockedPassed, "first_failure": res.FirstFailure})
-	r.checkFarSide(t)
+	leaked := r.checkFarSide(t)
+	writeFigures(t, "kill-under-load", bench.KillFigures{RecoveryS: recovery, AllowedOK: res.AllowedOK, AllowedFailedWhileDown: res.AllowedFailed,
+		BlockedAdmitted: res.BlockedPassed, Leaked: leaked, FirstFailure: res.FirstFailure})
 	// ls shows the restarts.
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		bs, err := r.Eng.Bottles(t.Context(), r.Layout)
