@@ -148,6 +148,15 @@ func parseInitd(line string) map[string]initdDaemon {
 	return out
 }
 
+// initdLine finds `initd health`'s summary line in its output.
+func initdLine(out string) string {
+	if j := strings.Index(out, "initd: "); j >= 0 {
+		line, _, _ := strings.Cut(out[j:], "\n")
+		return line
+	}
+	return ""
+}
+
 // containerHealth inspects one container.
 func (e *Engine) containerHealth(ctx context.Context, id string) (ContainerHealth, error) {
 	info, err := e.api.ContainerInspect(ctx, id)
@@ -163,9 +172,7 @@ func (e *Engine) containerHealth(ctx context.Context, id string) (ContainerHealt
 		if st.Health != nil {
 			h.Health = st.Health.Status
 			for i := len(st.Health.Log) - 1; i >= 0; i-- {
-				out := st.Health.Log[i].Output
-				if j := strings.Index(out, "initd: "); j >= 0 {
-					line, _, _ := strings.Cut(out[j:], "\n")
+				if line := initdLine(st.Health.Log[i].Output); line != "" {
 					h.Initd = line
 					break
 				}

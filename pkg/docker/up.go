@@ -233,6 +233,10 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 		name := strings.TrimPrefix(info.Name, "/")
 		switch {
 		case info.State == nil:
+		case info.RestartCount > 0 || info.State.Restarting:
+			// A daemon that exits before the bottle was ever healthy has a
+			// configuration problem; the restart policy will not fix it.
+			return fmt.Errorf("%s stopped before it was healthy (exit code %d; restarted %d time(s)); see its logs", name, info.State.ExitCode, info.RestartCount)
 		case !info.State.Running:
 			return fmt.Errorf("%s stopped before it was healthy (exit code %d); see its logs", name, info.State.ExitCode)
 		case info.State.Health == nil || info.State.Health.Status == "healthy":
@@ -241,8 +245,18 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 			return fmt.Errorf("%s is unhealthy; see its logs", name)
 		}
 		if hc := info.Config.Healthcheck; hc != nil && len(hc.Test) > 1 && hc.Test[0] == "CMD" {
-			if _, code, err := e.Exec(ctx, id, "", hc.Test[1:]); err == nil && code == 0 {
+			out, code, err := e.Exec(ctx, id, "", hc.Test[1:])
+			if err == nil && code == 0 {
 				return nil
+			}
+			// The bundle's initd restarts a daemon that dies; during
+			// bring-up that is a configuration problem: stop now.
+			if line := initdLine(out); line != "" {
+				for d, st := range parseInitd(line) {
+					if st.state == "restarting" || st.state == "crash-looping" {
+						return fmt.Errorf("%s stopped before it was healthy (%s exited and initd is restarting it); see its logs", name, d)
+					}
+				}
 			}
 		}
 		if time.Now().After(deadline) {
