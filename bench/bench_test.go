@@ -60,7 +60,7 @@ func fourDaemonBottle(t *testing.T) (*manifest.Resolved, statedir.Layout) {
 // containers.
 func stage(t *testing.T, r *manifest.Resolved, shape sidecarflag.Shape, layout statedir.Layout) *bottle.Plan {
 	t.Helper()
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser()})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser(), SidecarImage: sidecarflag.Image(itest.LookupEnv)})
 	if err != nil {
 		t.Fatal(err)
 	}

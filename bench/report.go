@@ -170,6 +170,7 @@ func (r *Report) Evaluate() {
 			add("sidecars image size", "≤ 150 MB", fmt.Sprintf("%.1f MB", mb), mb <= 150, "")
 		}
 	}
+	d.Faults.budgets(add)
 	b = append(b, r.gitGateBudgets()...)
 	r.Budgets = b
 }

@@ -18,6 +18,9 @@ type Results struct {
 	StartupMs  map[string]Startup             `json:"startup_ms"`
 	IdleMemory map[string]Memory              `json:"idle_memory"` // shape -> memory
 	ImageMB    map[string]float64             `json:"image_mb"`
+	// Faults are the figures of the fault tests (allowlist changes and
+	// kill -9 under load), both shapes.
+	Faults Faults `json:"faults"`
 }
 
 // Startup is a daemon's median time from exec to accepting a connection

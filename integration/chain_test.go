@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -99,10 +101,11 @@ func TestEgressPipelockChain(t *testing.T) {
 	}
 
 	// Reload: drop the host from pipelock's allowlist, written atomically
-	// into the directory pipelock has mounted, then restart pipelock the
-	// way each shape does (bundle: SIGUSR1 to initd; legacy: restart the
-	// pipelock container). The request that reached pipelock's DLP before
-	// is now refused by its allowlist.
+	// into the directory pipelock has mounted, then signal pipelock the
+	// way each shape does (bundle: SIGUSR1 to initd, which passes SIGHUP
+	// on; legacy: SIGHUP to the pipelock container). It reloads in place:
+	// the request that reached pipelock's DLP before is now refused by its
+	// allowlist, and pipelock kept its process.
 	dir := layout.PipelockStateDir(plan.Slug)
 	data, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
 	assert.NilError(t, err)
@@ -114,7 +117,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	if shape == sidecarflag.Bundle {
 		sidecars[0].Signal(t, dc.SIGUSR1)
 	} else {
-		assert.NilError(t, env.Pool.Client.RestartContainer(sidecars[0].ID, 10))
+		sidecars[0].Signal(t, dc.SIGHUP)
 	}
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		o := curl("http://egress:9099", "https://allowed.example.com/p")
@@ -124,29 +127,37 @@ func TestEgressPipelockChain(t *testing.T) {
 		return poll.Continue("pipelock not reloaded: %s", o)
 	}, poll.WithTimeout(30*time.Second))
 	if shape == sidecarflag.Bundle {
-		assert.Assert(t, is.Contains(sidecars[0].Logs(t), "SIGUSR1: restarting pipelock"))
+		assert.Assert(t, is.Contains(sidecars[0].Logs(t), "SIGUSR1: pipelock reloads its configuration"))
+		assert.Equal(t, strings.Count(sidecars[0].Logs(t), "started pipelock (pid"), 1, "pipelock was restarted, not reloaded")
 	}
+	assert.Assert(t, is.Contains(sidecars[0].Logs(t), `"msg":"reloaded","daemon":"pipelock","generation":2`))
+
+	eng, err := docker.Connect(t.Context())
+	assert.NilError(t, err)
+	defer func() { _ = eng.Close() }()
+	// A bad file is refused with its reason; the running allowlist stays.
+	bad := []byte("mode: strict\nsurprise: 1\n")
+	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, bad, statedir.PublicPerm))
+	err = eng.ReloadPipelock(t.Context(), plan.Slug, sha256Hex(bad))
+	assert.Assert(t, errors.Is(err, docker.ErrReloadRefused), "%v", err)
+	assert.ErrorContains(t, err, "surprise")
+	assert.Assert(t, is.Contains(curl("http://egress:9099", "https://allowed.example.com/p"), "blocked: host allowed.example.com is not on the pipelock allowlist"))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))
 
 	// The operator approves the agent's pipelock-block through the real
 	// engine (apply_allowlist_change): the host is back in the allowlist
-	// of the directory pipelock has mounted and pipelock restarted.
+	// of the directory pipelock has mounted, and the approval returns only
+	// once pipelock confirmed that this file serves — so the very next
+	// request is judged by it, without polling.
 	q := supervise.Queue{Dir: layout.QueueDir(plan.Slug)}
 	p, _, err := q.Submit(supervise.Proposal{Slug: plan.Slug, Kind: supervise.KindPipelock, FailedURL: "https://allowed.example.com/p",
 		Host: "allowed.example.com", Justification: "the task reads this site"}, time.Now())
 	assert.NilError(t, err)
-	eng, err := docker.Connect(t.Context())
-	assert.NilError(t, err)
-	defer func() { _ = eng.Close() }()
 	op := &supervise.Operator{Layout: layout, Applier: eng}
 	_, err = op.Approve(t.Context(), p.ID, "ok")
 	assert.NilError(t, err)
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		o := curl("http://egress:9099", "https://allowed.example.com/p?k="+aws)
-		if strings.Contains(o, "blocked: ") && strings.Contains(o, "in query") {
-			return poll.Success() // past the allowlist again, stopped by DLP
-		}
-		return poll.Continue("approval not applied: %s", o)
-	}, poll.WithTimeout(30*time.Second))
+	o := curl("http://egress:9099", "https://allowed.example.com/p?k="+aws)
+	assert.Assert(t, strings.Contains(o, "blocked: ") && strings.Contains(o, "in query"), "approval confirmed but not serving: %s", o)
 	resp, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
 	assert.Assert(t, ok && resp.Decision == supervise.Approved)
@@ -186,4 +197,9 @@ func TestEgressPipelockChain(t *testing.T) {
 	after, err := os.ReadFile(file)
 	assert.NilError(t, err)
 	assert.Equal(t, string(after), string(before))
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

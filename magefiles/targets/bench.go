@@ -62,6 +62,9 @@ func Bench(ctx context.Context) error {
 	if err := json.Unmarshal(data, &r.Docker); err != nil {
 		return fmt.Errorf("bench results: %w", err)
 	}
+	if r.Docker.Faults, err = benchFaults(ctx); err != nil {
+		return err
+	}
 	r.WallSec = time.Since(start).Seconds()
 	r.Evaluate()
 	out, err := json.MarshalIndent(r, "", "  ")
@@ -109,4 +112,25 @@ func machine(ctx context.Context) bench.Machine {
 		_ = eng.Close()
 	}
 	return m
+}
+
+// benchFaults runs the fault tests of integration/ in their long form (60 s
+// at c=64, an allowlist change every 5 s; kill -9 of each daemon under the
+// same load) in both shapes and reads their figures. CI runs the same tests
+// for 10 s at c=16.
+func benchFaults(ctx context.Context) (bench.Faults, error) {
+	dir, err := os.MkdirTemp("", "cb-faults-")
+	if err != nil {
+		return bench.Faults{}, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	for _, bundle := range []string{"1", "0"} {
+		fmt.Fprintf(progress, "bench: allowlist changes and kill -9 under load, 60 s at c=64 (bundle=%s)\n", bundle)
+		if err := goCmd(ctx, []string{"CLAUDE_BOTTLE_INTEGRATION=1", "CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + bundle, bench.FaultsOutEnv + "=" + dir,
+			"CLAUDE_BOTTLE_FAULTS_DURATION=60s", "CLAUDE_BOTTLE_FAULTS_CONC=64"},
+			"test", "-count=1", "-tags=integration", "-run", "^(TestAllowlistChangesUnderLoad|TestDaemonKilledUnderLoad)$", "-v", "-timeout=20m", "./integration/"); err != nil {
+			return bench.Faults{}, err
+		}
+	}
+	return bench.ReadFaults(dir)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -108,6 +109,22 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 		}
 	} else {
 		report(false, "internal network isolation", "not checked: needs "+agentTest)
+	}
+	if layout.Home != "" {
+		bs, err := eng.Bottles(ctx, layout)
+		if err != nil {
+			report(false, "bottles", err.Error())
+		}
+		for _, b := range bs {
+			detail := b.Status + ", restarts " + restartsText(b.Restarts)
+			if len(b.Problems) > 0 {
+				detail += ": " + strings.Join(b.Problems, "; ")
+			}
+			if b.Fix != "" {
+				detail += "; fix: " + b.Fix
+			}
+			report(b.Status == docker.BottleOK || b.Status == docker.BottleStarting, "bottle "+b.Slug, detail)
+		}
 	}
 	return checks
 }

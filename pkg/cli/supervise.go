@@ -301,9 +301,9 @@ func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o
 // still work, approving says why it cannot.
 type unavailable struct{ err error }
 
-func (u unavailable) Running(context.Context, string, string) error { return u.err }
-func (u unavailable) RestartPipelock(context.Context, string) error { return u.err }
-func (u unavailable) ReloadEgress(context.Context, string) error    { return u.err }
+func (u unavailable) Running(context.Context, string, string) error        { return u.err }
+func (u unavailable) ReloadPipelock(context.Context, string, string) error { return u.err }
+func (u unavailable) ReloadEgress(context.Context, string) error           { return u.err }
 func (u unavailable) RebuildAgent(context.Context, string, string) (string, string, error) {
 	return "", "", u.err
 }

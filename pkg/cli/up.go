@@ -15,6 +15,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 type upOptions struct {
@@ -75,8 +76,13 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 		return err
 	}
 	defer func() { _ = eng.Close() }()
+	failAt, _ := env(docker.FailAtEnv)
+	if eng.Checkpoint, err = docker.FailAt(failAt); err != nil {
+		return err
+	}
 	image := sidecarflag.Image(env)
 	var plan *bottle.Plan
+	staged := false
 	// Images, staging and bring-up report through one progress display,
 	// gone before the shell or the command takes the terminal.
 	err = withProgress(progressOut, env, func(out io.Writer) error {
@@ -84,6 +90,9 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out, Version: BuildVersion().Version}); err != nil {
 				return err
 			}
+		}
+		if err := eng.Checkpoint.Run(ctx, "images"); err != nil {
+			return err
 		}
 		var err error
 		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
@@ -94,9 +103,19 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 			return err
 		}
 		fmt.Fprintf(out, "bottle %s: state in %s\n", plan.Slug, layout.StateDir(plan.Slug))
+		staged = true
+		if err := eng.Checkpoint.Run(ctx, "stage"); err != nil {
+			return err
+		}
 		return eng.Up(ctx, plan, r.TokenEnv(), out)
 	})
+	if err != nil && staged {
+		return afterFailedUp(ctx, eng, layout, plan.Slug, err, stdio.Out)
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stdio.Out, "up interrupted before anything was created; nothing is left")
+		}
 		return err
 	}
 	agent := names.AgentContainer(plan.Slug)
@@ -209,6 +228,14 @@ func newDownCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer func() { _ = eng.Close() }()
+			// Pending proposals are answered before the sidecars stop, so an
+			// agent still waiting reads "rejected: bottle stopped".
+			op := &supervise.Operator{Layout: layout, Applier: eng}
+			if n, err := op.RejectAll(slug, supervise.BottleStopped); err != nil {
+				fmt.Fprintf(a.stdio.Err, "warning: %v\n", err)
+			} else if n > 0 {
+				fmt.Fprintf(a.stdio.Out, "answered %d pending proposal(s): rejected (%s)\n", n, supervise.BottleStopped)
+			}
 			if err := eng.Down(ctx, layout, slug, keep); err != nil {
 				return err
 			}
@@ -250,11 +277,15 @@ func newLsCmd(a *app) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdio.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLUG\tSHAPE\tRUNNING\tSTARTED")
+			fmt.Fprintln(tw, "SLUG\tSHAPE\tRUNNING\tSTATUS\tRESTARTS\tSTARTED")
 			for _, b := range bs {
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", b.Slug, b.Shape, b.Running, len(b.Containers), b.StartedAt)
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", b.Slug, b.Shape, b.Running, len(b.Containers), b.Status, restartsText(b.Restarts), b.StartedAt)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			printProblems(a.stdio.Out, bs)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

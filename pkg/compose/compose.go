@@ -60,7 +60,21 @@ type Service struct {
 	DNS             []string          `yaml:"dns,omitempty"`
 	Labels          map[string]string `yaml:"labels"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`
+	// Restart is the engine's restart policy (see RestartAlways and
+	// RestartSidecar for why each service gets which).
+	Restart string `yaml:"restart,omitempty"`
 }
+
+// Restart policies. The agent and the bundle come back after an engine
+// restart (unless-stopped; the bundle's initd restarts its daemons itself
+// and gives up on a crash loop without exiting, so the engine never loops
+// it). A legacy sidecar is its daemon: on-failure with a limit restarts a
+// crash a few times with the engine's back-off and then leaves it down,
+// reported by claude-bottle ls, rather than restarting it forever.
+const (
+	RestartAlways  = "unless-stopped"
+	RestartSidecar = "on-failure:5"
+)
 
 // Volume is a bind mount (long syntax).
 type Volume struct {
@@ -262,6 +276,7 @@ func agentService(opts Options, deps []string) *Service {
 		DependsOn:       dependsOn,
 		Labels:          labels(slug, "agent"),
 		StopGracePeriod: StopGracePeriod,
+		Restart:         RestartAlways,
 	}
 }
 
@@ -347,6 +362,7 @@ func legacyService(opts Options, daemon string) *Service {
 		SecurityOpt:     []string{"no-new-privileges:true"},
 		Labels:          labels(opts.Slug, daemon),
 		StopGracePeriod: StopGracePeriod,
+		Restart:         RestartSidecar,
 	}
 }
 
@@ -377,6 +393,7 @@ func bundleService(opts Options, daemons []string) *Service {
 		SecurityOpt:     []string{"no-new-privileges:true"},
 		Labels:          labels(opts.Slug, SidecarsService),
 		StopGracePeriod: StopGracePeriod,
+		Restart:         RestartAlways,
 	}
 }
 

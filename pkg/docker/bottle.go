@@ -3,6 +3,8 @@ package docker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 )
 
 // BottleContainer is a running container of a bottle.
@@ -63,30 +66,55 @@ func (e *Engine) Running(ctx context.Context, slug, daemon string) error {
 	return err
 }
 
-// RestartPipelock makes pipelock reread its config: SIGUSR1 to the bundle
-// (initd restarts pipelock alone) or a restart of the legacy container. It
-// returns once the restarted pipelock logs that it is listening again (it
-// reads its config before it listens), or fails after 30 s.
-func (e *Engine) RestartPipelock(ctx context.Context, slug string) error {
+// ReloadTimeout bounds how long ReloadPipelock waits for the new
+// configuration to serve.
+const ReloadTimeout = 30 * time.Second
+
+// ErrReloadRefused is returned when pipelock read the new file and refused
+// it (its previous configuration keeps serving).
+var ErrReloadRefused = errors.New("pipelock refused the new configuration")
+
+// ReloadPipelock makes pipelock reload pipelock.yaml in place — SIGUSR1 to
+// the bundle (initd passes it on to pipelock as SIGHUP), SIGHUP to the
+// legacy pipelock container — and returns once pipelock reports, on its
+// control socket, that the configuration with SHA-256 configSum serves.
+// A pipelock that read the file and refused it (ErrReloadRefused, with its
+// reason) or that does not confirm within ReloadTimeout is an error; no
+// log text is interpreted. Requests in flight are not interrupted.
+func (e *Engine) ReloadPipelock(ctx context.Context, slug, configSum string) error {
 	c, bundle, err := e.roleContainer(ctx, slug, names.Pipelock)
 	if err != nil {
 		return err
 	}
-	since := time.Now().Add(-time.Second)
+	sig := "SIGHUP"
 	if bundle {
-		err = e.api.ContainerKill(ctx, c.ID, "SIGUSR1")
-	} else {
-		timeout := 10
-		err = e.api.ContainerRestart(ctx, c.ID, container.StopOptions{Timeout: &timeout})
+		sig = "SIGUSR1"
 	}
-	if err != nil {
-		return fmt.Errorf("restart pipelock of %s: %w", slug, err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		logs, err := e.logsSince(ctx, c.ID, since)
-		if err == nil && pipelockListening(logs) {
+	name := strings.TrimPrefix(c.Name, "/")
+	deadline := time.Now().Add(ReloadTimeout)
+	var last string
+	for attempt := 0; ; attempt++ {
+		// The signal is sent again every 2 s: one that arrived while
+		// pipelock was being restarted by initd (after a crash) is lost,
+		// and a repeated reload of the same file is harmless.
+		if attempt%10 == 0 {
+			if err := e.api.ContainerKill(ctx, c.ID, sig); err != nil {
+				return fmt.Errorf("reload pipelock of %s: %w", slug, err)
+			}
+		}
+		st, err := e.PipelockStatus(ctx, c.ID)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case st.ConfigSHA256 == configSum:
 			return nil
+		case st.LastErrorSHA256 == configSum:
+			return fmt.Errorf("%w (the previous configuration, generation %d, keeps serving): %s", ErrReloadRefused, st.Generation, st.LastError)
+		default:
+			last = fmt.Sprintf("generation %d serves config %.12s, waiting for %.12s", st.Generation, st.ConfigSHA256, configSum)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pipelock of %s did not confirm the new configuration within %s (%s; docker logs %s)", slug, ReloadTimeout, last, name)
 		}
 		select {
 		case <-ctx.Done():
@@ -94,16 +122,24 @@ func (e *Engine) RestartPipelock(ctx context.Context, slug string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("pipelock of %s did not come back within 30 s (docker logs %s)", slug, strings.TrimPrefix(c.Name, "/"))
 }
 
-func pipelockListening(logs string) bool {
-	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, `"daemon":"pipelock"`) && strings.Contains(line, `"msg":"listening"`) {
-			return true
-		}
+// PipelockStatus asks the pipelock in container id which configuration
+// serves, through its control socket (docker exec of the sidecar binary:
+// the socket lives in the container's network namespace only).
+func (e *Engine) PipelockStatus(ctx context.Context, id string) (pipelock.Status, error) {
+	out, code, err := e.Exec(ctx, id, "", []string{names.SidecarBinary, names.Pipelock, "status"})
+	if err != nil {
+		return pipelock.Status{}, fmt.Errorf("pipelock status: %w", err)
 	}
-	return false
+	if code != 0 {
+		return pipelock.Status{}, fmt.Errorf("pipelock status: exit code %d: %s", code, strings.TrimSpace(out))
+	}
+	var st pipelock.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return pipelock.Status{}, fmt.Errorf("pipelock status: %w: %q", err, out)
+	}
+	return st, nil
 }
 
 func (e *Engine) logsSince(ctx context.Context, id string, since time.Time) (string, error) {

@@ -34,6 +34,8 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 // Engine is the small slice of the Docker API claude-bottle uses.
 type Engine struct {
 	api *client.Client
+	// Checkpoint, when set, is called at each step of Up (see FailAt).
+	Checkpoint Checkpoint
 }
 
 // Connect dials the engine named by DOCKER_HOST (default: the local socket),

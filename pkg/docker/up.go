@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
+	if err := e.checkpoint(ctx, "networks"); err != nil {
+		return err
+	}
 	tokens := map[string]string{}
 	for _, kv := range tokenEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -84,6 +88,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 		}
 		sidecars = append(sidecars, id)
 	}
+	if err := e.checkpoint(ctx, "sidecars-created"); err != nil {
+		return err
+	}
 	start := time.Now()
 	fmt.Fprintf(out, "starting %d sidecar container(s)\n", len(sidecars))
 	for _, id := range sidecars {
@@ -91,20 +98,35 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 			return fmt.Errorf("start sidecar: %w", err)
 		}
 	}
+	if err := e.checkpoint(ctx, "sidecars-started"); err != nil {
+		return err
+	}
 	for _, id := range sidecars {
 		if err := e.waitHealthy(ctx, id, start.Add(HealthTimeout)); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(out, "sidecars healthy in %.1fs\n", time.Since(start).Seconds())
+	if err := e.checkpoint(ctx, "sidecars-healthy"); err != nil {
+		return err
+	}
 	agentID, err := e.createService(ctx, p, compose.AgentService, tokens)
 	if err != nil {
+		return err
+	}
+	if err := e.checkpoint(ctx, "agent-created"); err != nil {
 		return err
 	}
 	if err := e.api.ContainerStart(ctx, agentID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
+	if err := e.checkpoint(ctx, "agent-started"); err != nil {
+		return err
+	}
 	if err := e.provision(ctx, plan, agentID, out); err != nil {
+		return err
+	}
+	if err := e.checkpoint(ctx, "provisioned"); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))
@@ -159,8 +181,19 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	for _, k := range netKeys {
 		nets = append(nets, attachment{network: p.Networks[k].Name, aliases: s.Networks[k].Aliases})
 	}
-	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS}
+	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS, RestartPolicy: restartPolicy(s.Restart)}
 	return e.createOn(ctx, cfg, hc, s.ContainerName, nets)
+}
+
+// restartPolicy turns compose's "no", "always", "unless-stopped" or
+// "on-failure[:N]" into the engine's policy.
+func restartPolicy(s string) container.RestartPolicy {
+	name, n, _ := strings.Cut(s, ":")
+	p := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
+	if name == string(container.RestartPolicyOnFailure) && n != "" {
+		p.MaximumRetryCount, _ = strconv.Atoi(n)
+	}
+	return p
 }
 
 // attachment is one network a container joins, with its aliases there.
@@ -200,6 +233,10 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 		name := strings.TrimPrefix(info.Name, "/")
 		switch {
 		case info.State == nil:
+		case info.RestartCount > 0 || info.State.Restarting:
+			// A daemon that exits before the bottle was ever healthy has a
+			// configuration problem; the restart policy will not fix it.
+			return fmt.Errorf("%s stopped before it was healthy (exit code %d; restarted %d time(s)); see its logs", name, info.State.ExitCode, info.RestartCount)
 		case !info.State.Running:
 			return fmt.Errorf("%s stopped before it was healthy (exit code %d); see its logs", name, info.State.ExitCode)
 		case info.State.Health == nil || info.State.Health.Status == "healthy":
@@ -208,8 +245,18 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 			return fmt.Errorf("%s is unhealthy; see its logs", name)
 		}
 		if hc := info.Config.Healthcheck; hc != nil && len(hc.Test) > 1 && hc.Test[0] == "CMD" {
-			if _, code, err := e.Exec(ctx, id, "", hc.Test[1:]); err == nil && code == 0 {
+			out, code, err := e.Exec(ctx, id, "", hc.Test[1:])
+			if err == nil && code == 0 {
 				return nil
+			}
+			// The bundle's initd restarts a daemon that dies; during
+			// bring-up that is a configuration problem: stop now.
+			if line := initdLine(out); line != "" {
+				for d, st := range parseInitd(line) {
+					if st.state == "restarting" || st.state == "crash-looping" {
+						return fmt.Errorf("%s stopped before it was healthy (%s exited and initd is restarting it); see its logs", name, d)
+					}
+				}
 			}
 		}
 		if time.Now().After(deadline) {
@@ -388,6 +435,10 @@ type BottleInfo struct {
 	Name       string   `json:"name,omitempty"`
 	StartedAt  string   `json:"started_at,omitempty"`
 	StateDir   bool     `json:"state_dir"`
+	// Assessment: ok, starting, degraded or broken, daemon restart counts,
+	// the problems and the command that fixes them.
+	Assessment
+	Details []ContainerHealth `json:"details,omitempty"`
 }
 
 // Bottles lists every bottle that has containers on the engine.
@@ -408,11 +459,16 @@ func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleI
 		if c.State == "running" {
 			b.Running++
 		}
+		if h, err := e.containerHealth(ctx, c.ID); err == nil {
+			b.Details = append(b.Details, h)
+		}
 	}
 	var out []BottleInfo
 	for _, slug := range sortedKeys(by) {
 		b := by[slug]
 		slices.Sort(b.Containers)
+		slices.SortFunc(b.Details, func(x, y ContainerHealth) int { return strings.Compare(x.Name, y.Name) })
+		b.Assessment = Assess(slug, b.Details)
 		if meta, err := os.ReadFile(filepath.Join(layout.StateDir(slug), statedir.MetadataFile)); err == nil {
 			b.StateDir = true
 			var m bottle.Metadata

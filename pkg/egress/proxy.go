@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -201,6 +202,12 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusBadGateway)
+	if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "proxyconnect" {
+		// pipelock is down (restarting after a crash, or given up on):
+		// egress has no other way out, so nothing was sent.
+		fmt.Fprintf(w, "egress: upstream request to %s failed: pipelock (the bottle's DLP proxy) is not answering, so nothing was sent; it is restarted automatically, try again in a moment (%v)\n", host, err)
+		return
+	}
 	fmt.Fprintf(w, "egress: upstream request to %s failed: %v\n", host, err)
 }
 

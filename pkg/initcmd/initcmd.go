@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
@@ -22,7 +23,17 @@ const (
 	// GraceEnv overrides the SIGTERM-to-SIGKILL grace (a Go duration, at
 	// most 9s so initd stays inside compose's 10 s stop period).
 	GraceEnv = "CLAUDE_BOTTLE_INITD_GRACE"
+	// RestartsEnv overrides the restart policy: LIMIT/WINDOW[/BASE], e.g.
+	// 5/60s/100ms (see supervisor.DefaultRestart).
+	RestartsEnv = "CLAUDE_BOTTLE_INITD_RESTARTS"
+	// StatusEnv overrides the status socket (default DefaultStatusAddr).
+	StatusEnv = "CLAUDE_BOTTLE_INITD_STATUS"
 )
+
+// DefaultStatusAddr is an abstract unix socket: private to the bundle's
+// network namespace (the agent is never in it) and needing no writable
+// file system; `initd health` reads it.
+const DefaultStatusAddr = "@claude-bottle-initd"
 
 // Run is initd: PID 1 of the bundle, or `initd health`. It returns the
 // exit code.
@@ -35,11 +46,7 @@ func Run(ctx context.Context, args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "health":
-			if err := supervisor.Health(ctx, "127.0.0.1", daemons); err != nil {
-				fmt.Fprintf(os.Stderr, "initd health: %v\n", err)
-				return 1
-			}
-			return 0
+			return health(ctx, daemons, statusAddr())
 		case "-h", "--help", "help":
 			fmt.Println("usage: initd [health]\n\nRuns the daemons named in " + names.DaemonsEnv +
 				" (csv; unset = all, empty = none) and supervises them.\n`initd health` exits 0 when every selected daemon accepts connections.")
@@ -58,13 +65,52 @@ func Run(ctx context.Context, args []string) int {
 		}
 		grace = g
 	}
+	var policy supervisor.RestartPolicy
+	if v := os.Getenv(RestartsEnv); v != "" {
+		if policy, err = supervisor.ParseRestartPolicy(v); err != nil {
+			fmt.Fprintf(os.Stderr, "[initd] %s: %v\n", RestartsEnv, err)
+			return 2
+		}
+	}
 	bin := os.Getenv(SidecarBinEnv)
 	if bin == "" {
 		bin = names.SidecarBinary
 	}
 	return supervisor.Run(ctx, supervisor.Options{
-		Daemons: daemons,
-		Grace:   grace,
-		Command: func(d string) []string { return append([]string{bin}, names.Argv(d)...) },
+		Daemons:    daemons,
+		Grace:      grace,
+		Restart:    policy,
+		StatusAddr: statusAddr(),
+		Command:    func(d string) []string { return append([]string{bin}, names.Argv(d)...) },
 	})
+}
+
+func statusAddr() string {
+	if v := os.Getenv(StatusEnv); v != "" {
+		return v
+	}
+	return DefaultStatusAddr
+}
+
+// health is the healthcheck: when an initd answers on the status socket
+// (the bundle), every daemon must be running by its account — a daemon it
+// is restarting or gave up on makes the bundle unhealthy — and every port
+// must accept connections. Its one-line summary (states and restart
+// counts) is printed either way; the engine keeps it with the health log,
+// where `claude-bottle ls` reads it. Without an initd (a legacy sidecar
+// container) the ports decide.
+func health(ctx context.Context, daemons []string, addr string) int {
+	var problems []string
+	if st, err := supervisor.QueryStatus(ctx, addr); err == nil {
+		fmt.Println("initd: " + st.Summary())
+		problems = st.Problems()
+	}
+	if err := supervisor.Health(ctx, "127.0.0.1", daemons); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(os.Stderr, "initd health: %s\n", strings.Join(problems, "; "))
+		return 1
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package pipelock
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
@@ -139,12 +142,21 @@ func (s *staged) proxy(resolver Resolver, log *slog.Logger) (*Proxy, error) {
 	return New(Options{Config: s.cfg, Scanner: scanner, Signer: s.signer, Guard: guard, Roots: roots, Logger: log})
 }
 
-// Run is `claude-bottle-sidecar pipelock run --listen ADDR --config FILE`.
-// Configuration is read at start; a restart reloads it (initd restarts
-// pipelock on SIGUSR1, the legacy shape restarts the container).
-func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
+// Run is `claude-bottle-sidecar pipelock run --listen ADDR --config FILE`
+// (the daemon) or `claude-bottle-sidecar pipelock status` (print the
+// running pipelock's Status as JSON, for the host CLI through docker exec).
+// The daemon reloads its configuration in place on SIGHUP (initd forwards
+// its SIGUSR1 as SIGHUP in the bundle; the legacy container gets SIGHUP).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "status" {
+		st, err := QueryStatus(ctx, ControlAddr(os.LookupEnv))
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(st)
+	}
 	if len(args) == 0 || args[0] != "run" {
-		return errors.New("pipelock: usage: pipelock run [--listen ADDR] --config FILE")
+		return errors.New("pipelock: usage: pipelock run [--listen ADDR] --config FILE | pipelock status")
 	}
 	fs := flag.NewFlagSet("pipelock run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -155,7 +167,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
 	setMemoryLimit(os.LookupEnv)
-	cfg, err := loadConfig(*config)
+	cfg, sum, err := readConfig(*config)
 	if err != nil {
 		return err
 	}
@@ -170,13 +182,34 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("pipelock: listen %s: %w", *listen, err)
 	}
-	p, err := st.proxy(net.DefaultResolver, log)
+	live, err := NewLive(LiveOptions{Path: *config, Env: os.Environ(), Resolver: net.DefaultResolver, Logger: log}, cfg, st, sum)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	defer func() { _ = p.Close() }()
+	defer func() { _ = live.Close() }()
 	dropStartupGarbage()
-	log.Info("listening", "addr", ln.Addr().String(), "allowlist", len(p.exact)+len(p.suffixes))
-	return sidecar.ServeHTTP(ctx, names.Pipelock, ln, p, log)
+	if cl, err := net.Listen("unix", ControlAddr(os.LookupEnv)); err != nil {
+		// Serving matters more than reporting: the host CLI then says it
+		// cannot confirm a reload.
+		log.Warn("no control socket; reloads cannot be confirmed", "err", err.Error())
+	} else {
+		go live.ServeControl(ctx, cl)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = live.Reload() // a failed reload is logged, reported by status, and keeps the previous configuration
+			}
+		}
+	}()
+	s := live.Status()
+	log.Info("listening", "addr", ln.Addr().String(), "allowlist", s.Allowlist, "generation", s.Generation, "config_sha256", s.ConfigSHA256)
+	return sidecar.ServeHTTP(ctx, names.Pipelock, ln, live, log)
 }

@@ -101,7 +101,11 @@ const (
 // dir, fsyncs it, renames it over the target and fsyncs dir. A reader that has
 // dir mounted sees the old file or the new one, never a mix, and a crash
 // leaves no half-written file under the target name.
-func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
+func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
+	return explainStorage(writeFileAtomic(dir, name, data, perm), dir)
+}
+
+func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return fmt.Errorf("write %q: not a plain file name", name)
 	}
@@ -161,7 +165,8 @@ type File struct {
 // tree is built under a temporary name beside it and renamed into place, so a
 // failure leaves nothing behind and a bottle's state never exists half-written.
 // Staging over an existing state directory is refused.
-func (l Layout) Stage(slug string, files []File) error {
+func (l Layout) Stage(slug string, files []File) (err error) {
+	defer func() { err = explainStorage(err, l.StateRoot()) }()
 	if err := names.ValidateSlug(slug); err != nil {
 		return err
 	}
@@ -193,7 +198,7 @@ func (l Layout) Stage(slug string, files []File) error {
 		if err := os.MkdirAll(dir, DirPerm); err != nil {
 			return fmt.Errorf("stage %s: %w", slug, err)
 		}
-		if err := WriteFileAtomic(dir, f.Name, f.Data, f.Perm); err != nil {
+		if err := writeFileAtomic(dir, f.Name, f.Data, f.Perm); err != nil {
 			return fmt.Errorf("stage %s: %w", slug, err)
 		}
 	}

@@ -18,13 +18,16 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
-// Applier makes a running bottle pick up changed config: pipelock restarts
-// (bundle: SIGUSR1 to initd; legacy: restart of the pipelock container),
-// egress reloads its routes (SIGHUP).
+// Applier makes a running bottle pick up changed config: pipelock reloads
+// in place (bundle: SIGUSR1 to initd, which passes SIGHUP to pipelock;
+// legacy: SIGHUP to the pipelock container), egress reloads its routes
+// (SIGHUP).
 type Applier interface {
 	// Running fails when the container running daemon is not up.
 	Running(ctx context.Context, slug, daemon string) error
-	RestartPipelock(ctx context.Context, slug string) error
+	// ReloadPipelock returns once the pipelock.yaml whose SHA-256 is
+	// configSum serves new requests (confirmed by pipelock, not guessed).
+	ReloadPipelock(ctx context.Context, slug, configSum string) error
 	ReloadEgress(ctx context.Context, slug string) error
 	// RebuildAgent builds dockerfile (see RebaseDockerfile) on a snapshot
 	// of the running agent and recreates the agent from it with the same
@@ -290,6 +293,10 @@ func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) 
 		return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
 	}
 	dir := o.Layout.PipelockStateDir(slug)
+	old, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
+	}
 	before := slices.Clone(cfg.APIAllowlist)
 	next := cfg.WithAllowlist(append(slices.Clone(cfg.APIAllowlist), hosts...))
 	if slices.Equal(before, next.APIAllowlist) {
@@ -302,8 +309,17 @@ func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) 
 	if err := statedir.WriteFileAtomic(dir, statedir.PipelockFile, out, statedir.PublicPerm); err != nil {
 		return AuditEntry{}, err
 	}
-	if err := o.reloadPipelock(ctx, slug); err != nil {
-		return AuditEntry{}, fmt.Errorf("pipelock.yaml updated but pipelock was not restarted: %w", err)
+	if err := o.reloadPipelock(ctx, slug, out); err != nil {
+		// Put the file back: what is on disk must be what serves, or the
+		// next reload (or a pipelock restart) would apply a change the
+		// operator was told failed.
+		if rerr := statedir.WriteFileAtomic(dir, statedir.PipelockFile, old, statedir.PublicPerm); rerr != nil {
+			return AuditEntry{}, fmt.Errorf("pipelock did not take the new allowlist (%w), and restoring the previous pipelock.yaml failed too: %w", err, rerr)
+		}
+		// Should the new file have been taken after all (a confirmation
+		// that came too late), this puts the previous one back in force.
+		_ = o.reloadPipelock(ctx, slug, old)
+		return AuditEntry{}, fmt.Errorf("pipelock did not take the new allowlist; pipelock.yaml restored: %w", err)
 	}
 	return AuditEntry{Before: before, After: next.APIAllowlist}, nil
 }

@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,8 +25,10 @@ import (
 // recordingApplier records what the operator asked of the running bottle;
 // the Docker side is covered by the integration test.
 type recordingApplier struct {
-	calls []string
-	down  bool
+	calls     []string
+	sums      []string
+	down      bool
+	reloadErr error
 }
 
 func (r *recordingApplier) Running(_ context.Context, slug, daemon string) error {
@@ -34,8 +38,12 @@ func (r *recordingApplier) Running(_ context.Context, slug, daemon string) error
 	return nil
 }
 
-func (r *recordingApplier) RestartPipelock(_ context.Context, slug string) error {
-	r.calls = append(r.calls, "restart-pipelock "+slug)
+func (r *recordingApplier) ReloadPipelock(_ context.Context, slug, sum string) error {
+	r.calls = append(r.calls, "reload-pipelock "+slug)
+	r.sums = append(r.sums, sum)
+	if r.reloadErr != nil {
+		return r.reloadErr
+	}
 	return nil
 }
 
@@ -79,7 +87,7 @@ func TestOperatorApprovePipelock(t *testing.T) {
 	// One approval makes the host reachable: pipelock admits it and egress
 	// gets a route to it (egress refuses a host without one before pipelock
 	// is asked).
-	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug, "reload-egress " + slug})
+	assert.DeepEqual(t, app.calls, []string{"reload-pipelock " + slug, "reload-egress " + slug})
 	assert.DeepEqual(t, readRoutes(t, l, slug)[1], routes.Route{Host: "pypi.org"})
 	after, err := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
 	assert.NilError(t, err)
@@ -112,7 +120,7 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 	op := &Operator{Layout: l, Applier: app}
 	_, err = op.Approve(t.Context(), p.ID, "")
 	assert.NilError(t, err)
-	assert.DeepEqual(t, app.calls, []string{"restart-pipelock " + slug, "reload-egress " + slug})
+	assert.DeepEqual(t, app.calls, []string{"reload-pipelock " + slug, "reload-egress " + slug})
 	data, err := os.ReadFile(filepath.Join(l.EgressStateDir(slug), "routes.yaml"))
 	assert.NilError(t, err)
 	f, err := routes.Parse(data)
@@ -272,7 +280,7 @@ func TestAllowAndRevoke(t *testing.T) {
 	list, err := op.Allowlist(slug)
 	assert.NilError(t, err)
 	assert.Assert(t, !slicesContains(list, "registry.npmjs.org"))
-	assert.DeepEqual(t, app.calls, []string{"reload-egress " + slug, "restart-pipelock " + slug}) // egress first
+	assert.DeepEqual(t, app.calls, []string{"reload-egress " + slug, "reload-pipelock " + slug}) // egress first
 
 	_, err = op.Revoke(t.Context(), slug, Access{Host: "registry.npmjs.org"}, "")
 	assert.ErrorContains(t, err, "nothing to deny")
@@ -306,4 +314,69 @@ func TestAllowAuditsWhatWasAppliedBeforeAFailure(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(audit), `"after":["a.example.com"`), string(audit))
 	assert.Assert(t, is.Contains(string(audit), "stopped at api.github.com"))
+}
+
+func TestAllowHostsConfirmsByHashAndRestoresOnFailure(t *testing.T) {
+	l, slug := stagedBottle(t)
+	file := filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml")
+	before, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	app := &recordingApplier{}
+	op := &Operator{Layout: l, Applier: app}
+
+	_, err = op.AllowHosts(t.Context(), slug, []string{"one.example.com"}, "")
+	assert.NilError(t, err)
+	written, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	sum := sha256.Sum256(written)
+	assert.DeepEqual(t, app.sums, []string{hex.EncodeToString(sum[:])})
+
+	// pipelock refuses (or never confirms): the file goes back to what
+	// serves, and nothing is audited as applied.
+	app.sums, app.reloadErr = nil, errors.New("pipelock refused the new configuration: boom")
+	_, err = op.AllowHosts(t.Context(), slug, []string{"two.example.com"}, "")
+	assert.ErrorContains(t, err, "pipelock.yaml restored: pipelock refused the new configuration: boom")
+	after, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	assert.Equal(t, string(after), string(written))
+	assert.Assert(t, string(after) != string(before))
+	assert.Equal(t, len(app.sums), 2, "the restored file is reloaded too")
+	assert.Equal(t, app.sums[1], hex.EncodeToString(sum[:]))
+	list, err := op.Allowlist(slug)
+	assert.NilError(t, err)
+	assert.Assert(t, !slicesContains(list, "two.example.com"))
+}
+
+func TestRejectAllAnswersPendingProposals(t *testing.T) {
+	l, slug := stagedBottle(t)
+	q := Queue{Dir: l.QueueDir(slug)}
+	now := time.Now()
+	var ids []string
+	for _, h := range []string{"a.example.com", "b.example.com"} {
+		p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://" + h + "/", Host: h, Justification: "needed"}, now)
+		assert.NilError(t, err)
+		ids = append(ids, p.ID)
+	}
+	op := &Operator{Layout: l, Applier: &recordingApplier{}}
+	n, err := op.RejectAll(slug, BottleStopped)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 2)
+	for _, id := range ids {
+		r, ok, err := q.Response(id)
+		assert.NilError(t, err)
+		assert.Assert(t, ok)
+		assert.Equal(t, r.Decision, Rejected)
+		assert.Equal(t, r.Notes, BottleStopped)
+	}
+	left, err := q.Unanswered()
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0)
+	audit, err := os.ReadFile(l.AuditLog())
+	assert.NilError(t, err)
+	assert.Equal(t, strings.Count(string(audit), `"notes":"bottle stopped"`), 2)
+	// A restarted supervise reads the same queue directory: nothing is lost
+	// between runs (the queue lives on the host, not in the container).
+	n, err = op.RejectAll(slug, BottleStopped)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 0)
 }

@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -214,8 +216,8 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 		if err := statedir.WriteFileAtomic(o.Layout.PipelockStateDir(slug), statedir.PipelockFile, out, statedir.PublicPerm); err != nil {
 			return AuditEntry{}, err
 		}
-		if err := o.reloadPipelock(ctx, slug); err != nil {
-			return AuditEntry{}, fmt.Errorf("pipelock.yaml updated but pipelock was not restarted: %w", err)
+		if err := o.reloadPipelock(ctx, slug, out); err != nil {
+			return AuditEntry{}, fmt.Errorf("pipelock.yaml updated but pipelock did not confirm it serves: %w", err)
 		}
 	}
 	entry := AuditEntry{Slug: slug, Kind: "deny", Decision: "revoked", Notes: notes,
@@ -223,10 +225,12 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 	return entry, o.audit(entry)
 }
 
-// reloadPipelock makes a running pipelock load pipelock.yaml again; every
-// allowlist change goes through it.
-func (o *Operator) reloadPipelock(ctx context.Context, slug string) error {
-	return o.Applier.RestartPipelock(ctx, slug)
+// reloadPipelock makes a running pipelock load pipelock.yaml again and
+// returns once pipelock confirms that the file with exactly the bytes
+// written serves (by its SHA-256); every allowlist change goes through it.
+func (o *Operator) reloadPipelock(ctx context.Context, slug string, written []byte) error {
+	sum := sha256.Sum256(written)
+	return o.Applier.ReloadPipelock(ctx, slug, hex.EncodeToString(sum[:]))
 }
 
 func (o *Operator) routesFile(slug string) (routes.File, error) {

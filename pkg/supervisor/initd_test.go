@@ -66,6 +66,7 @@ type initdProc struct {
 	stderr *syncBuf
 	done   chan struct{}
 	code   int
+	status string // the status socket
 }
 
 func startInitd(t testing.TB, env ...string) *initdProc {
@@ -73,7 +74,9 @@ func startInitd(t testing.TB, env ...string) *initdProc {
 	initd, child := binaries(t)
 	p := &initdProc{stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
 	p.cmd = exec.Command(initd)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CLAUDE_BOTTLE_SIDECAR_BIN=" + child, "CLAUDE_BOTTLE_INITD_GRACE=1s"}, env...)
+	p.status = fmt.Sprintf("@initd-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CLAUDE_BOTTLE_SIDECAR_BIN=" + child, "CLAUDE_BOTTLE_INITD_GRACE=1s",
+		"CLAUDE_BOTTLE_INITD_STATUS=" + p.status}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	assert.NilError(t, p.cmd.Start())
 	go func() {
@@ -201,64 +204,154 @@ func TestInitdSIGHUPGoesToEgressOnly(t *testing.T) {
 	assert.Equal(t, p.wait(t, 5*time.Second), 0)
 }
 
-func TestInitdSIGUSR1RestartsPipelockOnly(t *testing.T) {
+func TestInitdSIGUSR1ReloadsPipelockInPlace(t *testing.T) {
 	p := startInitd(t)
 	for _, d := range []string{"egress", "pipelock", "git-gate", "supervise"} {
 		p.waitOut(t, "["+d+"] ready")
 	}
 	before := p.pids()
 	p.signal(t, syscall.SIGUSR1)
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if len(p.pids()["pipelock"]) == 2 {
-			return poll.Success()
-		}
-		return poll.Continue("pipelock not restarted yet: %s", p.stderr.String())
-	}, poll.WithTimeout(5*time.Second))
-	after := p.pids()
-	assert.Assert(t, after["pipelock"][0] != after["pipelock"][1], "pipelock must run with a new pid")
-	for _, d := range []string{"egress", "git-gate", "supervise"} {
-		assert.DeepEqual(t, after[d], before[d])
-		assert.NilError(t, syscall.Kill(before[d][0], 0), "%s must keep running", d)
-		assert.Assert(t, !strings.Contains(p.stdout.String(), "term "+d), "%s was signalled", d)
-	}
-	assert.Assert(t, is.Contains(p.stdout.String(), "[pipelock] term pipelock"))
-	assert.ErrorIs(t, syscall.Kill(after["pipelock"][0], 0), syscall.ESRCH)
-	assert.NilError(t, syscall.Kill(after["pipelock"][1], 0))
-
-	// The restarted pipelock is supervised like the first one.
+	p.waitOut(t, "[pipelock] hup pipelock")
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, strings.Count(p.stdout.String(), "hup "), 1, "only pipelock is told: %s", p.stdout.String())
+	assert.DeepEqual(t, p.pids(), before) // nobody restarted: the reload is in place
+	assert.Assert(t, !strings.Contains(p.stdout.String(), "term "), "nobody was stopped")
 	p.signal(t, syscall.SIGTERM)
 	assert.Equal(t, p.wait(t, 5*time.Second), 0)
-	assert.Equal(t, strings.Count(p.stdout.String(), "[pipelock] term pipelock"), 2)
 }
 
-func TestInitdSIGUSR1EscalatesStubbornPipelock(t *testing.T) {
-	p := startInitd(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "FAKE_PIPELOCK=ignore-term")
+func (p *initdProc) waitErr(t testing.TB, substr string, within time.Duration) {
+	t.Helper()
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if strings.Contains(p.stderr.String(), substr) {
+			return poll.Success()
+		}
+		return poll.Continue("stderr has no %q yet:\n%s", substr, p.stderr.String())
+	}, poll.WithTimeout(within), poll.WithDelay(20*time.Millisecond))
+}
+
+func (p *initdProc) statusOf(t testing.TB, daemon string) DaemonStatus {
+	t.Helper()
+	st, err := QueryStatus(context.Background(), p.status)
+	assert.NilError(t, err)
+	for _, d := range st.Daemons {
+		if d.Name == daemon {
+			return d
+		}
+	}
+	t.Fatalf("no %s in %+v", daemon, st)
+	return DaemonStatus{}
+}
+
+func TestInitdRestartsADeadDaemonWithBackoff(t *testing.T) {
+	p := startInitd(t, "FAKE_GIT_GATE=exit-times=3", "FAKE_COUNTER_DIR="+t.TempDir(), "CLAUDE_BOTTLE_INITD_RESTARTS=5/60s/50ms")
+	p.waitOut(t, "[git-gate] crashing git-gate 3")
+	p.waitErr(t, "restarting it in 200ms (restart 3 within 1m0s, limit 5)", 5*time.Second)
+	assert.Assert(t, is.Contains(p.stderr.String(), "git-gate exited on its own (exit code 1); restarting it in 50ms (restart 1"))
+	assert.Assert(t, is.Contains(p.stderr.String(), "restarting it in 100ms (restart 2"))
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if len(p.pids()["git-gate"]) == 4 {
+			return poll.Success()
+		}
+		return poll.Continue("git-gate not started a fourth time: %s", p.stderr.String())
+	}, poll.WithTimeout(5*time.Second))
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if d := p.statusOf(t, "git-gate"); d.State == StateRunning && d.Restarts == 3 {
+			return poll.Success()
+		}
+		return poll.Continue("status: %+v", p.statusOf(t, "git-gate"))
+	}, poll.WithTimeout(5*time.Second))
+	// The others were never touched.
+	for _, d := range []string{"egress", "pipelock", "supervise"} {
+		assert.Equal(t, len(p.pids()[d]), 1, d)
+		assert.Equal(t, p.statusOf(t, d).Restarts, 0)
+		assert.Assert(t, !strings.Contains(p.stdout.String(), "term "+d), "%s was stopped", d)
+	}
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, p.wait(t, 5*time.Second), 0)
+}
+
+func TestInitdRestartsAKilledDaemon(t *testing.T) {
+	p := startInitd(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock")
 	p.waitOut(t, "[pipelock] ready")
-	p.signal(t, syscall.SIGUSR1)
+	p.waitOut(t, "[egress] ready")
+	first := p.pids()["pipelock"][0]
+	start := time.Now()
+	assert.NilError(t, syscall.Kill(first, syscall.SIGKILL)) // kill -9, as an attacker or the OOM killer would
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		if len(p.pids()["pipelock"]) == 2 {
 			return poll.Success()
 		}
-		return poll.Continue("pipelock not restarted yet")
-	}, poll.WithTimeout(5*time.Second))
-	assert.Assert(t, is.Contains(p.stderr.String(), "pipelock did not stop within 1s; SIGKILL"))
-	assert.Assert(t, !strings.Contains(p.stderr.String(), "exited on its own"))
+		return poll.Continue("pipelock not back: %s", p.stderr.String())
+	}, poll.WithTimeout(5*time.Second), poll.WithDelay(10*time.Millisecond))
+	t.Logf("pipelock back %s after kill -9", time.Since(start))
+	assert.Assert(t, is.Contains(p.stderr.String(), "pipelock exited on its own (killed by SIGKILL); restarting it in 100ms"))
+	d := p.statusOf(t, "pipelock")
+	assert.Equal(t, d.Restarts, 1)
+	assert.Equal(t, d.PID, p.pids()["pipelock"][1])
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, p.wait(t, 5*time.Second), 0)
 }
 
-func TestInitdDaemonExitTearsDown(t *testing.T) {
-	p := startInitd(t, "FAKE_GIT_GATE=exit=3")
-	code := p.wait(t, 5*time.Second)
-	assert.Equal(t, code, 3, "initd exits with the daemon's code")
-	assert.Assert(t, is.Contains(p.stderr.String(), "git-gate exited on its own (exit code 3); tearing the bundle down"))
-	for _, d := range []string{"egress", "pipelock", "supervise"} {
-		assert.Assert(t, is.Contains(p.stdout.String(), "["+d+"] term "+d), "%s got no SIGTERM", d)
+func TestInitdGivesUpOnACrashLoopAndTurnsUnhealthy(t *testing.T) {
+	p := startInitd(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "FAKE_EGRESS=listen", "FAKE_PIPELOCK=exit-times=1000",
+		"FAKE_COUNTER_DIR="+t.TempDir(), "CLAUDE_BOTTLE_INITD_RESTARTS=3/30s/10ms")
+	p.waitErr(t, "pipelock exited on its own (exit code 1); it exited 4 times within 30s: crash-looping, not restarting it", 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, len(p.pids()["pipelock"]), 4, "three restarts, then none")
+	select {
+	case <-p.done:
+		t.Fatalf("initd exited: a crash loop leaves it up and unhealthy, not restarted by the engine forever: %s", p.stderr.String())
+	default:
 	}
+	d := p.statusOf(t, "pipelock")
+	assert.Equal(t, d.State, StateCrashLooping)
+	assert.Equal(t, d.Restarts, 3)
+	assert.Equal(t, p.statusOf(t, "egress").State, StateRunning)
+
+	code, out := runHealth(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "CLAUDE_BOTTLE_INITD_STATUS="+p.status)
+	assert.Equal(t, code, 1)
+	assert.Assert(t, is.Contains(out, "initd: egress=running restarts=0 pipelock=crash-looping restarts=3"))
+	assert.Assert(t, is.Contains(out, "pipelock crash-looping (exited on its own (exit code 1))"))
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, p.wait(t, 5*time.Second), 0)
 }
 
-func TestInitdDaemonKilledBySignal(t *testing.T) {
-	p := startInitd(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=pipelock,egress", "FAKE_PIPELOCK=selfkill")
-	assert.Equal(t, p.wait(t, 5*time.Second), 128+9)
-	assert.Assert(t, is.Contains(p.stderr.String(), "pipelock exited on its own (killed by SIGKILL)"))
+func TestInitdBadRestartPolicy(t *testing.T) {
+	p := startInitd(t, "CLAUDE_BOTTLE_INITD_RESTARTS=forever")
+	assert.Equal(t, p.wait(t, 5*time.Second), 2)
+	assert.Assert(t, is.Contains(p.stderr.String(), "want LIMIT/WINDOW[/BASE]"))
+}
+
+func TestRestartPolicyDelay(t *testing.T) {
+	p := RestartPolicy{Base: 100 * time.Millisecond, Max: time.Second}.withDefaults()
+	var got []time.Duration
+	for n := 1; n <= 6; n++ {
+		got = append(got, p.delay(n))
+	}
+	assert.DeepEqual(t, got, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second})
+	for _, bad := range []string{"", "5", "0/1m", "5/-1s", "5/1m/2h", "x/1m"} {
+		_, err := ParseRestartPolicy(bad)
+		assert.Assert(t, err != nil, bad)
+	}
+	got2, err := ParseRestartPolicy("3/10s/50ms")
+	assert.NilError(t, err)
+	assert.Equal(t, got2.Limit, 3)
+	assert.Equal(t, got2.Base, 50*time.Millisecond)
+}
+
+func runHealth(t *testing.T, env ...string) (int, string) {
+	t.Helper()
+	initd, _ := binaries(t)
+	cmd := exec.Command(initd, "health")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	assert.NilError(t, err)
+	return 0, string(out)
 }
 
 func TestInitdUnknownDaemon(t *testing.T) {
@@ -350,17 +443,8 @@ func TestInitdReapsOrphans(t *testing.T) {
 }
 
 func TestInitdHealth(t *testing.T) {
-	initd, _ := binaries(t)
 	health := func(env ...string) (int, string) {
-		cmd := exec.Command(initd, "health")
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), string(out)
-		}
-		assert.NilError(t, err)
-		return 0, string(out)
+		return runHealth(t, append(env, "CLAUDE_BOTTLE_INITD_STATUS=@initd-test-nobody")...)
 	}
 	code, out := health("CLAUDE_BOTTLE_SIDECAR_DAEMONS=")
 	assert.Equal(t, code, 0, out)
@@ -375,6 +459,9 @@ func TestInitdHealth(t *testing.T) {
 	p.waitOut(t, "[pipelock] listening")
 	code, out = health("CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock")
 	assert.Equal(t, code, 0, out)
+	code, out = runHealth(t, "CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "CLAUDE_BOTTLE_INITD_STATUS="+p.status)
+	assert.Equal(t, code, 0, out)
+	assert.Assert(t, is.Contains(out, "initd: egress=running restarts=0 pipelock=running restarts=0"))
 	code, out = health("CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock,supervise")
 	assert.Equal(t, code, 1, "one daemon down means unhealthy")
 	assert.Assert(t, is.Contains(out, "supervise (127.0.0.1:9100)"))

@@ -1,8 +1,9 @@
 // Package supervisor is the logic of initd, the PID 1 of the sidecar bundle:
 // it selects the daemons, starts them in canonical order with their own
-// environment, prefixes their output, forwards and interprets signals, tears
-// the bundle down when one daemon dies (fail closed) and reaps every zombie
-// through a single reaper.
+// environment, prefixes their output, forwards and interprets signals,
+// restarts a daemon that dies (with exponential back-off, giving up on one
+// that keeps crashing), reports each daemon's state on a status socket, and
+// reaps every zombie through a single reaper.
 package supervisor
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -42,12 +44,18 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Grace defaults to DefaultGrace.
 	Grace time.Duration
+	// Restart is the back-off policy for daemons that die; zero fields
+	// take DefaultRestart's.
+	Restart RestartPolicy
+	// StatusAddr is the unix socket (e.g. "@claude-bottle-initd", an
+	// abstract one) on which initd reports every daemon's state as JSON;
+	// empty means none.
+	StatusAddr string
 }
 
 type child struct {
-	name       string
-	proc       *os.Process
-	restarting bool // SIGUSR1: stopped on purpose, to be started again
+	name string
+	proc *os.Process
 }
 
 type exitEvent struct {
@@ -62,12 +70,14 @@ type Supervisor struct {
 	byPid  map[int]*child
 	byName map[string]*child
 	output sync.WaitGroup
+	status *statusBoard
 }
 
 // Run starts the daemons and supervises them until the bundle stops, and
 // returns initd's exit code: 0 after a requested stop (SIGTERM, SIGINT or ctx
-// cancelled), the exit code of the daemon that stopped on its own otherwise
-// (128+signal when a signal killed it), 127 when a daemon could not be started.
+// cancelled), 127 when a daemon could not be started at all. A daemon that
+// dies later is restarted per opts.Restart, or left down as crash-looping;
+// initd itself keeps running either way (its healthcheck then fails).
 func Run(ctx context.Context, opts Options) int {
 	if opts.Grace <= 0 {
 		opts.Grace = DefaultGrace
@@ -81,7 +91,8 @@ func Run(ctx context.Context, opts Options) int {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
-	s := &Supervisor{opts: opts, byPid: map[int]*child{}, byName: map[string]*child{}}
+	opts.Restart = opts.Restart.withDefaults()
+	s := &Supervisor{opts: opts, byPid: map[int]*child{}, byName: map[string]*child{}, status: newStatusBoard(opts.Daemons)}
 	return s.run(ctx)
 }
 
@@ -104,17 +115,31 @@ func (s *Supervisor) run(ctx context.Context) int {
 	stopReaper := s.startReaper(exits)
 	defer stopReaper()
 
+	if s.opts.StatusAddr != "" {
+		if ln, err := net.Listen("unix", s.opts.StatusAddr); err != nil {
+			s.logf("no status socket %s (%v); initd health reports ports only", s.opts.StatusAddr, err)
+		} else {
+			go s.status.serve(ln)
+			defer func() { _ = ln.Close() }()
+		}
+	}
+
 	code := 0
 	stopping := false
 	var killTimer <-chan time.Time
-	restartKill := map[int]*time.Timer{}
-	restartDue := make(chan int, 4)
+	restartDue := make(chan string, 8)
+	history := map[string]*crashHistory{}
+	pending := map[string]*time.Timer{}
 
 	beginStop := func(sig syscall.Signal, why string) {
 		if stopping {
 			return
 		}
 		stopping = true
+		for d, t := range pending {
+			t.Stop()
+			delete(pending, d)
+		}
 		if len(s.byPid) == 0 {
 			return
 		}
@@ -137,6 +162,30 @@ func (s *Supervisor) run(ctx context.Context) int {
 		}
 	}
 
+	// died handles a daemon that stopped (or could not be started again)
+	// outside a requested stop: restart it after a back-off, or give up on
+	// it when it keeps crashing. Either way the other daemons keep running;
+	// while it is down the requests that need it fail closed (egress
+	// without pipelock answers 502, nothing goes out unscanned).
+	died := func(name, why string) {
+		h := history[name]
+		if h == nil {
+			h = &crashHistory{}
+			history[name] = h
+		}
+		now := time.Now()
+		n := h.record(now, s.opts.Restart.Window)
+		if n > s.opts.Restart.Limit {
+			s.logf("%s %s; it exited %d times within %s: crash-looping, not restarting it (the bundle is unhealthy until it is brought up again)", name, why, n, s.opts.Restart.Window)
+			s.status.set(name, func(d *DaemonStatus) { d.State, d.PID, d.LastExit = StateCrashLooping, 0, why })
+			return
+		}
+		delay := s.opts.Restart.delay(n)
+		s.logf("%s %s; restarting it in %s (restart %d within %s, limit %d)", name, why, delay, n, s.opts.Restart.Window, s.opts.Restart.Limit)
+		s.status.set(name, func(d *DaemonStatus) { d.State, d.PID, d.LastExit = StateRestarting, 0, why })
+		pending[name] = time.AfterFunc(delay, func() { restartDue <- name })
+	}
+
 	done := ctx.Done()
 	for !stopping || len(s.byPid) > 0 {
 		select {
@@ -155,25 +204,25 @@ func (s *Supervisor) run(ctx context.Context) int {
 					s.logf("SIGHUP: egress is not running; ignored")
 				}
 			case syscall.SIGUSR1:
-				c := s.byName[names.Pipelock]
-				switch {
-				case stopping || c == nil:
-					s.logf("SIGUSR1: pipelock is not running; ignored")
-				case c.restarting:
-					s.logf("SIGUSR1: pipelock restart already in progress")
-				default:
-					s.logf("SIGUSR1: restarting pipelock (config reload)")
-					c.restarting = true
-					_ = c.proc.Signal(syscall.SIGTERM)
-					pid := c.proc.Pid
-					restartKill[pid] = time.AfterFunc(s.opts.Grace, func() { restartDue <- pid })
+				// pipelock reloads its configuration in place on SIGHUP:
+				// requests in flight finish, nothing is refused meanwhile.
+				if c := s.byName[names.Pipelock]; c != nil && !stopping {
+					s.logf("SIGUSR1: pipelock reloads its configuration (SIGHUP)")
+					_ = c.proc.Signal(syscall.SIGHUP)
+				} else {
+					s.logf("SIGUSR1: pipelock is not running; ignored (it reads the current file when it starts)")
 				}
 			}
-		case pid := <-restartDue:
-			if c := s.byPid[pid]; c != nil && c.restarting {
-				s.logf("pipelock did not stop within %s; SIGKILL", s.opts.Grace)
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
+		case name := <-restartDue:
+			delete(pending, name)
+			if stopping {
+				continue
 			}
+			if err := s.start(name); err != nil {
+				died(name, fmt.Sprintf("could not be started again (%v)", err))
+				continue
+			}
+			s.status.set(name, func(d *DaemonStatus) { d.Restarts++ })
 		case <-killTimer:
 			for pid, c := range s.byPid {
 				s.logf("%s did not stop within %s; SIGKILL", c.name, s.opts.Grace)
@@ -188,26 +237,15 @@ func (s *Supervisor) run(ctx context.Context) int {
 			}
 			delete(s.byPid, ev.pid)
 			delete(s.byName, c.name)
-			if t := restartKill[ev.pid]; t != nil {
-				t.Stop()
-				delete(restartKill, ev.pid)
-			}
-			status := exitCode(ev.status)
-			switch {
-			case c.restarting && !stopping:
-				s.logf("%s stopped (%s); starting it again", c.name, describe(ev.status))
-				if err := s.start(c.name); err != nil {
-					s.logf("restart %s: %v", c.name, err)
-					code = 127
-					beginStop(syscall.SIGTERM, "restart failed")
-				}
-			case stopping:
+			if stopping {
 				s.logf("%s stopped (%s)", c.name, describe(ev.status))
-			default:
-				s.logf("%s exited on its own (%s); tearing the bundle down", c.name, describe(ev.status))
-				code = status
-				beginStop(syscall.SIGTERM, c.name+" exited")
+				s.status.set(c.name, func(d *DaemonStatus) { d.State, d.PID = StateStopped, 0 })
+				continue
 			}
+			// Take the daemon's process group along: nothing it started
+			// may outlive it and hold its port or its files.
+			_ = syscall.Kill(-ev.pid, syscall.SIGKILL)
+			died(c.name, "exited on its own ("+describe(ev.status)+")")
 		}
 	}
 	s.waitOutput(time.Second)
@@ -253,6 +291,8 @@ func (s *Supervisor) start(daemon string) error {
 	c := &child{name: daemon, proc: cmd.Process}
 	s.byPid[cmd.Process.Pid] = c
 	s.byName[daemon] = c
+	pid := cmd.Process.Pid
+	s.status.set(daemon, func(d *DaemonStatus) { d.State, d.PID, d.Since = StateRunning, pid, time.Now().UTC() })
 	s.output.Add(2)
 	go s.prefix(daemon, outR, s.opts.Stdout)
 	go s.prefix(daemon, errR, s.opts.Stderr)

@@ -9,13 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchload load|startup ...")
+		fmt.Fprintln(os.Stderr, "usage: benchload load|mixed|startup ...")
 		os.Exit(2)
 	}
 	ctx := context.Background()
@@ -37,6 +39,24 @@ func main() {
 			os.Exit(1)
 		}
 		_ = json.NewEncoder(os.Stdout).Encode(res)
+	case "mixed":
+		fs := flag.NewFlagSet("mixed", flag.ExitOnError)
+		var o benchload.MixedOptions
+		var blocked string
+		fs.StringVar(&o.Allowed, "allowed", "", "URL that must pass")
+		fs.StringVar(&blocked, "blocked", "", "space-separated URLs that must be refused")
+		fs.StringVar(&o.Proxy, "proxy", "", "proxy URL")
+		fs.StringVar(&o.CACert, "cacert", "", "PEM roots to trust")
+		fs.IntVar(&o.Conc, "c", 16, "concurrency")
+		fs.DurationVar(&o.Duration, "d", 10*time.Second, "duration")
+		_ = fs.Parse(os.Args[2:])
+		o.Blocked = strings.Fields(blocked)
+		res, err := benchload.Mixed(ctx, o)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchload:", err)
+			os.Exit(1)
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(res)
 	case "startup":
 		fs := flag.NewFlagSet("startup", flag.ExitOnError)
 		addr := fs.String("addr", "", "address the daemon listens on")
@@ -48,7 +68,7 @@ func main() {
 		}
 		fmt.Printf("{\"accept_ms\": %.2f, \"first_answer_ms\": %.2f}\n", float64(r.Accept.Microseconds())/1000, float64(r.FirstAnswer.Microseconds())/1000)
 	default:
-		fmt.Fprintln(os.Stderr, "usage: benchload load|startup ...")
+		fmt.Fprintln(os.Stderr, "usage: benchload load|mixed|startup ...")
 		os.Exit(2)
 	}
 }

@@ -1,7 +1,8 @@
 // Command fakechild stands in for the sidecar binary in initd's tests. Its
 // first argument is the daemon name; FAKE_<DAEMON> (upper case, '-' -> '_')
 // picks a behaviour: run (default), ignore-term, exit=N, selfkill, orphans,
-// listen. It reports what it sees on stdout so tests can assert on it.
+// listen, exit-times=N (exit 1 on the first N starts, counted in
+// $FAKE_COUNTER_DIR, then run). It reports what it sees on stdout so tests can assert on it.
 package main
 
 import (
@@ -32,6 +33,16 @@ func main() {
 		}
 	}
 	switch {
+	case strings.HasPrefix(mode, "exit-times="):
+		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "exit-times="))
+		f := os.Getenv("FAKE_COUNTER_DIR") + "/" + daemon
+		b, _ := os.ReadFile(f)
+		seen, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		_ = os.WriteFile(f, []byte(strconv.Itoa(seen+1)), 0o600)
+		if seen < n {
+			fmt.Printf("crashing %s %d\n", daemon, seen+1)
+			os.Exit(1)
+		}
 	case strings.HasPrefix(mode, "exit="):
 		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "exit="))
 		time.Sleep(300 * time.Millisecond)
