@@ -70,8 +70,10 @@ func TestPlaceholderShapesStayClean(t *testing.T) {
 	for _, text := range []string{
 		`api_key = "${API_KEY}"`,
 		`api_key = "{{ .Values.apiKey }}"`,
-		`aws_access_key_id = AKIAIOSFODNN7EXAMPLE`,
 	} {
+		// (AWS's documentation key AKIAIOSFODNN7EXAMPLE is not here: a
+		// credential-shaped string leaving the bottle is a finding, example
+		// or not.)
 		assert.Equal(t, len(s.Scan("body", text)), 0, text)
 	}
 }
