@@ -65,6 +65,6 @@ func Run(ctx context.Context, args []string) int {
 	return supervisor.Run(ctx, supervisor.Options{
 		Daemons: daemons,
 		Grace:   grace,
-		Command: func(d string) []string { return append([]string{bin}, names.Argv(d)...) },
+		Command: func(d string) []string { return append([]string{bin}, names.BundleArgv(d)...) },
 	})
 }
