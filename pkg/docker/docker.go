@@ -155,6 +155,9 @@ type BuildSpec struct {
 	Salt []string
 	// Force rebuilds even when the inputs did not change.
 	Force bool
+	// NetworkMode is the network the RUN lines run on (the classic
+	// builder's --network); empty: the engine's default bridge.
+	NetworkMode string
 }
 
 // BuildResult says what Build did.
@@ -201,6 +204,7 @@ func (e *Engine) Build(ctx context.Context, spec BuildSpec, out io.Writer) (Buil
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
+		NetworkMode: spec.NetworkMode,
 	})
 	if err != nil {
 		return res, fmt.Errorf("build %s: %w", spec.Tag, err)
