@@ -71,7 +71,8 @@ type Service struct {
 	PidsLimit    int64  `yaml:"pids_limit,omitempty"`
 	CPUs         string `yaml:"cpus,omitempty"`
 	// DNS overrides the resolvers the engine's embedded DNS forwards
-	// outside names to (never set by Build; for tests and site policy).
+	// outside names to: AgentDNS for the agent; unset for the sidecars
+	// (tests point them at a stand-in resolver).
 	DNS             []string          `yaml:"dns,omitempty"`
 	Labels          map[string]string `yaml:"labels"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`

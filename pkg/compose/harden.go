@@ -20,6 +20,17 @@ const (
 	CapAll = "ALL"
 )
 
+// AgentDNS is the only resolver the engine's embedded DNS may forward the
+// agent's outside lookups to: an address of TEST-NET-1 (RFC 5737, never
+// routed), not on loopback. Engines with CVE-2024-29018 forward queries for
+// loopback resolvers (systemd-resolved's 127.0.0.53) from the host's
+// network namespace, which lets a container on an internal network resolve
+// (and exfiltrate through) outside names; for any other resolver they
+// forward from the container's namespace, where the agent's internal
+// network has no route, so the query fails at once. The aliases of the
+// sidecars are answered by the embedded DNS itself and keep working.
+const AgentDNS = "192.0.2.53"
+
 // Sidecar limits. The daemons' budgets are far below these (the bundle idles
 // near 40 MB; pipelock holds one 10 MiB upload within 64 MB; git-gate scans a
 // 256 MB push within 128 MB): the limits only stop a runaway from reaching
@@ -94,6 +105,7 @@ func hardenAgent(s *Service, opts Options) {
 	s.CapDrop = []string{CapAll}
 	s.SecurityOpt = []string{NoNewPrivileges}
 	s.Sysctls = agentSysctls()
+	s.DNS = []string{AgentDNS}
 	s.MemLimit = r.MemoryBytes()
 	s.MemswapLimit = s.MemLimit // no swap beyond the limit
 	s.PidsLimit = r.Pids

@@ -29,6 +29,7 @@ func TestHardening(t *testing.T) {
 					assert.Assert(t, s.PidsLimit > 0, name)
 					assert.Equal(t, s.Sysctls["net.ipv6.conf.all.disable_ipv6"], "1", name)
 					if name == AgentService {
+						assert.DeepEqual(t, s.DNS, []string{AgentDNS})
 						assert.Equal(t, s.CPUs, "2")
 						assert.Equal(t, s.MemLimit, int64(4<<30))
 						assert.Equal(t, s.PidsLimit, int64(manifest.DefaultPids))

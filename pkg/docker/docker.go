@@ -34,6 +34,9 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 // Engine is the small slice of the Docker API claude-bottle uses.
 type Engine struct {
 	api *client.Client
+	// AllowEngineBug is the operator's AllowEngineBugEnv: the IDs of known
+	// engine bugs (or "all") that Up tolerates on an unmitigated bottle.
+	AllowEngineBug string
 }
 
 // Connect dials the engine named by DOCKER_HOST (default: the local socket),

@@ -108,6 +108,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	if err := e.provision(ctx, plan, agentID, out); err != nil {
 		return err
 	}
+	if err := e.checkBottle(ctx, plan, agentID, out); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))
 	return nil
 }
