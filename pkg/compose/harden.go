@@ -31,6 +31,13 @@ const (
 // sidecars are answered by the embedded DNS itself and keep working.
 const AgentDNS = "192.0.2.53"
 
+// DefaultAgentUser is the uid:gid the agent runs as when its image would
+// run it as root (no USER, or USER root): the first user Debian's useradd
+// creates, which the project's agent images call "agent". A root agent
+// without capabilities is still root over every root-owned file of its
+// image; bottles do not run one by default.
+const DefaultAgentUser = "1000:1000"
+
 // Sidecar limits. The daemons' budgets are far below these (the bundle idles
 // near 40 MB; pipelock holds one 10 MiB upload within 64 MB; git-gate scans a
 // 256 MB push within 128 MB): the limits only stop a runaway from reaching

@@ -29,8 +29,8 @@ func (e *Engine) BottleProbe(ctx context.Context, plan *bottle.Plan, full bool) 
 	for _, n := range plan.Project.Networks {
 		nets = append(nets, n.Name)
 	}
-	hosts, resolvers := e.ProbeTargets(ctx, nets)
-	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts, Resolvers: resolvers, Wait: UpProbeWait, Full: full}
+	hosts, resolvers := e.ProbeTargets(ctx, nets, full)
+	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts(full), Resolvers: resolvers, Wait: UpProbeWait, Full: full}
 	pipelockPort := strconv.Itoa(names.Port(names.Pipelock))
 	opts.Refuse = []string{net.JoinHostPort(names.Pipelock, pipelockPort), net.JoinHostPort(names.Egress, pipelockPort)}
 	for _, d := range compose.Daemons(plan.Bottle.Manifest) {

@@ -66,8 +66,8 @@ func (e *Engine) CheckIsolation(ctx context.Context, image string) (IsolationRep
 		return rep, fmt.Errorf("create a test network: %w", err)
 	}
 	defer func() { _ = e.api.NetworkRemove(context.WithoutCancel(ctx), created.ID) }()
-	hosts, resolvers := e.ProbeTargets(ctx, []string{netName})
-	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts, Resolvers: resolvers, Wait: DoctorProbeWait}
+	hosts, resolvers := e.ProbeTargets(ctx, []string{netName}, true)
+	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts(true), Resolvers: resolvers, Wait: DoctorProbeWait}
 
 	run := func(name string, hc *container.HostConfig, full bool) (ProbeResult, error) {
 		hc.NetworkMode = container.NetworkMode(netName)

@@ -46,3 +46,10 @@ func TestBuildTailEscapes(t *testing.T) {
 	out := buildTail(strings.Repeat("old\n", 30)+"egress: host x is not allowed\n\x1b[2Jclear\n", 3)
 	assert.Equal(t, out, "  | old\n  | egress: host x is not allowed\n  | \\x1b[2Jclear")
 }
+
+func TestIsRootUser(t *testing.T) {
+	for u, root := range map[string]bool{"": true, "root": true, "0": true, "00": true, "0:0": true, "root:agent": true, " 0 ": true,
+		"agent": false, "1000": false, "1000:0": false, "10": false, "rooter": false} {
+		assert.Equal(t, IsRootUser(u), root, "%q", u)
+	}
+}

@@ -94,7 +94,13 @@ var dnsQuery = func() string {
 // "IPV6 …", "CAPBND …", "NONEWPRIVS …"; nothing else.
 func ProbeScript(opts ProbeOptions) string {
 	var b strings.Builder
-	b.WriteString(`tcp() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && echo "OPEN $1:$2"; }
+	// set -m: each probe is its own process group, so the ones still
+	// waiting are killed with every child they started (none may keep the
+	// exec's output open or outlive the probe).
+	b.WriteString(`set -m
+exec 2>/dev/null
+pids=
+tcp() { exec 3<>"/dev/tcp/$1/$2" && echo "OPEN $1:$2"; }
 dns() {
   exec 3<>"/dev/udp/$1/53" 2>/dev/null || return 0
   printf '` + dnsQuery + `' >&3 2>/dev/null || return 0
@@ -104,15 +110,15 @@ dns() {
 `)
 	for _, h := range opts.Hosts {
 		for _, p := range opts.Ports {
-			fmt.Fprintf(&b, "tcp %s %d &\n", h, p)
+			fmt.Fprintf(&b, "tcp %s %d 2>/dev/null & pids=\"$pids $!\"\n", h, p)
 		}
 	}
 	for _, r := range opts.Resolvers {
-		fmt.Fprintf(&b, "dns %s &\n", r)
+		fmt.Fprintf(&b, "dns %s 2>/dev/null & pids=\"$pids $!\"\n", r)
 	}
 	for _, hp := range append(slices.Clone(opts.Reach), opts.Refuse...) {
 		h, p, _ := net.SplitHostPort(hp)
-		fmt.Fprintf(&b, "tcp %s %s &\n", h, p)
+		fmt.Fprintf(&b, "tcp %s %s 2>/dev/null & pids=\"$pids $!\"\n", h, p)
 	}
 	if opts.Full {
 		b.WriteString(`if [ -s /proc/net/if_inet6 ]; then echo "IPV6 $(tr -s ' \n' ' ' </proc/net/if_inet6)"; fi
@@ -121,9 +127,18 @@ while read -r k v; do case $k in CapBnd:) echo "CAPBND $v";; NoNewPrivs:) echo "
 	}
 	// Poll every 5 ms up to Wait, then drop whatever still hangs.
 	polls := int(opts.Wait/(5*time.Millisecond)) + 1
-	fmt.Fprintf(&b, `i=0
-while [ -n "$(jobs -pr)" ] && [ $i -lt %d ]; do sleep 0.005; i=$((i+1)); done
-kill $(jobs -pr) 2>/dev/null
+	// The 5 ms tick is a read with a timeout on a pipe that stays silent:
+	// a builtin, where sleep would fork a process per tick.
+	fmt.Fprintf(&b, `exec 9< <(exec sleep 60); tick=$!
+i=0
+while [ $i -lt %d ]; do
+  alive=
+  for p in $pids; do kill -0 "$p" 2>/dev/null && { alive=1; break; }; done
+  [ -z "$alive" ] && break
+  read -r -t 0.005 -u 9; i=$((i+1))
+done
+for p in $pids; do kill -9 -- "-$p" 2>/dev/null; done
+kill -9 "$tick" 2>/dev/null
 exit 0
 `, polls)
 	return b.String()
@@ -211,9 +226,17 @@ func (e *Engine) Probe(ctx context.Context, id string, opts ProbeOptions) (Probe
 // ProbeTargets fills in what every probe checks: the host's own
 // addresses, the gateways of the default bridge and of networks, the cloud
 // metadata address, and the resolvers a leak would go to (the host's, two
-// public ones, the engine's embedded one, each network gateway).
-func (e *Engine) ProbeTargets(ctx context.Context, networks []string) (hosts, resolvers []string) {
-	hosts = append(hostIPv4s(), metadataIP)
+// public ones, the engine's embedded one, each network gateway). With all
+// unset, the host's addresses are those of its own interfaces only, not of
+// the bridges of every other network on the engine (a host with many
+// bottles has dozens; they are all behind the same missing route).
+func (e *Engine) ProbeTargets(ctx context.Context, networks []string, all bool) (hosts, resolvers []string) {
+	if all {
+		hosts = hostIPv4s()
+	} else {
+		hosts = ownIPv4s()
+	}
+	hosts = append(hosts, metadataIP)
 	resolvers = append(hostNameservers(), "8.8.8.8", "1.1.1.1", EmbeddedDNS)
 	for _, n := range append([]string{"bridge"}, networks...) {
 		info, err := e.api.NetworkInspect(ctx, n, network.InspectOptions{})
@@ -232,9 +255,74 @@ func (e *Engine) ProbeTargets(ctx context.Context, networks []string) (hosts, re
 	return slices.Compact(hosts), slices.Compact(resolvers)
 }
 
-// ProbePorts are the host ports probed: ssh, DNS, HTTP(S), the engine's
-// TCP API, a common dev server.
-var ProbePorts = []int{22, 53, 80, 443, 2375, 8080}
+// ProbePorts are the host ports probed: ssh, HTTP(S), the engine's TCP
+// API (all: also DNS and a common dev server), and a few ports the host
+// really listens on on every address (a probe of a port nobody listens on
+// proves nothing).
+func ProbePorts(all bool) []int {
+	ports, most := []int{22, 80, 443, 2375}, 2
+	if all {
+		ports, most = []int{22, 53, 80, 443, 2375, 8080}, 4
+	}
+	extra := 0
+	for _, p := range hostWildcardListeners() {
+		if extra < most && !slices.Contains(ports, p) {
+			ports = append(ports, p)
+			extra++
+		}
+	}
+	return ports
+}
+
+// hostWildcardListeners are the TCP ports the host listens on on every
+// IPv4 address (from /proc/net/tcp), lowest first.
+func hostWildcardListeners() []int {
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "0A" { // 0A: LISTEN
+			continue
+		}
+		ip, port, ok := strings.Cut(f[1], ":")
+		if !ok || ip != "00000000" {
+			continue
+		}
+		if p, err := strconv.ParseUint(port, 16, 16); err == nil {
+			out = append(out, int(p))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ownIPv4s are the IPv4 addresses of the host's own interfaces: not the
+// engine's bridges (docker0, br-*) nor container ends (veth*).
+func ownIPv4s() []string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, i := range ifs {
+		if strings.HasPrefix(i.Name, "br-") || strings.HasPrefix(i.Name, "docker") || strings.HasPrefix(i.Name, "veth") {
+			continue
+		}
+		addrs, err := i.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+				out = append(out, ipn.IP.String())
+			}
+		}
+	}
+	return out
+}
 
 // hostNameservers are the IPv4 nameservers of the host's resolv.conf
 // (loopback ones are the host's own and unreachable from any container

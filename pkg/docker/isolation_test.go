@@ -80,3 +80,12 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestProbeTargetsOnThisHost(t *testing.T) {
+	ports := ProbePorts(true)
+	assert.Assert(t, len(ports) >= 6 && len(ports) <= 10, "%v", ports)
+	assert.Assert(t, len(ProbePorts(false)) <= 6)
+	for _, ip := range ownIPv4s() {
+		assert.Assert(t, !strings.HasPrefix(ip, "127."), ip)
+	}
+}

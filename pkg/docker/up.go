@@ -69,6 +69,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
+	if err := e.agentUser(ctx, plan, out); err != nil {
+		return err
+	}
 	tokens := map[string]string{}
 	for _, kv := range tokenEnv {
 		k, v, _ := strings.Cut(kv, "=")
