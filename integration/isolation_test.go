@@ -361,7 +361,7 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	before, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
-		"RUN curl -sS --max-time 20 --fail-with-body https://denied.example.com/install.sh -o /tmp/install.sh\n"
+		"RUN curl -sS --max-time 20 --fail-with-body https://denied.example.com/install.sh\n"
 	_, _, err = rig.Eng.RebuildAgent(t.Context(), slug, df)
 	assert.Assert(t, err != nil, "the build fetched a host that is not allowlisted")
 	t.Logf("rebuild error: %v", err)
