@@ -93,13 +93,14 @@ func TestIsolation(t *testing.T) {
 echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null && echo WROTE-SYSCTL
 mount -o remount,rw /proc/sys 2>/dev/null && echo REMOUNTED
 mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED
+unshare -Urn sh -c 'ip link set lo up 2>/dev/null; echo USERNS-ROOT' 2>/dev/null
 echo ipv6=$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6) inet6=$(wc -l < /proc/net/if_inet6)
 find / -xdev -perm -4000 -type f 2>/dev/null | head -3 | while read f; do echo setuid $f; done
 su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		assert.NilError(t, err)
 		assert.Assert(t, is.Contains(out, "CapEff:\t0000000000000000"), out)
 		assert.Assert(t, is.Contains(out, "NoNewPrivs:\t1"), out)
-		for _, s := range []string{"WROTE-SYSCTL", "REMOUNTED", "MOUNTED"} {
+		for _, s := range []string{"WROTE-SYSCTL", "REMOUNTED", "MOUNTED", "USERNS-ROOT"} {
 			assert.Assert(t, !strings.Contains(out, s), out)
 		}
 		assert.Assert(t, is.Contains(out, "ipv6=1 inet6=0"), "IPv6 must be off in the agent: %s", out)

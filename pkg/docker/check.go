@@ -41,6 +41,26 @@ func (e *Engine) BottleProbe(ctx context.Context, plan *bottle.Plan, full bool) 
 	return opts
 }
 
+// EngineVerdict decides whether a bottle whose agent has resolvers dns may
+// run on an engine of version: each known bug of the version must be
+// mitigated by the bottle or allowed by the operator's override (the value
+// of AllowEngineBugEnv). notes are the lines to print either way.
+func EngineVerdict(version string, dns []string, override string) (notes []string, err error) {
+	for _, bug := range KnownBugs(version) {
+		switch {
+		case bug.ID == CVE202429018.ID && DNSMitigated(dns):
+			notes = append(notes, fmt.Sprintf("engine %s has %s: mitigated (the agent's DNS forwards only to %s, which has no route)",
+				version, bug.ID, strings.Join(dns, ", ")))
+		case allowedBug(override, bug):
+			notes = append(notes, fmt.Sprintf("WARNING: engine %s has %s and this bottle is not mitigated; allowed by %s", version, bug.ID, AllowEngineBugEnv))
+		default:
+			return notes, fmt.Errorf("engine %s has a known isolation bug, %s, and this bottle is not mitigated against it: "+
+				"upgrade the engine, or, if your engine build carries the fix, set %s=%s", version, bug, AllowEngineBugEnv, bug.ID)
+		}
+	}
+	return notes, nil
+}
+
 // checkBottle is up's last step before it reports success: the engine's
 // known isolation bugs are refused unless the bottle is mitigated against
 // them (or the operator overrode it), and a fast probe from inside the
@@ -54,17 +74,12 @@ func (e *Engine) checkBottle(ctx context.Context, plan *bottle.Plan, agentID str
 	if err != nil {
 		return fmt.Errorf("isolation check: inspect the agent: %w", err)
 	}
-	for _, bug := range KnownBugs(v.Version) {
-		switch {
-		case bug.ID == CVE202429018.ID && DNSMitigated(info.HostConfig.DNS):
-			fmt.Fprintf(out, "engine %s has %s: mitigated (the agent's DNS forwards only to %s, which has no route)\n",
-				v.Version, bug.ID, strings.Join(info.HostConfig.DNS, ", "))
-		case allowedBug(e.AllowEngineBug, bug):
-			fmt.Fprintf(out, "WARNING: engine %s has %s and this bottle is not mitigated; allowed by %s\n", v.Version, bug.ID, AllowEngineBugEnv)
-		default:
-			return fmt.Errorf("engine %s has a known isolation bug, %s, and this bottle is not mitigated against it: "+
-				"upgrade the engine, or, if your engine build carries the fix, set %s=%s", v.Version, bug, AllowEngineBugEnv, bug.ID)
-		}
+	notes, err := EngineVerdict(v.Version, info.HostConfig.DNS, e.AllowEngineBug)
+	for _, n := range notes {
+		fmt.Fprintln(out, n)
+	}
+	if err != nil {
+		return err
 	}
 	res, err := e.Probe(ctx, agentID, e.BottleProbe(ctx, plan, false))
 	if err != nil {

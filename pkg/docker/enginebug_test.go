@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -35,4 +36,27 @@ func TestAllowedBug(t *testing.T) {
 	for _, v := range []string{"", "1", "true", "yes", "CVE-2024-2901", "CVE-2024-290180"} {
 		assert.Assert(t, !allowedBug(v, CVE202429018), v)
 	}
+}
+
+func TestEngineVerdict(t *testing.T) {
+	// Affected engine, mitigated bottle: proceeds, says so.
+	notes, err := EngineVerdict("20.10.24+dfsg1", []string{"192.0.2.53"}, "")
+	assert.NilError(t, err)
+	assert.Assert(t, len(notes) == 1 && strings.Contains(notes[0], "CVE-2024-29018: mitigated"), "%v", notes)
+	// Affected engine, unmitigated bottle (loopback or no resolver): refused.
+	for _, dns := range [][]string{nil, {"127.0.0.53"}} {
+		_, err = EngineVerdict("25.0.3", dns, "")
+		assert.ErrorContains(t, err, "engine 25.0.3 has a known isolation bug, CVE-2024-29018")
+		assert.ErrorContains(t, err, "CLAUDE_BOTTLE_ALLOW_ENGINE_BUG=CVE-2024-29018")
+		// ...unless the operator overrides it explicitly, with a warning.
+		notes, err = EngineVerdict("25.0.3", dns, "CVE-2024-29018")
+		assert.NilError(t, err)
+		assert.Assert(t, strings.HasPrefix(notes[0], "WARNING: "))
+		_, err = EngineVerdict("25.0.3", dns, "1")
+		assert.Assert(t, err != nil, "a vague override must not do")
+	}
+	// Fixed engine: nothing to say.
+	notes, err = EngineVerdict("26.1.0", nil, "")
+	assert.NilError(t, err)
+	assert.Equal(t, len(notes), 0)
 }
