@@ -70,7 +70,7 @@ curl -sS --max-time 10 -H 'Content-Type: application/json' -H 'Accept: applicati
 		assert.Equal(t, code, 0, out+errOut)
 		// pipelock serves egress alone (legacy: on the hop network; bundle:
 		// on loopback): its name does not even resolve for the agent.
-		assert.Assert(t, is.Contains(out, "Could not resolve proxy: pipelock"), "the agent has a route to pipelock: %s", out)
+		assert.Assert(t, strings.Contains(out, "Could not resolve proxy: pipelock") || strings.Contains(out, "Resolving timed out"), "the agent has a route to pipelock: %s", out)
 		assert.Assert(t, is.Contains(out, "pipelock 000"), out)
 		assert.Assert(t, is.Contains(out, "egress 403"), out)
 		assert.Assert(t, is.Contains(out, "egress: host denied.example.com"), out)
