@@ -28,8 +28,8 @@ func TestSuperviseRegisteredWithClaudeCode(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
-	assert.NilError(t, os.WriteFile(df, []byte("FROM "+images.AgentTestImage+"\n"+
-		`RUN printf '#!/bin/sh\necho "$(id -un): $*" >> /tmp/claude-calls\n' > /usr/local/bin/claude && chmod 755 /usr/local/bin/claude`+"\n"), 0o644))
+	assert.NilError(t, os.WriteFile(df, []byte("FROM "+images.AgentTestImage+"\nUSER root\n"+
+		`RUN printf '#!/bin/sh\necho "$(id -un): $*" >> /tmp/claude-calls\n' > /usr/local/bin/claude && chmod 755 /usr/local/bin/claude`+"\nUSER agent\n"), 0o644))
 	eng, err := docker.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()

@@ -109,7 +109,7 @@ enabled = true
 	assert.Equal(t, code, 0, errOut)
 	assert.Equal(t, report.Failed, 0)
 	// Every sub-case of DESIGN.md §9 really ran.
-	want := []string{"0/allowed-get", "0/injected-credential", "0/clean-push", "1/host", "1/host-http", "2/ip-literal",
+	want := []string{"0/allowed-get", "0/injected-credential", "0/clean-push", "1/host", "1/host-http", "1/cleartext-credential", "1/pipelock-direct", "2/ip-literal",
 		"2/host-header-spoof", "2/connect-to-spoof", "2/host-mismatch", "2/direct-ip", "2/resolve-spoof-direct"}
 	for _, s := range []string{"planted_anthropic", "planted_aws", "planted_generic"} {
 		for _, p := range []string{"path", "query", "body", "header"} {

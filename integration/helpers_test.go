@@ -42,10 +42,10 @@ func stageBottle(t *testing.T, src string, shape sidecarflag.Shape, lookup func(
 }
 
 // cliRunner runs the claude-bottle CLI in-process with vars as its whole
-// environment, plus the caller's DOCKER_HOST and bundle flag.
+// environment, plus the caller's DOCKER_HOST, bundle flag and sidecars image.
 func cliRunner(t *testing.T, vars map[string]string) func(args ...string) (int, string, string) {
 	t.Helper()
-	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv} {
+	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv, sidecarflag.ImageEnv} {
 		if v, ok := itest.LookupEnv(k); ok {
 			vars[k] = v
 		}

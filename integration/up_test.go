@@ -101,13 +101,15 @@ func TestCleanup(t *testing.T) {
 }
 
 // TestDoctor runs the CLI's doctor against the real engine: every check
-// passes here, including the isolation probe of an internal network.
+// passes here, including the full isolation probe of an internal network
+// (plain, and hardened like an agent: IPv6 and privileges too).
 func TestDoctor(t *testing.T) {
 	env := itest.Require(t)
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	code, out, errOut := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()})("doctor")
 	assert.Equal(t, code, 0, out+errOut)
-	assert.Assert(t, is.Contains(out, "ok   internal network isolation"), out)
+	assert.Assert(t, is.Contains(out, "ok   internal network (engine)"), out)
+	assert.Assert(t, is.Contains(out, "ok   agent isolation (full)"), out)
 	assert.Assert(t, !strings.Contains(out, "FAIL"), out)
 }

@@ -150,13 +150,17 @@ type RunSpec struct {
 	Binds []string
 	// Labels are added to the run-id label.
 	Labels map[string]string
+	// CapAdd and Sysctls are given to the container as they are (attacker
+	// containers of the isolation tests need raw sockets).
+	CapAdd  []string
+	Sysctls map[string]string
 }
 
 // Run creates and starts a container removed when the test ends.
 func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	t.Helper()
 	nc := &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{}}
-	hc := &dc.HostConfig{Binds: spec.Binds}
+	hc := &dc.HostConfig{Binds: spec.Binds, CapAdd: spec.CapAdd, Sysctls: spec.Sysctls}
 	if spec.Network != "" {
 		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
 		if spec.IP != "" {

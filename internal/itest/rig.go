@@ -243,10 +243,11 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 	if opts.Quiet {
 		args = append(args, "-quiet")
 	}
-	rig.Internet = e.Run(t, RunSpec{Name: "rig-internet", Image: images.AgentTestImage, Network: egressNet, IP: rig.DNSIP,
+	// The stand-ins run as root on purpose: they bind 53 and 443.
+	rig.Internet = e.Run(t, RunSpec{Name: "rig-internet", Image: images.AgentTestImage, Network: egressNet, IP: rig.DNSIP, User: "0",
 		Aliases: append([]string{AllowedHost, AuthHost}, opts.InternetAliases...), Entrypoint: []string{"/standin/standin"},
 		Cmd: append([]string{"-name", "internet", "-dns"}, args...), Binds: binds})
-	rig.Attacker = e.Run(t, RunSpec{Name: "rig-attacker", Image: images.AgentTestImage, Network: egressNet, IP: rig.AttackerIP,
+	rig.Attacker = e.Run(t, RunSpec{Name: "rig-attacker", Image: images.AgentTestImage, Network: egressNet, IP: rig.AttackerIP, User: "0",
 		Aliases: []string{AttackerHost}, Entrypoint: []string{"/standin/standin"},
 		Cmd: append([]string{"-name", "attacker"}, args...), Binds: binds})
 	if opts.Upstream {

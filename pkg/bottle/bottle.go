@@ -251,11 +251,22 @@ func sshHost(u string) (host, port string) {
 	return hp, ""
 }
 
+// AgentCADirPerm is the mode of the agent's CA directory in the state dir.
+const AgentCADirPerm os.FileMode = 0o755
+
 // Stage writes the plan's state directory atomically and creates its queue
 // directory. Nothing is written when any step fails.
 func (p *Plan) Stage() error {
 	if err := p.Layout.Stage(p.Slug, p.Files); err != nil {
 		return err
+	}
+	// The agent's directory holds only the public CA certificate and is
+	// bind-mounted into the agent, which runs as an unprivileged user (not
+	// the operator's uid): it must be able to list and read it. Every other
+	// directory stays 0700.
+	if err := os.Chmod(p.Layout.AgentCADir(p.Slug), AgentCADirPerm); err != nil {
+		_ = p.Layout.Remove(p.Slug)
+		return fmt.Errorf("open the agent's CA directory: %w", err)
 	}
 	if err := os.MkdirAll(p.Layout.QueueDir(p.Slug), statedir.DirPerm); err != nil {
 		_ = p.Layout.Remove(p.Slug)

@@ -85,7 +85,14 @@ func TestPrepareAndStage(t *testing.T) {
 		assert.NilError(t, err)
 		rel, _ := filepath.Rel(sd, path)
 		if info.IsDir() {
-			assert.Equal(t, info.Mode().Perm(), os.FileMode(0o700), rel)
+			want := os.FileMode(0o700)
+			if rel == "agent" { // the public CA only, read by the agent's own user
+				want = AgentCADirPerm
+				entries, err := os.ReadDir(path)
+				assert.NilError(t, err)
+				assert.Equal(t, len(entries), 1, "the agent's directory holds the CA certificate alone")
+			}
+			assert.Equal(t, info.Mode().Perm(), want, rel)
 			return nil
 		}
 		all = append(all, rel)

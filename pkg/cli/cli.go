@@ -158,6 +158,7 @@ func openEngine(ctx context.Context, env LookupEnv) (statedir.Layout, *docker.En
 	if err != nil {
 		return statedir.Layout{}, nil, err
 	}
+	eng.AllowEngineBug, _ = env(docker.AllowEngineBugEnv)
 	return layout, eng, nil
 }
 

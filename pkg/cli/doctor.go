@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -101,11 +102,31 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 			report(true, "image "+img.ref, "present")
 		}
 	}
-	if _, ok, _ := eng.ImageLabels(ctx, agentTest); ok {
-		if err := eng.CheckIsolation(ctx, agentTest); err != nil {
-			report(false, "internal network isolation", err.Error())
+	if ver, err := eng.ServerVersion(ctx); err == nil {
+		if bugs := docker.KnownBugs(ver); len(bugs) > 0 {
+			for _, b := range bugs {
+				report(true, "known engine bug "+b.ID, "engine "+ver+" has it by version: "+b.Summary+" (fixed in "+b.FixedIn+"); bottles are mitigated (agent DNS "+compose.AgentDNS+"), proven below")
+			}
 		} else {
-			report(true, "internal network isolation", "no host address answers, no outside name resolves")
+			report(true, "known engine bugs", "none for "+ver)
+		}
+	}
+	if _, ok, _ := eng.ImageLabels(ctx, agentTest); ok {
+		rep, err := eng.CheckIsolation(ctx, agentTest)
+		switch {
+		case err != nil:
+			report(false, "internal network isolation", err.Error())
+		default:
+			if e := rep.Engine.Err(); e != nil {
+				report(false, "internal network (engine)", e.Error())
+			} else {
+				report(true, "internal network (engine)", "no host, metadata or gateway address answers, no outside resolver answers")
+			}
+			if e := rep.Bottle.Err(); e != nil {
+				report(false, "agent isolation (full)", e.Error())
+			} else {
+				report(true, "agent isolation (full)", "as above, and no IPv6 address, no capability, no_new_privs set")
+			}
 		}
 	} else {
 		report(false, "internal network isolation", "not checked: needs "+agentTest)

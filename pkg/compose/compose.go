@@ -28,6 +28,11 @@ const (
 	SidecarsService = "sidecars"
 	InternalNet     = "internal"
 	EgressNet       = "egress"
+	// HopNet (legacy shape only) carries egress → pipelock: a private
+	// internal network the agent is never on, so neither pipelock's proxy
+	// credential nor the credentials egress injects cross a network where
+	// the agent could sniff or spoof them.
+	HopNet = "hop"
 )
 
 // StopGracePeriod gives initd's 8 s shutdown grace room inside compose's stop.
@@ -54,9 +59,20 @@ type Service struct {
 	Networks      map[string]*ServiceNetwork `yaml:"networks"`
 	DependsOn     map[string]Dependency      `yaml:"depends_on,omitempty"`
 	Healthcheck   *Healthcheck               `yaml:"healthcheck,omitempty"`
+	CapDrop       []string                   `yaml:"cap_drop,omitempty"`
+	CapAdd        []string                   `yaml:"cap_add,omitempty"`
 	SecurityOpt   []string                   `yaml:"security_opt,omitempty"`
+	ReadOnly      bool                       `yaml:"read_only,omitempty"`
+	Tmpfs         []string                   `yaml:"tmpfs,omitempty"`
+	Sysctls       map[string]string          `yaml:"sysctls,omitempty"`
+	// MemLimit and MemswapLimit are bytes; equal values mean no swap.
+	MemLimit     int64  `yaml:"mem_limit,omitempty"`
+	MemswapLimit int64  `yaml:"memswap_limit,omitempty"`
+	PidsLimit    int64  `yaml:"pids_limit,omitempty"`
+	CPUs         string `yaml:"cpus,omitempty"`
 	// DNS overrides the resolvers the engine's embedded DNS forwards
-	// outside names to (never set by Build; for tests and site policy).
+	// outside names to: AgentDNS for the agent; unset for the sidecars
+	// (tests point them at a stand-in resolver).
 	DNS             []string          `yaml:"dns,omitempty"`
 	Labels          map[string]string `yaml:"labels"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`
@@ -114,9 +130,12 @@ type Healthcheck struct {
 
 // Network is a Compose network.
 type Network struct {
-	Name       string            `yaml:"name"`
-	Driver     string            `yaml:"driver"`
-	Internal   bool              `yaml:"internal,omitempty"`
+	Name     string `yaml:"name"`
+	Driver   string `yaml:"driver"`
+	Internal bool   `yaml:"internal,omitempty"`
+	// EnableIPv6 is always written, false: a bottle filters IPv4 only, so
+	// its networks carry no IPv6 whatever the daemon's default.
+	EnableIPv6 bool              `yaml:"enable_ipv6"`
 	DriverOpts map[string]string `yaml:"driver_opts,omitempty"`
 	// IPAM pins the network's subnet (never set by Build: the engine picks
 	// one; tests pin it to place stand-ins at known addresses).
@@ -222,6 +241,13 @@ func Build(opts Options) (*Project, error) {
 
 	var sidecarDeps []string
 	if opts.Shape == sidecarflag.Legacy {
+		p.Networks[HopNet] = &Network{
+			Name:       names.HopNetwork(slug),
+			Driver:     "bridge",
+			Internal:   true,
+			DriverOpts: map[string]string{names.InhibitIPv4: "true"},
+			Labels:     labels(slug, ""),
+		}
 		for _, d := range daemons {
 			p.Services[d] = legacyService(opts, d)
 			sidecarDeps = append(sidecarDeps, d)
@@ -262,7 +288,7 @@ func agentService(opts Options, deps []string) *Service {
 	for _, d := range deps {
 		dependsOn[d] = Dependency{Condition: "service_healthy"}
 	}
-	return &Service{
+	s := &Service{
 		Image:         opts.Bottle.Image,
 		ContainerName: names.AgentContainer(slug),
 		Hostname:      opts.Bottle.Name,
@@ -278,6 +304,8 @@ func agentService(opts Options, deps []string) *Service {
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}
+	hardenAgent(s, opts)
+	return s
 }
 
 // daemonEnv is the private environment of one daemon. Values of
@@ -318,10 +346,34 @@ func daemonVolumes(opts Options, daemon string) []Volume {
 	return v
 }
 
-// daemonNetworks says which networks a daemon needs: all are on the internal
-// network; pipelock and git-gate also reach out.
+// daemonNeedsEgressNet says which daemons reach out: pipelock and git-gate.
 func daemonNeedsEgressNet(daemon string) bool {
 	return daemon == names.Pipelock || daemon == names.GitGate
+}
+
+// agentFacing says whether the agent may reach a daemon: every one but
+// pipelock, which serves egress alone (legacy: on the hop network; bundle:
+// on loopback) and so has no alias where the agent could look it up.
+func agentFacing(daemon string) bool { return daemon != names.Pipelock }
+
+// legacyNetworks are the networks of one legacy daemon: the internal one
+// (with its aliases) for the daemons the agent talks to, the hop network
+// for egress and pipelock, the egress network for those that reach out.
+func legacyNetworks(daemon, slug string) map[string]*ServiceNetwork {
+	nets := map[string]*ServiceNetwork{}
+	if agentFacing(daemon) {
+		nets[InternalNet] = &ServiceNetwork{Aliases: aliases(daemon, slug)}
+	}
+	switch daemon {
+	case names.Egress:
+		nets[HopNet] = &ServiceNetwork{}
+	case names.Pipelock:
+		nets[HopNet] = &ServiceNetwork{Aliases: aliases(daemon, slug)}
+	}
+	if daemonNeedsEgressNet(daemon) {
+		nets[EgressNet] = &ServiceNetwork{}
+	}
+	return nets
 }
 
 func aliases(daemon, slug string) []string {
@@ -344,11 +396,7 @@ func legacyService(opts Options, daemon string) *Service {
 	env := daemonEnv(opts, daemon)
 	v := daemon
 	env[names.DaemonsEnv] = &v // read by `initd health`
-	nets := map[string]*ServiceNetwork{InternalNet: {Aliases: aliases(daemon, opts.Slug)}}
-	if daemonNeedsEgressNet(daemon) {
-		nets[EgressNet] = &ServiceNetwork{}
-	}
-	return &Service{
+	s := &Service{
 		Image:           opts.SidecarImage,
 		ContainerName:   names.SidecarContainer(daemon, opts.Slug),
 		User:            opts.User,
@@ -357,13 +405,14 @@ func legacyService(opts Options, daemon string) *Service {
 		Init:            true, // tini reaps the git and ssh children of git-gate
 		Environment:     envPtrList(env),
 		Volumes:         daemonVolumes(opts, daemon),
-		Networks:        nets,
+		Networks:        legacyNetworks(daemon, opts.Slug),
 		Healthcheck:     healthcheck(),
-		SecurityOpt:     []string{"no-new-privileges:true"},
 		Labels:          labels(opts.Slug, daemon),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartSidecar,
 	}
+	hardenSidecar(s, legacyMemory(daemon))
+	return s
 }
 
 func bundleService(opts Options, daemons []string) *Service {
@@ -375,11 +424,13 @@ func bundleService(opts Options, daemons []string) *Service {
 			env[k] = v
 		}
 		vols = append(vols, daemonVolumes(opts, d)...)
-		internalAliases = append(internalAliases, aliases(d, opts.Slug)...)
+		if agentFacing(d) {
+			internalAliases = append(internalAliases, aliases(d, opts.Slug)...)
+		}
 	}
 	csv := strings.Join(daemons, ",")
 	env[names.DaemonsEnv] = &csv
-	return &Service{
+	s := &Service{
 		Image:         opts.SidecarImage,
 		ContainerName: names.BundleContainer(opts.Slug),
 		User:          opts.User,
@@ -390,11 +441,12 @@ func bundleService(opts Options, daemons []string) *Service {
 			EgressNet:   {},
 		},
 		Healthcheck:     healthcheck(),
-		SecurityOpt:     []string{"no-new-privileges:true"},
 		Labels:          labels(opts.Slug, SidecarsService),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}
+	hardenSidecar(s, bundleMemory)
+	return s
 }
 
 // escape doubles "$" so compose's interpolation leaves values verbatim.

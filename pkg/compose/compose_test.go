@@ -286,20 +286,35 @@ func TestLegacyShape(t *testing.T) {
 				assert.Equal(t, envOf(t, p.Services[d])[names.DaemonsEnv], d)
 			}
 		}},
-		{"pipelock on both networks", "full", func(t *testing.T, p *Project) {
-			assert.DeepEqual(t, keys(p.Services["pipelock"].Networks), []string{EgressNet, InternalNet})
+		{"pipelock on the hop and egress networks, never the agent's", "full", func(t *testing.T, p *Project) {
+			assert.DeepEqual(t, keys(p.Services["pipelock"].Networks), []string{EgressNet, HopNet})
+		}},
+		{"hop network is private to egress and pipelock", "full", func(t *testing.T, p *Project) {
+			var on []string
+			for _, name := range serviceNames(p) {
+				if _, ok := p.Services[name].Networks[HopNet]; ok {
+					on = append(on, name)
+				}
+			}
+			assert.DeepEqual(t, on, []string{"egress", "pipelock"})
+			n := p.Networks[HopNet]
+			assert.Equal(t, n.Name, "claude-bottle-hop-full-test1")
+			assert.Assert(t, n.Internal)
+			assert.Equal(t, n.DriverOpts[names.InhibitIPv4], "true")
+			assert.Assert(t, !n.EnableIPv6)
+			assert.DeepEqual(t, p.Services["pipelock"].Networks[HopNet].Aliases, []string{"pipelock", "claude-bottle-pipelock-full-test1"})
 		}},
 		{"git-gate on both networks", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, keys(p.Services["git-gate"].Networks), []string{EgressNet, InternalNet})
 		}},
-		{"egress only internal", "full", func(t *testing.T, p *Project) {
-			assert.DeepEqual(t, keys(p.Services["egress"].Networks), []string{InternalNet})
+		{"egress on the internal and hop networks", "full", func(t *testing.T, p *Project) {
+			assert.DeepEqual(t, keys(p.Services["egress"].Networks), []string{HopNet, InternalNet})
 		}},
 		{"supervise only internal", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, keys(p.Services["supervise"].Networks), []string{InternalNet})
 		}},
 		{"short and long aliases per daemon", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range []string{"egress", "git-gate", "supervise"} {
 				assert.DeepEqual(t, p.Services[d].Networks[InternalNet].Aliases, []string{d, "claude-bottle-" + d + "-full-test1"})
 			}
 		}},
@@ -393,13 +408,13 @@ func TestBundleShape(t *testing.T) {
 		}},
 		{"every short and long alias", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, p.Services["sidecars"].Networks[InternalNet].Aliases, []string{
-				"egress", "claude-bottle-egress-" + slug, "pipelock", "claude-bottle-pipelock-" + slug,
+				"egress", "claude-bottle-egress-" + slug,
 				"git-gate", "claude-bottle-git-gate-" + slug, "supervise", "claude-bottle-supervise-" + slug,
 			})
 		}},
 		{"aliases only of present daemons", "nosupervise", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, p.Services["sidecars"].Networks[InternalNet].Aliases, []string{
-				"egress", "claude-bottle-egress-quiet-test1", "pipelock", "claude-bottle-pipelock-quiet-test1",
+				"egress", "claude-bottle-egress-quiet-test1",
 			})
 		}},
 		{"egress upstream is loopback", "full", func(t *testing.T, p *Project) {
@@ -450,8 +465,10 @@ func TestBundleShape(t *testing.T) {
 		{"runs as the operator's uid", "full", func(t *testing.T, p *Project) {
 			assert.Equal(t, p.Services["sidecars"].User, "1000:1000")
 		}},
-		{"networks identical to legacy", "full", func(t *testing.T, p *Project) {
-			assert.DeepEqual(t, p.Networks, build(t, "full", sidecarflag.Legacy).Networks)
+		{"networks identical to legacy but the hop", "full", func(t *testing.T, p *Project) {
+			legacy := build(t, "full", sidecarflag.Legacy).Networks
+			delete(legacy, HopNet)
+			assert.DeepEqual(t, p.Networks, legacy)
 		}},
 		{"agent identical to legacy except depends_on", "full", func(t *testing.T, p *Project) {
 			a := *p.Services["agent"]

@@ -35,13 +35,21 @@ func TestComposeGoLoads(t *testing.T) {
 				assert.Assert(t, internal.Internal)
 				assert.Equal(t, internal.DriverOpts["com.docker.network.bridge.inhibit_ipv4"], "true")
 
+				for name, n := range proj.Networks {
+					assert.Assert(t, n.EnableIPv6 != nil && !*n.EnableIPv6, "network %s: IPv6 must be off explicitly", name)
+				}
 				agent := proj.Services[AgentService]
+				assert.DeepEqual(t, agent.CapDrop, []string{"ALL"})
+				assert.Assert(t, agent.MemLimit > 0 && agent.PidsLimit > 0 && agent.CPUS > 0)
 				assert.Equal(t, *agent.Environment["HTTPS_PROXY"], "http://egress:9099")
 				for name, svc := range proj.Services {
 					if name == AgentService {
 						continue
 					}
 					assert.Assert(t, svc.HealthCheck != nil, name)
+					assert.DeepEqual(t, svc.CapDrop, []string{"ALL"})
+					assert.Assert(t, svc.ReadOnly, name)
+					assert.Assert(t, svc.MemLimit > 0 && svc.PidsLimit > 0, name)
 					assert.Assert(t, svc.StopGracePeriod != nil, name)
 				}
 				if fx == "full" {
@@ -49,7 +57,7 @@ func TestComposeGoLoads(t *testing.T) {
 					egress := proj.Services["egress"]
 					if shape == sidecarflag.Bundle {
 						egress = proj.Services[SidecarsService]
-						assert.Equal(t, len(egress.Networks[InternalNet].Aliases), 8)
+						assert.Equal(t, len(egress.Networks[InternalNet].Aliases), 6, "pipelock has no alias where the agent is")
 					}
 					assert.Equal(t, *egress.Environment["EGRESS_TOKEN_1"], "tok-one", "token slot must come from the bring-up environment")
 				}

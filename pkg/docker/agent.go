@@ -1,11 +1,12 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -52,13 +54,13 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	dfPath := filepath.Join(dir, "Dockerfile")
-	if err := os.WriteFile(dfPath, []byte(dockerfile), 0o600); err != nil {
+	if err := os.WriteFile(dfPath, []byte(AsRoot(dockerfile)), 0o600); err != nil {
 		return "", "", err
 	}
 	after = repo + ":" + stamp
-	if _, err := e.Build(ctx, BuildSpec{Tag: after, Dockerfile: dfPath, Args: map[string]string{names.AgentBaseArg: snap.ID},
-		Labels: labels, Salt: []string{"snapshot " + snap.ID}, Force: true}, io.Discard); err != nil {
-		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w", err)
+	var buildOut bytes.Buffer
+	if _, err := e.Build(ctx, CapabilityBuildSpec(slug, after, dfPath, snap.ID), &buildOut); err != nil {
+		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w\n%s", err, buildTail(buildOut.String(), 20))
 	}
 
 	// Recreate: same configuration, mounts and networks (the internal one
@@ -95,6 +97,53 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 		return "", "", fmt.Errorf("start the new agent: %w", err)
 	}
 	return before, after, nil
+}
+
+// AsRoot makes a rebased capability Dockerfile run its instructions as
+// root (the agent image's USER is unprivileged, and installing a tool needs
+// root) by adding "USER root" right after its FROM. The recreated agent still
+// runs as the user it ran as before: its configuration is carried over.
+func AsRoot(rebased string) string {
+	from := "FROM ${" + names.AgentBaseArg + "}\n"
+	return strings.Replace(rebased, from, from+"USER root\n", 1)
+}
+
+// CapabilityBuildSpec is the build of an approved capability Dockerfile on
+// the snapshot of a bottle's agent. Its RUN lines run where the agent runs:
+// on the bottle's internal network (no route out, no host address), behind
+// the bottle's own proxies, so the bottle's allowlist and DLP apply to the
+// build as they apply to the agent. The proxy variables are Docker's
+// predefined build arguments (RUN sees them; the image history does not);
+// the snapshot already trusts the bottle CA (up installed it into the
+// agent's system bundle, and SSL_CERT_FILE and friends are in its config).
+func CapabilityBuildSpec(slug, tag, dockerfile, snapshot string) BuildSpec {
+	proxy := names.URL(names.Egress)
+	return BuildSpec{
+		Tag: tag, Dockerfile: dockerfile,
+		Args: map[string]string{
+			names.AgentBaseArg: snapshot,
+			"HTTP_PROXY":       proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
+			"NO_PROXY": compose.NoProxy, "no_proxy": compose.NoProxy,
+		},
+		Labels:      map[string]string{names.LabelSlug: slug},
+		Salt:        []string{"snapshot " + snapshot},
+		Force:       true,
+		NetworkMode: names.InternalNetwork(slug),
+	}
+}
+
+// buildTail is the last n lines of a build's output for an error message,
+// with control characters (the output is the agent's) shown escaped.
+func buildTail(out string, n int) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		q := strconv.Quote(strings.TrimRight(l, "\r"))
+		lines[i] = "  | " + q[1:len(q)-1]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // removeAgentImages removes the per-bottle agent images of slug.

@@ -36,6 +36,9 @@ type Engine struct {
 	api *client.Client
 	// Checkpoint, when set, is called at each step of Up (see FailAt).
 	Checkpoint Checkpoint
+	// AllowEngineBug is the operator's AllowEngineBugEnv: the IDs of known
+	// engine bugs (or "all") that Up tolerates on an unmitigated bottle.
+	AllowEngineBug string
 }
 
 // Connect dials the engine named by DOCKER_HOST (default: the local socket),
@@ -157,6 +160,9 @@ type BuildSpec struct {
 	Salt []string
 	// Force rebuilds even when the inputs did not change.
 	Force bool
+	// NetworkMode is the network the RUN lines run on (the classic
+	// builder's --network); empty: the engine's default bridge.
+	NetworkMode string
 }
 
 // BuildResult says what Build did.
@@ -203,6 +209,7 @@ func (e *Engine) Build(ctx context.Context, spec BuildSpec, out io.Writer) (Buil
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
+		NetworkMode: spec.NetworkMode,
 	})
 	if err != nil {
 		return res, fmt.Errorf("build %s: %w", spec.Tag, err)

@@ -76,9 +76,14 @@ func TestProvisionScriptParses(t *testing.T) {
 	script := ProvisionScript(provisionPlan(t, "ssh://git@git.example.com/acme/app.git"))
 	out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput()
 	assert.NilError(t, err, string(out))
-	for _, want := range []string{"cat /etc/claude-bottle/ca/ca.pem >> /etc/ssl/certs/ca-certificates.crt", "/usr/local/share/ca-certificates/claude-bottle.crt", "claude mcp add --scope user --transport http supervise http://supervise:9100/"} {
+	for _, want := range []string{"cat /etc/claude-bottle/ca/ca.pem >> /etc/ssl/certs/ca-certificates.crt", "/usr/local/share/ca-certificates/claude-bottle.crt"} {
 		assert.Assert(t, is.Contains(script, want))
 	}
+	assert.Assert(t, !strings.Contains(script, "su "), "root in the agent has no CAP_SETUID; user steps run in their own exec")
+	user := UserProvisionScript(provisionPlan(t, "ssh://git@git.example.com/acme/app.git"))
+	out, err = exec.Command("sh", "-n", "-c", user).CombinedOutput()
+	assert.NilError(t, err, string(out))
+	assert.Assert(t, is.Contains(user, "claude mcp add --scope user --transport http supervise http://supervise:9100/"))
 }
 
 // The git part runs against a recording fake git: each value arrives as one

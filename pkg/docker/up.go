@@ -58,7 +58,8 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	for _, key := range sortedKeys(p.Networks) {
 		n := p.Networks[key]
 		labels := withLabels(n.Labels, map[string]string{labelComposeProject: p.Name})
-		opts := network.CreateOptions{Driver: n.Driver, Internal: n.Internal, Options: n.DriverOpts, Labels: labels}
+		ipv6 := n.EnableIPv6 // false for every bottle network: sent explicitly, never left to the daemon's default
+		opts := network.CreateOptions{Driver: n.Driver, Internal: n.Internal, EnableIPv6: &ipv6, Options: n.DriverOpts, Labels: labels}
 		if n.IPAM != nil {
 			opts.IPAM = &network.IPAM{}
 			for _, c := range n.IPAM.Config {
@@ -70,6 +71,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 		}
 	}
 	if err := e.checkpoint(ctx, "networks"); err != nil {
+		return err
+	}
+	if err := e.agentUser(ctx, plan, out); err != nil {
 		return err
 	}
 	tokens := map[string]string{}
@@ -129,6 +133,9 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	if err := e.checkpoint(ctx, "provisioned"); err != nil {
 		return err
 	}
+	if err := e.checkBottle(ctx, plan, agentID, out); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))
 	return nil
 }
@@ -182,6 +189,7 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 		nets = append(nets, attachment{network: p.Networks[k].Name, aliases: s.Networks[k].Aliases})
 	}
 	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS, RestartPolicy: restartPolicy(s.Restart)}
+	applyHardening(hc, s)
 	return e.createOn(ctx, cfg, hc, s.ContainerName, nets)
 }
 
@@ -322,6 +330,14 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 	if code != 0 {
 		return fmt.Errorf("provision the agent (CA, gitconfig): exit %d: %s", code, strings.TrimSpace(o))
 	}
+	if us := UserProvisionScript(plan); us != "" {
+		// As the agent's own user (empty: the image's USER): root in the
+		// agent has no CAP_SETUID to switch users itself.
+		o, code, err := e.Exec(ctx, id, "", []string{"sh", "-c", us})
+		if err != nil || code != 0 {
+			return fmt.Errorf("provision the agent (register supervise): exit %d: %s %v", code, strings.TrimSpace(o), err)
+		}
+	}
 	if len(plan.Bottle.Git.Repos) > 0 {
 		fmt.Fprintf(out, "agent provisioned: bottle CA trusted, %d repo(s) routed through git-gate\n", len(plan.Bottle.Git.Repos))
 	} else {
@@ -330,11 +346,13 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 	return nil
 }
 
-// ProvisionScript is the root shell script that provisions a bottle's agent:
-// the bottle CA in the system trust store (appended to the bundle, and
-// where update-ca-certificates will find it again), git's identity and insteadOf
-// rules routing each declared repo to git-gate, and supervise registered
-// with Claude Code when the image has it. Every value is single-quoted.
+// ProvisionScript is the shell script that provisions a bottle's agent,
+// run as uid 0 through the engine (`docker exec -u 0`): the bottle CA in the
+// system trust store (appended to the bundle, and where
+// update-ca-certificates will find it again), and git's identity and
+// insteadOf rules routing each declared repo to git-gate. It needs no
+// capability: uid 0 owns the files it writes, and the agent container has
+// none to give (cap_drop ALL). Every value is single-quoted.
 func ProvisionScript(plan *bottle.Plan) string {
 	// The CA goes straight into the bundle every TLS stack of the image
 	// reads (curl, git, OpenSSL, Go; Node and Python get the env vars):
@@ -349,13 +367,17 @@ func ProvisionScript(plan *bottle.Plan) string {
 	if len(plan.Bottle.Git.Repos) > 0 {
 		script += "if command -v git >/dev/null; then\n" + GitConfigScript(plan) + "fi\n"
 	}
-	if plan.Bottle.SuperviseEnabled() {
-		// Register supervise with Claude Code when the image has it.
-		script += "if command -v claude >/dev/null; then for h in /home/*; do u=$(basename \"$h\"); su \"$u\" -c " +
-			shellQuote("claude mcp add --scope user --transport http supervise "+names.URL(names.Supervise)+"/ >/dev/null 2>&1 || true") +
-			" || true; done; fi\n"
-	}
 	return script
+}
+
+// UserProvisionScript registers supervise with Claude Code, when the image
+// has it, as the agent's own user; "" when the bottle has no supervise.
+func UserProvisionScript(plan *bottle.Plan) string {
+	if !plan.Bottle.SuperviseEnabled() {
+		return ""
+	}
+	return "if command -v claude >/dev/null; then " +
+		"claude mcp add --scope user --transport http supervise " + names.URL(names.Supervise) + "/ >/dev/null 2>&1 || true; fi\n"
 }
 
 // GitConfigScript sets the agent's commit identity (unless the image has

@@ -162,6 +162,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport
 		p.deny(w, r, host, "host-not-allowed", fmt.Sprintf("host %s is not on this bottle's allowlist", host))
 		return
 	}
+	if scheme == "http" && route.HasAuth() {
+		// Credentials travel only inside TLS: injected into cleartext they
+		// would cross every network between here and the host in the open.
+		// Nothing is injected and nothing is sent upstream.
+		p.deny(w, r, host, "cleartext-credential", fmt.Sprintf("route %s carries a credential; use https", route.Host))
+		return
+	}
 	ok, err := route.Allows(r.URL.EscapedPath())
 	if err != nil {
 		p.deny(w, r, host, "bad-path", fmt.Sprintf("path of the request to %s is malformed: %v", host, err))

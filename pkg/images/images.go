@@ -54,6 +54,15 @@ type Spec struct {
 	Args       map[string]string // build arguments besides BASE_IMAGE
 }
 
+// SnifferTestImage is the attacker image of the isolation tests: arpspoof
+// and tcpdump, run with raw sockets beside a bottle's agent.
+const SnifferTestImage = "claude-bottle-sniffer-test:latest"
+
+// SnifferTest is the spec of SnifferTestImage.
+func SnifferTest() Spec {
+	return Spec{Tag: SnifferTestImage, Dockerfile: "dockerfiles/Dockerfile.sniffer-test"}
+}
+
 // AgentTest is the spec of AgentTestImage.
 func AgentTest() Spec {
 	return Spec{Tag: AgentTestImage, Dockerfile: "dockerfiles/Dockerfile.agent-test"}

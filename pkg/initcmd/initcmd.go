@@ -81,7 +81,7 @@ func Run(ctx context.Context, args []string) int {
 		Grace:      grace,
 		Restart:    policy,
 		StatusAddr: statusAddr(),
-		Command:    func(d string) []string { return append([]string{bin}, names.Argv(d)...) },
+		Command:    func(d string) []string { return append([]string{bin}, names.BundleArgv(d)...) },
 	})
 }
 

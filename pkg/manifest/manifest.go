@@ -33,6 +33,7 @@ type Manifest struct {
 	Git       Git               `toml:"git"`
 	Supervise Supervise         `toml:"supervise"`
 	DLP       DLP               `toml:"dlp"`
+	Resources Resources         `toml:"resources"`
 
 	// Source names where the manifest came from ("<embedded default>" or a path).
 	Source string `toml:"-"`
@@ -194,6 +195,7 @@ func (m *Manifest) applyDefaults() {
 	if m.Env == nil {
 		m.Env = map[string]string{}
 	}
+	m.Resources.applyDefaults()
 	for i := range m.Egress.Routes {
 		r := &m.Egress.Routes[i]
 		r.Host = normalizeHost(r.Host)

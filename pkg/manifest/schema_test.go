@@ -44,8 +44,10 @@ func structKeys(t reflect.Type, prefix string, out map[string]string) {
 			out[key] = "string"
 		case reflect.Bool:
 			out[key] = "boolean"
-		case reflect.Int:
+		case reflect.Int, reflect.Int64:
 			out[key] = "integer"
+		case reflect.Float64:
+			out[key] = "number"
 		case reflect.Map:
 			out[key] = "object of " + ft.Elem().Kind().String()
 		case reflect.Slice:

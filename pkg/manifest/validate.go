@@ -156,6 +156,7 @@ func (m *Manifest) validate() []Problem {
 		}
 	}
 	checkGitLimits(c, "git", m.Git.MaxObjectMiB, m.Git.MaxPushMiB)
+	m.Resources.validate(c)
 	seenRepo := map[string]int{}
 	for i, r := range m.Git.Repos {
 		key := fmt.Sprintf("git.repos[%d]", i)

@@ -78,6 +78,10 @@ func InternalNetwork(slug string) string { return "claude-bottle-net-" + slug }
 // EgressNetwork returns the name of the network the sidecars reach out on.
 func EgressNetwork(slug string) string { return "claude-bottle-egress-" + slug }
 
+// HopNetwork returns the name of the legacy shape's private egress ↔
+// pipelock network (internal; the agent is never on it).
+func HopNetwork(slug string) string { return "claude-bottle-hop-" + slug }
+
 // URL returns the http URL at which the agent reaches a daemon by short alias.
 func URL(daemon string) string { return "http://" + daemon + ":" + strconv.Itoa(Port(daemon)) }
 
@@ -124,4 +128,15 @@ func Argv(daemon string) []string {
 		return []string{Supervise, "--listen", listen}
 	}
 	return nil
+}
+
+// BundleArgv is Argv for the bundle, where pipelock serves egress alone over
+// loopback: it listens on 127.0.0.1, so the agent, which reaches the
+// bundle's address on the internal network, cannot connect to it at all.
+func BundleArgv(daemon string) []string {
+	argv := Argv(daemon)
+	if daemon == Pipelock {
+		argv[3] = "127.0.0.1:" + strconv.Itoa(Port(Pipelock))
+	}
+	return argv
 }

@@ -1,6 +1,7 @@
 package names
 
 import (
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -26,5 +27,20 @@ func TestValidateSlug(t *testing.T) {
 	}
 	for _, bad := range []string{"", "demo", "demo-ab1c", "demo-AB1CD", "../x-ab1cd", "demo/x-ab1cd", "-demo-ab1cd", "demo-ab1cd/..", "demo--ab1c_", "demo-ab1cd\n"} {
 		assert.ErrorContains(t, ValidateSlug(bad), "invalid bottle slug", bad)
+	}
+}
+
+func TestBundleArgvPipelockOnLoopback(t *testing.T) {
+	for _, d := range Daemons() {
+		argv := BundleArgv(d)
+		if d == Pipelock {
+			if argv[3] != "127.0.0.1:8888" || Argv(d)[3] != "0.0.0.0:8888" {
+				t.Fatalf("pipelock: bundle %v, legacy %v", argv, Argv(d))
+			}
+			continue
+		}
+		if strings.Join(argv, " ") != strings.Join(Argv(d), " ") {
+			t.Fatalf("%s: bundle argv %v differs from %v", d, argv, Argv(d))
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // Secret is a value the agent holds and must not get out: either the name
@@ -168,6 +170,13 @@ func Cases(t Target) []Case {
 
 	add("1/host", 1, "HTTPS to a host off the allowlist", curl("https://"+t.AttackerHost+"/"), judgeHTTPBlock)
 	add("1/host-http", 1, "plain HTTP to a host off the allowlist", curl("http://"+t.AttackerHost+"/"), judgeHTTPBlock)
+	if t.AuthURL != "" {
+		// A credential is injected only inside TLS: plain HTTP to the same
+		// route is refused before anything is sent.
+		add("1/cleartext-credential", 1, "plain HTTP to a route that carries a credential", curl("http://"+hostOf(t.AuthURL)+"/"), judgeHTTPBlock)
+	}
+	add("1/pipelock-direct", 1, "the agent's proxy pointed straight at pipelock, skipping egress",
+		noPath("curl -sS --max-time 8 -o /dev/null -x http://"+names.Pipelock+":"+strconv.Itoa(names.Port(names.Pipelock))+" "+t.AllowedURL+"/ 2>&1"), judgeNoPath)
 
 	add("2/ip-literal", 2, "HTTPS to an IP literal", curl("https://"+t.AttackerIP+"/"), judgeHTTPBlock)
 	add("2/ip-literal-http", 2, "plain HTTP to an IP literal", curl("http://"+t.AttackerIP+"/"), judgeHTTPBlock)
