@@ -144,15 +144,15 @@ func TestInitdStartsAllAndStopsOnSIGTERM(t *testing.T) {
 	out := p.stdout.String()
 	assert.Assert(t, strings.Index(p.stderr.String(), "started egress") < strings.Index(p.stderr.String(), "started pipelock"))
 	assert.Assert(t, strings.Index(p.stderr.String(), "started git-gate") < strings.Index(p.stderr.String(), "started supervise"))
-	// The daemon argv table: pipelock listens on every address.
+	// The bundle's argv table: pipelock serves egress alone, on loopback.
 	assert.Assert(t, is.Contains(out, "[pipelock] ready pipelock pid="))
-	assert.Assert(t, is.Contains(out, "argv=pipelock run --listen 0.0.0.0:8888 --config /etc/claude-bottle/pipelock/pipelock.yaml"))
+	assert.Assert(t, is.Contains(out, "argv=pipelock run --listen 127.0.0.1:8888 --config /etc/claude-bottle/pipelock/pipelock.yaml"))
 	// Every line is prefixed, stderr too.
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		assert.Assert(t, regexp.MustCompile(`^\[(egress|pipelock|git-gate|supervise)\] `).MatchString(line), "unprefixed line %q", line)
 	}
 	for _, d := range []string{"egress", "pipelock", "git-gate", "supervise"} {
-		assert.Assert(t, is.Contains(p.stderr.String(), "["+d+"] stderr-line "+d))
+		p.waitErr(t, "["+d+"] stderr-line "+d, 10*time.Second)
 	}
 	// Only egress sees the credential variables.
 	p.waitOut(t, "[egress] token-visible egress EGRESS_TOKEN_2")
