@@ -130,8 +130,12 @@ func Prepare(opts Options) (*Plan, error) {
 	pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, r.CanaryFingerprints()...)
 	for _, tf := range tfs {
 		pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, tf.Fingerprint)
-		for _, h := range tf.Hosts {
-			pcfg.DLP.AllowedCredentials = append(pcfg.DLP.AllowedCredentials, pipelockcfg.Credential{Host: h, Secret: tf.Fingerprint.Name})
+		for _, u := range tf.Uses {
+			c := pipelockcfg.Credential{Host: u.Host, Secret: tf.Fingerprint.Name}
+			if u.Header != "Authorization" {
+				c.Header = u.Header
+			}
+			pcfg.DLP.AllowedCredentials = append(pcfg.DLP.AllowedCredentials, c)
 		}
 	}
 	// The per-bottle proxy credential: egress holds it, pipelock holds its

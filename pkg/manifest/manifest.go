@@ -33,6 +33,7 @@ type Manifest struct {
 	Git       Git               `toml:"git"`
 	Supervise Supervise         `toml:"supervise"`
 	DLP       DLP               `toml:"dlp"`
+	Claude    Claude            `toml:"claude"`
 
 	// Source names where the manifest came from ("<embedded default>" or a path).
 	Source string `toml:"-"`
@@ -53,10 +54,12 @@ type Route struct {
 	Auth  *Auth    `toml:"auth"`
 }
 
-// Auth names the host variable holding a route's credential and the scheme
-// egress sends it with ("Authorization: <scheme> <token>").
+// Auth names the host variable holding a route's credential and how egress
+// sends it: with Scheme as "Authorization: <scheme> <token>", or with Header
+// as "<header>: <token>" (e.g. x-api-key). Exactly one of the two is set.
 type Auth struct {
 	Scheme   string `toml:"scheme"`
+	Header   string `toml:"header"`
 	TokenRef string `toml:"token_ref"`
 }
 
@@ -181,6 +184,9 @@ func Parse(data []byte, source string) (*Manifest, error) {
 	}
 	m.applyDefaults()
 	problems = append(problems, m.validate()...)
+	if len(problems) == 0 {
+		problems = append(problems, m.applyClaude()...)
+	}
 	if len(problems) > 0 {
 		return nil, newValidationError(source, problems)
 	}
