@@ -158,4 +158,3 @@ func attach(ctx context.Context, ctr string, stdio Stdio) error {
 	}
 	return exitCode(code)
 }
-
