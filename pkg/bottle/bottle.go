@@ -207,6 +207,10 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 	var knownHosts strings.Builder
 	var files []statedir.File
 	for _, r := range m.Git.Repos {
+		if r.Workspace {
+			repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL})
+			continue
+		}
 		idPath, err := manifest.ExpandHome(r.Identity)
 		if err != nil {
 			return nil, err

@@ -318,6 +318,9 @@ func GitConfigScript(plan *bottle.Plan) string {
 	fmt.Fprintf(&b, "git config --system user.name >/dev/null || git config --system user.name %s\n", shellQuote("claude-bottle agent ("+plan.Bottle.Name+")"))
 	fmt.Fprintf(&b, "git config --system user.email >/dev/null || git config --system user.email %s\n", shellQuote("agent@"+plan.Slug+".bottle.invalid"))
 	for _, r := range plan.Bottle.Git.Repos {
+		if r.Workspace {
+			continue // cloned from git://git-gate/<name>.git directly
+		}
 		fmt.Fprintf(&b, "git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
 	}
 	return b.String()

@@ -105,6 +105,10 @@ type Repo struct {
 	// this repo (0: use the table's).
 	MaxObjectMiB int `toml:"max_object_mib"`
 	MaxPushMiB   int `toml:"max_push_mib"`
+	// Workspace marks the repo `claude-bottle run` adds for the user's
+	// repository: URL is the path of its bare mirror inside git-gate, and
+	// it has no identity or host key (no SSH involved).
+	Workspace bool `toml:"-"`
 }
 
 // Limits returns the size limits for r in MiB: r's own, else the [git]
