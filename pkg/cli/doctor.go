@@ -100,6 +100,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 			report(true, "image "+img.ref, "present")
 		}
 	}
+	claudeCodeReport(ctx, eng, report)
 	if _, ok, _ := eng.ImageLabels(ctx, agentTest); ok {
 		if err := eng.CheckIsolation(ctx, agentTest); err != nil {
 			report(false, "internal network isolation", err.Error())
@@ -110,4 +111,23 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 		report(false, "internal network isolation", "not checked: needs "+agentTest)
 	}
 	return checks
+}
+
+// claudeCodeReport says whether the default agent image can serve
+// `claude-bottle run`: present, and with Claude Code in it.
+func claudeCodeReport(ctx context.Context, eng *docker.Engine, report func(ok bool, what, detail string)) {
+	what := "claude code in " + images.AgentImage
+	if _, ok, err := eng.ImageLabels(ctx, images.AgentImage); err != nil || !ok {
+		report(true, what, "image not built yet: run builds it on first use (go tool mage build:agent builds it now)")
+		return
+	}
+	v, ok, err := eng.ClaudeCode(ctx, images.AgentImage)
+	switch {
+	case err != nil:
+		report(false, what, err.Error())
+	case !ok:
+		report(false, what, noClaudeError(images.AgentImage).Error())
+	default:
+		report(true, what, "version "+v)
+	}
 }

@@ -278,20 +278,19 @@ type PullResult struct {
 	Refused []string `json:"refused,omitempty"`
 }
 
-// Pull fetches every branch the agent pushed (new, or moved from where
-// Create left it) into rec.Repo as refs/heads/claude-bottle/<slug>/<branch>.
-func Pull(ctx context.Context, stateDir, slug string, rec *Record) (*PullResult, error) {
+// pushed lists the branches of the mirror that are new or moved since
+// Create, with their tips, and the names refused as hostile (quoted).
+func pushed(ctx context.Context, stateDir string, rec *Record) (map[string]string, []string, error) {
 	mirror := MirrorPath(stateDir)
 	if err := resetMirror(mirror); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// ls-remote from the user's side: the mirror is only a transport peer.
 	out, err := git(ctx, rec.Repo, nil, "-c", "protocol.file.allow=always", "ls-remote", "--heads", mirror)
 	if err != nil {
-		return nil, fmt.Errorf("read the branches the agent pushed: %w", err)
+		return nil, nil, fmt.Errorf("read the branches the agent pushed: %w", err)
 	}
-	res := &PullResult{}
-	var specs []string
+	var refused []string
 	tips := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		sha, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
@@ -300,21 +299,52 @@ func Pull(ctx context.Context, stateDir, slug string, rec *Record) (*PullResult,
 		}
 		name, ok := strings.CutPrefix(ref, "refs/heads/")
 		if !ok || !isHex40(sha) || sha == strings.Repeat("0", 40) {
-			res.Refused = append(res.Refused, fmt.Sprintf("%q", ref))
+			refused = append(refused, fmt.Sprintf("%q", ref))
 			continue
 		}
 		if err := CheckBranch(name); err != nil {
-			res.Refused = append(res.Refused, fmt.Sprintf("%q", name))
+			refused = append(refused, fmt.Sprintf("%q", name))
 			continue
 		}
 		if rec.Base[name] == sha {
 			continue
 		}
 		tips[name] = sha
+	}
+	sort.Strings(refused)
+	return tips, refused, nil
+}
+
+// Unpulled lists the branches the agent pushed that the user's repository
+// does not have at the same commit under claude-bottle/<slug>/.
+func Unpulled(ctx context.Context, stateDir, slug string, rec *Record) ([]string, error) {
+	tips, _, err := pushed(ctx, stateDir, rec)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range sortedKeys(tips) {
+		got, err := git(ctx, rec.Repo, nil, "rev-parse", "--verify", "--quiet", "refs/heads/"+BranchPrefix+slug+"/"+name)
+		if err != nil || strings.TrimSpace(got) != tips[name] {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// Pull fetches every branch the agent pushed (new, or moved from where
+// Create left it) into rec.Repo as refs/heads/claude-bottle/<slug>/<branch>.
+func Pull(ctx context.Context, stateDir, slug string, rec *Record) (*PullResult, error) {
+	mirror := MirrorPath(stateDir)
+	tips, refused, err := pushed(ctx, stateDir, rec)
+	if err != nil {
+		return nil, err
+	}
+	res := &PullResult{Refused: refused}
+	var specs []string
+	for _, name := range sortedKeys(tips) {
 		specs = append(specs, "+refs/heads/"+name+":refs/heads/"+BranchPrefix+slug+"/"+name)
 	}
-	sort.Strings(specs)
-	sort.Strings(res.Refused)
 	if len(specs) == 0 {
 		return res, nil
 	}
