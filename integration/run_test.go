@@ -194,6 +194,8 @@ func TestRunClaudeCode(t *testing.T) {
 				code, o, e := run("down", slug)
 				assert.Equal(t, code, 1, o+e)
 				assert.Assert(t, is.Contains(e, "1 commit in /workspace not pushed"), e)
+				// The stand-in is on the bottle's egress network: off it first.
+				assert.NilError(t, eng.API().NetworkDisconnect(t.Context(), names.EgressNetwork(slug), in.Server.ID, true))
 				code, o, e = run("down", "--force", slug)
 				assert.Equal(t, code, 0, o+e)
 				slug = ""
