@@ -52,7 +52,7 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 func (w *firstWrite) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.buf.String() }
 
 // hostRepo makes the user's repository: one commit on branch "trunk".
-func hostRepo(t *testing.T) string {
+func hostRepo(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, args := range [][]string{

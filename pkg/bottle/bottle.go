@@ -69,6 +69,11 @@ type Plan struct {
 	Metadata Metadata
 	EgressCA *tlsca.CA
 	Files    []statedir.File
+	// AgentSetup is a root shell script the agent's provisioning runs last,
+	// in the same exec (`claude-bottle run`: Claude Code's settings and the
+	// workspace clone). When set, it also registers supervise with Claude
+	// Code, so provisioning does not.
+	AgentSetup string
 }
 
 // Metadata is metadata.json.

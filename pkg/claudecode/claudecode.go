@@ -98,14 +98,30 @@ func Argv(prompt string, extra []string) []string {
 	return append(argv, extra...)
 }
 
+// Exit codes of ProvisionScript besides 0.
+const (
+	ExitNoClaude = 3
+	ExitNoUser   = 4
+	ExitClone    = 5
+)
+
+// User is the user Claude Code runs as for an image whose configured user
+// is imageUser ("" or root: DefaultUser; Claude Code refuses
+// --dangerously-skip-permissions as root).
+func User(imageUser string) string {
+	u, _, _ := strings.Cut(imageUser, ":")
+	switch u {
+	case "", "root", "0":
+		return DefaultUser
+	}
+	return u
+}
+
 // ProvisionScript is the root script that readies the agent for Claude
-// Code. It picks the user Claude Code runs as (the image's own user unless
-// that is root, then DefaultUser when the image has one), checks that
-// `claude` exists, creates Workspace owned by that user, writes its
-// ~/.claude.json and ~/.claude/settings.json, and prints
-// "user=<name> home=<dir>" as its last line. imageUser is the image's
-// configured user ("" for root).
-func ProvisionScript(s Setup, imageUser string) (string, error) {
+// Code as user: it checks that `claude` exists and the user too, writes the
+// user's ~/.claude.json and ~/.claude/settings.json, creates Workspace owned
+// by the user and clones cloneURL (branch) into it as the user.
+func ProvisionScript(s Setup, user, cloneURL, branch string) (string, error) {
 	global, err := s.GlobalConfig()
 	if err != nil {
 		return "", err
@@ -114,43 +130,24 @@ func ProvisionScript(s Setup, imageUser string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u, _, _ := strings.Cut(imageUser, ":")
 	return fmt.Sprintf(`set -e
 u=%s
-case "$u" in ''|root|0) if id -u %s >/dev/null 2>&1; then u=%s; else u=root; fi ;; esac
-case "$u" in *[!0-9]*) ;; *) u=$(getent passwd "$u" | cut -d: -f1) ;; esac
-h=$(getent passwd "$u" | cut -d: -f6)
-[ -n "$h" ] || h=/root
-if ! command -v claude >/dev/null 2>&1; then echo "claude-bottle: no claude command in the agent image" >&2; exit 3; fi
+if ! command -v claude >/dev/null 2>&1; then echo "claude-bottle: no claude command in the agent image" >&2; exit %d; fi
+if ! h=$(getent passwd "$u" | cut -d: -f6) || [ -z "$h" ]; then echo "claude-bottle: the agent image has no user $u: give it a non-root USER, or a user named %s" >&2; exit %d; fi
 mkdir -p %s "$h/.claude"
 chown "$u" %s
-umask 077
+(umask 077
 cat > "$h/.claude.json" <<'CLAUDE_BOTTLE_EOF'
 %s
 CLAUDE_BOTTLE_EOF
 cat > "$h/.claude/settings.json" <<'CLAUDE_BOTTLE_EOF'
 %s
 CLAUDE_BOTTLE_EOF
+)
 chown -R "$u" "$h/.claude" "$h/.claude.json"
-echo "user=$u home=$h"
-`, shellQuote(u), DefaultUser, DefaultUser, Workspace, Workspace, global, settings), nil
-}
-
-// ParseProvisioned reads the user and home ProvisionScript printed.
-func ParseProvisioned(out string) (user, home string, err error) {
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := lines[len(lines)-1]
-	for _, f := range strings.Fields(last) {
-		if v, ok := strings.CutPrefix(f, "user="); ok {
-			user = v
-		} else if v, ok := strings.CutPrefix(f, "home="); ok {
-			home = v
-		}
-	}
-	if user == "" || home == "" {
-		return "", "", fmt.Errorf("provisioning printed no user: %q", last)
-	}
-	return user, home, nil
+su -s /bin/sh "$u" -c %s || exit %d
+`, shellQuote(user), ExitNoClaude, DefaultUser, ExitNoUser, Workspace, Workspace, global, settings,
+		shellQuote("cd / && git clone --quiet --branch "+shellQuote(branch)+" "+shellQuote(cloneURL)+" "+Workspace), ExitClone), nil
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,7 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 	sidecars := sidecarflag.Image(env)
 	var plan *bottle.Plan
 	var rec *workspace.Record
+	user := claudecode.DefaultUser
 	// Until Claude Code starts, a failure takes the bottle down again;
 	// after that, the agent's work may be in it, so it stays.
 	staged, started := false, false
@@ -93,6 +95,26 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 			defer cancel()
 			_ = eng.Down(cctx, layout, plan.Slug, opts.Keep)
 		}
+	}()
+	// The mirror of the repository is made while the images are checked
+	// and the plan staged, in a directory beside the state dirs, then moved
+	// into the bottle's state dir.
+	if err := os.MkdirAll(layout.StateRoot(), statedir.DirPerm); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(layout.Home, ".workspace-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	type created struct {
+		rec *workspace.Record
+		err error
+	}
+	mirrored := make(chan created, 1)
+	go func() {
+		rec, err := workspace.Create(ctx, workspace.Options{Repo: repoDir, StateDir: tmp, IncludeUncommitted: opts.IncludeUncommitted})
+		mirrored <- created{rec, err}
 	}()
 	err = withProgress(stdio.Err, func(out io.Writer) error {
 		for _, ref := range []string{sidecars, r.Image} {
@@ -108,6 +130,13 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 			return noClaudeError(r.Image)
 		}
 		fmt.Fprintf(out, "agent image %s: Claude Code %s\n", r.Image, version)
+		img, err := eng.API().ImageInspect(ctx, r.Image)
+		if err != nil {
+			return err
+		}
+		if img.Config != nil {
+			user = claudecode.User(img.Config.User)
+		}
 		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecars, Layout: layout, User: compose.OperatorUser()})
 		if err != nil {
 			return err
@@ -121,21 +150,27 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 			return err
 		}
 		staged = true
-		rec, err = workspace.Create(ctx, workspace.Options{Repo: repoDir, StateDir: layout.StateDir(plan.Slug), IncludeUncommitted: opts.IncludeUncommitted})
-		if err != nil {
+		c := <-mirrored
+		if c.err != nil {
+			return c.err
+		}
+		rec = c.rec
+		dir := layout.StateDir(plan.Slug)
+		for _, name := range []string{workspace.MirrorDir, workspace.RecordFile} {
+			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("move the workspace mirror into %s: %w", dir, err)
+			}
+		}
+		if plan.AgentSetup, err = claudeSetup(plan, rec, user); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "bottle %s: %s (branch %s) in, state in %s\n", plan.Slug, rec.Repo, rec.Branch, layout.StateDir(plan.Slug))
-		return eng.Up(ctx, plan, r.TokenEnv(), out)
+		return setupError(eng.Up(ctx, plan, r.TokenEnv(), out), r.Image)
 	})
 	if err != nil {
 		return nil, err
 	}
 	res = &RunResult{Slug: plan.Slug}
-	user, err := provisionClaude(ctx, eng, plan, rec)
-	if err != nil {
-		return res, err
-	}
 	if opts.Ready != nil {
 		if err := opts.Ready(ctx, plan); err != nil {
 			return res, err
@@ -225,46 +260,31 @@ func noClaudeError(image string) error {
 	return fmt.Errorf("agent image %s has no claude command: install Claude Code in it (npm install -g @anthropic-ai/claude-code) or use %s", image, images.AgentImage)
 }
 
-// provisionClaude writes Claude Code's settings in the agent and clones the
-// workspace as the user Claude Code runs as, which it returns.
-func provisionClaude(ctx context.Context, eng *docker.Engine, plan *bottle.Plan, rec *workspace.Record) (string, error) {
-	agent := names.AgentContainer(plan.Slug)
-	info, err := eng.API().ContainerInspect(ctx, agent)
-	if err != nil {
-		return "", err
-	}
+// claudeSetup is the agent setup of a run: Claude Code's settings and the
+// workspace clone, as user, run by up's provisioning.
+func claudeSetup(plan *bottle.Plan, rec *workspace.Record, user string) (string, error) {
 	setup := claudecode.Setup{Auth: plan.Bottle.Claude.Auth}
 	if plan.Bottle.SuperviseEnabled() {
 		setup.SuperviseURL = names.URL(names.Supervise) + "/"
 	}
-	script, err := claudecode.ProvisionScript(setup, info.Config.User)
-	if err != nil {
-		return "", err
+	return claudecode.ProvisionScript(setup, user, "git://"+names.GitGate+"/"+workspace.RepoName+".git", rec.Branch)
+}
+
+// setupError explains a failed agent setup.
+func setupError(err error, image string) error {
+	var pe *docker.ProvisionError
+	if !errors.As(err, &pe) {
+		return err
 	}
-	out, code, err := eng.ExecScript(ctx, agent, "0", script)
-	if err != nil {
-		return "", fmt.Errorf("set Claude Code up in the agent: %w", err)
+	switch pe.Code {
+	case claudecode.ExitNoClaude:
+		return noClaudeError(image)
+	case claudecode.ExitNoUser:
+		return fmt.Errorf("set Claude Code up in the agent: %s", pe.Output)
+	case claudecode.ExitClone:
+		return fmt.Errorf("clone the workspace through git-gate: %s", pe.Output)
 	}
-	if code == 3 {
-		return "", noClaudeError(plan.Bottle.Image)
-	}
-	if code != 0 {
-		return "", fmt.Errorf("set Claude Code up in the agent: exit %d: %s", code, strings.TrimSpace(out))
-	}
-	user, _, err := claudecode.ParseProvisioned(out)
-	if err != nil {
-		return "", err
-	}
-	var cloneOut strings.Builder
-	code, err = eng.ExecStream(ctx, agent, []string{"git", "clone", "--quiet", "--branch", rec.Branch, "git://" + names.GitGate + "/" + workspace.RepoName + ".git", claudecode.Workspace},
-		docker.StreamOptions{User: user, Stdout: &cloneOut, Stderr: &cloneOut})
-	if err != nil {
-		return "", fmt.Errorf("clone the workspace: %w", err)
-	}
-	if code != 0 {
-		return "", fmt.Errorf("clone the workspace through git-gate: exit %d: %s", code, strings.TrimSpace(cloneOut.String()))
-	}
-	return user, nil
+	return err
 }
 
 // unpushedCommits counts the commits on the agent's branches in /workspace

@@ -273,7 +273,7 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		return fmt.Errorf("provision the agent (CA, gitconfig): %w", err)
 	}
 	if code != 0 {
-		return fmt.Errorf("provision the agent (CA, gitconfig): exit %d: %s", code, strings.TrimSpace(o))
+		return &ProvisionError{Code: code, Output: strings.TrimSpace(o)}
 	}
 	if len(plan.Bottle.Git.Repos) > 0 {
 		fmt.Fprintf(out, "agent provisioned: bottle CA trusted, %d repo(s) routed through git-gate\n", len(plan.Bottle.Git.Repos))
@@ -281,6 +281,16 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		fmt.Fprintln(out, "agent provisioned: bottle CA trusted")
 	}
 	return nil
+}
+
+// ProvisionError is a provisioning script that failed in the agent.
+type ProvisionError struct {
+	Code   int
+	Output string
+}
+
+func (e *ProvisionError) Error() string {
+	return fmt.Sprintf("provision the agent (CA, gitconfig): exit %d: %s", e.Code, e.Output)
 }
 
 // ProvisionScript is the root shell script that provisions a bottle's agent:
@@ -301,6 +311,9 @@ func ProvisionScript(plan *bottle.Plan) string {
 		"cat " + compose.AgentCAFile + " >> " + compose.SystemCABundle + "\n"
 	if len(plan.Bottle.Git.Repos) > 0 {
 		script += "if command -v git >/dev/null; then\n" + GitConfigScript(plan) + "fi\n"
+	}
+	if plan.AgentSetup != "" {
+		return script + "(\n" + plan.AgentSetup + "\n)\n"
 	}
 	if plan.Bottle.SuperviseEnabled() {
 		// Register supervise with Claude Code when the image has it.
