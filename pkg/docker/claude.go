@@ -31,7 +31,9 @@ func (e *Engine) ClaudeCode(ctx context.Context, image string) (version string, 
 	if err != nil {
 		return "", false, fmt.Errorf("look for claude in %s: %w", image, err)
 	}
-	defer func() { _ = e.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true}) }()
+	defer func() {
+		_ = e.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true})
+	}()
 	if err := e.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		return "", false, fmt.Errorf("look for claude in %s: %w", image, err)
 	}
