@@ -351,6 +351,9 @@ func runRun(ctx context.Context, args []string, stdio Stdio, env LookupEnv) erro
 		return err
 	}
 	opts.ClaudeArgs = fs.Args()
+	if opts.Prompt == "" && (!isTerminal(stdio.In) || !isTerminal(stdio.Out)) {
+		return &UsageError{Msg: "run without -p needs a terminal on stdin and stdout; pass -p PROMPT to run Claude Code headless"}
+	}
 	layout, eng, err := openEngine(ctx, env)
 	if err != nil {
 		return err
