@@ -8,24 +8,19 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/moby/term"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
-
-// ExitCodeError carries the exit code of a command run in a bottle, which
-// the CLI exits with (printing nothing more: the command spoke for itself).
-type ExitCodeError struct{ Code int }
-
-func (e *ExitCodeError) Error() string { return fmt.Sprintf("command exited with %d", e.Code) }
 
 // exitCode turns a command's exit code into the error the CLI returns.
 func exitCode(code int) error {
 	if code == 0 {
 		return nil
 	}
-	return &ExitCodeError{Code: code}
+	return &ExitCodeError{Code: code, Err: fmt.Errorf("command exited with %d", code)}
 }
 
 // streamer is the part of the engine a streamed exec needs.
@@ -73,15 +68,23 @@ func Exec(ctx context.Context, eng streamer, opts ExecOptions, stdio Stdio) (int
 // as Ctrl-C travel as bytes to the command's own terminal, as in a local
 // shell.
 func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so docker.StreamOptions, stdio Stdio) (int, error) {
-	inFd, inTerm := term.GetFdInfo(stdio.In)
-	outFd, outTerm := term.GetFdInfo(stdio.Out)
-	if !inTerm || !outTerm {
+	in, inOK := stdio.In.(*os.File)
+	out, outOK := stdio.Out.(*os.File)
+	if !inOK || !outOK || !isTerminal(in) || !isTerminal(out) {
 		return -1, &UsageError{Msg: "-t needs a terminal on stdin and stdout (drop -t, or run it from a terminal)"}
 	}
+	inFd, outFd := int(in.Fd()), int(out.Fd()) //nolint:gosec // a file descriptor fits an int
 	so.TTY = true
 	so.Stderr = nil
-	if ws, err := term.GetWinsize(outFd); err == nil {
-		so.Size = docker.TermSize{Height: uint(ws.Height), Width: uint(ws.Width)}
+	size := func() (docker.TermSize, bool) {
+		w, h, err := term.GetSize(outFd)
+		if err != nil || w <= 0 || h <= 0 {
+			return docker.TermSize{}, false
+		}
+		return docker.TermSize{Height: uint(h), Width: uint(w)}, true
+	}
+	if s, ok := size(); ok {
+		so.Size = s
 	}
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
@@ -95,9 +98,9 @@ func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so do
 			case <-done:
 				return
 			case <-winch:
-				if ws, err := term.GetWinsize(outFd); err == nil {
+				if s, ok := size(); ok {
 					select {
-					case resize <- docker.TermSize{Height: uint(ws.Height), Width: uint(ws.Width)}:
+					case resize <- s:
 					default:
 					}
 				}
@@ -105,40 +108,58 @@ func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so do
 		}
 	}()
 	so.Resize = resize
-	state, err := term.SetRawTerminal(inFd)
+	state, err := term.MakeRaw(inFd)
 	if err != nil {
 		return -1, fmt.Errorf("terminal raw mode: %w", err)
 	}
-	defer func() { _ = term.RestoreTerminal(inFd, state) }()
+	defer func() { _ = term.Restore(inFd, state) }()
 	return eng.ExecStream(ctx, ctr, argv, so)
 }
 
-func runExec(ctx context.Context, args []string, stdio Stdio, _ LookupEnv) error {
-	fs := newFlags("exec", stdio)
-	interactive := fs.Bool("i", false, "pass stdin to the command")
-	tty := fs.Bool("t", false, "give the command a terminal (needs one on stdin and stdout)")
-	user := fs.String("u", "", "user to run as (default: the agent's)")
-	workdir := fs.String("w", "", "working directory")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle exec [-i] [-t] [-u USER] [-w DIR] SLUG COMMAND...\n\nRuns COMMAND in the bottle's agent, streaming its output, and exits with its exit code.")
-		fs.PrintDefaults()
+type execOptions struct {
+	interactive, tty bool
+	user, workdir    string
+}
+
+func newExecCmd(a *app) *cobra.Command {
+	var o execOptions
+	cmd := &cobra.Command{
+		Use:   "exec [-i] [-t] [-u USER] [-w DIR] SLUG COMMAND...",
+		Short: "run a command in a bottle's agent",
+		Long: `Runs COMMAND in the agent of a running bottle, streaming its output as it is
+produced (stdout and stderr apart), and exits with its exit code. -i passes
+stdin, -t gives it your terminal (raw mode, resized with your window).
+Flags after SLUG belong to COMMAND.`,
+		Example: `  claude-bottle exec default-abcde curl -sS https://example.org/
+  claude-bottle exec -it default-abcde bash
+  claude-bottle exec -w /workspace run-abcde git log --oneline`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usagef("usage: %s", cmd.UseLine())
+			}
+			return slugArg(cmd, args[0])
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := docker.Connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = eng.Close() }()
+			code, err := Exec(ctx, eng, ExecOptions{Slug: args[0], Cmd: args[1:], Interactive: o.interactive, TTY: o.tty, User: o.user, WorkDir: o.workdir}, a.stdio)
+			if err != nil {
+				return err
+			}
+			return exitCode(code)
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() < 2 {
-		return &UsageError{Msg: "usage: claude-bottle exec [-i] [-t] SLUG COMMAND..."}
-	}
-	eng, err := docker.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = eng.Close() }()
-	code, err := Exec(ctx, eng, ExecOptions{Slug: fs.Arg(0), Cmd: fs.Args()[1:], Interactive: *interactive, TTY: *tty, User: *user, WorkDir: *workdir}, stdio)
-	if err != nil {
-		return err
-	}
-	return exitCode(code)
+	// Everything after SLUG is the command, its flags included.
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().BoolVarP(&o.interactive, "interactive", "i", false, "pass stdin to the command")
+	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal (needs one on stdin and stdout)")
+	cmd.Flags().StringVarP(&o.user, "user", "u", "", "user to run as (default: the agent's)")
+	cmd.Flags().StringVarP(&o.workdir, "workdir", "w", "", "working directory")
+	return cmd
 }
 
 // attach runs an interactive shell in the agent on the caller's terminal.

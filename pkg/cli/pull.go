@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 
@@ -34,30 +36,39 @@ func Pull(ctx context.Context, layout statedir.Layout, opts PullOptions) (*works
 	return rec, res, err
 }
 
-func runPull(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("pull", stdio)
-	asJSON := fs.Bool("json", false, "print JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle pull SLUG [--json]\n\nFetches the branches the bottle's agent pushed (after git-gate's scan) into your repository as claude-bottle/<slug>/<branch>.")
-		fs.PrintDefaults()
+func newPullCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "pull SLUG [--json]",
+		Short: "bring the branches a bottle's agent pushed into your repository",
+		Long: `Fetches the branches the agent of a bottle started by run pushed (after
+git-gate's scan) into your repository as claude-bottle/<slug>/<branch>, and
+nothing else: your hooks are off for it, branch names are checked, no other
+ref changes. run does this itself when Claude Code exits; pull is for a
+bottle that is still up.`,
+		Example: "  claude-bottle pull run-abcde\n  git log claude-bottle/run-abcde/fix-test",
+		Args:    exactArgs(1, "give the bottle's slug (claude-bottle ls)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := slugArg(cmd, args[0]); err != nil {
+				return err
+			}
+			layout, err := statedir.FromEnv(a.env)
+			if err != nil {
+				return err
+			}
+			rec, res, err := Pull(cmd.Context(), layout, PullOptions{Slug: args[0]})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdio.Out, res)
+			}
+			printPulled(a.stdio.Out, rec.Repo, res)
+			return nil
+		},
 	}
-	slug, err := parsePositional(fs, args)
-	if err != nil {
-		return err
-	}
-	layout, err := statedir.FromEnv(env)
-	if err != nil {
-		return err
-	}
-	rec, res, err := Pull(ctx, layout, PullOptions{Slug: slug})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(stdio.Out, res)
-	}
-	printPulled(stdio.Out, rec.Repo, res)
-	return nil
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: {fetched: [{name, ref, commit, new_commits}], refused}")
+	return cmd
 }
 
 // checkWorkSaved refuses to take down a bottle started by run while its

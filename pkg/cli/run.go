@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -116,7 +118,7 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 		rec, err := workspace.Create(ctx, workspace.Options{Repo: repoDir, StateDir: tmp, IncludeUncommitted: opts.IncludeUncommitted})
 		mirrored <- created{rec, err}
 	}()
-	err = withProgress(stdio.Err, func(out io.Writer) error {
+	err = withProgress(stdio.Err, env, func(out io.Writer) error {
 		for _, ref := range []string{sidecars, r.Image} {
 			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: sidecars, Lookup: env, Out: out}); err != nil {
 				return err
@@ -333,35 +335,45 @@ func plural(n int, what string) string {
 	return strconv.Itoa(n) + " " + what + "s"
 }
 
-func runRun(ctx context.Context, args []string, stdio Stdio, env LookupEnv) error {
-	fs := newFlags("run", stdio)
+func newRunCmd(a *app) *cobra.Command {
 	var opts RunOptions
-	fs.StringVar(&opts.File, "f", "", "bottle manifest (default: the embedded default bottle)")
-	fs.StringVar(&opts.Repo, "repo", "", "the git repository to work on (default: the current directory's)")
-	fs.StringVar(&opts.Prompt, "p", "", "run Claude Code headless with this prompt, output streamed")
-	fs.BoolVar(&opts.Keep, "keep", false, "leave the bottle up when Claude Code exits")
-	fs.BoolVar(&opts.IncludeUncommitted, "include-uncommitted", false, "take uncommitted changes in too, as a commit on the branch <branch>-uncommitted")
-	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: claude-bottle run [-f bottle.toml] [--repo DIR] [-p PROMPT] [--keep] [--include-uncommitted] [-- CLAUDE_ARGS...]\n\n"+
-			"Starts Claude Code with full permissions in a fresh bottle on a clone of the repository. Branches it pushes\n"+
-			"come back, after git-gate's scan, as claude-bottle/<slug>/<branch>. Exits with Claude Code's exit code.")
-		fs.PrintDefaults()
+	cmd := &cobra.Command{
+		Use:   "run [-f bottle.toml] [--repo DIR] [-p PROMPT] [--keep] [--include-uncommitted] [-- CLAUDE_ARGS...]",
+		Short: "start Claude Code in a fresh bottle on a clone of this repository",
+		Long: `Brings a fresh bottle up on a clone of the git repository you are in (its
+current branch), and runs Claude Code in it with full permissions
+(--dangerously-skip-permissions): on your terminal, or headless with -p,
+output streamed. Its credential is injected by egress; Claude Code holds a
+placeholder. Branches it pushes pass git-gate's scan and come back into your
+repository as claude-bottle/<slug>/<branch> when it exits; then the bottle
+goes away (unless --keep, or it left commits unpushed). Exits with Claude
+Code's exit code. Arguments after -- go to claude.`,
+		Example: `  claude-bottle run
+  claude-bottle run -p "fix the failing test, commit and git push origin HEAD:fix-test"
+  claude-bottle run -f bottle.toml --keep -- --model opus`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := opts
+			o.ClaudeArgs = args
+			if o.Prompt == "" && !interactive(a.stdio, a.env) {
+				return usagef("run without -p needs a terminal on stdin and stdout; pass -p PROMPT to run Claude Code headless")
+			}
+			ctx := cmd.Context()
+			layout, eng, err := openEngine(ctx, a.env)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = eng.Close() }()
+			res, err := Run(ctx, eng, layout, a.env, o, a.stdio)
+			if err != nil {
+				return err
+			}
+			return exitCode(res.Code)
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	opts.ClaudeArgs = fs.Args()
-	if opts.Prompt == "" && (!isTerminal(stdio.In) || !isTerminal(stdio.Out)) {
-		return &UsageError{Msg: "run without -p needs a terminal on stdin and stdout; pass -p PROMPT to run Claude Code headless"}
-	}
-	layout, eng, err := openEngine(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = eng.Close() }()
-	res, err := Run(ctx, eng, layout, env, opts, stdio)
-	if err != nil {
-		return err
-	}
-	return exitCode(res.Code)
+	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "bottle manifest (default: the embedded default bottle)")
+	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the git repository to work on (default: the current directory's)")
+	cmd.Flags().StringVarP(&opts.Prompt, "prompt", "p", "", "run Claude Code headless with this prompt, output streamed")
+	cmd.Flags().BoolVarP(&opts.Keep, "keep", "k", false, "leave the bottle up when Claude Code exits")
+	cmd.Flags().BoolVar(&opts.IncludeUncommitted, "include-uncommitted", false, "take uncommitted changes in too, as a commit on the branch <branch>-uncommitted")
+	return cmd
 }
