@@ -24,7 +24,9 @@ import (
 // from the call to the first line the claude process prints (the stand-in
 // prints as soon as it starts): manifest, workspace mirror, bring-up,
 // provisioning, clone through git-gate, exec. Budget: p50 ≤ 2 s. Reported
-// as p50-ms and p90-ms; run with -benchtime=Nx.
+// as p50-ms and p90-ms (exec-p50-ms: from the bottle provisioned, the
+// workspace cloned, to that line); run with -benchtime=Nx. The bring-up of
+// the bottle (up's own budget) is most of it.
 func BenchmarkRunReachesClaude(b *testing.B) {
 	env := itest.Require(b)
 	sidecars := sidecarflag.Image(itest.LookupEnv)
@@ -47,15 +49,16 @@ func BenchmarkRunReachesClaude(b *testing.B) {
 		}
 	}
 	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-	var xs []float64
+	var xs, after []float64
 	b.ResetTimer()
 	for range b.N {
 		home := b.TempDir()
 		out := &firstWrite{}
 		start := time.Now()
 		progress := &stampedWriter{start: start}
+		var upDone time.Time
 		_, err := cli.Run(context.Background(), eng, statedir.Layout{Home: home}, lookup,
-			cli.RunOptions{File: mf, Repo: repo, Prompt: "exit=0 pause=0", Started: func(string) { progress.Write([]byte("exec claude\n")) }},
+			cli.RunOptions{File: mf, Repo: repo, Prompt: "exit=0 pause=0", Started: func(string) { upDone = time.Now(); progress.Write([]byte("exec claude\n")) }},
 			cli.Stdio{In: strings.NewReader(""), Out: out, Err: progress})
 		b.Logf("run %d: first line after %s\n%s", len(xs), out.first.Sub(start), progress.String())
 		if err != nil {
@@ -65,11 +68,15 @@ func BenchmarkRunReachesClaude(b *testing.B) {
 			b.Fatalf("claude printed nothing: %s", out)
 		}
 		xs = append(xs, float64(out.first.Sub(start).Milliseconds()))
+		after = append(after, float64(out.first.Sub(upDone).Milliseconds()))
 	}
 	b.StopTimer()
 	slices.Sort(xs)
 	b.ReportMetric(xs[len(xs)/2], "p50-ms")
 	b.ReportMetric(xs[len(xs)*9/10], "p90-ms")
+	// From the bottle provisioned (workspace cloned) to claude's first line.
+	slices.Sort(after)
+	b.ReportMetric(after[len(after)/2], "exec-p50-ms")
 }
 
 // stampedWriter prefixes each write with the time since start.
