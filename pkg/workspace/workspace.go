@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // RepoName is the name git-gate serves the workspace under
@@ -206,17 +207,38 @@ func commitUncommitted(ctx context.Context, top, mirror, branch, head string) (s
 
 // resetMirror writes the mirror's configuration and removes what could make
 // the host's git run or read anything on the mirror's say: hooks, alternates
-// (objects from elsewhere), grafts and replace refs are not used by Pull.
+// (objects from elsewhere), grafts, a nested .git. git-gate can write the
+// mirror's directory, so it is checked first: the mirror and the
+// directories written to must be real directories, not symbolic links
+// (which would point the host's writes at files of the user's), and the
+// configuration is replaced, never written through an existing file.
 func resetMirror(mirror string) error {
-	if err := os.WriteFile(filepath.Join(mirror, "config"), []byte(mirrorConfig), 0o600); err != nil {
-		return fmt.Errorf("reset the workspace mirror: %w", err)
+	for _, d := range []string{filepath.Dir(mirror), mirror, filepath.Join(mirror, "objects"), filepath.Join(mirror, "objects", "info"), filepath.Join(mirror, "info")} {
+		st, err := os.Lstat(d)
+		if errors.Is(err, os.ErrNotExist) && d == filepath.Join(mirror, "info") {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("workspace mirror: %w", err)
+		}
+		if !st.IsDir() || st.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("workspace mirror: %s is not a directory (refusing to use a mirror whose layout was tampered with)", d)
+		}
 	}
-	for _, p := range []string{"hooks", "objects/info/alternates", "objects/info/http-alternates", "info/grafts", "shallow", "commondir"} {
+	for _, p := range []string{"config", ".git", "hooks", "objects/info/alternates", "objects/info/http-alternates", "info/grafts", "shallow", "commondir", "gitdir"} {
 		if err := os.RemoveAll(filepath.Join(mirror, p)); err != nil {
 			return fmt.Errorf("reset the workspace mirror: %w", err)
 		}
 	}
-	return nil
+	f, err := os.OpenFile(filepath.Join(mirror, "config"), os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("reset the workspace mirror: %w", err)
+	}
+	if _, err := f.WriteString(mirrorConfig); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("reset the workspace mirror: %w", err)
+	}
+	return f.Close()
 }
 
 // LoadRecord reads the record Create left in a state dir.

@@ -209,3 +209,44 @@ func FuzzCheckBranch(f *testing.F) {
 		}
 	})
 }
+
+// TestPullRefusesATamperedLayout: a mirror whose directories were replaced
+// by symbolic links (to the user's own .git, say) is refused before the host
+// writes anything through them.
+func TestPullRefusesATamperedLayout(t *testing.T) {
+	for _, target := range []string{"", "objects", "objects/info"} {
+		t.Run("link "+target, func(t *testing.T) {
+			repo := userRepo(t)
+			state := t.TempDir()
+			rec, err := Create(t.Context(), Options{Repo: repo, StateDir: state})
+			assert.NilError(t, err)
+			mirror := MirrorPath(state)
+			victim := filepath.Join(repo, ".git", target)
+			cfgBefore, err := os.ReadFile(filepath.Join(repo, ".git", "config"))
+			assert.NilError(t, err)
+			p := filepath.Join(mirror, target)
+			assert.NilError(t, os.RemoveAll(p))
+			assert.NilError(t, os.Symlink(victim, p))
+			_, err = Pull(t.Context(), state, "s-abcde", rec)
+			assert.ErrorContains(t, err, "is not a directory")
+			cfgAfter, err := os.ReadFile(filepath.Join(repo, ".git", "config"))
+			assert.NilError(t, err)
+			assert.Equal(t, string(cfgAfter), string(cfgBefore))
+		})
+	}
+	// A config that is a link is replaced, not written through.
+	repo := userRepo(t)
+	state := t.TempDir()
+	rec, err := Create(t.Context(), Options{Repo: repo, StateDir: state})
+	assert.NilError(t, err)
+	outside := filepath.Join(t.TempDir(), "bashrc")
+	assert.NilError(t, os.WriteFile(outside, []byte("user's file\n"), 0o644))
+	cfg := filepath.Join(MirrorPath(state), "config")
+	assert.NilError(t, os.Remove(cfg))
+	assert.NilError(t, os.Symlink(outside, cfg))
+	_, err = Pull(t.Context(), state, "s-abcde", rec)
+	assert.NilError(t, err)
+	data, err := os.ReadFile(outside)
+	assert.NilError(t, err)
+	assert.Equal(t, string(data), "user's file\n")
+}
