@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -38,6 +39,10 @@ type StreamOptions struct {
 	Resize <-chan TermSize
 }
 
+// waitForSize waits up to a second for the terminal to get a size, then
+// runs its arguments. Without stty it runs them at once.
+const waitForSize = `i=0; while [ "$(stty size 2>/dev/null)" = "0 0" ] && [ $i -lt 100 ]; do sleep 0.01; i=$((i+1)); done; exec "$@"`
+
 // ExecStream runs argv in container id, streaming its output as it comes,
 // and returns its exit code once it has ended. The error is for the engine
 // failing, never for the command's own exit code.
@@ -48,10 +53,21 @@ func (e *Engine) ExecStream(ctx context.Context, id string, argv []string, opts 
 	if opts.Stderr == nil {
 		opts.Stderr = io.Discard
 	}
-	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
+	eo := container.ExecOptions{
 		User: opts.User, Env: opts.Env, WorkingDir: opts.WorkDir, Cmd: argv, Tty: opts.TTY,
 		AttachStdin: opts.Stdin != nil, AttachStdout: true, AttachStderr: true,
-	})
+	}
+	if opts.TTY && opts.Size.Height > 0 && opts.Size.Width > 0 {
+		if versions.GreaterThanOrEqualTo(e.api.ClientVersion(), "1.42") {
+			eo.ConsoleSize = &[2]uint{opts.Size.Height, opts.Size.Width}
+		} else {
+			// API 1.41 cannot size a terminal before the process starts,
+			// and a program that reads its size at once (a TUI, stty)
+			// would see 0x0: wait, briefly, for the resize below to land.
+			eo.Cmd = append([]string{"sh", "-c", waitForSize, "sh"}, argv...)
+		}
+	}
+	ex, err := e.api.ContainerExecCreate(ctx, id, eo)
 	if err != nil {
 		return -1, fmt.Errorf("exec %s: %w", argv[0], err)
 	}
