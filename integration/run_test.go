@@ -244,3 +244,53 @@ func assertNotInAgent(t *testing.T, eng *docker.Engine, slug, secret string) {
 	}
 	assert.Assert(t, files > 1000, "the export covered the filesystem (%d files)", files)
 }
+
+// TestRunInterrupted: an interrupted run (SIGINT/SIGTERM cancel its
+// context) stops Claude Code inside the bottle, passes on its exit code
+// (143: terminated), and still ends as a run does: the bottle goes away.
+func TestRunInterrupted(t *testing.T) {
+	env := itest.Require(t)
+	sidecars := sidecarImage(t, env)
+	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
+	home := t.TempDir()
+	mf := filepath.Join(t.TempDir(), "bottle.toml")
+	assert.NilError(t, os.WriteFile(mf, []byte(fmt.Sprintf("name = \"intr\"\nimage = %q\n[claude]\nauth = \"api-key\"\ntoken_ref = \"CB_TEST_CLAUDE_CREDENTIAL\"\n", images.AgentTestImage)), 0o644))
+	vars := map[string]string{"CB_TEST_CLAUDE_CREDENTIAL": fakeCredential("sk-ant-api03-"), sidecarflag.ImageEnv: sidecars, statedir.HomeEnv: home}
+	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv} {
+		if v, ok := itest.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
+	eng, err := docker.Connect(t.Context())
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	layout := statedir.Layout{Home: home}
+	var slug string
+	t.Cleanup(func() {
+		if slug != "" {
+			_ = eng.Down(context.Background(), layout, slug, false)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &firstWrite{}
+	var errOut bytes.Buffer
+	go func() {
+		for !strings.Contains(out.String(), "no prompt needed") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel() // what SIGINT does to the CLI's context
+	}()
+	start := time.Now()
+	res, err := cli.Run(ctx, eng, layout, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, cli.RunOptions{
+		File: mf, Repo: hostRepo(t), Prompt: "pause=60000", Started: func(s string) { slug = s },
+	}, cli.Stdio{In: strings.NewReader(""), Out: out, Err: &errOut})
+	assert.NilError(t, err, errOut.String())
+	assert.Equal(t, res.Code, 143, "%s\n%s", out, errOut.String())
+	assert.Assert(t, time.Since(start) < 50*time.Second, "run waited for claude's 60 s pause")
+	assert.Assert(t, is.Contains(errOut.String(), "interrupted: stopping Claude Code"))
+	assert.Assert(t, !res.Kept)
+	_, err = os.Stat(layout.StateDir(slug))
+	assert.Assert(t, os.IsNotExist(err), "the bottle is gone")
+	slug = ""
+}

@@ -184,12 +184,33 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 	if opts.Started != nil {
 		opts.Started(plan.Slug)
 	}
+	// Claude Code runs under a shell that records its PID: when run is
+	// interrupted (SIGINT, SIGTERM), Claude Code gets SIGTERM in the agent
+	// and run goes on as if it had exited, bringing back what was pushed.
+	argv = append([]string{"sh", "-c", `echo $$ > ` + claudePIDFile + `; exec "$@"`, "sh"}, argv...)
+	agent := names.AgentContainer(plan.Slug)
+	xctx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopExec()
+	interrupted := context.AfterFunc(ctx, func() {
+		fmt.Fprintf(stdio.Err, "\nclaude-bottle: interrupted: stopping Claude Code in bottle %s\n", plan.Slug)
+		kctx, cancel := context.WithTimeout(xctx, 10*time.Second)
+		defer cancel()
+		_, _, _ = eng.ExecScript(kctx, agent, user, `kill -TERM "$(cat `+claudePIDFile+`)" 2>/dev/null`)
+		// A Claude Code that ignores SIGTERM is left behind, not waited for.
+		select {
+		case <-xctx.Done():
+		case <-time.After(15 * time.Second):
+			stopExec()
+		}
+	})
+	defer interrupted()
 	if tty {
 		so.Stdin = stdio.In
-		res.Code, err = execTTY(ctx, eng, names.AgentContainer(plan.Slug), argv, so, stdio)
+		res.Code, err = execTTY(xctx, eng, agent, argv, so, stdio)
 	} else {
-		res.Code, err = eng.ExecStream(ctx, names.AgentContainer(plan.Slug), argv, so)
+		res.Code, err = eng.ExecStream(xctx, agent, argv, so)
 	}
+	stopExec()
 	if err != nil {
 		return res, fmt.Errorf("claude: %w (the bottle stays up: claude-bottle down %s)", err, plan.Slug)
 	}
@@ -221,6 +242,11 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 	}
 	return res, nil
 }
+
+// claudePIDFile is where the shell that starts Claude Code in the agent
+// leaves its PID (the agent's own file: at worst it makes run signal
+// another process of the agent user).
+const claudePIDFile = "/tmp/.claude-bottle-claude.pid"
 
 // runManifest loads the manifest, gives Claude Code its credential from the
 // environment when it has no [claude] table, and adds the workspace repo.
