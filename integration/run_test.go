@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -72,7 +73,7 @@ func fakeCredential(prefix string) string {
 	var b strings.Builder
 	b.WriteString(prefix)
 	for range 93 {
-		b.WriteByte(abc[rand.IntN(len(abc))]) //nolint:gosec // G404: a test credential
+		b.WriteByte(abc[rand.IntN(len(abc))])
 	}
 	b.WriteString("AA")
 	return b.String()
@@ -229,7 +230,7 @@ func assertNotInAgent(t *testing.T, eng *docker.Engine, slug, secret string) {
 	files := 0
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		assert.NilError(t, err)

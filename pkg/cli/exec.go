@@ -73,7 +73,7 @@ func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so do
 	if !inOK || !outOK || !isTerminal(in) || !isTerminal(out) {
 		return -1, &UsageError{Msg: "-t needs a terminal on stdin and stdout (drop -t, or run it from a terminal)"}
 	}
-	inFd, outFd := int(in.Fd()), int(out.Fd()) //nolint:gosec // a file descriptor fits an int
+	inFd, outFd := int(in.Fd()), int(out.Fd())
 	so.TTY = true
 	so.Stderr = nil
 	size := func() (docker.TermSize, bool) {

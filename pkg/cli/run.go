@@ -264,7 +264,7 @@ func runManifest(path string, env LookupEnv) (*manifest.Resolved, error) {
 	if m.Claude.Auth == "" {
 		c, ok := manifest.ClaudeFromEnv(env)
 		if !ok {
-			return nil, fmt.Errorf("Claude Code needs a credential: export %s (an API key) or %s (from `claude setup-token`), or add a [claude] table to the manifest; only egress receives its value, the agent gets a placeholder", manifest.EnvAPIKey, manifest.EnvOAuthToken)
+			return nil, fmt.Errorf("claude code needs a credential: export %s (an API key) or %s (from `claude setup-token`), or add a [claude] table to the manifest; only egress receives its value, the agent gets a placeholder", manifest.EnvAPIKey, manifest.EnvOAuthToken)
 		}
 		if err := m.SetClaude(c); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ const testKey = "sk-ant-api03-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 
 func TestRunManifestDefaultBottle(t *testing.T) {
 	_, err := runManifest("", lookupOf(nil))
-	assert.ErrorContains(t, err, "Claude Code needs a credential: export ANTHROPIC_API_KEY")
+	assert.ErrorContains(t, err, "claude code needs a credential: export ANTHROPIC_API_KEY")
 
 	r, err := runManifest("", lookupOf(map[string]string{manifest.EnvAPIKey: testKey}))
 	assert.NilError(t, err)
@@ -58,8 +59,8 @@ func TestExitCodePassedThrough(t *testing.T) {
 	assert.NilError(t, exitCode(0))
 	err := exitCode(42)
 	var ec *ExitCodeError
-	assert.Assert(t, is.ErrorType(err, ec))
-	assert.Equal(t, err.(*ExitCodeError).Code, 42)
+	assert.Assert(t, errors.As(err, &ec))
+	assert.Equal(t, ec.Code, 42)
 }
 
 func TestPullUnknownBottle(t *testing.T) {

@@ -27,11 +27,12 @@ const (
 // ClaudeAPIHost is the model API Claude Code talks to.
 const ClaudeAPIHost = "api.anthropic.com"
 
-// Agent variables Claude Code reads its credential from.
+// Agent variables Claude Code reads its credential from (names, not
+// values).
 const (
-	EnvAPIKey     = "ANTHROPIC_API_KEY"
-	EnvOAuthToken = "CLAUDE_CODE_OAUTH_TOKEN"
-	envAuthToken  = "ANTHROPIC_AUTH_TOKEN"
+	EnvAPIKey     = "ANTHROPIC_API_KEY"       //nolint:gosec // G101: a variable name, not a credential
+	EnvOAuthToken = "CLAUDE_CODE_OAUTH_TOKEN" //nolint:gosec // G101: a variable name, not a credential
+	envAuthToken  = "ANTHROPIC_AUTH_TOKEN"    //nolint:gosec // G101: a variable name, not a credential
 )
 
 // placeholderLen is the length of a real Anthropic API key or OAuth token

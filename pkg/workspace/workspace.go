@@ -102,7 +102,7 @@ func Create(ctx context.Context, opts Options) (*Record, error) {
 		return nil, fmt.Errorf("%s has no commit yet: commit something first, the agent starts from a commit", top)
 	}
 	head = strings.TrimSpace(head)
-	branch := "main"
+	var branch string
 	if b, err := git(ctx, top, nil, "symbolic-ref", "--quiet", "--short", "HEAD"); err == nil {
 		branch = strings.TrimSpace(b)
 	} else {

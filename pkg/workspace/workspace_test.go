@@ -57,7 +57,7 @@ func TestCreateMirrorsTheCurrentBranchOnly(t *testing.T) {
 	repo := userRepo(t)
 	state := t.TempDir()
 	before := refs(t, repo)
-	rec, err := Create(t.Context(), Options{Repo: filepath.Join(repo), StateDir: state})
+	rec, err := Create(t.Context(), Options{Repo: repo, StateDir: state})
 	assert.NilError(t, err)
 	assert.Equal(t, rec.Branch, "dev")
 	assert.Equal(t, len(rec.Base), 1)

@@ -116,7 +116,7 @@ func run(args []string) int {
 	time.Sleep(pause)
 
 	if f := steps["edit"]; f != "" {
-		fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
 			say("edit %s: %v", f, err)
 			return 95
