@@ -64,8 +64,6 @@ func TestLocalUpstream(t *testing.T) {
 }
 
 func TestLocalRepoConfig(t *testing.T) {
-	_, err := gitgatecfg.Parse([]byte("repos:\n- name: w\n  url: /x/w.git\n  identity: id-w\n"))
-	assert.ErrorContains(t, err, "takes no identity")
-	_, err = gitgatecfg.Parse([]byte("repos:\n- name: w\n  url: /x/w.git\n"))
+	_, err := gitgatecfg.Parse([]byte("repos:\n- name: w\n  url: /x/w.git\n"))
 	assert.NilError(t, err)
 }

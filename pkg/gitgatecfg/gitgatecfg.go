@@ -70,9 +70,7 @@ func Parse(data []byte) (File, error) {
 		}
 		switch {
 		case r.Local():
-			if r.Identity != "" {
-				errs = append(errs, fmt.Errorf("repos[%d] (%s): a local upstream (%s) takes no identity", i, r.Name, r.URL))
-			}
+			// A local upstream needs no identity (one given is not used).
 		case r.URL == "" || r.Identity == "" || !nameRE.MatchString(r.Identity):
 			errs = append(errs, fmt.Errorf("repos[%d] (%s): want url and identity (a file name in the gate's directory)", i, r.Name))
 		}
