@@ -30,7 +30,13 @@ func TestDefaultBottleBuildsItsImage(t *testing.T) {
 	if err := eng.RemoveImage(context.Background(), images.AgentImage, image.RemoveOptions{Force: true}); err != nil {
 		t.Logf("%s was not there: %v", images.AgentImage, err)
 	}
-	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir()})
+	// The npm registry is unreachable here: build without Claude Code
+	// unless the caller says otherwise.
+	cc, ok := itest.LookupEnv(images.ClaudeCodeVersionEnv)
+	if !ok {
+		cc = "none"
+	}
+	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": t.TempDir(), images.ClaudeCodeVersionEnv: cc})
 	code, out, errOut := run("up", "--detach")
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "image "+images.AgentImage+" is missing: building it"), out)

@@ -40,7 +40,7 @@ func (Build) Binaries(ctx context.Context) error {
 	return nil
 }
 
-// Agent builds claude-bottle-agent:latest, the default bottle's agent (Claude Code from npm when CLAUDE_BOTTLE_CLAUDE_CODE_VERSION is set).
+// Agent builds claude-bottle-agent:latest, the default bottle's agent with the pinned Claude Code from npm (CLAUDE_BOTTLE_CLAUDE_CODE_VERSION=none: without it).
 func (Build) Agent(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base)
 	v, _ := os.LookupEnv(images.ClaudeCodeVersionEnv)
@@ -49,7 +49,7 @@ func (Build) Agent(ctx context.Context) error {
 
 // AgentTest builds claude-bottle-agent-test:latest, the agent image of the integration tests.
 func (Build) AgentTest(ctx context.Context) error {
-	mg.CtxDeps(ctx, Build.Base)
+	mg.CtxDeps(ctx, Build.Base, Build.Binaries)
 	return buildImage(ctx, images.AgentTest())
 }
 

@@ -69,6 +69,16 @@ type Plan struct {
 	Metadata Metadata
 	EgressCA *tlsca.CA
 	Files    []statedir.File
+	// AgentSetup is a shell script the agent's provisioning runs last as
+	// uid 0 (without capabilities), in the same exec (`claude-bottle run`:
+	// checks and the workspace directory).
+	AgentSetup string
+	// AgentUserSetup, when set, runs after AgentSetup as AgentUser
+	// (`claude-bottle run`: Claude Code's settings and the workspace clone);
+	// it also registers supervise with Claude Code, so provisioning does not.
+	AgentUserSetup string
+	// AgentUser is the user AgentUserSetup runs as ("" = the image's USER).
+	AgentUser string
 }
 
 // Metadata is metadata.json.
@@ -130,8 +140,12 @@ func Prepare(opts Options) (*Plan, error) {
 	pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, r.CanaryFingerprints()...)
 	for _, tf := range tfs {
 		pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, tf.Fingerprint)
-		for _, h := range tf.Hosts {
-			pcfg.DLP.AllowedCredentials = append(pcfg.DLP.AllowedCredentials, pipelockcfg.Credential{Host: h, Secret: tf.Fingerprint.Name})
+		for _, u := range tf.Uses {
+			c := pipelockcfg.Credential{Host: u.Host, Secret: tf.Fingerprint.Name}
+			if u.Header != "Authorization" {
+				c.Header = u.Header
+			}
+			pcfg.DLP.AllowedCredentials = append(pcfg.DLP.AllowedCredentials, c)
 		}
 	}
 	// The per-bottle proxy credential: egress holds it, pipelock holds its
@@ -203,6 +217,10 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 	var knownHosts strings.Builder
 	var files []statedir.File
 	for _, r := range m.Git.Repos {
+		if r.Workspace {
+			repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL})
+			continue
+		}
 		idPath, err := manifest.ExpandHome(r.Identity)
 		if err != nil {
 			return nil, err

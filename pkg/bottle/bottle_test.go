@@ -136,7 +136,7 @@ func TestPrepareAndStage(t *testing.T) {
 	assert.NilError(t, err)
 	pc, err := pipelockcfg.Parse(pb)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, pc.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "pypi.org", "statsig.anthropic.com"})
+	assert.DeepEqual(t, pc.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "pypi.org"})
 	assert.DeepEqual(t, pc.TLSInterception.PassthroughDomains, []string{"api.anthropic.com"})
 	// pipelock knows the token by fingerprint only, allowed to its route host.
 	assert.Equal(t, len(pc.DLP.KnownSecrets), 1)

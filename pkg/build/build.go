@@ -22,6 +22,8 @@ var Binaries = []Binary{
 	{Name: "claude-bottle", Pkg: "./cmd/claude-bottle"},
 	{Name: "initd", Pkg: "./initd"},
 	{Name: "claude-bottle-sidecar", Pkg: "./cmd/claude-bottle-sidecar"},
+	// The agent test image's stand-in for Claude Code.
+	{Name: "claude-standin", Pkg: "./internal/standin/cmd/claude"},
 }
 
 // Options tunes Go. The zero value builds for linux on the host's architecture

@@ -86,14 +86,17 @@ Exit codes:
   1  the command ran and failed (engine, manifest, bottle, a failed check)
   2  usage error: unknown command or flag, missing or malformed argument
   3  selftest: the bottle passed, but a control's allowed host is unreachable
-     from this machine`
+     from this machine
+  exec, up -- COMMAND and run exit with the exit code of what they ran in the agent`
 
 func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "claude-bottle",
 		Short: "run an AI coding agent in a sandbox whose only ways out are audited",
 		Long:  rootLong,
-		Example: `  claude-bottle up -d                       # the default bottle, left running
+		Example: `  claude-bottle run                         # Claude Code on this repository, in a fresh bottle
+  claude-bottle run -p "fix the tests"      # headless, output streamed
+  claude-bottle up -d                       # the default bottle, left running
   claude-bottle up -f bottle.toml           # a bottle of your own, with a shell in it
   claude-bottle supervise                   # answer what blocked agents ask for
   claude-bottle help up                     # help of one command`,
@@ -112,7 +115,7 @@ func newRoot(a *app) *cobra.Command {
 	root.AddCommand(
 		newAllowCmd(a), newCleanupCmd(a), newDenyCmd(a), newDoctorCmd(a), newDownCmd(a), newExecCmd(a), newInitCmd(a),
 		newLogsCmd(a), newLsCmd(a), newRenderCmd(a), newSelftestCmd(a), newShellCmd(a), newSuperviseCmd(a),
-		newUpCmd(a), newValidateCmd(a), newVersionCmd(a),
+		newUpCmd(a), newValidateCmd(a), newVersionCmd(a), newRunCmd(a), newPullCmd(a),
 	)
 	return root
 }

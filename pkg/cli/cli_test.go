@@ -159,7 +159,7 @@ func TestAllowListsAndValidates(t *testing.T) {
 	stageDefault(t, home, "default-abcde")
 	code, out, errOut := runCLI(t, e, "allow", "default-abcde")
 	assert.Equal(t, code, ExitOK, errOut)
-	assert.Equal(t, out, "api.anthropic.com\nstatsig.anthropic.com\n")
+	assert.Equal(t, out, "api.anthropic.com\n")
 }
 
 func TestSelftestValidatesBeforeTouchingTheEngine(t *testing.T) {

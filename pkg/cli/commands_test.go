@@ -19,7 +19,7 @@ import (
 // everyCommand is the command tree a user reaches; the test below fails
 // when a command is added without help and examples.
 var everyCommand = [][]string{
-	{"allow"}, {"cleanup"}, {"deny"}, {"doctor"}, {"down"}, {"exec"}, {"init"}, {"logs"}, {"ls"}, {"render"}, {"selftest"},
+	{"allow"}, {"cleanup"}, {"deny"}, {"doctor"}, {"down"}, {"exec"}, {"init"}, {"logs"}, {"ls"}, {"pull"}, {"render"}, {"run"}, {"selftest"},
 	{"shell"}, {"supervise"}, {"supervise", "ls"}, {"supervise", "show"}, {"supervise", "approve"}, {"supervise", "reject"},
 	{"up"}, {"validate"}, {"version"},
 }
@@ -67,7 +67,7 @@ func TestHelpUpIsUpsHelp(t *testing.T) {
 	// exec's flags after SLUG belong to the command, but exec --help is help.
 	code, out, _ = runCLI(t, nil, "exec", "--help")
 	assert.Equal(t, code, ExitOK)
-	assert.Assert(t, is.Contains(out, "claude-bottle exec SLUG COMMAND..."))
+	assert.Assert(t, is.Contains(out, "claude-bottle exec [-i] [-t] [-u USER] [-w DIR] SLUG COMMAND..."))
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
@@ -80,7 +80,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown subcommand suggests", []string{"supervise", "aprove"}, "Did you mean this?\n\tapprove"},
 		{"unknown flag", []string{"up", "--nope"}, "unknown flag: --nope"},
 		{"unknown short flag", []string{"ls", "-z"}, "unknown shorthand flag: 'z' in -z"},
-		{"exec without command", []string{"exec", "demo-abcde"}, "usage: claude-bottle exec SLUG COMMAND..."},
+		{"exec without command", []string{"exec", "demo-abcde"}, "usage: claude-bottle exec [-i] [-t] [-u USER] [-w DIR] SLUG COMMAND..."},
 		{"exec bad slug", []string{"exec", "../x", "ls"}, "invalid bottle slug"},
 		{"shell without slug", []string{"shell"}, "give the bottle's slug"},
 		{"down bad slug", []string{"down", "A_B"}, "invalid bottle slug"},
@@ -276,8 +276,8 @@ func TestAllowJSONAndDenyUsage(t *testing.T) {
 	var r Reachable
 	assert.NilError(t, json.Unmarshal([]byte(out), &r))
 	assert.Equal(t, r.Slug, "default-abcde")
-	assert.DeepEqual(t, r.Pipelock, []string{"api.anthropic.com", "statsig.anthropic.com"})
-	assert.Equal(t, len(r.Routes), 2)
+	assert.DeepEqual(t, r.Pipelock, []string{"api.anthropic.com"})
+	assert.Equal(t, len(r.Routes), 1)
 	assert.Equal(t, r.Routes[0].Host, "api.anthropic.com")
 
 	code, _, errOut = runCLI(t, e, "allow", "default-abcde", "10.0.0.1")

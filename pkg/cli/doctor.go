@@ -102,6 +102,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 			report(true, "image "+img.ref, "present")
 		}
 	}
+	claudeCodeReport(ctx, eng, report)
 	if ver, err := eng.ServerVersion(ctx); err == nil {
 		if bugs := docker.KnownBugs(ver); len(bugs) > 0 {
 			for _, b := range bugs {
@@ -148,4 +149,25 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 		}
 	}
 	return checks
+}
+
+// claudeCodeReport says whether the default agent image can serve
+// `claude-bottle run`: present, and with Claude Code in it.
+func claudeCodeReport(ctx context.Context, eng *docker.Engine, report func(ok bool, what, detail string)) {
+	what := "claude code in " + images.AgentImage
+	if _, ok, err := eng.ImageLabels(ctx, images.AgentImage); err != nil || !ok {
+		report(true, what, "image not built yet: run builds it on first use (go tool mage build:agent builds it now)")
+		return
+	}
+	v, ok, err := eng.ClaudeCode(ctx, images.AgentImage)
+	switch {
+	case err != nil:
+		report(false, what, err.Error())
+	case !ok:
+		// Not a failure of the machine: an image built without Claude Code
+		// (offline CI) serves up, selftest and the tests; only run needs it.
+		report(true, what, "not installed; claude-bottle run refuses this image: "+noClaudeError(images.AgentImage).Error())
+	default:
+		report(true, what, "version "+v)
+	}
 }

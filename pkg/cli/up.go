@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -125,13 +124,13 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	}
 	switch {
 	case len(cmdArgs) > 0:
-		out, code, err := eng.Exec(ctx, agent, "", cmdArgs)
-		fmt.Fprint(stdio.Out, out)
+		code, err := eng.ExecStream(ctx, agent, cmdArgs, docker.StreamOptions{Stdout: stdio.Out, Stderr: stdio.Err})
 		if err != nil {
 			return err
 		}
 		if code != 0 {
-			return fmt.Errorf("command exited with %d (the bottle stays up: claude-bottle down %s)", code, plan.Slug)
+			fmt.Fprintf(stdio.Err, "claude-bottle: command exited with %d (the bottle stays up: claude-bottle down %s)\n", code, plan.Slug)
+			return exitCode(code)
 		}
 	case !o.detach && isTerminal(stdio.In) && isTerminal(stdio.Out):
 		return attach(ctx, agent, stdio)
@@ -139,14 +138,6 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 		fmt.Fprintf(stdio.Out, "attach: claude-bottle shell %s   stop: claude-bottle down %s\n", plan.Slug, plan.Slug)
 	}
 	return nil
-}
-
-// attach runs an interactive shell in the agent through the docker CLI,
-// which owns the terminal handling.
-func attach(ctx context.Context, ctr string, stdio Stdio) error {
-	c := exec.CommandContext(ctx, "docker", "exec", "-it", ctr, "bash")
-	c.Stdin, c.Stdout, c.Stderr = stdio.In, stdio.Out, stdio.Err
-	return c.Run()
 }
 
 // slugArg validates a bottle slug given on the command line.
@@ -161,7 +152,7 @@ func newShellCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "shell SLUG",
 		Short:   "open a shell in a bottle's agent",
-		Long:    "Runs an interactive bash in the agent of a running bottle (docker exec -it).",
+		Long:    "Runs an interactive bash in the agent of a running bottle, on your terminal.",
 		Example: "  claude-bottle shell default-abcde",
 		Args:    exactArgs(1, "give the bottle's slug (claude-bottle ls)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -173,47 +164,10 @@ func newShellCmd(a *app) *cobra.Command {
 	}
 }
 
-func newExecCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "exec SLUG COMMAND...",
-		Short: "run a command in a bottle's agent",
-		Long: `Runs COMMAND in the agent of a running bottle and prints its output. Flags
-after SLUG belong to COMMAND.`,
-		Example: `  claude-bottle exec default-abcde curl -sS https://example.org/
-  claude-bottle exec default-abcde -- ls -la`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 2 {
-				return usagef("usage: %s", cmd.UseLine())
-			}
-			return slugArg(cmd, args[0])
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			eng, err := docker.Connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = eng.Close() }()
-			out, code, err := eng.Exec(ctx, names.AgentContainer(args[0]), "", args[1:])
-			fmt.Fprint(a.stdio.Out, out)
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return fmt.Errorf("command exited with %d", code)
-			}
-			return nil
-		},
-	}
-	// Everything after SLUG is the command, its flags included.
-	cmd.Flags().SetInterspersed(false)
-	return cmd
-}
-
 func newDownCmd(a *app) *cobra.Command {
-	var keep bool
+	var keep, force bool
 	cmd := &cobra.Command{
-		Use:     "down SLUG [--keep]",
+		Use:     "down SLUG [--keep] [--force]",
 		Short:   "stop a bottle and remove its containers, networks and state",
 		Example: "  claude-bottle down default-abcde\n  claude-bottle down default-abcde --keep   # keep compose.log and the configs",
 		Args:    exactArgs(1, "give the bottle's slug (claude-bottle ls)"),
@@ -228,6 +182,11 @@ func newDownCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer func() { _ = eng.Close() }()
+			if !force && !keep {
+				if err := checkWorkSaved(ctx, eng, layout, slug); err != nil {
+					return err
+				}
+			}
 			// Pending proposals are answered before the sidecars stop, so an
 			// agent still waiting reads "rejected: bottle stopped".
 			op := &supervise.Operator{Layout: layout, Applier: eng}
@@ -244,6 +203,7 @@ func newDownCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&keep, "keep", "k", false, "keep the state directory (compose.log, configs)")
+	cmd.Flags().BoolVar(&force, "force", false, "discard the agent's work that was not pushed or not pulled (bottles started by run)")
 	return cmd
 }
 

@@ -343,6 +343,9 @@ func daemonVolumes(opts Options, daemon string) []Volume {
 	if daemon == names.Supervise {
 		v = append(v, Volume{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: names.QueueMount})
 	}
+	if daemon == names.GitGate && hasWorkspace(opts) {
+		v = append(v, workspaceVolume(opts))
+	}
 	return v
 }
 

@@ -328,12 +328,19 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		return fmt.Errorf("provision the agent (CA, gitconfig): %w", err)
 	}
 	if code != 0 {
-		return fmt.Errorf("provision the agent (CA, gitconfig): exit %d: %s", code, strings.TrimSpace(o))
+		return &ProvisionError{Code: code, Output: strings.TrimSpace(o)}
 	}
-	if us := UserProvisionScript(plan); us != "" {
+	us, user := UserProvisionScript(plan), ""
+	if plan.AgentUserSetup != "" {
+		us, user = plan.AgentUserSetup, plan.AgentUser
+	}
+	if us != "" {
 		// As the agent's own user (empty: the image's USER): root in the
 		// agent has no CAP_SETUID to switch users itself.
-		o, code, err := e.Exec(ctx, id, "", []string{"sh", "-c", us})
+		o, code, err := e.Exec(ctx, id, user, []string{"sh", "-c", us})
+		if err == nil && code != 0 && plan.AgentUserSetup != "" {
+			return &ProvisionError{Code: code, Output: strings.TrimSpace(o)}
+		}
 		if err != nil || code != 0 {
 			return fmt.Errorf("provision the agent (register supervise): exit %d: %s %v", code, strings.TrimSpace(o), err)
 		}
@@ -344,6 +351,16 @@ func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, ou
 		fmt.Fprintln(out, "agent provisioned: bottle CA trusted")
 	}
 	return nil
+}
+
+// ProvisionError is a provisioning script that failed in the agent.
+type ProvisionError struct {
+	Code   int
+	Output string
+}
+
+func (e *ProvisionError) Error() string {
+	return fmt.Sprintf("provision the agent (CA, gitconfig): exit %d: %s", e.Code, e.Output)
 }
 
 // ProvisionScript is the shell script that provisions a bottle's agent,
@@ -367,6 +384,9 @@ func ProvisionScript(plan *bottle.Plan) string {
 	if len(plan.Bottle.Git.Repos) > 0 {
 		script += "if command -v git >/dev/null; then\n" + GitConfigScript(plan) + "fi\n"
 	}
+	if plan.AgentSetup != "" {
+		script += "(\n" + plan.AgentSetup + "\n)\n"
+	}
 	return script
 }
 
@@ -387,6 +407,9 @@ func GitConfigScript(plan *bottle.Plan) string {
 	fmt.Fprintf(&b, "git config --system user.name >/dev/null || git config --system user.name %s\n", shellQuote("claude-bottle agent ("+plan.Bottle.Name+")"))
 	fmt.Fprintf(&b, "git config --system user.email >/dev/null || git config --system user.email %s\n", shellQuote("agent@"+plan.Slug+".bottle.invalid"))
 	for _, r := range plan.Bottle.Git.Repos {
+		if r.Workspace {
+			continue // cloned from git://git-gate/<name>.git directly
+		}
 		fmt.Fprintf(&b, "git config --system url.%s.insteadOf %s\n", shellQuote("git://git-gate/"+r.Name+".git"), shellQuote(r.URL))
 	}
 	return b.String()

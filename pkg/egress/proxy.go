@@ -195,7 +195,12 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = route.Host
 	pr.Out.Host = route.Host
 	pr.Out.Header.Del("Proxy-Authorization")
-	if route.HasAuth() {
+	switch {
+	case route.Header != "":
+		// The agent's value of the header (its placeholder) never leaves.
+		pr.Out.Header.Del(route.Header)
+		pr.Out.Header.Set(route.Header, route.token)
+	case route.Scheme != "":
 		pr.Out.Header.Del("Authorization")
 		pr.Out.Header.Set("Authorization", route.Scheme+" "+route.token)
 	}

@@ -3,6 +3,7 @@ package egress
 import (
 	"errors"
 	"fmt"
+	"net/textproto"
 	"net/url"
 	"path"
 	"strings"
@@ -21,13 +22,14 @@ type Table struct {
 type Route struct {
 	Host     string
 	Prefixes []string
-	Scheme   string // auth scheme, "" without auth
+	Scheme   string // auth scheme ("Authorization: <scheme> <token>"), "" otherwise
+	Header   string // canonical header the token goes in alone (e.g. X-Api-Key), "" otherwise
 	Slot     string // EGRESS_TOKEN_<n>
 	token    string // never logged, never returned
 }
 
 // HasAuth reports whether egress injects a credential on this route.
-func (r *Route) HasAuth() bool { return r.Scheme != "" }
+func (r *Route) HasAuth() bool { return r.Scheme != "" || r.Header != "" }
 
 // NewTable compiles f. tokens resolves a slot to its value (the daemon's own
 // environment); an authenticated route whose slot is unset or empty is an
@@ -50,6 +52,9 @@ func NewTable(f routes.File, tokens func(string) (string, bool)) (*Table, error)
 				continue
 			}
 			cr.Scheme, cr.Slot, cr.token = r.Auth.Scheme, r.Auth.TokenEnv, v
+			if r.Auth.Header != "" {
+				cr.Scheme, cr.Header = "", textproto.CanonicalMIMEHeaderKey(r.Auth.Header)
+			}
 		}
 		t.byHost[host] = cr
 	}

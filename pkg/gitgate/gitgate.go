@@ -70,6 +70,9 @@ func Load(configDir, workDir, self string, log *slog.Logger) (*Gate, error) {
 	for _, r := range f.Repos {
 		g.Repos[r.Name] = r
 		g.Order = append(g.Order, r.Name)
+		if r.Local() {
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(configDir, r.Identity)); err != nil {
 			return nil, fmt.Errorf("git-gate: repo %s: identity: %w", r.Name, err)
 		}
@@ -103,7 +106,7 @@ func (g *Gate) SSHCommand(r gitgatecfg.Repo) string {
 // proxy or agent-supplied ssh setting can steer the gate: nothing is
 // inherited.
 func (g *Gate) gitEnv(r gitgatecfg.Repo) []string {
-	return gateEnv("GIT_SSH_COMMAND=" + g.SSHCommand(r))
+	return localEnv(r, gateEnv("GIT_SSH_COMMAND="+g.SSHCommand(r)))
 }
 
 // git runs git with args in dir and returns stdout; errors carry stderr.

@@ -68,7 +68,10 @@ func Parse(data []byte) (File, error) {
 		if r.MaxObjectMiB < 0 || r.MaxPushMiB < 0 || r.MaxObjectMiB > MaxLimitMiB || r.MaxPushMiB > MaxLimitMiB {
 			errs = append(errs, fmt.Errorf("repos[%d] (%s): max_object_mib and max_push_mib must be between 0 (default) and %d", i, r.Name, MaxLimitMiB))
 		}
-		if r.URL == "" || r.Identity == "" || !nameRE.MatchString(r.Identity) {
+		switch {
+		case r.Local():
+			// A local upstream needs no identity (one given is not used).
+		case r.URL == "" || r.Identity == "" || !nameRE.MatchString(r.Identity):
 			errs = append(errs, fmt.Errorf("repos[%d] (%s): want url and identity (a file name in the gate's directory)", i, r.Name))
 		}
 	}

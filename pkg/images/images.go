@@ -5,23 +5,31 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/claude-bottle/claude-bottle/pkg/build"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 )
 
 // AgentImage is the agent image of the embedded default bottle.
 const AgentImage = "claude-bottle-agent:latest"
 
-// ClaudeCodeVersionEnv selects the Claude Code version AgentImage installs
-// from npm ("" = none: no npm registry needed).
+// ClaudeCodeVersionEnv overrides the Claude Code version AgentImage installs
+// from npm (unset: the version Dockerfile.agent pins; "none": without
+// Claude Code, where the npm registry is unreachable).
 const ClaudeCodeVersionEnv = "CLAUDE_BOTTLE_CLAUDE_CODE_VERSION"
 
-// Agent is the spec of AgentImage with Claude Code claudeCode ("" = none).
+// Agent is the spec of AgentImage with Claude Code claudeCode ("" = the
+// Dockerfile's pinned version, "none" = without it).
 func Agent(claudeCode string) Spec {
-	return Spec{Tag: AgentImage, Dockerfile: "dockerfiles/Dockerfile.agent", Args: map[string]string{"CLAUDE_CODE_VERSION": claudeCode}}
+	s := Spec{Tag: AgentImage, Dockerfile: "dockerfiles/Dockerfile.agent"}
+	if claudeCode != "" {
+		s.Args = map[string]string{"CLAUDE_CODE_VERSION": claudeCode}
+	}
+	return s
 }
 
 // AgentTestImage is the agent image integration tests run: the base plus
-// curl, git, dig, ssh and netcat, nothing of Claude Code.
+// curl, git, dig, ssh and netcat, and a stand-in `claude`
+// (internal/standin/cmd/claude) instead of Claude Code.
 const AgentTestImage = "claude-bottle-agent-test:latest"
 
 // GitUpstreamTestImage is the SSH git server integration tests push to.
@@ -65,7 +73,8 @@ func SnifferTest() Spec {
 
 // AgentTest is the spec of AgentTestImage.
 func AgentTest() Spec {
-	return Spec{Tag: AgentTestImage, Dockerfile: "dockerfiles/Dockerfile.agent-test"}
+	return Spec{Tag: AgentTestImage, Dockerfile: "dockerfiles/Dockerfile.agent-test",
+		Files: map[string]string{"claude": build.Options{}.RelOutDir() + "/claude-standin"}}
 }
 
 // BuildOptions tunes Build. The zero value is the default.

@@ -34,6 +34,7 @@ type Manifest struct {
 	Supervise Supervise         `toml:"supervise"`
 	DLP       DLP               `toml:"dlp"`
 	Resources Resources         `toml:"resources"`
+	Claude    Claude            `toml:"claude"`
 
 	// Source names where the manifest came from ("<embedded default>" or a path).
 	Source string `toml:"-"`
@@ -54,10 +55,12 @@ type Route struct {
 	Auth  *Auth    `toml:"auth"`
 }
 
-// Auth names the host variable holding a route's credential and the scheme
-// egress sends it with ("Authorization: <scheme> <token>").
+// Auth names the host variable holding a route's credential and how egress
+// sends it: with Scheme as "Authorization: <scheme> <token>", or with Header
+// as "<header>: <token>" (e.g. x-api-key). Exactly one of the two is set.
 type Auth struct {
 	Scheme   string `toml:"scheme"`
+	Header   string `toml:"header"`
 	TokenRef string `toml:"token_ref"`
 }
 
@@ -103,6 +106,10 @@ type Repo struct {
 	// this repo (0: use the table's).
 	MaxObjectMiB int `toml:"max_object_mib"`
 	MaxPushMiB   int `toml:"max_push_mib"`
+	// Workspace marks the repo `claude-bottle run` adds for the user's
+	// repository: URL is the path of its bare mirror inside git-gate, and
+	// it has no identity or host key (no SSH involved).
+	Workspace bool `toml:"-"`
 }
 
 // Limits returns the size limits for r in MiB: r's own, else the [git]
@@ -182,6 +189,9 @@ func Parse(data []byte, source string) (*Manifest, error) {
 	}
 	m.applyDefaults()
 	problems = append(problems, m.validate()...)
+	if len(problems) == 0 {
+		problems = append(problems, m.applyClaude()...)
+	}
 	if len(problems) > 0 {
 		return nil, newValidationError(source, problems)
 	}

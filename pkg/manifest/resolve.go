@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net/textproto"
 	"sort"
 	"strings"
 
@@ -148,6 +149,9 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 		}
 		r.canaries = append(r.canaries, fp)
 	}
+	if v := ClaudeEnv(m.Claude.Auth); v != "" {
+		r.AgentEnv[v] = ClaudePlaceholder(m.Claude.Auth)
+	}
 	if len(c.problems) > 0 {
 		return nil, newValidationError(m.Source, c.problems)
 	}
@@ -160,6 +164,15 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 type TokenFingerprint struct {
 	Fingerprint secretfp.Fingerprint
 	Hosts       []string
+	// Uses pairs each host with the header egress sends the credential in.
+	Uses []CredentialUse
+}
+
+// CredentialUse is one place egress injects a credential: a host and the
+// header ("Authorization" for scheme auth).
+type CredentialUse struct {
+	Host   string
+	Header string
 }
 
 // TokenFingerprints fingerprints every token, named after its token_ref.
@@ -174,6 +187,11 @@ func (r *Resolved) TokenFingerprints() ([]TokenFingerprint, error) {
 		for _, rt := range r.Egress.Routes {
 			if rt.Auth != nil && rt.Auth.TokenRef == t.Ref {
 				tf.Hosts = append(tf.Hosts, rt.Host)
+				h := "Authorization"
+				if rt.Auth.Header != "" {
+					h = textproto.CanonicalMIMEHeaderKey(rt.Auth.Header)
+				}
+				tf.Uses = append(tf.Uses, CredentialUse{Host: rt.Host, Header: h})
 			}
 		}
 		out = append(out, tf)

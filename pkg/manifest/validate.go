@@ -18,6 +18,7 @@ var (
 	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	labelRE    = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	schemeRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
 	repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	scpURLRE   = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$`)
 	hexLabelRE = regexp.MustCompile(`^(0x[0-9a-f]*|[0-9]+)$`)
@@ -82,21 +83,7 @@ func (m *Manifest) validate() []Problem {
 			}
 		}
 		if r.Auth != nil {
-			a := r.Auth
-			switch {
-			case a.Scheme == "" && a.TokenRef == "":
-				c.add(key+".auth", "empty auth table: set both scheme and token_ref, or remove auth")
-			case a.Scheme == "":
-				c.add(key+".auth.scheme", "missing: auth needs both scheme (e.g. \"token\" or \"Bearer\") and token_ref")
-			case a.TokenRef == "":
-				c.add(key+".auth.token_ref", "missing: auth needs both scheme and token_ref (the host variable holding the credential)")
-			}
-			if a.Scheme != "" && !schemeRE.MatchString(a.Scheme) {
-				c.add(key+".auth.scheme", "%q is not a valid auth scheme (one word, e.g. token, Bearer)", a.Scheme)
-			}
-			if a.TokenRef != "" && !envNameRE.MatchString(a.TokenRef) {
-				c.add(key+".auth.token_ref", "%q is not a valid environment variable name", a.TokenRef)
-			}
+			c.checkAuth(key+".auth", r.Auth)
 		}
 	}
 	for i, h := range m.Pipelock.Allowlist {
@@ -194,6 +181,32 @@ func checkGitLimits(c *checker, key string, maxObject, maxPush int) {
 		if l.v < 0 || l.v > gitgatecfg.MaxLimitMiB {
 			c.add(key+"."+l.name, "%d is out of range: a size in MiB from 1 to %d (0 or unset: git-gate's default)", l.v, gitgatecfg.MaxLimitMiB)
 		}
+	}
+}
+
+// checkAuth validates one route's auth table: a token_ref and exactly one
+// of scheme (Authorization: <scheme> <token>) or header (<header>: <token>).
+func (c *checker) checkAuth(key string, a *Auth) {
+	switch {
+	case a.Scheme == "" && a.Header == "" && a.TokenRef == "":
+		c.add(key, "empty auth table: set token_ref and scheme (or header), or remove auth")
+	case a.Scheme == "" && a.Header == "":
+		c.add(key+".scheme", "missing: auth needs scheme (e.g. \"token\" or \"Bearer\", sent as Authorization: <scheme> <token>) or header (e.g. \"x-api-key\", sent as <header>: <token>)")
+	case a.Scheme != "" && a.Header != "":
+		c.add(key+".header", "set scheme or header, not both: scheme sends Authorization: <scheme> <token>, header sends <header>: <token>")
+	case a.TokenRef == "":
+		c.add(key+".token_ref", "missing: auth needs both scheme and token_ref (the host variable holding the credential)")
+	}
+	if a.Scheme != "" && !schemeRE.MatchString(a.Scheme) {
+		c.add(key+".scheme", "%q is not a valid auth scheme (one word, e.g. token, Bearer)", a.Scheme)
+	}
+	if a.Header != "" {
+		if msg := checkAuthHeader(a.Header); msg != "" {
+			c.add(key+".header", "%s", msg)
+		}
+	}
+	if a.TokenRef != "" && !envNameRE.MatchString(a.TokenRef) {
+		c.add(key+".token_ref", "%q is not a valid environment variable name", a.TokenRef)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ type Proxy struct {
 	suffixes    []string
 	passthrough map[string]bool
 	passSuffix  []string
-	creds       map[string][]string // host -> allowed credential sha256 (hex)
+	creds       map[string][]allowedCred // host -> credentials egress injects there
 	ic          *mitm.Interceptor
 	rp          *httputil.ReverseProxy
 	transport   *http.Transport
@@ -102,7 +103,7 @@ func New(opts Options) (*Proxy, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{cfg: opts.Config, scan: opts.Scanner, log: log, guard: opts.Guard,
-		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]string{},
+		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]allowedCred{},
 		lim: opts.Limits.withDefaults(), injection: opts.Config.ResponseScanning.Action}
 	if p.injection == "" {
 		p.injection = "block"
@@ -143,7 +144,11 @@ func New(opts Options) (*Proxy, error) {
 	}
 	for _, c := range opts.Config.DLP.AllowedCredentials {
 		h := mitm.NormalizeHost(c.Host)
-		p.creds[h] = append(p.creds[h], sums[c.Secret])
+		hdr := "Authorization"
+		if c.Header != "" {
+			hdr = textproto.CanonicalMIMEHeaderKey(c.Header)
+		}
+		p.creds[h] = append(p.creds[h], allowedCred{header: hdr, sum: sums[c.Secret]})
 	}
 	roots := opts.Roots
 	if roots == nil {
@@ -432,7 +437,9 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 				continue
 			}
 			for _, v := range vs {
-				if name == "Authorization" && p.isAllowedCredential(host, v) {
+				// Only a request header can carry an injected credential,
+				// never a trailer.
+				if kind == "header" && p.isAllowedCredential(host, name, v) {
 					continue
 				}
 				parts = append(parts, dlp.Part{Name: kind + " " + name, Text: name + ": " + v})
@@ -515,21 +522,34 @@ func (p *Proxy) judgeInjection(fs []inject.Finding) (*inject.Finding, string) {
 	return nil, strings.Join(warn, "; ")
 }
 
-// isAllowedCredential reports whether an Authorization value is exactly
-// "<scheme> <token>" with the token egress injects for host.
-func (p *Proxy) isAllowedCredential(host, v string) bool {
+// allowedCred is one credential egress injects for a host: the header it
+// travels in and the SHA-256 (hex) of the value.
+type allowedCred struct {
+	header string
+	sum    string
+}
+
+// isAllowedCredential reports whether header name carries exactly the token
+// egress injects for host in that header: "<scheme> <token>" in
+// Authorization, the bare token in any other header. The same value in any
+// other header, to any other host, or inside a longer value is not admitted.
+func (p *Proxy) isAllowedCredential(host, name, v string) bool {
 	allowed := p.creds[host]
 	if len(allowed) == 0 {
 		return false
 	}
-	fields := strings.Fields(v)
-	if len(fields) != 2 {
-		return false
+	token := v
+	if name == "Authorization" {
+		fields := strings.Fields(v)
+		if len(fields) != 2 {
+			return false
+		}
+		token = fields[1]
 	}
-	sum := sha256.Sum256([]byte(fields[1]))
+	sum := sha256.Sum256([]byte(token))
 	got := hex.EncodeToString(sum[:])
 	for _, a := range allowed {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(a)) == 1 {
+		if a.header == name && subtle.ConstantTimeCompare([]byte(got), []byte(a.sum)) == 1 {
 			return true
 		}
 	}

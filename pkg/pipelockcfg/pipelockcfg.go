@@ -20,8 +20,9 @@ import (
 )
 
 // DefaultAllowlist is what every bottle may reach: the model API the agent
-// itself needs.
-func DefaultAllowlist() []string { return []string{"api.anthropic.com", "statsig.anthropic.com"} }
+// itself needs (Claude Code's telemetry host is not needed: `run` turns
+// that traffic off).
+func DefaultAllowlist() []string { return []string{"api.anthropic.com"} }
 
 // Config is pipelock.yaml.
 type Config struct {
@@ -75,11 +76,13 @@ type DLP struct {
 	DisableClasses []string `yaml:"disable_classes,omitempty"`
 }
 
-// Credential names a known secret allowed in the Authorization header of
-// requests to Host.
+// Credential names a known secret allowed in one header of requests to Host:
+// Authorization ("<scheme> <secret>") when Header is empty, otherwise Header
+// holding the secret alone (e.g. x-api-key).
 type Credential struct {
 	Host   string `yaml:"host"`
 	Secret string `yaml:"secret"`
+	Header string `yaml:"header,omitempty"`
 }
 
 // Pattern is one extra DLP rule.

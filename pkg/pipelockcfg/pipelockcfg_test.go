@@ -20,7 +20,7 @@ tls_passthrough = ["api.anthropic.com"]
 `), "b.toml")
 	assert.NilError(t, err)
 	c := FromManifest(m)
-	assert.DeepEqual(t, c.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "statsig.anthropic.com"})
+	assert.DeepEqual(t, c.APIAllowlist, []string{"api.anthropic.com", "api.github.com"})
 	assert.Equal(t, c.Mode, "strict")
 	assert.Assert(t, c.ForwardProxy.Enabled)
 	assert.Assert(t, c.DLP.IncludeDefaults)

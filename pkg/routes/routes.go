@@ -28,13 +28,19 @@ type Route struct {
 }
 
 // Auth makes egress replace any Authorization the agent sent with
-// "<Scheme> <value of TokenEnv>".
+// "<Scheme> <value of TokenEnv>", or, with Header set, replace that header
+// with "<value of TokenEnv>" (e.g. x-api-key). Exactly one of Scheme and
+// Header is set.
 type Auth struct {
-	Scheme   string `yaml:"scheme" json:"scheme"`
+	Scheme   string `yaml:"scheme,omitempty" json:"scheme,omitempty"`
+	Header   string `yaml:"header,omitempty" json:"header,omitempty"`
 	TokenEnv string `yaml:"token_env" json:"token_env"`
 }
 
-var tokenEnvRE = regexp.MustCompile(`^EGRESS_TOKEN_[1-9][0-9]*$`)
+var (
+	tokenEnvRE = regexp.MustCompile(`^EGRESS_TOKEN_[1-9][0-9]*$`)
+	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
+)
 
 // FromManifest builds the routes of a resolved bottle.
 func FromManifest(r *manifest.Resolved) File {
@@ -42,7 +48,7 @@ func FromManifest(r *manifest.Resolved) File {
 	for _, mr := range r.Egress.Routes {
 		rt := Route{Host: mr.Host, Paths: append([]string(nil), mr.Paths...)}
 		if mr.Auth != nil {
-			rt.Auth = &Auth{Scheme: mr.Auth.Scheme, TokenEnv: r.Slot(mr.Auth.TokenRef)}
+			rt.Auth = &Auth{Scheme: mr.Auth.Scheme, Header: mr.Auth.Header, TokenEnv: r.Slot(mr.Auth.TokenRef)}
 		}
 		f.Routes = append(f.Routes, rt)
 	}
@@ -84,8 +90,11 @@ func Parse(data []byte) (File, error) {
 				errs = append(errs, fmt.Errorf("routes[%d].paths[%d]: %q must start with /", i, j, p))
 			}
 		}
-		if r.Auth != nil && (r.Auth.Scheme == "" || !tokenEnvRE.MatchString(r.Auth.TokenEnv)) {
-			errs = append(errs, fmt.Errorf("routes[%d].auth: want scheme and token_env EGRESS_TOKEN_<n>", i))
+		if r.Auth != nil && ((r.Auth.Scheme == "") == (r.Auth.Header == "") || !tokenEnvRE.MatchString(r.Auth.TokenEnv)) {
+			errs = append(errs, fmt.Errorf("routes[%d].auth: want scheme and token_env EGRESS_TOKEN_<n> (or header instead of scheme)", i))
+		}
+		if r.Auth != nil && r.Auth.Header != "" && !headerRE.MatchString(r.Auth.Header) {
+			errs = append(errs, fmt.Errorf("routes[%d].auth.header: %q is not a header name", i, r.Auth.Header))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
