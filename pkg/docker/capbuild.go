@@ -124,6 +124,11 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 	}
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{names.InternalNetwork(slug): {}}}
 	name := names.AgentContainer(slug) + "-capability-build"
+	// A build container left by an interrupted approval (the CLI killed
+	// mid-build) is this bottle's own: remove it before reusing its name.
+	if prev, err := e.api.ContainerInspect(ctx, name); err == nil && prev.Config != nil && prev.Config.Labels[names.LabelSlug] == slug {
+		_ = e.api.ContainerRemove(ctx, prev.ID, container.RemoveOptions{Force: true})
+	}
 	created, err := e.api.ContainerCreate(ctx, cfg, CapabilityBuildHostConfig(slug, agent.HostConfig), nc, nil, name)
 	if err != nil {
 		return nil, fmt.Errorf("create the capability build container: %w", err)
