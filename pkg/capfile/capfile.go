@@ -229,6 +229,11 @@ func Parse(df string) (*File, error) {
 			continue
 		case "ARG":
 			ps, err := pairs(in.Args, true)
+			for _, p := range ps { // before the FROM an ARG only feeds the FROM, which is replaced
+				if err == nil && f.FromLine >= 0 && Protected(p.Key) {
+					err = fmt.Errorf("ARG %s: the bottle sets it (proxies, CA trust, its own settings); a capability may not change it", p.Key)
+				}
+			}
 			if err != nil {
 				refuse(err.Error())
 			} else if f.FromLine >= 0 {

@@ -73,6 +73,7 @@ func TestParseRefuses(t *testing.T) {
 		"bad escape":                  {"# escape=x\nFROM a", "escape must be"},
 		"ENV proxy":                   {"FROM a\nENV HTTPS_PROXY=http://evil:1", "ENV HTTPS_PROXY: the bottle sets it"},
 		"ENV legacy proxy":            {"FROM a\nENV https_proxy http://evil:1", "ENV https_proxy"},
+		"ARG proxy":                   {"FROM a\nARG https_proxy=http://evil:1", "ARG https_proxy: the bottle sets it"},
 		"ENV CA":                      {"FROM a\nENV SSL_CERT_FILE=/tmp/x", "SSL_CERT_FILE"},
 		"ENV LD_PRELOAD":              {"FROM a\nENV LD_PRELOAD=/tmp/x.so", "LD_PRELOAD"},
 		"ENV quoted proxy key":        {"FROM a\nENV \"HTTP_PROXY\"=x", "HTTP_PROXY"},
