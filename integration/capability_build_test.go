@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -93,6 +95,32 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 	assert.Assert(t, is.ErrorContains(err, "line 3: RUN exited with code 3"))
 	// CHOWN DAC_OVERRIDE FOWNER FSETID SETGID SETUID: bits 0 1 3 4 6 7.
 	assert.Assert(t, is.ErrorContains(err, "caps=00000000000000db nnp=1 mem=201326592 pids=96 ipv6=1 user=0"))
+
+	// An admitted build is committed with the snapshot's configuration
+	// (not the build container's entrypoint) plus the Dockerfile's ENV,
+	// WORKDIR, USER and LABEL, and leaves no build container behind.
+	df = head + "ARG TOOL=cbtool\nENV CB_TOOL_HOME=/opt/$TOOL PATH=/opt/${TOOL}/bin:$PATH\nWORKDIR /opt/cbtool\nLABEL org.example.tool=$TOOL\n" +
+		"RUN mkdir -p bin && printf '#!/bin/sh\\necho tool in $PWD\\n' > bin/cbtool && chmod 755 bin/cbtool && chown -R 1000:1000 /opt/cbtool\nUSER 1000\nRUN test \"$(id -u)\" = 1000 && cbtool\n"
+	_, tag, err := rig.Eng.RebuildAgent(t.Context(), slug, df)
+	assert.NilError(t, err)
+	img, err := env.Pool.Client.InspectImage(tag)
+	assert.NilError(t, err)
+	orig, err := env.Pool.Client.InspectImage(images.AgentTestImage)
+	assert.NilError(t, err)
+	assert.Equal(t, strings.Join(img.Config.Entrypoint, " "), strings.Join(orig.Config.Entrypoint, " "), "the snapshot's entrypoint, not the build container's")
+	assert.DeepEqual(t, img.Config.Cmd, orig.Config.Cmd)
+	assert.Equal(t, img.Config.WorkingDir, "/opt/cbtool")
+	assert.Equal(t, img.Config.User, "1000")
+	assert.Equal(t, img.Config.Labels["org.example.tool"], "cbtool")
+	assert.Equal(t, img.Config.Labels[names.LabelSlug], slug)
+	assert.Assert(t, is.Contains(strings.Join(img.Config.Env, "\n"), "CB_TOOL_HOME=/opt/cbtool"))
+	out, code := agentExec(t, rig, "cbtool && echo home=$CB_TOOL_HOME && id -un")
+	assert.Equal(t, code, 0, out)
+	assert.Assert(t, is.Contains(out, "home=/opt/cbtool\nagent\n"), out)
+	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"name": {names.AgentContainer(slug) + "-capability-build"}}})
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0, "the build container is removed")
+
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Assert(t, len(seen) == 0, "LEAK: a capability build reached the host's loopback: %q", seen)
