@@ -1,11 +1,9 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +12,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
-	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -24,11 +22,17 @@ func AgentImageRepo(slug string) string { return "claude-bottle-agent-" + slug }
 
 // RebuildAgent approves a capability-block: it snapshots the running agent
 // (its files, the bottle CA in its trust store and its git configuration
-// included), builds dockerfile on the snapshot (its FROM is the build
-// argument CLAUDE_BOTTLE_AGENT_BASE), and recreates the agent from the
-// result with the same name, configuration, mounts, networks and aliases.
-// When the build fails the running agent is untouched.
+// included), runs dockerfile on the snapshot in a hardened build container
+// on the bottle's network (see capabilityBuild; the engine's builder is never
+// used, and dockerfile is checked again with capfile.Parse), and recreates
+// the agent from the result with the same name, configuration, mounts,
+// networks and aliases, plus the Dockerfile's ENV settings. When the build
+// fails the running agent is untouched.
 func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (before, after string, err error) {
+	f, err := capfile.Parse(dockerfile)
+	if err != nil {
+		return "", "", err
+	}
 	name := names.AgentContainer(slug)
 	old, err := e.api.ContainerInspect(ctx, name)
 	if err != nil {
@@ -48,18 +52,10 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 	if err != nil {
 		return "", "", fmt.Errorf("snapshot the agent: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "cb-capability-")
-	if err != nil {
-		return "", "", err
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	dfPath := filepath.Join(dir, "Dockerfile")
-	if err := os.WriteFile(dfPath, []byte(AsRoot(dockerfile)), 0o600); err != nil {
-		return "", "", err
-	}
 	after = repo + ":" + stamp
-	var buildOut bytes.Buffer
-	if _, err := e.Build(ctx, CapabilityBuildSpec(slug, after, dfPath, snap.ID), &buildOut); err != nil {
+	buildOut := &tailBuffer{max: capBuildLogMax}
+	added, err := e.capabilityBuild(ctx, slug, snap.ID, after, f, buildOut)
+	if err != nil {
 		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w\n%s", err, buildTail(buildOut.String(), 20))
 	}
 
@@ -67,6 +63,7 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 	// first, as up creates it), the new image.
 	cfg := old.Config
 	cfg.Image = after
+	cfg.Env = withEnv(cfg.Env, added)
 	internal := names.InternalNetwork(slug)
 	var nets []attachment
 	for n, ep := range old.NetworkSettings.Networks {
@@ -99,37 +96,16 @@ func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (bef
 	return before, after, nil
 }
 
-// AsRoot makes a rebased capability Dockerfile run its instructions as
-// root (the agent image's USER is unprivileged, and installing a tool needs
-// root) by adding "USER root" right after its FROM. The recreated agent still
-// runs as the user it ran as before: its configuration is carried over.
-func AsRoot(rebased string) string {
-	from := "FROM ${" + names.AgentBaseArg + "}\n"
-	return strings.Replace(rebased, from, from+"USER root\n", 1)
-}
-
-// CapabilityBuildSpec is the build of an approved capability Dockerfile on
-// the snapshot of a bottle's agent. Its RUN lines run where the agent runs:
-// on the bottle's internal network (no route out, no host address), behind
-// the bottle's own proxies, so the bottle's allowlist and DLP apply to the
-// build as they apply to the agent. The proxy variables are Docker's
-// predefined build arguments (RUN sees them; the image history does not);
-// the snapshot already trusts the bottle CA (up installed it into the
-// agent's system bundle, and SSL_CERT_FILE and friends are in its config).
-func CapabilityBuildSpec(slug, tag, dockerfile, snapshot string) BuildSpec {
-	proxy := names.URL(names.Egress)
-	return BuildSpec{
-		Tag: tag, Dockerfile: dockerfile,
-		Args: map[string]string{
-			names.AgentBaseArg: snapshot,
-			"HTTP_PROXY":       proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
-			"NO_PROXY": compose.NoProxy, "no_proxy": compose.NoProxy,
-		},
-		Labels:      map[string]string{names.LabelSlug: slug},
-		Salt:        []string{"snapshot " + snapshot},
-		Force:       true,
-		NetworkMode: names.InternalNetwork(slug),
+// withEnv returns env (KEY=value) with the settings of added applied in
+// order, replacing a key's earlier value.
+func withEnv(env, added []string) []string {
+	out := slices.Clone(env)
+	for _, a := range added {
+		k, _, _ := strings.Cut(a, "=")
+		out = slices.DeleteFunc(out, func(e string) bool { key, _, _ := strings.Cut(e, "="); return key == k })
+		out = append(out, a)
 	}
+	return out
 }
 
 // buildTail is the last n lines of a build's output for an error message,

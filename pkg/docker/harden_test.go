@@ -29,17 +29,50 @@ func TestApplyHardening(t *testing.T) {
 	assert.Equal(t, hc.NanoCPUs, int64(1_500_000_000))
 }
 
-func TestCapabilityBuildSpec(t *testing.T) {
-	spec := CapabilityBuildSpec("cap-abcde", "claude-bottle-agent-cap-abcde:x", "/tmp/Dockerfile", "sha256:snap")
-	assert.Equal(t, spec.NetworkMode, "claude-bottle-net-cap-abcde", "RUN lines run on the bottle's internal network, never the default bridge")
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		assert.Equal(t, spec.Args[k], "http://egress:9099", k)
+// TestCapabilityBuildHostConfig: a capability build runs with the agent's
+// hardening and limits, on the bottle's internal network, with only the
+// capabilities package installation needs: never NET_RAW or NET_ADMIN.
+func TestCapabilityBuildHostConfig(t *testing.T) {
+	pids := int64(96)
+	agent := &container.HostConfig{
+		CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges:true", "seccomp=/p.json"}, DNS: []string{"192.0.2.53"},
+		Sysctls:   map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"},
+		Binds:     []string{"/home/u/work:/workspace"},
+		Resources: container.Resources{Memory: 192 << 20, MemorySwap: 192 << 20, PidsLimit: &pids, NanoCPUs: 1e9},
 	}
-	assert.Equal(t, spec.Args["CLAUDE_BOTTLE_AGENT_BASE"], "sha256:snap")
-	assert.Assert(t, spec.Force)
+	hc := CapabilityBuildHostConfig("cap-abcde", agent)
+	assert.Equal(t, string(hc.NetworkMode), "claude-bottle-net-cap-abcde", "RUN lines run on the bottle's internal network, never the default bridge")
+	assert.DeepEqual(t, []string(hc.CapDrop), []string{"ALL"})
+	assert.DeepEqual(t, []string(hc.CapAdd), []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"})
+	for _, c := range hc.CapAdd {
+		assert.Assert(t, !strings.Contains(c, "NET") && !strings.Contains(c, "SYS"), c)
+	}
+	assert.DeepEqual(t, hc.SecurityOpt, []string{"no-new-privileges:true", "seccomp=/p.json"})
+	assert.DeepEqual(t, hc.DNS, []string{"192.0.2.53"})
+	assert.Equal(t, hc.Sysctls["net.ipv6.conf.all.disable_ipv6"], "1")
+	assert.Equal(t, hc.Sysctls["net.ipv6.conf.default.disable_ipv6"], "1")
+	assert.Equal(t, hc.Memory, int64(192<<20))
+	assert.Equal(t, *hc.PidsLimit, int64(96))
+	assert.Equal(t, hc.NanoCPUs, int64(1e9))
+	assert.Assert(t, len(hc.Binds) == 0 && len(hc.Mounts) == 0, "the agent's mounts stay out of the build")
+	assert.Assert(t, !hc.Privileged && !hc.ReadonlyRootfs)
 
-	df := AsRoot("ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN apt-get install -y jq\n")
-	assert.Equal(t, df, "ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nUSER root\nRUN apt-get install -y jq\n")
+	// An agent without limits still gets bounded builds.
+	hc = CapabilityBuildHostConfig("cap-abcde", &container.HostConfig{})
+	assert.Assert(t, hc.Memory > 0 && *hc.PidsLimit > 0)
+	assert.DeepEqual(t, hc.DNS, []string{"192.0.2.53"})
+}
+
+func TestWithEnv(t *testing.T) {
+	got := withEnv([]string{"PATH=/usr/bin", "A=1"}, []string{"PATH=/opt/bin:/usr/bin", "B=2", "A=3"})
+	assert.DeepEqual(t, got, []string{"PATH=/opt/bin:/usr/bin", "B=2", "A=3"})
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 8}
+	_, _ = b.Write([]byte("0123456789"))
+	_, _ = b.Write([]byte("ab"))
+	assert.Equal(t, b.String(), "456789ab")
 }
 
 func TestBuildTailEscapes(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -16,120 +17,76 @@ const AgentBaseArg = names.AgentBaseArg
 // not build.
 var ErrBadDockerfile = errors.New("unusable Dockerfile")
 
-// instruction is one logical Dockerfile instruction: physical lines joined
-// at the escape character, comment lines inside a continuation dropped, the
-// way the builder reads them.
-type instruction struct {
-	keyword     string // upper case
-	first, last int    // 0-based physical lines
-}
-
-// parseInstructions splits df into instructions, honouring a leading
-// "# escape=" parser directive (\ or `).
-func parseInstructions(lines []string) []instruction {
-	escape := byte('\\')
-	for _, l := range lines {
-		t := strings.TrimSpace(l)
-		if !strings.HasPrefix(t, "#") {
-			break
-		}
-		k, v, ok := strings.Cut(strings.TrimSpace(t[1:]), "=")
-		if !ok {
-			break
-		}
-		if strings.EqualFold(strings.TrimSpace(k), "escape") {
-			if v = strings.TrimSpace(v); v == "`" {
-				escape = '`'
-			}
-		}
-	}
-	var out []instruction
-	var cur *instruction
-	var text strings.Builder
-	flush := func() {
-		if cur != nil {
-			if f := strings.Fields(text.String()); len(f) > 0 {
-				cur.keyword = strings.ToUpper(f[0])
-				out = append(out, *cur)
-			}
-		}
-		cur = nil
-		text.Reset()
-	}
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		if cur == nil && (t == "" || strings.HasPrefix(t, "#")) {
-			continue
-		}
-		if cur != nil && strings.HasPrefix(t, "#") {
-			cur.last = i // a comment inside a continuation is skipped
-			continue
-		}
-		if cur == nil {
-			cur = &instruction{first: i}
-		}
-		cur.last = i
-		if t != "" && t[len(t)-1] == escape {
-			text.WriteString(t[:len(t)-1])
-			continue
-		}
-		text.WriteString(t)
-		flush()
-	}
-	flush()
-	return out
-}
-
 // RebaseDockerfile returns df with its FROM pointing at the bottle's current
 // agent (whatever image the agent named: it cannot pick another base) and
 // the instructions after it unchanged. Instructions are read the way the
-// builder reads them (continuations joined, any case, tabs), so a second
-// FROM (multi-stage builds could copy from any image) cannot hide; it is
-// refused, and so is a missing FROM, anything but ARG before it, or a FROM
-// split over several lines.
+// builder reads them (see package capfile), and only those the bottle runs
+// itself in a hardened container on its own network are admitted: RUN
+// (without flags or heredocs), ENV, ARG, WORKDIR, USER and LABEL. ADD, COPY,
+// ONBUILD, a second FROM, anything before the FROM but ARG, and every other
+// instruction are refused, each refused line named in the error.
 func RebaseDockerfile(df string) (string, error) {
-	lines := strings.Split(strings.ReplaceAll(df, "\r\n", "\n"), "\n")
-	from := -1
-	for _, in := range parseInstructions(lines) {
-		switch {
-		case in.keyword == "FROM" && from >= 0:
-			return "", fmt.Errorf("%w: line %d: a second FROM; a capability Dockerfile adds to the current agent image in one stage", ErrBadDockerfile, in.first+1)
-		case in.keyword == "FROM":
-			if in.first != in.last {
-				return "", fmt.Errorf("%w: line %d: write FROM on one line", ErrBadDockerfile, in.first+1)
-			}
-			from = in.first
-		case from < 0 && in.keyword != "ARG":
-			return "", fmt.Errorf("%w: line %d: the first instruction must be FROM (the bottle's current agent image)", ErrBadDockerfile, in.first+1)
-		}
+	f, err := capfile.Parse(df)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadDockerfile, err)
 	}
-	if from < 0 {
-		return "", fmt.Errorf("%w: no FROM line", ErrBadDockerfile)
-	}
-	out := append([]string{}, lines[:from]...)
+	lines := capfile.Lines(df)
+	out := append([]string{}, lines[:f.FromLine]...)
 	out = append(out, "ARG "+AgentBaseArg, "FROM ${"+AgentBaseArg+"}")
-	out = append(out, lines[from+1:]...)
+	out = append(out, lines[f.FromLine+1:]...)
 	return strings.Join(out, "\n"), nil
 }
 
 // DockerfileDiff renders what a capability proposal adds to the current
 // agent image, diff style: the base as context, every line after the FROM
-// as "+".
+// as "+", except the lines of a refused instruction, shown as "!" and
+// followed by the reason ("!   refused: ...").
 func DockerfileDiff(df string) []string {
-	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(df, "\r\n", "\n"), "\n"), "\n")
+	lines := capfile.Lines(strings.TrimRight(df, "\r\n"))
+	ins, _ := capfile.Split(lines)
 	start := 0
-	for _, in := range parseInstructions(lines) {
-		if in.keyword == "FROM" {
-			start = in.last + 1
+	for _, in := range ins {
+		if in.Keyword == "FROM" {
+			start = in.Last + 1
 			break
 		}
 	}
+	refusedAt := map[int]string{} // first line → reason
+	var rerr *capfile.RefusedError
+	if _, err := capfile.Parse(df); errors.As(err, &rerr) {
+		for _, r := range rerr.Refusals {
+			if r.Line > 0 {
+				refusedAt[r.Line-1] = r.Reason
+			}
+		}
+	}
+	lastOf := map[int]int{}
+	for _, in := range ins {
+		lastOf[in.First] = in.Last
+	}
 	out := []string{"  FROM <the bottle's current agent, as it is now>"}
-	for _, l := range lines[start:] {
+	refusedUntil, reason := -1, ""
+	for i, l := range lines[start:] {
+		n := start + i
+		if r, ok := refusedAt[n]; ok {
+			refusedUntil, reason = lastOf[n], r
+		}
 		if t := strings.TrimSpace(l); t == "" && len(out) == 1 {
 			continue
 		}
+		if n <= refusedUntil {
+			out = append(out, "! "+l)
+			if n == refusedUntil {
+				out = append(out, "!   refused: "+reason)
+			}
+			continue
+		}
 		out = append(out, "+ "+l)
+	}
+	for n, r := range refusedAt { // before the FROM: not in the lines above
+		if n < start {
+			out = append(out, fmt.Sprintf("! line %d refused: %s", n+1, r))
+		}
 	}
 	return out
 }

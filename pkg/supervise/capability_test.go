@@ -7,7 +7,11 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 )
+
+var admitted = map[string]bool{"RUN": true, "ENV": true, "ARG": true, "WORKDIR": true, "USER": true, "LABEL": true}
 
 func TestRebaseDockerfile(t *testing.T) {
 	got, err := RebaseDockerfile("# add jq\nARG V=1\nFROM python:3.12 AS evil\nRUN apt-get install -y jq\nENV X=1\n")
@@ -27,6 +31,12 @@ func TestRebaseDockerfile(t *testing.T) {
 		"only comments":                    "# nothing",
 		"empty":                            "",
 		"continuation swallowing the FROM": "ARG A=\\\nFROM x",
+		"ADD of a URL":                     "FROM a\nADD http://127.0.0.1:1/x /x",
+		"COPY from an image":               "FROM a\ncopy --from=alpine / /",
+		"ONBUILD":                          "FROM a\nONBUILD ADD http://x/ /",
+		"RUN --network=host":               "FROM a\nRUN --network=host curl x",
+		"RUN --security=insecure":          "FROM a\nrun\t--security=insecure true",
+		"heredoc":                          "FROM a\nRUN <<EOF\nADD http://x /\nEOF",
 	} {
 		_, err := RebaseDockerfile(bad)
 		assert.Assert(t, errors.Is(err, ErrBadDockerfile), "%s: %q: %v", name, bad, err)
@@ -40,6 +50,14 @@ func TestRebaseDockerfile(t *testing.T) {
 func TestDockerfileDiff(t *testing.T) {
 	d := DockerfileDiff("FROM claude-bottle-agent:latest\nRUN apt-get install -y jq\nUSER agent\n")
 	assert.Equal(t, strings.Join(d, "\n"), "  FROM <the bottle's current agent, as it is now>\n+ RUN apt-get install -y jq\n+ USER agent")
+	// Refused instructions are marked, every physical line of them, with
+	// the reason after the last.
+	d = DockerfileDiff("FROM x\nRUN true\nADD http://127.0.0.1:9/a \\\n  /a\nRUN ok\n")
+	got := strings.Join(d, "\n")
+	assert.Assert(t, is.Contains(got, "+ RUN true\n! ADD http://127.0.0.1:9/a \\\n!   /a\n!   refused: ADD: the engine itself fetches"), got)
+	assert.Assert(t, is.Contains(got, "\n+ RUN ok"), got)
+	d = DockerfileDiff("RUN early\nFROM x\nRUN ok\n")
+	assert.Assert(t, is.Contains(strings.Join(d, "\n"), "! line 1 refused: the first instruction must be FROM"), d)
 }
 
 // FuzzRebaseDockerfile: whatever the agent sends, an accepted Dockerfile
@@ -56,14 +74,17 @@ func FuzzRebaseDockerfile(f *testing.F) {
 		}
 		lines := strings.Split(out, "\n")
 		var froms int
-		for _, in := range parseInstructions(lines) {
-			if in.keyword == "FROM" {
+		ins, _ := capfile.Split(lines)
+		for _, in := range ins {
+			if in.Keyword == "FROM" {
 				froms++
-				if strings.Join(lines[in.first:in.last+1], "\n") != "FROM ${"+AgentBaseArg+"}" {
+				if strings.Join(lines[in.First:in.Last+1], "\n") != "FROM ${"+AgentBaseArg+"}" {
 					t.Fatalf("FROM is not ours: %q", out)
 				}
-			} else if froms == 0 && in.keyword != "ARG" {
-				t.Fatalf("%s before FROM: %q", in.keyword, out)
+			} else if froms == 0 && in.Keyword != "ARG" {
+				t.Fatalf("%s before FROM: %q", in.Keyword, out)
+			} else if froms > 0 && !admitted[in.Keyword] {
+				t.Fatalf("%s admitted: %q", in.Keyword, out)
 			}
 		}
 		if froms != 1 {
