@@ -50,6 +50,12 @@ func TestSelftestBottles(t *testing.T) {
 	for name, src := range bottles {
 		t.Run(name, func(t *testing.T) {
 			src, hosts, upstream := forRig(t, src)
+			if name == "default" {
+				// A route the stand-in does not answer for (it answers the
+				// hosts forRig found, not this one), for the UNREACHABLE
+				// check below.
+				src += "\n[[egress.routes]]\nhost = \"" + unreachableHost + "\"\n"
+			}
 			rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Manifest: src, Upstream: upstream, InternetAliases: hosts,
 				Lookup: func(k string) (string, bool) {
 					if strings.HasPrefix(k, "CB_") {
@@ -76,10 +82,10 @@ func TestSelftestBottles(t *testing.T) {
 			if name != "default" {
 				return
 			}
-			// An allowed host this machine cannot reach: statsig is a
-			// route of the default bottle the stand-in does not answer for.
+			// An allowed host this machine cannot reach: a route of this
+			// bottle the stand-in does not answer for.
 			code, out, errOut = run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP,
-				"--allowed-url", "https://statsig.anthropic.com")
+				"--allowed-url", "https://"+unreachableHost)
 			assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
 			assert.Equal(t, code, 3, out+errOut)
 			assert.Equal(t, report.Failed, 0, out)
@@ -88,6 +94,10 @@ func TestSelftestBottles(t *testing.T) {
 		})
 	}
 }
+
+// unreachableHost is routed in the default bottle's copy and answered by
+// nobody.
+const unreachableHost = "telemetry.unreachable.example"
 
 var (
 	reImage    = regexp.MustCompile(`(?m)^image = .*$`)
