@@ -253,6 +253,13 @@ func (o *ObjectScan) text(part string, raw []byte) (dlp.Finding, bool) {
 		if fs := o.Scanner.Scan(part, string(bytes.ReplaceAll(raw, []byte{0}, nil))); len(fs) > 0 {
 			return fs[0], true
 		}
+	} else if n > 0 {
+		// A few NULs: UTF-16 runs inside ASCII text.
+		if u := dlp.UTF16Runs(string(raw)); u != "" {
+			if fs := o.Scanner.Scan(part, u); len(fs) > 0 {
+				return fs[0], true
+			}
+		}
 	}
 	return dlp.Finding{}, false
 }
@@ -280,6 +287,14 @@ func (o *ObjectScan) scanBlob(ob object, body io.Reader) error {
 			if z := bytes.Count(data, []byte{0}); z > 0 && z*8 >= len(data) {
 				if fs := o.Scanner.ScanFile(path, string(bytes.ReplaceAll(data, []byte{0}, nil))); len(fs) > 0 {
 					return o.reject(fs[0], where+" (as UTF-16/32 text)")
+				}
+			} else if z > 0 {
+				// A few NULs: UTF-16 text inside an ASCII or binary
+				// file; read its runs, not the whole window again.
+				if u := dlp.UTF16Runs(string(data)); u != "" {
+					if fs := o.Scanner.ScanFile(path, u); len(fs) > 0 {
+						return o.reject(fs[0], where+" (its UTF-16 text)")
+					}
 				}
 			}
 		}
