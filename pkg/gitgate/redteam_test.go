@@ -9,8 +9,7 @@ package gitgate
 //   - TestRedTeamHolds_*: attacks the gate withstands today (regression
 //     guards: they must keep passing).
 //   - TestRedTeamBreak_*: resource blow-ups (no leak, but the gate breaks a
-//     stated bound). TestRedTeamBreak_HugeTreeMemory still breaks its bound
-//     (a tree is read whole) and is opt-in with CLAUDE_BOTTLE_REDTEAM_LIMITS=1.
+//     stated bound); regression guards now that the bounds hold.
 //   - TestRedTeamLimit_*: encodings no byte scanner can be expected to undo
 //     (compression, secrets split over several objects); opt-in with
 //     CLAUDE_BOTTLE_REDTEAM_LIMITS=1, they document the residual risk.
@@ -592,9 +591,6 @@ func TestRedTeamBreak_HugeCommitMessageMemory(t *testing.T) {
 // whole and builds several full-size texts (paths, joined paths, all names
 // run together) before scanning them as one string.
 func TestRedTeamBreak_HugeTreeMemory(t *testing.T) {
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_LIMITS") == "" {
-		t.Skip("known residual risk: a tree object is read whole; set CLAUDE_BOTTLE_REDTEAM_LIMITS=1")
-	}
 	dir := newRepo(t)
 	blob := gitIn(t, dir, "x\n", "hash-object", "-w", "--stdin")
 	var in strings.Builder

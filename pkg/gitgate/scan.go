@@ -323,31 +323,46 @@ func (e TreeEntry) Gitlink() bool { return e.Mode == "160000" }
 // ParseTree parses a raw tree object with ids of hashLen bytes.
 func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 	var out []TreeEntry
+	err := eachTreeEntry(raw, hashLen, func(e TreeEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachTreeEntry calls fn with each entry of a raw tree object, in order,
+// without holding them all (a tree may have hundreds of thousands).
+func eachTreeEntry(raw []byte, hashLen int, fn func(TreeEntry) error) error {
 	for len(raw) > 0 {
 		sp := bytes.IndexByte(raw, ' ')
 		if sp <= 0 || sp > 7 {
-			return nil, errors.New("malformed tree entry mode")
+			return errors.New("malformed tree entry mode")
 		}
 		mode := string(raw[:sp])
 		for _, c := range mode {
 			if c < '0' || c > '7' {
-				return nil, fmt.Errorf("malformed tree entry mode %q", mode)
+				return fmt.Errorf("malformed tree entry mode %q", mode)
 			}
 		}
 		raw = raw[sp+1:]
 		nul := bytes.IndexByte(raw, 0)
 		if nul <= 0 {
-			return nil, errors.New("malformed tree entry name")
+			return errors.New("malformed tree entry name")
 		}
 		name := string(raw[:nul])
 		raw = raw[nul+1:]
 		if len(raw) < hashLen {
-			return nil, errors.New("truncated tree entry")
+			return errors.New("truncated tree entry")
 		}
-		out = append(out, TreeEntry{Mode: mode, Name: name, ID: raw[:hashLen:hashLen]})
+		if err := fn(TreeEntry{Mode: mode, Name: name, ID: raw[:hashLen:hashLen]}); err != nil {
+			return err
+		}
 		raw = raw[hashLen:]
 	}
-	return out, nil
+	return nil
 }
 
 // scanTree scans every entry name (alone and as a full path, with and
@@ -355,50 +370,101 @@ func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 // reading), the names of the tree run together, and every gitlink id in hex
 // and raw, alone and run together: a gitlink's 20 bytes are whatever the
 // pusher wants them to be.
+//
+// The readings are scanned as they are built, in overlapping windows like
+// a blob's, so a tree of any size costs its raw bytes and a few windows.
 func (o *ObjectScan) scanTree(ob object, raw []byte) error {
-	entries, err := ParseTree(raw, len(ob.id)/2)
-	if err != nil {
+	// Parse it all first: a malformed tree is refused as malformed
+	// whatever its names hold.
+	if err := eachTreeEntry(raw, len(ob.id)/2, func(TreeEntry) error { return nil }); err != nil {
 		return &Rejection{Msg: fmt.Sprintf("git-gate: rejected push to %s: tree %s: %v", o.Refs, short(ob.id), err)}
 	}
 	base := o.paths[ob.id]
-	var text, names, links strings.Builder
-	for _, e := range entries {
+	text := &windowScan{o: o}
+	names := &windowScan{o: o}
+	links := &windowScan{o: o}
+	linksHex := &windowScan{o: o}
+	_ = eachTreeEntry(raw, len(ob.id)/2, func(e TreeEntry) error {
 		p := e.Name
 		if base != "" {
 			p = base + "/" + e.Name
 		}
-		text.WriteString(p)
-		text.WriteByte('\n')
+		text.write(p, "\n")
 		if strings.Contains(p, "/") {
-			text.WriteString(strings.ReplaceAll(p, "/", ""))
-			text.WriteByte('\n')
+			text.write(strings.ReplaceAll(p, "/", ""), "\n")
 		}
-		names.WriteString(e.Name)
+		names.write(e.Name, "")
 		id := hex.EncodeToString(e.ID)
 		if e.Gitlink() {
-			text.WriteString(id)
-			text.WriteByte('\n')
-			links.Write(e.ID)
+			text.write(id, "\n")
+			links.write(string(e.ID), "")
+			linksHex.write(id, "")
 		}
 		if _, ok := o.paths[id]; !ok {
 			o.paths[id] = p
 		}
-	}
-	text.WriteString(names.String())
-	text.WriteByte('\n')
+		return nil
+	})
 	where := "tree " + short(ob.id) + " (an entry name or submodule id"
 	if base != "" {
 		where += fmt.Sprintf(" under %q", base)
 	}
 	where += ")"
-	if f, ok := o.text("tree", []byte(text.String())); ok {
-		return o.reject(f, where)
+	// A tree of ordinary size is one scan of its paths and names and
+	// one of its gitlink ids, raw and hex.
+	if !names.flushed {
+		text.write(string(names.buf), "\n")
+		names.buf, names.fresh = nil, false
 	}
-	if links.Len() > 0 {
-		l := links.String()
-		if f, ok := o.text("tree", []byte(l+"\n"+hex.EncodeToString([]byte(l)))); ok {
+	if !links.flushed && !linksHex.flushed && links.fresh {
+		links.write("\n", string(linksHex.buf))
+		linksHex.buf, linksHex.fresh = nil, false
+	}
+	for _, w := range []*windowScan{text, names, links, linksHex} {
+		if f, ok := w.finish(); ok {
 			return o.reject(f, where)
 		}
 	}
 	return nil
+}
+
+// windowScan scans a text as it is written, in windows of scanChunk bytes
+// that overlap by scanOverlap (a secret up to that long lies whole in one
+// window), and remembers the first finding.
+type windowScan struct {
+	o       *ObjectScan
+	buf     []byte
+	fresh   bool // bytes written since the last scan
+	flushed bool // a full window was scanned
+	hit     dlp.Finding
+	found   bool
+}
+
+func (w *windowScan) write(s, sep string) {
+	if w.found {
+		return
+	}
+	w.buf = append(w.buf, s...)
+	w.buf = append(w.buf, sep...)
+	w.fresh = true
+	if len(w.buf) >= scanChunk+scanOverlap {
+		w.scan()
+		w.flushed = true
+		n := copy(w.buf, w.buf[len(w.buf)-scanOverlap:])
+		w.buf = w.buf[:n]
+		w.fresh = false
+	}
+}
+
+func (w *windowScan) scan() {
+	if f, ok := w.o.text("tree", w.buf); ok {
+		w.hit, w.found = f, true
+	}
+}
+
+func (w *windowScan) finish() (dlp.Finding, bool) {
+	if !w.found && w.fresh {
+		w.scan()
+	}
+	return w.hit, w.found
 }
