@@ -227,13 +227,13 @@ func (o *ObjectScan) scanObject(ob object, body io.Reader) error {
 	case "commit":
 		// The whole object: tree, parents, author, committer, encoding,
 		// gpgsig, mergetag and any other header, and the message.
-		if f, ok := o.text("commit", raw); ok {
+		if f, ok := o.textWindows("commit", raw); ok {
 			return o.reject(f, "commit "+short(ob.id)+" (its message or headers)")
 		}
 	case "tag":
 		// Name, tagger, message, signature; the object it points at is in
 		// the scan set too (rev-list lists the whole chain).
-		if f, ok := o.text("tag", raw); ok {
+		if f, ok := o.textWindows("tag", raw); ok {
 			return o.reject(f, "annotated tag "+short(ob.id))
 		}
 	case "tree":
@@ -380,10 +380,10 @@ func (o *ObjectScan) scanTree(ob object, raw []byte) error {
 		return &Rejection{Msg: fmt.Sprintf("git-gate: rejected push to %s: tree %s: %v", o.Refs, short(ob.id), err)}
 	}
 	base := o.paths[ob.id]
-	text := &windowScan{o: o}
-	names := &windowScan{o: o}
-	links := &windowScan{o: o}
-	linksHex := &windowScan{o: o}
+	text := &windowScan{o: o, part: "tree"}
+	names := &windowScan{o: o, part: "tree"}
+	links := &windowScan{o: o, part: "tree"}
+	linksHex := &windowScan{o: o, part: "tree"}
 	_ = eachTreeEntry(raw, len(ob.id)/2, func(e TreeEntry) error {
 		p := e.Name
 		if base != "" {
@@ -428,11 +428,28 @@ func (o *ObjectScan) scanTree(ob object, raw []byte) error {
 	return nil
 }
 
+// textWindows scans a text that may be huge (a commit message of many
+// MiB) in the overlapping windows blobs are scanned in, so the memory of
+// its readings stays bounded whatever its size; a text of ordinary size is
+// one window.
+func (o *ObjectScan) textWindows(part string, raw []byte) (dlp.Finding, bool) {
+	for start := 0; ; start += scanChunk {
+		end := min(len(raw), start+scanChunk+scanOverlap)
+		if f, ok := o.text(part, raw[start:end]); ok {
+			return f, true
+		}
+		if end == len(raw) {
+			return dlp.Finding{}, false
+		}
+	}
+}
+
 // windowScan scans a text as it is written, in windows of scanChunk bytes
 // that overlap by scanOverlap (a secret up to that long lies whole in one
 // window), and remembers the first finding.
 type windowScan struct {
 	o       *ObjectScan
+	part    string
 	buf     []byte
 	fresh   bool // bytes written since the last scan
 	flushed bool // a full window was scanned
@@ -457,7 +474,7 @@ func (w *windowScan) write(s, sep string) {
 }
 
 func (w *windowScan) scan() {
-	if f, ok := w.o.text("tree", w.buf); ok {
+	if f, ok := w.o.text(w.part, w.buf); ok {
 		w.hit, w.found = f, true
 	}
 }
