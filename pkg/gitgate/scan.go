@@ -219,10 +219,16 @@ func (o *ObjectScan) scanObject(ob object, body io.Reader) error {
 	if ob.typ == "blob" {
 		return o.scanBlob(ob, body)
 	}
-	raw, err := io.ReadAll(body)
-	if err != nil {
+	// Sized from git's record (already within the object limit), so a
+	// large tree is not copied over and over while read.
+	var rb bytes.Buffer
+	if ob.size > 0 && ob.size < 1<<31 {
+		rb.Grow(int(ob.size) + bytes.MinRead)
+	}
+	if _, err := rb.ReadFrom(body); err != nil {
 		return err
 	}
+	raw := rb.Bytes()
 	switch ob.typ {
 	case "commit":
 		// The whole object: tree, parents, author, committer, encoding,
@@ -320,6 +326,17 @@ type TreeEntry struct {
 // pusher chose, not the hash of anything in the push).
 func (e TreeEntry) Gitlink() bool { return e.Mode == "160000" }
 
+// treeMode returns m as a string, without allocating for the modes git
+// writes.
+func treeMode(m []byte) string {
+	for _, k := range []string{"100644", "100755", "40000", "120000", "160000"} {
+		if string(m) == k {
+			return k
+		}
+	}
+	return string(m)
+}
+
 // ParseTree parses a raw tree object with ids of hashLen bytes.
 func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 	var out []TreeEntry
@@ -336,28 +353,35 @@ func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 // eachTreeEntry calls fn with each entry of a raw tree object, in order,
 // without holding them all (a tree may have hundreds of thousands).
 func eachTreeEntry(raw []byte, hashLen int, fn func(TreeEntry) error) error {
+	return walkTree(raw, hashLen, func(mode string, name, id []byte) error {
+		return fn(TreeEntry{Mode: mode, Name: string(name), ID: id})
+	})
+}
+
+// walkTree is eachTreeEntry with the name a view into raw (no copy).
+func walkTree(raw []byte, hashLen int, fn func(mode string, name, id []byte) error) error {
 	for len(raw) > 0 {
 		sp := bytes.IndexByte(raw, ' ')
 		if sp <= 0 || sp > 7 {
 			return errors.New("malformed tree entry mode")
 		}
-		mode := string(raw[:sp])
-		for _, c := range mode {
+		for _, c := range raw[:sp] {
 			if c < '0' || c > '7' {
-				return fmt.Errorf("malformed tree entry mode %q", mode)
+				return fmt.Errorf("malformed tree entry mode %q", raw[:sp])
 			}
 		}
+		mode := treeMode(raw[:sp])
 		raw = raw[sp+1:]
 		nul := bytes.IndexByte(raw, 0)
 		if nul <= 0 {
 			return errors.New("malformed tree entry name")
 		}
-		name := string(raw[:nul])
+		name := raw[:nul:nul]
 		raw = raw[nul+1:]
 		if len(raw) < hashLen {
 			return errors.New("truncated tree entry")
 		}
-		if err := fn(TreeEntry{Mode: mode, Name: name, ID: raw[:hashLen:hashLen]}); err != nil {
+		if err := fn(mode, name, raw[:hashLen:hashLen]); err != nil {
 			return err
 		}
 		raw = raw[hashLen:]
@@ -376,7 +400,7 @@ func eachTreeEntry(raw []byte, hashLen int, fn func(TreeEntry) error) error {
 func (o *ObjectScan) scanTree(ob object, raw []byte) error {
 	// Parse it all first: a malformed tree is refused as malformed
 	// whatever its names hold.
-	if err := eachTreeEntry(raw, len(ob.id)/2, func(TreeEntry) error { return nil }); err != nil {
+	if err := walkTree(raw, len(ob.id)/2, func(string, []byte, []byte) error { return nil }); err != nil {
 		return &Rejection{Msg: fmt.Sprintf("git-gate: rejected push to %s: tree %s: %v", o.Refs, short(ob.id), err)}
 	}
 	base := o.paths[ob.id]
@@ -384,24 +408,31 @@ func (o *ObjectScan) scanTree(ob object, raw []byte) error {
 	names := &windowScan{o: o, part: "tree"}
 	links := &windowScan{o: o, part: "tree"}
 	linksHex := &windowScan{o: o, part: "tree"}
-	_ = eachTreeEntry(raw, len(ob.id)/2, func(e TreeEntry) error {
-		p := e.Name
+	var idHex [64]byte
+	_ = walkTree(raw, len(ob.id)/2, func(mode string, name, rawID []byte) error {
 		if base != "" {
-			p = base + "/" + e.Name
-		}
-		text.write(p, "\n")
-		if strings.Contains(p, "/") {
+			p := base + "/" + string(name)
+			text.write(p, "\n")
 			text.write(strings.ReplaceAll(p, "/", ""), "\n")
+		} else {
+			text.writeBytes(name, "\n")
+			if bytes.IndexByte(name, '/') >= 0 {
+				text.write(strings.ReplaceAll(string(name), "/", ""), "\n")
+			}
 		}
-		names.write(e.Name, "")
-		id := hex.EncodeToString(e.ID)
-		if e.Gitlink() {
-			text.write(id, "\n")
-			links.write(string(e.ID), "")
-			linksHex.write(id, "")
+		names.writeBytes(name, "")
+		id := idHex[:hex.Encode(idHex[:], rawID)]
+		if mode == "160000" {
+			text.write(string(id), "\n")
+			links.write(string(rawID), "")
+			linksHex.write(string(id), "")
 		}
-		if _, ok := o.paths[id]; !ok {
-			o.paths[id] = p
+		if _, ok := o.paths[string(id)]; !ok {
+			p := string(name)
+			if base != "" {
+				p = base + "/" + p
+			}
+			o.paths[string(id)] = p
 		}
 		return nil
 	})
@@ -462,6 +493,19 @@ func (w *windowScan) write(s, sep string) {
 		return
 	}
 	w.buf = append(w.buf, s...)
+	w.wrote(sep)
+}
+
+func (w *windowScan) writeBytes(b []byte, sep string) {
+	if w.found {
+		return
+	}
+	w.buf = append(w.buf, b...)
+	w.wrote(sep)
+}
+
+// wrote ends a write: the separator, and a scan when a window is full.
+func (w *windowScan) wrote(sep string) {
 	w.buf = append(w.buf, sep...)
 	w.fresh = true
 	if len(w.buf) >= scanChunk+scanOverlap {
