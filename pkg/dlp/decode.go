@@ -221,6 +221,9 @@ func eachB64Run(s string, fn func(string) bool) {
 		}
 	}
 	flush()
+	if !stop {
+		shortWrapped(s, fn)
+	}
 }
 
 // byteSet is a lookup table: the hot loops index it instead of calling a
@@ -278,7 +281,12 @@ func decodeB64(run string) []string {
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(run, "-_") {
 		if strings.ContainsAny(run, "+/") {
-			return nil // mixed alphabets: not base64
+			// Mixed alphabets: not base64, unless the odd ones are
+			// delimiters around it (UTF-7 writes +base64-).
+			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
+				return decodeB64(t)
+			}
+			return nil
 		}
 		enc = base64.RawURLEncoding
 	}

@@ -388,16 +388,30 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,
-		// not worth the rules.
+		// not worth the rules; a decoded reading's NULs are dropped and,
+		// when it is mostly binary, its printable runs are read
+		// (decodedText): a secret encoded together with binary bytes.
+		text := v.text
 		textual := v.enc == EncRaw || v.enc == EncURL || v.enc == EncUnicode || v.enc == EncDespaced || v.enc == EncQuotedPrintable || mostlyText(v.text)
+		binary := !textual
+		if binary && (v.enc == EncBase64 || v.enc == EncHex || v.enc == EncBase32) {
+			text, textual = decodedText(v.text)
+			if textual && text != v.text {
+				for _, name := range s.known.find(text) {
+					if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
+						return true
+					}
+				}
+			}
+		}
 		if textual {
 			for _, pt := range s.patterns {
-				if pt.re.MatchString(v.text) && c.add(Finding{Rule: "pattern " + pt.name, Part: part, Encoding: v.enc}) {
+				if pt.re.MatchString(text) && c.add(Finding{Rule: "pattern " + pt.name, Part: part, Encoding: v.enc}) {
 					return true
 				}
 			}
 		}
-		ruleText := v.text
+		ruleText := text
 		if v.enc == EncRaw && len(v.text) > 4096 && !mostlyText(v.text) {
 			// A binary body (an archive, an image, compressed data): the
 			// rules read its printable islands (a .env inside a tar, a
@@ -407,7 +421,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 		if textual && s.rules(c, part, v.enc, ruleText) {
 			return true
 		}
-		if !textual && s.builtin && strings.Contains(v.text, "openssh-key-v1\x00") {
+		if binary && s.builtin && strings.Contains(v.text, "openssh-key-v1\x00") {
 			// An OpenSSH private key's binary body, decoded from base64
 			// without its armour lines.
 			if c.add(Finding{Rule: "openssh-private-key", Part: part, Encoding: v.enc}) {
@@ -415,7 +429,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		if s.gl != nil && textual {
-			b.add(s.gl.keywords, part, v.enc, v.text)
+			b.add(s.gl.keywords, part, v.enc, text)
 		}
 		return false
 	})

@@ -169,6 +169,9 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 	r := &ruleScan{s: s, c: c, part: part, enc: enc}
 	r.prefixPass(text)
 	if !r.stop {
+		r.awsLowerPass(text)
+	}
+	if !r.stop {
 		r.fieldPass(text)
 	}
 	if !r.stop {

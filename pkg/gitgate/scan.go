@@ -219,21 +219,27 @@ func (o *ObjectScan) scanObject(ob object, body io.Reader) error {
 	if ob.typ == "blob" {
 		return o.scanBlob(ob, body)
 	}
-	raw, err := io.ReadAll(body)
-	if err != nil {
+	// Sized from git's record (already within the object limit), so a
+	// large tree is not copied over and over while read.
+	var rb bytes.Buffer
+	if ob.size > 0 && ob.size < 1<<31 {
+		rb.Grow(int(ob.size) + bytes.MinRead)
+	}
+	if _, err := rb.ReadFrom(body); err != nil {
 		return err
 	}
+	raw := rb.Bytes()
 	switch ob.typ {
 	case "commit":
 		// The whole object: tree, parents, author, committer, encoding,
 		// gpgsig, mergetag and any other header, and the message.
-		if f, ok := o.text("commit", raw); ok {
+		if f, ok := o.textWindows("commit", raw); ok {
 			return o.reject(f, "commit "+short(ob.id)+" (its message or headers)")
 		}
 	case "tag":
 		// Name, tagger, message, signature; the object it points at is in
 		// the scan set too (rev-list lists the whole chain).
-		if f, ok := o.text("tag", raw); ok {
+		if f, ok := o.textWindows("tag", raw); ok {
 			return o.reject(f, "annotated tag "+short(ob.id))
 		}
 	case "tree":
@@ -252,6 +258,13 @@ func (o *ObjectScan) text(part string, raw []byte) (dlp.Finding, bool) {
 	if n := bytes.Count(raw, []byte{0}); n > 0 && n*8 >= len(raw) {
 		if fs := o.Scanner.Scan(part, string(bytes.ReplaceAll(raw, []byte{0}, nil))); len(fs) > 0 {
 			return fs[0], true
+		}
+	} else if n > 0 {
+		// A few NULs: UTF-16 runs inside ASCII text.
+		if u := dlp.UTF16Runs(string(raw)); u != "" {
+			if fs := o.Scanner.Scan(part, u); len(fs) > 0 {
+				return fs[0], true
+			}
 		}
 	}
 	return dlp.Finding{}, false
@@ -281,6 +294,14 @@ func (o *ObjectScan) scanBlob(ob object, body io.Reader) error {
 				if fs := o.Scanner.ScanFile(path, string(bytes.ReplaceAll(data, []byte{0}, nil))); len(fs) > 0 {
 					return o.reject(fs[0], where+" (as UTF-16/32 text)")
 				}
+			} else if z > 0 {
+				// A few NULs: UTF-16 text inside an ASCII or binary
+				// file; read its runs, not the whole window again.
+				if u := dlp.UTF16Runs(string(data)); u != "" {
+					if fs := o.Scanner.ScanFile(path, u); len(fs) > 0 {
+						return o.reject(fs[0], where+" (its UTF-16 text)")
+					}
+				}
 			}
 		}
 		if err != nil {
@@ -305,34 +326,67 @@ type TreeEntry struct {
 // pusher chose, not the hash of anything in the push).
 func (e TreeEntry) Gitlink() bool { return e.Mode == "160000" }
 
+// treeMode returns m as a string, without allocating for the modes git
+// writes.
+func treeMode(m []byte) string {
+	for _, k := range []string{"100644", "100755", "40000", "120000", "160000"} {
+		if string(m) == k {
+			return k
+		}
+	}
+	return string(m)
+}
+
 // ParseTree parses a raw tree object with ids of hashLen bytes.
 func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 	var out []TreeEntry
+	err := eachTreeEntry(raw, hashLen, func(e TreeEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachTreeEntry calls fn with each entry of a raw tree object, in order,
+// without holding them all (a tree may have hundreds of thousands).
+func eachTreeEntry(raw []byte, hashLen int, fn func(TreeEntry) error) error {
+	return walkTree(raw, hashLen, func(mode string, name, id []byte) error {
+		return fn(TreeEntry{Mode: mode, Name: string(name), ID: id})
+	})
+}
+
+// walkTree is eachTreeEntry with the name a view into raw (no copy).
+func walkTree(raw []byte, hashLen int, fn func(mode string, name, id []byte) error) error {
 	for len(raw) > 0 {
 		sp := bytes.IndexByte(raw, ' ')
 		if sp <= 0 || sp > 7 {
-			return nil, errors.New("malformed tree entry mode")
+			return errors.New("malformed tree entry mode")
 		}
-		mode := string(raw[:sp])
-		for _, c := range mode {
+		for _, c := range raw[:sp] {
 			if c < '0' || c > '7' {
-				return nil, fmt.Errorf("malformed tree entry mode %q", mode)
+				return fmt.Errorf("malformed tree entry mode %q", raw[:sp])
 			}
 		}
+		mode := treeMode(raw[:sp])
 		raw = raw[sp+1:]
 		nul := bytes.IndexByte(raw, 0)
 		if nul <= 0 {
-			return nil, errors.New("malformed tree entry name")
+			return errors.New("malformed tree entry name")
 		}
-		name := string(raw[:nul])
+		name := raw[:nul:nul]
 		raw = raw[nul+1:]
 		if len(raw) < hashLen {
-			return nil, errors.New("truncated tree entry")
+			return errors.New("truncated tree entry")
 		}
-		out = append(out, TreeEntry{Mode: mode, Name: name, ID: raw[:hashLen:hashLen]})
+		if err := fn(mode, name, raw[:hashLen:hashLen]); err != nil {
+			return err
+		}
 		raw = raw[hashLen:]
 	}
-	return out, nil
+	return nil
 }
 
 // scanTree scans every entry name (alone and as a full path, with and
@@ -340,50 +394,138 @@ func ParseTree(raw []byte, hashLen int) ([]TreeEntry, error) {
 // reading), the names of the tree run together, and every gitlink id in hex
 // and raw, alone and run together: a gitlink's 20 bytes are whatever the
 // pusher wants them to be.
+//
+// The readings are scanned as they are built, in overlapping windows like
+// a blob's, so a tree of any size costs its raw bytes and a few windows.
 func (o *ObjectScan) scanTree(ob object, raw []byte) error {
-	entries, err := ParseTree(raw, len(ob.id)/2)
-	if err != nil {
+	// Parse it all first: a malformed tree is refused as malformed
+	// whatever its names hold.
+	if err := walkTree(raw, len(ob.id)/2, func(string, []byte, []byte) error { return nil }); err != nil {
 		return &Rejection{Msg: fmt.Sprintf("git-gate: rejected push to %s: tree %s: %v", o.Refs, short(ob.id), err)}
 	}
 	base := o.paths[ob.id]
-	var text, names, links strings.Builder
-	for _, e := range entries {
-		p := e.Name
+	text := &windowScan{o: o, part: "tree"}
+	names := &windowScan{o: o, part: "tree"}
+	links := &windowScan{o: o, part: "tree"}
+	linksHex := &windowScan{o: o, part: "tree"}
+	var idHex [64]byte
+	_ = walkTree(raw, len(ob.id)/2, func(mode string, name, rawID []byte) error {
 		if base != "" {
-			p = base + "/" + e.Name
+			p := base + "/" + string(name)
+			text.write(p, "\n")
+			text.write(strings.ReplaceAll(p, "/", ""), "\n")
+		} else {
+			text.writeBytes(name, "\n")
+			if bytes.IndexByte(name, '/') >= 0 {
+				text.write(strings.ReplaceAll(string(name), "/", ""), "\n")
+			}
 		}
-		text.WriteString(p)
-		text.WriteByte('\n')
-		if strings.Contains(p, "/") {
-			text.WriteString(strings.ReplaceAll(p, "/", ""))
-			text.WriteByte('\n')
+		names.writeBytes(name, "")
+		id := idHex[:hex.Encode(idHex[:], rawID)]
+		if mode == "160000" {
+			text.write(string(id), "\n")
+			links.write(string(rawID), "")
+			linksHex.write(string(id), "")
 		}
-		names.WriteString(e.Name)
-		id := hex.EncodeToString(e.ID)
-		if e.Gitlink() {
-			text.WriteString(id)
-			text.WriteByte('\n')
-			links.Write(e.ID)
+		if _, ok := o.paths[string(id)]; !ok {
+			p := string(name)
+			if base != "" {
+				p = base + "/" + p
+			}
+			o.paths[string(id)] = p
 		}
-		if _, ok := o.paths[id]; !ok {
-			o.paths[id] = p
-		}
-	}
-	text.WriteString(names.String())
-	text.WriteByte('\n')
+		return nil
+	})
 	where := "tree " + short(ob.id) + " (an entry name or submodule id"
 	if base != "" {
 		where += fmt.Sprintf(" under %q", base)
 	}
 	where += ")"
-	if f, ok := o.text("tree", []byte(text.String())); ok {
-		return o.reject(f, where)
+	// A tree of ordinary size is one scan of its paths and names and
+	// one of its gitlink ids, raw and hex.
+	if !names.flushed {
+		text.write(string(names.buf), "\n")
+		names.buf, names.fresh = nil, false
 	}
-	if links.Len() > 0 {
-		l := links.String()
-		if f, ok := o.text("tree", []byte(l+"\n"+hex.EncodeToString([]byte(l)))); ok {
+	if !links.flushed && !linksHex.flushed && links.fresh {
+		links.write("\n", string(linksHex.buf))
+		linksHex.buf, linksHex.fresh = nil, false
+	}
+	for _, w := range []*windowScan{text, names, links, linksHex} {
+		if f, ok := w.finish(); ok {
 			return o.reject(f, where)
 		}
 	}
 	return nil
+}
+
+// textWindows scans a text that may be huge (a commit message of many
+// MiB) in the overlapping windows blobs are scanned in, so the memory of
+// its readings stays bounded whatever its size; a text of ordinary size is
+// one window.
+func (o *ObjectScan) textWindows(part string, raw []byte) (dlp.Finding, bool) {
+	for start := 0; ; start += scanChunk {
+		end := min(len(raw), start+scanChunk+scanOverlap)
+		if f, ok := o.text(part, raw[start:end]); ok {
+			return f, true
+		}
+		if end == len(raw) {
+			return dlp.Finding{}, false
+		}
+	}
+}
+
+// windowScan scans a text as it is written, in windows of scanChunk bytes
+// that overlap by scanOverlap (a secret up to that long lies whole in one
+// window), and remembers the first finding.
+type windowScan struct {
+	o       *ObjectScan
+	part    string
+	buf     []byte
+	fresh   bool // bytes written since the last scan
+	flushed bool // a full window was scanned
+	hit     dlp.Finding
+	found   bool
+}
+
+func (w *windowScan) write(s, sep string) {
+	if w.found {
+		return
+	}
+	w.buf = append(w.buf, s...)
+	w.wrote(sep)
+}
+
+func (w *windowScan) writeBytes(b []byte, sep string) {
+	if w.found {
+		return
+	}
+	w.buf = append(w.buf, b...)
+	w.wrote(sep)
+}
+
+// wrote ends a write: the separator, and a scan when a window is full.
+func (w *windowScan) wrote(sep string) {
+	w.buf = append(w.buf, sep...)
+	w.fresh = true
+	if len(w.buf) >= scanChunk+scanOverlap {
+		w.scan()
+		w.flushed = true
+		n := copy(w.buf, w.buf[len(w.buf)-scanOverlap:])
+		w.buf = w.buf[:n]
+		w.fresh = false
+	}
+}
+
+func (w *windowScan) scan() {
+	if f, ok := w.o.text(w.part, w.buf); ok {
+		w.hit, w.found = f, true
+	}
+}
+
+func (w *windowScan) finish() (dlp.Finding, bool) {
+	if !w.found && w.fresh {
+		w.scan()
+	}
+	return w.hit, w.found
 }

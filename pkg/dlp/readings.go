@@ -1,0 +1,178 @@
+package dlp
+
+import "strings"
+
+// More readings for encodings an agent can pick to hide a secret from a
+// byte-oriented scan: ASCII inside UTF-16, a decoded secret followed by
+// binary bytes, a single-case token alphabet lower-cased, and base64
+// wrapped at a short width. Each is one linear pass.
+
+// minUTF16Run is the shortest UTF-16 run of printable ASCII worth reading
+// (shorter runs cannot hold a secret of minKnownLen characters).
+const minUTF16Run = 8
+
+// UTF16Runs returns the runs of at least 8 printable ASCII characters
+// encoded as UTF-16 (little- or big-endian) in s, one run per line, or ""
+// when there are none. It lets a byte-oriented scan read UTF-16 text that
+// sits inside an otherwise ASCII or binary file, where stripping every
+// NUL of the whole file would not be worth its cost.
+func UTF16Runs(s string) string {
+	var b strings.Builder
+	utf16Pass(&b, s, 0, 1) // little-endian: character, NUL
+	utf16Pass(&b, s, 1, 0) // big-endian: NUL, character
+	return b.String()
+}
+
+// utf16Pass appends to b the runs of printable characters at offset ch of
+// each two-byte unit whose byte at offset nul is NUL.
+func utf16Pass(b *strings.Builder, s string, ch, nul int) {
+	for i := 0; i+1 < len(s); {
+		j := i
+		for j+1 < len(s) && printable[s[j+ch]] && s[j+nul] == 0 {
+			j += 2
+		}
+		if (j-i)/2 >= minUTF16Run {
+			for k := i; k < j; k += 2 {
+				b.WriteByte(s[k+ch])
+			}
+			b.WriteByte('\n')
+		}
+		if j > i {
+			i = j
+		} else {
+			i++
+		}
+	}
+}
+
+// minDecodedIsland is the shortest printable run read from a decoded view
+// that is mostly binary (a secret encoded together with binary bytes).
+const minDecodedIsland = 8
+
+// decodedText returns the text of a decoded (base64, hex, base32) reading
+// the rules should see: NULs removed (UTF-16 text decoded from base64, as
+// in UTF-7) and, when the rest is still mostly binary, its printable runs
+// of at least minDecodedIsland bytes, one per line. ok is false when
+// nothing textual is left.
+func decodedText(s string) (string, bool) {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if mostlyText(s) {
+		return s, true
+	}
+	isl := islands(s, minDecodedIsland)
+	return isl, isl != ""
+}
+
+// islands returns the runs of at least min printable ASCII bytes (or
+// whitespace) of s, one per line.
+func islands(s string, min int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !printable[s[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(s) && printable[s[i]] {
+			i++
+		}
+		if i-start >= min {
+			b.WriteString(s[start:i])
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// awsLowerPrefixes are the AWS access key id prefixes checked lower-cased.
+var awsLowerPrefixes = []string{"akia", "asia", "abia", "acca"}
+
+// awsLowerPass finds an AWS access key id written lower-case: its alphabet
+// is A-Z and 2-7, so lower-casing loses nothing and the key still works
+// once upper-cased again. It wants the prefix and exactly 16 characters of
+// [a-z2-7], all lower-case, standing alone (no letter or digit on either
+// side), so ordinary lower-case words do not match.
+func (r *ruleScan) awsLowerPass(text string) {
+	for _, p := range awsLowerPrefixes {
+		for off := 0; !r.stop; {
+			k := strings.Index(text[off:], p)
+			if k < 0 {
+				break
+			}
+			i := off + k
+			off = i + len(p)
+			if i > 0 && isAlnum(text[i-1]) {
+				continue
+			}
+			j := off
+			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= '2' && text[j] <= '7') {
+				j++
+			}
+			if j-off != 16 || j < len(text) && isAlnum(text[j]) {
+				continue
+			}
+			r.hit("aws-access-token")
+		}
+	}
+}
+
+// shortWrapped calls fn with the join of each block of base64 wrapped at a
+// width under 40 (the wrapped-run join in eachB64Run starts at 40): two or
+// more consecutive lines that are, after trimming spaces, wholly base64,
+// all of one width of at least 8 but the last, which is no wider.
+func shortWrapped(s string, fn func(string) bool) bool {
+	var joined []byte
+	width, lines := 0, 0
+	closed := false
+	flush := func() bool {
+		stop := false
+		if lines >= 2 && len(joined) >= minB64Run {
+			stop = fn(string(joined))
+		}
+		joined, width, lines, closed = joined[:0], 0, 0, false
+		return stop
+	}
+	for rest := s; rest != ""; {
+		line := rest
+		if k := strings.IndexByte(rest, '\n'); k >= 0 {
+			line, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
+		line = strings.TrimSpace(line)
+		whole := line != ""
+		for i := 0; i < len(line) && whole; i++ {
+			whole = isB64[line[i]]
+		}
+		switch {
+		case !whole:
+			if flush() {
+				return true
+			}
+			continue
+		case lines == 0 || closed:
+			if flush() {
+				return true
+			}
+			if len(line) < 8 || len(line) >= 40 {
+				continue
+			}
+			width = len(line)
+		case len(line) > width:
+			if flush() {
+				return true
+			}
+			if len(line) < 8 || len(line) >= 40 {
+				continue
+			}
+			width = len(line)
+		case len(line) < width:
+			closed = true // the last line of the block
+		}
+		joined = append(joined, line...)
+		lines++
+	}
+	return flush()
+}
