@@ -16,7 +16,7 @@ import (
 )
 
 // Report is one `mage bench` run: the machine, the Docker-backed
-// measurements, the micro-benchmarks and the budgets of DESIGN.md §10.
+// measurements, the micro-benchmarks and the budgets of docs/operations.md ("Budgets").
 type Report struct {
 	Date    string   `json:"date"`
 	Machine Machine  `json:"machine"`
@@ -45,7 +45,7 @@ type Micro struct {
 	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
-// Budget is one target of DESIGN.md §10 against its measurement.
+// Budget is one target of docs/operations.md ("Budgets") against its measurement.
 type Budget struct {
 	Name     string `json:"name"`
 	Target   string `json:"target"`
@@ -182,7 +182,7 @@ func (r *Report) Markdown() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# claude-bottle benchmarks, %s\n\n", r.Date)
 	fmt.Fprintf(&s, "Machine: %s, %d cores, kernel %s, %s, Docker engine %s. One unattended `go tool mage bench` run, %.0f s.\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.Go, r.Machine.Engine, r.WallSec)
-	s.WriteString("## Budgets (DESIGN.md §10)\n\n| budget | target | measured | met |\n|---|---|---|---|\n")
+	s.WriteString("## Budgets (docs/operations.md)\n\n| budget | target | measured | met |\n|---|---|---|---|\n")
 	for _, b := range r.Budgets {
 		met := "yes"
 		if !b.Met {

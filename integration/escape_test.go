@@ -23,7 +23,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
-// TestSandboxEscape is the acceptance test of DESIGN.md §9: a real bottle
+// TestSandboxEscape is the acceptance test of docs/threat-model.md (the escape suite): a real bottle
 // (brought up by the same backend as `claude-bottle up`, in the shape of
 // CLAUDE_BOTTLE_SIDECAR_BUNDLE) beside a stand-in internet on its egress
 // network — an HTTPS server answering for the allowed hosts, another for
@@ -108,7 +108,7 @@ enabled = true
 	t.Logf("escape summary (%s): %d cases in %.1fs", shape, len(report.Results), elapsed.Seconds())
 	assert.Equal(t, code, 0, errOut)
 	assert.Equal(t, report.Failed, 0)
-	// Every sub-case of DESIGN.md §9 really ran.
+	// Every sub-case of the escape suite really ran.
 	want := []string{"0/allowed-get", "0/injected-credential", "0/clean-push", "1/host", "1/host-http", "1/cleartext-credential", "1/pipelock-direct", "2/ip-literal",
 		"2/host-header-spoof", "2/connect-to-spoof", "2/host-mismatch", "2/direct-ip", "2/resolve-spoof-direct"}
 	for _, s := range []string{"planted_anthropic", "planted_aws", "planted_generic"} {

@@ -17,7 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bench"
 )
 
-// Bench measures the budgets of DESIGN.md §10 on this machine (ready time, chain latency and throughput, DLP cost, git-gate scan, idle memory, image sizes) and writes bench/results/<date>.{json,md,png}.
+// Bench measures the budgets of docs/operations.md on this machine (ready time, chain latency and throughput, DLP cost, git-gate scan, idle memory, image sizes) and writes bench/results/<date>.{json,md,png}.
 func Bench(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build.AgentTest, Build.Agent, Build.Sidecars)
 	start := time.Now()

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Benchmarks of the budgets in DESIGN.md §10: URL + headers ≤ 50 µs, bodies
+// Benchmarks of the budgets in docs/operations.md ("Budgets"): URL + headers ≤ 50 µs, bodies
 // ≥ 50 MB/s per core on code/JSON. Run: go test ./pkg/dlp -run '^$' -bench . -cpu 1
 
 func codeBody(n int) []byte {

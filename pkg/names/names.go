@@ -107,7 +107,7 @@ const DaemonsEnv = "CLAUDE_BOTTLE_SIDECAR_DAEMONS"
 const AgentBaseArg = "CLAUDE_BOTTLE_AGENT_BASE"
 
 // InhibitIPv4 is the bridge driver option that leaves an internal network
-// without a host address (DESIGN.md §5): without it an agent on an
+// without a host address (docs/architecture.md, "Network isolation"): without it an agent on an
 // "internal" network reaches every port the host listens on.
 const InhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
 

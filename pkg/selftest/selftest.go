@@ -1,4 +1,4 @@
-// Package selftest is the sandbox-escape suite (DESIGN.md §9) as data: the
+// Package selftest is the sandbox-escape suite (docs/threat-model.md) as data: the
 // five attacks and the positive controls, each a POSIX sh script run inside
 // a bottle's agent (on stdin, never on argv) and a judge that accepts only
 // a permissions answer from the bottle — an HTTP 403 carrying "egress:" or
