@@ -13,10 +13,11 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 // TestApprovalMakesTheHostReachable is the operator's side end to end, in
@@ -62,8 +63,8 @@ enabled = true
 	out := get("/x")
 	assert.Assert(t, is.Contains(out, "egress: host "+itest.AllowedHost+" is not on this bottle's allowlist"), out)
 
-	q := supervise.Queue{Dir: rig.Layout.QueueDir(slug)}
-	p, _, err := q.Submit(supervise.Proposal{Slug: slug, Kind: supervise.KindPipelock, FailedURL: "https://" + itest.AllowedHost + "/x",
+	q := approvals.Queue{Dir: rig.Layout.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindPipelock, FailedURL: "https://" + itest.AllowedHost + "/x",
 		Host: itest.AllowedHost, Justification: "the task fetches its fixtures from there"}, time.Now())
 	assert.NilError(t, err)
 	code, ls, errOut := run("supervise", "ls")
@@ -72,9 +73,9 @@ enabled = true
 
 	code, out, errOut = run("supervise", "approve", p.ID, "--json")
 	assert.Equal(t, code, 0, out+errOut)
-	var entry supervise.AuditEntry
+	var entry operator.AuditEntry
 	assert.NilError(t, json.Unmarshal([]byte(out), &entry), out)
-	assert.Equal(t, entry.Decision, supervise.Approved)
+	assert.Equal(t, entry.Decision, approvals.Approved)
 	assert.Equal(t, entry.RoutesAfter[len(entry.RoutesAfter)-1].Host, itest.AllowedHost)
 	assert.Assert(t, is.Contains(entry.After, itest.AllowedHost))
 

@@ -12,10 +12,10 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 // TestCapabilityBlock approves an agent's capability-block through the
@@ -35,8 +35,8 @@ func TestCapabilityBlock(t *testing.T) {
 	assert.Equal(t, code, 0, out+errOut)
 	assert.Assert(t, is.Contains(out, "no-tool"))
 
-	q := supervise.Queue{Dir: statedir.Layout{Home: home}.QueueDir(slug)}
-	p, _, err := q.Submit(supervise.Proposal{Slug: slug, Kind: supervise.KindCapability, Justification: "the task needs cb-new-tool",
+	q := approvals.Queue{Dir: statedir.Layout{Home: home}.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Justification: "the task needs cb-new-tool",
 		Dockerfile: "FROM debian:anything-the-agent-names\nRUN printf '#!/bin/sh\\necho new tool works\\n' > /usr/local/bin/cb-new-tool && chmod 755 /usr/local/bin/cb-new-tool\n"}, time.Now())
 	assert.NilError(t, err)
 	// Off a terminal, a rebuild is approved only with --yes, after the
@@ -56,7 +56,7 @@ func TestCapabilityBlock(t *testing.T) {
 	assert.Assert(t, is.Contains(out, "egress: host denied.example.com"), "still behind egress, CA still trusted: %s", out)
 	resp, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && resp.Decision == supervise.Approved)
+	assert.Assert(t, ok && resp.Decision == approvals.Approved)
 	audit, err := os.ReadFile(home + "/audit.jsonl")
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(audit), docker.AgentImageRepo(slug)+":"))

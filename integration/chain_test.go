@@ -18,14 +18,15 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 // TestEgressPipelockChain runs egress and pipelock from the sidecars image
@@ -162,18 +163,18 @@ func TestEgressPipelockChain(t *testing.T) {
 	// of the directory pipelock has mounted, and the approval returns only
 	// once pipelock confirmed that this file serves — so the very next
 	// request is judged by it, without polling.
-	q := supervise.Queue{Dir: layout.QueueDir(plan.Slug)}
-	p, _, err := q.Submit(supervise.Proposal{Slug: plan.Slug, Kind: supervise.KindPipelock, FailedURL: "https://allowed.example.com/p",
+	q := approvals.Queue{Dir: layout.QueueDir(plan.Slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: plan.Slug, Kind: approvals.KindPipelock, FailedURL: "https://allowed.example.com/p",
 		Host: "allowed.example.com", Justification: "the task reads this site"}, time.Now())
 	assert.NilError(t, err)
-	op := &supervise.Operator{Layout: layout, Applier: eng}
+	op := &operator.Operator{Layout: layout, Applier: eng}
 	_, err = op.Approve(t.Context(), p.ID, "ok")
 	assert.NilError(t, err)
 	o := curl("http://egress:9099", "https://allowed.example.com/p?k="+aws)
 	assert.Assert(t, strings.Contains(o, "blocked: ") && strings.Contains(o, "in query"), "approval confirmed but not serving: %s", o)
 	resp, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && resp.Decision == supervise.Approved)
+	assert.Assert(t, ok && resp.Decision == approvals.Approved)
 	audit, err := os.ReadFile(layout.AuditLog())
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(audit), p.ID))
@@ -185,7 +186,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	before, err := os.ReadFile(file)
 	assert.NilError(t, err)
 	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"not a host"}, "")
-	assert.Assert(t, errors.Is(err, supervise.ErrInvalidHost), "%v", err)
+	assert.Assert(t, errors.Is(err, operator.ErrInvalidHost), "%v", err)
 	entry, err := op.AllowHosts(t.Context(), plan.Slug, []string{"pypi.org"}, "by hand")
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(entry.After, "pypi.org"))
@@ -206,7 +207,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	before, err = os.ReadFile(file)
 	assert.NilError(t, err)
 	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"npmjs.org"}, "")
-	assert.Assert(t, errors.Is(err, supervise.ErrNotRunning), "%v", err)
+	assert.Assert(t, errors.Is(err, operator.ErrNotRunning), "%v", err)
 	after, err := os.ReadFile(file)
 	assert.NilError(t, err)
 	assert.Equal(t, string(after), string(before))

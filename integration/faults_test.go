@@ -27,8 +27,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 const faultsAWS = "AKIAQ7R2XNPLW3JKD5VT"
@@ -154,7 +154,7 @@ func TestAllowlistChangesUnderLoad(t *testing.T) {
 	r := newFaultsRig(t, env, "reloadload")
 	d, conc := faultsDuration(10*time.Second), faultsConc()
 	every := max(d/12, time.Second)
-	op := &supervise.Operator{Layout: r.Layout, Applier: r.Eng}
+	op := &operator.Operator{Layout: r.Layout, Applier: r.Eng}
 	resc := r.mixed(t, d, conc)
 	type window struct{ from, to int64 }
 	var windows []window

@@ -15,14 +15,14 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
 	"github.com/claude-bottle/claude-bottle/pkg/daemons"
-	"github.com/claude-bottle/claude-bottle/pkg/initcmd"
+	"github.com/claude-bottle/claude-bottle/pkg/initd"
 )
 
 func main() {
 	switch filepath.Base(os.Args[0]) {
 	case "initd":
 		// PID 1 of the bundle handles its own signals.
-		os.Exit(initcmd.Run(context.Background(), os.Args[1:]))
+		os.Exit(initd.Main(context.Background(), os.Args[1:]))
 	case "claude-bottle-sidecar":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		code := daemons.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -13,14 +13,14 @@ import (
 // Binary is one program of the module built for the images.
 type Binary struct {
 	Name string // file name in the output directory
-	Pkg  string // package path relative to the module root, e.g. "./initd"
+	Pkg  string // package path relative to the module root, e.g. "./cmd/initd"
 }
 
 // Binaries lists every program the images carry. A daemon lands in the
 // multi-call sidecar binary only when its implementation has landed.
 var Binaries = []Binary{
 	{Name: "claude-bottle", Pkg: "./cmd/claude-bottle"},
-	{Name: "initd", Pkg: "./initd"},
+	{Name: "initd", Pkg: "./cmd/initd"},
 	{Name: "claude-bottle-sidecar", Pkg: "./cmd/claude-bottle-sidecar"},
 	// The agent test image's stand-in for Claude Code.
 	{Name: "claude-standin", Pkg: "./internal/standin/cmd/claude"},

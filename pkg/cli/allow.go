@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -63,7 +63,7 @@ func runAllow(ctx context.Context, a *app, slug string, hosts []string, o allowO
 	if err != nil {
 		return err
 	}
-	op := &supervise.Operator{Layout: layout}
+	op := &operator.Operator{Layout: layout}
 	if len(hosts) == 0 {
 		r, err := reachable(op, slug)
 		if err != nil {
@@ -77,9 +77,9 @@ func runAllow(ctx context.Context, a *app, slug string, hosts []string, o allowO
 		}
 		return nil
 	}
-	var as []supervise.Access
+	var as []operator.Access
 	for _, h := range hosts {
-		acc, err := supervise.ParseHostPath(h)
+		acc, err := operator.ParseHostPath(h)
 		if err != nil {
 			return &UsageError{Msg: "allow: " + err.Error()}
 		}
@@ -105,7 +105,7 @@ func runAllow(ctx context.Context, a *app, slug string, hosts []string, o allowO
 }
 
 // reachable reads what a staged bottle lets through.
-func reachable(op *supervise.Operator, slug string) (Reachable, error) {
+func reachable(op *operator.Operator, slug string) (Reachable, error) {
 	list, err := op.Allowlist(slug)
 	if err != nil {
 		return Reachable{}, err
@@ -121,7 +121,7 @@ func reachable(op *supervise.Operator, slug string) (Reachable, error) {
 }
 
 // printChange shows what an approval, allow or deny changed.
-func printChange(w io.Writer, e supervise.AuditEntry) {
+func printChange(w io.Writer, e operator.AuditEntry) {
 	if e.RoutesBefore != nil || e.RoutesAfter != nil {
 		fmt.Fprintf(w, "egress routes of %s: %s\n", e.Slug, describeRoutes(e.RoutesAfter))
 	}
@@ -169,9 +169,9 @@ the audit log like an approval.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			var as []supervise.Access
+			var as []operator.Access
 			for _, h := range args[1:] {
-				acc, err := supervise.ParseHostPath(h)
+				acc, err := operator.ParseHostPath(h)
 				if err != nil {
 					return &UsageError{Msg: "deny: " + err.Error()}
 				}
@@ -182,8 +182,8 @@ the audit log like an approval.`,
 				return err
 			}
 			defer func() { _ = eng.Close() }()
-			op := &supervise.Operator{Layout: layout, Applier: eng}
-			var entries []supervise.AuditEntry
+			op := &operator.Operator{Layout: layout, Applier: eng}
+			var entries []operator.AuditEntry
 			for _, acc := range as {
 				e, err := op.Revoke(ctx, args[0], acc, o.notes)
 				if err != nil {

@@ -11,11 +11,11 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -104,8 +104,8 @@ func TestSuperviseCommands(t *testing.T) {
 	assert.Equal(t, code, ExitOK)
 	assert.Equal(t, out, "[]\n")
 
-	q := supervise.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}
-	p, _, err := q.Submit(supervise.Proposal{Slug: "demo-abcde", Kind: supervise.KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/"}, Justification: "open a pull request for the fix"}, time.Now())
+	q := approvals.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}
+	p, _, err := q.Submit(approvals.Proposal{Slug: "demo-abcde", Kind: approvals.KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/"}, Justification: "open a pull request for the fix"}, time.Now())
 	assert.NilError(t, err)
 	code, out, _ = runCLI(t, e, "supervise", "ls")
 	assert.Equal(t, code, ExitOK)
@@ -127,7 +127,7 @@ func TestSuperviseCommands(t *testing.T) {
 	assert.Equal(t, out, "rejected "+p.ID+"\n")
 	r, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == supervise.Rejected)
+	assert.Assert(t, ok && r.Decision == approvals.Rejected)
 }
 
 // stageDefault stages the embedded default bottle under home as slug, the

@@ -12,9 +12,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -76,14 +77,14 @@ func newSuperviseLsCmd(a *app) *cobra.Command {
 }
 
 func superviseLs(a *app, layout statedir.Layout, asJSON bool) error {
-	op := &supervise.Operator{Layout: layout}
+	op := &operator.Operator{Layout: layout}
 	ps, err := op.Pending()
 	if err != nil {
 		return err
 	}
 	if asJSON {
 		if ps == nil {
-			ps = []supervise.Proposal{}
+			ps = []approvals.Proposal{}
 		}
 		return writeJSON(a.stdio.Out, ps)
 	}
@@ -95,7 +96,7 @@ func superviseLs(a *app, layout statedir.Layout, asJSON bool) error {
 	fmt.Fprintln(tw, "ID\tBOTTLE\tKIND\tWOULD\tJUSTIFICATION")
 	for _, p := range ps {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termtext.Escape(p.ID), termtext.Escape(p.Slug), termtext.Escape(p.Kind),
-			strings.TrimPrefix(supervise.Would(p), "would "), oneLine(termtext.Escape(p.Justification), 60))
+			strings.TrimPrefix(operator.Would(p), "would "), oneLine(termtext.Escape(p.Justification), 60))
 	}
 	return tw.Flush()
 }
@@ -144,19 +145,19 @@ func superviseApprove(ctx context.Context, a *app, id string, o approveOptions) 
 	if err != nil {
 		return err
 	}
-	op := &supervise.Operator{Layout: layout}
+	op := &operator.Operator{Layout: layout}
 	p, err := op.Find(id)
 	if err != nil {
 		return err
 	}
-	if p.Kind == supervise.KindCapability {
+	if p.Kind == approvals.KindCapability {
 		// The operator sees exactly what will be built before it is.
 		w := a.stdio.Out
 		if o.asJSON {
 			w = a.stdio.Err
 		}
 		fmt.Fprintf(w, "approving %s rebuilds the agent of %s from this Dockerfile:\n", termtext.Escape(p.ID), termtext.Escape(p.Slug))
-		for _, l := range strings.Split(supervise.RebasedForDisplay(p), "\n") {
+		for _, l := range strings.Split(operator.RebasedForDisplay(p), "\n") {
 			fmt.Fprintf(w, "  | %s\n", l)
 		}
 		fmt.Fprintf(w, "justification: %s\n", termtext.Escape(p.Justification))
@@ -178,15 +179,15 @@ func superviseApprove(ctx context.Context, a *app, id string, o approveOptions) 
 	}
 	defer func() { _ = eng.Close() }()
 	op.Applier = eng
-	entry, err := op.ApproveWith(ctx, id, supervise.ApproveOptions{Notes: o.notes, WidenAuth: o.widenAuth})
+	entry, err := op.ApproveWith(ctx, id, operator.ApproveOptions{Notes: o.notes, WidenAuth: o.widenAuth})
 	if err != nil {
 		return err
 	}
 	if o.asJSON {
 		return writeJSON(a.stdio.Out, entry)
 	}
-	fmt.Fprintf(a.stdio.Out, "approved %s for %s: %s\n", termtext.Escape(id), entry.Slug, supervise.Would(p))
-	if p.Kind == supervise.KindCapability {
+	fmt.Fprintf(a.stdio.Out, "approved %s for %s: %s\n", termtext.Escape(id), entry.Slug, operator.Would(p))
+	if p.Kind == approvals.KindCapability {
 		fmt.Fprintf(a.stdio.Out, "agent image: %s -> %s\n", strings.Join(entry.Before, ","), strings.Join(entry.After, ","))
 		return nil
 	}
@@ -207,7 +208,7 @@ func newSuperviseShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := (&supervise.Operator{Layout: layout}).Find(args[0])
+			p, err := (&operator.Operator{Layout: layout}).Find(args[0])
 			if err != nil {
 				return err
 			}
@@ -219,10 +220,10 @@ func newSuperviseShowCmd(a *app) *cobra.Command {
 			if p.FailedURL != "" {
 				fmt.Fprintf(w, "failed url:    %s\n", termtext.Escape(p.FailedURL))
 			}
-			fmt.Fprintf(w, "→ %s\njustification: %s\n", supervise.Would(p), termtext.Escape(p.Justification))
-			if p.Kind == supervise.KindCapability {
+			fmt.Fprintf(w, "→ %s\njustification: %s\n", operator.Would(p), termtext.Escape(p.Justification))
+			if p.Kind == approvals.KindCapability {
 				fmt.Fprintln(w, "Dockerfile approving it builds:")
-				for _, l := range strings.Split(supervise.RebasedForDisplay(p), "\n") {
+				for _, l := range strings.Split(operator.RebasedForDisplay(p), "\n") {
 					fmt.Fprintf(w, "  | %s\n", l)
 				}
 			}
@@ -248,7 +249,7 @@ func newSuperviseRejectCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			op := &supervise.Operator{Layout: layout}
+			op := &operator.Operator{Layout: layout}
 			if err := op.Reject(args[0], reason); err != nil {
 				return err
 			}
@@ -275,7 +276,7 @@ type tuiOptions struct {
 }
 
 func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o tuiOptions) error {
-	op := &supervise.Operator{Layout: layout}
+	op := &operator.Operator{Layout: layout}
 	eng, err := docker.Connect(ctx)
 	if err != nil {
 		op.Applier = unavailable{err}
@@ -283,14 +284,14 @@ func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o
 		defer func() { _ = eng.Close() }()
 		op.Applier = eng
 	}
-	opts := supervise.TUIOptions{Refresh: o.refresh}
+	opts := operator.TUIOptions{Refresh: o.refresh}
 	if !o.noBell {
 		opts.Bell = stdio.Out
 	}
 	if argv := strings.Fields(o.notifyCmd); len(argv) > 0 {
-		opts.Notify = supervise.NotifyCommand(ctx, argv, nil)
+		opts.Notify = operator.NotifyCommand(ctx, argv, nil)
 	}
-	_, err = tea.NewProgram(supervise.NewModelWith(ctx, op, opts), tea.WithContext(ctx), tea.WithInput(stdio.In), tea.WithOutput(stdio.Out)).Run()
+	_, err = tea.NewProgram(operator.NewModelWith(ctx, op, opts), tea.WithContext(ctx), tea.WithInput(stdio.In), tea.WithOutput(stdio.Out)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/creack/pty"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/poll"
-
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 // screen collects what the program writes to the terminal.
@@ -48,8 +47,8 @@ func TestSuperviseTUIOnATerminal(t *testing.T) {
 	var scr screen
 	go func() { _, _ = io.Copy(&scr, ptmx) }()
 
-	q := supervise.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}
-	_, _, err = q.Submit(supervise.Proposal{Slug: "demo-abcde", Kind: supervise.KindPipelock, Host: "pypi.org", FailedURL: "https://pypi.org/",
+	q := approvals.Queue{Dir: filepath.Join(home, "queue", "demo-abcde")}
+	_, _, err = q.Submit(approvals.Proposal{Slug: "demo-abcde", Kind: approvals.KindPipelock, Host: "pypi.org", FailedURL: "https://pypi.org/",
 		Justification: "a\x1b]0;PWNED\x07b\u202ec\rd"}, time.Now())
 	assert.NilError(t, err)
 
@@ -74,7 +73,7 @@ func TestSuperviseTUIOnATerminal(t *testing.T) {
 	assert.Assert(t, !strings.Contains(out, "\u202e"), "the agent's bidi override reached the terminal")
 	assert.Assert(t, !strings.Contains(out, "\a"), "no bell before anything new")
 
-	_, _, err = q.Submit(supervise.Proposal{Slug: "demo-abcde", Kind: supervise.KindEgress, Host: "registry.npmjs.org",
+	_, _, err = q.Submit(approvals.Proposal{Slug: "demo-abcde", Kind: approvals.KindEgress, Host: "registry.npmjs.org",
 		Justification: "install the dependencies"}, time.Now())
 	assert.NilError(t, err)
 	waitScreen("would route host: registry.npmjs.org")

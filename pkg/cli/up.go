@@ -13,8 +13,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 
 type upOptions struct {
@@ -189,11 +189,11 @@ func newDownCmd(a *app) *cobra.Command {
 			}
 			// Pending proposals are answered before the sidecars stop, so an
 			// agent still waiting reads "rejected: bottle stopped".
-			op := &supervise.Operator{Layout: layout, Applier: eng}
-			if n, err := op.RejectAll(slug, supervise.BottleStopped); err != nil {
+			op := &operator.Operator{Layout: layout, Applier: eng}
+			if n, err := op.RejectAll(slug, operator.BottleStopped); err != nil {
 				fmt.Fprintf(a.stdio.Err, "warning: %v\n", err)
 			} else if n > 0 {
-				fmt.Fprintf(a.stdio.Out, "answered %d pending proposal(s): rejected (%s)\n", n, supervise.BottleStopped)
+				fmt.Fprintf(a.stdio.Out, "answered %d pending proposal(s): rejected (%s)\n", n, operator.BottleStopped)
 			}
 			if err := eng.Down(ctx, layout, slug, keep); err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 )
@@ -53,8 +54,8 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		egressURL = names.URL(names.Egress)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Supervise)
-	q := Queue{Dir: dir}
-	if err := q.ensure(); err != nil {
+	q := approvals.Queue{Dir: dir}
+	if err := q.Ensure(); err != nil {
 		return fmt.Errorf("supervise: %w", err)
 	}
 	s := New(Options{Slug: slug, Queue: q, Wait: wait, Allowlist: EgressAllowlist(egressURL), Logger: log})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
@@ -27,7 +28,7 @@ import (
 // Options configure a Server. Zero values are defaults.
 type Options struct {
 	Slug  string
-	Queue Queue
+	Queue approvals.Queue
 	// Wait bounds how long a tool call waits for the operator (default 10 min).
 	Wait time.Duration
 	// Poll is the interval between looks for an answer (default 250 ms).
@@ -112,9 +113,9 @@ func New(opts Options) *Server {
 		mcp: mcp.NewServer(&mcp.Implementation{Name: "claude-bottle-supervise", Version: "1"}, &mcp.ServerOptions{
 			Instructions: "When egress or pipelock blocks a request (HTTP 403 whose body starts 'egress:' or 'blocked:'), or the bottle lacks a tool, ask the operator with these tools instead of working around the block. Each call waits for the human's answer.",
 		})}
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: KindPipelock, Description: "Ask the operator to allow a host pipelock blocked (its 403 body starts 'blocked:'). Waits for the answer."}, s.pipelockBlock)
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: KindEgress, Description: "Ask the operator for an egress route to a host (and paths) egress refused (its 403 body starts 'egress:'). Waits for the answer."}, s.egressBlock)
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: KindCapability, Description: "Ask the operator to rebuild the agent image from a Dockerfile (FROM the current image) that adds a missing tool. Waits for the answer."}, s.capabilityBlock)
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindPipelock, Description: "Ask the operator to allow a host pipelock blocked (its 403 body starts 'blocked:'). Waits for the answer."}, s.pipelockBlock)
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindEgress, Description: "Ask the operator for an egress route to a host (and paths) egress refused (its 403 body starts 'egress:'). Waits for the answer."}, s.egressBlock)
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindCapability, Description: "Ask the operator to rebuild the agent image from a Dockerfile (FROM the current image) that adds a missing tool. Waits for the answer."}, s.capabilityBlock)
 	mcp.AddTool(s.mcp, &mcp.Tool{Name: "list-egress-routes", Description: "List the hosts and paths egress currently allows (no approval needed)."}, s.listRoutes)
 	return s
 }
@@ -126,10 +127,6 @@ func (s *Server) MCP() *mcp.Server { return s.mcp }
 func (s *Server) Handler() http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
 }
-
-// checkText refuses a one-line field the operator will read that carries
-// terminal control characters, bidi overrides or invisible characters.
-func checkText(field, s string) error { return termtext.Check(field, s, false) }
 
 func checkJustification(j string) error {
 	if err := termtext.Check("justification", j, true); err != nil {
@@ -145,59 +142,43 @@ func checkJustification(j string) error {
 	return nil
 }
 
-func checkHost(h string) (string, error) {
-	if err := checkText("host", h); err != nil {
-		return "", err
-	}
-	host := mitm.NormalizeHost(h)
-	switch {
-	case host == "" || strings.ContainsAny(host, "/@ *") || !strings.Contains(host, "."):
-		return "", fmt.Errorf("host %q: give a bare host name such as api.example.com", h)
-	case mitm.IsIPLike(host):
-		return "", fmt.Errorf("host %q is an IP address: bottles allow host names only", h)
-	case len(host) > 253:
-		return "", errors.New("host name longer than 253 characters")
-	}
-	return host, nil
-}
-
 func (s *Server) pipelockBlock(ctx context.Context, _ *mcp.CallToolRequest, in PipelockBlockInput) (*mcp.CallToolResult, Decision, error) {
 	if len(in.FailedURL) > maxURL {
 		return nil, Decision{}, fmt.Errorf("failed_url: at most %d characters", maxURL)
 	}
-	if err := checkText("failed_url", in.FailedURL); err != nil {
+	if err := approvals.CheckText("failed_url", in.FailedURL); err != nil {
 		return nil, Decision{}, err
 	}
 	u, err := url.Parse(strings.TrimSpace(in.FailedURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, Decision{}, fmt.Errorf("failed_url %q: want an http:// or https:// URL with a host name", in.FailedURL)
 	}
-	if _, err := checkHost(u.Hostname()); err != nil {
+	if _, err := approvals.CheckHost(u.Hostname()); err != nil {
 		return nil, Decision{}, fmt.Errorf("failed_url: %w", err)
 	}
 	if err := checkJustification(in.Justification); err != nil {
 		return nil, Decision{}, err
 	}
-	return s.ask(ctx, Proposal{Kind: KindPipelock, FailedURL: u.String(), Host: mitm.NormalizeHost(u.Hostname()), Justification: in.Justification})
+	return s.ask(ctx, approvals.Proposal{Kind: approvals.KindPipelock, FailedURL: u.String(), Host: mitm.NormalizeHost(u.Hostname()), Justification: in.Justification})
 }
 
 func (s *Server) egressBlock(ctx context.Context, _ *mcp.CallToolRequest, in EgressBlockInput) (*mcp.CallToolResult, Decision, error) {
-	if err := checkText("host", in.Host); err != nil {
+	if err := approvals.CheckText("host", in.Host); err != nil {
 		return nil, Decision{}, err
 	}
-	host, err := checkHost(in.Host)
+	host, err := approvals.CheckHost(in.Host)
 	if err != nil {
 		return nil, Decision{}, err
 	}
 	for _, p := range in.Paths {
-		if err := checkPath(p); err != nil {
+		if err := approvals.CheckPath(p); err != nil {
 			return nil, Decision{}, err
 		}
 	}
 	if err := checkJustification(in.Justification); err != nil {
 		return nil, Decision{}, err
 	}
-	return s.ask(ctx, Proposal{Kind: KindEgress, Host: host, Paths: in.Paths, Justification: in.Justification})
+	return s.ask(ctx, approvals.Proposal{Kind: approvals.KindEgress, Host: host, Paths: in.Paths, Justification: in.Justification})
 }
 
 func (s *Server) capabilityBlock(ctx context.Context, _ *mcp.CallToolRequest, in CapabilityBlockInput) (*mcp.CallToolResult, Decision, error) {
@@ -207,13 +188,13 @@ func (s *Server) capabilityBlock(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err := termtext.Check("dockerfile", in.Dockerfile, true); err != nil {
 		return nil, Decision{}, err
 	}
-	if _, err := RebaseDockerfile(in.Dockerfile); err != nil {
+	if _, err := approvals.RebaseDockerfile(in.Dockerfile); err != nil {
 		return nil, Decision{}, fmt.Errorf("dockerfile: %w", err)
 	}
 	if err := checkJustification(in.Justification); err != nil {
 		return nil, Decision{}, err
 	}
-	return s.ask(ctx, Proposal{Kind: KindCapability, Dockerfile: in.Dockerfile, Justification: in.Justification})
+	return s.ask(ctx, approvals.Proposal{Kind: approvals.KindCapability, Dockerfile: in.Dockerfile, Justification: in.Justification})
 }
 
 func (s *Server) listRoutes(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, RoutesOutput, error) {
@@ -232,7 +213,7 @@ func (s *Server) listRoutes(ctx context.Context, _ *mcp.CallToolRequest, _ struc
 
 // ask queues p (or joins an identical pending proposal) and waits for the
 // operator's answer, up to the configured wait.
-func (s *Server) ask(ctx context.Context, p Proposal) (*mcp.CallToolResult, Decision, error) {
+func (s *Server) ask(ctx context.Context, p approvals.Proposal) (*mcp.CallToolResult, Decision, error) {
 	now := s.opts.Now()
 	p.Slug = s.opts.Slug
 	q := s.opts.Queue
@@ -243,7 +224,7 @@ func (s *Server) ask(ctx context.Context, p Proposal) (*mcp.CallToolResult, Deci
 		return nil, Decision{}, err
 	}
 	joined := false
-	p.Key = proposalKey(p)
+	p.Key = approvals.Key(p)
 	for _, old := range pending {
 		if old.Key == p.Key {
 			p, joined = old, true
@@ -281,7 +262,7 @@ func (s *Server) ask(ctx context.Context, p Proposal) (*mcp.CallToolResult, Deci
 				_ = q.Archive(p.ID)
 			}
 			d := Decision{Status: r.Decision, ProposalID: p.ID, Notes: r.Notes}
-			if r.Decision != Rejected {
+			if r.Decision != approvals.Rejected {
 				d.Applied = describeApplied(p, r)
 			}
 			return nil, d, nil
@@ -291,27 +272,27 @@ func (s *Server) ask(ctx context.Context, p Proposal) (*mcp.CallToolResult, Deci
 			if ctx.Err() != nil {
 				return nil, Decision{}, ctx.Err()
 			}
-			return nil, Decision{Status: NoAnswer, ProposalID: p.ID,
+			return nil, Decision{Status: approvals.NoAnswer, ProposalID: p.ID,
 				Notes: fmt.Sprintf("the operator has not answered within %s; the proposal stays queued — continue with other work and ask again later", s.opts.Wait)}, nil
 		case <-tick.C:
 		}
 	}
 }
 
-func describeApplied(p Proposal, r Response) string {
+func describeApplied(p approvals.Proposal, r approvals.Response) string {
 	host, paths := p.Host, p.Paths
 	if r.Host != "" {
 		host, paths = r.Host, r.Paths
 	}
 	switch p.Kind {
-	case KindPipelock:
+	case approvals.KindPipelock:
 		return "pipelock allows host " + host
-	case KindEgress:
+	case approvals.KindEgress:
 		if len(paths) == 0 {
 			return "egress routes host " + host
 		}
 		return "egress routes host " + host + " paths " + strings.Join(paths, ", ")
-	case KindCapability:
+	case approvals.KindCapability:
 		return "the agent image was rebuilt from the Dockerfile"
 	}
 	return ""

@@ -16,6 +16,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 )
 
@@ -32,9 +33,9 @@ func connect(t *testing.T, s *Server) *mcp.ClientSession {
 	return cs
 }
 
-func newServer(t *testing.T, mutate func(*Options)) (*Server, Queue) {
+func newServer(t *testing.T, mutate func(*Options)) (*Server, approvals.Queue) {
 	t.Helper()
-	q := Queue{Dir: t.TempDir()}
+	q := approvals.Queue{Dir: t.TempDir()}
 	o := Options{Slug: "demo-ab1cd", Queue: q, Wait: 10 * time.Second, Poll: 20 * time.Millisecond,
 		Allowlist: func(context.Context) ([]routes.Route, error) {
 			return []routes.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}}, nil
@@ -76,10 +77,10 @@ func decision(t *testing.T, r callResult) Decision {
 	return d
 }
 
-func waitPending(t *testing.T, q Queue) []Proposal {
+func waitPending(t *testing.T, q approvals.Queue) []approvals.Proposal {
 	const n = 1
 	t.Helper()
-	var ps []Proposal
+	var ps []approvals.Proposal
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		var err error
 		ps, err = q.Pending()
@@ -158,14 +159,14 @@ func TestApproveFlowAndDedup(t *testing.T) {
 	waitPending(t, q)
 	time.Sleep(100 * time.Millisecond) // both callers are waiting, still one proposal
 	ps := waitPending(t, q)
-	assert.Equal(t, ps[0].Kind, KindPipelock)
+	assert.Equal(t, ps[0].Kind, approvals.KindPipelock)
 	assert.Equal(t, ps[0].Host, "pypi.org")
 	assert.Equal(t, ps[0].Slug, "demo-ab1cd")
-	assert.NilError(t, q.Answer(Response{ID: ps[0].ID, Decision: Approved, Notes: "ok for this task", DecidedAt: time.Now()}))
+	assert.NilError(t, q.Answer(approvals.Response{ID: ps[0].ID, Decision: approvals.Approved, Notes: "ok for this task", DecidedAt: time.Now()}))
 	wg.Wait()
 	for _, r := range results {
 		d := decision(t, r)
-		assert.Equal(t, d.Status, Approved)
+		assert.Equal(t, d.Status, approvals.Approved)
 		assert.Equal(t, d.ProposalID, ps[0].ID)
 		assert.Equal(t, d.Notes, "ok for this task")
 		assert.Equal(t, d.Applied, "pipelock allows host pypi.org")
@@ -173,7 +174,7 @@ func TestApproveFlowAndDedup(t *testing.T) {
 	left, err := q.Pending()
 	assert.NilError(t, err)
 	assert.Equal(t, len(left), 0, "answered proposals are archived")
-	arch, err := os.ReadDir(filepath.Join(q.Dir, ArchiveDir))
+	arch, err := os.ReadDir(filepath.Join(q.Dir, approvals.ArchiveDir))
 	assert.NilError(t, err)
 	assert.Equal(t, len(arch), 2)
 }
@@ -186,9 +187,9 @@ func TestModifiedAndRejected(t *testing.T) {
 		done <- call(t, cs, "egress-block", map[string]any{"host": "api.github.com", "justification": "open a pull request"})
 	}()
 	ps := waitPending(t, q)
-	assert.NilError(t, q.Answer(Response{ID: ps[0].ID, Decision: Modified, Host: "api.github.com", Paths: []string{"/repos/acme/app/"}, Notes: "only this repo"}))
+	assert.NilError(t, q.Answer(approvals.Response{ID: ps[0].ID, Decision: approvals.Modified, Host: "api.github.com", Paths: []string{"/repos/acme/app/"}, Notes: "only this repo"}))
 	d := decision(t, <-done)
-	assert.Equal(t, d.Status, Modified)
+	assert.Equal(t, d.Status, approvals.Modified)
 	assert.Equal(t, d.Applied, "egress routes host api.github.com paths /repos/acme/app/")
 
 	go func() {
@@ -196,11 +197,11 @@ func TestModifiedAndRejected(t *testing.T) {
 	}()
 	ps = waitPending(t, q)
 	assert.Assert(t, strings.Contains(ps[0].Dockerfile, "RUN apt-get install -y jq"))
-	assert.NilError(t, q.Answer(Response{ID: ps[0].ID, Decision: Rejected, Notes: "use python's json module"}))
+	assert.NilError(t, q.Answer(approvals.Response{ID: ps[0].ID, Decision: approvals.Rejected, Notes: "use python's json module"}))
 	d = decision(t, <-done)
-	assert.Equal(t, d.Status, Rejected)
+	assert.Equal(t, d.Status, approvals.Rejected)
 	assert.Equal(t, d.Applied, "")
-	assert.ErrorContains(t, q.Answer(Response{ID: "nope", Decision: Approved}), "proposal nope is not pending")
+	assert.ErrorContains(t, q.Answer(approvals.Response{ID: "nope", Decision: approvals.Approved}), "proposal nope is not pending")
 }
 
 func TestNoAnswerIsBounded(t *testing.T) {
@@ -208,7 +209,7 @@ func TestNoAnswerIsBounded(t *testing.T) {
 	cs := connect(t, s)
 	start := time.Now()
 	d := decision(t, call(t, cs, "pipelock-block", map[string]any{"failed_url": "https://pypi.org/", "justification": "the task installs requests"}))
-	assert.Equal(t, d.Status, NoAnswer)
+	assert.Equal(t, d.Status, approvals.NoAnswer)
 	assert.Assert(t, time.Since(start) < 5*time.Second)
 	assert.Assert(t, is.Contains(d.Notes, "stays queued"))
 	ps, err := q.Pending()
@@ -221,7 +222,7 @@ func TestRateLimit(t *testing.T) {
 	cs := connect(t, s)
 	for i, host := range []string{"a.example.com", "b.example.com"} {
 		d := decision(t, call(t, cs, "egress-block", map[string]any{"host": host, "justification": "needed for the task"}))
-		assert.Equal(t, d.Status, NoAnswer, "call %d", i)
+		assert.Equal(t, d.Status, approvals.NoAnswer, "call %d", i)
 	}
 	r := call(t, cs, "egress-block", map[string]any{"host": "c.example.com", "justification": "needed for the task"})
 	assert.Assert(t, r.err != nil || r.res.IsError)
@@ -230,7 +231,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	// Repeating a pending proposal is not a new one: it is not refused.
 	d := decision(t, call(t, cs, "egress-block", map[string]any{"host": "a.example.com", "justification": "needed for the task"}))
-	assert.Equal(t, d.Status, NoAnswer)
+	assert.Equal(t, d.Status, approvals.NoAnswer)
 }
 
 func TestListRoutesOverHTTP(t *testing.T) {

@@ -1,9 +1,4 @@
-// Package initcmd is initd's command line: PID 1 of the claude-bottle
-// sidecar bundle runs the daemons selected by CLAUDE_BOTTLE_SIDECAR_DAEMONS
-// (see pkg/supervisor), and `initd health` is the compose healthcheck.
-// initd/main.go is its thin main; the claude-bottle CLI runs it too when
-// invoked as "initd" (an installed CLI is the sidecars image's binaries).
-package initcmd
+package initd
 
 import (
 	"context"
@@ -13,7 +8,6 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/supervisor"
 )
 
 // Environment knobs of initd.
@@ -24,7 +18,7 @@ const (
 	// most 9s so initd stays inside compose's 10 s stop period).
 	GraceEnv = "CLAUDE_BOTTLE_INITD_GRACE"
 	// RestartsEnv overrides the restart policy: LIMIT/WINDOW[/BASE], e.g.
-	// 5/60s/100ms (see supervisor.DefaultRestart).
+	// 5/60s/100ms (see DefaultRestart).
 	RestartsEnv = "CLAUDE_BOTTLE_INITD_RESTARTS"
 	// StatusEnv overrides the status socket (default DefaultStatusAddr).
 	StatusEnv = "CLAUDE_BOTTLE_INITD_STATUS"
@@ -35,10 +29,10 @@ const (
 // file system; `initd health` reads it.
 const DefaultStatusAddr = "@claude-bottle-initd"
 
-// Run is initd: PID 1 of the bundle, or `initd health`. It returns the
+// Main is initd's command line: PID 1 of the bundle, or `initd health`. It returns the
 // exit code.
-func Run(ctx context.Context, args []string) int {
-	daemons, err := supervisor.Select(os.LookupEnv)
+func Main(ctx context.Context, args []string) int {
+	daemons, err := Select(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "[initd] %v\n", err)
 		return 2
@@ -56,7 +50,7 @@ func Run(ctx context.Context, args []string) int {
 			return 2
 		}
 	}
-	grace := supervisor.DefaultGrace
+	grace := DefaultGrace
 	if v := os.Getenv(GraceEnv); v != "" {
 		g, err := time.ParseDuration(v)
 		if err != nil || g <= 0 || g > 9*time.Second {
@@ -65,9 +59,9 @@ func Run(ctx context.Context, args []string) int {
 		}
 		grace = g
 	}
-	var policy supervisor.RestartPolicy
+	var policy RestartPolicy
 	if v := os.Getenv(RestartsEnv); v != "" {
-		if policy, err = supervisor.ParseRestartPolicy(v); err != nil {
+		if policy, err = ParseRestartPolicy(v); err != nil {
 			fmt.Fprintf(os.Stderr, "[initd] %s: %v\n", RestartsEnv, err)
 			return 2
 		}
@@ -76,7 +70,7 @@ func Run(ctx context.Context, args []string) int {
 	if bin == "" {
 		bin = names.SidecarBinary
 	}
-	return supervisor.Run(ctx, supervisor.Options{
+	return Run(ctx, Options{
 		Daemons:    daemons,
 		Grace:      grace,
 		Restart:    policy,
@@ -101,11 +95,11 @@ func statusAddr() string {
 // container) the ports decide.
 func health(ctx context.Context, daemons []string, addr string) int {
 	var problems []string
-	if st, err := supervisor.QueryStatus(ctx, addr); err == nil {
+	if st, err := QueryStatus(ctx, addr); err == nil {
 		fmt.Println("initd: " + st.Summary())
 		problems = st.Problems()
 	}
-	if err := supervisor.Health(ctx, "127.0.0.1", daemons); err != nil {
+	if err := Health(ctx, "127.0.0.1", daemons); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {

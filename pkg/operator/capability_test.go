@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"errors"
@@ -8,16 +8,17 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 )
 
 var admitted = map[string]bool{"RUN": true, "ENV": true, "ARG": true, "WORKDIR": true, "USER": true, "LABEL": true}
 
 func TestRebaseDockerfile(t *testing.T) {
-	got, err := RebaseDockerfile("# add jq\nARG V=1\nFROM python:3.12 AS evil\nRUN apt-get install -y jq\nENV X=1\n")
+	got, err := approvals.RebaseDockerfile("# add jq\nARG V=1\nFROM python:3.12 AS evil\nRUN apt-get install -y jq\nENV X=1\n")
 	assert.NilError(t, err)
 	assert.Equal(t, got, "# add jq\nARG V=1\nARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN apt-get install -y jq\nENV X=1\n")
-	got, err = RebaseDockerfile("from\tx\nRUN a \\\n  # a comment inside the continuation\n  b\n")
+	got, err = approvals.RebaseDockerfile("from\tx\nRUN a \\\n  # a comment inside the continuation\n  b\n")
 	assert.NilError(t, err)
 	assert.Assert(t, strings.HasPrefix(got, "ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN a"), got)
 	for name, bad := range map[string]string{
@@ -38,11 +39,11 @@ func TestRebaseDockerfile(t *testing.T) {
 		"RUN --security=insecure":          "FROM a\nrun\t--security=insecure true",
 		"heredoc":                          "FROM a\nRUN <<EOF\nADD http://x /\nEOF",
 	} {
-		_, err := RebaseDockerfile(bad)
-		assert.Assert(t, errors.Is(err, ErrBadDockerfile), "%s: %q: %v", name, bad, err)
+		_, err := approvals.RebaseDockerfile(bad)
+		assert.Assert(t, errors.Is(err, approvals.ErrBadDockerfile), "%s: %q: %v", name, bad, err)
 	}
 	// A FROM inside a RUN's continuation is an argument, not an instruction.
-	got, err = RebaseDockerfile("FROM a\nRUN echo \\\n FROM b\n")
+	got, err = approvals.RebaseDockerfile("FROM a\nRUN echo \\\n FROM b\n")
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(got, "RUN echo \\\n FROM b"))
 }
@@ -68,7 +69,7 @@ func FuzzRebaseDockerfile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, df string) {
-		out, err := RebaseDockerfile(df)
+		out, err := approvals.RebaseDockerfile(df)
 		if err != nil {
 			return
 		}
@@ -78,7 +79,7 @@ func FuzzRebaseDockerfile(f *testing.F) {
 		for _, in := range ins {
 			if in.Keyword == "FROM" {
 				froms++
-				if strings.Join(lines[in.First:in.Last+1], "\n") != "FROM ${"+AgentBaseArg+"}" {
+				if strings.Join(lines[in.First:in.Last+1], "\n") != "FROM ${"+approvals.AgentBaseArg+"}" {
 					t.Fatalf("FROM is not ours: %q", out)
 				}
 			} else if froms == 0 && in.Keyword != "ARG" {

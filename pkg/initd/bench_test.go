@@ -1,4 +1,4 @@
-package supervisor
+package initd
 
 import (
 	"os"
@@ -12,7 +12,7 @@ import (
 // BenchmarkInitdIdleRSS reports initd's resident memory while it supervises
 // four idle daemons (fakechild stand-ins), as the metric initd-rss-KiB, and
 // how long initd takes from exec until all four are running (start-ms).
-// Run: go test ./pkg/supervisor -run '^$' -bench InitdIdleRSS -benchtime 3x
+// Run: go test ./pkg/initd -run '^$' -bench InitdIdleRSS -benchtime 3x
 func BenchmarkInitdIdleRSS(b *testing.B) {
 	var rss, startMs float64
 	for i := 0; i < b.N; i++ {

@@ -1,10 +1,11 @@
-// Package supervisor is the logic of initd, the PID 1 of the sidecar bundle:
-// it selects the daemons, starts them in canonical order with their own
+// Package initd is the Go PID 1 of the sidecar bundle: its command line
+// (Main: run the daemons, or `initd health`, the compose healthcheck) and its
+// logic: it selects the daemons, starts them in canonical order with their own
 // environment, prefixes their output, forwards and interprets signals,
 // restarts a daemon that dies (with exponential back-off, giving up on one
 // that keeps crashing), reports each daemon's state on a status socket, and
 // reaps every zombie through a single reaper.
-package supervisor
+package initd
 
 import (
 	"bufio"

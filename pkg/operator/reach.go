@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -147,12 +148,12 @@ func (o *Operator) admit(ctx context.Context, slug string, a Access) (AuditEntry
 // when none is left); without, it removes the route and the host's
 // pipelock entry. The change is audited like an approval.
 func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes string) (AuditEntry, error) {
-	host, err := checkHost(a.Host)
+	host, err := approvals.CheckHost(a.Host)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
 	}
 	for _, p := range a.Paths {
-		if err := checkPath(p); err != nil {
+		if err := approvals.CheckPath(p); err != nil {
 			return AuditEntry{}, err
 		}
 	}
@@ -278,28 +279,17 @@ func routesEqual(a, b []routes.Route) bool {
 	})
 }
 
-// checkPath validates a path prefix from the agent or the operator.
-func checkPath(p string) error {
-	if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || len(p) > 512 {
-		return fmt.Errorf("paths: %q must be an absolute path prefix without '..'", p)
-	}
-	if err := checkText("paths", p); err != nil {
-		return err
-	}
-	return nil
-}
-
 // ParseHostPath splits the HOST[/PATH] of `allow` and `deny`.
 func ParseHostPath(s string) (Access, error) {
 	host, path, hasPath := strings.Cut(s, "/")
-	h, err := checkHost(host)
+	h, err := approvals.CheckHost(host)
 	if err != nil {
 		return Access{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
 	}
 	a := Access{Host: h}
 	if hasPath {
 		p := "/" + path
-		if err := checkPath(p); err != nil {
+		if err := approvals.CheckPath(p); err != nil {
 			return Access{}, err
 		}
 		a.Paths = []string{p}

@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
 // Actions is what the operator TUI does; *Operator implements it.
 type Actions interface {
-	Pending() ([]Proposal, error)
+	Pending() ([]approvals.Proposal, error)
 	Approve(ctx context.Context, id, notes string) (AuditEntry, error)
 	ApproveModified(ctx context.Context, id, host string, paths []string, notes string) (AuditEntry, error)
 	ApproveWith(ctx context.Context, id string, opts ApproveOptions) (AuditEntry, error)
@@ -44,7 +45,7 @@ type TUIOptions struct {
 	Bell io.Writer
 	// Notify, when set, is called once for every new proposal (see
 	// NotifyCommand).
-	Notify func(Proposal)
+	Notify func(approvals.Proposal)
 }
 
 // refreshMsg is the tick that reloads the list.
@@ -58,7 +59,7 @@ type Model struct {
 	act     Actions
 	opts    TUIOptions
 	seen    map[string]bool
-	items   []Proposal
+	items   []approvals.Proposal
 	cursor  int
 	mode    tuiMode
 	input   string
@@ -92,7 +93,7 @@ func (m *Model) reload() {
 		m.status = "error: " + termtext.Escape(err.Error())
 		return
 	}
-	var fresh []Proposal
+	var fresh []approvals.Proposal
 	for _, p := range items {
 		if m.seen != nil && !m.seen[p.ID] {
 			m.seen[p.ID] = true
@@ -126,9 +127,9 @@ func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return refreshMsg{} })
 }
 
-func (m Model) current() (Proposal, bool) {
+func (m Model) current() (approvals.Proposal, bool) {
 	if m.cursor < 0 || m.cursor >= len(m.items) {
-		return Proposal{}, false
+		return approvals.Proposal{}, false
 	}
 	return m.items[m.cursor], true
 }
@@ -202,7 +203,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status = fmt.Sprintf("%d pending", len(m.items))
 	case "a":
 		if p, ok := m.current(); ok {
-			if p.Kind == KindCapability && m.mode != modeDetail {
+			if p.Kind == approvals.KindCapability && m.mode != modeDetail {
 				// A rebuild is approved only after its Dockerfile was shown.
 				m.mode = modeDetail
 				m.status = "read the Dockerfile the rebuild runs, then press a again to approve"
@@ -226,7 +227,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.mode, m.input = modeReject, ""
 		}
 	case "e":
-		if p, ok := m.current(); ok && (p.Kind == KindPipelock || p.Kind == KindEgress) {
+		if p, ok := m.current(); ok && (p.Kind == approvals.KindPipelock || p.Kind == approvals.KindEgress) {
 			m.mode, m.input = modeEdit, strings.TrimSpace(p.Host+" "+strings.Join(p.Paths, " "))
 		}
 	}
@@ -283,16 +284,16 @@ func (m Model) updateInput(key tea.KeyMsg) (tea.Model, tea.Cmd) {
 // Would says what approving p does, escaped for a terminal: for a
 // capability rebuild, the first instruction it adds and how many lines
 // follow.
-func Would(p Proposal) string {
+func Would(p approvals.Proposal) string {
 	switch p.Kind {
-	case KindPipelock:
+	case approvals.KindPipelock:
 		return "would allow host: " + termtext.Escape(p.Host)
-	case KindEgress:
+	case approvals.KindEgress:
 		if len(p.Paths) > 0 {
 			return "would route host: " + termtext.Escape(p.Host) + " paths: " + termtext.Escape(strings.Join(p.Paths, ", "))
 		}
 		return "would route host: " + termtext.Escape(p.Host)
-	case KindCapability:
+	case approvals.KindCapability:
 		diff := DockerfileDiff(p.Dockerfile)[1:]
 		var added []string
 		for _, l := range diff {
@@ -323,8 +324,8 @@ func oneLine(s string, n int) string {
 // RebasedForDisplay is the full Dockerfile an approval of p builds (its
 // FROM replaced by the snapshot of the running agent), escaped for a
 // terminal, or the reason it cannot be built.
-func RebasedForDisplay(p Proposal) string {
-	df, err := RebaseDockerfile(p.Dockerfile)
+func RebasedForDisplay(p approvals.Proposal) string {
+	df, err := approvals.RebaseDockerfile(p.Dockerfile)
 	if err != nil {
 		return "cannot be built: " + termtext.Escape(err.Error())
 	}

@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -20,7 +21,7 @@ const notifyTimeout = 30 * time.Second
 // NotifyEnv is the environment a notify command gets for p, beside the
 // caller's: every value escaped (terminal-safe, one line), for commands
 // such as notify-send that show them as they are.
-func NotifyEnv(p Proposal) []string {
+func NotifyEnv(p approvals.Proposal) []string {
 	return []string{
 		"CLAUDE_BOTTLE_PROPOSAL_ID=" + termtext.Escape(p.ID),
 		"CLAUDE_BOTTLE_PROPOSAL_SLUG=" + termtext.Escape(p.Slug),
@@ -37,8 +38,8 @@ func NotifyEnv(p Proposal) []string {
 // as JSON on stdin and as NotifyEnv variables. The agent's text never
 // becomes part of a command line. Runs are in the background, bounded by
 // notifyTimeout; a failure is passed to onErr (which may be nil).
-func NotifyCommand(ctx context.Context, argv []string, onErr func(error)) func(Proposal) {
-	return func(p Proposal) {
+func NotifyCommand(ctx context.Context, argv []string, onErr func(error)) func(approvals.Proposal) {
+	return func(p approvals.Proposal) {
 		if len(argv) == 0 {
 			return
 		}

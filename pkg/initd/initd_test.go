@@ -1,4 +1,4 @@
-package supervisor
+package initd
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func binaries(t testing.TB) (initd, child string) {
 		}
 		bins.initd = filepath.Join(dir, "initd")
 		bins.child = filepath.Join(dir, "fakechild")
-		for out, pkg := range map[string]string{bins.initd: "../../initd", bins.child: "./testdata/fakechild"} {
+		for out, pkg := range map[string]string{bins.initd: "../../cmd/initd", bins.child: "./testdata/fakechild"} {
 			if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
 				bins.err = fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
 				return

@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
@@ -72,8 +73,8 @@ func stagedBottle(t *testing.T) (statedir.Layout, string) {
 
 func TestOperatorApprovePipelock(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
-	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://pypi.org/simple/", Host: "pypi.org", Justification: "install requests"}, time.Now())
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindPipelock, FailedURL: "https://pypi.org/simple/", Host: "pypi.org", Justification: "install requests"}, time.Now())
 	assert.NilError(t, err)
 	app := &recordingApplier{}
 	op := &Operator{Layout: l, Applier: app}
@@ -104,7 +105,7 @@ func TestOperatorApprovePipelock(t *testing.T) {
 	r, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
 	assert.Assert(t, ok)
-	assert.Equal(t, r.Decision, Approved)
+	assert.Equal(t, r.Decision, approvals.Approved)
 	audit, err := os.ReadFile(l.AuditLog())
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(audit), `"decision":"approved"`))
@@ -113,8 +114,8 @@ func TestOperatorApprovePipelock(t *testing.T) {
 
 func TestOperatorApproveEgressAndReject(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
-	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "registry.npmjs.org", Justification: "install deps"}, time.Now())
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "registry.npmjs.org", Justification: "install deps"}, time.Now())
 	assert.NilError(t, err)
 	app := &recordingApplier{}
 	op := &Operator{Layout: l, Applier: app}
@@ -127,14 +128,14 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, f.Routes[len(f.Routes)-1], routes.Route{Host: "registry.npmjs.org"})
 
-	c, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM x\nRUN true\n", Justification: "need a tool"}, time.Now())
+	c, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Dockerfile: "FROM x\nRUN true\n", Justification: "need a tool"}, time.Now())
 	assert.NilError(t, err)
 	assert.ErrorContains(t, op.Reject(c.ID, ""), "give a reason")
 	assert.NilError(t, op.Reject(c.ID, "use the tools you have"))
 
 	// Approving a capability-block rebuilds the agent from the rebased
 	// Dockerfile; the audit entry records the images before and after.
-	c2, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM anything:latest\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
+	c2, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Dockerfile: "FROM anything:latest\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
 	assert.NilError(t, err)
 	entry, err := op.Approve(t.Context(), c2.ID, "ok")
 	assert.NilError(t, err)
@@ -143,7 +144,7 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 	assert.Equal(t, app.calls[len(app.calls)-1], "rebuild-agent "+slug+": ARG CLAUDE_BOTTLE_AGENT_BASE\nFROM ${CLAUDE_BOTTLE_AGENT_BASE}\nRUN apt-get install -y jq\n")
 	r, ok, err := q.Response(c.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == Rejected && strings.Contains(r.Notes, "tools you have"))
+	assert.Assert(t, ok && r.Decision == approvals.Rejected && strings.Contains(r.Notes, "tools you have"))
 	_, err = op.Approve(t.Context(), "missing-id", "")
 	assert.ErrorContains(t, err, `no pending proposal "missing-id"`)
 }
@@ -208,13 +209,13 @@ func authBottle(t *testing.T) (statedir.Layout, string) {
 
 func TestWideningAnAuthenticatedRouteNeedsTheOperatorsChoice(t *testing.T) {
 	l, slug := authBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
 	app := &recordingApplier{}
 	op := &Operator{Layout: l, Applier: app}
 	before := readRoutes(t, l, slug)
 
 	for _, paths := range [][]string{nil, {"/user/"}, {"/repos/"}} {
-		p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Paths: paths, Justification: "need the API for this task"}, time.Now())
+		p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.github.com", Paths: paths, Justification: "need the API for this task"}, time.Now())
 		assert.NilError(t, err)
 		_, err = op.Approve(t.Context(), p.ID, "")
 		assert.Assert(t, errors.Is(err, ErrWidensAuth), "%v: %v", paths, err)
@@ -230,7 +231,7 @@ func TestWideningAnAuthenticatedRouteNeedsTheOperatorsChoice(t *testing.T) {
 	}
 
 	// A narrower path under the credential's prefix is no widening.
-	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/app/"}, Justification: "need the API for this task"}, time.Now())
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.github.com", Paths: []string{"/repos/acme/app/"}, Justification: "need the API for this task"}, time.Now())
 	assert.NilError(t, err)
 	e, err := op.Approve(t.Context(), p.ID, "")
 	assert.NilError(t, err)
@@ -238,7 +239,7 @@ func TestWideningAnAuthenticatedRouteNeedsTheOperatorsChoice(t *testing.T) {
 
 	// The explicit choice widens it, and the audit says so with the routes
 	// (paths and auth) before and after.
-	p, _, err = q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Justification: "need the whole API now"}, time.Now())
+	p, _, err = q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.github.com", Justification: "need the whole API now"}, time.Now())
 	assert.NilError(t, err)
 	e, err = op.ApproveWith(t.Context(), p.ID, ApproveOptions{WidenAuth: true, Notes: "ok"})
 	assert.NilError(t, err)
@@ -349,11 +350,11 @@ func TestAllowHostsConfirmsByHashAndRestoresOnFailure(t *testing.T) {
 
 func TestRejectAllAnswersPendingProposals(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
 	now := time.Now()
 	var ids []string
 	for _, h := range []string{"a.example.com", "b.example.com"} {
-		p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://" + h + "/", Host: h, Justification: "needed"}, now)
+		p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindPipelock, FailedURL: "https://" + h + "/", Host: h, Justification: "needed"}, now)
 		assert.NilError(t, err)
 		ids = append(ids, p.ID)
 	}
@@ -365,7 +366,7 @@ func TestRejectAllAnswersPendingProposals(t *testing.T) {
 		r, ok, err := q.Response(id)
 		assert.NilError(t, err)
 		assert.Assert(t, ok)
-		assert.Equal(t, r.Decision, Rejected)
+		assert.Equal(t, r.Decision, approvals.Rejected)
 		assert.Equal(t, r.Notes, BottleStopped)
 	}
 	left, err := q.Unanswered()

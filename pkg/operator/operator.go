@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/routes"
@@ -51,14 +52,14 @@ type Operator struct {
 }
 
 // Pending lists the pending proposals of every bottle, oldest first.
-func (o *Operator) Pending() ([]Proposal, error) {
+func (o *Operator) Pending() ([]approvals.Proposal, error) {
 	dirs, err := filepath.Glob(filepath.Join(o.Layout.Home, "queue", "*"))
 	if err != nil {
 		return nil, err
 	}
-	var all []Proposal
+	var all []approvals.Proposal
 	for _, d := range dirs {
-		ps, err := Queue{Dir: d}.Unanswered()
+		ps, err := approvals.Queue{Dir: d}.Unanswered()
 		if err != nil {
 			return nil, err
 		}
@@ -69,17 +70,17 @@ func (o *Operator) Pending() ([]Proposal, error) {
 }
 
 // Find returns the pending proposal with id.
-func (o *Operator) Find(id string) (Proposal, error) {
+func (o *Operator) Find(id string) (approvals.Proposal, error) {
 	ps, err := o.Pending()
 	if err != nil {
-		return Proposal{}, err
+		return approvals.Proposal{}, err
 	}
 	for _, p := range ps {
 		if p.ID == id {
 			return p, nil
 		}
 	}
-	return Proposal{}, fmt.Errorf("no pending proposal %q (claude-bottle supervise ls lists them)", id)
+	return approvals.Proposal{}, fmt.Errorf("no pending proposal %q (claude-bottle supervise ls lists them)", id)
 }
 
 // AuditEntry is one line of audit.jsonl.
@@ -113,10 +114,10 @@ func (o *Operator) Reject(id, reason string) error {
 	if reason == "" {
 		return errors.New("reject: give a reason; the agent reads it")
 	}
-	if err := o.audit(AuditEntry{Slug: p.Slug, Proposal: p.ID, Kind: p.Kind, Justification: p.Justification, Decision: Rejected, Notes: reason}); err != nil {
+	if err := o.audit(AuditEntry{Slug: p.Slug, Proposal: p.ID, Kind: p.Kind, Justification: p.Justification, Decision: approvals.Rejected, Notes: reason}); err != nil {
 		return err
 	}
-	return o.queue(p).Answer(Response{ID: p.ID, Decision: Rejected, Notes: reason, DecidedAt: o.now()})
+	return o.queue(p).Answer(approvals.Response{ID: p.ID, Decision: approvals.Rejected, Notes: reason, DecidedAt: o.now()})
 }
 
 // Approve applies a proposal to its running bottle and answers approved.
@@ -146,13 +147,13 @@ type ApproveOptions struct {
 // the agent. Nothing is answered when applying fails.
 func (o *Operator) ApproveWith(ctx context.Context, id string, opts ApproveOptions) (AuditEntry, error) {
 	if opts.Host != "" {
-		h, err := checkHost(opts.Host)
+		h, err := approvals.CheckHost(opts.Host)
 		if err != nil {
 			return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
 		}
 		opts.Host = h
 		for _, p := range opts.Paths {
-			if err := checkPath(p); err != nil {
+			if err := approvals.CheckPath(p); err != nil {
 				return AuditEntry{}, err
 			}
 		}
@@ -161,17 +162,17 @@ func (o *Operator) ApproveWith(ctx context.Context, id string, opts ApproveOptio
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	decision := Approved
+	decision := approvals.Approved
 	if opts.Host != "" && (opts.Host != p.Host || !slices.Equal(opts.Paths, p.Paths)) {
-		p.Host, p.Paths, decision = opts.Host, opts.Paths, Modified
+		p.Host, p.Paths, decision = opts.Host, opts.Paths, approvals.Modified
 	}
 	var entry AuditEntry
 	switch p.Kind {
-	case KindPipelock:
+	case approvals.KindPipelock:
 		entry, err = o.admit(ctx, p.Slug, Access{Host: p.Host, KeepRoute: true, WidenAuth: opts.WidenAuth})
-	case KindEgress:
+	case approvals.KindEgress:
 		entry, err = o.admit(ctx, p.Slug, Access{Host: p.Host, Paths: p.Paths, WidenAuth: opts.WidenAuth})
-	case KindCapability:
+	case approvals.KindCapability:
 		entry, err = o.rebuildAgent(ctx, p.Slug, p.Dockerfile)
 	default:
 		return AuditEntry{}, fmt.Errorf("unknown proposal kind %q", p.Kind)
@@ -184,14 +185,14 @@ func (o *Operator) ApproveWith(ctx context.Context, id string, opts ApproveOptio
 	if err := o.audit(entry); err != nil {
 		return entry, err
 	}
-	return entry, o.queue(p).Answer(Response{ID: p.ID, Decision: decision, Notes: opts.Notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
+	return entry, o.queue(p).Answer(approvals.Response{ID: p.ID, Decision: decision, Notes: opts.Notes, DecidedAt: o.now(), Host: p.Host, Paths: p.Paths})
 }
 
 func (o *Operator) rebuildAgent(ctx context.Context, slug, dockerfile string) (AuditEntry, error) {
 	if o.Applier == nil {
 		return AuditEntry{}, errors.New("no engine to rebuild the agent with")
 	}
-	df, err := RebaseDockerfile(dockerfile)
+	df, err := approvals.RebaseDockerfile(dockerfile)
 	if err != nil {
 		return AuditEntry{}, err
 	}
@@ -205,7 +206,9 @@ func (o *Operator) rebuildAgent(ctx context.Context, slug, dockerfile string) (A
 	return AuditEntry{Before: []string{before}, After: []string{after}}, nil
 }
 
-func (o *Operator) queue(p Proposal) Queue { return Queue{Dir: o.Layout.QueueDir(p.Slug)} }
+func (o *Operator) queue(p approvals.Proposal) approvals.Queue {
+	return approvals.Queue{Dir: o.Layout.QueueDir(p.Slug)}
+}
 
 func (o *Operator) now() time.Time {
 	if o.Now != nil {
@@ -243,7 +246,7 @@ func (o *Operator) pipelockConfig(slug string) (pipelockcfg.Config, error) {
 func (o *Operator) AllowHosts(ctx context.Context, slug string, hosts []string, notes string) (AuditEntry, error) {
 	var as []Access
 	for _, h := range hosts {
-		host, err := checkHost(h)
+		host, err := approvals.CheckHost(h)
 		if err != nil {
 			return AuditEntry{}, fmt.Errorf("%w: %w", ErrInvalidHost, err)
 		}
@@ -258,7 +261,7 @@ func (o *Operator) AllowHosts(ctx context.Context, slug string, hosts []string, 
 // write leaves the files unchanged.
 func (o *Operator) AllowAccess(ctx context.Context, slug string, as []Access, notes string) (AuditEntry, error) {
 	var all AuditEntry
-	all.Slug, all.Kind, all.Decision, all.Notes = slug, "allow", Approved, notes
+	all.Slug, all.Kind, all.Decision, all.Notes = slug, "allow", approvals.Approved, notes
 	for i, a := range as {
 		e, err := o.admit(ctx, slug, a)
 		if err != nil {

@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
@@ -47,13 +48,13 @@ func typed(s string) []string {
 
 func TestTUI(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
 	now := time.Now()
-	p1, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://pypi.org/simple/requests/", Host: "pypi.org", Justification: "install requests"}, now)
+	p1, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindPipelock, FailedURL: "https://pypi.org/simple/requests/", Host: "pypi.org", Justification: "install requests"}, now)
 	assert.NilError(t, err)
-	p2, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.gitlab.com", Justification: "open a merge request"}, now.Add(time.Second))
+	p2, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.gitlab.com", Justification: "open a merge request"}, now.Add(time.Second))
 	assert.NilError(t, err)
-	p3, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM claude-bottle-agent:latest\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, now.Add(2*time.Second))
+	p3, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Dockerfile: "FROM claude-bottle-agent:latest\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, now.Add(2*time.Second))
 	assert.NilError(t, err)
 	app := &recordingApplier{}
 	op := &Operator{Layout: l, Applier: app}
@@ -72,7 +73,7 @@ func TestTUI(t *testing.T) {
 	assert.Assert(t, is.Contains(m.View(), "approved "+p1.ID))
 	r, ok, err := q.Response(p1.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == Approved)
+	assert.Assert(t, ok && r.Decision == approvals.Approved)
 
 	// Edit the egress route before approving: modified, with the operator's paths.
 	m = press(m, "e")
@@ -82,7 +83,7 @@ func TestTUI(t *testing.T) {
 	r, ok, err = q.Response(p2.ID)
 	assert.NilError(t, err)
 	assert.Assert(t, ok)
-	assert.Equal(t, r.Decision, Modified)
+	assert.Equal(t, r.Decision, approvals.Modified)
 	assert.DeepEqual(t, r.Paths, []string{"/api/v4/projects/"})
 
 	// Reject the capability with a reason; an empty reason is refused.
@@ -95,7 +96,7 @@ func TestTUI(t *testing.T) {
 	m = press(m, "backspace", "enter")
 	r, ok, err = q.Response(p3.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == Rejected && r.Notes == "use python")
+	assert.Assert(t, ok && r.Decision == approvals.Rejected && r.Notes == "use python")
 	assert.Assert(t, is.Contains(m.View(), "no pending proposals"))
 
 	// esc leaves input without acting; q quits.
@@ -106,18 +107,18 @@ func TestTUI(t *testing.T) {
 
 func TestTUIRefreshesRingsAndNotifies(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
-	_, _, err := q.Submit(Proposal{Slug: slug, Kind: KindPipelock, FailedURL: "https://pypi.org/", Host: "pypi.org", Justification: "install requests"}, time.Now())
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
+	_, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindPipelock, FailedURL: "https://pypi.org/", Host: "pypi.org", Justification: "install requests"}, time.Now())
 	assert.NilError(t, err)
 	var bell strings.Builder
-	var notified []Proposal
+	var notified []approvals.Proposal
 	op := &Operator{Layout: l, Applier: &recordingApplier{}}
-	var m tea.Model = NewModelWith(t.Context(), op, TUIOptions{Refresh: -1, Bell: &bell, Notify: func(p Proposal) { notified = append(notified, p) }})
+	var m tea.Model = NewModelWith(t.Context(), op, TUIOptions{Refresh: -1, Bell: &bell, Notify: func(p approvals.Proposal) { notified = append(notified, p) }})
 	assert.Equal(t, bell.String(), "", "what is there at start is not new")
 
 	// A hostile justification (written past the door) arrives: the tick
 	// shows it, escaped, rings once and notifies once.
-	p2, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.gitlab.com", Justification: "fine\r\x1b]0;PWNED\x07\x1b[2K\u202eharmless"}, time.Now().Add(time.Second))
+	p2, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.gitlab.com", Justification: "fine\r\x1b]0;PWNED\x07\x1b[2K\u202eharmless"}, time.Now().Add(time.Second))
 	assert.NilError(t, err)
 	m, cmd := m.Update(refreshMsg{})
 	assert.Assert(t, cmd == nil, "no tick when refresh is off")
@@ -142,8 +143,8 @@ func TestTUIRefreshesRingsAndNotifies(t *testing.T) {
 
 func TestTUIShowsTheDockerfileBeforeApprovingARebuild(t *testing.T) {
 	l, slug := stagedBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
-	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindCapability, Dockerfile: "FROM x\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Dockerfile: "FROM x\nRUN apt-get install -y jq\n", Justification: "parse JSON"}, time.Now())
 	assert.NilError(t, err)
 	app := &recordingApplier{}
 	var m tea.Model = NewModelWith(t.Context(), &Operator{Layout: l, Applier: app}, TUIOptions{Refresh: -1})
@@ -156,14 +157,14 @@ func TestTUIShowsTheDockerfileBeforeApprovingARebuild(t *testing.T) {
 	assert.Equal(t, len(app.calls), 1)
 	r, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == Approved)
+	assert.Assert(t, ok && r.Decision == approvals.Approved)
 }
 
 func TestNotifyCommandGetsTheProposalWithoutAShell(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "notify.sh")
 	assert.NilError(t, os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\ncat > \"$0.stdin\"\nprintf '%s' \"$CLAUDE_BOTTLE_PROPOSAL_JUSTIFICATION\" > \"$0.env\"\n"), 0o755))
-	p := Proposal{ID: "20260101T000000-abcd", Slug: "demo-abcde", Kind: KindEgress, Host: "x.example.com", Justification: "$(touch " + dir + "/pwned); `touch " + dir + "/pwned2` \x1b[2K"}
+	p := approvals.Proposal{ID: "20260101T000000-abcd", Slug: "demo-abcde", Kind: approvals.KindEgress, Host: "x.example.com", Justification: "$(touch " + dir + "/pwned); `touch " + dir + "/pwned2` \x1b[2K"}
 	var errs []error
 	notify := NotifyCommand(t.Context(), []string{script, "first arg"}, func(err error) { errs = append(errs, err) })
 	notify(p)
@@ -176,7 +177,7 @@ func TestNotifyCommandGetsTheProposalWithoutAShell(t *testing.T) {
 	args, _ := os.ReadFile(script + ".args")
 	assert.Equal(t, string(args), "first arg\n")
 	stdin, _ := os.ReadFile(script + ".stdin")
-	var got Proposal
+	var got approvals.Proposal
 	assert.NilError(t, json.Unmarshal(stdin, &got))
 	assert.Equal(t, got.Justification, p.Justification)
 	env, _ := os.ReadFile(script + ".env")
@@ -190,8 +191,8 @@ func TestNotifyCommandGetsTheProposalWithoutAShell(t *testing.T) {
 
 func TestTUIWideningIsAnExplicitChoice(t *testing.T) {
 	l, slug := authBottle(t)
-	q := Queue{Dir: l.QueueDir(slug)}
-	p, _, err := q.Submit(Proposal{Slug: slug, Kind: KindEgress, Host: "api.github.com", Justification: "the whole API for this task"}, time.Now())
+	q := approvals.Queue{Dir: l.QueueDir(slug)}
+	p, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindEgress, Host: "api.github.com", Justification: "the whole API for this task"}, time.Now())
 	assert.NilError(t, err)
 	app := &recordingApplier{}
 	var m tea.Model = NewModelWith(t.Context(), &Operator{Layout: l, Applier: app}, TUIOptions{Refresh: -1})
@@ -206,5 +207,5 @@ func TestTUIWideningIsAnExplicitChoice(t *testing.T) {
 	assert.Assert(t, is.Contains(m.View(), "(authenticated route WIDENED)"), m.View())
 	r, ok, err := q.Response(p.ID)
 	assert.NilError(t, err)
-	assert.Assert(t, ok && r.Decision == Approved)
+	assert.Assert(t, ok && r.Decision == approvals.Approved)
 }

@@ -1,4 +1,4 @@
-package supervise
+package operator
 
 import (
 	"errors"
@@ -6,36 +6,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
-
-// AgentBaseArg is the build argument RebaseDockerfile puts in the FROM line:
-// the engine sets it to the snapshot of the running agent.
-const AgentBaseArg = names.AgentBaseArg
-
-// ErrBadDockerfile is returned for a capability Dockerfile the bottle will
-// not build.
-var ErrBadDockerfile = errors.New("unusable Dockerfile")
-
-// RebaseDockerfile returns df with its FROM pointing at the bottle's current
-// agent (whatever image the agent named: it cannot pick another base) and
-// the instructions after it unchanged. Instructions are read the way the
-// builder reads them (see package capfile), and only those the bottle runs
-// itself in a hardened container on its own network are admitted: RUN
-// (without flags or heredocs), ENV, ARG, WORKDIR, USER and LABEL. ADD, COPY,
-// ONBUILD, a second FROM, anything before the FROM but ARG, and every other
-// instruction are refused, each refused line named in the error.
-func RebaseDockerfile(df string) (string, error) {
-	f, err := capfile.Parse(df)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadDockerfile, err)
-	}
-	lines := capfile.Lines(df)
-	out := append([]string{}, lines[:f.FromLine]...)
-	out = append(out, "ARG "+AgentBaseArg, "FROM ${"+AgentBaseArg+"}")
-	out = append(out, lines[f.FromLine+1:]...)
-	return strings.Join(out, "\n"), nil
-}
 
 // DockerfileDiff renders what a capability proposal adds to the current
 // agent image, diff style: the base as context, every line after the FROM

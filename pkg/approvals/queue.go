@@ -1,4 +1,4 @@
-package supervise
+package approvals
 
 import (
 	"crypto/rand"
@@ -75,7 +75,7 @@ type Queue struct {
 	Dir string
 }
 
-func (q Queue) ensure() error {
+func (q Queue) Ensure() error {
 	for _, d := range []string{PendingDir, ResponsesDir, ArchiveDir} {
 		if err := os.MkdirAll(filepath.Join(q.Dir, d), statedir.DirPerm); err != nil {
 			return fmt.Errorf("queue: %w", err)
@@ -84,8 +84,8 @@ func (q Queue) ensure() error {
 	return nil
 }
 
-// proposalKey is the de-duplication key of a proposal.
-func proposalKey(p Proposal) string {
+// Key is the de-duplication key of a proposal.
+func Key(p Proposal) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", p.Kind, p.FailedURL, p.Host, strings.Join(p.Paths, "\x01"), p.Dockerfile)
 	return hex.EncodeToString(h.Sum(nil))[:16]
@@ -101,10 +101,10 @@ func newID(now time.Time) string {
 // already pending, in which case that one is returned: the caller waits for
 // the same answer.
 func (q Queue) Submit(p Proposal, now time.Time) (Proposal, bool, error) {
-	if err := q.ensure(); err != nil {
+	if err := q.Ensure(); err != nil {
 		return Proposal{}, false, err
 	}
-	p.Key = proposalKey(p)
+	p.Key = Key(p)
 	pending, err := q.Pending()
 	if err != nil {
 		return Proposal{}, false, err
@@ -166,7 +166,7 @@ func (q Queue) Recent(since time.Time) (int, error) {
 
 // Answer writes the operator's response for id (atomically).
 func (q Queue) Answer(r Response) error {
-	if err := q.ensure(); err != nil {
+	if err := q.Ensure(); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(q.Dir, PendingDir, r.ID+".json")); err != nil {

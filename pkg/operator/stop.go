@@ -1,9 +1,10 @@
-package supervise
+package operator
 
 import (
 	"errors"
 	"fmt"
 
+	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -18,7 +19,7 @@ func (o *Operator) RejectAll(slug, reason string) (int, error) {
 	if err := names.ValidateSlug(slug); err != nil {
 		return 0, err
 	}
-	ps, err := Queue{Dir: o.Layout.QueueDir(slug)}.Unanswered()
+	ps, err := approvals.Queue{Dir: o.Layout.QueueDir(slug)}.Unanswered()
 	if err != nil {
 		return 0, fmt.Errorf("pending proposals of %s: %w", slug, err)
 	}
