@@ -20,11 +20,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -123,7 +123,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	dir := layout.PipelockStateDir(plan.Slug)
 	data, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
 	assert.NilError(t, err)
-	cfg, err := pipelockcfg.Parse(data)
+	cfg, err := daemoncfg.ParsePipelock(data)
 	assert.NilError(t, err)
 	out2, err := cfg.WithAllowlist([]string{"api.anthropic.com"}).Marshal()
 	assert.NilError(t, err)
@@ -193,9 +193,9 @@ func TestEgressPipelockChain(t *testing.T) {
 	assert.Assert(t, is.Contains(entry.After, "allowed.example.com"))
 	liveData, err := os.ReadFile(file)
 	assert.NilError(t, err)
-	live, err := pipelockcfg.Parse(liveData)
+	live, err := daemoncfg.ParsePipelock(liveData)
 	assert.NilError(t, err)
-	old, err := pipelockcfg.Parse(before)
+	old, err := daemoncfg.ParsePipelock(before)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, live.TLSInterception, old.TLSInterception)
 	list, err := op.Allowlist(plan.Slug)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -67,7 +67,7 @@ func (in *Internet) Adjust(plan *bottle.Plan) error {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
 		case f.Dir == names.Pipelock && f.Name == statedir.PipelockFile:
-			cfg, err := pipelockcfg.Parse(f.Data)
+			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			if err != nil {
 				return err
 			}

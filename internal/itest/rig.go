@@ -17,11 +17,11 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -210,7 +210,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
 		case f.Dir == names.Pipelock && f.Name == statedir.PipelockFile:
-			cfg, err := pipelockcfg.Parse(f.Data)
+			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			must(err)
 			cfg.SSRF.AllowCIDRs = []string{rig.Subnet.String()}
 			cfg.TLSInterception.ExtraCAFile = names.ConfigDir(names.Pipelock) + "/standin-ca.pem"

@@ -16,11 +16,9 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -128,11 +126,11 @@ func Prepare(opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	routesYAML, err := routes.FromManifest(r).Marshal()
+	routesYAML, err := EgressRoutes(r).Marshal()
 	if err != nil {
 		return nil, err
 	}
-	pcfg := pipelockcfg.FromManifest(r.Manifest)
+	pcfg := PipelockConfig(r.Manifest)
 	tfs, err := r.TokenFingerprints()
 	if err != nil {
 		return nil, err
@@ -141,7 +139,7 @@ func Prepare(opts Options) (*Plan, error) {
 	for _, tf := range tfs {
 		pcfg.DLP.KnownSecrets = append(pcfg.DLP.KnownSecrets, tf.Fingerprint)
 		for _, u := range tf.Uses {
-			c := pipelockcfg.Credential{Host: u.Host, Secret: tf.Fingerprint.Name}
+			c := daemoncfg.Credential{Host: u.Host, Secret: tf.Fingerprint.Name}
 			if u.Header != "Authorization" {
 				c.Header = u.Header
 			}
@@ -172,7 +170,7 @@ func Prepare(opts Options) (*Plan, error) {
 	}
 	snapshot, err := json.MarshalIndent(map[string]any{
 		"bottle": r.Name, "slug": slug,
-		"egress_routes": routes.FromManifest(r).Routes, "pipelock_allowlist": pcfg.APIAllowlist,
+		"egress_routes": EgressRoutes(r).Routes, "pipelock_allowlist": pcfg.APIAllowlist,
 		"tls_passthrough": pcfg.TLSInterception.PassthroughDomains,
 	}, "", "  ")
 	if err != nil {
@@ -213,12 +211,12 @@ func Prepare(opts Options) (*Plan, error) {
 // the manifest's host keys, and a copy of each identity (0600). The directory
 // always exists (it is mounted) even without repos.
 func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedir.File, error) {
-	var repos []gitgatecfg.Repo
+	var repos []daemoncfg.Repo
 	var knownHosts strings.Builder
 	var files []statedir.File
 	for _, r := range m.Git.Repos {
 		if r.Workspace {
-			repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL})
+			repos = append(repos, daemoncfg.Repo{Name: r.Name, URL: r.URL})
 			continue
 		}
 		idPath, err := manifest.ExpandHome(r.Identity)
@@ -232,14 +230,14 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 		idName := "id-" + r.Name
 		files = append(files, statedir.File{Dir: names.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
 		maxObject, maxPush := m.Git.Limits(r)
-		repos = append(repos, gitgatecfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete, MaxObjectMiB: maxObject, MaxPushMiB: maxPush})
+		repos = append(repos, daemoncfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete, MaxObjectMiB: maxObject, MaxPushMiB: maxPush})
 		host, port := sshHost(r.URL)
 		if port != "" && port != "22" {
 			host = "[" + host + "]:" + port
 		}
 		fmt.Fprintf(&knownHosts, "%s %s\n", host, strings.TrimSpace(r.HostKey))
 	}
-	reposYAML, err := gitgatecfg.File{Repos: repos, KnownSecrets: known}.Marshal()
+	reposYAML, err := daemoncfg.GitGate{Repos: repos, KnownSecrets: known}.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encode git-gate repos: %w", err)
 	}

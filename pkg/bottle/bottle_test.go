@@ -13,10 +13,9 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -128,13 +127,13 @@ func TestPrepareAndStage(t *testing.T) {
 
 	rb, err := os.ReadFile(filepath.Join(l.EgressStateDir(p.Slug), "routes.yaml"))
 	assert.NilError(t, err)
-	rf, err := routes.Parse(rb)
+	rf, err := daemoncfg.ParseRoutes(rb)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, rf.Routes, []routes.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}, {Host: "pypi.org"}})
+	assert.DeepEqual(t, rf.Routes, []daemoncfg.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &daemoncfg.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}, {Host: "pypi.org"}})
 
 	pb, err := os.ReadFile(filepath.Join(l.PipelockStateDir(p.Slug), "pipelock.yaml"))
 	assert.NilError(t, err)
-	pc, err := pipelockcfg.Parse(pb)
+	pc, err := daemoncfg.ParsePipelock(pb)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, pc.APIAllowlist, []string{"api.anthropic.com", "api.github.com", "pypi.org"})
 	assert.DeepEqual(t, pc.TLSInterception.PassthroughDomains, []string{"api.anthropic.com"})
@@ -142,7 +141,7 @@ func TestPrepareAndStage(t *testing.T) {
 	assert.Equal(t, len(pc.DLP.KnownSecrets), 1)
 	assert.Equal(t, pc.DLP.KnownSecrets[0].Name, "PLAN_TOKEN")
 	assert.Equal(t, pc.DLP.KnownSecrets[0].Length, len(token))
-	assert.DeepEqual(t, pc.DLP.AllowedCredentials, []pipelockcfg.Credential{{Host: "api.github.com", Secret: "PLAN_TOKEN"}})
+	assert.DeepEqual(t, pc.DLP.AllowedCredentials, []daemoncfg.Credential{{Host: "api.github.com", Secret: "PLAN_TOKEN"}})
 	// The proxy credential: egress holds it, pipelock its hash.
 	auth, err := os.ReadFile(filepath.Join(l.EgressStateDir(p.Slug), "upstream-auth"))
 	assert.NilError(t, err)

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
@@ -24,9 +24,9 @@ type allowOptions struct {
 // Reachable is what `allow SLUG --json` prints: what the running bottle
 // lets through.
 type Reachable struct {
-	Slug     string         `json:"slug"`
-	Routes   []routes.Route `json:"routes"`
-	Pipelock []string       `json:"pipelock"`
+	Slug     string            `json:"slug"`
+	Routes   []daemoncfg.Route `json:"routes"`
+	Pipelock []string          `json:"pipelock"`
 }
 
 func newAllowCmd(a *app) *cobra.Command {
@@ -131,7 +131,7 @@ func printChange(w io.Writer, e operator.AuditEntry) {
 	}
 }
 
-func describeRoutes(rs []routes.Route) string {
+func describeRoutes(rs []daemoncfg.Route) string {
 	if len(rs) == 0 {
 		return "(none)"
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/claude-bottle/claude-bottle/internal/latency"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // The benchmarks compare one small HTTPS GET three ways on loopback:
@@ -49,7 +49,7 @@ func getOK(c *http.Client, u string) func() error {
 }
 
 func benchModes(b *testing.B, parallelism int) {
-	h := newHarness(b, []routes.Route{{Host: "bench.example.com"}})
+	h := newHarness(b, []daemoncfg.Route{{Host: "bench.example.com"}})
 	u := "https://bench.example.com/small"
 	b.Run("direct", func(b *testing.B) {
 		latency.Measure(b, parallelism, getOK(benchClient(nil, &tls.Config{RootCAs: h.upCA.Pool()}, h.backendAddr), u))

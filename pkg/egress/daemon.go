@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -160,7 +160,7 @@ func (d *Daemon) loadTable() (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress: routes: %w", err)
 	}
-	f, err := routes.Parse(data)
+	f, err := daemoncfg.ParseRoutes(data)
 	if err != nil {
 		return nil, fmt.Errorf("egress: %s: %w", d.Routes, err)
 	}

@@ -14,12 +14,12 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
-func testRoutes() []routes.Route {
-	return []routes.Route{
-		{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}},
+func testRoutes() []daemoncfg.Route {
+	return []daemoncfg.Route{
+		{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &daemoncfg.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}},
 		{Host: "raw.githubusercontent.com"},
 		{Host: "plain.example.com"},
 		{Host: "down.example.com"},
@@ -226,7 +226,7 @@ func TestAllowlistEndpoint(t *testing.T) {
 	h := newHarness(t, testRoutes())
 	r := h.get("http://_egress.local/allowlist")
 	assert.Equal(t, r.Status, 200)
-	var got struct{ Routes []routes.Route }
+	var got struct{ Routes []daemoncfg.Route }
 	assert.NilError(t, json.Unmarshal([]byte(r.Body), &got))
 	assert.DeepEqual(t, got.Routes, testRoutes())
 	assert.Assert(t, !strings.Contains(r.Body, testToken))
@@ -259,7 +259,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 func TestSetTableReload(t *testing.T) {
 	h := newHarness(t, testRoutes())
 	assert.Equal(t, h.get("https://new.example.com/").Status, 403)
-	table, err := NewTable(routes.File{Routes: []routes.Route{{Host: "new.example.com"}}}, func(string) (string, bool) { return "", false })
+	table, err := NewTable(daemoncfg.Routes{Routes: []daemoncfg.Route{{Host: "new.example.com"}}}, func(string) (string, bool) { return "", false })
 	assert.NilError(t, err)
 	h.proxy.SetTable(table)
 	assert.Equal(t, h.get("https://new.example.com/").Status, 200)
@@ -267,8 +267,8 @@ func TestSetTableReload(t *testing.T) {
 }
 
 func TestNewTableErrors(t *testing.T) {
-	_, err := NewTable(routes.File{Routes: []routes.Route{
-		{Host: "a.example.com", Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_7"}},
+	_, err := NewTable(daemoncfg.Routes{Routes: []daemoncfg.Route{
+		{Host: "a.example.com", Auth: &daemoncfg.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_7"}},
 		{Host: "10.1.2.3"},
 	}}, func(string) (string, bool) { return "", false })
 	assert.ErrorContains(t, err, "credential variable EGRESS_TOKEN_7 is not set in egress' environment")

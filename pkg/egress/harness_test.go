@@ -19,8 +19,8 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 
@@ -126,7 +126,7 @@ func backendHandler(rec *recorder) http.Handler {
 
 // newHarness starts the stand-in internet, the fake upstream proxy and an
 // egress proxy with the given routes.
-func newHarness(t testing.TB, rs []routes.Route) *harness {
+func newHarness(t testing.TB, rs []daemoncfg.Route) *harness {
 	t.Helper()
 	rec := &recorder{}
 	upCA, err := tlsca.New("test upstream CA", tlsca.Options{})
@@ -180,7 +180,7 @@ func newHarness(t testing.TB, rs []routes.Route) *harness {
 	assert.NilError(t, err)
 	signer, err := mitm.NewSigner(bottleCA, 0)
 	assert.NilError(t, err)
-	table, err := NewTable(routes.File{Routes: rs}, func(k string) (string, bool) {
+	table, err := NewTable(daemoncfg.Routes{Routes: rs}, func(k string) (string, bool) {
 		if k == "EGRESS_TOKEN_1" {
 			return testToken, true
 		}

@@ -6,7 +6,7 @@ import (
 
 	"gotest.tools/v3/assert"
 
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // TestHeaderAuthInjection: a route with header auth replaces whatever the
@@ -14,8 +14,8 @@ import (
 // values) with the real token alone, leaves Authorization to the agent, and
 // injects nothing on other routes.
 func TestHeaderAuthInjection(t *testing.T) {
-	h := newHarness(t, []routes.Route{
-		{Host: "api.anthropic.com", Auth: &routes.Auth{Header: "x-api-key", TokenEnv: "EGRESS_TOKEN_1"}},
+	h := newHarness(t, []daemoncfg.Route{
+		{Host: "api.anthropic.com", Auth: &daemoncfg.Auth{Header: "x-api-key", TokenEnv: "EGRESS_TOKEN_1"}},
 		{Host: "raw.githubusercontent.com"},
 	})
 	req, _ := http.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages", nil)
@@ -36,7 +36,7 @@ func TestHeaderAuthInjection(t *testing.T) {
 
 func TestHeaderAuthTable(t *testing.T) {
 	tokens := func(string) (string, bool) { return "v", true }
-	tb, err := NewTable(routes.File{Routes: []routes.Route{{Host: "a.example.com", Auth: &routes.Auth{Header: "x-api-key", TokenEnv: "EGRESS_TOKEN_1"}}}}, tokens)
+	tb, err := NewTable(daemoncfg.Routes{Routes: []daemoncfg.Route{{Host: "a.example.com", Auth: &daemoncfg.Auth{Header: "x-api-key", TokenEnv: "EGRESS_TOKEN_1"}}}}, tokens)
 	assert.NilError(t, err)
 	r := tb.Lookup("a.example.com")
 	assert.Equal(t, r.Header, "X-Api-Key")

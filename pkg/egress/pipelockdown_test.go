@@ -9,7 +9,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // TestPipelockDownFailsClosed: with nothing listening where pipelock
@@ -17,7 +17,7 @@ import (
 // a message that says so, over HTTPS and plain HTTP; egress has no other
 // way out, so nothing is sent anywhere.
 func TestPipelockDownFailsClosed(t *testing.T) {
-	h := newHarness(t, []routes.Route{{Host: "api.github.com"}, {Host: "plain.example.com"}})
+	h := newHarness(t, []daemoncfg.Route{{Host: "api.github.com"}, {Host: "plain.example.com"}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	assert.NilError(t, err)
 	dead, _ := url.Parse("http://" + ln.Addr().String())

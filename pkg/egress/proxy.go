@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 )
 
 // ControlHost is the pseudo-host of egress' own endpoints
@@ -231,7 +231,7 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	rs := p.table.Load().Routes()
 	if rs == nil {
-		rs = []routes.Route{}
+		rs = []daemoncfg.Route{}
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"routes": rs})
 }

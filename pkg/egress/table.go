@@ -8,14 +8,14 @@ import (
 	"path"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 )
 
 // Table is an immutable compiled route table; reloads swap whole tables.
 type Table struct {
 	byHost map[string]*Route
-	file   routes.File
+	file   daemoncfg.Routes
 }
 
 // Route is one compiled route.
@@ -34,7 +34,7 @@ func (r *Route) HasAuth() bool { return r.Scheme != "" || r.Header != "" }
 // NewTable compiles f. tokens resolves a slot to its value (the daemon's own
 // environment); an authenticated route whose slot is unset or empty is an
 // error that names the slot, never a value.
-func NewTable(f routes.File, tokens func(string) (string, bool)) (*Table, error) {
+func NewTable(f daemoncfg.Routes, tokens func(string) (string, bool)) (*Table, error) {
 	t := &Table{byHost: map[string]*Route{}, file: f}
 	var errs []error
 	for i, r := range f.Routes {
@@ -69,7 +69,7 @@ func (t *Table) Lookup(host string) *Route { return t.byHost[mitm.NormalizeHost(
 
 // Routes returns the table as written in routes.yaml (no token values exist
 // there to leak).
-func (t *Table) Routes() []routes.Route { return t.file.Routes }
+func (t *Table) Routes() []daemoncfg.Route { return t.file.Routes }
 
 // maxDecode bounds repeated percent-decoding (%252e -> %2e -> .).
 const maxDecode = 4

@@ -18,7 +18,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -36,13 +36,13 @@ type gateRig struct {
 	addr, upstream, gate string
 }
 
-func newGateRig(t testing.TB, tune func(*gitgatecfg.Repo)) *gateRig {
+func newGateRig(t testing.TB, tune func(*daemoncfg.Repo)) *gateRig {
 	t.Helper()
 	return newGateRigKnowing(t, tune, nil)
 }
 
 // newGateRigKnowing is newGateRig with more known secrets (name -> value).
-func newGateRigKnowing(t testing.TB, tune func(*gitgatecfg.Repo), known map[string]string) *gateRig {
+func newGateRigKnowing(t testing.TB, tune func(*daemoncfg.Repo), known map[string]string) *gateRig {
 	t.Helper()
 	bin, err := sidecarBin()
 	assert.NilError(t, err)
@@ -61,11 +61,11 @@ func newGateRigKnowing(t testing.TB, tune func(*gitgatecfg.Repo), known map[stri
 		assert.NilError(t, err)
 		fps = append(fps, f)
 	}
-	repo := gitgatecfg.Repo{Name: "app", URL: up, Identity: "id-app"}
+	repo := daemoncfg.Repo{Name: "app", URL: up, Identity: "id-app"}
 	if tune != nil {
 		tune(&repo)
 	}
-	data, err := gitgatecfg.File{Repos: []gitgatecfg.Repo{repo}, KnownSecrets: fps}.Marshal()
+	data, err := daemoncfg.GitGate{Repos: []daemoncfg.Repo{repo}, KnownSecrets: fps}.Marshal()
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "repos.yaml"), data, 0o644))
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "id-app"), []byte("unused for file upstreams"), 0o600))
@@ -169,7 +169,7 @@ func rawCommit(t *testing.T, dir, headers, msg string) string {
 // the push's arguments; want is what the push must answer.
 type attack struct {
 	name    string
-	tune    func(*gitgatecfg.Repo)
+	tune    func(*daemoncfg.Repo)
 	prepare func(t *testing.T, dir string) []string
 	want    string
 }
@@ -272,9 +272,9 @@ func attacks() []attack {
 		{"non-ASCII ref name", nil, func(t *testing.T, dir string) []string {
 			return []string{"origin", "HEAD:refs/heads/caf\u00e9"}
 		}, "not a valid branch or tag name"},
-		{"object over the per-object limit", func(r *gitgatecfg.Repo) { r.MaxObjectMiB = 1 }, branch("big", map[string]string{"big.bin": strings.Repeat("0123456789abcdef", 80<<10)}), "over the per-object limit of 1 MiB"},
-		{"zlib bomb", func(r *gitgatecfg.Repo) { r.MaxObjectMiB = 1 }, branch("bomb", map[string]string{"zeros.bin": string(make([]byte, 64<<20))}), "is 64 MiB, over the per-object limit of 1 MiB"},
-		{"push over the per-push limit", func(r *gitgatecfg.Repo) { r.MaxPushMiB = 1 }, branch("many", map[string]string{"a.txt": strings.Repeat("a", 600<<10), "b.txt": strings.Repeat("b", 600<<10)}), "over the per-push limit"},
+		{"object over the per-object limit", func(r *daemoncfg.Repo) { r.MaxObjectMiB = 1 }, branch("big", map[string]string{"big.bin": strings.Repeat("0123456789abcdef", 80<<10)}), "over the per-object limit of 1 MiB"},
+		{"zlib bomb", func(r *daemoncfg.Repo) { r.MaxObjectMiB = 1 }, branch("bomb", map[string]string{"zeros.bin": string(make([]byte, 64<<20))}), "is 64 MiB, over the per-object limit of 1 MiB"},
+		{"push over the per-push limit", func(r *daemoncfg.Repo) { r.MaxPushMiB = 1 }, branch("many", map[string]string{"a.txt": strings.Repeat("a", 600<<10), "b.txt": strings.Repeat("b", 600<<10)}), "over the per-push limit"},
 		{"push option", nil, func(t *testing.T, dir string) []string {
 			addCommit(t, dir, "c", map[string]string{"o.txt": "o\n"})
 			return []string{"-o", "ci.skip", "origin", "HEAD:refs/heads/opt"}

@@ -11,13 +11,13 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // The clean counterpart of every attack class goes through and arrives: the
 // gate refuses secrets, not shapes of history.
 func TestCleanCounterpartsArrive(t *testing.T) {
-	r := newGateRig(t, func(repo *gitgatecfg.Repo) { repo.MaxObjectMiB = 12 })
+	r := newGateRig(t, func(repo *daemoncfg.Repo) { repo.MaxObjectMiB = 12 })
 	dir := r.clone(t)
 	random := make([]byte, 1<<20)
 	_, err := rand.Read(random)
@@ -73,7 +73,7 @@ func TestForceAndDelete(t *testing.T) {
 	assert.Assert(t, err != nil, out)
 	assert.Assert(t, is.Contains(out, "deleting refs/heads/main is not allowed"))
 
-	loose := newGateRig(t, func(r *gitgatecfg.Repo) { r.AllowForcePush, r.AllowDelete = true, true })
+	loose := newGateRig(t, func(r *daemoncfg.Repo) { r.AllowForcePush, r.AllowDelete = true, true })
 	dir = loose.clone(t)
 	run(t, dir, "commit", "-q", "--amend", "-m", "rewritten")
 	out, err = loose.push(t, dir, "-f", "origin", "HEAD:refs/heads/main")

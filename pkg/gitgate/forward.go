@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // forward sends the scanned updates upstream in one atomic push. It first
@@ -16,7 +16,7 @@ import (
 // not (the upstream lost a ref the mirror still has) is scanned now, before
 // anything is sent. A force push carries a lease on the value just read, so
 // a ref moved in between is not overwritten blind.
-func (g *Gate) forward(ctx context.Context, r gitgatecfg.Repo, dir string, env []string, updates []Update, sc *ObjectScan, stderr io.Writer) error {
+func (g *Gate) forward(ctx context.Context, r daemoncfg.Repo, dir string, env []string, updates []Update, sc *ObjectScan, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, g.RemoteTimeout)
 	defer cancel()
 	// The commands that talk to the upstream see the quarantined objects

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -41,7 +41,7 @@ const (
 type Gate struct {
 	ConfigDir string // repos.yaml, known_hosts, identities (read-only)
 	WorkDir   string // mirrors (writable)
-	Repos     map[string]gitgatecfg.Repo
+	Repos     map[string]daemoncfg.Repo
 	Order     []string
 	// Self is the program receive-pack's pre-receive hook runs
 	// ("<Self> git-gate pre-receive").
@@ -62,11 +62,11 @@ func Load(configDir, workDir, self string, log *slog.Logger) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("git-gate: %w", err)
 	}
-	f, err := gitgatecfg.Parse(data)
+	f, err := daemoncfg.ParseGitGate(data)
 	if err != nil {
 		return nil, fmt.Errorf("git-gate: %s: %w", filepath.Join(configDir, "repos.yaml"), err)
 	}
-	g := &Gate{ConfigDir: configDir, WorkDir: workDir, Repos: map[string]gitgatecfg.Repo{}, Self: self, Known: f.KnownSecrets, RemoteTimeout: DefaultRemoteTimeout, Log: log}
+	g := &Gate{ConfigDir: configDir, WorkDir: workDir, Repos: map[string]daemoncfg.Repo{}, Self: self, Known: f.KnownSecrets, RemoteTimeout: DefaultRemoteTimeout, Log: log}
 	for _, r := range f.Repos {
 		g.Repos[r.Name] = r
 		g.Order = append(g.Order, r.Name)
@@ -95,7 +95,7 @@ func (g *Gate) MirrorPath(name string) string { return filepath.Join(g.WorkDir, 
 
 // SSHCommand is GIT_SSH_COMMAND for a repo: its identity only, the pinned
 // host keys only (no trust on first use), no prompts, bounded connect.
-func (g *Gate) SSHCommand(r gitgatecfg.Repo) string {
+func (g *Gate) SSHCommand(r daemoncfg.Repo) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	return fmt.Sprintf("ssh -F /dev/null -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=%d -o LogLevel=ERROR",
 		q(filepath.Join(g.ConfigDir, r.Identity)), q(filepath.Join(g.ConfigDir, "known_hosts")), sshConnectTimeout)
@@ -105,7 +105,7 @@ func (g *Gate) SSHCommand(r gitgatecfg.Repo) string {
 // gate's hardened environment (gateEnv) plus the repo's ssh command. No
 // proxy or agent-supplied ssh setting can steer the gate: nothing is
 // inherited.
-func (g *Gate) gitEnv(r gitgatecfg.Repo) []string {
+func (g *Gate) gitEnv(r daemoncfg.Repo) []string {
 	return localEnv(r, gateEnv("GIT_SSH_COMMAND="+g.SSHCommand(r)))
 }
 
@@ -134,7 +134,7 @@ func git(ctx context.Context, dir string, env []string, stdin []byte, args ...st
 // ensureMirror creates the bare mirror of r with the pre-receive hook wired,
 // and (re)applies its settings on every call, so a mirror made by an older
 // gate or with other limits gets the current ones.
-func (g *Gate) ensureMirror(ctx context.Context, r gitgatecfg.Repo) error {
+func (g *Gate) ensureMirror(ctx context.Context, r daemoncfg.Repo) error {
 	path := g.MirrorPath(r.Name)
 	env := gateEnv()
 	if _, err := os.Stat(filepath.Join(path, "HEAD")); err != nil {

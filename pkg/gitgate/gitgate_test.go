@@ -15,8 +15,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -87,7 +87,7 @@ func TestCheckPolicy(t *testing.T) {
 	b := commit(t, dir, "b", "b", "b")
 	run(t, dir, "reset", "-q", "--hard", a)
 	c := commit(t, dir, "c", "c", "c") // diverges from b
-	g := &Gate{Repos: map[string]gitgatecfg.Repo{"app": {Name: "app"}, "loose": {Name: "loose", AllowDelete: true, AllowForcePush: true}}}
+	g := &Gate{Repos: map[string]daemoncfg.Repo{"app": {Name: "app"}, "loose": {Name: "loose", AllowDelete: true, AllowForcePush: true}}}
 	err := g.CheckPolicy(t.Context(), dir, "app", Update{Old: b, New: ZeroID, Ref: "refs/heads/main"})
 	assert.ErrorContains(t, err, "deleting refs/heads/main is not allowed for app")
 	err = g.CheckPolicy(t.Context(), dir, "app", Update{Old: b, New: c, Ref: "refs/heads/main"})
@@ -118,7 +118,7 @@ func startGate(t *testing.T) (addr string) {
 	cfgDir := t.TempDir()
 	fp, err := secretfp.Of("CANARY", canary)
 	assert.NilError(t, err)
-	f := gitgatecfg.File{Repos: []gitgatecfg.Repo{{Name: "app", URL: "ssh://git@127.0.0.1:1/acme/app.git", Identity: "id-app"}}, KnownSecrets: []secretfp.Fingerprint{fp}}
+	f := daemoncfg.GitGate{Repos: []daemoncfg.Repo{{Name: "app", URL: "ssh://git@127.0.0.1:1/acme/app.git", Identity: "id-app"}}, KnownSecrets: []secretfp.Fingerprint{fp}}
 	data, err := f.Marshal()
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "repos.yaml"), data, 0o644))

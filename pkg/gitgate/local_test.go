@@ -11,7 +11,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -31,7 +31,7 @@ func TestLocalUpstream(t *testing.T) {
 	cfgDir := t.TempDir()
 	fp, err := secretfp.Of("CANARY", canary)
 	assert.NilError(t, err)
-	data, err := gitgatecfg.File{Repos: []gitgatecfg.Repo{{Name: "workspace", URL: upstream}}, KnownSecrets: []secretfp.Fingerprint{fp}}.Marshal()
+	data, err := daemoncfg.GitGate{Repos: []daemoncfg.Repo{{Name: "workspace", URL: upstream}}, KnownSecrets: []secretfp.Fingerprint{fp}}.Marshal()
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "repos.yaml"), data, 0o644))
 	assert.NilError(t, os.WriteFile(filepath.Join(cfgDir, "known_hosts"), nil, 0o644))
@@ -64,6 +64,6 @@ func TestLocalUpstream(t *testing.T) {
 }
 
 func TestLocalRepoConfig(t *testing.T) {
-	_, err := gitgatecfg.Parse([]byte("repos:\n- name: w\n  url: /x/w.git\n"))
+	_, err := daemoncfg.ParseGitGate([]byte("repos:\n- name: w\n  url: /x/w.git\n"))
 	assert.NilError(t, err)
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
 )
 
 // PreReceive is the hook receive-pack runs with the pushed objects in
@@ -88,7 +88,7 @@ func (g *Gate) PreReceive(ctx context.Context, repo, dir string, s *dlp.Scanner,
 }
 
 // RepoLimits are the limits configured for r, defaults filled.
-func RepoLimits(r gitgatecfg.Repo) Limits {
+func RepoLimits(r daemoncfg.Repo) Limits {
 	return Limits{MaxObject: int64(r.MaxObjectMiB) << 20, MaxPush: int64(r.MaxPushMiB) << 20}.WithDefaults()
 }
 

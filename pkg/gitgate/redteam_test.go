@@ -36,7 +36,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // pctAll percent-encodes every byte of s (what curl --data-urlencode or a
@@ -523,7 +523,7 @@ func TestRedTeamHolds_GitShapes(t *testing.T) {
 		r.assertNoLeak(t)
 	})
 	t.Run("delete then recreate a branch (allow_delete)", func(t *testing.T) {
-		r := newGateRig(t, func(repo *gitgatecfg.Repo) { repo.AllowDelete = true; repo.AllowForcePush = true })
+		r := newGateRig(t, func(repo *daemoncfg.Repo) { repo.AllowDelete = true; repo.AllowForcePush = true })
 		dir := r.clone(t)
 		addCommit(t, dir, "s", map[string]string{"k.txt": "k = " + ghToken + "\n"})
 		out, err := r.push(t, dir, "origin", ":refs/heads/main", "HEAD:refs/heads/main2")
@@ -552,7 +552,7 @@ func TestRedTeamHolds_GitShapes(t *testing.T) {
 		r.assertNoLeak(t)
 	})
 	t.Run("blob exactly at and one byte over the per-object limit", func(t *testing.T) {
-		r := newGateRig(t, func(repo *gitgatecfg.Repo) { repo.MaxObjectMiB = 1 })
+		r := newGateRig(t, func(repo *daemoncfg.Repo) { repo.MaxObjectMiB = 1 })
 		dir := r.clone(t)
 		addCommit(t, dir, "at", map[string]string{"at.bin": strings.Repeat("z", 1<<20)})
 		out, err := r.push(t, dir, "origin", "HEAD:refs/heads/at")

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 var (
@@ -178,8 +178,8 @@ func checkGitLimits(c *checker, key string, maxObject, maxPush int) {
 		name string
 		v    int
 	}{{"max_object_mib", maxObject}, {"max_push_mib", maxPush}} {
-		if l.v < 0 || l.v > gitgatecfg.MaxLimitMiB {
-			c.add(key+"."+l.name, "%d is out of range: a size in MiB from 1 to %d (0 or unset: git-gate's default)", l.v, gitgatecfg.MaxLimitMiB)
+		if l.v < 0 || l.v > daemoncfg.MaxLimitMiB {
+			c.add(key+"."+l.name, "%d is out of range: a size in MiB from 1 to %d (0 or unset: git-gate's default)", l.v, daemoncfg.MaxLimitMiB)
 		}
 	}
 }

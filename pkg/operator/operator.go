@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -98,8 +97,8 @@ type AuditEntry struct {
 	After  []string `json:"after,omitempty"`
 	// RoutesBefore and RoutesAfter are egress' routes, with their paths and
 	// credential (scheme and slot, never the value), before and after.
-	RoutesBefore []routes.Route `json:"routes_before,omitempty"`
-	RoutesAfter  []routes.Route `json:"routes_after,omitempty"`
+	RoutesBefore []daemoncfg.Route `json:"routes_before,omitempty"`
+	RoutesAfter  []daemoncfg.Route `json:"routes_after,omitempty"`
 	// WidenedAuth is set when the operator chose to send a route's
 	// credential to more paths than the manifest gave it.
 	WidenedAuth *Widening `json:"widened_auth,omitempty"`
@@ -226,18 +225,18 @@ func (o *Operator) Allowlist(slug string) ([]string, error) {
 	return cfg.APIAllowlist, nil
 }
 
-func (o *Operator) pipelockConfig(slug string) (pipelockcfg.Config, error) {
+func (o *Operator) pipelockConfig(slug string) (daemoncfg.Pipelock, error) {
 	if err := names.ValidateSlug(slug); err != nil {
-		return pipelockcfg.Config{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
+		return daemoncfg.Pipelock{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
 	}
 	data, err := os.ReadFile(filepath.Join(o.Layout.PipelockStateDir(slug), statedir.PipelockFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return pipelockcfg.Config{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
+		return daemoncfg.Pipelock{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
 	}
 	if err != nil {
-		return pipelockcfg.Config{}, err
+		return daemoncfg.Pipelock{}, err
 	}
-	return pipelockcfg.Parse(data)
+	return daemoncfg.ParsePipelock(data)
 }
 
 // AllowHosts is apply_allowlist_change by hand (`claude-bottle allow SLUG

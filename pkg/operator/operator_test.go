@@ -16,9 +16,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -89,13 +88,13 @@ func TestOperatorApprovePipelock(t *testing.T) {
 	// gets a route to it (egress refuses a host without one before pipelock
 	// is asked).
 	assert.DeepEqual(t, app.calls, []string{"reload-pipelock " + slug, "reload-egress " + slug})
-	assert.DeepEqual(t, readRoutes(t, l, slug)[1], routes.Route{Host: "pypi.org"})
+	assert.DeepEqual(t, readRoutes(t, l, slug)[1], daemoncfg.Route{Host: "pypi.org"})
 	after, err := os.ReadFile(filepath.Join(l.PipelockStateDir(slug), "pipelock.yaml"))
 	assert.NilError(t, err)
-	cfg, err := pipelockcfg.Parse(after)
+	cfg, err := daemoncfg.ParsePipelock(after)
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(cfg.APIAllowlist, "pypi.org"))
-	old, err := pipelockcfg.Parse(before)
+	old, err := daemoncfg.ParsePipelock(before)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, cfg.TLSInterception, old.TLSInterception) // everything else is kept
 	assert.DeepEqual(t, cfg.DLP, old.DLP)
@@ -124,9 +123,9 @@ func TestOperatorApproveEgressAndReject(t *testing.T) {
 	assert.DeepEqual(t, app.calls, []string{"reload-pipelock " + slug, "reload-egress " + slug})
 	data, err := os.ReadFile(filepath.Join(l.EgressStateDir(slug), "routes.yaml"))
 	assert.NilError(t, err)
-	f, err := routes.Parse(data)
+	f, err := daemoncfg.ParseRoutes(data)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, f.Routes[len(f.Routes)-1], routes.Route{Host: "registry.npmjs.org"})
+	assert.DeepEqual(t, f.Routes[len(f.Routes)-1], daemoncfg.Route{Host: "registry.npmjs.org"})
 
 	c, _, err := q.Submit(approvals.Proposal{Slug: slug, Kind: approvals.KindCapability, Dockerfile: "FROM x\nRUN true\n", Justification: "need a tool"}, time.Now())
 	assert.NilError(t, err)
@@ -185,11 +184,11 @@ func TestAllowHostsErrorsLeaveFilesUnchanged(t *testing.T) {
 	assert.Equal(t, len(app.calls), 0)
 }
 
-func readRoutes(t *testing.T, l statedir.Layout, slug string) []routes.Route {
+func readRoutes(t *testing.T, l statedir.Layout, slug string) []daemoncfg.Route {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(l.EgressStateDir(slug), "routes.yaml"))
 	assert.NilError(t, err)
-	f, err := routes.Parse(data)
+	f, err := daemoncfg.ParseRoutes(data)
 	assert.NilError(t, err)
 	return f.Routes
 }
@@ -267,7 +266,7 @@ func TestAllowAndRevoke(t *testing.T) {
 	assert.DeepEqual(t, a, Access{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}})
 	e, err := op.AllowAccess(t.Context(), slug, []Access{a}, "npm")
 	assert.NilError(t, err)
-	assert.DeepEqual(t, readRoutes(t, l, slug)[1], routes.Route{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}})
+	assert.DeepEqual(t, readRoutes(t, l, slug)[1], daemoncfg.Route{Host: "registry.npmjs.org", Paths: []string{"/@acme/"}})
 	assert.Assert(t, slicesContains(e.After, "registry.npmjs.org"))
 	assert.Equal(t, len(e.RoutesBefore)+1, len(e.RoutesAfter))
 

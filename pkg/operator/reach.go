@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -60,17 +60,17 @@ func (w Widening) String() string {
 // PlanAccess reports how a of a running bottle would change its route
 // table, without writing anything: the routes after, and the widening of an
 // authenticated route it implies (nil when none).
-func (o *Operator) PlanAccess(slug string, a Access) (before, after []routes.Route, widen *Widening, err error) {
+func (o *Operator) PlanAccess(slug string, a Access) (before, after []daemoncfg.Route, widen *Widening, err error) {
 	f, err := o.routesFile(slug)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	before = cloneRoutes(f.Routes)
 	after = cloneRoutes(f.Routes)
-	i := slices.IndexFunc(after, func(r routes.Route) bool { return r.Host == a.Host })
+	i := slices.IndexFunc(after, func(r daemoncfg.Route) bool { return r.Host == a.Host })
 	switch {
 	case i < 0:
-		after = append(after, routes.Route{Host: a.Host, Paths: slices.Clone(a.Paths)})
+		after = append(after, daemoncfg.Route{Host: a.Host, Paths: slices.Clone(a.Paths)})
 	case a.KeepRoute:
 	case len(a.Paths) == 0 || len(after[i].Paths) == 0:
 		after[i].Paths = nil // the whole host
@@ -171,7 +171,7 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 	before := cloneRoutes(f.Routes)
 	after := cloneRoutes(f.Routes)
 	dropHost := len(a.Paths) == 0
-	if i := slices.IndexFunc(after, func(r routes.Route) bool { return r.Host == host }); i >= 0 && !dropHost {
+	if i := slices.IndexFunc(after, func(r daemoncfg.Route) bool { return r.Host == host }); i >= 0 && !dropHost {
 		if len(after[i].Paths) == 0 {
 			return AuditEntry{}, fmt.Errorf("route %s covers every path: deny %s to remove it, then allow the paths to keep", host, host)
 		}
@@ -184,7 +184,7 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 		dropHost = len(after[i].Paths) == 0
 	}
 	if dropHost {
-		after = slices.DeleteFunc(after, func(r routes.Route) bool { return r.Host == host })
+		after = slices.DeleteFunc(after, func(r daemoncfg.Route) bool { return r.Host == host })
 	}
 	plBefore := slices.Clone(cfg.APIAllowlist)
 	plAfter := plBefore
@@ -234,34 +234,34 @@ func (o *Operator) reloadPipelock(ctx context.Context, slug string, written []by
 	return o.Applier.ReloadPipelock(ctx, slug, hex.EncodeToString(sum[:]))
 }
 
-func (o *Operator) routesFile(slug string) (routes.File, error) {
+func (o *Operator) routesFile(slug string) (daemoncfg.Routes, error) {
 	if err := names.ValidateSlug(slug); err != nil {
-		return routes.File{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
+		return daemoncfg.Routes{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
 	}
 	data, err := os.ReadFile(filepath.Join(o.Layout.EgressStateDir(slug), statedir.RoutesFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return routes.File{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
+		return daemoncfg.Routes{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
 	}
 	if err != nil {
-		return routes.File{}, fmt.Errorf("bottle %s: %w", slug, err)
+		return daemoncfg.Routes{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
-	f, err := routes.Parse(data)
+	f, err := daemoncfg.ParseRoutes(data)
 	if err != nil {
-		return routes.File{}, fmt.Errorf("bottle %s: %w", slug, err)
+		return daemoncfg.Routes{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
 	return f, nil
 }
 
-func (o *Operator) writeRoutes(slug string, rs []routes.Route) error {
-	out, err := routes.File{Routes: rs}.Marshal()
+func (o *Operator) writeRoutes(slug string, rs []daemoncfg.Route) error {
+	out, err := daemoncfg.Routes{Routes: rs}.Marshal()
 	if err != nil {
 		return err
 	}
 	return statedir.WriteFileAtomic(o.Layout.EgressStateDir(slug), statedir.RoutesFile, out, statedir.PublicPerm)
 }
 
-func cloneRoutes(rs []routes.Route) []routes.Route {
-	out := make([]routes.Route, 0, len(rs))
+func cloneRoutes(rs []daemoncfg.Route) []daemoncfg.Route {
+	out := make([]daemoncfg.Route, 0, len(rs))
 	for _, r := range rs {
 		r.Paths = slices.Clone(r.Paths)
 		if r.Auth != nil {
@@ -273,8 +273,8 @@ func cloneRoutes(rs []routes.Route) []routes.Route {
 	return out
 }
 
-func routesEqual(a, b []routes.Route) bool {
-	return slices.EqualFunc(a, b, func(x, y routes.Route) bool {
+func routesEqual(a, b []daemoncfg.Route) bool {
+	return slices.EqualFunc(a, b, func(x, y daemoncfg.Route) bool {
 		return x.Host == y.Host && slices.Equal(x.Paths, y.Paths) && (x.Auth == nil) == (y.Auth == nil) && (x.Auth == nil || *x.Auth == *y.Auth)
 	})
 }
@@ -298,13 +298,13 @@ func ParseHostPath(s string) (Access, error) {
 }
 
 // Routes returns the current egress routes of a bottle.
-func (o *Operator) Routes(slug string) ([]routes.Route, error) {
+func (o *Operator) Routes(slug string) ([]daemoncfg.Route, error) {
 	f, err := o.routesFile(slug)
 	if err != nil {
 		return nil, err
 	}
 	if f.Routes == nil {
-		return []routes.Route{}, nil
+		return []daemoncfg.Route{}, nil
 	}
 	return f.Routes, nil
 }

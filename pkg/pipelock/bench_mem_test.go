@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/inject"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 
@@ -139,10 +139,10 @@ func BenchmarkIdlePSS(b *testing.B) {
 	if err := os.WriteFile(dir+"/ca-key.pem", ca.KeyPEM, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cfg := pipelockcfg.Config{Mode: "strict", APIAllowlist: []string{"api.anthropic.com"}, ForwardProxy: pipelockcfg.ForwardProxy{Enabled: true},
-		DLP:                 pipelockcfg.DLP{IncludeDefaults: true, Patterns: []pipelockcfg.Pattern{}},
-		TLSInterception:     pipelockcfg.TLSInterception{Enabled: true, CACert: dir + "/ca.pem", CAKey: dir + "/ca-key.pem"},
-		RequestBodyScanning: pipelockcfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"}}
+	cfg := daemoncfg.Pipelock{Mode: "strict", APIAllowlist: []string{"api.anthropic.com"}, ForwardProxy: daemoncfg.ForwardProxy{Enabled: true},
+		DLP:                 daemoncfg.DLP{IncludeDefaults: true, Patterns: []daemoncfg.Pattern{}},
+		TLSInterception:     daemoncfg.TLSInterception{Enabled: true, CACert: dir + "/ca.pem", CAKey: dir + "/ca-key.pem"},
+		RequestBodyScanning: daemoncfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"}}
 	y, err := cfg.Marshal()
 	if err != nil {
 		b.Fatal(err)

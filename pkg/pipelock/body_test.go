@@ -21,7 +21,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 func gz(b []byte) []byte {
@@ -380,7 +380,7 @@ func TestResponseInjection(t *testing.T) {
 	})
 	for _, mode := range []string{"block", "warn"} {
 		t.Run(mode, func(t *testing.T) {
-			e := newEnvWith(t, next, func(c *pipelockcfg.Config) { c.ResponseScanning.Action = mode })
+			e := newEnvWith(t, next, func(c *daemoncfg.Pipelock) { c.ResponseScanning.Action = mode })
 			e.p.lim.MaxResponse = 8 << 20
 			r := e.get("https://allowed.example.com/hidden")
 			if mode == "block" {

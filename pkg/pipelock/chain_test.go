@@ -13,9 +13,9 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
 )
@@ -28,7 +28,7 @@ func newChain(t *testing.T, e *env) string {
 	assert.NilError(t, err)
 	signer, err := mitm.NewSigner(bottleCA, 0)
 	assert.NilError(t, err)
-	table, err := egress.NewTable(routes.File{Routes: []routes.Route{{Host: "allowed.example.com"}}}, func(string) (string, bool) { return "", false })
+	table, err := egress.NewTable(daemoncfg.Routes{Routes: []daemoncfg.Route{{Host: "allowed.example.com"}}}, func(string) (string, bool) { return "", false })
 	assert.NilError(t, err)
 	up, _ := url.Parse(e.proxyURL.String())
 	p, err := egress.New(egress.Options{Table: table, Signer: signer, Transport: egress.NewTransport(up, e.pipeCA.Pool())})

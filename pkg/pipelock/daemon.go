@@ -16,10 +16,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -40,20 +40,20 @@ func Load(path string, resolver Resolver, env []string, log *slog.Logger) (*Prox
 }
 
 // loadConfig reads and validates pipelock.yaml.
-func loadConfig(path string) (pipelockcfg.Config, error) {
+func loadConfig(path string) (daemoncfg.Pipelock, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return pipelockcfg.Config{}, fmt.Errorf("pipelock: config: %w", err)
+		return daemoncfg.Pipelock{}, fmt.Errorf("pipelock: config: %w", err)
 	}
-	cfg, err := pipelockcfg.Parse(data)
+	cfg, err := daemoncfg.ParsePipelock(data)
 	if err != nil {
-		return pipelockcfg.Config{}, fmt.Errorf("pipelock: %s: %w", path, err)
+		return daemoncfg.Pipelock{}, fmt.Errorf("pipelock: %s: %w", path, err)
 	}
 	return cfg, nil
 }
 
 // Build makes the proxy of a validated config.
-func Build(cfg pipelockcfg.Config, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
+func Build(cfg daemoncfg.Pipelock, resolver Resolver, env []string, log *slog.Logger) (*Proxy, error) {
 	s, err := stage(cfg, env)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func Build(cfg pipelockcfg.Config, resolver Resolver, env []string, log *slog.Lo
 // CA, extra roots, CIDRs, DLP patterns and fingerprints — before pipelock
 // opens its port: a port that accepts is a pipelock that will serve.
 type staged struct {
-	cfg      pipelockcfg.Config
+	cfg      daemoncfg.Pipelock
 	dlp      dlp.Options
 	signer   *mitm.Signer
 	extraPEM []byte
@@ -74,7 +74,7 @@ type staged struct {
 
 // stage does the fast part of Build: whatever can fail on the
 // configuration fails here.
-func stage(cfg pipelockcfg.Config, env []string) (*staged, error) {
+func stage(cfg daemoncfg.Pipelock, env []string) (*staged, error) {
 	s := &staged{cfg: cfg, dlp: dlp.Options{Known: cfg.DLP.KnownSecrets, NoGitleaks: !cfg.DLP.IncludeDefaults, Disable: cfg.DLP.DisableClasses}}
 	for _, pt := range cfg.DLP.Patterns {
 		s.dlp.Patterns = append(s.dlp.Patterns, dlp.Pattern{Name: pt.Name, Regex: pt.Regex})

@@ -7,7 +7,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -19,11 +19,11 @@ const apiKey = "sk-ant-api03-u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIhK
 // In Authorization to the same host, in x-api-key to another host, with
 // anything around it, or anywhere else in the request, it is blocked.
 func TestHeaderCredentialOnlyInItsHeaderToItsHost(t *testing.T) {
-	e := newEnv(t, func(c *pipelockcfg.Config) {
+	e := newEnv(t, func(c *daemoncfg.Pipelock) {
 		fp, err := secretfp.Of("ANTHROPIC_API_KEY", apiKey)
 		assert.NilError(t, err)
 		c.DLP.KnownSecrets = append(c.DLP.KnownSecrets, fp)
-		c.DLP.AllowedCredentials = append(c.DLP.AllowedCredentials, pipelockcfg.Credential{Host: "api.github.com", Secret: "ANTHROPIC_API_KEY", Header: "x-api-key"})
+		c.DLP.AllowedCredentials = append(c.DLP.AllowedCredentials, daemoncfg.Credential{Host: "api.github.com", Secret: "ANTHROPIC_API_KEY", Header: "x-api-key"})
 	})
 	send := func(url string, hdr map[string]string) result {
 		t.Helper()

@@ -26,8 +26,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -107,14 +107,14 @@ func (e *env) seenAll() []seen {
 
 func (e *env) logText() string { e.logsMu.Lock(); defer e.logsMu.Unlock(); return e.logs.String() }
 
-func newEnv(t testing.TB, mutate func(*pipelockcfg.Config)) *env {
+func newEnv(t testing.TB, mutate func(*daemoncfg.Pipelock)) *env {
 	t.Helper()
 	return newEnvWith(t, nil, mutate)
 }
 
 // newEnvWith is newEnv with a stand-in internet that answers with next
 // (after recording the request) instead of the default echo.
-func newEnvWith(t testing.TB, next http.Handler, mutate func(*pipelockcfg.Config)) *env {
+func newEnvWith(t testing.TB, next http.Handler, mutate func(*daemoncfg.Pipelock)) *env {
 	t.Helper()
 	e := &env{t: t, res: &stubResolver{addrs: map[string][]netip.Addr{}}, logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}}
 	var err error
@@ -151,15 +151,15 @@ func newEnvWith(t testing.TB, next http.Handler, mutate func(*pipelockcfg.Config
 	assert.NilError(t, writeFile(caDir+"/ca.pem", e.pipeCA.CertPEM))
 	assert.NilError(t, writeFile(caDir+"/ca-key.pem", e.pipeCA.KeyPEM))
 
-	cfg := pipelockcfg.Config{
+	cfg := daemoncfg.Pipelock{
 		Mode:         "strict",
 		APIAllowlist: []string{"api.github.com", "allowed.example.com", "*.wild.example.com", "pass.example.com", "internal.example.com", "meta.example.com"},
-		ForwardProxy: pipelockcfg.ForwardProxy{Enabled: true, ProxyAuthSHA256: sha256hex("egress:pw-123")},
-		DLP:          pipelockcfg.DLP{IncludeDefaults: true},
-		TLSInterception: pipelockcfg.TLSInterception{Enabled: true, CACert: caDir + "/ca.pem", CAKey: caDir + "/ca-key.pem",
+		ForwardProxy: daemoncfg.ForwardProxy{Enabled: true, ProxyAuthSHA256: sha256hex("egress:pw-123")},
+		DLP:          daemoncfg.DLP{IncludeDefaults: true},
+		TLSInterception: daemoncfg.TLSInterception{Enabled: true, CACert: caDir + "/ca.pem", CAKey: caDir + "/ca-key.pem",
 			PassthroughDomains: []string{"pass.example.com"}},
-		RequestBodyScanning: pipelockcfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
-		SSRF:                pipelockcfg.SSRF{AllowCIDRs: []string{"127.0.0.0/8"}},
+		RequestBodyScanning: daemoncfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
+		SSRF:                daemoncfg.SSRF{AllowCIDRs: []string{"127.0.0.0/8"}},
 	}
 	for name, v := range secrets {
 		fp, err := secretfp.Of(name, v)
@@ -169,7 +169,7 @@ func newEnvWith(t testing.TB, next http.Handler, mutate func(*pipelockcfg.Config
 	fp, err := secretfp.Of("GH_PAT", ghToken)
 	assert.NilError(t, err)
 	cfg.DLP.KnownSecrets = append(cfg.DLP.KnownSecrets, fp)
-	cfg.DLP.AllowedCredentials = []pipelockcfg.Credential{{Host: "api.github.com", Secret: "GH_PAT"}}
+	cfg.DLP.AllowedCredentials = []daemoncfg.Credential{{Host: "api.github.com", Secret: "GH_PAT"}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -275,7 +275,7 @@ func TestAllowlistBeforeDNS(t *testing.T) {
 }
 
 func TestIPLiteralsAndSSRF(t *testing.T) {
-	e := newEnv(t, func(c *pipelockcfg.Config) { c.SSRF.AllowCIDRs = nil })
+	e := newEnv(t, func(c *daemoncfg.Pipelock) { c.SSRF.AllowCIDRs = nil })
 	for _, u := range []string{"http://127.0.0.1/", "http://2130706433/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/"} {
 		r := e.get(u)
 		assert.Equal(t, r.status, 403, u)
@@ -418,7 +418,7 @@ func TestPassthrough(t *testing.T) {
 }
 
 func TestAuditModeDoesNotBlock(t *testing.T) {
-	e := newEnv(t, func(c *pipelockcfg.Config) { c.Mode = "audit" })
+	e := newEnv(t, func(c *daemoncfg.Pipelock) { c.Mode = "audit" })
 	r := e.get("https://allowed.example.com/?k=" + secrets["AWS"])
 	assert.Equal(t, r.status, 200)
 	assert.Assert(t, is.Contains(e.logText(), "not blocking: audit/warn"))
@@ -435,13 +435,13 @@ func TestHostMismatchInsideTunnel(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	cfg := pipelockcfg.Config{Mode: "strict", TLSInterception: pipelockcfg.TLSInterception{Enabled: true, CACert: "/nonexistent/ca.pem", CAKey: "/nonexistent/ca-key.pem"},
-		RequestBodyScanning: pipelockcfg.RequestBodyScanning{Action: "block", HeaderMode: "all"}}
+	cfg := daemoncfg.Pipelock{Mode: "strict", TLSInterception: daemoncfg.TLSInterception{Enabled: true, CACert: "/nonexistent/ca.pem", CAKey: "/nonexistent/ca-key.pem"},
+		RequestBodyScanning: daemoncfg.RequestBodyScanning{Action: "block", HeaderMode: "all"}}
 	_, err := Build(cfg, &stubResolver{}, nil, nil)
 	assert.ErrorContains(t, err, "interception CA (pipelock never creates one)")
 	assert.ErrorContains(t, err, "/nonexistent/ca.pem")
-	cfg.TLSInterception = pipelockcfg.TLSInterception{}
-	cfg.DLP.Patterns = []pipelockcfg.Pattern{{Name: "bad", Regex: "("}}
+	cfg.TLSInterception = daemoncfg.TLSInterception{}
+	cfg.DLP.Patterns = []daemoncfg.Pattern{{Name: "bad", Regex: "("}}
 	_, err = Build(cfg, &stubResolver{}, nil, nil)
 	assert.ErrorContains(t, err, "pattern 0 (bad)")
 	_, err = Load("/nonexistent/pipelock.yaml", &stubResolver{}, nil, nil)

@@ -29,11 +29,11 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/inject"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 )
 
 // BlockHeader names the reason of a block and the supervise tool to call.
@@ -45,7 +45,7 @@ const InjectionHeader = "X-Claude-Bottle-Injection"
 
 // Options configure a Proxy.
 type Options struct {
-	Config  pipelockcfg.Config
+	Config  daemoncfg.Pipelock
 	Scanner *dlp.Scanner
 	// Signer is the interception CA's signer; nil when interception is off.
 	Signer *mitm.Signer
@@ -59,7 +59,7 @@ type Options struct {
 
 // Proxy is the pipelock guard.
 type Proxy struct {
-	cfg         pipelockcfg.Config
+	cfg         daemoncfg.Pipelock
 	scan        *dlp.Scanner
 	log         *slog.Logger
 	guard       *Guard

@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 )
 
 // ControlSocketEnv names the control socket of a pipelock (an abstract
@@ -78,20 +78,20 @@ type Live struct {
 var _ http.Handler = (*Live)(nil)
 
 // readConfig reads and validates the file and returns its hash.
-func readConfig(path string) (pipelockcfg.Config, string, error) {
+func readConfig(path string) (daemoncfg.Pipelock, string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return pipelockcfg.Config{}, "", fmt.Errorf("pipelock: config: %w", err)
+		return daemoncfg.Pipelock{}, "", fmt.Errorf("pipelock: config: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	cfg, err := pipelockcfg.Parse(data)
+	cfg, err := daemoncfg.ParsePipelock(data)
 	if err != nil {
-		return pipelockcfg.Config{}, hex.EncodeToString(sum[:]), fmt.Errorf("pipelock: %s: %w", path, err)
+		return daemoncfg.Pipelock{}, hex.EncodeToString(sum[:]), fmt.Errorf("pipelock: %s: %w", path, err)
 	}
 	return cfg, hex.EncodeToString(sum[:]), nil
 }
 
-func caPEM(cfg pipelockcfg.Config) []byte {
+func caPEM(cfg daemoncfg.Pipelock) []byte {
 	if !cfg.TLSInterception.Enabled {
 		return nil
 	}
@@ -259,7 +259,7 @@ type LiveOptions struct {
 
 // NewLive serves the staged first configuration (read from opts.Path, whose
 // SHA-256 is sum) as generation 1.
-func NewLive(opts LiveOptions, cfg pipelockcfg.Config, st *staged, sum string) (*Live, error) {
+func NewLive(opts LiveOptions, cfg daemoncfg.Pipelock, st *staged, sum string) (*Live, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

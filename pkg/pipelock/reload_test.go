@@ -23,8 +23,8 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -35,7 +35,7 @@ type liveEnv struct {
 	t      *testing.T
 	live   *Live
 	path   string
-	cfg    pipelockcfg.Config
+	cfg    daemoncfg.Pipelock
 	client *http.Client // egress' side: one keep-alive transport
 	gate   chan struct{}
 	mu     sync.Mutex
@@ -71,14 +71,14 @@ func newLiveEnv(t *testing.T) *liveEnv {
 	assert.NilError(t, os.WriteFile(dir+"/ca-key.pem", pipeCA.KeyPEM, 0o600))
 	fp, err := secretfp.Of("AWS", secrets["AWS"])
 	assert.NilError(t, err)
-	e.cfg = pipelockcfg.Config{
+	e.cfg = daemoncfg.Pipelock{
 		Mode:                "strict",
 		APIAllowlist:        []string{"old.example.com"},
-		ForwardProxy:        pipelockcfg.ForwardProxy{Enabled: true, ProxyAuthSHA256: sha256hex("egress:pw")},
-		DLP:                 pipelockcfg.DLP{KnownSecrets: []secretfp.Fingerprint{fp}},
-		TLSInterception:     pipelockcfg.TLSInterception{Enabled: true, CACert: dir + "/ca.pem", CAKey: dir + "/ca-key.pem"},
-		RequestBodyScanning: pipelockcfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
-		SSRF:                pipelockcfg.SSRF{AllowCIDRs: []string{"127.0.0.0/8"}},
+		ForwardProxy:        daemoncfg.ForwardProxy{Enabled: true, ProxyAuthSHA256: sha256hex("egress:pw")},
+		DLP:                 daemoncfg.DLP{KnownSecrets: []secretfp.Fingerprint{fp}},
+		TLSInterception:     daemoncfg.TLSInterception{Enabled: true, CACert: dir + "/ca.pem", CAKey: dir + "/ca-key.pem"},
+		RequestBodyScanning: daemoncfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
+		SSRF:                daemoncfg.SSRF{AllowCIDRs: []string{"127.0.0.0/8"}},
 	}
 	e.path = filepath.Join(dir, "pipelock.yaml")
 	e.write(e.cfg)
@@ -103,7 +103,7 @@ func newLiveEnv(t *testing.T) *liveEnv {
 
 // write replaces the config file the way the host CLI does (temp + rename)
 // and returns its SHA-256.
-func (e *liveEnv) write(cfg pipelockcfg.Config) string {
+func (e *liveEnv) write(cfg daemoncfg.Pipelock) string {
 	b, err := cfg.Marshal()
 	assert.NilError(e.t, err)
 	return e.writeRaw(b)

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/inject"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 )
 
 // Response scanning: a response the agent will read as text is decoded
@@ -34,7 +34,7 @@ const (
 // default allowlist), whose responses are not scanned for injection.
 var modelAPI = func() map[string]bool {
 	m := map[string]bool{}
-	for _, h := range pipelockcfg.DefaultAllowlist() {
+	for _, h := range daemoncfg.DefaultAllowlist() {
 		m[h] = true
 	}
 	return m

@@ -10,9 +10,9 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -94,7 +94,7 @@ func TestFromState(t *testing.T) {
 	write(names.Egress, statedir.RoutesFile, "routes:\n- host: api.anthropic.com\n- host: api.github.com\n  paths: [/repos/acme/]\n  auth: {scheme: token, token_env: EGRESS_TOKEN_1}\n- host: pypi.org\n")
 	m, err := manifest.Parse([]byte("name = \"b\"\n[pipelock]\ntls_passthrough = [\"api.anthropic.com\"]\n"), "b.toml")
 	assert.NilError(t, err)
-	pl, err := pipelockcfg.FromManifest(m).Marshal()
+	pl, err := bottle.PipelockConfig(m).Marshal()
 	assert.NilError(t, err)
 	write(names.Pipelock, statedir.PipelockFile, string(pl))
 	write(names.GitGate, "repos.yaml", "repos:\n- name: app\n  url: ssh://git@h/app.git\n  identity: id-app\n")

@@ -8,10 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/gitgatecfg"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -39,7 +37,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	rf, err := routes.Parse(data)
+	rf, err := daemoncfg.ParseRoutes(data)
 	if err != nil {
 		return Target{}, fmt.Errorf("%s: %w", slug, err)
 	}
@@ -48,7 +46,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
-	cfg, err := pipelockcfg.Parse(pdata)
+	cfg, err := daemoncfg.ParsePipelock(pdata)
 	if err != nil {
 		return Target{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
@@ -75,7 +73,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 		return Target{}, fmt.Errorf("bottle %s has no egress route pipelock inspects (all are TLS passthrough or there are none): pass --allowed-url", slug)
 	}
 	if gdata, err := os.ReadFile(filepath.Join(layout.GitGateStateDir(slug), "repos.yaml")); err == nil {
-		if gf, err := gitgatecfg.Parse(gdata); err == nil && len(gf.Repos) > 0 {
+		if gf, err := daemoncfg.ParseGitGate(gdata); err == nil && len(gf.Repos) > 0 {
 			t.RepoURL = gf.Repos[0].URL
 		}
 	}

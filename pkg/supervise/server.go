@@ -20,8 +20,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -36,7 +36,7 @@ type Options struct {
 	// RateLimit is the most new proposals per minute (default 10).
 	RateLimit int
 	// Allowlist fetches egress' route table (list-egress-routes).
-	Allowlist func(ctx context.Context) ([]routes.Route, error)
+	Allowlist func(ctx context.Context) ([]daemoncfg.Route, error)
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -88,7 +88,7 @@ type Decision struct {
 
 // RoutesOutput is the output of list-egress-routes.
 type RoutesOutput struct {
-	Routes []routes.Route `json:"routes"`
+	Routes []daemoncfg.Route `json:"routes"`
 }
 
 // New builds the server and its tools.
@@ -206,7 +206,7 @@ func (s *Server) listRoutes(ctx context.Context, _ *mcp.CallToolRequest, _ struc
 		return nil, RoutesOutput{}, fmt.Errorf("list egress routes: %w", err)
 	}
 	if rs == nil {
-		rs = []routes.Route{}
+		rs = []daemoncfg.Route{}
 	}
 	return nil, RoutesOutput{Routes: rs}, nil
 }
@@ -300,8 +300,8 @@ func describeApplied(p approvals.Proposal, r approvals.Response) string {
 
 // EgressAllowlist fetches http://_egress.local/allowlist through the egress
 // proxy at proxyURL.
-func EgressAllowlist(proxyURL string) func(ctx context.Context) ([]routes.Route, error) {
-	return func(ctx context.Context) ([]routes.Route, error) {
+func EgressAllowlist(proxyURL string) func(ctx context.Context) ([]daemoncfg.Route, error) {
+	return func(ctx context.Context) ([]daemoncfg.Route, error) {
 		pu, err := url.Parse(proxyURL)
 		if err != nil {
 			return nil, err
@@ -323,7 +323,7 @@ func EgressAllowlist(proxyURL string) func(ctx context.Context) ([]routes.Route,
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("egress answered %s", resp.Status)
 		}
-		var f routes.File
+		var f daemoncfg.Routes
 		if err := json.Unmarshal(body, &f); err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
-	"github.com/claude-bottle/claude-bottle/pkg/routes"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 func connect(t *testing.T, s *Server) *mcp.ClientSession {
@@ -37,8 +37,8 @@ func newServer(t *testing.T, mutate func(*Options)) (*Server, approvals.Queue) {
 	t.Helper()
 	q := approvals.Queue{Dir: t.TempDir()}
 	o := Options{Slug: "demo-ab1cd", Queue: q, Wait: 10 * time.Second, Poll: 20 * time.Millisecond,
-		Allowlist: func(context.Context) ([]routes.Route, error) {
-			return []routes.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &routes.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}}, nil
+		Allowlist: func(context.Context) ([]daemoncfg.Route, error) {
+			return []daemoncfg.Route{{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &daemoncfg.Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}}}, nil
 		}}
 	if mutate != nil {
 		mutate(&o)

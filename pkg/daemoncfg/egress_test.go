@@ -1,4 +1,4 @@
-package routes
+package daemoncfg
 
 import (
 	"testing"
@@ -7,13 +7,13 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	f := File{Routes: []Route{
+	f := Routes{Routes: []Route{
 		{Host: "api.github.com", Paths: []string{"/repos/acme/"}, Auth: &Auth{Scheme: "token", TokenEnv: "EGRESS_TOKEN_1"}},
 		{Host: "raw.githubusercontent.com"},
 	}}
 	b, err := f.Marshal()
 	assert.NilError(t, err)
-	got, err := Parse(b)
+	got, err := ParseRoutes(b)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got, f)
 }
@@ -30,7 +30,7 @@ func TestParseErrors(t *testing.T) {
 		"not yaml":      {"routes: [", "parse routes"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.src))
+			_, err := ParseRoutes([]byte(tc.src))
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}

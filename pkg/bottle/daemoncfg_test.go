@@ -1,14 +1,15 @@
-package pipelockcfg
+package bottle
 
 import (
 	"testing"
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 )
 
-func TestFromManifest(t *testing.T) {
+func TestPipelockConfig(t *testing.T) {
 	m, err := manifest.Parse([]byte(`name = "x"
 [[egress.routes]]
 host = "API.github.com"
@@ -19,7 +20,7 @@ allowlist = ["api.anthropic.com", "API.github.com", "api.anthropic.com"]
 tls_passthrough = ["api.anthropic.com"]
 `), "b.toml")
 	assert.NilError(t, err)
-	c := FromManifest(m)
+	c := PipelockConfig(m)
 	assert.DeepEqual(t, c.APIAllowlist, []string{"api.anthropic.com", "api.github.com"})
 	assert.Equal(t, c.Mode, "strict")
 	assert.Assert(t, c.ForwardProxy.Enabled)
@@ -29,11 +30,11 @@ tls_passthrough = ["api.anthropic.com"]
 	assert.Equal(t, c.TLSInterception.CACert, "/etc/claude-bottle/pipelock/ca.pem")
 	assert.Equal(t, c.TLSInterception.CAKey, "/etc/claude-bottle/pipelock/ca-key.pem")
 	assert.DeepEqual(t, c.TLSInterception.PassthroughDomains, []string{"api.anthropic.com"})
-	assert.DeepEqual(t, c.RequestBodyScanning, RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"})
+	assert.DeepEqual(t, c.RequestBodyScanning, daemoncfg.RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"})
 
 	b, err := c.Marshal()
 	assert.NilError(t, err)
-	got, err := Parse(b)
+	got, err := daemoncfg.ParsePipelock(b)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got, c)
 
@@ -46,7 +47,7 @@ tls_passthrough = ["api.anthropic.com"]
 
 func TestParseErrors(t *testing.T) {
 	valid := "mode: strict\napi_allowlist: [a.example.com]\nforward_proxy: {enabled: true}\ndlp: {include_defaults: true, scan_env: false, patterns: []}\ntls_interception: {enabled: true, ca_cert: /c, ca_key: /k, passthrough_domains: []}\nrequest_body_scanning: {action: block, scan_headers: true, header_mode: all}\n"
-	_, err := Parse([]byte(valid))
+	_, err := daemoncfg.ParsePipelock([]byte(valid))
 	assert.NilError(t, err)
 	for name, tc := range map[string]struct{ src, want string }{
 		"unknown key":   {valid + "bogus: 1\n", "field bogus not found"},
@@ -58,12 +59,12 @@ func TestParseErrors(t *testing.T) {
 		"pattern empty": {"mode: strict\ndlp: {patterns: [{name: x}]}\nrequest_body_scanning: {action: block, header_mode: all}\n", "dlp.patterns[0]: want name and regex"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.src))
+			_, err := daemoncfg.ParsePipelock([]byte(tc.src))
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 	// Every problem at once.
-	_, err = Parse([]byte("mode: open\nrequest_body_scanning: {action: allow, header_mode: some}\n"))
+	_, err = daemoncfg.ParsePipelock([]byte("mode: open\nrequest_body_scanning: {action: allow, header_mode: some}\n"))
 	assert.ErrorContains(t, err, `mode: "open"`)
 	assert.ErrorContains(t, err, `action: "allow"`)
 	assert.ErrorContains(t, err, `header_mode: "some"`)
@@ -72,11 +73,11 @@ func TestParseErrors(t *testing.T) {
 func TestInjectionAction(t *testing.T) {
 	m, err := manifest.Parse([]byte("name = \"x\"\n[pipelock]\ninjection = \"warn\"\n"), "b.toml")
 	assert.NilError(t, err)
-	c := FromManifest(m)
+	c := PipelockConfig(m)
 	assert.Equal(t, c.ResponseScanning.Action, "warn")
 	y, err := c.Marshal()
 	assert.NilError(t, err)
-	back, err := Parse(y)
+	back, err := daemoncfg.ParsePipelock(y)
 	assert.NilError(t, err)
 	assert.Equal(t, back.ResponseScanning.Action, "warn")
 

@@ -1,21 +1,15 @@
-// Package routes is the schema of egress' routes.yaml: which hosts (and path
-// prefixes) the agent may reach and which credential slot egress injects. It
-// never holds a credential value, only the name of the variable that does.
-package routes
+package daemoncfg
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
-
-	"go.yaml.in/yaml/v3"
-
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 )
 
-// File is routes.yaml.
-type File struct {
+// Routes is egress' routes.yaml: which hosts (and path prefixes) the agent
+// may reach and which credential slot egress injects. It never holds a
+// credential value, only the name of the variable that does.
+type Routes struct {
 	Routes []Route `yaml:"routes" json:"routes"`
 }
 
@@ -42,39 +36,26 @@ var (
 	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
 )
 
-// FromManifest builds the routes of a resolved bottle.
-func FromManifest(r *manifest.Resolved) File {
-	f := File{Routes: []Route{}}
-	for _, mr := range r.Egress.Routes {
-		rt := Route{Host: mr.Host, Paths: append([]string(nil), mr.Paths...)}
-		if mr.Auth != nil {
-			rt.Auth = &Auth{Scheme: mr.Auth.Scheme, Header: mr.Auth.Header, TokenEnv: r.Slot(mr.Auth.TokenRef)}
-		}
-		f.Routes = append(f.Routes, rt)
-	}
-	return f
-}
-
 // Marshal encodes f as YAML.
-func (f File) Marshal() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("# egress routes of this bottle: written by claude-bottle, reloaded on SIGHUP.\n# Token values are never stored here, only the variable egress reads them from.\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
-		return nil, fmt.Errorf("encode routes: %w", err)
-	}
-	return b.Bytes(), enc.Close()
+func (f Routes) Marshal() ([]byte, error) {
+	return encode("# egress routes of this bottle: written by claude-bottle, reloaded on SIGHUP.\n# Token values are never stored here, only the variable egress reads them from.\n", "routes", f)
 }
 
-// Parse decodes routes.yaml strictly (unknown keys are errors) and validates it.
-func Parse(data []byte) (File, error) {
-	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return File{}, fmt.Errorf("parse routes: %w", err)
+// ParseRoutes decodes routes.yaml strictly (unknown keys are errors) and
+// validates it.
+func ParseRoutes(data []byte) (Routes, error) {
+	var f Routes
+	if err := decodeStrict(data, "routes", &f); err != nil {
+		return Routes{}, err
 	}
+	if err := f.Validate(); err != nil {
+		return Routes{}, err
+	}
+	return f, nil
+}
+
+// Validate reports every problem of f at once.
+func (f Routes) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, r := range f.Routes {
@@ -98,7 +79,7 @@ func Parse(data []byte) (File, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return File{}, fmt.Errorf("invalid routes: %w", err)
+		return fmt.Errorf("invalid routes: %w", err)
 	}
-	return f, nil
+	return nil
 }

@@ -1,21 +1,18 @@
-// Package gitgatecfg is the schema of git-gate's repos.yaml: the repos the
-// gate serves and where each one forwards to. Identities and known_hosts are
-// files beside it in the gate's mounted directory.
-package gitgatecfg
+package daemoncfg
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
-
-	"go.yaml.in/yaml/v3"
+	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
-// File is repos.yaml.
-type File struct {
+// GitGate is git-gate's repos.yaml: the repos the gate serves and where each
+// one forwards to. Identities and known_hosts are files beside it in the
+// gate's mounted directory.
+type GitGate struct {
 	Repos []Repo `yaml:"repos"`
 	// KnownSecrets are values to find in pushes in any encoding (the
 	// bottle's credentials, planted canaries), by fingerprint only.
@@ -42,22 +39,28 @@ const MaxLimitMiB = 64 << 10
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// Marshal encodes f.
-func (f File) Marshal() ([]byte, error) {
+// Marshal encodes f as YAML.
+func (f GitGate) Marshal() ([]byte, error) {
 	if f.Repos == nil {
 		f.Repos = []Repo{}
 	}
-	return yaml.Marshal(f)
+	return encode("", "repos", f)
 }
 
-// Parse decodes repos.yaml strictly and validates it.
-func Parse(data []byte) (File, error) {
-	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return File{}, fmt.Errorf("parse repos: %w", err)
+// ParseGitGate decodes repos.yaml strictly and validates it.
+func ParseGitGate(data []byte) (GitGate, error) {
+	var f GitGate
+	if err := decodeStrict(data, "repos", &f); err != nil {
+		return GitGate{}, err
 	}
+	if err := f.Validate(); err != nil {
+		return GitGate{}, err
+	}
+	return f, nil
+}
+
+// Validate reports every problem of f at once.
+func (f GitGate) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, r := range f.Repos {
@@ -76,7 +79,13 @@ func Parse(data []byte) (File, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return File{}, fmt.Errorf("invalid repos: %w", err)
+		return fmt.Errorf("invalid repos: %w", err)
 	}
-	return f, nil
+	return nil
 }
+
+// Local reports whether the repo's upstream is a path inside the gate's
+// container (the workspace mirror of `claude-bottle run`) rather than an SSH
+// URL: the gate fetches from and pushes to it with git's local transport,
+// with no identity and no host key.
+func (r Repo) Local() bool { return strings.HasPrefix(r.URL, "/") }

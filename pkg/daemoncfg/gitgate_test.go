@@ -1,4 +1,4 @@
-package gitgatecfg
+package daemoncfg
 
 import (
 	"testing"
@@ -7,16 +7,16 @@ import (
 )
 
 func TestRoundTripAndErrors(t *testing.T) {
-	f := File{Repos: []Repo{{Name: "app", URL: "ssh://git@h.example.com/a.git", Identity: "id-app", AllowDelete: true, MaxObjectMiB: 5, MaxPushMiB: 50}}}
+	f := GitGate{Repos: []Repo{{Name: "app", URL: "ssh://git@h.example.com/a.git", Identity: "id-app", AllowDelete: true, MaxObjectMiB: 5, MaxPushMiB: 50}}}
 	b, err := f.Marshal()
 	assert.NilError(t, err)
-	got, err := Parse(b)
+	got, err := ParseGitGate(b)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got, f)
 
-	empty, err := File{}.Marshal()
+	empty, err := GitGate{}.Marshal()
 	assert.NilError(t, err)
-	_, err = Parse(empty)
+	_, err = ParseGitGate(empty)
 	assert.NilError(t, err)
 
 	for name, tc := range map[string]struct{ src, want string }{
@@ -29,7 +29,7 @@ func TestRoundTripAndErrors(t *testing.T) {
 		"huge limit":     {"repos:\n  - {name: a, url: u, identity: id, max_push_mib: 99999999}\n", "must be between 0 (default) and 65536"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.src))
+			_, err := ParseGitGate([]byte(tc.src))
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}

@@ -1,21 +1,12 @@
-// Package pipelockcfg is the schema of pipelock.yaml, the configuration of the
-// pipelock slot. It keeps the pipelock file format (mode, api_allowlist,
-// forward_proxy, dlp, tls_interception, request_body_scanning) so the file
-// stays familiar and portable; unknown keys are errors.
-package pipelockcfg
+package daemoncfg
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -24,8 +15,11 @@ import (
 // that traffic off).
 func DefaultAllowlist() []string { return []string{"api.anthropic.com"} }
 
-// Config is pipelock.yaml.
-type Config struct {
+// Pipelock is pipelock.yaml, the configuration of the pipelock slot. It keeps
+// the pipelock file format (mode, api_allowlist, forward_proxy, dlp,
+// tls_interception, request_body_scanning) so the file stays familiar and
+// portable.
+type Pipelock struct {
 	Mode                string              `yaml:"mode"`
 	APIAllowlist        []string            `yaml:"api_allowlist"`
 	ForwardProxy        ForwardProxy        `yaml:"forward_proxy"`
@@ -118,32 +112,10 @@ type ResponseScanning struct {
 	Action string `yaml:"action,omitempty"`
 }
 
-// FromManifest builds the pipelock config of a bottle: allowlist = defaults ∪
-// route hosts ∪ the manifest's allowlist, sorted and de-duplicated.
-func FromManifest(m *manifest.Manifest) Config {
-	allow := append(DefaultAllowlist(), m.RouteHosts()...)
-	allow = append(allow, m.Pipelock.Allowlist...)
-	dir := names.ConfigDir(names.Pipelock)
-	return Config{
-		Mode:         "strict",
-		APIAllowlist: normalizeList(allow),
-		ForwardProxy: ForwardProxy{Enabled: true},
-		DLP:          DLP{IncludeDefaults: true, ScanEnv: false, Patterns: []Pattern{}, DisableClasses: slices.Clone(m.Pipelock.DLPDisable)},
-		TLSInterception: TLSInterception{
-			Enabled:            true,
-			CACert:             dir + "/ca.pem",
-			CAKey:              dir + "/ca-key.pem",
-			PassthroughDomains: normalizeList(m.Pipelock.TLSPassthrough),
-		},
-		RequestBodyScanning: RequestBodyScanning{Action: "block", ScanHeaders: true, HeaderMode: "all"},
-		ResponseScanning:    ResponseScanning{Action: m.Pipelock.Injection},
-	}
-}
-
 // WithAllowlist returns a copy of c whose allowlist is hosts (normalised),
 // every other setting unchanged.
-func (c Config) WithAllowlist(hosts []string) Config {
-	c.APIAllowlist = normalizeList(hosts)
+func (c Pipelock) WithAllowlist(hosts []string) Pipelock {
+	c.APIAllowlist = NormalizeHosts(hosts)
 	c.TLSInterception.PassthroughDomains = slices.Clone(c.TLSInterception.PassthroughDomains)
 	c.DLP.Patterns = slices.Clone(c.DLP.Patterns)
 	c.DLP.KnownSecrets = slices.Clone(c.DLP.KnownSecrets)
@@ -153,7 +125,9 @@ func (c Config) WithAllowlist(hosts []string) Config {
 	return c
 }
 
-func normalizeList(hosts []string) []string {
+// NormalizeHosts lower-cases, trims and drops the root dot of each host,
+// then sorts and de-duplicates the list.
+func NormalizeHosts(hosts []string) []string {
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {
 		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
@@ -166,33 +140,24 @@ func normalizeList(hosts []string) []string {
 }
 
 // Marshal encodes c as YAML.
-func (c Config) Marshal() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("# pipelock slot config of this bottle: written by claude-bottle; changes apply on restart.\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("encode pipelock config: %w", err)
-	}
-	return b.Bytes(), enc.Close()
+func (c Pipelock) Marshal() ([]byte, error) {
+	return encode("# pipelock slot config of this bottle: written by claude-bottle; changes apply on restart.\n", "pipelock config", c)
 }
 
-// Parse decodes pipelock.yaml strictly and validates it.
-func Parse(data []byte) (Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("parse pipelock config: %w", err)
+// ParsePipelock decodes pipelock.yaml strictly and validates it.
+func ParsePipelock(data []byte) (Pipelock, error) {
+	var c Pipelock
+	if err := decodeStrict(data, "pipelock config", &c); err != nil {
+		return Pipelock{}, err
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, err
+		return Pipelock{}, err
 	}
 	return c, nil
 }
 
 // Validate reports every problem of c at once.
-func (c Config) Validate() error {
+func (c Pipelock) Validate() error {
 	var errs []error
 	switch c.Mode {
 	case "strict", "balanced", "audit":
