@@ -19,7 +19,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 
-	"github.com/claude-bottle/claude-bottle/bench"
+	"github.com/claude-bottle/claude-bottle/internal/benchreport"
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
@@ -133,7 +133,7 @@ func p99(xs []int32) float64 {
 // writeFigures stores a test's figures for the bench report when
 // CLAUDE_BOTTLE_FAULTS_OUT names a directory.
 func writeFigures(t *testing.T, name string, v any) {
-	dir, ok := itest.LookupEnv(bench.FaultsOutEnv)
+	dir, ok := itest.LookupEnv(benchreport.FaultsOutEnv)
 	if !ok || dir == "" {
 		return
 	}
@@ -186,7 +186,7 @@ func TestAllowlistChangesUnderLoad(t *testing.T) {
 			outside = append(outside, res.OKLatUs[i])
 		}
 	}
-	figs := bench.ReloadFigures{DurationS: d.Seconds(), Concurrency: conc, Reloads: len(windows), AllowedOK: res.AllowedOK,
+	figs := benchreport.ReloadFigures{DurationS: d.Seconds(), Concurrency: conc, Reloads: len(windows), AllowedOK: res.AllowedOK,
 		AllowedFailed: res.AllowedFailed, BlockedRefused: res.BlockedRefused, BlockedAdmitted: res.BlockedPassed,
 		P99MsDuringReload: p99(during), P99MsOtherwise: p99(outside), SamplesDuring: len(during)}
 	t.Logf("figures: %+v", figs)
@@ -268,7 +268,7 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 	t.Logf("recovery after kill -9 (s): %v; allowed ok %d failed %d (while down: fail closed); blocked refused %d admitted %d; first failure: %s",
 		recovery, res.AllowedOK, res.AllowedFailed, res.BlockedRefused, res.BlockedPassed, res.FirstFailure)
 	leaked := r.checkFarSide(t)
-	writeFigures(t, "kill-under-load", bench.KillFigures{RecoveryS: recovery, AllowedOK: res.AllowedOK, AllowedFailedWhileDown: res.AllowedFailed,
+	writeFigures(t, "kill-under-load", benchreport.KillFigures{RecoveryS: recovery, AllowedOK: res.AllowedOK, AllowedFailedWhileDown: res.AllowedFailed,
 		BlockedAdmitted: res.BlockedPassed, Leaked: leaked, FirstFailure: res.FirstFailure})
 	// ls shows the restarts.
 	poll.WaitOn(t, func(poll.LogT) poll.Result {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/claude-bottle/claude-bottle/bench"
+	"github.com/claude-bottle/claude-bottle/internal/benchreport"
 )
 
 // Bench measures the budgets of docs/operations.md on this machine (ready time, chain latency and throughput, DLP cost, git-gate scan, idle memory, image sizes) and writes bench/results/<date>.{json,md,png}.
@@ -50,15 +50,15 @@ func Bench(ctx context.Context) error {
 	}
 	_ = tmp.Close()
 	defer func() { _ = os.Remove(tmp.Name()) }()
-	if err := goCmd(ctx, []string{"CLAUDE_BOTTLE_INTEGRATION=1", bench.OutEnv + "=" + tmp.Name()},
-		"test", "-count=1", "-tags=integration", "-run", "^TestBench$", "-v", "-timeout=20m", "./bench/"); err != nil {
+	if err := goCmd(ctx, []string{"CLAUDE_BOTTLE_INTEGRATION=1", benchreport.OutEnv + "=" + tmp.Name()},
+		"test", "-count=1", "-tags=integration", "-run", "^TestBench$", "-v", "-timeout=20m", "./internal/benchreport/"); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(tmp.Name())
 	if err != nil {
 		return err
 	}
-	r := bench.Report{Date: date, Machine: machine(ctx), Micro: bench.ParseMicro(micro.String())}
+	r := benchreport.Report{Date: date, Machine: machine(ctx), Micro: benchreport.ParseMicro(micro.String())}
 	if err := json.Unmarshal(data, &r.Docker); err != nil {
 		return fmt.Errorf("bench results: %w", err)
 	}
@@ -92,8 +92,8 @@ func Bench(ctx context.Context) error {
 	return nil
 }
 
-func machine(ctx context.Context) bench.Machine {
-	m := bench.Machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
+func machine(ctx context.Context) benchreport.Machine {
+	m := benchreport.Machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -118,19 +118,19 @@ func machine(ctx context.Context) bench.Machine {
 // at c=64, an allowlist change every 5 s; kill -9 of each daemon under the
 // same load) in both shapes and reads their figures. CI runs the same tests
 // for 10 s at c=16.
-func benchFaults(ctx context.Context) (bench.Faults, error) {
+func benchFaults(ctx context.Context) (benchreport.Faults, error) {
 	dir, err := os.MkdirTemp("", "cb-faults-")
 	if err != nil {
-		return bench.Faults{}, err
+		return benchreport.Faults{}, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	for _, bundle := range []string{"1", "0"} {
 		fmt.Fprintf(progress, "bench: allowlist changes and kill -9 under load, 60 s at c=64 (bundle=%s)\n", bundle)
-		if err := goCmd(ctx, []string{"CLAUDE_BOTTLE_INTEGRATION=1", "CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + bundle, bench.FaultsOutEnv + "=" + dir,
+		if err := goCmd(ctx, []string{"CLAUDE_BOTTLE_INTEGRATION=1", "CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + bundle, benchreport.FaultsOutEnv + "=" + dir,
 			"CLAUDE_BOTTLE_FAULTS_DURATION=60s", "CLAUDE_BOTTLE_FAULTS_CONC=64"},
 			"test", "-count=1", "-tags=integration", "-run", "^(TestAllowlistChangesUnderLoad|TestDaemonKilledUnderLoad)$", "-v", "-timeout=20m", "./integration/"); err != nil {
-			return bench.Faults{}, err
+			return benchreport.Faults{}, err
 		}
 	}
-	return bench.ReadFaults(dir)
+	return benchreport.ReadFaults(dir)
 }
