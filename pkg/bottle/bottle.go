@@ -168,14 +168,6 @@ func Prepare(opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	snapshot, err := json.MarshalIndent(map[string]any{
-		"bottle": r.Name, "slug": slug,
-		"egress_routes": EgressRoutes(r).Routes, "pipelock_allowlist": pcfg.APIAllowlist,
-		"tls_passthrough": pcfg.TLSInterception.PassthroughDomains,
-	}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode supervise snapshot: %w", err)
-	}
 
 	const pub, priv = statedir.PublicPerm, statedir.PrivatePerm
 	files := []statedir.File{
@@ -190,7 +182,6 @@ func Prepare(opts Options) (*Plan, error) {
 		{Dir: names.Pipelock, Name: statedir.PipelockFile, Data: pipelockYAML, Perm: pub},
 		{Dir: names.Pipelock, Name: statedir.CACert, Data: pipelockCA.CertPEM, Perm: pub},
 		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
-		{Dir: names.Supervise, Name: "config.json", Data: append(snapshot, '\n'), Perm: pub},
 	}
 	known := append([]secretfp.Fingerprint(nil), r.CanaryFingerprints()...)
 	for _, tf := range tfs {

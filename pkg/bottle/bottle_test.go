@@ -109,7 +109,6 @@ func TestPrepareAndStage(t *testing.T) {
 		"git-gate/id-app", "git-gate/known_hosts", "git-gate/repos.yaml",
 		"metadata.json",
 		"pipelock/ca-key.pem", "pipelock/ca.pem", "pipelock/pipelock.yaml",
-		"supervise/config.json",
 	})
 
 	// The agent's directory holds the egress CA certificate and nothing else.

@@ -336,13 +336,14 @@ func daemonEnv(opts Options, daemon string) map[string]*string {
 	return env
 }
 
-// daemonVolumes are the mounts of one daemon: its state directory, read-only,
-// at the same in-container path in both shapes.
+// daemonVolumes are the mounts of one daemon, at the same in-container paths
+// in both shapes: its state directory, read-only (supervise has none: it
+// reads only its environment), and supervise's queue.
 func daemonVolumes(opts Options, daemon string) []Volume {
-	v := []Volume{{Type: "bind", Source: opts.Layout.DaemonDir(opts.Slug, daemon), Target: names.ConfigDir(daemon), ReadOnly: true}}
 	if daemon == names.Supervise {
-		v = append(v, Volume{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: names.QueueMount})
+		return []Volume{{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: names.QueueMount}}
 	}
+	v := []Volume{{Type: "bind", Source: opts.Layout.DaemonDir(opts.Slug, daemon), Target: names.ConfigDir(daemon), ReadOnly: true}}
 	if daemon == names.GitGate && hasWorkspace(opts) {
 		v = append(v, workspaceVolume(opts))
 	}

@@ -322,7 +322,7 @@ func TestLegacyShape(t *testing.T) {
 			assert.Equal(t, len(p.Services["pipelock"].Networks[EgressNet].Aliases), 0)
 		}},
 		{"daemon state mounted read-only at its config dir", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range []string{names.Egress, names.Pipelock, names.GitGate} {
 				v := volumeFor(p.Services[d], "/etc/claude-bottle/"+d)
 				assert.Assert(t, v != nil, d)
 				assert.Equal(t, v.Source, home+"/state/full-test1/"+d)
@@ -333,6 +333,7 @@ func TestLegacyShape(t *testing.T) {
 		{"supervise queue mounted writable", "full", func(t *testing.T, p *Project) {
 			v := volumeFor(p.Services["supervise"], "/var/lib/claude-bottle/queue")
 			assert.Assert(t, v != nil)
+			assert.Assert(t, volumeFor(p.Services["supervise"], "/etc/claude-bottle/supervise") == nil, "supervise has no state dir")
 			assert.Equal(t, v.Source, home+"/queue/full-test1")
 			assert.Assert(t, !v.ReadOnly)
 		}},
@@ -445,7 +446,7 @@ func TestBundleShape(t *testing.T) {
 		{"volume targets", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, volumeTargets(p.Services["sidecars"]), []string{
 				"/etc/claude-bottle/egress", "/etc/claude-bottle/pipelock", "/etc/claude-bottle/git-gate",
-				"/etc/claude-bottle/supervise", "/var/lib/claude-bottle/queue",
+				"/var/lib/claude-bottle/queue",
 			})
 		}},
 		{"healthcheck", "full", func(t *testing.T, p *Project) {

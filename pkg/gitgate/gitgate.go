@@ -8,7 +8,6 @@ package gitgate
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -208,6 +207,3 @@ func (g *Gate) Refresh(ctx context.Context, name string) error {
 	g.Log.Info("refreshed", "repo", name, "took", time.Since(start).String())
 	return nil
 }
-
-// ErrNotDeclared is returned for repos the bottle does not declare.
-var ErrNotDeclared = errors.New("repository not declared")

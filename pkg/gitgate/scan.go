@@ -322,10 +322,6 @@ type TreeEntry struct {
 	ID   []byte // raw, hashLen bytes
 }
 
-// Gitlink reports whether e is a submodule commit (its id is any value the
-// pusher chose, not the hash of anything in the push).
-func (e TreeEntry) Gitlink() bool { return e.Mode == "160000" }
-
 // treeMode returns m as a string, without allocating for the modes git
 // writes.
 func treeMode(m []byte) string {

@@ -385,13 +385,6 @@ func (s *Supervisor) startReaper(exits chan<- exitEvent) func() {
 	}
 }
 
-func exitCode(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
-
 func describe(ws syscall.WaitStatus) string {
 	if ws.Signaled() {
 		return "killed by " + signalName(ws.Signal())

@@ -11,7 +11,6 @@ package selftest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base32"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -517,13 +516,3 @@ func firstLine(s string) string {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// Base32Label is how attack 4 encodes a secret into a DNS label (for far-side
-// checks that want to look for exactly that form).
-func Base32Label(secret string) string {
-	l := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString([]byte(secret)), "="))
-	if len(l) > 60 {
-		l = l[:60]
-	}
-	return l
-}

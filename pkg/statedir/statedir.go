@@ -67,8 +67,6 @@ func (l Layout) EgressStateDir(slug string) string { return l.DaemonDir(slug, na
 // GitGateStateDir holds repo config, identities and known_hosts.
 func (l Layout) GitGateStateDir(slug string) string { return l.DaemonDir(slug, names.GitGate) }
 
-// SuperviseStateDir holds the current-config snapshot for the agent.
-func (l Layout) SuperviseStateDir(slug string) string { return l.DaemonDir(slug, names.Supervise) }
 
 // AgentCADir holds only the bottle CA certificate: the one file of the state
 // the agent may see.

@@ -34,7 +34,6 @@ func TestLayoutPaths(t *testing.T) {
 		l.PipelockStateDir(slug):  "/h/state/demo-ab1cd/pipelock",
 		l.EgressStateDir(slug):    "/h/state/demo-ab1cd/egress",
 		l.GitGateStateDir(slug):   "/h/state/demo-ab1cd/git-gate",
-		l.SuperviseStateDir(slug): "/h/state/demo-ab1cd/supervise",
 		l.AgentCADir(slug):        "/h/state/demo-ab1cd/agent",
 		l.QueueDir(slug):          "/h/queue/demo-ab1cd",
 		l.AuditLog():              "/h/audit.jsonl",
