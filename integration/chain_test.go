@@ -121,13 +121,13 @@ func TestEgressPipelockChain(t *testing.T) {
 	// the request that reached pipelock's DLP before is now refused by its
 	// allowlist, and pipelock kept its process.
 	dir := layout.PipelockStateDir(plan.Slug)
-	data, err := os.ReadFile(filepath.Join(dir, statedir.PipelockFile))
+	data, err := os.ReadFile(filepath.Join(dir, names.PipelockFile))
 	assert.NilError(t, err)
 	cfg, err := daemoncfg.ParsePipelock(data)
 	assert.NilError(t, err)
 	out2, err := cfg.WithAllowlist([]string{"api.anthropic.com"}).Marshal()
 	assert.NilError(t, err)
-	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))
 	if shape == sidecarflag.Bundle {
 		sidecars[0].Signal(t, dc.SIGUSR1)
 	} else {
@@ -151,12 +151,12 @@ func TestEgressPipelockChain(t *testing.T) {
 	defer func() { _ = eng.Close() }()
 	// A bad file is refused with its reason; the running allowlist stays.
 	bad := []byte("mode: strict\nsurprise: 1\n")
-	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, bad, statedir.PublicPerm))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, bad, statedir.PublicPerm))
 	err = eng.ReloadPipelock(t.Context(), plan.Slug, sha256Hex(bad))
 	assert.Assert(t, errors.Is(err, docker.ErrReloadRefused), "%v", err)
 	assert.ErrorContains(t, err, "surprise")
 	assert.Assert(t, is.Contains(curl("http://egress:9099", "https://allowed.example.com/p"), "blocked: host allowed.example.com is not on the pipelock allowlist"))
-	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))
 
 	// The operator approves the agent's pipelock-block through the real
 	// engine (apply_allowlist_change): the host is back in the allowlist
@@ -182,7 +182,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	// apply_allowlist_change directly (claude-bottle allow): the live file
 	// keeps the old hosts and tls_interception; an invalid host and a
 	// stopped sidecar raise typed errors and change nothing.
-	file := filepath.Join(layout.PipelockStateDir(plan.Slug), statedir.PipelockFile)
+	file := filepath.Join(layout.PipelockStateDir(plan.Slug), names.PipelockFile)
 	before, err := os.ReadFile(file)
 	assert.NilError(t, err)
 	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"not a host"}, "")

@@ -30,7 +30,7 @@ func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	plan, layout := stageBottle(t, "name = \"broken\"\nimage = \""+images.AgentTestImage+"\"\n[[egress.routes]]\nhost = \"api.github.com\"\n",
 		sidecarflag.FromEnv(itest.LookupEnv), nil)
-	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), statedir.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
+	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), names.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
 
 	eng, err := docker.Connect(t.Context())
 	assert.NilError(t, err)

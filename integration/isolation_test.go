@@ -26,7 +26,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 const isolationRouteToken = "rt_IsolationRouteCredential5d81be04"
@@ -337,7 +336,7 @@ curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' http://` + itest.AuthHos
 	assert.Assert(t, is.Contains(capture, marker), "control: the sniffer did not capture the agent's cleartext request; the test proves nothing")
 	assert.Assert(t, is.Contains(capture, "X-Control"), "control")
 
-	proxyAuth, err := os.ReadFile(filepath.Join(rig.Layout.DaemonDir(slug, names.Egress), statedir.UpstreamAuth))
+	proxyAuth, err := os.ReadFile(filepath.Join(rig.Layout.DaemonDir(slug, names.Egress), names.UpstreamAuth))
 	assert.NilError(t, err)
 	secrets := map[string]string{
 		"route token":             isolationRouteToken,

@@ -66,7 +66,7 @@ func (in *Internet) Adjust(plan *bottle.Plan) error {
 		switch {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
-		case f.Dir == names.Pipelock && f.Name == statedir.PipelockFile:
+		case f.Dir == names.Pipelock && f.Name == names.PipelockFile:
 			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			if err != nil {
 				return err

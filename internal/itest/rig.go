@@ -209,7 +209,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		switch {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
-		case f.Dir == names.Pipelock && f.Name == statedir.PipelockFile:
+		case f.Dir == names.Pipelock && f.Name == names.PipelockFile:
 			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			must(err)
 			cfg.SSRF.AllowCIDRs = []string{rig.Subnet.String()}

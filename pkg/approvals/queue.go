@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // Queue directories under SUPERVISE_QUEUE_DIR ($CLAUDE_BOTTLE_HOME/queue/<slug>
@@ -27,9 +28,9 @@ const (
 
 // Kinds of proposal, named after the tools that make them.
 const (
-	KindPipelock   = "pipelock-block"
-	KindEgress     = "egress-block"
-	KindCapability = "capability-block"
+	KindPipelock   = names.ToolPipelockBlock
+	KindEgress     = names.ToolEgressBlock
+	KindCapability = names.ToolCapabilityBlock
 )
 
 // Decisions.
@@ -70,6 +71,13 @@ type Response struct {
 	Paths []string `json:"paths,omitempty"`
 }
 
+// Modes of the queue's directories and files (the operator's side reads
+// and writes them as the same user).
+const (
+	dirPerm  os.FileMode = 0o700
+	filePerm os.FileMode = 0o644
+)
+
 // Queue is one bottle's queue directory.
 type Queue struct {
 	Dir string
@@ -77,7 +85,7 @@ type Queue struct {
 
 func (q Queue) Ensure() error {
 	for _, d := range []string{PendingDir, ResponsesDir, ArchiveDir} {
-		if err := os.MkdirAll(filepath.Join(q.Dir, d), statedir.DirPerm); err != nil {
+		if err := os.MkdirAll(filepath.Join(q.Dir, d), dirPerm); err != nil {
 			return fmt.Errorf("queue: %w", err)
 		}
 	}
@@ -120,7 +128,7 @@ func (q Queue) Submit(p Proposal, now time.Time) (Proposal, bool, error) {
 	if err != nil {
 		return Proposal{}, false, err
 	}
-	if err := statedir.WriteFileAtomic(filepath.Join(q.Dir, PendingDir), p.ID+".json", data, statedir.PublicPerm); err != nil {
+	if err := atomicfile.Write(filepath.Join(q.Dir, PendingDir), p.ID+".json", data, filePerm); err != nil {
 		return Proposal{}, false, err
 	}
 	return p, false, nil
@@ -181,7 +189,7 @@ func (q Queue) Answer(r Response) error {
 	if err != nil {
 		return err
 	}
-	return statedir.WriteFileAtomic(filepath.Join(q.Dir, ResponsesDir), r.ID+".json", data, statedir.PublicPerm)
+	return atomicfile.Write(filepath.Join(q.Dir, ResponsesDir), r.ID+".json", data, filePerm)
 }
 
 // Response returns the answer to id, if there is one.

@@ -173,15 +173,15 @@ func Prepare(opts Options) (*Plan, error) {
 	files := []statedir.File{
 		{Name: statedir.MetadataFile, Data: append(metaJSON, '\n'), Perm: pub},
 		{Name: statedir.ComposeFile, Data: composeYAML, Perm: pub},
-		{Dir: "agent", Name: statedir.CACert, Data: egressCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: statedir.RoutesFile, Data: routesYAML, Perm: pub},
-		{Dir: names.Egress, Name: statedir.CACert, Data: egressCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: statedir.CAKey, Data: egressCA.KeyPEM, Perm: priv},
-		{Dir: names.Egress, Name: statedir.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: statedir.UpstreamAuth, Data: []byte(proxyAuth), Perm: priv},
-		{Dir: names.Pipelock, Name: statedir.PipelockFile, Data: pipelockYAML, Perm: pub},
-		{Dir: names.Pipelock, Name: statedir.CACert, Data: pipelockCA.CertPEM, Perm: pub},
-		{Dir: names.Pipelock, Name: statedir.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
+		{Dir: "agent", Name: names.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: names.RoutesFile, Data: routesYAML, Perm: pub},
+		{Dir: names.Egress, Name: names.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: names.CAKey, Data: egressCA.KeyPEM, Perm: priv},
+		{Dir: names.Egress, Name: names.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: names.Egress, Name: names.UpstreamAuth, Data: []byte(proxyAuth), Perm: priv},
+		{Dir: names.Pipelock, Name: names.PipelockFile, Data: pipelockYAML, Perm: pub},
+		{Dir: names.Pipelock, Name: names.CACert, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: names.Pipelock, Name: names.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
 	}
 	known := append([]secretfp.Fingerprint(nil), r.CanaryFingerprints()...)
 	for _, tf := range tfs {
@@ -233,8 +233,8 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 		return nil, fmt.Errorf("encode git-gate repos: %w", err)
 	}
 	files = append(files,
-		statedir.File{Dir: names.GitGate, Name: "repos.yaml", Data: reposYAML, Perm: statedir.PublicPerm},
-		statedir.File{Dir: names.GitGate, Name: "known_hosts", Data: []byte(knownHosts.String()), Perm: statedir.PublicPerm},
+		statedir.File{Dir: names.GitGate, Name: names.ReposFile, Data: reposYAML, Perm: statedir.PublicPerm},
+		statedir.File{Dir: names.GitGate, Name: names.KnownHosts, Data: []byte(knownHosts.String()), Perm: statedir.PublicPerm},
 	)
 	return files, nil
 }

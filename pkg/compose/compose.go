@@ -300,7 +300,7 @@ func agentService(opts Options, deps []string) *Service {
 		},
 		Networks:        map[string]*ServiceNetwork{InternalNet: {}},
 		DependsOn:       dependsOn,
-		Labels:          labels(slug, "agent"),
+		Labels:          labels(slug, names.RoleAgent),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}
@@ -321,16 +321,16 @@ func daemonEnv(opts Options, daemon string) map[string]*string {
 		if opts.Shape == sidecarflag.Bundle {
 			upstream = "http://127.0.0.1:" + strconv.Itoa(names.Port(names.Pipelock))
 		}
-		set("EGRESS_UPSTREAM_PROXY", upstream)
+		set(names.EgressUpstreamEnv, upstream)
 		for _, t := range opts.Bottle.Tokens {
 			env[t.Slot] = nil
 		}
 	case names.Supervise:
-		set("SUPERVISE_BOTTLE_SLUG", opts.Slug)
-		set("SUPERVISE_QUEUE_DIR", names.QueueMount)
-		set("SUPERVISE_PORT", strconv.Itoa(names.Port(names.Supervise)))
+		set(names.SuperviseSlugEnv, opts.Slug)
+		set(names.SuperviseQueueEnv, names.QueueMount)
+		set(names.SupervisePortEnv, strconv.Itoa(names.Port(names.Supervise)))
 		if w := opts.Bottle.Supervise.Wait; w != "" {
-			set("SUPERVISE_WAIT", w) // [supervise] wait
+			set(names.SuperviseWaitEnv, w) // [supervise] wait
 		}
 	}
 	return env
@@ -445,7 +445,7 @@ func bundleService(opts Options, daemons []string) *Service {
 			EgressNet:   {},
 		},
 		Healthcheck:     healthcheck(),
-		Labels:          labels(opts.Slug, SidecarsService),
+		Labels:          labels(opts.Slug, names.RoleSidecars),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}

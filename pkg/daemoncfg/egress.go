@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // Routes is egress' routes.yaml: which hosts (and path prefixes) the agent
@@ -32,7 +34,7 @@ type Auth struct {
 }
 
 var (
-	tokenEnvRE = regexp.MustCompile(`^EGRESS_TOKEN_[1-9][0-9]*$`)
+	tokenEnvRE = regexp.MustCompile(`^` + names.TokenEnvPrefix + `[1-9][0-9]*$`)
 	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
 )
 

@@ -23,12 +23,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
-	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
-
-// UpstreamEnv names the pipelock proxy URL (the only way out).
-const UpstreamEnv = "EGRESS_UPSTREAM_PROXY"
 
 // NewTransport returns the upstream transport: every request goes through
 // the proxy at upstream (CONNECT for HTTPS), and upstream certificates are
@@ -101,15 +97,15 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	up, ok := opts.Env(UpstreamEnv)
+	up, ok := opts.Env(names.EgressUpstreamEnv)
 	if !ok || up == "" {
-		return nil, fmt.Errorf("egress: %s is not set: egress sends everything through pipelock and has no other way out", UpstreamEnv)
+		return nil, fmt.Errorf("egress: %s is not set: egress sends everything through pipelock and has no other way out", names.EgressUpstreamEnv)
 	}
 	upURL, err := url.Parse(up)
 	if err != nil || upURL.Scheme != "http" || upURL.Host == "" {
-		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", UpstreamEnv)
+		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", names.EgressUpstreamEnv)
 	}
-	authFile := filepath.Join(dir, statedir.UpstreamAuth)
+	authFile := filepath.Join(dir, names.UpstreamAuth)
 	if b, err := os.ReadFile(authFile); err == nil {
 		user, pass, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
 		if !ok || user == "" || pass == "" {
@@ -120,7 +116,7 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 		return nil, fmt.Errorf("egress: read %s: %w", authFile, err)
 	}
 	var upstreamPEM []byte
-	upstreamCA := filepath.Join(dir, statedir.UpstreamCA)
+	upstreamCA := filepath.Join(dir, names.UpstreamCA)
 	if pem, err := os.ReadFile(upstreamCA); err == nil {
 		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("egress: %s holds no certificate", upstreamCA)
@@ -131,7 +127,7 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 	} else {
 		log.Warn("no upstream CA; trusting the system roots only", "path", upstreamCA)
 	}
-	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, statedir.RoutesFile),
+	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, names.RoutesFile),
 		signer: signer, upURL: upURL, upstreamPEM: upstreamPEM, caPrint: ca.Fingerprint()[:16]}
 	if d.table, err = d.loadTable(); err != nil {
 		return nil, err

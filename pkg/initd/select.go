@@ -52,9 +52,6 @@ func quoteAll(s []string) []string {
 	return out
 }
 
-// tokenPrefix marks the credential variables only egress may see.
-const tokenPrefix = "EGRESS_TOKEN_" //nolint:gosec // a variable-name prefix, not a credential
-
 // ChildEnv returns the environment of one daemon: base without any
 // EGRESS_TOKEN_* variable unless the daemon is egress.
 func ChildEnv(base []string, daemon string) []string {
@@ -63,7 +60,7 @@ func ChildEnv(base []string, daemon string) []string {
 	}
 	out := make([]string, 0, len(base))
 	for _, kv := range base {
-		if strings.HasPrefix(kv, tokenPrefix) {
+		if strings.HasPrefix(kv, names.TokenEnvPrefix) {
 			continue
 		}
 		out = append(out, kv)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -90,7 +91,7 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 			c.add(key, "host variable %s is empty", ref)
 			continue
 		}
-		slot := fmt.Sprintf("EGRESS_TOKEN_%d", len(r.Tokens)+1)
+		slot := names.TokenEnv(len(r.Tokens) + 1)
 		r.Tokens = append(r.Tokens, Token{Ref: ref, Slot: slot})
 		r.tokenValues[slot] = v
 	}

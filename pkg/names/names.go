@@ -97,10 +97,6 @@ func ValidateSlug(s string) error {
 	return nil
 }
 
-// DaemonsEnv selects the daemons initd runs (csv; unset means all four, empty
-// means none).
-const DaemonsEnv = "CLAUDE_BOTTLE_SIDECAR_DAEMONS"
-
 // AgentBaseArg is the build argument a capability Dockerfile's FROM names:
 // supervise writes it into the Dockerfile, the engine sets it to the
 // snapshot of the running agent.

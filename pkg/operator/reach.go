@@ -214,7 +214,7 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 		if err != nil {
 			return AuditEntry{}, err
 		}
-		if err := statedir.WriteFileAtomic(o.Layout.PipelockStateDir(slug), statedir.PipelockFile, out, statedir.PublicPerm); err != nil {
+		if err := statedir.WriteFileAtomic(o.Layout.PipelockStateDir(slug), names.PipelockFile, out, statedir.PublicPerm); err != nil {
 			return AuditEntry{}, err
 		}
 		if err := o.reloadPipelock(ctx, slug, out); err != nil {
@@ -238,7 +238,7 @@ func (o *Operator) routesFile(slug string) (daemoncfg.Routes, error) {
 	if err := names.ValidateSlug(slug); err != nil {
 		return daemoncfg.Routes{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
 	}
-	data, err := os.ReadFile(filepath.Join(o.Layout.EgressStateDir(slug), statedir.RoutesFile))
+	data, err := os.ReadFile(filepath.Join(o.Layout.EgressStateDir(slug), names.RoutesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return daemoncfg.Routes{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
 	}
@@ -257,7 +257,7 @@ func (o *Operator) writeRoutes(slug string, rs []daemoncfg.Route) error {
 	if err != nil {
 		return err
 	}
-	return statedir.WriteFileAtomic(o.Layout.EgressStateDir(slug), statedir.RoutesFile, out, statedir.PublicPerm)
+	return statedir.WriteFileAtomic(o.Layout.EgressStateDir(slug), names.RoutesFile, out, statedir.PublicPerm)
 }
 
 func cloneRoutes(rs []daemoncfg.Route) []daemoncfg.Route {

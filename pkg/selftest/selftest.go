@@ -312,7 +312,7 @@ var (
 	reStatus = regexp.MustCompile(`(?m)^HTTP (\d{3})$`)
 	reExit   = regexp.MustCompile(`(?m)^EXIT (\d+)$`)
 	// reBlockHeader finds the block header of a proxy's answer in curl's trace.
-	reBlockHeader = regexp.MustCompile(`(?mi)^< X-Claude-Bottle-Blocked: *(.+?)\r?$`)
+	reBlockHeader = regexp.MustCompile(`(?mi)^< ` + regexp.QuoteMeta(names.BlockHeader) + ` *: *(.+?)\r?$`)
 	// reDNSStatus finds dig's answer status.
 	reDNSStatus = regexp.MustCompile(`status: ([A-Z]+)`)
 )

@@ -30,7 +30,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 		return Target{}, err
 	}
 	t := Target{AttackerHost: DefaultAttackerHost, AttackerIP: DefaultAttackerIP, OutsideResolver: DefaultOutsideResolver, Branch: "claude-bottle-selftest"}
-	data, err := os.ReadFile(filepath.Join(layout.EgressStateDir(slug), statedir.RoutesFile))
+	data, err := os.ReadFile(filepath.Join(layout.EgressStateDir(slug), names.RoutesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return Target{}, fmt.Errorf("no bottle %s under %s (claude-bottle ls lists the running ones)", slug, layout.StateRoot())
 	}
@@ -42,7 +42,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 		return Target{}, fmt.Errorf("%s: %w", slug, err)
 	}
 	var passthrough []string
-	pdata, err := os.ReadFile(filepath.Join(layout.PipelockStateDir(slug), statedir.PipelockFile))
+	pdata, err := os.ReadFile(filepath.Join(layout.PipelockStateDir(slug), names.PipelockFile))
 	if err != nil {
 		return Target{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
@@ -72,7 +72,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 	if t.AllowedURL == "" {
 		return Target{}, fmt.Errorf("bottle %s has no egress route pipelock inspects (all are TLS passthrough or there are none): pass --allowed-url", slug)
 	}
-	if gdata, err := os.ReadFile(filepath.Join(layout.GitGateStateDir(slug), "repos.yaml")); err == nil {
+	if gdata, err := os.ReadFile(filepath.Join(layout.GitGateStateDir(slug), names.ReposFile)); err == nil {
 		if gf, err := daemoncfg.ParseGitGate(gdata); err == nil && len(gf.Repos) > 0 {
 			t.RepoURL = gf.Repos[0].URL
 		}

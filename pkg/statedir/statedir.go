@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -67,7 +68,6 @@ func (l Layout) EgressStateDir(slug string) string { return l.DaemonDir(slug, na
 // GitGateStateDir holds repo config, identities and known_hosts.
 func (l Layout) GitGateStateDir(slug string) string { return l.DaemonDir(slug, names.GitGate) }
 
-
 // AgentCADir holds only the bottle CA certificate: the one file of the state
 // the agent may see.
 func (l Layout) AgentCADir(slug string) string { return filepath.Join(l.StateDir(slug), "agent") }
@@ -83,16 +83,6 @@ const (
 	MetadataFile = "metadata.json"
 	ComposeFile  = "docker-compose.yml"
 	ComposeLog   = "compose.log"
-	CACert       = "ca.pem"
-	CAKey        = "ca-key.pem"
-	RoutesFile   = "routes.yaml"
-	PipelockFile = "pipelock.yaml"
-	// UpstreamCA is pipelock's CA certificate as egress sees it (egress must
-	// trust pipelock's interception, but never holds pipelock's key).
-	UpstreamCA = "upstream-ca.pem"
-	// UpstreamAuth is egress' "user:password" for pipelock's proxy
-	// authentication (0600; pipelock holds only its hash).
-	UpstreamAuth = "upstream-auth"
 )
 
 // WriteFileAtomic replaces dir/name with data: it writes a temporary file in
@@ -100,54 +90,7 @@ const (
 // dir mounted sees the old file or the new one, never a mix, and a crash
 // leaves no half-written file under the target name.
 func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	return explainStorage(writeFileAtomic(dir, name, data, perm), dir)
-}
-
-func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
-	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return fmt.Errorf("write %q: not a plain file name", name)
-	}
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	return explainStorage(atomicfile.Write(dir, name, data, perm), dir)
 }
 
 // File is one file to stage: Dir is relative to the bottle's state directory
@@ -196,7 +139,7 @@ func (l Layout) Stage(slug string, files []File) (err error) {
 		if err := os.MkdirAll(dir, DirPerm); err != nil {
 			return fmt.Errorf("stage %s: %w", slug, err)
 		}
-		if err := writeFileAtomic(dir, f.Name, f.Data, f.Perm); err != nil {
+		if err := atomicfile.Write(dir, f.Name, f.Data, f.Perm); err != nil {
 			return fmt.Errorf("stage %s: %w", slug, err)
 		}
 	}
@@ -204,7 +147,7 @@ func (l Layout) Stage(slug string, files []File) (err error) {
 		return fmt.Errorf("stage %s: %w", slug, err)
 	}
 	ok = true
-	return syncDir(l.StateRoot())
+	return atomicfile.SyncDir(l.StateRoot())
 }
 
 // Remove deletes the state directory and queue of slug.

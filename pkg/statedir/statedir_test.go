@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/fs"
 )
@@ -30,13 +31,13 @@ func TestLayoutPaths(t *testing.T) {
 	l := Layout{Home: "/h"}
 	slug := "demo-ab1cd"
 	for got, want := range map[string]string{
-		l.StateDir(slug):          "/h/state/demo-ab1cd",
-		l.PipelockStateDir(slug):  "/h/state/demo-ab1cd/pipelock",
-		l.EgressStateDir(slug):    "/h/state/demo-ab1cd/egress",
-		l.GitGateStateDir(slug):   "/h/state/demo-ab1cd/git-gate",
-		l.AgentCADir(slug):        "/h/state/demo-ab1cd/agent",
-		l.QueueDir(slug):          "/h/queue/demo-ab1cd",
-		l.AuditLog():              "/h/audit.jsonl",
+		l.StateDir(slug):         "/h/state/demo-ab1cd",
+		l.PipelockStateDir(slug): "/h/state/demo-ab1cd/pipelock",
+		l.EgressStateDir(slug):   "/h/state/demo-ab1cd/egress",
+		l.GitGateStateDir(slug):  "/h/state/demo-ab1cd/git-gate",
+		l.AgentCADir(slug):       "/h/state/demo-ab1cd/agent",
+		l.QueueDir(slug):         "/h/queue/demo-ab1cd",
+		l.AuditLog():             "/h/audit.jsonl",
 	} {
 		assert.Equal(t, got, want)
 	}
@@ -125,10 +126,10 @@ func TestStage(t *testing.T) {
 	})
 	assert.NilError(t, err)
 	for path, perm := range map[string]os.FileMode{
-		l.StateDir(slug):                              DirPerm,
-		l.EgressStateDir(slug):                        DirPerm,
-		filepath.Join(l.EgressStateDir(slug), CAKey):  PrivatePerm,
-		filepath.Join(l.EgressStateDir(slug), CACert): PublicPerm,
+		l.StateDir(slug):       DirPerm,
+		l.EgressStateDir(slug): DirPerm,
+		filepath.Join(l.EgressStateDir(slug), names.CAKey):  PrivatePerm,
+		filepath.Join(l.EgressStateDir(slug), names.CACert): PublicPerm,
 	} {
 		st, err := os.Stat(path)
 		assert.NilError(t, err)

@@ -16,20 +16,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 )
 
-// Environment of the supervise daemon.
-const (
-	EnvSlug      = "SUPERVISE_BOTTLE_SLUG"
-	EnvQueueDir  = "SUPERVISE_QUEUE_DIR"
-	EnvPort      = "SUPERVISE_PORT"
-	EnvEgressURL = "SUPERVISE_EGRESS_URL"
-	EnvWait      = "SUPERVISE_WAIT"
-)
-
 // Run is `claude-bottle-sidecar supervise [--listen ADDR]`.
 func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port := os.Getenv(EnvPort)
+	port := os.Getenv(names.SupervisePortEnv)
 	if port == "" {
 		port = fmt.Sprint(names.Port(names.Supervise))
 	}
@@ -37,19 +28,19 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	slug, dir := os.Getenv(EnvSlug), os.Getenv(EnvQueueDir)
+	slug, dir := os.Getenv(names.SuperviseSlugEnv), os.Getenv(names.SuperviseQueueEnv)
 	if slug == "" || dir == "" {
-		return errors.New("supervise: " + EnvSlug + " and " + EnvQueueDir + " must be set (the renderer sets them)")
+		return errors.New("supervise: " + names.SuperviseSlugEnv + " and " + names.SuperviseQueueEnv + " must be set (the renderer sets them)")
 	}
 	wait := 10 * time.Minute
-	if v := os.Getenv(EnvWait); v != "" {
+	if v := os.Getenv(names.SuperviseWaitEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("supervise: %s=%q: want a duration such as 10m", EnvWait, v)
+			return fmt.Errorf("supervise: %s=%q: want a duration such as 10m", names.SuperviseWaitEnv, v)
 		}
 		wait = d
 	}
-	egressURL := os.Getenv(EnvEgressURL)
+	egressURL := os.Getenv(names.SuperviseEgressURLEnv)
 	if egressURL == "" {
 		egressURL = names.URL(names.Egress)
 	}
