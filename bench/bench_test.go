@@ -246,7 +246,10 @@ host = "` + itest.AllowedHost + `"
 			Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.CADir + ":/ca:ro"}})
 		mitmClient, mitmProxy = startMitmdump(t, env, rig, bin, directClient.Gateway[names.EgressNetwork(rig.Plan.Slug)], res)
 	}
-	peak := newPeakReader(t, rig)
+	var peak *peakReader
+	if shape == sidecarflag.Bundle {
+		peak = newPeakReader(t, rig)
+	}
 	for _, c := range cases {
 		measure := func() {
 			chain[c.name] = runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+c.args)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -111,11 +112,14 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		if err != nil {
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
+			// The first line of the answer says why (a proxy's "blocked: …").
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+			line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, line)
 		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
 	// Warm the connections (TLS handshakes, certificate minting) first,
