@@ -672,3 +672,22 @@ func TestWebSocketServerMessagesScannedForInjection(t *testing.T) {
 		assert.DeepEqual(t, msgs, []string{"Build OK.\n" + evil})
 	})
 }
+
+// BenchmarkWebSocketServerMessages: 64 KiB server messages, each scanned
+// for injection before it reaches the client.
+func BenchmarkWebSocketServerMessages(b *testing.B) {
+	msg := strings.Repeat(`{"event":"log","line":"ok  \tgithub.com/acme/app/pkg/x\t0.42s (cached) the build continues"}`+"\n", 700) // ~64 KiB
+	ws := &wsServer{quiet: true, push: map[string][][]byte{"m": {srv(true, wsframe.OpText, false, msg)}}}
+	e := newEnvWith(b, ws, nil)
+	c := e.wsDial(b, "allowed.example.com", "/ws", wsUpgrade...)
+	ask := wsframe.Frame(true, wsframe.OpText, false, true, []byte("push m"))
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for b.Loop() {
+		c.send(ask)
+		op, p, err := c.next()
+		if err != nil || op != wsframe.OpText || len(p) != len(msg) {
+			b.Fatalf("%v %d %d", err, op, len(p))
+		}
+	}
+}
