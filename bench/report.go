@@ -263,7 +263,7 @@ func (d Results) peakBudgets(add func(name, target, measured string, met bool, n
 		if c.FirstError != "" {
 			m += ": " + c.FirstError
 		}
-		add("pipelock peak RSS, four concurrent 10 MiB uploads", "≤ 128 MB", m+")", kib(k) <= 128 && c.Errors == 0, "the class that peaked highest alone")
+		add("pipelock peak RSS, four concurrent 10 MiB uploads", "≤ 128 MB", m+")", kib(k) <= 128 && c.Errors == 0, "the class that peaked highest alone among those that passed")
 	}
 	if d.PipelockPeakErr != "" && (single == "" || x4 == "") {
 		add("pipelock peak RSS during 10 MiB uploads", "≤ 64 MB (one), ≤ 128 MB (four)", "not measured: "+d.PipelockPeakErr, false, "")
