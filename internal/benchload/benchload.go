@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,6 +35,10 @@ type LoadOptions struct {
 	// (ClassBody; "" = code-like JSON).
 	UploadBytes int
 	BodyClass   string
+	// MaxTime > 0 stops starting requests once it has passed (after the
+	// warm-up): a slow path ends the run early with fewer requests, and
+	// the rates count only those.
+	MaxTime time.Duration
 }
 
 // LoadResult summarises a run.
@@ -86,10 +91,10 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 			return LoadResult{}, err
 		}
 	}
-	do := func() error {
+	send := func(upload bool) error {
 		var req *http.Request
 		var err error
-		if body != nil {
+		if upload && body != nil {
 			req, err = http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
 			if err == nil {
 				req.Header.Set("Content-Type", contentType)
@@ -107,16 +112,20 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		if err != nil {
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
+			// The first line of the answer says why (a proxy's "blocked: …").
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+			line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, line)
 		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	// Warm the connections (TLS handshakes, certificate minting) first.
+	// Warm the connections (TLS handshakes, certificate minting) first,
+	// with GETs: a slow upload path would otherwise be paid once more.
 	for range o.Conc {
-		if err := do(); err != nil {
+		if err := send(false); err != nil {
 			return LoadResult{}, fmt.Errorf("warm-up request: %w", err)
 		}
 	}
@@ -126,13 +135,18 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
+	var started atomic.Int64
 	for range o.Conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(o.Requests) {
+				if o.MaxTime > 0 && time.Since(start) > o.MaxTime {
+					break
+				}
+				started.Add(1)
 				t0 := time.Now()
-				err := do()
+				err := send(true)
 				d := time.Since(t0)
 				if err != nil {
 					errs.Add(1)
@@ -147,7 +161,8 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	res := LoadResult{Requests: o.Requests, Errors: int(errs.Load()), RPS: float64(o.Requests) / wall.Seconds()}
+	n := int(started.Load())
+	res := LoadResult{Requests: n, Errors: int(errs.Load()), RPS: float64(n) / wall.Seconds()}
 	if v := firstErr.Load(); v != nil {
 		res.FirstError = v.(string)
 	}

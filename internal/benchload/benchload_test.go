@@ -15,8 +15,13 @@ import (
 )
 
 func TestLoadAgainstLocalTLS(t *testing.T) {
-	var got int
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got++ }))
+	var got, posts int
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got++
+		if r.Method == http.MethodPost {
+			posts++
+		}
+	}))
 	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	assert.NilError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
@@ -24,7 +29,14 @@ func TestLoadAgainstLocalTLS(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, res.Errors, 0)
 	assert.Equal(t, got, 51, "warm-up plus the requests")
+	assert.Equal(t, posts, 50, "the warm-up is a GET: a slow upload path is not paid once more")
 	assert.Assert(t, res.P50us > 0 && res.P99us >= res.P50us && res.MiBps > 0, "%+v", res)
+
+	// MaxTime ends a run early; the result counts the requests started.
+	got, posts = 0, 0
+	res, err = Load(context.Background(), LoadOptions{URL: srv.URL, CACert: ca, Requests: 1000, Conc: 1, UploadBytes: 4096, MaxTime: time.Nanosecond})
+	assert.NilError(t, err)
+	assert.Assert(t, res.Requests < 1000 && res.Requests == posts, "%+v, %d uploads", res, posts)
 }
 
 // TestMain doubles as a slow-starting daemon for the start-up test.

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,14 +89,26 @@ func TestBench(t *testing.T) {
 	}
 	res.ReadyRuns = runs
 
-	t.Run("ready", func(t *testing.T) { measureReady(t, runs, &res) })
-	for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
-		t.Run("chain-"+string(shape), func(t *testing.T) { measureChain(t, env, shape, &res) })
+	var only *regexp.Regexp
+	if v := os.Getenv(CasesEnv); v != "" {
+		var err error
+		if only, err = regexp.Compile(v); err != nil {
+			t.Fatalf("%s: %v", CasesEnv, err)
+		}
 	}
-	t.Run("startup", func(t *testing.T) { measureStartup(t, env, &res) })
-	for _, img := range []string{sidecarflag.Image(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
-		if info, err := env.Pool.Client.InspectImage(img); err == nil {
-			res.ImageMB[img] = float64(info.Size) / 1e6
+	if only != nil {
+		// Quick mode: the chosen chain cases in the bundle shape only.
+		t.Run("chain-bundle", func(t *testing.T) { measureChain(t, env, sidecarflag.Bundle, only, &res) })
+	} else {
+		t.Run("ready", func(t *testing.T) { measureReady(t, runs, &res) })
+		for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
+			t.Run("chain-"+string(shape), func(t *testing.T) { measureChain(t, env, shape, nil, &res) })
+		}
+		t.Run("startup", func(t *testing.T) { measureStartup(t, env, &res) })
+		for _, img := range []string{sidecarflag.Image(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
+			if info, err := env.Pool.Client.InspectImage(img); err == nil {
+				res.ImageMB[img] = float64(info.Size) / 1e6
+			}
 		}
 	}
 	data, err := json.MarshalIndent(res, "", "  ")
@@ -159,11 +174,16 @@ func measureReady(t *testing.T, runs int, res *Results) {
 	}
 }
 
+// runLoad runs benchload in c; a run that fails as a whole (its warm-up
+// refused, the proxy gone) is one error in the result, so one bad case
+// does not cost the rest of the report.
 func runLoad(t *testing.T, c *itest.Container, args string) LoadStat {
 	t.Helper()
 	r := c.Exec(t, "/bench/benchload load "+args)
 	if r.Code != 0 {
-		t.Fatalf("benchload %s: %s%s", args, r.Stdout, r.Stderr)
+		msg := strings.TrimSpace(r.Stdout + r.Stderr)
+		t.Logf("benchload %s: %s", args, msg)
+		return LoadStat{Requests: 1, Errors: 1, FirstError: msg}
 	}
 	var s LoadStat
 	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
@@ -172,11 +192,42 @@ func runLoad(t *testing.T, c *itest.Container, args string) LoadStat {
 	return s
 }
 
+type chainCase struct{ name, args string }
+
+// chainCases are the requests measured through each path. Every body
+// class of the DLP cost budget is uploaded in the bundle shape only (the
+// budget rows read the bundle); -max-time bounds a slow path's cost to the
+// bench.
+func chainCases(shape sidecarflag.Shape, only *regexp.Regexp) []chainCase {
+	cases := []chainCase{
+		{"small-c1", "-n 2000 -c 1 -max-time 20s"},
+		{"small-c32", "-n 8000 -c 32 -max-time 20s"},
+		{"upload-10MiB", fmt.Sprintf("-n 10 -c 1 -upload %d -max-time 20s", 10<<20)},
+	}
+	if shape == sidecarflag.Bundle {
+		for _, class := range benchload.BodyClasses {
+			cases = append(cases, chainCase{"upload-10MiB-" + class, fmt.Sprintf("-n 3 -c 1 -upload %d -class %s -max-time 15s", 10<<20, class)})
+		}
+	}
+	if only == nil {
+		return cases
+	}
+	var keep []chainCase
+	for _, c := range cases {
+		if only.MatchString(c.name) {
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
 // measureChain drives the stand-in's allowed host from a client on the
 // bottle's internal network through egress -> pipelock (TLS intercepted
 // twice, DLP on), and the same requests from a client on the egress network
-// straight to the stand-in.
-func measureChain(t *testing.T, env *itest.Env, shape sidecarflag.Shape, res *Results) {
+// straight to the stand-in and, in the bundle shape, through Debian's
+// mitmdump on this host (the seed system's egress proxy, TLS intercepted
+// once, the same stand-in origin and load generator).
+func measureChain(t *testing.T, env *itest.Env, shape sidecarflag.Shape, only *regexp.Regexp, res *Results) {
 	rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Quiet: true, Manifest: `name = "benchchain"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
@@ -185,30 +236,178 @@ host = "` + itest.AllowedHost + `"
 	bin := itest.ToolBinary(t, "benchload")
 	chainClient := env.Run(t, itest.RunSpec{Name: "bench-chain", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug),
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.Layout.AgentCADir(rig.Plan.Slug) + ":/ca:ro"}})
-	directClient := env.Run(t, itest.RunSpec{Name: "bench-direct", Image: images.AgentTestImage, Network: names.EgressNetwork(rig.Plan.Slug),
-		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.CADir + ":/ca:ro"}})
 	url := "https://" + itest.AllowedHost + "/"
-	cases := []struct{ name, args string }{
-		{"small-c1", "-n 2000 -c 1"},
-		{"small-c32", "-n 8000 -c 32"},
-		{"upload-10MiB", fmt.Sprintf("-n 10 -c 1 -upload %d", 10<<20)},
+	cases := chainCases(shape, only)
+	chain, direct, viaMitm := map[string]LoadStat{}, map[string]LoadStat{}, map[string]LoadStat{}
+	var directClient, mitmClient *itest.Container
+	var mitmProxy string
+	if shape == sidecarflag.Bundle {
+		directClient = env.Run(t, itest.RunSpec{Name: "bench-direct", Image: images.AgentTestImage, Network: names.EgressNetwork(rig.Plan.Slug),
+			Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.CADir + ":/ca:ro"}})
+		mitmClient, mitmProxy = startMitmdump(t, env, rig, bin, directClient.Gateway[names.EgressNetwork(rig.Plan.Slug)], res)
 	}
-	// Every body class of the DLP cost budget, 10 MiB each.
-	for _, class := range benchload.BodyClasses {
-		cases = append(cases, struct{ name, args string }{"upload-10MiB-" + class, fmt.Sprintf("-n 3 -c 1 -upload %d -class %s", 10<<20, class)})
+	var peak *peakReader
+	if shape == sidecarflag.Bundle {
+		peak = newPeakReader(t, rig)
 	}
-	chain, direct := map[string]LoadStat{}, map[string]LoadStat{}
 	for _, c := range cases {
-		chain[c.name] = runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+c.args)
-		if shape == sidecarflag.Bundle {
-			direct[c.name] = runLoad(t, directClient, "-url "+url+" -cacert /ca/ca.pem "+c.args)
+		if strings.HasPrefix(c.name, "upload-") {
+			// One upload on each path first, not counted: each proxy's
+			// first large body grows its buffers (mitmdump's took seconds).
+			warm := fmt.Sprintf("-n 1 -c 1 -upload %d", 10<<20)
+			runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+warm)
+			if mitmClient != nil {
+				runLoad(t, mitmClient, "-url "+url+" -proxy "+mitmProxy+" -cacert /mitm/ca.pem "+warm)
+			}
+			break
+		}
+	}
+	for _, c := range cases {
+		measure := func() {
+			chain[c.name] = runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+c.args)
+		}
+		if shape == sidecarflag.Bundle && strings.HasPrefix(c.name, "upload-10MiB-") {
+			peak.during(c.name, measure, res)
+		} else {
+			measure()
 		}
 		t.Logf("%s %s: chain %+v", shape, c.name, chain[c.name])
+		if directClient != nil {
+			direct[c.name] = runLoad(t, directClient, "-url "+url+" -cacert /ca/ca.pem "+c.args)
+		}
+		if mitmClient != nil {
+			viaMitm[c.name] = runLoad(t, mitmClient, "-url "+url+" -proxy "+mitmProxy+" -cacert /mitm/ca.pem "+c.args)
+			t.Logf("%s: mitmproxy %+v", c.name, viaMitm[c.name])
+		}
+	}
+	if shape == sidecarflag.Bundle && (only == nil || only.MatchString(PeakX4Case)) {
+		// Four concurrent uploads of the class that peaked highest alone
+		// among those pipelock let through (a refused body stops early).
+		class, most := "code", -1
+		for _, bc := range benchload.BodyClasses {
+			k, ok := res.PipelockPeakKiB["upload-10MiB-"+bc]
+			if ok && k > most && chain["upload-10MiB-"+bc].Errors == 0 {
+				class, most = bc, k
+			}
+		}
+		name := PeakX4Case + "-" + class
+		peak.during(name, func() {
+			chain[name] = runLoad(t, chainClient, fmt.Sprintf("-url %s -proxy %s -cacert /ca/ca.pem -n 4 -c 4 -upload %d -class %s", url, names.URL(names.Egress), 10<<20, class))
+		}, res)
+		t.Logf("%s: chain %+v, pipelock peak %d KiB", name, chain[name], res.PipelockPeakKiB[name])
 	}
 	res.Chain[string(shape)] = chain
 	if shape == sidecarflag.Bundle {
 		res.Chain["direct"] = direct
+		if mitmClient != nil {
+			res.Chain["mitmproxy"] = viaMitm
+		}
 	}
+}
+
+// startMitmdump runs the host's mitmdump (MitmdumpEnv) listening on the
+// egress network's gateway, trusting the stand-in's CA and routing its
+// names to it, and a client container on the egress network that trusts
+// mitmdump's CA. Without mitmdump it records why in res and returns nil.
+func startMitmdump(t *testing.T, env *itest.Env, rig *itest.Rig, bin, gateway string, res *Results) (*itest.Container, string) {
+	bin0 := os.Getenv(MitmdumpEnv)
+	if bin0 == "" {
+		if v, err := exec.LookPath("mitmdump"); err == nil {
+			bin0 = v
+		}
+	}
+	if bin0 == "" {
+		res.Mitmproxy.Error = "mitmdump is not installed"
+		if why := os.Getenv(MitmdumpErrEnv); why != "" {
+			res.Mitmproxy.Error += ": " + why
+		}
+		t.Logf("mitmproxy comparison not measured: %s", res.Mitmproxy.Error)
+		return nil, ""
+	}
+	if gateway == "" {
+		res.Mitmproxy.Error = "the egress network has no gateway address for mitmdump to listen on"
+		return nil, ""
+	}
+	m, err := StartMitmdump(t.Context(), MitmdumpOptions{Binary: bin0, ListenHost: gateway, UpstreamCA: filepath.Join(rig.CADir, "ca.pem"),
+		Routes: map[string]string{itest.AllowedHost: rig.DNSIP}})
+	if err != nil {
+		res.Mitmproxy.Error = err.Error()
+		t.Logf("mitmproxy comparison not measured: %v", err)
+		return nil, ""
+	}
+	t.Cleanup(func() {
+		if log := m.Log(); log != "" {
+			t.Logf("mitmdump said: %s", log)
+		}
+		m.Close()
+	})
+	res.Mitmproxy.Version = m.Version
+	// The client sees only mitmdump's CA certificate (never its key).
+	caDir := t.TempDir()
+	pem, err := os.ReadFile(m.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(caDir, "ca.pem"), pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := env.Run(t, itest.RunSpec{Name: "bench-mitmproxy", Image: images.AgentTestImage, Network: names.EgressNetwork(rig.Plan.Slug),
+		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", caDir + ":/mitm:ro"}})
+	return c, "http://" + m.Addr
+}
+
+// peakReader reads pipelock's peak RSS around a run: VmHWM reset
+// (clear_refs 5, as pipelock's own user) before, read after.
+type peakReader struct {
+	t         *testing.T
+	rig       *itest.Rig
+	container string
+	pid, uid  string
+	err       error
+}
+
+func newPeakReader(t *testing.T, rig *itest.Rig) *peakReader {
+	p := &peakReader{t: t, rig: rig, container: rig.SidecarFor(names.Pipelock)}
+	script := `for p in /proc/[0-9]*; do
+  set -- $(tr '\0' ' ' < $p/cmdline 2>/dev/null)
+  if [ "$1" = "` + names.SidecarBinary + `" ] && [ "$2" = "` + names.Pipelock + `" ]; then echo "${p#/proc/} $(awk '/^Uid:/{print $2}' $p/status)"; fi
+done`
+	out, code, err := rig.Eng.Exec(t.Context(), p.container, "0", []string{"sh", "-c", script})
+	f := strings.Fields(out)
+	switch {
+	case err != nil || code != 0:
+		p.err = fmt.Errorf("finding pipelock's process: %v %s", err, out)
+	case len(f) != 2:
+		p.err = fmt.Errorf("finding pipelock's process: %q", out)
+	default:
+		p.pid, p.uid = f[0], f[1]
+	}
+	return p
+}
+
+func (p *peakReader) during(name string, run func(), res *Results) {
+	if p.err == nil {
+		out, code, err := p.rig.Eng.Exec(p.t.Context(), p.container, p.uid, []string{"sh", "-c", "echo 5 > /proc/" + p.pid + "/clear_refs"})
+		if err != nil || code != 0 {
+			p.err = fmt.Errorf("resetting pipelock's peak RSS: %v %s", err, strings.TrimSpace(out))
+		}
+	}
+	run()
+	if p.err != nil {
+		res.PipelockPeakErr = p.err.Error()
+		return
+	}
+	out, code, err := p.rig.Eng.Exec(p.t.Context(), p.container, p.uid, []string{"awk", "/^VmHWM:/{print $2}", "/proc/" + p.pid + "/status"})
+	k, aerr := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil || code != 0 || aerr != nil {
+		p.err = fmt.Errorf("reading pipelock's peak RSS: %v %s", err, strings.TrimSpace(out))
+		res.PipelockPeakErr = p.err.Error()
+		return
+	}
+	if res.PipelockPeakKiB == nil {
+		res.PipelockPeakKiB = map[string]int{}
+	}
+	res.PipelockPeakKiB[name] = k
 }
 
 // idleMemory reads every process's RSS and PSS in the sidecar containers

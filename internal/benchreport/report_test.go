@@ -50,3 +50,42 @@ func TestEvaluateAndRender(t *testing.T) {
 	png := filepath.Join(t.TempDir(), "c.png")
 	assert.NilError(t, r.Chart(png))
 }
+
+// The upload rows' verdicts come from both figures of the same run: ≥ 50
+// MiB/s and ≥ 0.7× mitmproxy; without mitmproxy the row says why and is
+// not met.
+func TestEvaluateAgainstMitmproxy(t *testing.T) {
+	d := Results{
+		Mitmproxy: MitmproxyInfo{Version: "8.1.1"},
+		Chain: map[string]map[string]LoadStat{
+			"direct":    {"small-c1": {P50us: 100, P99us: 200}, "upload-10MiB-hex": {MiBps: 300}, "upload-10MiB-text": {MiBps: 300}, "upload-10MiB-json": {MiBps: 300}},
+			"mitmproxy": {"small-c1": {P50us: 2100, P99us: 4200}, "upload-10MiB-hex": {MiBps: 60}, "upload-10MiB-text": {MiBps: 100}, "upload-10MiB-json": {MiBps: 60}},
+			"bundle": {"small-c1": {P50us: 600, P99us: 1200}, "upload-10MiB-hex": {MiBps: 55}, "upload-10MiB-text": {MiBps: 60},
+				"upload-10MiB-json": {MiBps: 90, Errors: 1, Requests: 3, FirstError: "HTTP 403"}, PeakX4Case + "-hex": {Requests: 4}},
+		},
+		PipelockPeakKiB: map[string]int{"upload-10MiB-hex": 40 << 10, "upload-10MiB-text": 70 << 10, PeakX4Case + "-hex": 100 << 10},
+	}
+	r := Report{Docker: d}
+	r.Evaluate()
+	rows := map[string]Budget{}
+	for _, b := range r.Budgets {
+		rows[b.Name] = b
+	}
+	assert.Assert(t, rows["10 MiB hex upload through the chain, DLP on"].Met, "55 MiB/s is 0.92× of 60")
+	assert.Assert(t, !rows["10 MiB text upload through the chain, DLP on"].Met, "60 MiB/s is 0.6× of 100")
+	assert.Assert(t, is.Contains(rows["10 MiB text upload through the chain, DLP on"].Measured, "0.60× mitmproxy's"))
+	assert.Assert(t, !rows["10 MiB json upload through the chain, DLP on"].Met, "a failed upload is not met")
+	assert.Assert(t, is.Contains(rows["chain added latency p50, c=1"].Measured, "mitmproxy added 2.00 ms: ours = 0.25× mitmproxy's"))
+	assert.Assert(t, !rows["pipelock peak RSS, one 10 MiB upload"].Met, "70 MB (text) is over 64 MB")
+	assert.Assert(t, rows["pipelock peak RSS, four concurrent 10 MiB uploads"].Met)
+	md := r.Markdown()
+	assert.Assert(t, is.Contains(md, "| upload-10MiB-hex | MiB/s | 300.0 | 60.0 | 55.0 | 0.92× | 40.0 |"))
+
+	r = Report{Docker: Results{Mitmproxy: MitmproxyInfo{Error: "mitmdump is not installed: apt-get failed"},
+		Chain: map[string]map[string]LoadStat{"bundle": {"upload-10MiB-hex": {MiBps: 500}}, "direct": {}}}}
+	r.Evaluate()
+	assert.Equal(t, len(r.Budgets), 1)
+	assert.Assert(t, !r.Budgets[0].Met, "the 0.7× part cannot be checked")
+	assert.Assert(t, is.Contains(r.Budgets[0].Measured, "mitmproxy not measured: mitmdump is not installed: apt-get failed"))
+	assert.Assert(t, is.Contains(r.Markdown(), "Not measured: mitmdump is not installed"))
+}

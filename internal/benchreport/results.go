@@ -18,10 +18,27 @@ type Results struct {
 	StartupMs  map[string]Startup             `json:"startup_ms"`
 	IdleMemory map[string]Memory              `json:"idle_memory"` // shape -> memory
 	ImageMB    map[string]float64             `json:"image_mb"`
+	// Mitmproxy says which mitmdump Chain["mitmproxy"] ran through (the
+	// same stand-in origin and load generator as the chain), or why not.
+	Mitmproxy MitmproxyInfo `json:"mitmproxy"`
+	// PipelockPeakKiB is pipelock's peak RSS (VmHWM, reset before each
+	// run) during a chain case: upload-10MiB-<class> one at a time, and
+	// PeakX4Case, four concurrent uploads; PipelockPeakErr says why not.
+	PipelockPeakKiB map[string]int `json:"pipelock_peak_kib,omitempty"`
+	PipelockPeakErr string         `json:"pipelock_peak_error,omitempty"`
 	// Faults are the figures of the fault tests (allowlist changes and
 	// kill -9 under load), both shapes.
 	Faults Faults `json:"faults"`
 }
+
+// CasesEnv is the quick mode of `mage bench`: a regular expression of the
+// chain cases to run (small-c1, small-c32, upload-10MiB,
+// upload-10MiB-<class>, upload-10MiB-x4); only those run, in the bundle
+// shape, beside direct and mitmproxy, and nothing else is measured.
+const CasesEnv = "CLAUDE_BOTTLE_BENCH_CASES"
+
+// PeakX4Case is the chain case of four concurrent 10 MiB uploads.
+const PeakX4Case = "upload-10MiB-x4"
 
 // Startup is a daemon's median time from exec to accepting a connection
 // and to answering on it.

@@ -43,7 +43,11 @@ func isUpgrade(r *http.Request) bool {
 // for a secret. After the switch every client frame is read, its message
 // reassembled (fragments joined, permessage-deflate undone with the
 // connection's sliding window) and scanned, and only then are the frames
-// forwarded as received; a finding closes both sides with 1008.
+// forwarded as received; a finding closes both sides with 1008. Server
+// messages are reassembled the same way and scanned for prompt injection
+// aimed at the agent before they are forwarded: the bottle's response
+// action `block` closes both sides with 1008 and a reason the agent sees,
+// `warn` delivers the message and logs the finding.
 func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, scheme, host string) {
 	proto := r.Header.Get("Upgrade")
 	if !strings.EqualFold(strings.TrimSpace(proto), "websocket") || r.Header.Get("Http2-Settings") != "" {
@@ -150,6 +154,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, scheme, host str
 	s := &wsSession{p: p, host: host, client: conn, up: upConn, cr: brw.Reader, ur: bufio.NewReader(upConn)}
 	if deflate != nil {
 		s.inflate = wsframe.NewInflater(*deflate)
+		s.inflateDown = wsframe.NewInflater(wsframe.Deflate{})
 	}
 	s.run(ctx)
 }
@@ -161,7 +166,11 @@ type wsSession struct {
 	client  net.Conn
 	up      io.ReadWriteCloser
 	cr, ur  *bufio.Reader
-	inflate *wsframe.Inflater
+	inflate *wsframe.Inflater // client messages
+	// inflateDown undoes the server's permessage-deflate. It always keeps
+	// the sliding window: with server_no_context_takeover the server never
+	// refers back to it, so keeping it is right either way.
+	inflateDown *wsframe.Inflater
 
 	wmu    sync.Mutex // serialises writes to the client
 	once   sync.Once
@@ -173,7 +182,7 @@ func (s *wsSession) run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.downstream()
+		s.shutdown(s.downstream(ctx))
 	}()
 	code, reason := s.upstream(ctx)
 	s.shutdown(code, reason)
@@ -198,27 +207,149 @@ func (s *wsSession) shutdown(code uint16, reason string) {
 	})
 }
 
-// downstream copies server frames to the client frame by frame, so a close
-// frame pipelock sends never lands inside one of them.
-func (s *wsSession) downstream() {
-	buf := make([]byte, 32<<10)
+// downstream reads server frames, reassembles each data message (fragments
+// joined, permessage-deflate undone with the server's sliding window) and
+// scans it for prompt injection aimed at the agent with the response
+// scanner's detectors, the tail of the previous message prepended so a
+// phrase cut at a message edge is seen whole. Only then are the message's
+// frames forwarded as received. Control frames pass at once (a close
+// reason is scanned first); they may sit between a message's fragments.
+// It returns the close code to send (0: the connection simply ended).
+func (s *wsSession) downstream(ctx context.Context) (uint16, string) {
+	p := s.p
+	limit := p.lim.MaxWSMessage
+	scan := p.injection != "off" && !modelAPI[s.host]
+	var (
+		inMsg      bool
+		compressed bool
+		frames     []byte // the message's frames as received
+		payload    []byte // its payload
+		tail       []byte // the end of the last scanned message
+		l          *lease
+	)
+	reset := func() {
+		inMsg, compressed, frames, payload = false, false, nil, nil
+		if l != nil {
+			l.unref()
+			l = nil
+		}
+	}
+	defer reset()
 	for {
 		h, raw, err := wsframe.ReadHeader(s.ur)
 		if err != nil {
-			s.shutdown(0, "")
-			return
+			if errors.Is(err, wsframe.ErrProtocol) {
+				return wsframe.CloseProtocolError, "blocked: the server broke the protocol: " + err.Error()
+			}
+			return 0, ""
 		}
-		s.wmu.Lock()
-		_, err = s.client.Write(raw)
-		if err == nil {
-			_, err = io.CopyBuffer(s.client, io.LimitReader(s.ur, int64(h.Length)), buf)
+		if h.Masked {
+			return wsframe.CloseProtocolError, "blocked: the server masked a frame"
 		}
-		s.wmu.Unlock()
-		if err != nil {
-			s.shutdown(0, "")
-			return
+		if h.RSV2 || h.RSV3 || h.RSV1 && (s.inflateDown == nil || h.IsControl() || h.Opcode == wsframe.OpContinuation) {
+			return wsframe.CloseProtocolError, "blocked: the server set reserved bits that no extension allows"
 		}
+		if h.Length > uint64(limit) || uint64(len(payload))+h.Length > uint64(limit) {
+			return wsframe.CloseTooBig, fmt.Sprintf("blocked: a server message over %d MiB cannot be inspected", limit>>20)
+		}
+		if h.IsControl() {
+			data := make([]byte, h.Length)
+			if _, err := io.ReadFull(s.ur, data); err != nil {
+				return 0, ""
+			}
+			if h.Opcode == wsframe.OpClose && scan {
+				if _, reason := wsframe.ParseClose(data); reason != "" {
+					if f := s.judgeServerText(reason); f != "" {
+						return wsframe.ClosePolicyViolation, f
+					}
+				}
+			}
+			if !s.toClient(append(raw, data...)) {
+				return 0, ""
+			}
+			continue
+		}
+		switch {
+		case h.Opcode == wsframe.OpContinuation && !inMsg:
+			return wsframe.CloseProtocolError, "blocked: the server sent a continuation frame outside a message"
+		case h.Opcode != wsframe.OpContinuation && inMsg:
+			return wsframe.CloseProtocolError, "blocked: the server started a message before the last one ended"
+		case h.Opcode != wsframe.OpContinuation:
+			inMsg, compressed = true, h.RSV1
+			l = p.newLease()
+		}
+		// Budget for the frame bytes and the payload copy.
+		if err := l.grow(ctx, int64(len(frames)+len(raw))+int64(len(payload))+2*int64(h.Length)); err != nil {
+			return 1013, "blocked: pipelock is busy: " + err.Error()
+		}
+		start := len(frames)
+		frames = append(frames, raw...)
+		frames = append(frames, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(s.ur, frames[start+len(raw):]); err != nil {
+			return 0, ""
+		}
+		payload = append(payload, frames[start+len(raw):]...)
+		if !h.Fin {
+			continue
+		}
+		msg := payload
+		if compressed {
+			if err := l.grow(ctx, int64(len(frames)+len(payload))+limit); err != nil {
+				return 1013, "blocked: pipelock is busy: " + err.Error()
+			}
+			msg, err = s.inflateDown.Inflate(payload, int(limit))
+			if errors.Is(err, wsframe.ErrTooBig) {
+				return wsframe.CloseTooBig, fmt.Sprintf("blocked: a server message inflates past %d MiB and cannot be inspected", limit>>20)
+			}
+			if err != nil {
+				return wsframe.CloseProtocolError, "blocked: the server's " + err.Error()
+			}
+		}
+		// Binary messages too: an agent may decode them as text, and the
+		// detectors look for phrases, which random bytes do not form.
+		if scan && len(msg) > 0 {
+			window := make([]byte, 0, len(tail)+len(msg))
+			window = append(append(window, tail...), msg...)
+			if err := l.grow(ctx, l.heldLen()+int64(len(window))+scanFactor*int64(len(window))); err != nil {
+				return 1013, "blocked: pipelock is busy: " + err.Error()
+			}
+			f, err := withinBudget(ctx, p.lim, len(window), l, func() string { return s.judgeServerText(string(window)) })
+			if err != nil {
+				return wsframe.ClosePolicyViolation, "blocked: the scan of a server message did not finish within its time budget"
+			}
+			if f != "" {
+				return wsframe.ClosePolicyViolation, f
+			}
+			tail = tailOf(window)
+		}
+		if !s.toClient(frames) {
+			return 0, ""
+		}
+		reset()
 	}
+}
+
+// toClient writes server frames to the client; false: the client is gone.
+func (s *wsSession) toClient(b []byte) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.client.Write(b)
+	return err == nil
+}
+
+// judgeServerText scans text from the server for prompt injection, as a
+// response is scanned: a finding the bottle blocks returns the close
+// reason the agent sees; one it only reports is logged and passes.
+func (s *wsSession) judgeServerText(text string) string {
+	f, warn := s.p.judgeInjection(inject.Scan(text))
+	if f != nil {
+		s.p.log.Info("decision", "decision", "deny", "method", "WEBSOCKET", "host", logsafe.Host(s.host), "reason", "injection", "detail", f.String()+" (server message; connection closed)")
+		return "blocked: injection from server: " + f.String() + "; not delivered"
+	}
+	if warn != "" {
+		s.p.log.Warn("injection finding in a WebSocket message from the server (delivered, logged only)", "host", logsafe.Host(s.host), "finding", warn)
+	}
+	return ""
 }
 
 // upstream reads client frames, scans each message whole and forwards its

@@ -31,6 +31,7 @@ func main() {
 		fs.IntVar(&o.Requests, "n", 1000, "requests")
 		fs.IntVar(&o.Conc, "c", 1, "concurrency")
 		fs.IntVar(&o.UploadBytes, "upload", 0, "POST this many bytes per request")
+		fs.DurationVar(&o.MaxTime, "max-time", 0, "start no request after this long (0: no limit)")
 		fs.StringVar(&o.BodyClass, "class", "", "body class of the uploads (text, code, json, base64, base64-wrapped, hex, binary, gzip, multipart, form, mixed)")
 		_ = fs.Parse(os.Args[2:])
 		res, err := benchload.Load(ctx, o)
