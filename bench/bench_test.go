@@ -16,8 +16,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -110,7 +110,7 @@ func TestBench(t *testing.T) {
 // provisioned (bottle CA installed).
 func measureReady(t *testing.T, runs int, res *Results) {
 	r, layout := fourDaemonBottle(t)
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ host = "` + itest.AllowedHost + `"
 
 // idleMemory reads every process's RSS and PSS in the sidecar containers
 // and the containers' anonymous memory (cgroup v1 or v2).
-func idleMemory(t *testing.T, eng *docker.Engine, containers []string) Memory {
+func idleMemory(t *testing.T, eng *lifecycle.Backend, containers []string) Memory {
 	time.Sleep(3 * time.Second) // settle after start-up
 	mem := Memory{RSSKiB: map[string]int{}, PSSKiB: map[string]int{}}
 	const script = `for p in /proc/[0-9]*; do

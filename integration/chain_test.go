@@ -19,8 +19,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -145,14 +145,14 @@ func TestEgressPipelockChain(t *testing.T) {
 	}
 	assert.Assert(t, is.Contains(sidecars[0].Logs(t), `"msg":"reloaded","daemon":"pipelock","generation":2`))
 
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	// A bad file is refused with its reason; the running allowlist stays.
 	bad := []byte("mode: strict\nsurprise: 1\n")
 	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, bad, statedir.PublicPerm))
 	err = eng.ReloadPipelock(t.Context(), plan.Slug, sha256Hex(bad))
-	assert.Assert(t, errors.Is(err, docker.ErrReloadRefused), "%v", err)
+	assert.Assert(t, errors.Is(err, lifecycle.ErrReloadRefused), "%v", err)
 	assert.ErrorContains(t, err, "surprise")
 	assert.Assert(t, is.Contains(curl("http://egress:9099", "https://allowed.example.com/p"), "blocked: host allowed.example.com is not on the pipelock allowlist"))
 	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))

@@ -22,8 +22,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -113,7 +113,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		assert.NilError(t, err)
 		assert.Assert(t, len(cs) >= 2)
 		for _, c := range cs {
-			info, err := rig.Eng.API().ContainerInspect(t.Context(), c.ID)
+			info, err := sdk(t).ContainerInspect(t.Context(), c.ID)
 			assert.NilError(t, err)
 			hc := info.HostConfig
 			assert.DeepEqual(t, []string(hc.CapDrop), []string{"ALL"})
@@ -270,7 +270,7 @@ func assertServing(t *testing.T, rig *itest.Rig, tag string) {
 	assert.Equal(t, code, 0, out)
 	assert.Equal(t, strings.TrimSpace(out), "200", "the sidecars stopped serving (%s)", tag)
 	for _, d := range rig.Plan.Metadata.Daemons {
-		info, err := rig.Eng.API().ContainerInspect(t.Context(), rig.SidecarFor(d))
+		info, err := sdk(t).ContainerInspect(t.Context(), rig.SidecarFor(d))
 		assert.NilError(t, err)
 		assert.Assert(t, info.State.Running && !info.State.OOMKilled, "%s: running %v oom %v", d, info.State.Running, info.State.OOMKilled)
 	}
@@ -291,7 +291,7 @@ func TestARPSpoofingSniffer(t *testing.T) {
 	root, err := images.SourceRoot(".", itest.LookupEnv)
 	assert.NilError(t, err)
 	ctx := context.Background()
-	if _, err := images.Build(ctx, rig.Eng, images.SnifferTest(), images.BuildOptions{Root: root}); err != nil {
+	if _, err := images.Build(ctx, rig.Eng.Engine, images.SnifferTest(), images.BuildOptions{Root: root}); err != nil {
 		t.Fatalf("build %s: %v", images.SnifferTestImage, err)
 	}
 	internal := names.InternalNetwork(slug)
@@ -394,13 +394,13 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 func TestIsolationProbeControl(t *testing.T) {
 	env := itest.Require(t)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	hits := listenAll(t)
 	control := env.Run(t, itest.RunSpec{Name: "probe-control", Image: images.AgentTestImage, Network: "bridge"})
 	gw := control.Gateway["bridge"]
-	opts := docker.ProbeOptions{Hosts: []string{gw}, Ports: []int{hits.port}, Wait: docker.UpProbeWait}
+	opts := lifecycle.ProbeOptions{Hosts: []string{gw}, Ports: []int{hits.port}, Wait: lifecycle.UpProbeWait}
 	res, err := eng.Probe(t.Context(), control.ID, opts)
 	assert.NilError(t, err)
 	assert.Assert(t, is.ErrorContains(res.Err(), "reached "+net.JoinHostPort(gw, fmt.Sprint(hits.port))))
@@ -408,7 +408,7 @@ func TestIsolationProbeControl(t *testing.T) {
 	internal := env.InternalNetwork(t, "probe-internal")
 	isolated := env.Run(t, itest.RunSpec{Name: "probe-isolated", Image: images.AgentTestImage, Network: internal.Name})
 	hosts, resolvers := eng.ProbeTargets(t.Context(), []string{internal.Name}, true)
-	opts = docker.ProbeOptions{Hosts: append(hosts, gw), Ports: append(docker.ProbePorts(true), hits.port), Resolvers: resolvers, Wait: docker.UpProbeWait}
+	opts = lifecycle.ProbeOptions{Hosts: append(hosts, gw), Ports: append(lifecycle.ProbePorts(true), hits.port), Resolvers: resolvers, Wait: lifecycle.UpProbeWait}
 	res, err = eng.Probe(t.Context(), isolated.ID, opts)
 	assert.NilError(t, err)
 	assert.NilError(t, res.Err())

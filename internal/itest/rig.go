@@ -17,8 +17,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelockcfg"
@@ -141,7 +141,7 @@ type RigOptions struct {
 type Rig struct {
 	Plan       *bottle.Plan
 	Layout     statedir.Layout
-	Eng        *docker.Engine
+	Eng        *lifecycle.Backend
 	Subnet     *net.IPNet
 	DNSIP      string
 	AttackerIP string
@@ -221,7 +221,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 	plan.Files = append(plan.Files, statedir.File{Dir: names.Pipelock, Name: "standin-ca.pem", Data: rig.CA.CertPEM, Perm: statedir.PublicPerm})
 	must(plan.Stage())
 
-	rig.Eng, err = docker.Connect(context.Background())
+	rig.Eng, err = lifecycle.Connect(context.Background())
 	must(err)
 	t.Cleanup(func() { _ = rig.Eng.Close() })
 	var upOut bytes.Buffer

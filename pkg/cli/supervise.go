@@ -12,7 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
@@ -172,7 +172,7 @@ func superviseApprove(ctx context.Context, a *app, id string, o approveOptions) 
 			}
 		}
 	}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ type tuiOptions struct {
 
 func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o tuiOptions) error {
 	op := &supervise.Operator{Layout: layout}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		op.Applier = unavailable{err}
 	} else {

@@ -1,0 +1,22 @@
+//go:build integration
+
+package integration
+
+import (
+	"testing"
+
+	"github.com/docker/docker/client"
+)
+
+// sdk is a raw Docker client for what the tests inspect beyond pkg/engine's
+// API (host configuration, OOM kills, exports, forced disconnects); the
+// code under test talks to the engine only through pkg/engine.
+func sdk(t *testing.T) *client.Client {
+	t.Helper()
+	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatalf("docker client: %v", err)
+	}
+	t.Cleanup(func() { _ = api.Close() })
+	return api
+}
