@@ -22,6 +22,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/ory/dockertest/v3"
+	"gotest.tools/v3/assert"
 )
 
 const readyManifest = `name = "bench"
@@ -91,8 +93,10 @@ func TestBench(t *testing.T) {
 		t.Run("chain-"+string(shape), func(t *testing.T) { measureChain(t, env, shape, &res) })
 	}
 	t.Run("startup", func(t *testing.T) { measureStartup(t, env, &res) })
+	pool, err := dockertest.NewPool("") // the image sizes: pkg/engine does not read them
+	assert.NilError(t, err)
 	for _, img := range []string{sidecarflag.Image(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
-		if info, err := env.Pool.Client.InspectImage(img); err == nil {
+		if info, err := pool.Client.InspectImage(img); err == nil {
 			res.ImageMB[img] = float64(info.Size) / 1e6
 		}
 	}

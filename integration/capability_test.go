@@ -63,7 +63,7 @@ func TestCapabilityBlock(t *testing.T) {
 
 	code, out, errOut = run("down", slug)
 	assert.Equal(t, code, 0, out+errOut)
-	imgs, err := env.Pool.Client.ListImages(dcListImages(slug))
+	imgs, err := dockerClient(t).ListImages(dcListImages(slug))
 	assert.NilError(t, err)
 	for _, img := range imgs {
 		for _, tag := range img.RepoTags {

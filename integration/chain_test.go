@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
@@ -128,9 +127,9 @@ func TestEgressPipelockChain(t *testing.T) {
 	assert.NilError(t, err)
 	assert.NilError(t, statedir.WriteFileAtomic(dir, statedir.PipelockFile, out2, statedir.PublicPerm))
 	if shape == sidecarflag.Bundle {
-		sidecars[0].Signal(t, dc.SIGUSR1)
+		sidecars[0].Signal(t, "SIGUSR1")
 	} else {
-		sidecars[0].Signal(t, dc.SIGHUP)
+		sidecars[0].Signal(t, "SIGHUP")
 	}
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		o := curl("http://egress:9099", "https://allowed.example.com/p")

@@ -301,7 +301,7 @@ func TestContainersStoppedAndStarted(t *testing.T) {
 	assert.NilError(t, err)
 	slices.SortFunc(cs, func(a, b lifecycle.BottleContainer) int { return strings.Compare(b.Role, a.Role) })
 	for _, c := range cs {
-		assert.NilError(t, env.Pool.Client.StopContainer(c.ID, 10))
+		assert.NilError(t, dockerClient(t).StopContainer(c.ID, 10))
 	}
 	bs, err := r.Eng.Bottles(t.Context(), r.Layout)
 	assert.NilError(t, err)
@@ -316,7 +316,7 @@ func TestContainersStoppedAndStarted(t *testing.T) {
 		return boolToInt(b.Role == "agent") - boolToInt(a.Role == "agent")
 	})
 	for _, c := range agentFirst {
-		assert.NilError(t, env.Pool.Client.StartContainer(c.ID, nil))
+		assert.NilError(t, dockerClient(t).StartContainer(c.ID, nil))
 	}
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		bs, err := r.Eng.Bottles(t.Context(), r.Layout)
@@ -422,7 +422,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 			if err == nil {
 				assert.Equal(t, len(q), 0, "queue left: %v", q)
 			}
-			left, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug: true}})
+			left, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug: true}})
 			assert.NilError(t, err)
 			for _, n := range left {
 				assert.Assert(t, !strings.Contains(n.Name, "-intr-"), "network left: %s", n.Name)

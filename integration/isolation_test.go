@@ -135,7 +135,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 			assert.Assert(t, is.Contains(out, "Read-only file system"), "%s: %s", c.Name, out)
 			assert.Assert(t, is.Contains(out, "0\n1\n"), "%s: forwarding on or IPv6 on: %s", c.Name, out)
 		}
-		nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+		nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
 		assert.NilError(t, err)
 		want := 2
 		if rig.Plan.Shape == sidecarflag.Legacy {
@@ -152,10 +152,10 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		// does not resolve (the engine's resolver has no record and
 		// forwards nowhere).
 		internal := names.InternalNetwork(slug)
-		netInfo, err := env.Pool.Client.NetworkInfo(internal)
+		netInfo, err := dockerClient(t).NetworkInfo(internal)
 		assert.NilError(t, err)
 		for id := range netInfo.Containers {
-			c, err := env.Pool.Client.InspectContainer(id)
+			c, err := dockerClient(t).InspectContainer(id)
 			assert.NilError(t, err)
 			for _, a := range c.NetworkSettings.Networks[internal].Aliases {
 				assert.Assert(t, !strings.Contains(a, "pipelock"), "%s carries alias %s on the agent's network", c.Name, a)
@@ -164,7 +164,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		out, code := agentExec(t, rig, "curl -sS --max-time 10 -x http://pipelock:8888 http://"+itest.AllowedHost+"/ -w '\\nHTTP %{http_code}\\n' 2>&1")
 		assert.Assert(t, code != 0 && strings.Contains(out, "HTTP 000") && (strings.Contains(out, "Could not resolve proxy: pipelock") || strings.Contains(out, "Resolving timed out")), "%d %s", code, out)
 		// By address: every address pipelock has, on every network.
-		info, err := env.Pool.Client.InspectContainer(rig.SidecarFor(names.Pipelock))
+		info, err := dockerClient(t).InspectContainer(rig.SidecarFor(names.Pipelock))
 		assert.NilError(t, err)
 		var script strings.Builder
 		for netName, n := range info.NetworkSettings.Networks {
@@ -251,7 +251,7 @@ func containerPids(t *testing.T, env *itest.Env, name string) uint64 {
 	ch := make(chan *dc.Stats, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- env.Pool.Client.Stats(dc.StatsOptions{ID: name, Stats: ch, Stream: false, Timeout: 20 * time.Second})
+		errc <- dockerClient(t).Stats(dc.StatsOptions{ID: name, Stats: ch, Stream: false, Timeout: 20 * time.Second})
 	}()
 	var s *dc.Stats
 	for st := range ch {
@@ -296,7 +296,7 @@ func TestARPSpoofingSniffer(t *testing.T) {
 	}
 	internal := names.InternalNetwork(slug)
 	ip := func(container string) string {
-		info, err := env.Pool.Client.InspectContainer(container)
+		info, err := dockerClient(t).InspectContainer(container)
 		assert.NilError(t, err)
 		n := info.NetworkSettings.Networks[internal]
 		assert.Assert(t, n.IPAddress != "", "%s has no address on %s", container, internal)
@@ -359,7 +359,7 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	env := itest.Require(t)
 	rig := isolationRig(t, env)
 	slug := rig.Plan.Slug
-	before, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	before, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
 		"RUN curl -sS --max-time 20 --fail-with-body https://denied.example.com/install.sh\n"
@@ -367,7 +367,7 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	assert.Assert(t, err != nil, "the build fetched a host that is not allowlisted")
 	t.Logf("rebuild error: %v", err)
 	assert.Assert(t, is.ErrorContains(err, "egress: host denied.example.com is not on this bottle's allowlist"))
-	after, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	after, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	assert.Equal(t, after.ID, before.ID, "a failed build must leave the agent untouched")
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/docker/docker/client"
+	"github.com/ory/dockertest/v3"
+	dc "github.com/ory/dockertest/v3/docker"
 )
 
 // sdk is a raw Docker client for what the tests inspect beyond pkg/engine's
@@ -19,4 +21,15 @@ func sdk(t *testing.T) *client.Client {
 	}
 	t.Cleanup(func() { _ = api.Close() })
 	return api
+}
+
+// dockerClient is dockertest's Docker client, for the tests' own
+// inspections and listings.
+func dockerClient(t testing.TB) *dc.Client {
+	t.Helper()
+	pool, err := dockertest.NewPool("")
+	if err != nil {
+		t.Fatalf("docker client: %v", err)
+	}
+	return pool.Client
 }

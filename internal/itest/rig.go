@@ -88,14 +88,14 @@ func Keygen(t testing.TB, path string) string {
 // freeSubnet picks a /24 in 10.231.0.0/16 that no engine network uses.
 func (e *Env) freeSubnet(t testing.TB) *net.IPNet {
 	t.Helper()
-	nets, err := e.Pool.Client.ListNetworks()
+	nets, err := e.Eng.ListNetworks(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var used []*net.IPNet
 	for _, n := range nets {
-		for _, c := range n.IPAM.Config {
-			if _, ipn, err := net.ParseCIDR(c.Subnet); err == nil {
+		for _, subnet := range n.Subnets {
+			if _, ipn, err := net.ParseCIDR(subnet); err == nil {
 				used = append(used, ipn)
 			}
 		}

@@ -61,6 +61,15 @@ type ContainerSpec struct {
 type Attachment struct {
 	Network string
 	Aliases []string
+	// IPv4 pins the container's address on Network (its subnet must be
+	// pinned too); "" lets the engine choose.
+	IPv4 string
+}
+
+// Endpoint is a container's place on one network.
+type Endpoint struct {
+	IPv4    string
+	Gateway string
 }
 
 // Healthcheck is a container's health command and its timing.
@@ -90,7 +99,7 @@ func (e *Engine) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 	if len(spec.Networks) > 0 {
 		first := spec.Networks[0]
 		hc.NetworkMode = container.NetworkMode(first.Network)
-		nc.EndpointsConfig = map[string]*network.EndpointSettings{first.Network: {Aliases: first.Aliases}}
+		nc.EndpointsConfig = map[string]*network.EndpointSettings{first.Network: endpoint(first)}
 	} else {
 		hc.NetworkMode = container.NetworkMode(spec.NetworkMode)
 	}
@@ -99,11 +108,19 @@ func (e *Engine) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		return "", fmt.Errorf("create %s: %w", spec.Name, err)
 	}
 	for _, n := range spec.Networks[min(1, len(spec.Networks)):] {
-		if err := e.ConnectNetwork(ctx, n.Network, created.ID, n.Aliases); err != nil {
+		if err := e.api.NetworkConnect(ctx, n.Network, created.ID, endpoint(n)); err != nil {
 			return "", fmt.Errorf("connect %s to %s: %w", spec.Name, n.Network, err)
 		}
 	}
 	return created.ID, nil
+}
+
+func endpoint(a Attachment) *network.EndpointSettings {
+	ep := &network.EndpointSettings{Aliases: a.Aliases}
+	if a.IPv4 != "" {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a.IPv4}
+	}
+	return ep
 }
 
 // restartPolicy turns compose's "no", "always", "unless-stopped" or
@@ -200,6 +217,8 @@ type ContainerInfo struct {
 	// oldest first.
 	Health    string
 	HealthLog []string
+	// Endpoints maps each network the container is on to its address there.
+	Endpoints map[string]Endpoint
 	// Spec is the container's configuration as CreateContainer takes it,
 	// its networks and aliases included (the alias the engine adds itself,
 	// the short ID, left out): creating Spec again recreates it.
@@ -254,6 +273,12 @@ func (e *Engine) InspectContainer(ctx context.Context, id string) (ContainerInfo
 						aliases = append(aliases, a)
 					}
 				}
+			}
+			if ep != nil {
+				if out.Endpoints == nil {
+					out.Endpoints = map[string]Endpoint{}
+				}
+				out.Endpoints[n] = Endpoint{IPv4: ep.IPAddress, Gateway: ep.Gateway}
 			}
 			att := Attachment{Network: n, Aliases: aliases}
 			if n == s.NetworkMode { // the network mode first, as it was created

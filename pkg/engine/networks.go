@@ -53,17 +53,28 @@ func (e *Engine) RemoveNetwork(ctx context.Context, id string) error {
 type Network struct {
 	ID, Name string
 	Labels   map[string]string
+	// Subnets are the network's IPAM pools.
+	Subnets []string
 }
 
-// ListNetworks lists the networks carrying label (a key, or key=value).
+// ListNetworks lists the networks carrying label (a key, or key=value),
+// or every network when label is "".
 func (e *Engine) ListNetworks(ctx context.Context, label string) ([]Network, error) {
-	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", label))})
+	args := filters.NewArgs()
+	if label != "" {
+		args.Add("label", label)
+	}
+	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Network, 0, len(nets))
 	for _, n := range nets {
-		out = append(out, Network{ID: n.ID, Name: n.Name, Labels: n.Labels})
+		nw := Network{ID: n.ID, Name: n.Name, Labels: n.Labels}
+		for _, c := range n.IPAM.Config {
+			nw.Subnets = append(nw.Subnets, c.Subnet)
+		}
+		out = append(out, nw)
 	}
 	return out, nil
 }
