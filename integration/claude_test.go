@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/docker/docker/api/types/image"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 )
 
 // TestSuperviseRegisteredWithClaudeCode: when the agent image has Claude
@@ -30,13 +30,13 @@ func TestSuperviseRegisteredWithClaudeCode(t *testing.T) {
 	df := filepath.Join(dir, "Dockerfile")
 	assert.NilError(t, os.WriteFile(df, []byte("FROM "+images.AgentTestImage+"\nUSER root\n"+
 		`RUN printf '#!/bin/sh\necho "$(id -un): $*" >> /tmp/claude-calls\n' > /usr/local/bin/claude && chmod 755 /usr/local/bin/claude`+"\nUSER agent\n"), 0o644))
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	const tag = "claude-bottle-agent-fakeclaude:test"
-	_, err = eng.Build(t.Context(), docker.BuildSpec{Tag: tag, Dockerfile: df}, io.Discard)
+	_, err = eng.Build(t.Context(), engine.BuildSpec{Tag: tag, Dockerfile: df}, io.Discard)
 	assert.NilError(t, err)
-	t.Cleanup(func() { _ = eng.RemoveImage(context.Background(), tag, image.RemoveOptions{PruneChildren: true}) })
+	t.Cleanup(func() { _ = eng.RemoveImage(context.Background(), tag, engine.RemoveImageOptions{PruneChildren: true}) })
 
 	home := t.TempDir()
 	manifestPath := filepath.Join(home, "bottle.toml")

@@ -6,13 +6,13 @@ import (
 	"context"
 	"testing"
 
-	"github.com/docker/docker/api/types/image"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 )
 
 // TestDefaultBottleBuildsItsImage is the README's first command in test
@@ -23,11 +23,11 @@ import (
 func TestDefaultBottleBuildsItsImage(t *testing.T) {
 	env := itest.Require(t)
 	sidecarImage(t, env)
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	// Missing on purpose: up must build it.
-	if err := eng.RemoveImage(context.Background(), images.AgentImage, image.RemoveOptions{Force: true}); err != nil {
+	if err := eng.RemoveImage(context.Background(), images.AgentImage, engine.RemoveImageOptions{Force: true}); err != nil {
 		t.Logf("%s was not there: %v", images.AgentImage, err)
 	}
 	// The npm registry is unreachable here: build without Claude Code

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
@@ -67,7 +66,7 @@ func TestEgressInImage(t *testing.T) {
 	// Reload through initd: SIGHUP to the container reaches egress only.
 	routesFile := filepath.Join(layout.EgressStateDir(plan.Slug), "routes.yaml")
 	assert.NilError(t, statedir.WriteFileAtomic(filepath.Dir(routesFile), "routes.yaml", []byte("routes:\n  - host: denied.example.com\n"), 0o644))
-	sc.Signal(t, dc.SIGHUP)
+	sc.Signal(t, "SIGHUP")
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		if o := curl("http://_egress.local/allowlist"); strings.Contains(o, "denied.example.com") {
 			return poll.Success()
@@ -85,6 +84,6 @@ func TestEgressInImage(t *testing.T) {
 	entries, err := os.ReadDir(layout.EgressStateDir(plan.Slug))
 	assert.NilError(t, err)
 	assert.Equal(t, len(entries), 5, "egress dir: ca.pem, ca-key.pem, routes.yaml, upstream-ca.pem, upstream-auth")
-	sc.Signal(t, dc.SIGTERM)
+	sc.Signal(t, "SIGTERM")
 	assert.Equal(t, sc.Wait(t, 10*time.Second), 0, sc.Logs(t))
 }

@@ -13,8 +13,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -32,7 +32,7 @@ func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
 		sidecarflag.FromEnv(itest.LookupEnv), nil)
 	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), names.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
 
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
 	t.Cleanup(func() { _ = eng.Down(context.Background(), layout, plan.Slug, false) })

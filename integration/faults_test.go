@@ -19,13 +19,13 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 
-	"github.com/claude-bottle/claude-bottle/internal/benchreport"
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
+	"github.com/claude-bottle/claude-bottle/internal/benchreport"
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -299,24 +299,24 @@ func TestContainersStoppedAndStarted(t *testing.T) {
 	r := newFaultsRig(t, env, "restarted")
 	cs, err := r.Eng.BottleContainers(t.Context(), r.Plan.Slug)
 	assert.NilError(t, err)
-	slices.SortFunc(cs, func(a, b docker.BottleContainer) int { return strings.Compare(b.Role, a.Role) })
+	slices.SortFunc(cs, func(a, b lifecycle.BottleContainer) int { return strings.Compare(b.Role, a.Role) })
 	for _, c := range cs {
-		assert.NilError(t, env.Pool.Client.StopContainer(c.ID, 10))
+		assert.NilError(t, dockerClient(t).StopContainer(c.ID, 10))
 	}
 	bs, err := r.Eng.Bottles(t.Context(), r.Layout)
 	assert.NilError(t, err)
 	for _, b := range bs {
 		if b.Slug == r.Plan.Slug {
-			assert.Equal(t, b.Status, docker.BottleBroken)
+			assert.Equal(t, b.Status, lifecycle.BottleBroken)
 			assert.Assert(t, is.Contains(b.Fix, "docker start"), "%+v", b.Assessment)
 		}
 	}
 	agentFirst := slices.Clone(cs)
-	slices.SortFunc(agentFirst, func(a, b docker.BottleContainer) int {
+	slices.SortFunc(agentFirst, func(a, b lifecycle.BottleContainer) int {
 		return boolToInt(b.Role == "agent") - boolToInt(a.Role == "agent")
 	})
 	for _, c := range agentFirst {
-		assert.NilError(t, env.Pool.Client.StartContainer(c.ID, nil))
+		assert.NilError(t, dockerClient(t).StartContainer(c.ID, nil))
 	}
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		bs, err := r.Eng.Bottles(t.Context(), r.Layout)
@@ -324,7 +324,7 @@ func TestContainersStoppedAndStarted(t *testing.T) {
 			return poll.Error(err)
 		}
 		for _, b := range bs {
-			if b.Slug == r.Plan.Slug && b.Status == docker.BottleOK {
+			if b.Slug == r.Plan.Slug && b.Status == lifecycle.BottleOK {
 				return poll.Success()
 			}
 			if b.Slug == r.Plan.Slug {
@@ -374,7 +374,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 	assert.NilError(t, os.WriteFile(manifest, []byte("name = \"intr\"\nimage = \""+images.AgentTestImage+"\"\n[[egress.routes]]\nhost = \"api.github.com\"\n"), 0o644))
 	type tc struct{ step, how string }
 	var cases []tc
-	for _, s := range docker.UpSteps {
+	for _, s := range lifecycle.UpSteps {
 		cases = append(cases, tc{s, "SIGINT"})
 	}
 	cases = append(cases, tc{"sidecars-healthy", "SIGTERM"}, tc{"networks", "error"}, tc{"agent-started", "error"})
@@ -383,7 +383,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "up", "-f", manifest, "--detach")
-			cmd.Env = append(os.Environ(), "CLAUDE_BOTTLE_HOME="+home, docker.FailAtEnv+"="+c.step+":"+c.how)
+			cmd.Env = append(os.Environ(), "CLAUDE_BOTTLE_HOME="+home, lifecycle.FailAtEnv+"="+c.step+":"+c.how)
 			outb, err := cmd.CombinedOutput()
 			out := string(outb)
 			assert.Assert(t, err != nil, "up succeeded despite the interruption: %s", out)
@@ -422,7 +422,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 			if err == nil {
 				assert.Equal(t, len(q), 0, "queue left: %v", q)
 			}
-			left, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug: true}})
+			left, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug: true}})
 			assert.NilError(t, err)
 			for _, n := range left {
 				assert.Assert(t, !strings.Contains(n.Name, "-intr-"), "network left: %s", n.Name)

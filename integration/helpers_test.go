@@ -87,10 +87,10 @@ func upBottle(t *testing.T, run func(args ...string) (int, string, string), mani
 // network, no state directory under home.
 func assertGone(t *testing.T, env *itest.Env, home, slug string) {
 	t.Helper()
-	left, err := env.Pool.Client.ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(left), 0, "containers left behind")
-	nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+	nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(nets), 0, "networks left behind")
 	_, err = os.Stat(home + "/state/" + slug)

@@ -9,7 +9,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 )
 
@@ -18,7 +18,7 @@ import (
 func TestImageBuildCacheHit(t *testing.T) {
 	env := itest.Require(t)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	eng, err := docker.Connect(t.Context())
+	eng, err := engine.Connect(t.Context())
 	assert.NilError(t, err)
 	defer eng.Close()
 	base, err := images.EnsureBase(t.Context(), eng, images.BaseOptions{SkipPull: true})

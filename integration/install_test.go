@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -78,7 +79,7 @@ func TestGoInstallOutsideTheCheckout(t *testing.T) {
 	work := filepath.Join(tmp, "work")
 	assert.NilError(t, os.MkdirAll(work, 0o755))
 	sidecars := "claude-bottle-sidecars:install-" + env.RunID
-	t.Cleanup(func() { _ = env.Pool.Client.RemoveImage(sidecars) })
+	t.Cleanup(func() { _ = dockerClient(t).RemoveImage(sidecars) })
 	cliEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "CLAUDE_BOTTLE_HOME=" + filepath.Join(tmp, "cbhome"),
 		"CLAUDE_BOTTLE_SIDECAR_IMAGE=" + sidecars}
 	for _, k := range []string{"DOCKER_HOST", "CLAUDE_BOTTLE_SIDECAR_BUNDLE"} {
@@ -117,12 +118,9 @@ func TestGoInstallOutsideTheCheckout(t *testing.T) {
 }
 
 func itestImageLabels(env *itest.Env, ref string) (map[string]string, bool, error) {
-	img, err := env.Pool.Client.InspectImage(ref)
+	img, err := env.Eng.InspectImage(context.Background(), ref)
 	if err != nil {
 		return nil, false, err
 	}
-	if img.Config == nil {
-		return map[string]string{}, true, nil
-	}
-	return img.Config.Labels, true, nil
+	return img.Labels, true, nil
 }

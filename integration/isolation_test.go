@@ -22,8 +22,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
@@ -112,7 +112,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		assert.NilError(t, err)
 		assert.Assert(t, len(cs) >= 2)
 		for _, c := range cs {
-			info, err := rig.Eng.API().ContainerInspect(t.Context(), c.ID)
+			info, err := sdk(t).ContainerInspect(t.Context(), c.ID)
 			assert.NilError(t, err)
 			hc := info.HostConfig
 			assert.DeepEqual(t, []string(hc.CapDrop), []string{"ALL"})
@@ -134,7 +134,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 			assert.Assert(t, is.Contains(out, "Read-only file system"), "%s: %s", c.Name, out)
 			assert.Assert(t, is.Contains(out, "0\n1\n"), "%s: forwarding on or IPv6 on: %s", c.Name, out)
 		}
-		nets, err := env.Pool.Client.FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+		nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
 		assert.NilError(t, err)
 		want := 2
 		if rig.Plan.Shape == sidecarflag.Legacy {
@@ -151,10 +151,10 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		// does not resolve (the engine's resolver has no record and
 		// forwards nowhere).
 		internal := names.InternalNetwork(slug)
-		netInfo, err := env.Pool.Client.NetworkInfo(internal)
+		netInfo, err := dockerClient(t).NetworkInfo(internal)
 		assert.NilError(t, err)
 		for id := range netInfo.Containers {
-			c, err := env.Pool.Client.InspectContainer(id)
+			c, err := dockerClient(t).InspectContainer(id)
 			assert.NilError(t, err)
 			for _, a := range c.NetworkSettings.Networks[internal].Aliases {
 				assert.Assert(t, !strings.Contains(a, "pipelock"), "%s carries alias %s on the agent's network", c.Name, a)
@@ -163,7 +163,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		out, code := agentExec(t, rig, "curl -sS --max-time 10 -x http://pipelock:8888 http://"+itest.AllowedHost+"/ -w '\\nHTTP %{http_code}\\n' 2>&1")
 		assert.Assert(t, code != 0 && strings.Contains(out, "HTTP 000") && (strings.Contains(out, "Could not resolve proxy: pipelock") || strings.Contains(out, "Resolving timed out")), "%d %s", code, out)
 		// By address: every address pipelock has, on every network.
-		info, err := env.Pool.Client.InspectContainer(rig.SidecarFor(names.Pipelock))
+		info, err := dockerClient(t).InspectContainer(rig.SidecarFor(names.Pipelock))
 		assert.NilError(t, err)
 		var script strings.Builder
 		for netName, n := range info.NetworkSettings.Networks {
@@ -250,7 +250,7 @@ func containerPids(t *testing.T, env *itest.Env, name string) uint64 {
 	ch := make(chan *dc.Stats, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- env.Pool.Client.Stats(dc.StatsOptions{ID: name, Stats: ch, Stream: false, Timeout: 20 * time.Second})
+		errc <- dockerClient(t).Stats(dc.StatsOptions{ID: name, Stats: ch, Stream: false, Timeout: 20 * time.Second})
 	}()
 	var s *dc.Stats
 	for st := range ch {
@@ -269,7 +269,7 @@ func assertServing(t *testing.T, rig *itest.Rig, tag string) {
 	assert.Equal(t, code, 0, out)
 	assert.Equal(t, strings.TrimSpace(out), "200", "the sidecars stopped serving (%s)", tag)
 	for _, d := range rig.Plan.Metadata.Daemons {
-		info, err := rig.Eng.API().ContainerInspect(t.Context(), rig.SidecarFor(d))
+		info, err := sdk(t).ContainerInspect(t.Context(), rig.SidecarFor(d))
 		assert.NilError(t, err)
 		assert.Assert(t, info.State.Running && !info.State.OOMKilled, "%s: running %v oom %v", d, info.State.Running, info.State.OOMKilled)
 	}
@@ -290,12 +290,12 @@ func TestARPSpoofingSniffer(t *testing.T) {
 	root, err := images.SourceRoot(".", itest.LookupEnv)
 	assert.NilError(t, err)
 	ctx := context.Background()
-	if _, err := images.Build(ctx, rig.Eng, images.SnifferTest(), images.BuildOptions{Root: root}); err != nil {
+	if _, err := images.Build(ctx, rig.Eng.Engine, images.SnifferTest(), images.BuildOptions{Root: root}); err != nil {
 		t.Fatalf("build %s: %v", images.SnifferTestImage, err)
 	}
 	internal := names.InternalNetwork(slug)
 	ip := func(container string) string {
-		info, err := env.Pool.Client.InspectContainer(container)
+		info, err := dockerClient(t).InspectContainer(container)
 		assert.NilError(t, err)
 		n := info.NetworkSettings.Networks[internal]
 		assert.Assert(t, n.IPAddress != "", "%s has no address on %s", container, internal)
@@ -358,7 +358,7 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	env := itest.Require(t)
 	rig := isolationRig(t, env)
 	slug := rig.Plan.Slug
-	before, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	before, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
 		"RUN curl -sS --max-time 20 --fail-with-body https://denied.example.com/install.sh\n"
@@ -366,7 +366,7 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	assert.Assert(t, err != nil, "the build fetched a host that is not allowlisted")
 	t.Logf("rebuild error: %v", err)
 	assert.Assert(t, is.ErrorContains(err, "egress: host denied.example.com is not on this bottle's allowlist"))
-	after, err := env.Pool.Client.InspectContainer(names.AgentContainer(slug))
+	after, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
 	assert.NilError(t, err)
 	assert.Equal(t, after.ID, before.ID, "a failed build must leave the agent untouched")
 
@@ -393,13 +393,13 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 func TestIsolationProbeControl(t *testing.T) {
 	env := itest.Require(t)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	defer func() { _ = eng.Close() }()
 	hits := listenAll(t)
 	control := env.Run(t, itest.RunSpec{Name: "probe-control", Image: images.AgentTestImage, Network: "bridge"})
 	gw := control.Gateway["bridge"]
-	opts := docker.ProbeOptions{Hosts: []string{gw}, Ports: []int{hits.port}, Wait: docker.UpProbeWait}
+	opts := lifecycle.ProbeOptions{Hosts: []string{gw}, Ports: []int{hits.port}, Wait: lifecycle.UpProbeWait}
 	res, err := eng.Probe(t.Context(), control.ID, opts)
 	assert.NilError(t, err)
 	assert.Assert(t, is.ErrorContains(res.Err(), "reached "+net.JoinHostPort(gw, fmt.Sprint(hits.port))))
@@ -407,7 +407,7 @@ func TestIsolationProbeControl(t *testing.T) {
 	internal := env.InternalNetwork(t, "probe-internal")
 	isolated := env.Run(t, itest.RunSpec{Name: "probe-isolated", Image: images.AgentTestImage, Network: internal.Name})
 	hosts, resolvers := eng.ProbeTargets(t.Context(), []string{internal.Name}, true)
-	opts = docker.ProbeOptions{Hosts: append(hosts, gw), Ports: append(docker.ProbePorts(true), hits.port), Resolvers: resolvers, Wait: docker.UpProbeWait}
+	opts = lifecycle.ProbeOptions{Hosts: append(hosts, gw), Ports: append(lifecycle.ProbePorts(true), hits.port), Resolvers: resolvers, Wait: lifecycle.UpProbeWait}
 	res, err = eng.Probe(t.Context(), isolated.ID, opts)
 	assert.NilError(t, err)
 	assert.NilError(t, res.Err())

@@ -40,7 +40,7 @@ func TestInternalNetworkIsolation(t *testing.T) {
 	assert.Assert(t, peer.IP[internal.Name] != "", "peer has no address on the internal network")
 
 	targets := hostAddresses(t)
-	info, err := env.Pool.Client.NetworkInfo(internal.ID)
+	info, err := dockerClient(t).NetworkInfo(internal.ID)
 	assert.NilError(t, err)
 	for _, c := range info.IPAM.Config {
 		if c.Gateway != "" {

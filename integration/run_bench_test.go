@@ -14,8 +14,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -32,7 +32,7 @@ func BenchmarkRunReachesClaude(b *testing.B) {
 	sidecars := sidecarflag.Image(itest.LookupEnv)
 	env.RequireImage(b, sidecars, "build:sidecars")
 	env.RequireImage(b, images.AgentTestImage, "build:agentTest")
-	eng, err := docker.Connect(context.Background())
+	eng, err := lifecycle.Connect(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

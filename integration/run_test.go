@@ -26,8 +26,9 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/standin"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -112,7 +113,7 @@ func TestRunClaudeCode(t *testing.T) {
 			}
 			lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 			layout := statedir.Layout{Home: home}
-			eng, err := docker.Connect(t.Context())
+			eng, err := lifecycle.Connect(t.Context())
 			assert.NilError(t, err)
 			t.Cleanup(func() { _ = eng.Close() })
 			var slug string
@@ -196,7 +197,7 @@ func TestRunClaudeCode(t *testing.T) {
 				assert.Equal(t, code, 1, o+e)
 				assert.Assert(t, is.Contains(e, "1 commit in /workspace not pushed"), e)
 				// The stand-in is on the bottle's egress network: off it first.
-				assert.NilError(t, eng.API().NetworkDisconnect(t.Context(), names.EgressNetwork(slug), in.Server.ID, true))
+				assert.NilError(t, sdk(t).NetworkDisconnect(t.Context(), names.EgressNetwork(slug), in.Server.ID, true))
 				code, o, e = run("down", "--force", slug)
 				assert.Equal(t, code, 0, o+e)
 				slug = ""
@@ -207,23 +208,23 @@ func TestRunClaudeCode(t *testing.T) {
 
 // assertNotInAgent scans the agent's whole filesystem (an export), its
 // configured environment and every process' environment for secret.
-func assertNotInAgent(t *testing.T, eng *docker.Engine, slug, secret string) {
+func assertNotInAgent(t *testing.T, eng *lifecycle.Backend, slug, secret string) {
 	t.Helper()
 	ctx := t.Context()
 	id := names.AgentContainer(slug)
-	info, err := eng.API().ContainerInspect(ctx, id)
+	info, err := sdk(t).ContainerInspect(ctx, id)
 	assert.NilError(t, err)
 	for _, kv := range info.Config.Env {
 		assert.Assert(t, !strings.Contains(kv, secret), "agent env holds the credential")
 	}
 	var envs bytes.Buffer
-	_, err = eng.ExecStream(ctx, id, []string{"sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null; true"}, docker.StreamOptions{User: "0", Stdout: &envs})
+	_, err = eng.ExecStream(ctx, id, []string{"sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null; true"}, engine.StreamOptions{User: "0", Stdout: &envs})
 	assert.NilError(t, err)
 	assert.Assert(t, envs.Len() > 0)
 	assert.Assert(t, !strings.Contains(envs.String(), secret), "a process of the agent has the credential in its environment")
 	assert.Assert(t, strings.Contains(envs.String(), "-claude-bottle-placeholder-"), "the agent holds the placeholder")
 
-	rc, err := eng.API().ContainerExport(ctx, id)
+	rc, err := sdk(t).ContainerExport(ctx, id)
 	assert.NilError(t, err)
 	defer rc.Close()
 	tr := tar.NewReader(bufio.NewReaderSize(rc, 1<<20))
@@ -262,7 +263,7 @@ func TestRunInterrupted(t *testing.T) {
 			vars[k] = v
 		}
 	}
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
 	layout := statedir.Layout{Home: home}

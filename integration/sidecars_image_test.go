@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	dc "github.com/ory/dockertest/v3/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
@@ -73,7 +72,7 @@ func TestSidecarsNoDaemonsSmoke(t *testing.T) {
 	assert.Equal(t, strings.TrimSpace(top.Stdout), "/usr/local/bin/initd", "initd is PID 1")
 
 	start := time.Now()
-	c.Signal(t, dc.SIGTERM)
+	c.Signal(t, "SIGTERM")
 	code := c.Wait(t, 9*time.Second)
 	assert.Equal(t, code, 0, c.Logs(t))
 	assert.Assert(t, time.Since(start) < 8*time.Second, "stopped in %s", time.Since(start))

@@ -78,7 +78,7 @@ func TestCleanup(t *testing.T) {
 	slug, _ := upBottle(t, run, manifestPath, "orphan")
 	assert.NilError(t, os.MkdirAll(home+"/state/.staging-x-123", 0o700))
 	// The agent dies; the state dir is not new any more.
-	assert.NilError(t, env.Pool.Client.StopContainer(names.AgentContainer(slug), 1))
+	assert.NilError(t, dockerClient(t).StopContainer(names.AgentContainer(slug), 1))
 	old := time.Now().Add(-time.Hour)
 	assert.NilError(t, os.Chtimes(home+"/state/"+slug, old, old))
 

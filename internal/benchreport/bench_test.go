@@ -19,12 +19,14 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
+	"github.com/ory/dockertest/v3"
+	"gotest.tools/v3/assert"
 )
 
 const readyManifest = `name = "bench"
@@ -105,8 +107,10 @@ func TestBench(t *testing.T) {
 			t.Run("chain-"+string(shape), func(t *testing.T) { measureChain(t, env, shape, nil, &res) })
 		}
 		t.Run("startup", func(t *testing.T) { measureStartup(t, env, &res) })
+		pool, err := dockertest.NewPool("") // the image sizes: pkg/engine does not read them
+		assert.NilError(t, err)
 		for _, img := range []string{sidecarflag.Image(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
-			if info, err := env.Pool.Client.InspectImage(img); err == nil {
+			if info, err := pool.Client.InspectImage(img); err == nil {
 				res.ImageMB[img] = float64(info.Size) / 1e6
 			}
 		}
@@ -125,7 +129,7 @@ func TestBench(t *testing.T) {
 // provisioned (bottle CA installed).
 func measureReady(t *testing.T, runs int, res *Results) {
 	r, layout := fourDaemonBottle(t)
-	eng, err := docker.Connect(t.Context())
+	eng, err := lifecycle.Connect(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +416,7 @@ func (p *peakReader) during(name string, run func(), res *Results) {
 
 // idleMemory reads every process's RSS and PSS in the sidecar containers
 // and the containers' anonymous memory (cgroup v1 or v2).
-func idleMemory(t *testing.T, eng *docker.Engine, containers []string) Memory {
+func idleMemory(t *testing.T, eng *lifecycle.Backend, containers []string) Memory {
 	time.Sleep(3 * time.Second) // settle after start-up
 	mem := Memory{RSSKiB: map[string]int{}, PSSKiB: map[string]int{}}
 	const script = `for p in /proc/[0-9]*; do

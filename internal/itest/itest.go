@@ -9,14 +9,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ory/dockertest/v3"
-	dc "github.com/ory/dockertest/v3/docker"
-
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -33,7 +32,8 @@ func LookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
 
 // Env is the integration environment of one test.
 type Env struct {
-	Pool  *dockertest.Pool
+	// Eng is the engine, through pkg/engine like the code under test.
+	Eng   *engine.Engine
 	RunID string
 }
 
@@ -61,11 +61,7 @@ func Require(t testing.TB) *Env {
 		t.Skip("integration: " + reason)
 	}
 	forced := os.Getenv(ForceEnv) == "1"
-	pool, err := dockertest.NewPool("")
-	if err == nil {
-		pool.MaxWait = 2 * time.Minute
-		err = pool.Client.Ping()
-	}
+	eng, err := engine.Connect(context.Background())
 	if err != nil {
 		msg := fmt.Sprintf("integration: no Docker engine answers (%v); start one (scripts/setup.sh does as root on Debian)", err)
 		if forced {
@@ -75,7 +71,8 @@ func Require(t testing.TB) *Env {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &Env{Pool: pool, RunID: hex.EncodeToString(b[:])}
+	t.Cleanup(func() { _ = eng.Close() })
+	return &Env{Eng: eng, RunID: hex.EncodeToString(b[:])}
 }
 
 // Labels returns the labels every resource of this run carries.
@@ -91,26 +88,28 @@ func (e *Env) Name(base string) string {
 // RequireImage fails the test when image is missing, naming the target that builds it.
 func (e *Env) RequireImage(t testing.TB, image, target string) {
 	t.Helper()
-	if _, err := e.Pool.Client.InspectImage(image); err != nil {
+	if _, err := e.Eng.InspectImage(context.Background(), image); err != nil {
 		t.Fatalf("image %s is missing (%v): build it with `go tool mage %s`", image, err, target)
 	}
 }
 
 // Network creates a bridge network removed when the test ends.
-func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]any) *dc.Network {
+func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]string) engine.Network {
 	t.Helper()
-	n, err := e.Pool.Client.CreateNetwork(dc.CreateNetworkOptions{
-		Name:     e.Name(base),
+	n := engine.Network{Name: e.Name(base), Labels: e.Labels()}
+	id, err := e.Eng.CreateNetwork(context.Background(), engine.NetworkSpec{
+		Name:     n.Name,
 		Driver:   "bridge",
 		Internal: internal,
 		Options:  opts,
-		Labels:   e.Labels(),
+		Labels:   n.Labels,
 	})
 	if err != nil {
 		t.Fatalf("create network %s: %v", base, err)
 	}
+	n.ID = id
 	t.Cleanup(func() {
-		if err := e.Pool.Client.RemoveNetwork(n.ID); err != nil {
+		if err := e.Eng.RemoveNetwork(context.Background(), n.ID); err != nil {
 			t.Logf("remove network %s: %v", n.Name, err)
 		}
 	})
@@ -119,9 +118,9 @@ func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]
 
 // InternalNetwork creates a network shaped like a bottle's internal one:
 // internal, and with inhibit_ipv4 so the bridge has no host address.
-func (e *Env) InternalNetwork(t testing.TB, base string) *dc.Network {
+func (e *Env) InternalNetwork(t testing.TB, base string) engine.Network {
 	t.Helper()
-	return e.Network(t, base, true, map[string]any{names.InhibitIPv4: "true"})
+	return e.Network(t, base, true, map[string]string{names.InhibitIPv4: "true"})
 }
 
 // Container is a running test container.
@@ -159,69 +158,63 @@ type RunSpec struct {
 // Run creates and starts a container removed when the test ends.
 func (e *Env) Run(t testing.TB, spec RunSpec) *Container {
 	t.Helper()
-	nc := &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{}}
-	hc := &dc.HostConfig{Binds: spec.Binds, CapAdd: spec.CapAdd, Sysctls: spec.Sysctls}
-	if spec.Network != "" {
-		nc.EndpointsConfig[spec.Network] = &dc.EndpointConfig{Aliases: spec.Aliases}
-		if spec.IP != "" {
-			nc.EndpointsConfig[spec.Network].IPAMConfig = &dc.EndpointIPAMConfig{IPv4Address: spec.IP}
-		}
-		hc.NetworkMode = spec.Network
-	}
 	labels := e.Labels()
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
-	c, err := e.Pool.Client.CreateContainer(dc.CreateContainerOptions{
-		Name:             e.Name(spec.Name),
-		Config:           &dc.Config{Image: spec.Image, Cmd: spec.Cmd, Env: spec.Env, Entrypoint: spec.Entrypoint, User: spec.User, Labels: labels},
-		HostConfig:       hc,
-		NetworkingConfig: nc,
-	})
+	cs := engine.ContainerSpec{
+		Name: e.Name(spec.Name), Image: spec.Image, Cmd: spec.Cmd, Env: spec.Env, Entrypoint: spec.Entrypoint, User: spec.User, Labels: labels,
+		Binds: spec.Binds, CapAdd: spec.CapAdd, Sysctls: spec.Sysctls,
+	}
+	if spec.Network != "" {
+		cs.Networks = []engine.Attachment{{Network: spec.Network, Aliases: spec.Aliases, IPv4: spec.IP}}
+	}
+	ctx := context.Background()
+	id, err := e.Eng.CreateContainer(ctx, cs)
 	if err != nil {
 		t.Fatalf("create container %s: %v", spec.Name, err)
 	}
 	t.Cleanup(func() {
-		if err := e.Pool.Client.RemoveContainer(dc.RemoveContainerOptions{ID: c.ID, Force: true, RemoveVolumes: true}); err != nil {
+		if err := e.Eng.RemoveContainer(context.Background(), id, engine.RemoveContainerOptions{Force: true, Volumes: true}); err != nil {
 			t.Logf("remove container %s: %v", spec.Name, err)
 		}
 	})
-	if err := e.Pool.Client.StartContainer(c.ID, nil); err != nil {
+	if err := e.Eng.StartContainer(ctx, id); err != nil {
 		t.Fatalf("start container %s: %v", spec.Name, err)
 	}
-	info, err := e.Pool.Client.InspectContainer(c.ID)
+	info, err := e.Eng.InspectContainer(ctx, id)
 	if err != nil {
 		t.Fatalf("inspect container %s: %v", spec.Name, err)
 	}
 	ips, gws := map[string]string{}, map[string]string{}
-	for name, n := range info.NetworkSettings.Networks {
-		ips[name] = n.IPAddress
-		gws[name] = n.Gateway
+	for name, ep := range info.Endpoints {
+		ips[name] = ep.IPv4
+		gws[name] = ep.Gateway
 	}
-	return &Container{env: e, ID: c.ID, IP: ips, Gateway: gws}
+	return &Container{env: e, ID: id, IP: ips, Gateway: gws}
 }
 
 // Connect attaches the container to another network with aliases.
 func (c *Container) Connect(t testing.TB, network string, aliases ...string) {
 	t.Helper()
-	err := c.env.Pool.Client.ConnectNetwork(network, dc.NetworkConnectionOptions{Container: c.ID, EndpointConfig: &dc.EndpointConfig{Aliases: aliases}})
+	err := c.env.Eng.ConnectNetwork(context.Background(), network, c.ID, aliases)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", network, err)
 	}
 }
 
 // Stop stops the container (SIGTERM, then SIGKILL after timeout seconds).
-func (c *Container) Stop(t testing.TB, timeout uint) {
+func (c *Container) Stop(t testing.TB, timeout int) {
 	t.Helper()
-	if err := c.env.Pool.Client.StopContainer(c.ID, timeout); err != nil {
+	if err := c.env.Eng.StopContainer(context.Background(), c.ID, timeout); err != nil {
 		t.Fatalf("stop container: %v", err)
 	}
 }
 
 // Signal sends sig (e.g. "SIGTERM") to the container's PID 1.
-func (c *Container) Signal(t testing.TB, sig dc.Signal) {
+func (c *Container) Signal(t testing.TB, sig string) {
 	t.Helper()
-	if err := c.env.Pool.Client.KillContainer(dc.KillContainerOptions{ID: c.ID, Signal: sig, Context: t.Context()}); err != nil {
+	if err := c.env.Eng.Signal(t.Context(), c.ID, sig); err != nil {
 		t.Fatalf("signal container: %v", err)
 	}
 }
@@ -231,32 +224,36 @@ func (c *Container) Wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	defer cancel()
-	code, err := c.env.Pool.Client.WaitContainerWithContext(c.ID, ctx)
+	code, err := c.env.Eng.WaitContainer(ctx, c.ID)
 	if err != nil {
 		t.Fatalf("container did not exit within %s: %v\n%s", d, err, c.Logs(t))
 	}
-	return code
+	return int(code)
 }
 
 // Running reports whether the container is running.
 func (c *Container) Running(t testing.TB) bool {
 	t.Helper()
-	info, err := c.env.Pool.Client.InspectContainer(c.ID)
+	info, err := c.env.Eng.InspectContainer(context.Background(), c.ID)
 	if err != nil {
 		t.Fatalf("inspect container: %v", err)
 	}
-	return info.State.Running
+	return info.Running
 }
 
 // Logs returns the container's stdout and stderr.
 func (c *Container) Logs(t testing.TB) string {
 	t.Helper()
-	var buf bytes.Buffer
-	err := c.env.Pool.Client.Logs(dc.LogsOptions{Context: t.Context(), Container: c.ID, OutputStream: &buf, ErrorStream: &buf, Stdout: true, Stderr: true})
+	rc, err := c.env.Eng.LogStream(context.Background(), c.ID, engine.LogOptions{})
 	if err != nil {
 		return fmt.Sprintf("(logs unavailable: %v)", err)
 	}
-	return buf.String()
+	defer func() { _ = rc.Close() }()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Sprintf("(logs unavailable: %v)", err)
+	}
+	return string(data)
 }
 
 // ExecResult is the outcome of a command run in a container.
@@ -270,31 +267,13 @@ type ExecResult struct {
 // secrets in scripts do not show up in process listings).
 func (c *Container) Exec(t testing.TB, script string) ExecResult {
 	t.Helper()
-	ex, err := c.env.Pool.Client.CreateExec(dc.CreateExecOptions{
-		Container:    c.ID,
-		Cmd:          []string{"bash", "-s"},
-		AttachStdin:  true,
-		AttachStdout: true,
-		AttachStderr: true,
-		Context:      t.Context(),
-	})
-	if err != nil {
-		t.Fatalf("exec create: %v", err)
-	}
 	var stdout, stderr bytes.Buffer
-	if err := c.env.Pool.Client.StartExec(ex.ID, dc.StartExecOptions{
-		InputStream:  strings.NewReader(script),
-		OutputStream: &stdout,
-		ErrorStream:  &stderr,
-		Context:      t.Context(),
-	}); err != nil {
-		t.Fatalf("exec start: %v", err)
-	}
-	info, err := c.env.Pool.Client.InspectExec(ex.ID)
+	code, err := c.env.Eng.ExecStream(t.Context(), c.ID, []string{"bash", "-s"},
+		engine.StreamOptions{Stdin: strings.NewReader(script), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
-		t.Fatalf("exec inspect: %v", err)
+		t.Fatalf("exec: %v", err)
 	}
-	return ExecResult{Code: info.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}
+	return ExecResult{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
 }
 
 // WaitHealthy polls `initd health` in a sidecars-image container until it

@@ -18,8 +18,8 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -88,14 +88,14 @@ func Keygen(t testing.TB, path string) string {
 // freeSubnet picks a /24 in 10.231.0.0/16 that no engine network uses.
 func (e *Env) freeSubnet(t testing.TB) *net.IPNet {
 	t.Helper()
-	nets, err := e.Pool.Client.ListNetworks()
+	nets, err := e.Eng.ListNetworks(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var used []*net.IPNet
 	for _, n := range nets {
-		for _, c := range n.IPAM.Config {
-			if _, ipn, err := net.ParseCIDR(c.Subnet); err == nil {
+		for _, subnet := range n.Subnets {
+			if _, ipn, err := net.ParseCIDR(subnet); err == nil {
 				used = append(used, ipn)
 			}
 		}
@@ -141,7 +141,7 @@ type RigOptions struct {
 type Rig struct {
 	Plan       *bottle.Plan
 	Layout     statedir.Layout
-	Eng        *docker.Engine
+	Eng        *lifecycle.Backend
 	Subnet     *net.IPNet
 	DNSIP      string
 	AttackerIP string
@@ -221,7 +221,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 	plan.Files = append(plan.Files, statedir.File{Dir: names.Pipelock, Name: "standin-ca.pem", Data: rig.CA.CertPEM, Perm: statedir.PublicPerm})
 	must(plan.Stage())
 
-	rig.Eng, err = docker.Connect(context.Background())
+	rig.Eng, err = lifecycle.Connect(context.Background())
 	must(err)
 	t.Cleanup(func() { _ = rig.Eng.Close() })
 	var upOut bytes.Buffer

@@ -148,7 +148,7 @@ func machine(ctx context.Context) benchreport.Machine {
 	if out, err := exec.CommandContext(ctx, "uname", "-r").Output(); err == nil {
 		m.Kernel = strings.TrimSpace(string(out))
 	}
-	if eng, err := engine(ctx); err == nil {
+	if eng, err := connect(ctx); err == nil {
 		if v, err := eng.Version(ctx); err == nil {
 			m.Engine = v
 		}

@@ -17,7 +17,7 @@ type Build mg.Namespace
 
 // Base makes the Debian base image: debian:bookworm-slim if present or pullable, else a local debootstrap import (cached).
 func (Build) Base(ctx context.Context) error {
-	eng, err := engine(ctx)
+	eng, err := connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (Build) Sidecars(ctx context.Context) error {
 }
 
 func buildImage(ctx context.Context, spec images.Spec) error {
-	eng, err := engine(ctx)
+	eng, err := connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/magefile/mage/mg"
-
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 )
 
 // progress is where targets print what they do: always stdout, because long
@@ -26,8 +25,8 @@ func detail() io.Writer {
 }
 
 // engine connects to the Docker engine or returns the actionable error.
-func engine(ctx context.Context) (*docker.Engine, error) {
-	return docker.Connect(ctx)
+func connect(ctx context.Context) (*engine.Engine, error) {
+	return engine.Connect(ctx)
 }
 
 // goCmd runs the go command with stdout/stderr attached and extra env.

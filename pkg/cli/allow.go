@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
@@ -87,7 +87,7 @@ func runAllow(ctx context.Context, a *app, slug string, hosts []string, o allowO
 		acc.WidenAuth = o.widenAuth
 		as = append(as, acc)
 	}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -152,16 +152,16 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 
 // openEngine reads the state layout from the environment and connects to
 // the engine; the caller closes the engine.
-func openEngine(ctx context.Context, env LookupEnv) (statedir.Layout, *docker.Engine, error) {
+func openEngine(ctx context.Context, env LookupEnv) (statedir.Layout, *lifecycle.Backend, error) {
 	layout, err := statedir.FromEnv(env)
 	if err != nil {
 		return statedir.Layout{}, nil, err
 	}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return statedir.Layout{}, nil, err
 	}
-	eng.AllowEngineBug, _ = env(docker.AllowEngineBugEnv)
+	eng.AllowEngineBug, _ = env(lifecycle.AllowEngineBugEnv)
 	return layout, eng, nil
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -75,7 +75,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 	} else {
 		report(true, "state root", layout.Home)
 	}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		report(false, "docker engine", err.Error())
 		return checks
@@ -104,7 +104,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 	}
 	claudeCodeReport(ctx, eng, report)
 	if ver, err := eng.ServerVersion(ctx); err == nil {
-		if bugs := docker.KnownBugs(ver); len(bugs) > 0 {
+		if bugs := lifecycle.KnownBugs(ver); len(bugs) > 0 {
 			for _, b := range bugs {
 				report(true, "known engine bug "+b.ID, "engine "+ver+" has it by version: "+b.Summary+" (fixed in "+b.FixedIn+"); bottles are mitigated (agent DNS "+compose.AgentDNS+"), proven below")
 			}
@@ -145,7 +145,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 			if b.Fix != "" {
 				detail += "; fix: " + b.Fix
 			}
-			report(b.Status == docker.BottleOK || b.Status == docker.BottleStarting, "bottle "+b.Slug, detail)
+			report(b.Status == lifecycle.BottleOK || b.Status == lifecycle.BottleStarting, "bottle "+b.Slug, detail)
 		}
 	}
 	return checks
@@ -153,7 +153,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 
 // claudeCodeReport says whether the default agent image can serve
 // `claude-bottle run`: present, and with Claude Code in it.
-func claudeCodeReport(ctx context.Context, eng *docker.Engine, report func(ok bool, what, detail string)) {
+func claudeCodeReport(ctx context.Context, eng *lifecycle.Backend, report func(ok bool, what, detail string)) {
 	what := "claude code in " + images.AgentImage
 	if _, ok, err := eng.ImageLabels(ctx, images.AgentImage); err != nil || !ok {
 		report(true, what, "image not built yet: run builds it on first use (go tool mage build:agent builds it now)")

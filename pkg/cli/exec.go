@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -25,10 +26,10 @@ func exitCode(code int) error {
 
 // streamer is the part of the engine a streamed exec needs.
 type streamer interface {
-	ExecStream(ctx context.Context, id string, argv []string, opts docker.StreamOptions) (int, error)
+	ExecStream(ctx context.Context, id string, argv []string, opts engine.StreamOptions) (int, error)
 }
 
-var _ streamer = (*docker.Engine)(nil)
+var _ streamer = (*lifecycle.Backend)(nil)
 
 // ExecOptions are the inputs of Exec.
 type ExecOptions struct {
@@ -53,7 +54,7 @@ func Exec(ctx context.Context, eng streamer, opts ExecOptions, stdio Stdio) (int
 	if len(opts.Cmd) == 0 {
 		return -1, &UsageError{Msg: "no command given"}
 	}
-	so := docker.StreamOptions{User: opts.User, WorkDir: opts.WorkDir, Env: opts.Env, Stdout: stdio.Out, Stderr: stdio.Err}
+	so := engine.StreamOptions{User: opts.User, WorkDir: opts.WorkDir, Env: opts.Env, Stdout: stdio.Out, Stderr: stdio.Err}
 	if opts.Interactive || opts.TTY {
 		so.Stdin = stdio.In
 	}
@@ -67,7 +68,7 @@ func Exec(ctx context.Context, eng streamer, opts ExecOptions, stdio Stdio) (int
 // the terminal's size passed on at start and on every SIGWINCH. Keys such
 // as Ctrl-C travel as bytes to the command's own terminal, as in a local
 // shell.
-func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so docker.StreamOptions, stdio Stdio) (int, error) {
+func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so engine.StreamOptions, stdio Stdio) (int, error) {
 	in, inOK := stdio.In.(*os.File)
 	out, outOK := stdio.Out.(*os.File)
 	if !inOK || !outOK || !isTerminal(in) || !isTerminal(out) {
@@ -76,12 +77,12 @@ func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so do
 	inFd, outFd := int(in.Fd()), int(out.Fd())
 	so.TTY = true
 	so.Stderr = nil
-	size := func() (docker.TermSize, bool) {
+	size := func() (engine.TermSize, bool) {
 		w, h, err := term.GetSize(outFd)
 		if err != nil || w <= 0 || h <= 0 {
-			return docker.TermSize{}, false
+			return engine.TermSize{}, false
 		}
-		return docker.TermSize{Height: uint(h), Width: uint(w)}, true
+		return engine.TermSize{Height: uint(h), Width: uint(w)}, true
 	}
 	if s, ok := size(); ok {
 		so.Size = s
@@ -89,7 +90,7 @@ func execTTY(ctx context.Context, eng streamer, ctr string, argv []string, so do
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
 	defer signal.Stop(winch)
-	resize := make(chan docker.TermSize, 1)
+	resize := make(chan engine.TermSize, 1)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -141,7 +142,7 @@ Flags after SLUG belong to COMMAND.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			eng, err := docker.Connect(ctx)
+			eng, err := lifecycle.Connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -164,12 +165,12 @@ Flags after SLUG belong to COMMAND.`,
 
 // attach runs an interactive shell in the agent on the caller's terminal.
 func attach(ctx context.Context, ctr string, stdio Stdio) error {
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = eng.Close() }()
-	code, err := execTTY(ctx, eng, ctr, []string{"bash", "-l"}, docker.StreamOptions{Stdin: stdio.In, Stdout: stdio.Out}, stdio)
+	code, err := execTTY(ctx, eng, ctr, []string{"bash", "-l"}, engine.StreamOptions{Stdin: stdio.In, Stdout: stdio.Out}, stdio)
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		return errors.New("a shell needs a terminal on stdin and stdout")

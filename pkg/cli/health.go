@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 )
 
 // restartsText is "pipelock=2 egress=1", or "0".
@@ -24,7 +24,7 @@ func restartsText(r map[string]int) string {
 
 // printProblems lists what is wrong with each bottle that is not ok, and
 // the command that fixes it.
-func printProblems(w io.Writer, bs []docker.BottleInfo) {
+func printProblems(w io.Writer, bs []lifecycle.BottleInfo) {
 	for _, b := range bs {
 		if len(b.Problems) == 0 {
 			continue

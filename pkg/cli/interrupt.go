@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -20,7 +20,7 @@ import (
 // left. Failed otherwise: only compose.log stays in the state directory,
 // because it holds the daemons' own error messages; down or cleanup removes
 // it.
-func afterFailedUp(ctx context.Context, eng *docker.Engine, layout statedir.Layout, slug string, upErr error, out io.Writer) error {
+func afterFailedUp(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, slug string, upErr error, out io.Writer) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	interrupted := ctx.Err() != nil || errors.Is(upErr, context.Canceled)

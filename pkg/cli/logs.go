@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -34,7 +34,7 @@ the terminal.`,
 				return err
 			}
 			ctx := cmd.Context()
-			eng, err := docker.Connect(ctx)
+			eng, err := lifecycle.Connect(ctx)
 			if err != nil {
 				return err
 			}

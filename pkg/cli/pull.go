@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -74,7 +74,7 @@ bottle that is still up.`,
 // checkWorkSaved refuses to take down a bottle started by run while its
 // agent has commits it did not push, or pushed branches the user's
 // repository has not pulled: both would be lost with the bottle.
-func checkWorkSaved(ctx context.Context, eng *docker.Engine, layout statedir.Layout, slug string) error {
+func checkWorkSaved(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, slug string) error {
 	dir := layout.StateDir(slug)
 	rec, err := workspace.LoadRecord(dir)
 	if errors.Is(err, workspace.ErrNoWorkspace) {
@@ -84,7 +84,7 @@ func checkWorkSaved(ctx context.Context, eng *docker.Engine, layout statedir.Lay
 		return err
 	}
 	var lost []string
-	if info, err := eng.API().ContainerInspect(ctx, names.AgentContainer(slug)); err == nil && info.State != nil && info.State.Running {
+	if info, err := eng.InspectContainer(ctx, names.AgentContainer(slug)); err == nil && info.Running {
 		if n, err := unpushedCommits(ctx, eng, slug, claudecode.DefaultUser); err == nil && n > 0 {
 			lost = append(lost, fmt.Sprintf("%s in %s not pushed", plural(n, "commit"), claudecode.Workspace))
 		}

@@ -16,8 +16,9 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -69,7 +70,7 @@ type RunResult struct {
 // Code in it, brings the agent's pushed branches back into the repository,
 // and takes the bottle down (unless Keep, or the agent left commits it did
 // not push).
-func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env LookupEnv, opts RunOptions, stdio Stdio) (res *RunResult, err error) {
+func Run(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, env LookupEnv, opts RunOptions, stdio Stdio) (res *RunResult, err error) {
 	tty := opts.Prompt == "" && isTerminal(stdio.In) && isTerminal(stdio.Out)
 	if opts.Prompt == "" && !tty {
 		return nil, &UsageError{Msg: "run without -p needs a terminal on stdin and stdout; pass -p PROMPT to run Claude Code headless"}
@@ -120,7 +121,7 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 	}()
 	err = withProgress(stdio.Err, env, func(out io.Writer) error {
 		for _, ref := range []string{sidecars, r.Image} {
-			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: sidecars, Lookup: env, Out: out}); err != nil {
+			if _, err := images.Ensure(ctx, eng.Engine, ref, images.EnsureOptions{SidecarImage: sidecars, Lookup: env, Out: out}); err != nil {
 				return err
 			}
 		}
@@ -132,13 +133,11 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 			return noClaudeError(r.Image)
 		}
 		fmt.Fprintf(out, "agent image %s: Claude Code %s\n", r.Image, version)
-		img, err := eng.API().ImageInspect(ctx, r.Image)
+		img, err := eng.InspectImage(ctx, r.Image)
 		if err != nil {
 			return err
 		}
-		if img.Config != nil {
-			user = claudecode.User(img.Config.User)
-		}
+		user = claudecode.User(img.User)
 		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecars, Layout: layout, User: compose.OperatorUser()})
 		if err != nil {
 			return err
@@ -179,7 +178,7 @@ func Run(ctx context.Context, eng *docker.Engine, layout statedir.Layout, env Lo
 		}
 	}
 	argv := claudecode.Argv(opts.Prompt, opts.ClaudeArgs)
-	so := docker.StreamOptions{User: user, WorkDir: claudecode.Workspace, Env: claudecode.Env(), Stdout: stdio.Out, Stderr: stdio.Err}
+	so := engine.StreamOptions{User: user, WorkDir: claudecode.Workspace, Env: claudecode.Env(), Stdout: stdio.Out, Stderr: stdio.Err}
 	started = true
 	if opts.Started != nil {
 		opts.Started(plan.Slug)
@@ -306,7 +305,7 @@ func claudeSetup(plan *bottle.Plan, rec *workspace.Record, user string) error {
 
 // setupError explains a failed agent setup.
 func setupError(err error, image string) error {
-	var pe *docker.ProvisionError
+	var pe *lifecycle.ProvisionError
 	if !errors.As(err, &pe) {
 		return err
 	}
@@ -324,10 +323,10 @@ func setupError(err error, image string) error {
 // unpushedCommits counts the commits on the agent's branches in /workspace
 // that git-gate never received. The agent controls /workspace: only a
 // number is read back.
-func unpushedCommits(ctx context.Context, eng *docker.Engine, slug, user string) (int, error) {
+func unpushedCommits(ctx context.Context, eng *lifecycle.Backend, slug, user string) (int, error) {
 	var out strings.Builder
 	code, err := eng.ExecStream(ctx, names.AgentContainer(slug), []string{"git", "-C", claudecode.Workspace, "rev-list", "--count", "--branches", "--not", "--remotes"},
-		docker.StreamOptions{User: user, Stdout: &out})
+		engine.StreamOptions{User: user, Stdout: &out})
 	if err != nil {
 		return 0, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -92,7 +92,7 @@ func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) er
 		target.Secrets = selftest.Synthetic()
 	}
 
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) er
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(cs, func(c docker.BottleContainer) bool { return strings.TrimPrefix(c.Name, "/") == agent }) {
+	if !slices.ContainsFunc(cs, func(c lifecycle.BottleContainer) bool { return strings.TrimPrefix(c.Name, "/") == agent }) {
 		return fmt.Errorf("bottle %s: its agent %s is not running (claude-bottle ls)", slug, agent)
 	}
 	run := func(ctx context.Context, script string) (string, error) {

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
@@ -173,7 +173,7 @@ func superviseApprove(ctx context.Context, a *app, id string, o approveOptions) 
 			}
 		}
 	}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ type tuiOptions struct {
 
 func runSuperviseTUI(ctx context.Context, layout statedir.Layout, stdio Stdio, o tuiOptions) error {
 	op := &operator.Operator{Layout: layout}
-	eng, err := docker.Connect(ctx)
+	eng, err := lifecycle.Connect(ctx)
 	if err != nil {
 		op.Applier = unavailable{err}
 	} else {

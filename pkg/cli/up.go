@@ -10,8 +10,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
+	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
@@ -75,8 +76,8 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 		return err
 	}
 	defer func() { _ = eng.Close() }()
-	failAt, _ := env(docker.FailAtEnv)
-	if eng.Checkpoint, err = docker.FailAt(failAt); err != nil {
+	failAt, _ := env(lifecycle.FailAtEnv)
+	if eng.Checkpoint, err = lifecycle.FailAt(failAt); err != nil {
 		return err
 	}
 	image := sidecarflag.Image(env)
@@ -86,7 +87,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	// gone before the shell or the command takes the terminal.
 	err = withProgress(progressOut, env, func(out io.Writer) error {
 		for _, ref := range []string{image, r.Image} {
-			if _, err := images.Ensure(ctx, eng, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out, Version: BuildVersion().Version}); err != nil {
+			if _, err := images.Ensure(ctx, eng.Engine, ref, images.EnsureOptions{SidecarImage: image, Lookup: env, Out: out, Version: BuildVersion().Version}); err != nil {
 				return err
 			}
 		}
@@ -124,7 +125,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	}
 	switch {
 	case len(cmdArgs) > 0:
-		code, err := eng.ExecStream(ctx, agent, cmdArgs, docker.StreamOptions{Stdout: stdio.Out, Stderr: stdio.Err})
+		code, err := eng.ExecStream(ctx, agent, cmdArgs, engine.StreamOptions{Stdout: stdio.Out, Stderr: stdio.Err})
 		if err != nil {
 			return err
 		}
@@ -228,7 +229,7 @@ func newLsCmd(a *app) *cobra.Command {
 			}
 			if asJSON {
 				if bs == nil {
-					bs = []docker.BottleInfo{}
+					bs = []lifecycle.BottleInfo{}
 				}
 				return writeJSON(a.stdio.Out, bs)
 			}

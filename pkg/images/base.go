@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
 const (
@@ -55,7 +55,7 @@ type BaseResult struct {
 // reference: debian:bookworm-slim when present or pullable, otherwise a local
 // image built with debootstrap from Debian's mirror and imported. The local
 // image is kept, so a second call is a cache hit that takes well under a second.
-func EnsureBase(ctx context.Context, eng *docker.Engine, opts BaseOptions) (BaseResult, error) {
+func EnsureBase(ctx context.Context, eng *engine.Engine, opts BaseOptions) (BaseResult, error) {
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
@@ -112,7 +112,7 @@ func shortErr(err error) string {
 // debootstrapImport builds a minimal bookworm root filesystem and imports it
 // as LocalBase. The root filesystem is built in a temporary directory that is
 // always removed; the image only appears once the import succeeded.
-func debootstrapImport(ctx context.Context, eng *docker.Engine, mirror string, out io.Writer) error {
+func debootstrapImport(ctx context.Context, eng *engine.Engine, mirror string, out io.Writer) error {
 	if err := ensureDebootstrap(ctx, out); err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/build"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
 // ModulePath is the module whose source tree can build the images.
@@ -86,7 +86,7 @@ type EnsureOptions struct {
 // Ensure makes sure ref exists, building it through the same code as the
 // mage targets (base image, static binaries for the sidecars) when it is
 // one of the project's images. It reports whether it built anything.
-func Ensure(ctx context.Context, eng *docker.Engine, ref string, opts EnsureOptions) (bool, error) {
+func Ensure(ctx context.Context, eng *engine.Engine, ref string, opts EnsureOptions) (bool, error) {
 	labels, present, err := eng.ImageLabels(ctx, ref)
 	if err != nil {
 		return false, err

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/claude-bottle/claude-bottle/pkg/build"
-	"github.com/claude-bottle/claude-bottle/pkg/docker"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
 // AgentImage is the agent image of the embedded default bottle.
@@ -96,7 +96,7 @@ type BuildOptions struct {
 // Build builds spec on top of the base image, skipping the build when the
 // image already carries the digest of the same inputs (Dockerfile, context
 // files, build arguments and the base image's ID).
-func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions) (docker.BuildResult, error) {
+func Build(ctx context.Context, eng *engine.Engine, spec Spec, opts BuildOptions) (engine.BuildResult, error) {
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
@@ -105,13 +105,13 @@ func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions
 	if base == "" {
 		res, err := EnsureBase(ctx, eng, BaseOptions{Out: out})
 		if err != nil {
-			return docker.BuildResult{}, err
+			return engine.BuildResult{}, err
 		}
 		base = res.Ref
 	}
 	baseID, err := eng.ImageID(ctx, base)
 	if err != nil {
-		return docker.BuildResult{}, err
+		return engine.BuildResult{}, err
 	}
 	root := opts.Root
 	if root == "" {
@@ -129,7 +129,7 @@ func Build(ctx context.Context, eng *docker.Engine, spec Spec, opts BuildOptions
 	for k, v := range spec.Args {
 		args[k] = v
 	}
-	res, err := eng.Build(ctx, docker.BuildSpec{
+	res, err := eng.Build(ctx, engine.BuildSpec{
 		Tag:        spec.Tag,
 		Dockerfile: filepath.Join(root, spec.Dockerfile),
 		Files:      files,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
+	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // ControlSocketEnv names the control socket of a pipelock (an abstract
@@ -30,19 +31,9 @@ const ControlSocketEnv = "CLAUDE_BOTTLE_PIPELOCK_CONTROL"
 // and is reached by `docker exec … claude-bottle-sidecar pipelock status`.
 const DefaultControlSocket = "@claude-bottle-pipelock-control"
 
-// Status is what the control socket reports: which configuration serves.
-// The host CLI compares ConfigSHA256 with the SHA-256 of the file it wrote
-// to know that a reload took effect (or LastErrorSHA256 to know it failed).
-type Status struct {
-	Generation   uint64    `json:"generation"`
-	ConfigSHA256 string    `json:"config_sha256"`
-	LoadedAt     time.Time `json:"loaded_at"`
-	Allowlist    int       `json:"allowlist"`
-	// LastError is the reason the latest reload was refused (the previous
-	// configuration kept serving); empty after a successful one.
-	LastError       string `json:"last_error,omitempty"`
-	LastErrorSHA256 string `json:"last_error_sha256,omitempty"`
-}
+// Status is what the control socket reports: which configuration serves
+// (the type is the host↔bottle contract's, names.PipelockStatus).
+type Status = names.PipelockStatus
 
 // generation is one loaded configuration and the proxy built from it.
 type generation struct {

@@ -1,13 +1,13 @@
-package docker
+package lifecycle
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
 	"gotest.tools/v3/assert"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
 func TestApplyHardening(t *testing.T) {
@@ -17,7 +17,7 @@ func TestApplyHardening(t *testing.T) {
 		Sysctls:  map[string]string{"net.ipv4.ip_forward": "0"},
 		MemLimit: 1 << 30, MemswapLimit: 1 << 30, PidsLimit: 100, CPUs: "1.5",
 	}
-	hc := &container.HostConfig{}
+	hc := &engine.ContainerSpec{}
 	applyHardening(hc, s)
 	assert.DeepEqual(t, []string(hc.CapDrop), []string{"ALL"})
 	assert.Assert(t, hc.ReadonlyRootfs)
@@ -29,19 +29,21 @@ func TestApplyHardening(t *testing.T) {
 	assert.Equal(t, hc.NanoCPUs, int64(1_500_000_000))
 }
 
-// TestCapabilityBuildHostConfig: a capability build runs with the agent's
+// TestCapabilityBuildSpec: a capability build runs with the agent's
 // hardening and limits, on the bottle's internal network, with only the
 // capabilities package installation needs: never NET_RAW or NET_ADMIN.
-func TestCapabilityBuildHostConfig(t *testing.T) {
+func TestCapabilityBuildSpec(t *testing.T) {
 	pids := int64(96)
-	agent := &container.HostConfig{
+	agent := &engine.ContainerSpec{
 		CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges:true", "seccomp=/p.json"}, DNS: []string{"192.0.2.53"},
-		Sysctls:   map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"},
-		Binds:     []string{"/home/u/work:/workspace"},
-		Resources: container.Resources{Memory: 192 << 20, MemorySwap: 192 << 20, PidsLimit: &pids, NanoCPUs: 1e9},
+		Sysctls: map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"},
+		Binds:   []string{"/home/u/work:/workspace"},
+		Memory:  192 << 20, MemorySwap: 192 << 20, PidsLimit: &pids, NanoCPUs: 1e9,
 	}
-	hc := CapabilityBuildHostConfig("cap-abcde", agent)
-	assert.Equal(t, string(hc.NetworkMode), "claude-bottle-net-cap-abcde", "RUN lines run on the bottle's internal network, never the default bridge")
+	hc := CapabilityBuildSpec("cap-abcde", "snap", agent)
+	assert.DeepEqual(t, hc.Networks, []engine.Attachment{{Network: "claude-bottle-net-cap-abcde"}})
+	assert.Equal(t, hc.NetworkMode, "", "RUN lines run on the bottle's internal network, never the default bridge")
+	assert.Equal(t, hc.Image, "snap")
 	assert.DeepEqual(t, []string(hc.CapDrop), []string{"ALL"})
 	assert.DeepEqual(t, []string(hc.CapAdd), []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"})
 	for _, c := range hc.CapAdd {
@@ -54,11 +56,11 @@ func TestCapabilityBuildHostConfig(t *testing.T) {
 	assert.Equal(t, hc.Memory, int64(192<<20))
 	assert.Equal(t, *hc.PidsLimit, int64(96))
 	assert.Equal(t, hc.NanoCPUs, int64(1e9))
-	assert.Assert(t, len(hc.Binds) == 0 && len(hc.Mounts) == 0, "the agent's mounts stay out of the build")
-	assert.Assert(t, !hc.Privileged && !hc.ReadonlyRootfs)
+	assert.Assert(t, len(hc.Binds) == 0, "the agent's mounts stay out of the build")
+	assert.Assert(t, !hc.ReadonlyRootfs)
 
 	// An agent without limits still gets bounded builds.
-	hc = CapabilityBuildHostConfig("cap-abcde", &container.HostConfig{})
+	hc = CapabilityBuildSpec("cap-abcde", "snap", &engine.ContainerSpec{})
 	assert.Assert(t, hc.Memory > 0 && *hc.PidsLimit > 0)
 	assert.DeepEqual(t, hc.DNS, []string{"192.0.2.53"})
 }

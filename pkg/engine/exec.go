@@ -1,6 +1,7 @@
-package docker
+package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -132,4 +133,45 @@ func (e *Engine) ExecStream(ctx context.Context, id string, argv []string, opts 
 		}
 	}
 	return -1, fmt.Errorf("exec %s: output ended but the process still runs", argv[0])
+}
+
+// Exec runs argv in a container as user and returns its combined output.
+func (e *Engine) Exec(ctx context.Context, id, user string, argv []string) (string, int, error) {
+	return e.exec(ctx, id, user, argv, nil)
+}
+
+// ExecScript runs script with sh in a container as user, the script on
+// stdin (never on argv, where `ps` and the engine's event log would show
+// it), and returns its combined output and exit code.
+func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (string, int, error) {
+	return e.exec(ctx, id, user, []string{"sh", "-s"}, &script)
+}
+
+// exec runs argv, with stdin written to it and closed when given, and
+// returns the combined output and the exit code.
+func (e *Engine) exec(ctx context.Context, id, user string, argv []string, stdin *string) (string, int, error) {
+	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: argv, AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", -1, err
+	}
+	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", -1, err
+	}
+	defer att.Close()
+	if stdin != nil {
+		go func() {
+			_, _ = io.WriteString(att.Conn, *stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	var outb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
+		return "", -1, err
+	}
+	st, err := e.api.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return outb.String(), -1, err
+	}
+	return outb.String(), st.ExitCode, nil
 }

@@ -1,4 +1,4 @@
-package docker
+package engine
 
 import (
 	"archive/tar"
@@ -34,11 +34,6 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 // Engine is the small slice of the Docker API claude-bottle uses.
 type Engine struct {
 	api *client.Client
-	// Checkpoint, when set, is called at each step of Up (see FailAt).
-	Checkpoint Checkpoint
-	// AllowEngineBug is the operator's AllowEngineBugEnv: the IDs of known
-	// engine bugs (or "all") that Up tolerates on an unmitigated bottle.
-	AllowEngineBug string
 }
 
 // Connect dials the engine named by DOCKER_HOST (default: the local socket),
@@ -79,9 +74,6 @@ func (e *NoEngineError) Unwrap() []error { return []error{ErrNoEngine, e.Err} }
 // Close releases the client's connections.
 func (e *Engine) Close() error { return e.api.Close() }
 
-// API exposes the raw client for the packages that need more than this type offers.
-func (e *Engine) API() *client.Client { return e.api }
-
 // ImageLabels returns the labels of a local image and whether it exists.
 func (e *Engine) ImageLabels(ctx context.Context, ref string) (map[string]string, bool, error) {
 	info, err := e.api.ImageInspect(ctx, ref)
@@ -105,15 +97,6 @@ func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	return info.ID, nil
-}
-
-// ImageSize returns the size in bytes of a local image.
-func (e *Engine) ImageSize(ctx context.Context, ref string) (int64, error) {
-	info, err := e.api.ImageInspect(ctx, ref)
-	if err != nil {
-		return 0, fmt.Errorf("inspect image %s: %w", ref, err)
-	}
-	return info.Size, nil
 }
 
 // Pull fetches ref from its registry, streaming progress to out.

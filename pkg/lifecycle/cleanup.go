@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -7,10 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
 
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
@@ -91,19 +87,18 @@ func PlanCleanup(containers, networks []Resource, state []StateEntry, stateRoot 
 }
 
 // FindOrphans looks for leftovers by label, never by name.
-func (e *Engine) FindOrphans(ctx context.Context, layout statedir.Layout) (Orphans, error) {
-	args := filters.NewArgs(filters.Arg("label", names.LabelSlug))
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+func (e *Backend) FindOrphans(ctx context.Context, layout statedir.Layout) (Orphans, error) {
+	cs, err := e.ListContainers(ctx, names.LabelSlug, true)
 	if err != nil {
 		return Orphans{}, err
 	}
-	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
+	nets, err := e.ListNetworks(ctx, names.LabelSlug)
 	if err != nil {
 		return Orphans{}, err
 	}
 	var containers, networks []Resource
 	for _, c := range cs {
-		containers = append(containers, Resource{Name: strings.TrimPrefix(firstName(c.Names), "/"), Slug: c.Labels[names.LabelSlug],
+		containers = append(containers, Resource{Name: c.Name, Slug: c.Labels[names.LabelSlug],
 			Role: c.Labels[names.LabelRole], Running: c.State == "running"})
 	}
 	for _, n := range nets {
@@ -120,7 +115,7 @@ func (e *Engine) FindOrphans(ctx context.Context, layout statedir.Layout) (Orpha
 
 // RemoveOrphans removes what FindOrphans found (logs of orphan containers
 // are not kept: a bottle that is not running has nobody to read them).
-func (e *Engine) RemoveOrphans(ctx context.Context, layout statedir.Layout, o Orphans) error {
+func (e *Backend) RemoveOrphans(ctx context.Context, layout statedir.Layout, o Orphans) error {
 	for _, slug := range o.Slugs {
 		if err := e.removeBottle(ctx, layout, slug, true); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"bufio"
@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/docker/docker/api/types/network"
 )
 
 // ErrNotIsolated is wrapped by the error of an isolation check that found
@@ -206,7 +204,7 @@ func Judge(opts ProbeOptions, out string) []string {
 }
 
 // Probe runs the probe in container id as its own user and judges it.
-func (e *Engine) Probe(ctx context.Context, id string, opts ProbeOptions) (ProbeResult, error) {
+func (e *Backend) Probe(ctx context.Context, id string, opts ProbeOptions) (ProbeResult, error) {
 	start := time.Now()
 	out, code, err := e.ExecScript(ctx, id, "", "command -v bash >/dev/null || { echo NOBASH; exit 3; }\nexec bash -s <<'CLAUDE_BOTTLE_PROBE'\n"+ProbeScript(opts)+"CLAUDE_BOTTLE_PROBE\n")
 	res := ProbeResult{Elapsed: time.Since(start)}
@@ -230,7 +228,7 @@ func (e *Engine) Probe(ctx context.Context, id string, opts ProbeOptions) (Probe
 // unset, the host's addresses are those of its own interfaces only, not of
 // the bridges of every other network on the engine (a host with many
 // bottles has dozens; they are all behind the same missing route).
-func (e *Engine) ProbeTargets(ctx context.Context, networks []string, all bool) (hosts, resolvers []string) {
+func (e *Backend) ProbeTargets(ctx context.Context, networks []string, all bool) (hosts, resolvers []string) {
 	if all {
 		hosts = hostIPv4s()
 	} else {
@@ -239,14 +237,14 @@ func (e *Engine) ProbeTargets(ctx context.Context, networks []string, all bool) 
 	hosts = append(hosts, metadataIP)
 	resolvers = append(hostNameservers(), "8.8.8.8", "1.1.1.1", EmbeddedDNS)
 	for _, n := range append([]string{"bridge"}, networks...) {
-		info, err := e.api.NetworkInspect(ctx, n, network.InspectOptions{})
+		gws, err := e.NetworkGateways(ctx, n)
 		if err != nil {
 			continue
 		}
-		for _, c := range info.IPAM.Config {
-			if ip := net.ParseIP(c.Gateway); ip != nil && ip.To4() != nil {
-				hosts = append(hosts, c.Gateway)
-				resolvers = append(resolvers, c.Gateway)
+		for _, gw := range gws {
+			if ip := net.ParseIP(gw); ip != nil && ip.To4() != nil {
+				hosts = append(hosts, gw)
+				resolvers = append(resolvers, gw)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const UpProbeWait = 150 * time.Millisecond
 // address (nor the metadata address) reachable, no outside resolver
 // answering, pipelock out of reach, and the sidecars the agent works with
 // reachable by their aliases. Full adds IPv6 and the agent's privileges.
-func (e *Engine) BottleProbe(ctx context.Context, plan *bottle.Plan, full bool) ProbeOptions {
+func (e *Backend) BottleProbe(ctx context.Context, plan *bottle.Plan, full bool) ProbeOptions {
 	var nets []string
 	for _, n := range plan.Project.Networks {
 		nets = append(nets, n.Name)
@@ -65,16 +65,16 @@ func EngineVerdict(version string, dns []string, override string) (notes []strin
 // known isolation bugs are refused unless the bottle is mitigated against
 // them (or the operator overrode it), and a fast probe from inside the
 // agent proves the bottle isolated.
-func (e *Engine) checkBottle(ctx context.Context, plan *bottle.Plan, agentID string, out io.Writer) error {
-	v, err := e.api.ServerVersion(ctx)
+func (e *Backend) checkBottle(ctx context.Context, plan *bottle.Plan, agentID string, out io.Writer) error {
+	v, err := e.ServerVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("isolation check: engine version: %w", err)
 	}
-	info, err := e.api.ContainerInspect(ctx, agentID)
+	info, err := e.InspectContainer(ctx, agentID)
 	if err != nil {
 		return fmt.Errorf("isolation check: inspect the agent: %w", err)
 	}
-	notes, err := EngineVerdict(v.Version, info.HostConfig.DNS, e.AllowEngineBug)
+	notes, err := EngineVerdict(v, info.Spec.DNS, e.AllowEngineBug)
 	for _, n := range notes {
 		fmt.Fprintln(out, n)
 	}

@@ -1,11 +1,10 @@
-package docker
+package lifecycle
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
 // LabelClaudeCode is the agent image label naming the Claude Code version
@@ -15,7 +14,7 @@ const LabelClaudeCode = "dev.claude-bottle.claude-code"
 // ClaudeCode says whether image has Claude Code and which version: from its
 // label when it has one (claude-bottle's images), otherwise by looking for
 // `claude` in a throwaway container with no network.
-func (e *Engine) ClaudeCode(ctx context.Context, image string) (version string, ok bool, err error) {
+func (e *Backend) ClaudeCode(ctx context.Context, image string) (version string, ok bool, err error) {
 	labels, exists, err := e.ImageLabels(ctx, image)
 	if err != nil {
 		return "", false, err
@@ -26,22 +25,19 @@ func (e *Engine) ClaudeCode(ctx context.Context, image string) (version string, 
 	if v, labelled := labels[LabelClaudeCode]; labelled {
 		return v, v != "" && v != "none", nil
 	}
-	created, err := e.api.ContainerCreate(ctx, &container.Config{Image: image, User: "0", Entrypoint: []string{"sh", "-c", "command -v claude"}},
-		&container.HostConfig{NetworkMode: "none"}, &network.NetworkingConfig{}, nil, "")
+	id, err := e.CreateContainer(ctx, engine.ContainerSpec{Image: image, User: "0", Entrypoint: []string{"sh", "-c", "command -v claude"}, NetworkMode: "none"})
 	if err != nil {
 		return "", false, fmt.Errorf("look for claude in %s: %w", image, err)
 	}
 	defer func() {
-		_ = e.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true})
+		_ = e.RemoveContainer(context.WithoutCancel(ctx), id, engine.RemoveContainerOptions{Force: true})
 	}()
-	if err := e.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	if err := e.StartContainer(ctx, id); err != nil {
 		return "", false, fmt.Errorf("look for claude in %s: %w", image, err)
 	}
-	waitC, errC := e.api.ContainerWait(ctx, created.ID, container.WaitConditionNotRunning)
-	select {
-	case res := <-waitC:
-		return "unknown (unlabelled image)", res.StatusCode == 0, nil
-	case err := <-errC:
+	code, err := e.WaitContainer(ctx, id)
+	if err != nil {
 		return "", false, fmt.Errorf("look for claude in %s: %w", image, err)
 	}
+	return "unknown (unlabelled image)", code == 0, nil
 }

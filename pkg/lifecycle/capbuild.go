@@ -1,9 +1,8 @@
-package docker
+package lifecycle
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -11,12 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/pkg/stdcopy"
-
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -41,17 +37,22 @@ const (
 // capBuildLogMax bounds the build output kept for the error message.
 const capBuildLogMax = 64 << 10
 
-// CapabilityBuildHostConfig is the host configuration of the container a
-// capability build runs its RUN lines in: the agent's hardening (every
+// CapabilityBuildSpec is the container a capability build runs its RUN
+// lines in, from the agent's snapshot: the agent's hardening (every
 // capability dropped but CapabilityBuildCaps, no-new-privileges, the
 // agent's sysctls with IPv6 off, its pinned resolver, its memory, pids and
-// CPU limits, its runtime) on the bottle's internal network, with no
-// mount of the agent's (the workspace stays out of the image) and a
-// writable root filesystem.
-func CapabilityBuildHostConfig(slug string, agent *container.HostConfig) *container.HostConfig {
+// CPU limits, its runtime; agent is the running agent's configuration, nil
+// when unknown) on the bottle's internal network, with no mount of the
+// agent's (the workspace stays out of the image) and a writable root
+// filesystem. It runs as root in /, idle until the build's execs.
+func CapabilityBuildSpec(slug, snapshot string, agent *engine.ContainerSpec) engine.ContainerSpec {
 	init := true
-	hc := &container.HostConfig{
-		NetworkMode: container.NetworkMode(names.InternalNetwork(slug)),
+	hc := engine.ContainerSpec{
+		Name:  names.AgentContainer(slug) + "-capability-build",
+		Image: snapshot, User: "0:0", WorkingDir: "/",
+		Entrypoint:  []string{"sleep", "infinity"},
+		Labels:      map[string]string{names.LabelSlug: slug},
+		Networks:    []engine.Attachment{{Network: names.InternalNetwork(slug)}},
 		Init:        &init,
 		CapDrop:     []string{compose.CapAll},
 		CapAdd:      slices.Clone(CapabilityBuildCaps),
@@ -102,34 +103,28 @@ func CapabilityBuildHostConfig(slug string, agent *container.HostConfig) *contai
 // is committed with the snapshot's configuration plus the Dockerfile's ENV,
 // WORKDIR, USER and LABELs. The container is removed on every path. It
 // returns the ENV settings the Dockerfile made ("KEY=value"), in order.
-func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string, f *capfile.File, log io.Writer) ([]string, error) {
-	img, err := e.api.ImageInspect(ctx, snapshot)
+func (e *Backend) capabilityBuild(ctx context.Context, slug, snapshot, tag string, f *capfile.File, log io.Writer) ([]string, error) {
+	img, err := e.InspectImage(ctx, snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("inspect the agent snapshot: %w", err)
 	}
-	agent, err := e.api.ContainerInspect(ctx, names.AgentContainer(slug))
+	agent, err := e.InspectContainer(ctx, names.AgentContainer(slug))
 	if err != nil {
 		return nil, fmt.Errorf("inspect the agent: %w", err)
 	}
-	st := newBuildState(img.Config.Env, img.Config.WorkingDir)
+	st := newBuildState(img.Env, img.WorkingDir)
 	labels := map[string]string{}
-	for k, v := range img.Config.Labels {
+	for k, v := range img.Labels {
 		labels[k] = v
 	}
 
-	cfg := &container.Config{
-		Image: snapshot, User: "0:0", WorkingDir: "/",
-		Entrypoint: []string{"sleep", "infinity"},
-		Labels:     map[string]string{names.LabelSlug: slug},
-	}
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{names.InternalNetwork(slug): {}}}
-	name := names.AgentContainer(slug) + "-capability-build"
+	spec := CapabilityBuildSpec(slug, snapshot, &agent.Spec)
 	// A build container left by an interrupted approval (the CLI killed
 	// mid-build) is this bottle's own: remove it before reusing its name.
-	if prev, err := e.api.ContainerInspect(ctx, name); err == nil && prev.Config != nil && prev.Config.Labels[names.LabelSlug] == slug {
-		_ = e.api.ContainerRemove(ctx, prev.ID, container.RemoveOptions{Force: true})
+	if prev, err := e.InspectContainer(ctx, spec.Name); err == nil && prev.Spec.Labels[names.LabelSlug] == slug {
+		_ = e.RemoveContainer(ctx, prev.ID, engine.RemoveContainerOptions{Force: true})
 	}
-	created, err := e.api.ContainerCreate(ctx, cfg, CapabilityBuildHostConfig(slug, agent.HostConfig), nc, nil, name)
+	id, err := e.CreateContainer(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("create the capability build container: %w", err)
 	}
@@ -138,9 +133,9 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 		// the approval.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = e.api.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true})
+		_ = e.RemoveContainer(rctx, id, engine.RemoveContainerOptions{Force: true})
 	}()
-	if err := e.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	if err := e.StartContainer(ctx, id); err != nil {
 		return nil, fmt.Errorf("start the capability build container: %w", err)
 	}
 
@@ -189,7 +184,7 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 				v = path.Join(st.workdir, v)
 			}
 			st.workdir, st.workdirSet = path.Clean(v), true
-			if code, err := e.buildExec(ctx, created.ID, "0:0", "/", nil, []string{"mkdir", "-p", "--", st.workdir}, log); err != nil || code != 0 {
+			if code, err := e.buildExec(ctx, id, "0:0", "/", nil, []string{"mkdir", "-p", "--", st.workdir}, log); err != nil || code != 0 {
 				return nil, fmt.Errorf("line %d: WORKDIR %s: mkdir exited %d: %w", s.Line, st.workdir, code, err)
 			}
 		case "RUN":
@@ -198,7 +193,7 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 				argv = []string{"/bin/sh", "-c", s.Shell}
 			}
 			fmt.Fprintf(log, "line %d: RUN\n", s.Line)
-			code, err := e.buildExec(ctx, created.ID, st.user, st.workdir, st.runEnv(), argv, log)
+			code, err := e.buildExec(ctx, id, st.user, st.workdir, st.runEnv(), argv, log)
 			if err != nil {
 				return nil, fmt.Errorf("line %d: RUN: %w", s.Line, err)
 			}
@@ -212,10 +207,10 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 
 	// The image keeps the snapshot's configuration (its entrypoint and
 	// command, not the build container's), plus the Dockerfile's settings.
-	out := &container.Config{
-		Env: st.env, Labels: labels, User: img.Config.User, WorkingDir: img.Config.WorkingDir,
-		Entrypoint: slices.Clone(img.Config.Entrypoint), Cmd: slices.Clone(img.Config.Cmd),
-		StopSignal: img.Config.StopSignal,
+	out := &engine.ImageConfig{
+		Env: st.env, Labels: labels, User: img.User, WorkingDir: img.WorkingDir,
+		Entrypoint: slices.Clone(img.Entrypoint), Cmd: slices.Clone(img.Cmd),
+		StopSignal: img.StopSignal,
 	}
 	if out.Entrypoint == nil {
 		out.Entrypoint = []string{} // not nil: the commit would take the build container's
@@ -227,7 +222,7 @@ func (e *Engine) capabilityBuild(ctx context.Context, slug, snapshot, tag string
 		out.WorkingDir = st.workdir
 	}
 	out.Labels[names.LabelSlug] = slug
-	if _, err := e.api.ContainerCommit(ctx, created.ID, container.CommitOptions{
+	if _, err := e.Commit(ctx, id, engine.CommitOptions{
 		Reference: tag, Comment: "claude-bottle: capability rebuild", Config: out, Pause: true,
 	}); err != nil {
 		return nil, fmt.Errorf("commit the capability build: %w", err)
@@ -288,35 +283,8 @@ func (s *buildState) runEnv() []string {
 // buildExec runs argv in the build container and copies its output to log;
 // cancelling ctx closes the stream (the container's removal ends the
 // process).
-func (e *Engine) buildExec(ctx context.Context, id, user, dir string, env, argv []string, log io.Writer) (int, error) {
-	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, WorkingDir: dir, Env: env, Cmd: argv, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return -1, err
-	}
-	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return -1, err
-	}
-	defer att.Close()
-	stop := context.AfterFunc(ctx, func() { att.Close() })
-	defer stop()
-	if _, err := stdcopy.StdCopy(log, log, att.Reader); err != nil && ctx.Err() == nil {
-		return -1, err
-	}
-	if ctx.Err() != nil {
-		return -1, ctx.Err()
-	}
-	for range 50 { // the stream ends as the process exits; the engine may lag a moment
-		st, err := e.api.ContainerExecInspect(ctx, ex.ID)
-		if err != nil {
-			return -1, err
-		}
-		if !st.Running {
-			return st.ExitCode, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return -1, errors.New("still running after its output ended")
+func (e *Backend) buildExec(ctx context.Context, id, user, dir string, env, argv []string, log io.Writer) (int, error) {
+	return e.ExecStream(ctx, id, argv, engine.StreamOptions{User: user, WorkDir: dir, Env: env, Stdout: log, Stderr: log})
 }
 
 // tailBuffer keeps the last max bytes written to it.

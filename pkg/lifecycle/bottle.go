@@ -1,7 +1,6 @@
-package docker
+package lifecycle
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,12 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/pkg/stdcopy"
-
 	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 )
 
 // BottleContainer is a running container of a bottle.
@@ -23,26 +17,21 @@ type BottleContainer struct {
 }
 
 // BottleContainers lists the containers labelled with slug.
-func (e *Engine) BottleContainers(ctx context.Context, slug string) ([]BottleContainer, error) {
-	args := filters.NewArgs(filters.Arg("label", names.LabelSlug+"="+slug))
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{Filters: args})
+func (e *Backend) BottleContainers(ctx context.Context, slug string) ([]BottleContainer, error) {
+	cs, err := e.ListContainers(ctx, names.LabelSlug+"="+slug, false)
 	if err != nil {
 		return nil, fmt.Errorf("list containers of %s: %w", slug, err)
 	}
 	out := make([]BottleContainer, 0, len(cs))
 	for _, c := range cs {
-		name := ""
-		if len(c.Names) > 0 {
-			name = c.Names[0]
-		}
-		out = append(out, BottleContainer{ID: c.ID, Name: name, Role: c.Labels[names.LabelRole]})
+		out = append(out, BottleContainer{ID: c.ID, Name: c.Name, Role: c.Labels[names.LabelRole]})
 	}
 	return out, nil
 }
 
 // roleContainer finds the container that runs daemon: the bundle's
 // sidecars container, or the daemon's own container in the legacy shape.
-func (e *Engine) roleContainer(ctx context.Context, slug, daemon string) (BottleContainer, bool, error) {
+func (e *Backend) roleContainer(ctx context.Context, slug, daemon string) (BottleContainer, bool, error) {
 	cs, err := e.BottleContainers(ctx, slug)
 	if err != nil {
 		return BottleContainer{}, false, err
@@ -61,7 +50,7 @@ func (e *Engine) roleContainer(ctx context.Context, slug, daemon string) (Bottle
 }
 
 // Running checks that the container running daemon for slug is up.
-func (e *Engine) Running(ctx context.Context, slug, daemon string) error {
+func (e *Backend) Running(ctx context.Context, slug, daemon string) error {
 	_, _, err := e.roleContainer(ctx, slug, daemon)
 	return err
 }
@@ -81,7 +70,7 @@ var ErrReloadRefused = errors.New("pipelock refused the new configuration")
 // A pipelock that read the file and refused it (ErrReloadRefused, with its
 // reason) or that does not confirm within ReloadTimeout is an error; no
 // log text is interpreted. Requests in flight are not interrupted.
-func (e *Engine) ReloadPipelock(ctx context.Context, slug, configSum string) error {
+func (e *Backend) ReloadPipelock(ctx context.Context, slug, configSum string) error {
 	c, bundle, err := e.roleContainer(ctx, slug, names.Pipelock)
 	if err != nil {
 		return err
@@ -90,7 +79,7 @@ func (e *Engine) ReloadPipelock(ctx context.Context, slug, configSum string) err
 	if bundle {
 		sig = "SIGUSR1"
 	}
-	name := strings.TrimPrefix(c.Name, "/")
+	name := c.Name
 	deadline := time.Now().Add(ReloadTimeout)
 	var last string
 	for attempt := 0; ; attempt++ {
@@ -98,7 +87,7 @@ func (e *Engine) ReloadPipelock(ctx context.Context, slug, configSum string) err
 		// pipelock was being restarted by initd (after a crash) is lost,
 		// and a repeated reload of the same file is harmless.
 		if attempt%10 == 0 {
-			if err := e.api.ContainerKill(ctx, c.ID, sig); err != nil {
+			if err := e.Signal(ctx, c.ID, sig); err != nil {
 				return fmt.Errorf("reload pipelock of %s: %w", slug, err)
 			}
 		}
@@ -127,48 +116,26 @@ func (e *Engine) ReloadPipelock(ctx context.Context, slug, configSum string) err
 // PipelockStatus asks the pipelock in container id which configuration
 // serves, through its control socket (docker exec of the sidecar binary:
 // the socket lives in the container's network namespace only).
-func (e *Engine) PipelockStatus(ctx context.Context, id string) (pipelock.Status, error) {
+func (e *Backend) PipelockStatus(ctx context.Context, id string) (names.PipelockStatus, error) {
 	out, code, err := e.Exec(ctx, id, "", []string{names.SidecarBinary, names.Pipelock, "status"})
 	if err != nil {
-		return pipelock.Status{}, fmt.Errorf("pipelock status: %w", err)
+		return names.PipelockStatus{}, fmt.Errorf("pipelock status: %w", err)
 	}
 	if code != 0 {
-		return pipelock.Status{}, fmt.Errorf("pipelock status: exit code %d: %s", code, strings.TrimSpace(out))
+		return names.PipelockStatus{}, fmt.Errorf("pipelock status: exit code %d: %s", code, strings.TrimSpace(out))
 	}
-	var st pipelock.Status
+	var st names.PipelockStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		return pipelock.Status{}, fmt.Errorf("pipelock status: %w: %q", err, out)
+		return names.PipelockStatus{}, fmt.Errorf("pipelock status: %w: %q", err, out)
 	}
 	return st, nil
 }
 
-func (e *Engine) logsSince(ctx context.Context, id string, since time.Time) (string, error) {
-	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true}
-	if !since.IsZero() {
-		opts.Since = since.Format(time.RFC3339Nano)
-	}
-	rc, err := e.api.ContainerLogs(ctx, id, opts)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = rc.Close() }()
-	var out, errb bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errb, rc); err != nil {
-		return "", err
-	}
-	return out.String() + errb.String(), nil
-}
-
 // ReloadEgress sends SIGHUP to egress (through initd in the bundle).
-func (e *Engine) ReloadEgress(ctx context.Context, slug string) error {
+func (e *Backend) ReloadEgress(ctx context.Context, slug string) error {
 	c, _, err := e.roleContainer(ctx, slug, names.Egress)
 	if err != nil {
 		return err
 	}
-	return e.api.ContainerKill(ctx, c.ID, "SIGHUP")
-}
-
-// Logs returns the whole stdout and stderr of a container (by name or id).
-func (e *Engine) Logs(ctx context.Context, id string) (string, error) {
-	return e.logsSince(ctx, id, time.Time{})
+	return e.Signal(ctx, c.ID, "SIGHUP")
 }

@@ -1,15 +1,12 @@
-package docker
+package lifecycle
 
 import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"sync"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
-
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -17,7 +14,7 @@ import (
 // pipelock of slug to line (the bundle's sidecars container, or the two
 // legacy containers), one call at a time. With follow it keeps reading
 // until ctx ends.
-func (e *Engine) DaemonLogs(ctx context.Context, slug string, follow bool, line func(string)) error {
+func (e *Backend) DaemonLogs(ctx context.Context, slug string, follow bool, line func(string)) error {
 	seen := map[string]bool{}
 	var ids []string
 	for _, d := range []string{names.Egress, names.Pipelock} {
@@ -34,18 +31,11 @@ func (e *Engine) DaemonLogs(ctx context.Context, slug string, follow bool, line 
 	var wg sync.WaitGroup
 	errs := make([]error, len(ids))
 	for i, id := range ids {
-		rc, err := e.api.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow})
+		pr, err := e.LogStream(ctx, id, engine.LogOptions{Follow: follow})
 		if err != nil {
 			return fmt.Errorf("logs of %s: %w", slug, err)
 		}
-		pr, pw := io.Pipe()
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			defer func() { _ = rc.Close() }()
-			_, err := stdcopy.StdCopy(pw, pw, rc)
-			_ = pw.CloseWithError(err)
-		}()
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sc := bufio.NewScanner(pr)

@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -6,31 +6,10 @@ import (
 	"net"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
-
-// ServerVersion returns the engine's version string alone (e.g.
-// "20.10.24+dfsg1"), as KnownBugs reads it.
-func (e *Engine) ServerVersion(ctx context.Context) (string, error) {
-	v, err := e.api.ServerVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	return v.Version, nil
-}
-
-// Version returns the engine's version and API version.
-func (e *Engine) Version(ctx context.Context) (string, error) {
-	v, err := e.api.ServerVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	return v.Version + " (API " + v.APIVersion + ")", nil
-}
 
 // DoctorProbeWait bounds each probe of doctor's full check: long enough
 // for a slow outside resolver to answer, if one can be reached.
@@ -55,43 +34,43 @@ type IsolationReport struct {
 // agent, which must also have no IPv6 address, no capability and
 // no_new_privs. It runs image (which needs bash) on a throwaway network
 // and removes both.
-func (e *Engine) CheckIsolation(ctx context.Context, image string) (IsolationReport, error) {
+func (e *Backend) CheckIsolation(ctx context.Context, image string) (IsolationReport, error) {
 	var rep IsolationReport
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000)
 	netName := "claude-bottle-doctor-" + suffix
-	ipv6 := false
-	created, err := e.api.NetworkCreate(ctx, netName, network.CreateOptions{Driver: "bridge", Internal: true, EnableIPv6: &ipv6,
+	netID, err := e.CreateNetwork(ctx, engine.NetworkSpec{Name: netName, Driver: "bridge", Internal: true, EnableIPv6: false,
 		Options: map[string]string{names.InhibitIPv4: "true"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}})
 	if err != nil {
 		return rep, fmt.Errorf("create a test network: %w", err)
 	}
-	defer func() { _ = e.api.NetworkRemove(context.WithoutCancel(ctx), created.ID) }()
+	defer func() { _ = e.RemoveNetwork(context.WithoutCancel(ctx), netID) }()
 	hosts, resolvers := e.ProbeTargets(ctx, []string{netName}, true)
 	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts(true), Resolvers: resolvers, Wait: DoctorProbeWait}
 
-	run := func(name string, hc *container.HostConfig, full bool) (ProbeResult, error) {
-		hc.NetworkMode = container.NetworkMode(netName)
-		c, err := e.api.ContainerCreate(ctx, &container.Config{Image: image, Cmd: []string{"sleep", "60"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}},
-			hc, nil, nil, "claude-bottle-doctor-"+name+"-"+suffix)
+	run := func(name string, spec engine.ContainerSpec, full bool) (ProbeResult, error) {
+		spec.Name = "claude-bottle-doctor-" + name + "-" + suffix
+		spec.Image, spec.Cmd, spec.Labels = image, []string{"sleep", "60"}, map[string]string{"dev.claude-bottle.doctor": "1"}
+		spec.NetworkMode = netName
+		id, err := e.CreateContainer(ctx, spec)
 		if err != nil {
 			return ProbeResult{}, fmt.Errorf("create a test container from %s: %w", image, err)
 		}
 		defer func() {
-			_ = e.api.ContainerRemove(context.WithoutCancel(ctx), c.ID, container.RemoveOptions{Force: true})
+			_ = e.RemoveContainer(context.WithoutCancel(ctx), id, engine.RemoveContainerOptions{Force: true})
 		}()
-		if err := e.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		if err := e.StartContainer(ctx, id); err != nil {
 			return ProbeResult{}, err
 		}
 		o := opts
 		o.Full = full
-		return e.Probe(ctx, c.ID, o)
+		return e.Probe(ctx, id, o)
 	}
-	if rep.Engine, err = run("plain", &container.HostConfig{}, false); err != nil {
+	if rep.Engine, err = run("plain", engine.ContainerSpec{}, false); err != nil {
 		return rep, err
 	}
-	hc := &container.HostConfig{CapDrop: []string{compose.CapAll}, SecurityOpt: []string{compose.NoNewPrivileges}, DNS: []string{compose.AgentDNS},
+	hardened := engine.ContainerSpec{CapDrop: []string{compose.CapAll}, SecurityOpt: []string{compose.NoNewPrivileges}, DNS: []string{compose.AgentDNS},
 		Sysctls: map[string]string{"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}}
-	rep.Bottle, err = run("agent", hc, true)
+	rep.Bottle, err = run("agent", hardened, true)
 	return rep, err
 }
 

@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"bytes"
@@ -11,17 +11,12 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/pkg/stdcopy"
-
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -43,7 +38,7 @@ const HealthTimeout = 90 * time.Second
 // lines go to out. On any failure every container and network created is
 // removed again; the state directory stays, holding compose.log with every
 // container's output (claude-bottle down or cleanup removes it).
-func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, out io.Writer) (err error) {
+func (e *Backend) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, out io.Writer) (err error) {
 	p := plan.Project
 	t0 := time.Now()
 	defer func() {
@@ -58,15 +53,16 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	for _, key := range sortedKeys(p.Networks) {
 		n := p.Networks[key]
 		labels := withLabels(n.Labels, map[string]string{labelComposeProject: p.Name})
-		ipv6 := n.EnableIPv6 // false for every bottle network: sent explicitly, never left to the daemon's default
-		opts := network.CreateOptions{Driver: n.Driver, Internal: n.Internal, EnableIPv6: &ipv6, Options: n.DriverOpts, Labels: labels}
+		// EnableIPv6 is false for every bottle network: sent explicitly,
+		// never left to the daemon's default.
+		spec := engine.NetworkSpec{Name: n.Name, Driver: n.Driver, Internal: n.Internal, EnableIPv6: n.EnableIPv6, Options: n.DriverOpts, Labels: labels}
 		if n.IPAM != nil {
-			opts.IPAM = &network.IPAM{}
+			spec.Subnets = []string{}
 			for _, c := range n.IPAM.Config {
-				opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: c.Subnet})
+				spec.Subnets = append(spec.Subnets, c.Subnet)
 			}
 		}
-		if _, err := e.api.NetworkCreate(ctx, n.Name, opts); err != nil {
+		if _, err := e.CreateNetwork(ctx, spec); err != nil {
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
@@ -98,7 +94,7 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	start := time.Now()
 	fmt.Fprintf(out, "starting %d sidecar container(s)\n", len(sidecars))
 	for _, id := range sidecars {
-		if err := e.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		if err := e.StartContainer(ctx, id); err != nil {
 			return fmt.Errorf("start sidecar: %w", err)
 		}
 	}
@@ -121,7 +117,7 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	if err := e.checkpoint(ctx, "agent-created"); err != nil {
 		return err
 	}
-	if err := e.api.ContainerStart(ctx, agentID, container.StartOptions{}); err != nil {
+	if err := e.StartContainer(ctx, agentID); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
 	if err := e.checkpoint(ctx, "agent-started"); err != nil {
@@ -140,7 +136,7 @@ func (e *Engine) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, o
 	return nil
 }
 
-func (e *Engine) createService(ctx context.Context, p *compose.Project, name string, tokens map[string]string) (string, error) {
+func (e *Backend) createService(ctx context.Context, p *compose.Project, name string, tokens map[string]string) (string, error) {
 	s := p.Services[name]
 	var env []string
 	for _, kv := range s.Environment {
@@ -159,21 +155,21 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	for _, v := range s.Volumes {
 		binds = append(binds, v.Bind())
 	}
-	cfg := &container.Config{
-		Image: s.Image, Hostname: s.Hostname, User: s.User, Env: env,
+	spec := engine.ContainerSpec{
+		Name: s.ContainerName, Image: s.Image, Hostname: s.Hostname, User: s.User, Env: env,
 		Entrypoint: s.Entrypoint, Cmd: s.Command,
 		Labels: withLabels(s.Labels, map[string]string{labelComposeProject: p.Name, labelComposeService: name}),
 	}
 	if grace, err := time.ParseDuration(s.StopGracePeriod); err == nil {
 		secs := int(grace.Seconds())
-		cfg.StopTimeout = &secs
+		spec.StopTimeout = &secs
 	}
 	if h := s.Healthcheck; h != nil {
-		hc := &container.HealthConfig{Test: h.Test, Retries: h.Retries}
+		hc := &engine.Healthcheck{Test: h.Test, Retries: h.Retries}
 		hc.Interval, _ = time.ParseDuration(h.Interval)
 		hc.Timeout, _ = time.ParseDuration(h.Timeout)
 		hc.StartPeriod, _ = time.ParseDuration(h.StartPeriod)
-		cfg.Healthcheck = hc
+		spec.Healthcheck = hc
 	}
 	init := s.Init
 	netKeys := sortedKeys(s.Networks)
@@ -184,75 +180,39 @@ func (e *Engine) createService(ctx context.Context, p *compose.Project, name str
 	if slices.Contains(netKeys, compose.InternalNet) {
 		netKeys = append([]string{compose.InternalNet}, slices.DeleteFunc(netKeys, func(k string) bool { return k == compose.InternalNet })...)
 	}
-	nets := make([]attachment, 0, len(netKeys))
 	for _, k := range netKeys {
-		nets = append(nets, attachment{network: p.Networks[k].Name, aliases: s.Networks[k].Aliases})
+		spec.Networks = append(spec.Networks, engine.Attachment{Network: p.Networks[k].Name, Aliases: s.Networks[k].Aliases})
 	}
-	hc := &container.HostConfig{Binds: binds, Init: &init, SecurityOpt: s.SecurityOpt, DNS: s.DNS, RestartPolicy: restartPolicy(s.Restart)}
-	applyHardening(hc, s)
-	return e.createOn(ctx, cfg, hc, s.ContainerName, nets)
-}
-
-// restartPolicy turns compose's "no", "always", "unless-stopped" or
-// "on-failure[:N]" into the engine's policy.
-func restartPolicy(s string) container.RestartPolicy {
-	name, n, _ := strings.Cut(s, ":")
-	p := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
-	if name == string(container.RestartPolicyOnFailure) && n != "" {
-		p.MaximumRetryCount, _ = strconv.Atoi(n)
-	}
-	return p
-}
-
-// attachment is one network a container joins, with its aliases there.
-type attachment struct {
-	network string
-	aliases []string
-}
-
-// createOn creates a container named name joined to nets, the first one as
-// its network mode: API 1.41 attaches one network at creation, so the
-// others are connected before the container starts.
-func (e *Engine) createOn(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string, nets []attachment) (string, error) {
-	hc.NetworkMode = container.NetworkMode(nets[0].network)
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{nets[0].network: {Aliases: nets[0].aliases}}}
-	created, err := e.api.ContainerCreate(ctx, cfg, hc, nc, nil, name)
-	if err != nil {
-		return "", fmt.Errorf("create %s: %w", name, err)
-	}
-	for _, n := range nets[1:] {
-		if err := e.api.NetworkConnect(ctx, n.network, created.ID, &network.EndpointSettings{Aliases: n.aliases}); err != nil {
-			return "", fmt.Errorf("connect %s to %s: %w", name, n.network, err)
-		}
-	}
-	return created.ID, nil
+	spec.Binds, spec.Init, spec.SecurityOpt, spec.DNS, spec.RestartPolicy = binds, &init, s.SecurityOpt, s.DNS, s.Restart
+	applyHardening(&spec, s)
+	return e.CreateContainer(ctx, spec)
 }
 
 // waitHealthy waits until the container's healthcheck passes. Besides the
 // engine's own status (first probe one interval after start), it runs the
 // healthcheck command itself every 100 ms, so a bottle is ready as soon as
 // its daemons accept connections rather than on the engine's next tick.
-func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time) error {
+func (e *Backend) waitHealthy(ctx context.Context, id string, deadline time.Time) error {
 	for {
-		info, err := e.api.ContainerInspect(ctx, id)
+		info, err := e.InspectContainer(ctx, id)
 		if err != nil {
 			return err
 		}
-		name := strings.TrimPrefix(info.Name, "/")
+		name := info.Name
 		switch {
-		case info.State == nil:
-		case info.RestartCount > 0 || info.State.Restarting:
+		case !info.HasState:
+		case info.RestartCount > 0 || info.Restarting:
 			// A daemon that exits before the bottle was ever healthy has a
 			// configuration problem; the restart policy will not fix it.
-			return fmt.Errorf("%s stopped before it was healthy (exit code %d; restarted %d time(s)); see its logs", name, info.State.ExitCode, info.RestartCount)
-		case !info.State.Running:
-			return fmt.Errorf("%s stopped before it was healthy (exit code %d); see its logs", name, info.State.ExitCode)
-		case info.State.Health == nil || info.State.Health.Status == "healthy":
+			return fmt.Errorf("%s stopped before it was healthy (exit code %d; restarted %d time(s)); see its logs", name, info.ExitCode, info.RestartCount)
+		case !info.Running:
+			return fmt.Errorf("%s stopped before it was healthy (exit code %d); see its logs", name, info.ExitCode)
+		case info.Health == "" || info.Health == "healthy":
 			return nil
-		case info.State.Health.Status == "unhealthy":
+		case info.Health == "unhealthy":
 			return fmt.Errorf("%s is unhealthy; see its logs", name)
 		}
-		if hc := info.Config.Healthcheck; hc != nil && len(hc.Test) > 1 && hc.Test[0] == "CMD" {
+		if hc := info.Spec.Healthcheck; hc != nil && len(hc.Test) > 1 && hc.Test[0] == "CMD" {
 			out, code, err := e.Exec(ctx, id, "", hc.Test[1:])
 			if err == nil && code == 0 {
 				return nil
@@ -278,50 +238,9 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, deadline time.Time)
 	}
 }
 
-// Exec runs argv in a container as user and returns its combined output.
-func (e *Engine) Exec(ctx context.Context, id, user string, argv []string) (string, int, error) {
-	return e.exec(ctx, id, user, argv, nil)
-}
-
-// ExecScript runs script with sh in a container as user, the script on
-// stdin (never on argv, where `ps` and the engine's event log would show
-// it), and returns its combined output and exit code.
-func (e *Engine) ExecScript(ctx context.Context, id, user, script string) (string, int, error) {
-	return e.exec(ctx, id, user, []string{"sh", "-s"}, &script)
-}
-
-// exec runs argv, with stdin written to it and closed when given, and
-// returns the combined output and the exit code.
-func (e *Engine) exec(ctx context.Context, id, user string, argv []string, stdin *string) (string, int, error) {
-	ex, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{User: user, Cmd: argv, AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return "", -1, err
-	}
-	att, err := e.api.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return "", -1, err
-	}
-	defer att.Close()
-	if stdin != nil {
-		go func() {
-			_, _ = io.WriteString(att.Conn, *stdin)
-			_ = att.CloseWrite()
-		}()
-	}
-	var outb bytes.Buffer
-	if _, err := stdcopy.StdCopy(&outb, &outb, att.Reader); err != nil {
-		return "", -1, err
-	}
-	st, err := e.api.ContainerExecInspect(ctx, ex.ID)
-	if err != nil {
-		return outb.String(), -1, err
-	}
-	return outb.String(), st.ExitCode, nil
-}
-
 // provision installs the bottle CA into the agent's trust store and maps
 // each repo's upstream URL to git-gate.
-func (e *Engine) provision(ctx context.Context, plan *bottle.Plan, id string, out io.Writer) error {
+func (e *Backend) provision(ctx context.Context, plan *bottle.Plan, id string, out io.Writer) error {
 	script := ProvisionScript(plan)
 	o, code, err := e.Exec(ctx, id, "0", []string{"sh", "-c", script})
 	if err != nil {
@@ -420,25 +339,24 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // Down stops a bottle: compose.log gets every container's logs, containers
 // and networks are removed, and the state and queue directories too unless
 // keep is set.
-func (e *Engine) Down(ctx context.Context, layout statedir.Layout, slug string, keep bool) error {
+func (e *Backend) Down(ctx context.Context, layout statedir.Layout, slug string, keep bool) error {
 	if err := names.ValidateSlug(slug); err != nil {
 		return err
 	}
 	return e.removeBottle(ctx, layout, slug, !keep)
 }
 
-func (e *Engine) removeBottle(ctx context.Context, layout statedir.Layout, slug string, removeState bool) error {
-	args := filters.NewArgs(filters.Arg("label", names.LabelSlug+"="+slug))
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+func (e *Backend) removeBottle(ctx context.Context, layout statedir.Layout, slug string, removeState bool) error {
+	label := names.LabelSlug + "=" + slug
+	cs, err := e.ListContainers(ctx, label, true)
 	if err != nil {
 		return err
 	}
 	var logs bytes.Buffer
 	for _, c := range cs {
-		name := strings.TrimPrefix(firstName(c.Names), "/")
-		fmt.Fprintf(&logs, "==> %s <==\n", name)
-		if rc, err := e.api.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true}); err == nil {
-			_, _ = stdcopy.StdCopy(&logs, &logs, rc)
+		fmt.Fprintf(&logs, "==> %s <==\n", c.Name)
+		if rc, err := e.LogStream(ctx, c.ID, engine.LogOptions{Timestamps: true}); err == nil {
+			_, _ = io.Copy(&logs, rc)
 			_ = rc.Close()
 		}
 	}
@@ -449,19 +367,19 @@ func (e *Engine) removeBottle(ctx context.Context, layout statedir.Layout, slug 
 		}
 	}
 	for _, c := range cs {
-		if err := e.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		if err := e.RemoveContainer(ctx, c.ID, engine.RemoveContainerOptions{Force: true, Volumes: true}); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := e.removeAgentImages(ctx, slug); err != nil {
 		errs = append(errs, fmt.Errorf("remove the agent images of %s: %w", slug, err))
 	}
-	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: args})
+	nets, err := e.ListNetworks(ctx, label)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	for _, n := range nets {
-		if err := e.api.NetworkRemove(ctx, n.ID); err != nil {
+		if err := e.RemoveNetwork(ctx, n.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -487,8 +405,8 @@ type BottleInfo struct {
 }
 
 // Bottles lists every bottle that has containers on the engine.
-func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleInfo, error) {
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", names.LabelSlug))})
+func (e *Backend) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleInfo, error) {
+	cs, err := e.ListContainers(ctx, names.LabelSlug, true)
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +418,7 @@ func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleI
 			b = &BottleInfo{Slug: slug}
 			by[slug] = b
 		}
-		b.Containers = append(b.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
+		b.Containers = append(b.Containers, c.Name)
 		if c.State == "running" {
 			b.Running++
 		}
@@ -524,13 +442,6 @@ func (e *Engine) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleI
 		out = append(out, *b)
 	}
 	return out, nil
-}
-
-func firstName(ns []string) string {
-	if len(ns) == 0 {
-		return ""
-	}
-	return ns[0]
 }
 
 func withLabels(a, b map[string]string) map[string]string {

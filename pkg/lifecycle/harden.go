@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
@@ -17,7 +17,7 @@ import (
 // applyHardening carries a service's hardening from the compose model to
 // the engine's host configuration, exactly as `docker compose` would:
 // capabilities, read-only root, tmpfs mounts, sysctls and resource limits.
-func applyHardening(hc *container.HostConfig, s *compose.Service) {
+func applyHardening(hc *engine.ContainerSpec, s *compose.Service) {
 	hc.CapDrop = s.CapDrop
 	hc.CapAdd = s.CapAdd
 	hc.ReadonlyRootfs = s.ReadOnly
@@ -44,20 +44,16 @@ func applyHardening(hc *container.HostConfig, s *compose.Service) {
 // names no user and its image's USER is root (or unset), the agent runs as
 // compose.DefaultAgentUser, and the compose file in the state directory is
 // rewritten to say so (it is what was brought up).
-func (e *Engine) agentUser(ctx context.Context, plan *bottle.Plan, out io.Writer) error {
+func (e *Backend) agentUser(ctx context.Context, plan *bottle.Plan, out io.Writer) error {
 	s := plan.Project.Services[compose.AgentService]
 	if s == nil || s.User != "" {
 		return nil
 	}
-	info, err := e.api.ImageInspect(ctx, s.Image)
+	info, err := e.InspectImage(ctx, s.Image)
 	if err != nil {
 		return fmt.Errorf("inspect the agent image %s: %w", s.Image, err)
 	}
-	user := ""
-	if info.Config != nil {
-		user = info.Config.User
-	}
-	if !IsRootUser(user) {
+	if !IsRootUser(info.User) {
 		return nil
 	}
 	s.User = compose.DefaultAgentUser

@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -158,25 +158,17 @@ func initdLine(out string) string {
 }
 
 // containerHealth inspects one container.
-func (e *Engine) containerHealth(ctx context.Context, id string) (ContainerHealth, error) {
-	info, err := e.api.ContainerInspect(ctx, id)
+func (e *Backend) containerHealth(ctx context.Context, id string) (ContainerHealth, error) {
+	info, err := e.InspectContainer(ctx, id)
 	if err != nil {
 		return ContainerHealth{}, err
 	}
-	h := ContainerHealth{Name: strings.TrimPrefix(info.Name, "/"), Restarts: info.RestartCount}
-	if info.Config != nil {
-		h.Role = info.Config.Labels[names.LabelRole]
-	}
-	if st := info.State; st != nil {
-		h.State, h.ExitCode = st.Status, st.ExitCode
-		if st.Health != nil {
-			h.Health = st.Health.Status
-			for i := len(st.Health.Log) - 1; i >= 0; i-- {
-				if line := initdLine(st.Health.Log[i].Output); line != "" {
-					h.Initd = line
-					break
-				}
-			}
+	h := ContainerHealth{Name: info.Name, Restarts: info.RestartCount, Role: info.Spec.Labels[names.LabelRole]}
+	h.State, h.ExitCode, h.Health = info.Status, info.ExitCode, info.Health
+	for i := len(info.HealthLog) - 1; i >= 0; i-- {
+		if line := initdLine(info.HealthLog[i]); line != "" {
+			h.Initd = line
+			break
 		}
 	}
 	return h, nil

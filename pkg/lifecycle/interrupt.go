@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -74,6 +74,6 @@ func (c Checkpoint) Run(ctx context.Context, step string) error {
 	return c(ctx, step)
 }
 
-func (e *Engine) checkpoint(ctx context.Context, step string) error {
+func (e *Backend) checkpoint(ctx context.Context, step string) error {
 	return e.Checkpoint.Run(ctx, step)
 }

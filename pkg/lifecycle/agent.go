@@ -1,4 +1,4 @@
-package docker
+package lifecycle
 
 import (
 	"context"
@@ -8,11 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
+	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
@@ -28,69 +25,60 @@ func AgentImageRepo(slug string) string { return "claude-bottle-agent-" + slug }
 // the agent from the result with the same name, configuration, mounts,
 // networks and aliases, plus the Dockerfile's ENV settings. When the build
 // fails the running agent is untouched.
-func (e *Engine) RebuildAgent(ctx context.Context, slug, dockerfile string) (before, after string, err error) {
+func (e *Backend) RebuildAgent(ctx context.Context, slug, dockerfile string) (before, after string, err error) {
 	f, err := capfile.Parse(dockerfile)
 	if err != nil {
 		return "", "", err
 	}
 	name := names.AgentContainer(slug)
-	old, err := e.api.ContainerInspect(ctx, name)
+	old, err := e.InspectContainer(ctx, name)
 	if err != nil {
 		return "", "", fmt.Errorf("bottle %s: inspect its agent: %w", slug, err)
 	}
-	if old.State == nil || !old.State.Running {
+	if !old.Running {
 		return "", "", fmt.Errorf("bottle %s: its agent is not running", slug)
 	}
-	before = old.Config.Image
+	before = old.Spec.Image
 	stamp := time.Now().UTC().Format("20060102t150405")
 	repo := AgentImageRepo(slug)
 	labels := map[string]string{names.LabelSlug: slug}
-	snap, err := e.api.ContainerCommit(ctx, old.ID, container.CommitOptions{
+	snap, err := e.Commit(ctx, old.ID, engine.CommitOptions{
 		Reference: repo + ":snapshot-" + stamp, Comment: "claude-bottle: agent snapshot before a capability rebuild",
-		Config: &container.Config{Labels: labels}, Pause: true,
+		Config: &engine.ImageConfig{Labels: labels}, Pause: true,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("snapshot the agent: %w", err)
 	}
 	after = repo + ":" + stamp
 	buildOut := &tailBuffer{max: capBuildLogMax}
-	added, err := e.capabilityBuild(ctx, slug, snap.ID, after, f, buildOut)
+	added, err := e.capabilityBuild(ctx, slug, snap, after, f, buildOut)
 	if err != nil {
 		return "", "", fmt.Errorf("build the capability Dockerfile on the agent snapshot: %w\n%s", err, buildTail(buildOut.String(), 20))
 	}
 
 	// Recreate: same configuration, mounts and networks (the internal one
 	// first, as up creates it), the new image.
-	cfg := old.Config
-	cfg.Image = after
-	cfg.Env = withEnv(cfg.Env, added)
+	spec := old.Spec
+	spec.Name = name
+	spec.Image = after
+	spec.Env = withEnv(spec.Env, added)
 	internal := names.InternalNetwork(slug)
-	var nets []attachment
-	for n, ep := range old.NetworkSettings.Networks {
-		var aliases []string
-		for _, a := range ep.Aliases {
-			if !strings.HasPrefix(old.ID, a) { // the engine adds the short id itself
-				aliases = append(aliases, a)
-			}
-		}
-		if n == internal {
-			nets = append([]attachment{{network: n, aliases: aliases}}, nets...)
-		} else {
-			nets = append(nets, attachment{network: n, aliases: aliases})
-		}
+	spec.Networks = slices.Clone(spec.Networks)
+	if i := slices.IndexFunc(spec.Networks, func(a engine.Attachment) bool { return a.Network == internal }); i > 0 {
+		a := spec.Networks[i]
+		spec.Networks = append([]engine.Attachment{a}, slices.Delete(spec.Networks, i, i+1)...)
 	}
-	stop := 10
-	if err := e.api.ContainerStop(ctx, old.ID, container.StopOptions{Timeout: &stop}); err != nil {
+	if err := e.StopContainer(ctx, old.ID, 10); err != nil {
 		return "", "", fmt.Errorf("stop the old agent: %w", err)
 	}
-	if err := e.api.ContainerRemove(ctx, old.ID, container.RemoveOptions{}); err != nil {
+	if err := e.RemoveContainer(ctx, old.ID, engine.RemoveContainerOptions{}); err != nil {
 		return "", "", fmt.Errorf("remove the old agent: %w", err)
 	}
-	created, err := e.createOn(ctx, cfg, old.HostConfig, name, nets)
+	created, err := e.CreateContainer(ctx, spec)
 	if err != nil {
-		return "", "", fmt.Errorf("recreate the agent from %s: %w (the snapshot %s keeps its files)", after, err, snap.ID)
+		return "", "", fmt.Errorf("recreate the agent from %s: %w (the snapshot %s keeps its files)", after, err, snap)
 	}
-	if err := e.api.ContainerStart(ctx, created, container.StartOptions{}); err != nil {
+	if err := e.StartContainer(ctx, created); err != nil {
 		return "", "", fmt.Errorf("start the new agent: %w", err)
 	}
 	return before, after, nil
@@ -123,25 +111,19 @@ func buildTail(out string, n int) string {
 }
 
 // removeAgentImages removes the per-bottle agent images of slug.
-func (e *Engine) removeAgentImages(ctx context.Context, slug string) error {
-	imgs, err := e.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", names.LabelSlug+"="+slug))})
+func (e *Backend) removeAgentImages(ctx context.Context, slug string) error {
+	imgs, err := e.ListImages(ctx, names.LabelSlug+"="+slug)
 	if err != nil {
 		return err
 	}
 	for _, img := range imgs {
-		for _, tag := range img.RepoTags {
+		for _, tag := range img.Tags {
 			if strings.HasPrefix(tag, AgentImageRepo(slug)+":") {
-				if _, err := e.api.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true}); err != nil {
+				if err := e.RemoveImage(ctx, tag, engine.RemoveImageOptions{PruneChildren: true}); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
-}
-
-// RemoveImage removes an image by reference (tests and cleanup).
-func (e *Engine) RemoveImage(ctx context.Context, ref string, opts image.RemoveOptions) error {
-	_, err := e.api.ImageRemove(ctx, ref, opts)
-	return err
 }
