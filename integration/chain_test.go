@@ -19,12 +19,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -45,20 +44,20 @@ func TestEgressPipelockChain(t *testing.T) {
 	env := itest.Require(t)
 	img := sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
-	shape := sidecarflag.FromEnv(itest.LookupEnv)
+	shape := contract.ShapeFromEnv(itest.LookupEnv)
 
 	plan, layout := stageBottle(t, "name = \"chain\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", shape, nil)
 
 	internal := env.InternalNetwork(t, "chain-int")
-	bind := func(d string) string { return layout.DaemonDir(plan.Slug, d) + ":" + names.ConfigDir(d) + ":ro" }
+	bind := func(d string) string { return layout.DaemonDir(plan.Slug, d) + ":" + contract.ConfigDir(d) + ":ro" }
 	var sidecars []*itest.Container
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		sidecars = append(sidecars, env.Run(t, itest.RunSpec{
 			Name: "chain-bundle", Image: img, Network: internal.Name, User: compose.OperatorUser(),
-			Aliases: []string{"egress", names.SidecarContainer("egress", plan.Slug)},
+			Aliases: []string{"egress", contract.SidecarContainer("egress", plan.Slug)},
 			Env:     []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock", "EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888"},
 			Binds:   []string{bind("egress"), bind("pipelock")},
-			Labels:  map[string]string{names.LabelSlug: plan.Slug, names.LabelRole: "sidecars"},
+			Labels:  map[string]string{contract.LabelSlug: plan.Slug, contract.LabelRole: "sidecars"},
 		}))
 	} else {
 		for _, d := range []string{"pipelock", "egress"} {
@@ -68,9 +67,9 @@ func TestEgressPipelockChain(t *testing.T) {
 			}
 			sidecars = append(sidecars, env.Run(t, itest.RunSpec{
 				Name: "chain-" + d, Image: img, Network: internal.Name, User: compose.OperatorUser(),
-				Aliases: []string{d, names.SidecarContainer(d, plan.Slug)}, Env: e, Binds: []string{bind(d)},
-				Entrypoint: []string{names.SidecarBinary}, Cmd: names.Argv(d),
-				Labels: map[string]string{names.LabelSlug: plan.Slug, names.LabelRole: d},
+				Aliases: []string{d, contract.SidecarContainer(d, plan.Slug)}, Env: e, Binds: []string{bind(d)},
+				Entrypoint: []string{contract.SidecarBinary}, Cmd: contract.Argv(d),
+				Labels: map[string]string{contract.LabelSlug: plan.Slug, contract.LabelRole: d},
 			}))
 		}
 	}
@@ -91,7 +90,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	assert.Assert(t, is.Contains(out, "HTTP 403"), out)
 	assert.Assert(t, !strings.Contains(out, "egress: upstream"), "egress must relay pipelock's answer: %s", out)
 
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		// pipelock listens on the bundle's loopback only: from the agent's
 		// network there is nothing at egress:8888, and no pipelock name.
 		out = curl("http://egress:8888", "http://allowed.example.com/")
@@ -120,14 +119,14 @@ func TestEgressPipelockChain(t *testing.T) {
 	// the request that reached pipelock's DLP before is now refused by its
 	// allowlist, and pipelock kept its process.
 	dir := layout.PipelockStateDir(plan.Slug)
-	data, err := os.ReadFile(filepath.Join(dir, names.PipelockFile))
+	data, err := os.ReadFile(filepath.Join(dir, contract.PipelockFile))
 	assert.NilError(t, err)
 	cfg, err := daemoncfg.ParsePipelock(data)
 	assert.NilError(t, err)
 	out2, err := cfg.WithAllowlist([]string{"api.anthropic.com"}).Marshal()
 	assert.NilError(t, err)
-	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))
-	if shape == sidecarflag.Bundle {
+	assert.NilError(t, statedir.WriteFileAtomic(dir, contract.PipelockFile, out2, statedir.PublicPerm))
+	if shape == contract.Bundle {
 		sidecars[0].Signal(t, "SIGUSR1")
 	} else {
 		sidecars[0].Signal(t, "SIGHUP")
@@ -139,7 +138,7 @@ func TestEgressPipelockChain(t *testing.T) {
 		}
 		return poll.Continue("pipelock not reloaded: %s", o)
 	}, poll.WithTimeout(30*time.Second))
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		assert.Assert(t, is.Contains(sidecars[0].Logs(t), "SIGUSR1: pipelock reloads its configuration"))
 		assert.Equal(t, strings.Count(sidecars[0].Logs(t), "started pipelock (pid"), 1, "pipelock was restarted, not reloaded")
 	}
@@ -150,12 +149,12 @@ func TestEgressPipelockChain(t *testing.T) {
 	defer func() { _ = eng.Close() }()
 	// A bad file is refused with its reason; the running allowlist stays.
 	bad := []byte("mode: strict\nsurprise: 1\n")
-	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, bad, statedir.PublicPerm))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, contract.PipelockFile, bad, statedir.PublicPerm))
 	err = eng.ReloadPipelock(t.Context(), plan.Slug, sha256Hex(bad))
 	assert.Assert(t, errors.Is(err, lifecycle.ErrReloadRefused), "%v", err)
 	assert.ErrorContains(t, err, "surprise")
 	assert.Assert(t, is.Contains(curl("http://egress:9099", "https://allowed.example.com/p"), "blocked: host allowed.example.com is not on the pipelock allowlist"))
-	assert.NilError(t, statedir.WriteFileAtomic(dir, names.PipelockFile, out2, statedir.PublicPerm))
+	assert.NilError(t, statedir.WriteFileAtomic(dir, contract.PipelockFile, out2, statedir.PublicPerm))
 
 	// The operator approves the agent's pipelock-block through the real
 	// engine (apply_allowlist_change): the host is back in the allowlist
@@ -181,7 +180,7 @@ func TestEgressPipelockChain(t *testing.T) {
 	// apply_allowlist_change directly (claude-bottle allow): the live file
 	// keeps the old hosts and tls_interception; an invalid host and a
 	// stopped sidecar raise typed errors and change nothing.
-	file := filepath.Join(layout.PipelockStateDir(plan.Slug), names.PipelockFile)
+	file := filepath.Join(layout.PipelockStateDir(plan.Slug), contract.PipelockFile)
 	before, err := os.ReadFile(file)
 	assert.NilError(t, err)
 	_, err = op.AllowHosts(t.Context(), plan.Slug, []string{"not a host"}, "")

@@ -15,8 +15,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -32,7 +32,7 @@ func TestEgressInImage(t *testing.T) {
 	img := sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 
-	plan, layout := stageBottle(t, "name = \"eg\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", sidecarflag.Bundle, nil)
+	plan, layout := stageBottle(t, "name = \"eg\"\n[[egress.routes]]\nhost = \"allowed.example.com\"\n", contract.Bundle, nil)
 
 	internal := env.InternalNetwork(t, "eg-internal")
 	sc := env.Run(t, itest.RunSpec{

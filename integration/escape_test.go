@@ -17,10 +17,9 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // TestSandboxEscape is the acceptance test of docs/threat-model.md (the escape suite): a real bottle
@@ -36,7 +35,7 @@ func TestSandboxEscape(t *testing.T) {
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
-	shape := sidecarflag.FromEnv(itest.LookupEnv)
+	shape := contract.ShapeFromEnv(itest.LookupEnv)
 
 	const routeToken = "rt_EscapeSuiteRouteCredential7f3a9c2e"
 	lookup := func(k string) (string, bool) {
@@ -72,7 +71,7 @@ enabled = true
 	internet, attacker, upstream, attackerIP := rig.Internet, rig.Attacker, rig.Upstream, rig.AttackerIP
 
 	// Control of the recorder: a name the sidecars resolve reaches it.
-	sidecar := rig.SidecarFor(names.Pipelock)
+	sidecar := rig.SidecarFor(contract.Pipelock)
 	probe := fmt.Sprintf("dns-control-%d.example.org", rand.IntN(1e9))
 	_, _, err := eng.Exec(t.Context(), sidecar, "", []string{"getent", "hosts", probe})
 	assert.NilError(t, err)

@@ -19,8 +19,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // lockedBuffer collects a terminal's output.
@@ -47,7 +47,7 @@ func TestExecTerminal(t *testing.T) {
 	home := t.TempDir()
 	mf := filepath.Join(home, "bottle.toml")
 	assert.NilError(t, os.WriteFile(mf, []byte("name = \"tty\"\nimage = \""+images.AgentTestImage+"\"\n[supervise]\nenabled = false\n"), 0o644))
-	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home, sidecarflag.ImageEnv: sidecars}
+	vars := map[string]string{"CLAUDE_BOTTLE_HOME": home, contract.ImageEnv: sidecars}
 	run := cliRunner(t, vars)
 	slug, _ := upBottle(t, run, mf, "tty")
 

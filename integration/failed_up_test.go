@@ -13,10 +13,9 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -29,8 +28,8 @@ func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	plan, layout := stageBottle(t, "name = \"broken\"\nimage = \""+images.AgentTestImage+"\"\n[[egress.routes]]\nhost = \"api.github.com\"\n",
-		sidecarflag.FromEnv(itest.LookupEnv), nil)
-	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), names.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
+		contract.ShapeFromEnv(itest.LookupEnv), nil)
+	assert.NilError(t, os.WriteFile(filepath.Join(layout.EgressStateDir(plan.Slug), contract.RoutesFile), []byte("routes: [this is not a route\n"), 0o644))
 
 	eng, err := lifecycle.Connect(t.Context())
 	assert.NilError(t, err)
@@ -40,9 +39,9 @@ func TestFailedUpKeepsOnlyItsLogs(t *testing.T) {
 	err = eng.Up(t.Context(), plan, nil, &out)
 	assert.Assert(t, err != nil, "up with a broken egress succeeded: %s", out.String())
 	assert.Assert(t, is.Contains(out.String(), "bring-up failed"), out.String())
-	failing := names.SidecarContainer(names.Egress, plan.Slug)
-	if plan.Shape == sidecarflag.Bundle {
-		failing = names.BundleContainer(plan.Slug)
+	failing := contract.SidecarContainer(contract.Egress, plan.Slug)
+	if plan.Shape == contract.Bundle {
+		failing = contract.BundleContainer(plan.Slug)
 	}
 	assert.Assert(t, is.Contains(err.Error(), failing+" stopped before it was healthy"), "%v", err)
 

@@ -24,11 +24,10 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 const faultsAWS = "AKIAQ7R2XNPLW3JKD5VT"
@@ -66,7 +65,7 @@ func newFaultsRig(t *testing.T, env *itest.Env, name string) faultsRig {
 		}
 		return "", false
 	}
-	rig := env.StandinRig(t, itest.RigOptions{Shape: sidecarflag.FromEnv(itest.LookupEnv), Lookup: lookup, Manifest: `name = "` + name + `"
+	rig := env.StandinRig(t, itest.RigOptions{Shape: contract.ShapeFromEnv(itest.LookupEnv), Lookup: lookup, Manifest: `name = "` + name + `"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
 host = "` + itest.AllowedHost + `"
@@ -76,7 +75,7 @@ canaries = ["PLANTED_AWS"]
 enabled = false
 `})
 	bin := itest.ToolBinary(t, "benchload")
-	client := env.Run(t, itest.RunSpec{Name: name + "-client", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug), User: "0:0", // reads the 0700 state dir
+	client := env.Run(t, itest.RunSpec{Name: name + "-client", Image: images.AgentTestImage, Network: contract.InternalNetwork(rig.Plan.Slug), User: "0:0", // reads the 0700 state dir
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.Layout.AgentCADir(rig.Plan.Slug) + ":/ca:ro"}})
 	return faultsRig{Rig: rig, client: client}
 }
@@ -87,7 +86,7 @@ func (r faultsRig) mixed(t *testing.T, d time.Duration, conc int) <-chan benchlo
 	t.Helper()
 	blocked := "https://" + itest.AllowedHost + "/leak?k=" + faultsAWS + " https://" + itest.AttackerHost + "/x"
 	cmd := fmt.Sprintf("/bench/benchload mixed -allowed https://%s/ok -blocked '%s' -proxy %s -cacert /ca/ca.pem -c %d -d %s",
-		itest.AllowedHost, blocked, names.URL(names.Egress), conc, d)
+		itest.AllowedHost, blocked, contract.URL(contract.Egress), conc, d)
 	ch := make(chan benchload.MixedResult, 1)
 	go func() {
 		res := r.client.Exec(t, cmd)
@@ -139,7 +138,7 @@ func writeFigures(t *testing.T, name string, v any) {
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	assert.NilError(t, err)
-	assert.NilError(t, os.WriteFile(filepath.Join(dir, name+"-"+string(sidecarflag.FromEnv(itest.LookupEnv))+".json"), b, 0o644))
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, name+"-"+string(contract.ShapeFromEnv(itest.LookupEnv))+".json"), b, 0o644))
 }
 
 // TestAllowlistChangesUnderLoad applies an allowlist change (the approval
@@ -198,13 +197,13 @@ func TestAllowlistChangesUnderLoad(t *testing.T) {
 // the legacy sidecar), as a crash or a hostile request that panics it would.
 func killDaemon(t *testing.T, r faultsRig, daemon string) {
 	t.Helper()
-	script := `for d in /proc/[0-9]*; do if tr '\0' ' ' < $d/cmdline 2>/dev/null | grep -q "^` + names.SidecarBinary + ` ` + daemon + ` "; then kill -9 ${d#/proc/} && echo killed ${d#/proc/}; fi; done`
+	script := `for d in /proc/[0-9]*; do if tr '\0' ' ' < $d/cmdline 2>/dev/null | grep -q "^` + contract.SidecarBinary + ` ` + daemon + ` "; then kill -9 ${d#/proc/} && echo killed ${d#/proc/}; fi; done`
 	out, code, err := r.Eng.Exec(t.Context(), r.SidecarFor(daemon), "", []string{"sh", "-c", script})
 	assert.NilError(t, err)
 	// 137: in the legacy shape the daemon is the container's only process,
 	// so the container (and this exec) dies with it until the engine's
 	// restart policy starts it again.
-	assert.Assert(t, code == 0 || code == 137 && r.Plan.Shape == sidecarflag.Legacy, "exit %d: %s", code, out)
+	assert.Assert(t, code == 0 || code == 137 && r.Plan.Shape == contract.Legacy, "exit %d: %s", code, out)
 	assert.Assert(t, is.Contains(out, "killed"), "no %s process found: %s", daemon, out)
 }
 
@@ -219,10 +218,10 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	r := newFaultsRig(t, env, "killload")
 	gap := 6 * time.Second
-	if r.Plan.Shape == sidecarflag.Legacy {
+	if r.Plan.Shape == contract.Legacy {
 		gap = 10 * time.Second // the engine restarts the container: slower than initd
 	}
-	kills := []string{names.Pipelock, names.Egress, names.Pipelock, names.Egress}
+	kills := []string{contract.Pipelock, contract.Egress, contract.Pipelock, contract.Egress}
 	// One gap before the first kill and two after the last, so the last
 	// kill has as long to recover as the others on a busy machine.
 	d := max(faultsDuration(0), time.Duration(len(kills)+2)*gap)
@@ -277,7 +276,7 @@ func TestDaemonKilledUnderLoad(t *testing.T) {
 			return poll.Error(err)
 		}
 		for _, b := range bs {
-			if b.Slug == r.Plan.Slug && b.Restarts[names.Pipelock] >= 2 && b.Restarts[names.Egress] >= 2 {
+			if b.Slug == r.Plan.Slug && b.Restarts[contract.Pipelock] >= 2 && b.Restarts[contract.Egress] >= 2 {
 				return poll.Success()
 			}
 			if b.Slug == r.Plan.Slug {
@@ -333,7 +332,7 @@ func TestContainersStoppedAndStarted(t *testing.T) {
 		}
 		return poll.Continue("bottle not listed")
 	}, poll.WithTimeout(60*time.Second), poll.WithDelay(500*time.Millisecond))
-	agent := names.AgentContainer(r.Plan.Slug)
+	agent := contract.AgentContainer(r.Plan.Slug)
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		out, _, err := r.Eng.Exec(t.Context(), agent, "", []string{"sh", "-c", "curl -sS --max-time 10 -o /dev/null -w '%{http_code}' https://" + itest.AllowedHost + "/after-restart"})
 		if err == nil && out == "200" {
@@ -389,7 +388,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 			assert.Assert(t, err != nil, "up succeeded despite the interruption: %s", out)
 			slug := ""
 			for _, f := range strings.Fields(out) {
-				if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "intr-") && names.ValidateSlug(s) == nil {
+				if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "intr-") && contract.ValidateSlug(s) == nil {
 					slug = s
 					break
 				}
@@ -422,7 +421,7 @@ func TestUpInterruptedAtEveryStep(t *testing.T) {
 			if err == nil {
 				assert.Equal(t, len(q), 0, "queue left: %v", q)
 			}
-			left, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug: true}})
+			left, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {contract.LabelSlug: true}})
 			assert.NilError(t, err)
 			for _, n := range left {
 				assert.Assert(t, !strings.Contains(n.Name, "-intr-"), "network left: %s", n.Name)

@@ -14,9 +14,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // planted are secrets shaped like real credentials (none is live), declared
@@ -32,7 +31,7 @@ var planted = map[string]string{
 func stageGate(t *testing.T, identity, hostKey string) string {
 	t.Helper()
 	src := "name = \"gg\"\n[dlp]\ncanaries = [\"PLANTED_ANTHROPIC\", \"PLANTED_AWS\", \"PLANTED_GENERIC\"]\n[[git.repos]]\nname = \"app\"\nurl = \"ssh://git@git.upstream.test/srv/git/app.git\"\nidentity = \"" + identity + "\"\nhost_key = \"" + hostKey + "\"\n"
-	plan, layout := stageBottle(t, src, sidecarflag.FromEnv(itest.LookupEnv), func(k string) (string, bool) { v, ok := planted[k]; return v, ok })
+	plan, layout := stageBottle(t, src, contract.ShapeFromEnv(itest.LookupEnv), func(k string) (string, bool) { v, ok := planted[k]; return v, ok })
 	return layout.GitGateStateDir(plan.Slug)
 }
 
@@ -68,8 +67,8 @@ chown -R git:git /srv/git`)
 
 	gate := func(name, dir string) *itest.Container {
 		c := env.Run(t, itest.RunSpec{Name: name, Image: img, Network: internal.Name, User: compose.OperatorUser(),
-			Aliases: []string{name, names.GitGate}, Env: []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=git-gate"},
-			Binds: []string{dir + ":" + names.ConfigDir(names.GitGate) + ":ro"}})
+			Aliases: []string{name, contract.GitGate}, Env: []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=git-gate"},
+			Binds: []string{dir + ":" + contract.ConfigDir(contract.GitGate) + ":ro"}})
 		c.Connect(t, outside.Name)
 		c.WaitHealthy(t, 20*time.Second)
 		return c

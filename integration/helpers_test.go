@@ -16,16 +16,15 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
 // stageBottle parses src, resolves it against lookup (nil: an empty
 // environment) and stages it under a fresh CLAUDE_BOTTLE_HOME, exactly as
 // `up` does before it starts containers.
-func stageBottle(t *testing.T, src string, shape sidecarflag.Shape, lookup func(string) (string, bool)) (*bottle.Plan, statedir.Layout) {
+func stageBottle(t *testing.T, src string, shape contract.Shape, lookup func(string) (string, bool)) (*bottle.Plan, statedir.Layout) {
 	t.Helper()
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
@@ -35,7 +34,7 @@ func stageBottle(t *testing.T, src string, shape sidecarflag.Shape, lookup func(
 	r, err := m.Resolve(lookup)
 	assert.NilError(t, err)
 	layout := statedir.Layout{Home: t.TempDir()}
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, SidecarImage: sidecarflag.Image(itest.LookupEnv), Layout: layout, User: compose.OperatorUser()})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, SidecarImage: contract.SidecarImage(itest.LookupEnv), Layout: layout, User: compose.OperatorUser()})
 	assert.NilError(t, err)
 	assert.NilError(t, plan.Stage())
 	return plan, layout
@@ -45,7 +44,7 @@ func stageBottle(t *testing.T, src string, shape sidecarflag.Shape, lookup func(
 // environment, plus the caller's DOCKER_HOST, bundle flag and sidecars image.
 func cliRunner(t *testing.T, vars map[string]string) func(args ...string) (int, string, string) {
 	t.Helper()
-	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv, sidecarflag.ImageEnv} {
+	for _, k := range []string{"DOCKER_HOST", contract.BundleEnv, contract.ImageEnv} {
 		if v, ok := itest.LookupEnv(k); ok {
 			vars[k] = v
 		}
@@ -63,7 +62,7 @@ func cliRunner(t *testing.T, vars map[string]string) func(args ...string) (int, 
 func slugFrom(t *testing.T, out, name string) string {
 	t.Helper()
 	for _, f := range strings.Fields(out) {
-		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, name+"-") && names.ValidateSlug(s) == nil {
+		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, name+"-") && contract.ValidateSlug(s) == nil {
 			return s
 		}
 	}
@@ -87,10 +86,10 @@ func upBottle(t *testing.T, run func(args ...string) (int, string, string), mani
 // network, no state directory under home.
 func assertGone(t *testing.T, env *itest.Env, home, slug string) {
 	t.Helper()
-	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}})
+	left, err := dockerClient(t).ListContainers(dc.ListContainersOptions{All: true, Filters: map[string][]string{"label": {contract.LabelSlug + "=" + slug}}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(left), 0, "containers left behind")
-	nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+	nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {contract.LabelSlug + "=" + slug: true}})
 	assert.NilError(t, err)
 	assert.Equal(t, len(nets), 0, "networks left behind")
 	_, err = os.Stat(home + "/state/" + slug)
@@ -98,5 +97,5 @@ func assertGone(t *testing.T, env *itest.Env, home, slug string) {
 }
 
 func dcListImages(slug string) dc.ListImagesOptions {
-	return dc.ListImagesOptions{All: true, Filters: map[string][]string{"label": {names.LabelSlug + "=" + slug}}}
+	return dc.ListImagesOptions{All: true, Filters: map[string][]string{"label": {contract.LabelSlug + "=" + slug}}}
 }

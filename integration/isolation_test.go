@@ -22,10 +22,9 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 const isolationRouteToken = "rt_IsolationRouteCredential5d81be04"
@@ -43,7 +42,7 @@ func isolationRig(t *testing.T, env *itest.Env) *itest.Rig {
 		}
 		return "", false
 	}
-	rig := env.StandinRig(t, itest.RigOptions{Shape: sidecarflag.FromEnv(itest.LookupEnv), Lookup: lookup, Manifest: `name = "iso"
+	rig := env.StandinRig(t, itest.RigOptions{Shape: contract.ShapeFromEnv(itest.LookupEnv), Lookup: lookup, Manifest: `name = "iso"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
 host = "` + itest.AllowedHost + `"
@@ -65,7 +64,7 @@ enabled = true
 // agentExec runs script in the bottle's agent as its own user.
 func agentExec(t *testing.T, rig *itest.Rig, script string) (string, int) {
 	t.Helper()
-	out, code, err := rig.Eng.ExecScript(t.Context(), names.AgentContainer(rig.Plan.Slug), "", script)
+	out, code, err := rig.Eng.ExecScript(t.Context(), contract.AgentContainer(rig.Plan.Slug), "", script)
 	assert.NilError(t, err)
 	return out, code
 }
@@ -77,7 +76,7 @@ func TestIsolation(t *testing.T) {
 	env := itest.Require(t)
 	rig := isolationRig(t, env)
 	slug := rig.Plan.Slug
-	agent := names.AgentContainer(slug)
+	agent := contract.AgentContainer(slug)
 
 	t.Run("agent has no capability and no_new_privs, and is not root", func(t *testing.T) {
 		out, code := agentExec(t, rig, "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/self/status; id -u")
@@ -134,10 +133,10 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 			assert.Assert(t, is.Contains(out, "Read-only file system"), "%s: %s", c.Name, out)
 			assert.Assert(t, is.Contains(out, "0\n1\n"), "%s: forwarding on or IPv6 on: %s", c.Name, out)
 		}
-		nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {names.LabelSlug + "=" + slug: true}})
+		nets, err := dockerClient(t).FilteredListNetworks(map[string]map[string]bool{"label": {contract.LabelSlug + "=" + slug: true}})
 		assert.NilError(t, err)
 		want := 2
-		if rig.Plan.Shape == sidecarflag.Legacy {
+		if rig.Plan.Shape == contract.Legacy {
 			want = 3 // + the hop network
 		}
 		assert.Equal(t, len(nets), want)
@@ -150,7 +149,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		// By name: nothing on the agent's network carries the alias, so it
 		// does not resolve (the engine's resolver has no record and
 		// forwards nowhere).
-		internal := names.InternalNetwork(slug)
+		internal := contract.InternalNetwork(slug)
 		netInfo, err := dockerClient(t).NetworkInfo(internal)
 		assert.NilError(t, err)
 		for id := range netInfo.Containers {
@@ -163,7 +162,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		out, code := agentExec(t, rig, "curl -sS --max-time 10 -x http://pipelock:8888 http://"+itest.AllowedHost+"/ -w '\\nHTTP %{http_code}\\n' 2>&1")
 		assert.Assert(t, code != 0 && strings.Contains(out, "HTTP 000") && (strings.Contains(out, "Could not resolve proxy: pipelock") || strings.Contains(out, "Resolving timed out")), "%d %s", code, out)
 		// By address: every address pipelock has, on every network.
-		info, err := dockerClient(t).InspectContainer(rig.SidecarFor(names.Pipelock))
+		info, err := dockerClient(t).InspectContainer(rig.SidecarFor(contract.Pipelock))
 		assert.NilError(t, err)
 		var script strings.Builder
 		for netName, n := range info.NetworkSettings.Networks {
@@ -231,7 +230,7 @@ su agent -c 'id -u' </dev/null 2>&1 | head -1 | sed 's/^/su: /'`)
 		// The sidecars, in their own containers and limits, are unaffected
 		// while the agent is full...
 		for _, d := range rig.Plan.Metadata.Daemons {
-			out, code, err := rig.Eng.Exec(t.Context(), rig.SidecarFor(d), "", []string{names.InitdBinary, "health"})
+			out, code, err := rig.Eng.Exec(t.Context(), rig.SidecarFor(d), "", []string{contract.InitdBinary, "health"})
 			assert.NilError(t, err)
 			assert.Equal(t, code, 0, "%s during the storm: %s", d, out)
 		}
@@ -293,7 +292,7 @@ func TestARPSpoofingSniffer(t *testing.T) {
 	if _, err := images.Build(ctx, rig.Eng.Engine, images.SnifferTest(), images.BuildOptions{Root: root}); err != nil {
 		t.Fatalf("build %s: %v", images.SnifferTestImage, err)
 	}
-	internal := names.InternalNetwork(slug)
+	internal := contract.InternalNetwork(slug)
 	ip := func(container string) string {
 		info, err := dockerClient(t).InspectContainer(container)
 		assert.NilError(t, err)
@@ -301,7 +300,7 @@ func TestARPSpoofingSniffer(t *testing.T) {
 		assert.Assert(t, n.IPAddress != "", "%s has no address on %s", container, internal)
 		return n.IPAddress
 	}
-	agentIP, egressIP := ip(names.AgentContainer(slug)), ip(rig.SidecarFor(names.Egress))
+	agentIP, egressIP := ip(contract.AgentContainer(slug)), ip(rig.SidecarFor(contract.Egress))
 	sniffer := env.Run(t, itest.RunSpec{Name: "sniffer", Image: images.SnifferTestImage, Network: internal, User: "0",
 		CapAdd: []string{"NET_RAW", "NET_ADMIN"}, Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}})
 	res := sniffer.Exec(t, fmt.Sprintf(`set -e
@@ -336,7 +335,7 @@ curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' http://` + itest.AuthHos
 	assert.Assert(t, is.Contains(capture, marker), "control: the sniffer did not capture the agent's cleartext request; the test proves nothing")
 	assert.Assert(t, is.Contains(capture, "X-Control"), "control")
 
-	proxyAuth, err := os.ReadFile(filepath.Join(rig.Layout.DaemonDir(slug, names.Egress), names.UpstreamAuth))
+	proxyAuth, err := os.ReadFile(filepath.Join(rig.Layout.DaemonDir(slug, contract.Egress), contract.UpstreamAuth))
 	assert.NilError(t, err)
 	secrets := map[string]string{
 		"route token":             isolationRouteToken,
@@ -358,21 +357,21 @@ func TestCapabilityBuildUsesTheBottlesNetwork(t *testing.T) {
 	env := itest.Require(t)
 	rig := isolationRig(t, env)
 	slug := rig.Plan.Slug
-	before, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
+	before, err := dockerClient(t).InspectContainer(contract.AgentContainer(slug))
 	assert.NilError(t, err)
-	df := "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
+	df := "ARG " + contract.AgentBaseArg + "\nFROM ${" + contract.AgentBaseArg + "}\n" +
 		"RUN curl -sS --max-time 20 --fail-with-body https://denied.example.com/install.sh\n"
 	_, _, err = rig.Eng.RebuildAgent(t.Context(), slug, df)
 	assert.Assert(t, err != nil, "the build fetched a host that is not allowlisted")
 	t.Logf("rebuild error: %v", err)
 	assert.Assert(t, is.ErrorContains(err, "egress: host denied.example.com is not on this bottle's allowlist"))
-	after, err := dockerClient(t).InspectContainer(names.AgentContainer(slug))
+	after, err := dockerClient(t).InspectContainer(contract.AgentContainer(slug))
 	assert.NilError(t, err)
 	assert.Equal(t, after.ID, before.ID, "a failed build must leave the agent untouched")
 
 	// Control: an allowlisted host is fetched by the same kind of build,
 	// through egress and pipelock, trusting the bottle CA.
-	df = "ARG " + names.AgentBaseArg + "\nFROM ${" + names.AgentBaseArg + "}\n" +
+	df = "ARG " + contract.AgentBaseArg + "\nFROM ${" + contract.AgentBaseArg + "}\n" +
 		"RUN curl -sS --max-time 20 --fail-with-body https://" + itest.AllowedHost + "/capability-build -o /usr/local/share/fetched && test -s /usr/local/share/fetched\n"
 	_, tag, err := rig.Eng.RebuildAgent(t.Context(), slug, df)
 	assert.NilError(t, err)
@@ -420,8 +419,8 @@ func TestIsolationProbeControl(t *testing.T) {
 func BenchmarkUpIsolationCheck(b *testing.B) {
 	env := itest.Require(b)
 	env.RequireImage(b, images.AgentTestImage, "build:agentTest")
-	env.RequireImage(b, sidecarflag.Image(itest.LookupEnv), "build:sidecars")
-	rig := env.StandinRig(b, itest.RigOptions{Shape: sidecarflag.FromEnv(itest.LookupEnv), Quiet: true, Manifest: `name = "isobench"
+	env.RequireImage(b, contract.SidecarImage(itest.LookupEnv), "build:sidecars")
+	rig := env.StandinRig(b, itest.RigOptions{Shape: contract.ShapeFromEnv(itest.LookupEnv), Quiet: true, Manifest: `name = "isobench"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
 host = "` + itest.AllowedHost + `"
@@ -430,7 +429,7 @@ enabled = true
 `})
 	ctx := context.Background()
 	opts := rig.Eng.BottleProbe(ctx, rig.Plan, false)
-	agent := names.AgentContainer(rig.Plan.Slug)
+	agent := contract.AgentContainer(rig.Plan.Slug)
 	var times, execs []time.Duration
 	b.ResetTimer()
 	for b.Loop() {

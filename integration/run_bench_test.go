@@ -14,9 +14,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -29,7 +29,7 @@ import (
 // the bottle (up's own budget) is most of it.
 func BenchmarkRunReachesClaude(b *testing.B) {
 	env := itest.Require(b)
-	sidecars := sidecarflag.Image(itest.LookupEnv)
+	sidecars := contract.SidecarImage(itest.LookupEnv)
 	env.RequireImage(b, sidecars, "build:sidecars")
 	env.RequireImage(b, images.AgentTestImage, "build:agentTest")
 	eng, err := lifecycle.Connect(context.Background())
@@ -42,8 +42,8 @@ func BenchmarkRunReachesClaude(b *testing.B) {
 		b.Fatal(err)
 	}
 	repo := hostRepo(b)
-	vars := map[string]string{"CB_BENCH_KEY": fakeCredential("sk-ant-api03-"), sidecarflag.ImageEnv: sidecars}
-	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv} {
+	vars := map[string]string{"CB_BENCH_KEY": fakeCredential("sk-ant-api03-"), contract.ImageEnv: sidecars}
+	for _, k := range []string{"DOCKER_HOST", contract.BundleEnv} {
 		if v, ok := itest.LookupEnv(k); ok {
 			vars[k] = v
 		}

@@ -26,12 +26,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/standin"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -105,8 +104,8 @@ func TestRunClaudeCode(t *testing.T) {
 			mf := filepath.Join(t.TempDir(), "bottle.toml")
 			assert.NilError(t, os.WriteFile(mf, []byte(fmt.Sprintf("name = \"run\"\nimage = %q\n[claude]\nauth = %q\ntoken_ref = \"CB_TEST_CLAUDE_CREDENTIAL\"\n", images.AgentTestImage, tc.auth)), 0o644))
 			repo := hostRepo(t)
-			vars := map[string]string{"CB_TEST_CLAUDE_CREDENTIAL": secret, sidecarflag.ImageEnv: sidecars, statedir.HomeEnv: home}
-			for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv} {
+			vars := map[string]string{"CB_TEST_CLAUDE_CREDENTIAL": secret, contract.ImageEnv: sidecars, statedir.HomeEnv: home}
+			for _, k := range []string{"DOCKER_HOST", contract.BundleEnv} {
 				if v, ok := itest.LookupEnv(k); ok {
 					vars[k] = v
 				}
@@ -192,12 +191,12 @@ func TestRunClaudeCode(t *testing.T) {
 			if tc.unpushed {
 				assert.Assert(t, res.Kept && res.Unpushed == 1, "%+v", res)
 				assert.Assert(t, is.Contains(errOut.String(), "1 commit in /workspace that it did not push"), errOut.String())
-				run := cliRunner(t, map[string]string{statedir.HomeEnv: home, sidecarflag.ImageEnv: sidecars})
+				run := cliRunner(t, map[string]string{statedir.HomeEnv: home, contract.ImageEnv: sidecars})
 				code, o, e := run("down", slug)
 				assert.Equal(t, code, 1, o+e)
 				assert.Assert(t, is.Contains(e, "1 commit in /workspace not pushed"), e)
 				// The stand-in is on the bottle's egress network: off it first.
-				assert.NilError(t, sdk(t).NetworkDisconnect(t.Context(), names.EgressNetwork(slug), in.Server.ID, true))
+				assert.NilError(t, sdk(t).NetworkDisconnect(t.Context(), contract.EgressNetwork(slug), in.Server.ID, true))
 				code, o, e = run("down", "--force", slug)
 				assert.Equal(t, code, 0, o+e)
 				slug = ""
@@ -211,7 +210,7 @@ func TestRunClaudeCode(t *testing.T) {
 func assertNotInAgent(t *testing.T, eng *lifecycle.Backend, slug, secret string) {
 	t.Helper()
 	ctx := t.Context()
-	id := names.AgentContainer(slug)
+	id := contract.AgentContainer(slug)
 	info, err := sdk(t).ContainerInspect(ctx, id)
 	assert.NilError(t, err)
 	for _, kv := range info.Config.Env {
@@ -257,8 +256,8 @@ func TestRunInterrupted(t *testing.T) {
 	home := t.TempDir()
 	mf := filepath.Join(t.TempDir(), "bottle.toml")
 	assert.NilError(t, os.WriteFile(mf, []byte(fmt.Sprintf("name = \"intr\"\nimage = %q\n[claude]\nauth = \"api-key\"\ntoken_ref = \"CB_TEST_CLAUDE_CREDENTIAL\"\n", images.AgentTestImage)), 0o644))
-	vars := map[string]string{"CB_TEST_CLAUDE_CREDENTIAL": fakeCredential("sk-ant-api03-"), sidecarflag.ImageEnv: sidecars, statedir.HomeEnv: home}
-	for _, k := range []string{"DOCKER_HOST", sidecarflag.BundleEnv} {
+	vars := map[string]string{"CB_TEST_CLAUDE_CREDENTIAL": fakeCredential("sk-ant-api03-"), contract.ImageEnv: sidecars, statedir.HomeEnv: home}
+	for _, k := range []string{"DOCKER_HOST", contract.BundleEnv} {
 		if v, ok := itest.LookupEnv(k); ok {
 			vars[k] = v
 		}

@@ -13,10 +13,10 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // TestSelftestBottles runs `claude-bottle selftest` as the README tells a
@@ -36,7 +36,7 @@ func TestSelftestBottles(t *testing.T) {
 	sidecarImage(t, env)
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
-	shape := sidecarflag.FromEnv(itest.LookupEnv)
+	shape := contract.ShapeFromEnv(itest.LookupEnv)
 
 	bottles := map[string]string{"default": manifest.DefaultSource()}
 	fixtures, err := filepath.Glob(filepath.Join("..", "fixtures", "bottles", "*.toml"))

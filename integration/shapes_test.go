@@ -11,8 +11,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // agentView is what the agent sees of its bottle, with the slug replaced:
@@ -57,7 +57,7 @@ enabled = true
 	run := cliRunner(t, vars)
 	views := map[string]string{}
 	for _, flag := range []string{"0", "1"} {
-		vars[sidecarflag.BundleEnv] = flag
+		vars[contract.BundleEnv] = flag
 		slug, _ := upBottle(t, run, manifestPath, "shapes")
 
 		code, out, errOut := run("exec", slug, "sh", "-c", `

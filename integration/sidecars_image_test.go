@@ -15,12 +15,12 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 func sidecarImage(t *testing.T, env *itest.Env) string {
 	t.Helper()
-	img := sidecarflag.Image(itest.LookupEnv)
+	img := contract.SidecarImage(itest.LookupEnv)
 	env.RequireImage(t, img, "build:sidecars")
 	return img
 }
@@ -92,7 +92,7 @@ func TestBundleAllDaemons(t *testing.T) {
 	key := filepath.Join(keyDir, "id")
 	assert.NilError(t, os.WriteFile(key, []byte("placeholder identity; never used: no upstream is contacted\n"), 0o600))
 	src := "name = \"all\"\n[[egress.routes]]\nhost = \"a.example.com\"\n[[git.repos]]\nname = \"app\"\nurl = \"ssh://git@git.invalid/app.git\"\nidentity = \"" + key + "\"\nhost_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\"\n"
-	plan, _ := stageBottle(t, src, sidecarflag.Bundle, nil)
+	plan, _ := stageBottle(t, src, contract.Bundle, nil)
 	svc := plan.Project.Services["sidecars"]
 	var binds []string
 	for _, v := range svc.Volumes {

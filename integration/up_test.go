@@ -13,8 +13,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/internal/itest"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // TestUpDown brings a bottle up with the CLI in the shape selected by
@@ -78,14 +78,14 @@ func TestCleanup(t *testing.T) {
 	slug, _ := upBottle(t, run, manifestPath, "orphan")
 	assert.NilError(t, os.MkdirAll(home+"/state/.staging-x-123", 0o700))
 	// The agent dies; the state dir is not new any more.
-	assert.NilError(t, dockerClient(t).StopContainer(names.AgentContainer(slug), 1))
+	assert.NilError(t, dockerClient(t).StopContainer(contract.AgentContainer(slug), 1))
 	old := time.Now().Add(-time.Hour)
 	assert.NilError(t, os.Chtimes(home+"/state/"+slug, old, old))
 
 	code, out, _ := run("cleanup", "--json")
 	assert.Equal(t, code, 1, "without --yes and a terminal nothing is removed")
 	assert.Assert(t, is.Contains(out, `"`+slug+`"`), out)
-	assert.Assert(t, is.Contains(out, names.InternalNetwork(slug)), out)
+	assert.Assert(t, is.Contains(out, contract.InternalNetwork(slug)), out)
 	assert.Assert(t, is.Contains(out, ".staging-x-123"), out)
 
 	code, out, errOut := run("cleanup", "--yes")

@@ -19,11 +19,10 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/ory/dockertest/v3"
 	"gotest.tools/v3/assert"
@@ -63,9 +62,9 @@ func fourDaemonBottle(t *testing.T) (*manifest.Resolved, statedir.Layout) {
 
 // stage prepares and stages r in shape, as up does before it starts
 // containers.
-func stage(t *testing.T, r *manifest.Resolved, shape sidecarflag.Shape, layout statedir.Layout) *bottle.Plan {
+func stage(t *testing.T, r *manifest.Resolved, shape contract.Shape, layout statedir.Layout) *bottle.Plan {
 	t.Helper()
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser(), SidecarImage: sidecarflag.Image(itest.LookupEnv)})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: shape, Layout: layout, User: compose.OperatorUser(), SidecarImage: contract.SidecarImage(itest.LookupEnv)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func TestBench(t *testing.T) {
 		t.Skip("a measurement, not a test: run it with `go tool mage bench`")
 	}
 	env := itest.Require(t)
-	env.RequireImage(t, sidecarflag.Image(itest.LookupEnv), "build:sidecars")
+	env.RequireImage(t, contract.SidecarImage(itest.LookupEnv), "build:sidecars")
 	env.RequireImage(t, images.AgentTestImage, "build:agentTest")
 	res := Results{ReadyMs: map[string]Quantiles{}, Chain: map[string]map[string]LoadStat{}, StartupMs: map[string]Startup{},
 		IdleMemory: map[string]Memory{}, ImageMB: map[string]float64{}}
@@ -100,16 +99,16 @@ func TestBench(t *testing.T) {
 	}
 	if only != nil {
 		// Quick mode: the chosen chain cases in the bundle shape only.
-		t.Run("chain-bundle", func(t *testing.T) { measureChain(t, env, sidecarflag.Bundle, only, &res) })
+		t.Run("chain-bundle", func(t *testing.T) { measureChain(t, env, contract.Bundle, only, &res) })
 	} else {
 		t.Run("ready", func(t *testing.T) { measureReady(t, runs, &res) })
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
+		for _, shape := range []contract.Shape{contract.Bundle, contract.Legacy} {
 			t.Run("chain-"+string(shape), func(t *testing.T) { measureChain(t, env, shape, nil, &res) })
 		}
 		t.Run("startup", func(t *testing.T) { measureStartup(t, env, &res) })
 		pool, err := dockertest.NewPool("") // the image sizes: pkg/engine does not read them
 		assert.NilError(t, err)
-		for _, img := range []string{sidecarflag.Image(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
+		for _, img := range []string{contract.SidecarImage(itest.LookupEnv), images.AgentTestImage, images.AgentImage} {
 			if info, err := pool.Client.InspectImage(img); err == nil {
 				res.ImageMB[img] = float64(info.Size) / 1e6
 			}
@@ -134,9 +133,9 @@ func measureReady(t *testing.T, runs int, res *Results) {
 		t.Fatal(err)
 	}
 	defer func() { _ = eng.Close() }()
-	times := map[sidecarflag.Shape][]float64{}
+	times := map[contract.Shape][]float64{}
 	for i := range runs + 1 {
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
+		for _, shape := range []contract.Shape{contract.Bundle, contract.Legacy} {
 			plan := stage(t, r, shape, layout)
 			var log strings.Builder
 			start := time.Now()
@@ -154,17 +153,17 @@ func measureReady(t *testing.T, runs int, res *Results) {
 		}
 	}
 	// Idle memory of a bottle with all four daemons, in each shape.
-	for _, shape := range []sidecarflag.Shape{sidecarflag.Bundle, sidecarflag.Legacy} {
+	for _, shape := range []contract.Shape{contract.Bundle, contract.Legacy} {
 		plan := stage(t, r, shape, layout)
 		if err := eng.Up(t.Context(), plan, nil, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		var cs []string
-		if shape == sidecarflag.Bundle {
-			cs = []string{names.BundleContainer(plan.Slug)}
+		if shape == contract.Bundle {
+			cs = []string{contract.BundleContainer(plan.Slug)}
 		} else {
 			for _, d := range compose.Daemons(r.Manifest) {
-				cs = append(cs, names.SidecarContainer(d, plan.Slug))
+				cs = append(cs, contract.SidecarContainer(d, plan.Slug))
 			}
 		}
 		res.IdleMemory[string(shape)] = idleMemory(t, eng, cs)
@@ -202,13 +201,13 @@ type chainCase struct{ name, args string }
 // class of the DLP cost budget is uploaded in the bundle shape only (the
 // budget rows read the bundle); -max-time bounds a slow path's cost to the
 // bench.
-func chainCases(shape sidecarflag.Shape, only *regexp.Regexp) []chainCase {
+func chainCases(shape contract.Shape, only *regexp.Regexp) []chainCase {
 	cases := []chainCase{
 		{"small-c1", "-n 2000 -c 1 -max-time 20s"},
 		{"small-c32", "-n 8000 -c 32 -max-time 20s"},
 		{"upload-10MiB", fmt.Sprintf("-n 10 -c 1 -upload %d -max-time 20s", 10<<20)},
 	}
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		for _, class := range benchload.BodyClasses {
 			cases = append(cases, chainCase{"upload-10MiB-" + class, fmt.Sprintf("-n 3 -c 1 -upload %d -class %s -max-time 15s", 10<<20, class)})
 		}
@@ -231,27 +230,27 @@ func chainCases(shape sidecarflag.Shape, only *regexp.Regexp) []chainCase {
 // straight to the stand-in and, in the bundle shape, through Debian's
 // mitmdump on this host (the seed system's egress proxy, TLS intercepted
 // once, the same stand-in origin and load generator).
-func measureChain(t *testing.T, env *itest.Env, shape sidecarflag.Shape, only *regexp.Regexp, res *Results) {
+func measureChain(t *testing.T, env *itest.Env, shape contract.Shape, only *regexp.Regexp, res *Results) {
 	rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Quiet: true, Manifest: `name = "benchchain"
 image = "` + images.AgentTestImage + `"
 [[egress.routes]]
 host = "` + itest.AllowedHost + `"
 `})
 	bin := itest.ToolBinary(t, "benchload")
-	chainClient := env.Run(t, itest.RunSpec{Name: "bench-chain", Image: images.AgentTestImage, Network: names.InternalNetwork(rig.Plan.Slug),
+	chainClient := env.Run(t, itest.RunSpec{Name: "bench-chain", Image: images.AgentTestImage, Network: contract.InternalNetwork(rig.Plan.Slug),
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.Layout.AgentCADir(rig.Plan.Slug) + ":/ca:ro"}})
 	url := "https://" + itest.AllowedHost + "/"
 	cases := chainCases(shape, only)
 	chain, direct, viaMitm := map[string]LoadStat{}, map[string]LoadStat{}, map[string]LoadStat{}
 	var directClient, mitmClient *itest.Container
 	var mitmProxy string
-	if shape == sidecarflag.Bundle {
-		directClient = env.Run(t, itest.RunSpec{Name: "bench-direct", Image: images.AgentTestImage, Network: names.EgressNetwork(rig.Plan.Slug),
+	if shape == contract.Bundle {
+		directClient = env.Run(t, itest.RunSpec{Name: "bench-direct", Image: images.AgentTestImage, Network: contract.EgressNetwork(rig.Plan.Slug),
 			Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", rig.CADir + ":/ca:ro"}})
-		mitmClient, mitmProxy = startMitmdump(t, env, rig, bin, directClient.Gateway[names.EgressNetwork(rig.Plan.Slug)], res)
+		mitmClient, mitmProxy = startMitmdump(t, env, rig, bin, directClient.Gateway[contract.EgressNetwork(rig.Plan.Slug)], res)
 	}
 	var peak *peakReader
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		peak = newPeakReader(t, rig)
 	}
 	for _, c := range cases {
@@ -259,7 +258,7 @@ host = "` + itest.AllowedHost + `"
 			// One upload on each path first, not counted: each proxy's
 			// first large body grows its buffers (mitmdump's took seconds).
 			warm := fmt.Sprintf("-n 1 -c 1 -upload %d", 10<<20)
-			runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+warm)
+			runLoad(t, chainClient, "-url "+url+" -proxy "+contract.URL(contract.Egress)+" -cacert /ca/ca.pem "+warm)
 			if mitmClient != nil {
 				runLoad(t, mitmClient, "-url "+url+" -proxy "+mitmProxy+" -cacert /mitm/ca.pem "+warm)
 			}
@@ -268,9 +267,9 @@ host = "` + itest.AllowedHost + `"
 	}
 	for _, c := range cases {
 		measure := func() {
-			chain[c.name] = runLoad(t, chainClient, "-url "+url+" -proxy "+names.URL(names.Egress)+" -cacert /ca/ca.pem "+c.args)
+			chain[c.name] = runLoad(t, chainClient, "-url "+url+" -proxy "+contract.URL(contract.Egress)+" -cacert /ca/ca.pem "+c.args)
 		}
-		if shape == sidecarflag.Bundle && strings.HasPrefix(c.name, "upload-10MiB-") {
+		if shape == contract.Bundle && strings.HasPrefix(c.name, "upload-10MiB-") {
 			peak.during(c.name, measure, res)
 		} else {
 			measure()
@@ -284,7 +283,7 @@ host = "` + itest.AllowedHost + `"
 			t.Logf("%s: mitmproxy %+v", c.name, viaMitm[c.name])
 		}
 	}
-	if shape == sidecarflag.Bundle && (only == nil || only.MatchString(PeakX4Case)) {
+	if shape == contract.Bundle && (only == nil || only.MatchString(PeakX4Case)) {
 		// Four concurrent uploads of the class that peaked highest alone
 		// among those pipelock let through (a refused body stops early).
 		class, most := "code", -1
@@ -296,12 +295,12 @@ host = "` + itest.AllowedHost + `"
 		}
 		name := PeakX4Case + "-" + class
 		peak.during(name, func() {
-			chain[name] = runLoad(t, chainClient, fmt.Sprintf("-url %s -proxy %s -cacert /ca/ca.pem -n 4 -c 4 -upload %d -class %s", url, names.URL(names.Egress), 10<<20, class))
+			chain[name] = runLoad(t, chainClient, fmt.Sprintf("-url %s -proxy %s -cacert /ca/ca.pem -n 4 -c 4 -upload %d -class %s", url, contract.URL(contract.Egress), 10<<20, class))
 		}, res)
 		t.Logf("%s: chain %+v, pipelock peak %d KiB", name, chain[name], res.PipelockPeakKiB[name])
 	}
 	res.Chain[string(shape)] = chain
-	if shape == sidecarflag.Bundle {
+	if shape == contract.Bundle {
 		res.Chain["direct"] = direct
 		if mitmClient != nil {
 			res.Chain["mitmproxy"] = viaMitm
@@ -355,7 +354,7 @@ func startMitmdump(t *testing.T, env *itest.Env, rig *itest.Rig, bin, gateway st
 	if err := os.WriteFile(filepath.Join(caDir, "ca.pem"), pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := env.Run(t, itest.RunSpec{Name: "bench-mitmproxy", Image: images.AgentTestImage, Network: names.EgressNetwork(rig.Plan.Slug),
+	c := env.Run(t, itest.RunSpec{Name: "bench-mitmproxy", Image: images.AgentTestImage, Network: contract.EgressNetwork(rig.Plan.Slug),
 		Entrypoint: []string{"sleep", "infinity"}, Binds: []string{bin + ":/bench/benchload:ro", caDir + ":/mitm:ro"}})
 	return c, "http://" + m.Addr
 }
@@ -371,10 +370,10 @@ type peakReader struct {
 }
 
 func newPeakReader(t *testing.T, rig *itest.Rig) *peakReader {
-	p := &peakReader{t: t, rig: rig, container: rig.SidecarFor(names.Pipelock)}
+	p := &peakReader{t: t, rig: rig, container: rig.SidecarFor(contract.Pipelock)}
 	script := `for p in /proc/[0-9]*; do
   set -- $(tr '\0' ' ' < $p/cmdline 2>/dev/null)
-  if [ "$1" = "` + names.SidecarBinary + `" ] && [ "$2" = "` + names.Pipelock + `" ]; then echo "${p#/proc/} $(awk '/^Uid:/{print $2}' $p/status)"; fi
+  if [ "$1" = "` + contract.SidecarBinary + `" ] && [ "$2" = "` + contract.Pipelock + `" ]; then echo "${p#/proc/} $(awk '/^Uid:/{print $2}' $p/status)"; fi
 done`
 	out, code, err := rig.Eng.Exec(t.Context(), p.container, "0", []string{"sh", "-c", script})
 	f := strings.Fields(out)
@@ -456,7 +455,7 @@ else awk '$1=="anon"{print "ANON", int($2/1024)}' /sys/fs/cgroup/memory.stat; fi
 
 func daemonName(argv []string) string {
 	base := argv[0][strings.LastIndexByte(argv[0], '/')+1:]
-	if argv[0] == names.SidecarBinary && len(argv) > 1 {
+	if argv[0] == contract.SidecarBinary && len(argv) > 1 {
 		return argv[1]
 	}
 	if base == "docker-init" {
@@ -469,24 +468,24 @@ func daemonName(argv []string) string {
 // first accepted connection, five times, with its staged configuration.
 func measureStartup(t *testing.T, env *itest.Env, res *Results) {
 	r, layout := fourDaemonBottle(t)
-	plan := stage(t, r, sidecarflag.Bundle, layout)
+	plan := stage(t, r, contract.Bundle, layout)
 	if err := os.MkdirAll(layout.QueueDir(plan.Slug), 0o777); err != nil {
 		t.Fatal(err)
 	}
 	bin := itest.ToolBinary(t, "benchload")
 	var binds []string
-	for _, d := range []string{names.Egress, names.Pipelock, names.GitGate} {
-		binds = append(binds, layout.DaemonDir(plan.Slug, d)+":"+names.ConfigDir(d)+":ro")
+	for _, d := range []string{contract.Egress, contract.Pipelock, contract.GitGate} {
+		binds = append(binds, layout.DaemonDir(plan.Slug, d)+":"+contract.ConfigDir(d)+":ro")
 	}
-	binds = append(binds, bin+":/bench/benchload:ro", layout.QueueDir(plan.Slug)+":"+names.QueueMount)
-	c := env.Run(t, itest.RunSpec{Name: "bench-startup", Image: sidecarflag.Image(itest.LookupEnv), User: compose.OperatorUser(),
+	binds = append(binds, bin+":/bench/benchload:ro", layout.QueueDir(plan.Slug)+":"+contract.QueueMount)
+	c := env.Run(t, itest.RunSpec{Name: "bench-startup", Image: contract.SidecarImage(itest.LookupEnv), User: compose.OperatorUser(),
 		Entrypoint: []string{"sleep", "infinity"}, Binds: binds,
-		Env: []string{"EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888", "SUPERVISE_QUEUE_DIR=" + names.QueueMount, "SUPERVISE_BOTTLE_SLUG=" + plan.Slug}})
-	for _, d := range []string{names.Egress, names.Pipelock, names.GitGate, names.Supervise} {
+		Env: []string{"EGRESS_UPSTREAM_PROXY=http://127.0.0.1:8888", "SUPERVISE_QUEUE_DIR=" + contract.QueueMount, "SUPERVISE_BOTTLE_SLUG=" + plan.Slug}})
+	for _, d := range []string{contract.Egress, contract.Pipelock, contract.GitGate, contract.Supervise} {
 		var xs, ys []float64
 		for range 5 {
-			argv := append([]string{names.SidecarBinary}, names.Argv(d)...)
-			r := c.Exec(t, fmt.Sprintf("/bench/benchload startup -addr 127.0.0.1:%d -- %s", names.Port(d), strings.Join(argv, " ")))
+			argv := append([]string{contract.SidecarBinary}, contract.Argv(d)...)
+			r := c.Exec(t, fmt.Sprintf("/bench/benchload startup -addr 127.0.0.1:%d -- %s", contract.Port(d), strings.Join(argv, " ")))
 			if r.Code != 0 {
 				t.Fatalf("%s start-up: %s%s", d, r.Stdout, r.Stderr)
 			}

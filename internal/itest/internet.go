@@ -10,9 +10,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -66,19 +66,19 @@ func (in *Internet) Adjust(plan *bottle.Plan) error {
 		switch {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
-		case f.Dir == names.Pipelock && f.Name == names.PipelockFile:
+		case f.Dir == contract.Pipelock && f.Name == contract.PipelockFile:
 			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			if err != nil {
 				return err
 			}
 			cfg.SSRF.AllowCIDRs = []string{in.Subnet.String()}
-			cfg.TLSInterception.ExtraCAFile = names.ConfigDir(names.Pipelock) + "/standin-ca.pem"
+			cfg.TLSInterception.ExtraCAFile = contract.ConfigDir(contract.Pipelock) + "/standin-ca.pem"
 			if plan.Files[i].Data, err = cfg.Marshal(); err != nil {
 				return err
 			}
 		}
 	}
-	plan.Files = append(plan.Files, statedir.File{Dir: names.Pipelock, Name: "standin-ca.pem", Data: in.CA.CertPEM, Perm: statedir.PublicPerm})
+	plan.Files = append(plan.Files, statedir.File{Dir: contract.Pipelock, Name: "standin-ca.pem", Data: in.CA.CertPEM, Perm: statedir.PublicPerm})
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (in *Internet) Adjust(plan *bottle.Plan) error {
 func (in *Internet) Start(t testing.TB, e *Env, slug string, hosts ...string) {
 	t.Helper()
 	bin := ToolBinary(t, "standin")
-	in.Server = e.Run(t, RunSpec{Name: "run-internet", Image: images.AgentTestImage, Network: names.EgressNetwork(slug), IP: in.DNSIP,
+	in.Server = e.Run(t, RunSpec{Name: "run-internet", Image: images.AgentTestImage, Network: contract.EgressNetwork(slug), IP: in.DNSIP,
 		Aliases: hosts, Entrypoint: []string{"/standin/standin"},
 		Cmd:   []string{"-name", "internet", "-dns", "-ca-dir", "/standin/ca"},
 		Binds: []string{bin + ":/standin/standin:ro", in.CADir + ":/standin/ca:ro"}})

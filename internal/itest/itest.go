@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // ForceEnv forces the Docker-backed tests on: with it set to 1 a missing
@@ -120,7 +120,7 @@ func (e *Env) Network(t testing.TB, base string, internal bool, opts map[string]
 // internal, and with inhibit_ipv4 so the bridge has no host address.
 func (e *Env) InternalNetwork(t testing.TB, base string) engine.Network {
 	t.Helper()
-	return e.Network(t, base, true, map[string]string{names.InhibitIPv4: "true"})
+	return e.Network(t, base, true, map[string]string{contract.InhibitIPv4: "true"})
 }
 
 // Container is a running test container.
@@ -283,7 +283,7 @@ func (c *Container) WaitHealthy(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		res := c.Exec(t, names.InitdBinary+" health")
+		res := c.Exec(t, contract.InitdBinary+" health")
 		if res.Code == 0 {
 			return
 		}

@@ -17,12 +17,11 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -122,7 +121,7 @@ type RigOptions struct {
 	// by the git upstream's client key path and host key.
 	Manifest string
 	Lookup   func(string) (string, bool)
-	Shape    sidecarflag.Shape
+	Shape    contract.Shape
 	// Upstream adds the SSH git upstream (alias UpstreamHost) with a bare
 	// repo /srv/git/app.git holding one commit on main.
 	Upstream bool
@@ -191,7 +190,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 	must(err)
 	r, err := m.Resolve(lookup)
 	must(err)
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: opts.Shape, SidecarImage: sidecarflag.Image(LookupEnv), Layout: rig.Layout, User: compose.OperatorUser()})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: opts.Shape, SidecarImage: contract.SidecarImage(LookupEnv), Layout: rig.Layout, User: compose.OperatorUser()})
 	must(err)
 	rig.Plan = plan
 
@@ -209,16 +208,16 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		switch {
 		case f.Dir == "" && f.Name == statedir.ComposeFile:
 			plan.Files[i].Data = composeYAML
-		case f.Dir == names.Pipelock && f.Name == names.PipelockFile:
+		case f.Dir == contract.Pipelock && f.Name == contract.PipelockFile:
 			cfg, err := daemoncfg.ParsePipelock(f.Data)
 			must(err)
 			cfg.SSRF.AllowCIDRs = []string{rig.Subnet.String()}
-			cfg.TLSInterception.ExtraCAFile = names.ConfigDir(names.Pipelock) + "/standin-ca.pem"
+			cfg.TLSInterception.ExtraCAFile = contract.ConfigDir(contract.Pipelock) + "/standin-ca.pem"
 			plan.Files[i].Data, err = cfg.Marshal()
 			must(err)
 		}
 	}
-	plan.Files = append(plan.Files, statedir.File{Dir: names.Pipelock, Name: "standin-ca.pem", Data: rig.CA.CertPEM, Perm: statedir.PublicPerm})
+	plan.Files = append(plan.Files, statedir.File{Dir: contract.Pipelock, Name: "standin-ca.pem", Data: rig.CA.CertPEM, Perm: statedir.PublicPerm})
 	must(plan.Stage())
 
 	rig.Eng, err = lifecycle.Connect(context.Background())
@@ -237,7 +236,7 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		}
 	})
 
-	egressNet := names.EgressNetwork(plan.Slug)
+	egressNet := contract.EgressNetwork(plan.Slug)
 	binds := []string{bin + ":/standin/standin:ro", rig.CADir + ":/standin/ca:ro"}
 	args := []string{"-ca-dir", "/standin/ca"}
 	if opts.Quiet {
@@ -277,8 +276,8 @@ chown -R git:git /srv/git`)
 
 // SidecarFor names the container running daemon in the rig's shape.
 func (r *Rig) SidecarFor(daemon string) string {
-	if r.Plan.Shape == sidecarflag.Bundle {
-		return names.BundleContainer(r.Plan.Slug)
+	if r.Plan.Shape == contract.Bundle {
+		return contract.BundleContainer(r.Plan.Slug)
 	}
-	return names.SidecarContainer(daemon, r.Plan.Slug)
+	return contract.SidecarContainer(daemon, r.Plan.Slug)
 }

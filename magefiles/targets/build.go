@@ -8,8 +8,8 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/claude-bottle/claude-bottle/pkg/build"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 // Build builds binaries and images.
@@ -62,7 +62,7 @@ func (Build) GitUpstreamTest(ctx context.Context) error {
 // Sidecars builds the sidecars image (initd + daemons), tagged claude-bottle-sidecars:latest or $CLAUDE_BOTTLE_SIDECAR_IMAGE.
 func (Build) Sidecars(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base, Build.Binaries)
-	return buildImage(ctx, images.Sidecars(sidecarflag.Image(os.LookupEnv), build.Options{}.RelOutDir()))
+	return buildImage(ctx, images.Sidecars(contract.SidecarImage(os.LookupEnv), build.Options{}.RelOutDir()))
 }
 
 func buildImage(ctx context.Context, spec images.Spec) error {

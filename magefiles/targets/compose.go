@@ -11,8 +11,8 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -71,7 +71,7 @@ func RenderFixtures(ctx context.Context, fixturesDir, outDir string) ([]string, 
 			return written, err
 		}
 		fx := strings.TrimSuffix(filepath.Base(p), ".toml")
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+		for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 			out, err := compose.Render(compose.Options{Bottle: r, Slug: r.Name + "-fixtr", Shape: shape, Layout: layout, User: compose.OperatorUser()})
 			if err != nil {
 				return written, fmt.Errorf("render %s (%s): %w", fx, shape, err)

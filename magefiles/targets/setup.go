@@ -11,7 +11,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/claude-bottle/claude-bottle/pkg/cli"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Setup builds everything (base image, binaries, images) and runs the harness smoke: network isolation and the sidecars image.
@@ -39,7 +39,7 @@ func Demo(ctx context.Context) error {
 	}
 	slug := ""
 	for _, f := range strings.Fields(upOut.String()) {
-		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "default-") && names.ValidateSlug(s) == nil {
+		if s := strings.TrimSuffix(f, ":"); strings.HasPrefix(s, "default-") && contract.ValidateSlug(s) == nil {
 			slug = s
 			break
 		}

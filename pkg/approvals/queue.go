@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Queue directories under SUPERVISE_QUEUE_DIR ($CLAUDE_BOTTLE_HOME/queue/<slug>
@@ -28,9 +28,9 @@ const (
 
 // Kinds of proposal, named after the tools that make them.
 const (
-	KindPipelock   = names.ToolPipelockBlock
-	KindEgress     = names.ToolEgressBlock
-	KindCapability = names.ToolCapabilityBlock
+	KindPipelock   = contract.ToolPipelockBlock
+	KindEgress     = contract.ToolEgressBlock
+	KindCapability = contract.ToolCapabilityBlock
 )
 
 // Decisions.

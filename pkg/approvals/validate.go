@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -49,7 +49,7 @@ func CheckPath(p string) error {
 
 // AgentBaseArg is the build argument RebaseDockerfile puts in the FROM line:
 // the engine sets it to the snapshot of the running agent.
-const AgentBaseArg = names.AgentBaseArg
+const AgentBaseArg = contract.AgentBaseArg
 
 // ErrBadDockerfile is returned for a capability Dockerfile the bottle will
 // not build.

@@ -16,11 +16,10 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -40,7 +39,7 @@ func NewSlug(name string) (string, error) {
 		b.WriteByte(base36[n.Int64()])
 	}
 	slug := b.String()
-	return slug, names.ValidateSlug(slug)
+	return slug, contract.ValidateSlug(slug)
 }
 
 // Options are the inputs of Prepare.
@@ -48,7 +47,7 @@ type Options struct {
 	Bottle *manifest.Resolved
 	// Slug defaults to a fresh NewSlug(Bottle.Name).
 	Slug         string
-	Shape        sidecarflag.Shape
+	Shape        contract.Shape
 	SidecarImage string
 	Layout       statedir.Layout
 	// User is the uid:gid of the sidecars (see compose.Options.User).
@@ -60,7 +59,7 @@ type Options struct {
 // Plan is a prepared bottle: nothing of it is on disk until Stage.
 type Plan struct {
 	Slug     string
-	Shape    sidecarflag.Shape
+	Shape    contract.Shape
 	Bottle   *manifest.Resolved
 	Layout   statedir.Layout
 	Project  *compose.Project
@@ -100,7 +99,7 @@ func Prepare(opts Options) (*Plan, error) {
 		opts.Now = time.Now
 	}
 	if opts.SidecarImage == "" {
-		opts.SidecarImage = sidecarflag.DefaultImage
+		opts.SidecarImage = contract.DefaultSidecarImage
 	}
 	r := opts.Bottle
 	slug := opts.Slug
@@ -173,15 +172,15 @@ func Prepare(opts Options) (*Plan, error) {
 	files := []statedir.File{
 		{Name: statedir.MetadataFile, Data: append(metaJSON, '\n'), Perm: pub},
 		{Name: statedir.ComposeFile, Data: composeYAML, Perm: pub},
-		{Dir: "agent", Name: names.CACert, Data: egressCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: names.RoutesFile, Data: routesYAML, Perm: pub},
-		{Dir: names.Egress, Name: names.CACert, Data: egressCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: names.CAKey, Data: egressCA.KeyPEM, Perm: priv},
-		{Dir: names.Egress, Name: names.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
-		{Dir: names.Egress, Name: names.UpstreamAuth, Data: []byte(proxyAuth), Perm: priv},
-		{Dir: names.Pipelock, Name: names.PipelockFile, Data: pipelockYAML, Perm: pub},
-		{Dir: names.Pipelock, Name: names.CACert, Data: pipelockCA.CertPEM, Perm: pub},
-		{Dir: names.Pipelock, Name: names.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
+		{Dir: "agent", Name: contract.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: contract.Egress, Name: contract.RoutesFile, Data: routesYAML, Perm: pub},
+		{Dir: contract.Egress, Name: contract.CACert, Data: egressCA.CertPEM, Perm: pub},
+		{Dir: contract.Egress, Name: contract.CAKey, Data: egressCA.KeyPEM, Perm: priv},
+		{Dir: contract.Egress, Name: contract.UpstreamCA, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: contract.Egress, Name: contract.UpstreamAuth, Data: []byte(proxyAuth), Perm: priv},
+		{Dir: contract.Pipelock, Name: contract.PipelockFile, Data: pipelockYAML, Perm: pub},
+		{Dir: contract.Pipelock, Name: contract.CACert, Data: pipelockCA.CertPEM, Perm: pub},
+		{Dir: contract.Pipelock, Name: contract.CAKey, Data: pipelockCA.KeyPEM, Perm: priv},
 	}
 	known := append([]secretfp.Fingerprint(nil), r.CanaryFingerprints()...)
 	for _, tf := range tfs {
@@ -219,7 +218,7 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 			return nil, fmt.Errorf("git repo %s: identity: %w", r.Name, err)
 		}
 		idName := "id-" + r.Name
-		files = append(files, statedir.File{Dir: names.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
+		files = append(files, statedir.File{Dir: contract.GitGate, Name: idName, Data: key, Perm: statedir.PrivatePerm})
 		maxObject, maxPush := m.Git.Limits(r)
 		repos = append(repos, daemoncfg.Repo{Name: r.Name, URL: r.URL, Identity: idName, AllowForcePush: r.AllowForcePush, AllowDelete: r.AllowDelete, MaxObjectMiB: maxObject, MaxPushMiB: maxPush})
 		host, port := sshHost(r.URL)
@@ -233,8 +232,8 @@ func gitGateFiles(m *manifest.Manifest, known []secretfp.Fingerprint) ([]statedi
 		return nil, fmt.Errorf("encode git-gate repos: %w", err)
 	}
 	files = append(files,
-		statedir.File{Dir: names.GitGate, Name: names.ReposFile, Data: reposYAML, Perm: statedir.PublicPerm},
-		statedir.File{Dir: names.GitGate, Name: names.KnownHosts, Data: []byte(knownHosts.String()), Perm: statedir.PublicPerm},
+		statedir.File{Dir: contract.GitGate, Name: contract.ReposFile, Data: reposYAML, Perm: statedir.PublicPerm},
+		statedir.File{Dir: contract.GitGate, Name: contract.KnownHosts, Data: []byte(knownHosts.String()), Perm: statedir.PublicPerm},
 	)
 	return files, nil
 }

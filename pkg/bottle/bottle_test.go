@@ -13,10 +13,9 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -59,7 +58,7 @@ func TestNewSlug(t *testing.T) {
 		s, err := NewSlug("demo")
 		assert.NilError(t, err)
 		assert.Assert(t, strings.HasPrefix(s, "demo-"))
-		assert.NilError(t, names.ValidateSlug(s))
+		assert.NilError(t, contract.ValidateSlug(s))
 		seen[s] = true
 	}
 	assert.Assert(t, len(seen) > 45, "slugs must be random")
@@ -69,7 +68,7 @@ func TestPrepareAndStage(t *testing.T) {
 	dir := fs.NewDir(t, "plan", fs.WithFile("key", "PRIVATE KEY DATA"))
 	home := fs.NewDir(t, "home")
 	l := statedir.Layout{Home: home.Path()}
-	p, err := Prepare(Options{Bottle: resolved(t, dir.Join("key")), Shape: sidecarflag.Bundle, Layout: l,
+	p, err := Prepare(Options{Bottle: resolved(t, dir.Join("key")), Shape: contract.Bundle, Layout: l,
 		Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }})
 	assert.NilError(t, err)
 	_, err = os.Stat(l.StateDir(p.Slug))
@@ -165,7 +164,7 @@ func TestPrepareAndStage(t *testing.T) {
 func TestPrepareMissingIdentityWritesNothing(t *testing.T) {
 	home := fs.NewDir(t, "home")
 	l := statedir.Layout{Home: home.Path()}
-	_, err := Prepare(Options{Bottle: resolved(t, "/nonexistent/key"), Shape: sidecarflag.Legacy, Layout: l})
+	_, err := Prepare(Options{Bottle: resolved(t, "/nonexistent/key"), Shape: contract.Legacy, Layout: l})
 	assert.ErrorContains(t, err, "git repo app: identity: open /nonexistent/key")
 	_, err = os.Stat(l.StateRoot())
 	assert.Assert(t, os.IsNotExist(err))

@@ -3,9 +3,9 @@ package bottle
 import (
 	"slices"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // The manifest → daemon configuration translation: what the host writes
@@ -31,7 +31,7 @@ func EgressRoutes(r *manifest.Resolved) daemoncfg.Routes {
 func PipelockConfig(m *manifest.Manifest) daemoncfg.Pipelock {
 	allow := append(daemoncfg.DefaultAllowlist(), m.RouteHosts()...)
 	allow = append(allow, m.Pipelock.Allowlist...)
-	dir := names.ConfigDir(names.Pipelock)
+	dir := contract.ConfigDir(contract.Pipelock)
 	return daemoncfg.Pipelock{
 		Mode:         "strict",
 		APIAllowlist: daemoncfg.NormalizeHosts(allow),

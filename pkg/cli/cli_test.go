@@ -13,8 +13,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -138,7 +138,7 @@ func stageDefault(t *testing.T, home, slug string) {
 	assert.NilError(t, err)
 	r, err := m.Resolve(func(string) (string, bool) { return "", false })
 	assert.NilError(t, err)
-	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: slug, Shape: sidecarflag.Legacy, Layout: statedir.Layout{Home: home}})
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: slug, Shape: contract.Legacy, Layout: statedir.Layout{Home: home}})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Stage())
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -85,7 +85,7 @@ func doctor(ctx context.Context, env LookupEnv) []Check {
 	report(err == nil, "docker engine", v)
 	agentTest := images.AgentTestImage
 	for _, img := range []struct{ ref, fix string }{
-		{sidecarflag.Image(env), "go tool mage build:sidecars"},
+		{contract.SidecarImage(env), "go tool mage build:sidecars"},
 		{agentTest, "go tool mage build:agentTest"},
 	} {
 		labels, ok, err := eng.ImageLabels(ctx, img.ref)

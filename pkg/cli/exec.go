@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // exitCode turns a command's exit code into the error the CLI returns.
@@ -48,7 +48,7 @@ type ExecOptions struct {
 // Exec runs a command in a bottle's agent, streaming its output, and
 // returns its exit code.
 func Exec(ctx context.Context, eng streamer, opts ExecOptions, stdio Stdio) (int, error) {
-	if err := names.ValidateSlug(opts.Slug); err != nil {
+	if err := contract.ValidateSlug(opts.Slug); err != nil {
 		return -1, &UsageError{Msg: err.Error()}
 	}
 	if len(opts.Cmd) == 0 {
@@ -59,9 +59,9 @@ func Exec(ctx context.Context, eng streamer, opts ExecOptions, stdio Stdio) (int
 		so.Stdin = stdio.In
 	}
 	if opts.TTY {
-		return execTTY(ctx, eng, names.AgentContainer(opts.Slug), opts.Cmd, so, stdio)
+		return execTTY(ctx, eng, contract.AgentContainer(opts.Slug), opts.Cmd, so, stdio)
 	}
-	return eng.ExecStream(ctx, names.AgentContainer(opts.Slug), opts.Cmd, so)
+	return eng.ExecStream(ctx, contract.AgentContainer(opts.Slug), opts.Cmd, so)
 }
 
 // execTTY runs argv on the caller's terminal: raw mode for the duration,

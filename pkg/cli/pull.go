@@ -11,7 +11,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/workspace"
 )
@@ -24,7 +24,7 @@ type PullOptions struct {
 // Pull brings the branches the agent of a bottle started by run pushed into
 // the user's repository as claude-bottle/<slug>/<branch>.
 func Pull(ctx context.Context, layout statedir.Layout, opts PullOptions) (*workspace.Record, *workspace.PullResult, error) {
-	if err := names.ValidateSlug(opts.Slug); err != nil {
+	if err := contract.ValidateSlug(opts.Slug); err != nil {
 		return nil, nil, &UsageError{Msg: err.Error()}
 	}
 	dir := layout.StateDir(opts.Slug)
@@ -84,7 +84,7 @@ func checkWorkSaved(ctx context.Context, eng *lifecycle.Backend, layout statedir
 		return err
 	}
 	var lost []string
-	if info, err := eng.InspectContainer(ctx, names.AgentContainer(slug)); err == nil && info.Running {
+	if info, err := eng.InspectContainer(ctx, contract.AgentContainer(slug)); err == nil && info.Running {
 		if n, err := unpushedCommits(ctx, eng, slug, claudecode.DefaultUser); err == nil && n > 0 {
 			lost = append(lost, fmt.Sprintf("%s in %s not pushed", plural(n, "commit"), claudecode.Workspace))
 		}

@@ -7,9 +7,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -65,11 +64,11 @@ The shape follows CLAUDE_BOTTLE_SIDECAR_BUNDLE; the image, CLAUDE_BOTTLE_SIDECAR
 				if s, err = bottle.NewSlug(r.Name); err != nil {
 					return err
 				}
-			} else if err := names.ValidateSlug(s); err != nil {
+			} else if err := contract.ValidateSlug(s); err != nil {
 				return usagef("render: --slug: %v", err)
 			}
 			out, err := compose.Render(compose.Options{
-				Bottle: r, Slug: s, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecarflag.Image(env), Layout: layout,
+				Bottle: r, Slug: s, Shape: contract.ShapeFromEnv(env), SidecarImage: contract.SidecarImage(env), Layout: layout,
 				User: compose.OperatorUser(),
 			})
 			if err != nil {

@@ -16,12 +16,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/claudecode"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 	"github.com/claude-bottle/claude-bottle/pkg/workspace"
 )
@@ -85,7 +84,7 @@ func Run(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, en
 			return nil, err
 		}
 	}
-	sidecars := sidecarflag.Image(env)
+	sidecars := contract.SidecarImage(env)
 	var plan *bottle.Plan
 	var rec *workspace.Record
 	user := claudecode.DefaultUser
@@ -138,7 +137,7 @@ func Run(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, en
 			return err
 		}
 		user = claudecode.User(img.User)
-		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: sidecars, Layout: layout, User: compose.OperatorUser()})
+		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: contract.ShapeFromEnv(env), SidecarImage: sidecars, Layout: layout, User: compose.OperatorUser()})
 		if err != nil {
 			return err
 		}
@@ -187,7 +186,7 @@ func Run(ctx context.Context, eng *lifecycle.Backend, layout statedir.Layout, en
 	// interrupted (SIGINT, SIGTERM), Claude Code gets SIGTERM in the agent
 	// and run goes on as if it had exited, bringing back what was pushed.
 	argv = append([]string{"sh", "-c", `echo $$ > ` + claudePIDFile + `; exec "$@"`, "sh"}, argv...)
-	agent := names.AgentContainer(plan.Slug)
+	agent := contract.AgentContainer(plan.Slug)
 	xctx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopExec()
 	interrupted := context.AfterFunc(ctx, func() {
@@ -274,7 +273,7 @@ func runManifest(path string, env LookupEnv) (*manifest.Resolved, error) {
 			return nil, fmt.Errorf("%s: git repo name %q is reserved for the repository run works on; rename it", m.Source, workspace.RepoName)
 		}
 	}
-	m.Git.Repos = append(m.Git.Repos, manifest.Repo{Name: workspace.RepoName, URL: names.WorkspaceMount + "/" + workspace.RepoName + ".git", Workspace: true})
+	m.Git.Repos = append(m.Git.Repos, manifest.Repo{Name: workspace.RepoName, URL: contract.WorkspaceMount + "/" + workspace.RepoName + ".git", Workspace: true})
 	return m.Resolve(env)
 }
 
@@ -293,9 +292,9 @@ func noClaudeError(image string) error {
 func claudeSetup(plan *bottle.Plan, rec *workspace.Record, user string) error {
 	setup := claudecode.Setup{Auth: plan.Bottle.Claude.Auth}
 	if plan.Bottle.SuperviseEnabled() {
-		setup.SuperviseURL = names.URL(names.Supervise) + "/"
+		setup.SuperviseURL = contract.URL(contract.Supervise) + "/"
 	}
-	us, err := claudecode.UserScript(setup, "git://"+names.GitGate+"/"+workspace.RepoName+".git", rec.Branch)
+	us, err := claudecode.UserScript(setup, "git://"+contract.GitGate+"/"+workspace.RepoName+".git", rec.Branch)
 	if err != nil {
 		return err
 	}
@@ -325,7 +324,7 @@ func setupError(err error, image string) error {
 // number is read back.
 func unpushedCommits(ctx context.Context, eng *lifecycle.Backend, slug, user string) (int, error) {
 	var out strings.Builder
-	code, err := eng.ExecStream(ctx, names.AgentContainer(slug), []string{"git", "-C", claudecode.Workspace, "rev-list", "--count", "--branches", "--not", "--remotes"},
+	code, err := eng.ExecStream(ctx, contract.AgentContainer(slug), []string{"git", "-C", claudecode.Workspace, "rev-list", "--count", "--branches", "--not", "--remotes"},
 		engine.StreamOptions{User: user, Stdout: &out})
 	if err != nil {
 		return 0, err

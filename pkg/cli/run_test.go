@@ -10,8 +10,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/workspace"
 )
 
@@ -34,7 +34,7 @@ func TestRunManifestDefaultBottle(t *testing.T) {
 		assert.Assert(t, strings.HasSuffix(kv, "="+testKey))
 	}
 	ws := r.Git.Repos[len(r.Git.Repos)-1]
-	assert.DeepEqual(t, ws, manifest.Repo{Name: workspace.RepoName, URL: names.WorkspaceMount + "/workspace.git", Workspace: true})
+	assert.DeepEqual(t, ws, manifest.Repo{Name: workspace.RepoName, URL: contract.WorkspaceMount + "/workspace.git", Workspace: true})
 	for _, v := range r.AgentEnv {
 		assert.Assert(t, !strings.Contains(v, testKey))
 	}

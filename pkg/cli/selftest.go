@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/selftest"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
@@ -43,7 +43,7 @@ Exit status:
 			if len(args) != 1 {
 				return usagef("usage: claude-bottle selftest SLUG: give the bottle's slug (claude-bottle ls)")
 			}
-			if err := names.ValidateSlug(args[0]); err != nil {
+			if err := contract.ValidateSlug(args[0]); err != nil {
 				return usagef("usage: claude-bottle selftest SLUG: %v", err)
 			}
 			return nil
@@ -97,7 +97,7 @@ func runSelftest(ctx context.Context, a *app, slug string, o selftestOptions) er
 		return err
 	}
 	defer func() { _ = eng.Close() }()
-	agent := names.AgentContainer(slug)
+	agent := contract.AgentContainer(slug)
 	cs, err := eng.BottleContainers(ctx, slug)
 	if err != nil {
 		return err

@@ -10,12 +10,11 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 	"github.com/claude-bottle/claude-bottle/pkg/lifecycle"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/operator"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 )
 
 type upOptions struct {
@@ -80,7 +79,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 	if eng.Checkpoint, err = lifecycle.FailAt(failAt); err != nil {
 		return err
 	}
-	image := sidecarflag.Image(env)
+	image := contract.SidecarImage(env)
 	var plan *bottle.Plan
 	staged := false
 	// Images, staging and bring-up report through one progress display,
@@ -95,7 +94,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 			return err
 		}
 		var err error
-		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.FromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
+		plan, err = bottle.Prepare(bottle.Options{Bottle: r, Shape: contract.ShapeFromEnv(env), SidecarImage: image, Layout: layout, User: compose.OperatorUser()})
 		if err != nil {
 			return err
 		}
@@ -118,10 +117,10 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 		}
 		return err
 	}
-	agent := names.AgentContainer(plan.Slug)
+	agent := contract.AgentContainer(plan.Slug)
 	if o.asJSON && len(cmdArgs) == 0 {
 		return writeJSON(stdio.Out, UpResult{Slug: plan.Slug, Manifest: path, StateDir: layout.StateDir(plan.Slug),
-			Shape: string(sidecarflag.FromEnv(env)), Agent: agent})
+			Shape: string(contract.ShapeFromEnv(env)), Agent: agent})
 	}
 	switch {
 	case len(cmdArgs) > 0:
@@ -143,7 +142,7 @@ func runUp(ctx context.Context, a *app, o upOptions, cmdArgs []string) error {
 
 // slugArg validates a bottle slug given on the command line.
 func slugArg(cmd *cobra.Command, slug string) error {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return usagef("usage: %s: %v", cmd.UseLine(), err)
 	}
 	return nil
@@ -160,7 +159,7 @@ func newShellCmd(a *app) *cobra.Command {
 			if err := slugArg(cmd, args[0]); err != nil {
 				return err
 			}
-			return attach(cmd.Context(), names.AgentContainer(args[0]), a.stdio)
+			return attach(cmd.Context(), contract.AgentContainer(args[0]), a.stdio)
 		},
 	}
 }

@@ -16,9 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -157,8 +156,8 @@ type IPAMPool struct {
 type Options struct {
 	Bottle *manifest.Resolved
 	Slug   string
-	Shape  sidecarflag.Shape
-	// SidecarImage defaults to sidecarflag.DefaultImage.
+	Shape  contract.Shape
+	// SidecarImage defaults to contract.DefaultSidecarImage.
 	SidecarImage string
 	// Layout locates the state directories that are mounted.
 	Layout statedir.Layout
@@ -171,7 +170,7 @@ type Options struct {
 // Agent-side constants.
 const (
 	// AgentCAFile is where the agent finds the bottle CA certificate.
-	AgentCAFile = names.AgentCAMount + "/ca.pem"
+	AgentCAFile = contract.AgentCAMount + "/ca.pem"
 	// SystemCABundle is the agent's system trust store once the bottle CA
 	// has been installed into it at bring-up.
 	SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
@@ -187,12 +186,12 @@ func OperatorUser() string { return strconv.Itoa(os.Getuid()) + ":" + strconv.It
 // Daemons returns the daemons a bottle runs, in canonical order: egress and
 // pipelock always, git-gate when repos are declared, supervise when enabled.
 func Daemons(m *manifest.Manifest) []string {
-	out := []string{names.Egress, names.Pipelock}
+	out := []string{contract.Egress, contract.Pipelock}
 	if len(m.Git.Repos) > 0 {
-		out = append(out, names.GitGate)
+		out = append(out, contract.GitGate)
 	}
 	if m.SuperviseEnabled() {
-		out = append(out, names.Supervise)
+		out = append(out, contract.Supervise)
 	}
 	return out
 }
@@ -202,37 +201,37 @@ func Build(opts Options) (*Project, error) {
 	if opts.Bottle == nil {
 		return nil, errors.New("compose: no bottle")
 	}
-	if err := names.ValidateSlug(opts.Slug); err != nil {
+	if err := contract.ValidateSlug(opts.Slug); err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	if opts.Layout.Home == "" {
 		return nil, errors.New("compose: no state layout")
 	}
 	if opts.SidecarImage == "" {
-		opts.SidecarImage = sidecarflag.DefaultImage
+		opts.SidecarImage = contract.DefaultSidecarImage
 	}
 	switch opts.Shape {
-	case sidecarflag.Legacy, sidecarflag.Bundle:
+	case contract.Legacy, contract.Bundle:
 	default:
 		return nil, fmt.Errorf("compose: unknown shape %q", opts.Shape)
 	}
 	slug := opts.Slug
 	daemons := Daemons(opts.Bottle.Manifest)
 	p := &Project{
-		Name:     names.Project(slug),
+		Name:     contract.Project(slug),
 		Services: map[string]*Service{},
 		Networks: map[string]*Network{
 			InternalNet: {
-				Name:     names.InternalNetwork(slug),
+				Name:     contract.InternalNetwork(slug),
 				Driver:   "bridge",
 				Internal: true,
 				// Without inhibit_ipv4 the bridge carries a host address and
 				// an agent on an "internal" network reaches every host port.
-				DriverOpts: map[string]string{names.InhibitIPv4: "true"},
+				DriverOpts: map[string]string{contract.InhibitIPv4: "true"},
 				Labels:     labels(slug, ""),
 			},
 			EgressNet: {
-				Name:   names.EgressNetwork(slug),
+				Name:   contract.EgressNetwork(slug),
 				Driver: "bridge",
 				Labels: labels(slug, ""),
 			},
@@ -240,12 +239,12 @@ func Build(opts Options) (*Project, error) {
 	}
 
 	var sidecarDeps []string
-	if opts.Shape == sidecarflag.Legacy {
+	if opts.Shape == contract.Legacy {
 		p.Networks[HopNet] = &Network{
-			Name:       names.HopNetwork(slug),
+			Name:       contract.HopNetwork(slug),
 			Driver:     "bridge",
 			Internal:   true,
-			DriverOpts: map[string]string{names.InhibitIPv4: "true"},
+			DriverOpts: map[string]string{contract.InhibitIPv4: "true"},
 			Labels:     labels(slug, ""),
 		}
 		for _, d := range daemons {
@@ -261,16 +260,16 @@ func Build(opts Options) (*Project, error) {
 }
 
 func labels(slug, role string) map[string]string {
-	l := map[string]string{names.LabelSlug: slug}
+	l := map[string]string{contract.LabelSlug: slug}
 	if role != "" {
-		l[names.LabelRole] = role
+		l[contract.LabelRole] = role
 	}
 	return l
 }
 
 func agentService(opts Options, deps []string) *Service {
 	slug := opts.Slug
-	proxy := names.URL(names.Egress)
+	proxy := contract.URL(contract.Egress)
 	env := map[string]string{
 		"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
 		"NO_PROXY": NoProxy, "no_proxy": NoProxy,
@@ -290,17 +289,17 @@ func agentService(opts Options, deps []string) *Service {
 	}
 	s := &Service{
 		Image:         opts.Bottle.Image,
-		ContainerName: names.AgentContainer(slug),
+		ContainerName: contract.AgentContainer(slug),
 		Hostname:      opts.Bottle.Name,
 		Command:       []string{"sleep", "infinity"},
 		Init:          true,
 		Environment:   envList(env),
 		Volumes: []Volume{
-			{Type: "bind", Source: opts.Layout.AgentCADir(slug), Target: names.AgentCAMount, ReadOnly: true},
+			{Type: "bind", Source: opts.Layout.AgentCADir(slug), Target: contract.AgentCAMount, ReadOnly: true},
 		},
 		Networks:        map[string]*ServiceNetwork{InternalNet: {}},
 		DependsOn:       dependsOn,
-		Labels:          labels(slug, names.RoleAgent),
+		Labels:          labels(slug, contract.RoleAgent),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}
@@ -316,21 +315,21 @@ func daemonEnv(opts Options, daemon string) map[string]*string {
 	env := map[string]*string{}
 	set := func(k, v string) { env[k] = &v }
 	switch daemon {
-	case names.Egress:
-		upstream := "http://" + names.Pipelock + ":" + strconv.Itoa(names.Port(names.Pipelock))
-		if opts.Shape == sidecarflag.Bundle {
-			upstream = "http://127.0.0.1:" + strconv.Itoa(names.Port(names.Pipelock))
+	case contract.Egress:
+		upstream := "http://" + contract.Pipelock + ":" + strconv.Itoa(contract.Port(contract.Pipelock))
+		if opts.Shape == contract.Bundle {
+			upstream = "http://127.0.0.1:" + strconv.Itoa(contract.Port(contract.Pipelock))
 		}
-		set(names.EgressUpstreamEnv, upstream)
+		set(contract.EgressUpstreamEnv, upstream)
 		for _, t := range opts.Bottle.Tokens {
 			env[t.Slot] = nil
 		}
-	case names.Supervise:
-		set(names.SuperviseSlugEnv, opts.Slug)
-		set(names.SuperviseQueueEnv, names.QueueMount)
-		set(names.SupervisePortEnv, strconv.Itoa(names.Port(names.Supervise)))
+	case contract.Supervise:
+		set(contract.SuperviseSlugEnv, opts.Slug)
+		set(contract.SuperviseQueueEnv, contract.QueueMount)
+		set(contract.SupervisePortEnv, strconv.Itoa(contract.Port(contract.Supervise)))
 		if w := opts.Bottle.Supervise.Wait; w != "" {
-			set(names.SuperviseWaitEnv, w) // [supervise] wait
+			set(contract.SuperviseWaitEnv, w) // [supervise] wait
 		}
 	}
 	return env
@@ -340,11 +339,11 @@ func daemonEnv(opts Options, daemon string) map[string]*string {
 // in both shapes: its state directory, read-only (supervise has none: it
 // reads only its environment), and supervise's queue.
 func daemonVolumes(opts Options, daemon string) []Volume {
-	if daemon == names.Supervise {
-		return []Volume{{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: names.QueueMount}}
+	if daemon == contract.Supervise {
+		return []Volume{{Type: "bind", Source: opts.Layout.QueueDir(opts.Slug), Target: contract.QueueMount}}
 	}
-	v := []Volume{{Type: "bind", Source: opts.Layout.DaemonDir(opts.Slug, daemon), Target: names.ConfigDir(daemon), ReadOnly: true}}
-	if daemon == names.GitGate && hasWorkspace(opts) {
+	v := []Volume{{Type: "bind", Source: opts.Layout.DaemonDir(opts.Slug, daemon), Target: contract.ConfigDir(daemon), ReadOnly: true}}
+	if daemon == contract.GitGate && hasWorkspace(opts) {
 		v = append(v, workspaceVolume(opts))
 	}
 	return v
@@ -352,13 +351,13 @@ func daemonVolumes(opts Options, daemon string) []Volume {
 
 // daemonNeedsEgressNet says which daemons reach out: pipelock and git-gate.
 func daemonNeedsEgressNet(daemon string) bool {
-	return daemon == names.Pipelock || daemon == names.GitGate
+	return daemon == contract.Pipelock || daemon == contract.GitGate
 }
 
 // agentFacing says whether the agent may reach a daemon: every one but
 // pipelock, which serves egress alone (legacy: on the hop network; bundle:
 // on loopback) and so has no alias where the agent could look it up.
-func agentFacing(daemon string) bool { return daemon != names.Pipelock }
+func agentFacing(daemon string) bool { return daemon != contract.Pipelock }
 
 // legacyNetworks are the networks of one legacy daemon: the internal one
 // (with its aliases) for the daemons the agent talks to, the hop network
@@ -369,9 +368,9 @@ func legacyNetworks(daemon, slug string) map[string]*ServiceNetwork {
 		nets[InternalNet] = &ServiceNetwork{Aliases: aliases(daemon, slug)}
 	}
 	switch daemon {
-	case names.Egress:
+	case contract.Egress:
 		nets[HopNet] = &ServiceNetwork{}
-	case names.Pipelock:
+	case contract.Pipelock:
 		nets[HopNet] = &ServiceNetwork{Aliases: aliases(daemon, slug)}
 	}
 	if daemonNeedsEgressNet(daemon) {
@@ -381,14 +380,14 @@ func legacyNetworks(daemon, slug string) map[string]*ServiceNetwork {
 }
 
 func aliases(daemon, slug string) []string {
-	return []string{daemon, names.SidecarContainer(daemon, slug)}
+	return []string{daemon, contract.SidecarContainer(daemon, slug)}
 }
 
 func healthcheck() *Healthcheck {
 	// initd health dials every selected daemon's port; a 1 s interval keeps
 	// bottle readiness close to daemon readiness.
 	return &Healthcheck{
-		Test:        []string{"CMD", names.InitdBinary, "health"},
+		Test:        []string{"CMD", contract.InitdBinary, "health"},
 		Interval:    "1s",
 		Timeout:     "3s",
 		Retries:     30,
@@ -399,13 +398,13 @@ func healthcheck() *Healthcheck {
 func legacyService(opts Options, daemon string) *Service {
 	env := daemonEnv(opts, daemon)
 	v := daemon
-	env[names.DaemonsEnv] = &v // read by `initd health`
+	env[contract.DaemonsEnv] = &v // read by `initd health`
 	s := &Service{
 		Image:           opts.SidecarImage,
-		ContainerName:   names.SidecarContainer(daemon, opts.Slug),
+		ContainerName:   contract.SidecarContainer(daemon, opts.Slug),
 		User:            opts.User,
-		Entrypoint:      []string{names.SidecarBinary},
-		Command:         names.Argv(daemon),
+		Entrypoint:      []string{contract.SidecarBinary},
+		Command:         contract.Argv(daemon),
 		Init:            true, // tini reaps the git and ssh children of git-gate
 		Environment:     envPtrList(env),
 		Volumes:         daemonVolumes(opts, daemon),
@@ -433,10 +432,10 @@ func bundleService(opts Options, daemons []string) *Service {
 		}
 	}
 	csv := strings.Join(daemons, ",")
-	env[names.DaemonsEnv] = &csv
+	env[contract.DaemonsEnv] = &csv
 	s := &Service{
 		Image:         opts.SidecarImage,
-		ContainerName: names.BundleContainer(opts.Slug),
+		ContainerName: contract.BundleContainer(opts.Slug),
 		User:          opts.User,
 		Environment:   envPtrList(env),
 		Volumes:       vols,
@@ -445,7 +444,7 @@ func bundleService(opts Options, daemons []string) *Service {
 			EgressNet:   {},
 		},
 		Healthcheck:     healthcheck(),
-		Labels:          labels(opts.Slug, names.RoleSidecars),
+		Labels:          labels(opts.Slug, contract.RoleSidecars),
 		StopGracePeriod: StopGracePeriod,
 		Restart:         RestartAlways,
 	}

@@ -11,9 +11,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/golden"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -41,7 +40,7 @@ func load(t *testing.T, fixture string) *manifest.Resolved {
 
 func slugOf(r *manifest.Resolved) string { return r.Name + "-test1" }
 
-func build(t *testing.T, fixture string, shape sidecarflag.Shape) *Project {
+func build(t *testing.T, fixture string, shape contract.Shape) *Project {
 	t.Helper()
 	r := load(t, fixture)
 	p, err := Build(Options{Bottle: r, Slug: slugOf(r), Shape: shape, Layout: statedir.Layout{Home: home}, User: "1000:1000"})
@@ -53,7 +52,7 @@ func build(t *testing.T, fixture string, shape sidecarflag.Shape) *Project {
 // purpose with: go test ./pkg/compose -update
 func TestGolden(t *testing.T) {
 	for _, fx := range fixtures() {
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+		for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 			t.Run(fx+"-"+string(shape), func(t *testing.T) {
 				out, err := build(t, fx, shape).YAML()
 				assert.NilError(t, err)
@@ -151,17 +150,17 @@ func TestLegacyShape(t *testing.T) {
 		}},
 		{"networks carry the slug label", "full", func(t *testing.T, p *Project) {
 			for k, n := range p.Networks {
-				assert.Equal(t, n.Labels[names.LabelSlug], slug, k)
+				assert.Equal(t, n.Labels[contract.LabelSlug], slug, k)
 			}
 		}},
 		{"every service carries the slug label", "full", func(t *testing.T, p *Project) {
 			for k, s := range p.Services {
-				assert.Equal(t, s.Labels[names.LabelSlug], slug, k)
+				assert.Equal(t, s.Labels[contract.LabelSlug], slug, k)
 			}
 		}},
 		{"every service has a role label", "full", func(t *testing.T, p *Project) {
 			for k, s := range p.Services {
-				assert.Equal(t, s.Labels[names.LabelRole], k, k)
+				assert.Equal(t, s.Labels[contract.LabelRole], k, k)
 			}
 		}},
 		{"stop grace at least 10s everywhere", "full", func(t *testing.T, p *Project) {
@@ -173,7 +172,7 @@ func TestLegacyShape(t *testing.T) {
 			assert.Equal(t, p.Services["agent"].ContainerName, "claude-bottle-full-test1")
 		}},
 		{"sidecar container names", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				assert.Equal(t, p.Services[d].ContainerName, "claude-bottle-"+d+"-full-test1")
 			}
 		}},
@@ -233,22 +232,22 @@ func TestLegacyShape(t *testing.T) {
 			assert.Equal(t, p.Services["agent"].Image, manifest.DefaultImage)
 		}},
 		{"sidecars use the sidecar image", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
-				assert.Equal(t, p.Services[d].Image, sidecarflag.DefaultImage, d)
+			for _, d := range contract.Daemons() {
+				assert.Equal(t, p.Services[d].Image, contract.DefaultSidecarImage, d)
 			}
 		}},
 		{"pipelock command listens on all addresses", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, p.Services["pipelock"].Command, []string{"pipelock", "run", "--listen", "0.0.0.0:8888", "--config", "/etc/claude-bottle/pipelock/pipelock.yaml"})
 		}},
 		{"sidecar entrypoint is the multi-call binary", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				assert.DeepEqual(t, p.Services[d].Entrypoint, []string{"/usr/local/bin/claude-bottle-sidecar"})
 				assert.Equal(t, p.Services[d].Command[0], d)
 			}
 		}},
 		{"every daemon listens on 0.0.0.0 at its port", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
-				assert.Assert(t, is.Contains(strings.Join(p.Services[d].Command, " "), "--listen 0.0.0.0:"+strconv.Itoa(names.Port(d))), d)
+			for _, d := range contract.Daemons() {
+				assert.Assert(t, is.Contains(strings.Join(p.Services[d].Command, " "), "--listen 0.0.0.0:"+strconv.Itoa(contract.Port(d))), d)
 			}
 		}},
 		{"egress upstream is pipelock by alias", "full", func(t *testing.T, p *Project) {
@@ -269,7 +268,7 @@ func TestLegacyShape(t *testing.T) {
 			}
 		}},
 		{"no proxy variables on sidecars", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"} {
 					assert.Assert(t, !hasEnv(p.Services[d], k), "%s has %s", d, k)
 				}
@@ -282,8 +281,8 @@ func TestLegacyShape(t *testing.T) {
 			assert.Equal(t, env["SUPERVISE_PORT"], "9100")
 		}},
 		{"each legacy sidecar selects only itself for health", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
-				assert.Equal(t, envOf(t, p.Services[d])[names.DaemonsEnv], d)
+			for _, d := range contract.Daemons() {
+				assert.Equal(t, envOf(t, p.Services[d])[contract.DaemonsEnv], d)
 			}
 		}},
 		{"pipelock on the hop and egress networks, never the agent's", "full", func(t *testing.T, p *Project) {
@@ -300,7 +299,7 @@ func TestLegacyShape(t *testing.T) {
 			n := p.Networks[HopNet]
 			assert.Equal(t, n.Name, "claude-bottle-hop-full-test1")
 			assert.Assert(t, n.Internal)
-			assert.Equal(t, n.DriverOpts[names.InhibitIPv4], "true")
+			assert.Equal(t, n.DriverOpts[contract.InhibitIPv4], "true")
 			assert.Assert(t, !n.EnableIPv6)
 			assert.DeepEqual(t, p.Services["pipelock"].Networks[HopNet].Aliases, []string{"pipelock", "claude-bottle-pipelock-full-test1"})
 		}},
@@ -322,7 +321,7 @@ func TestLegacyShape(t *testing.T) {
 			assert.Equal(t, len(p.Services["pipelock"].Networks[EgressNet].Aliases), 0)
 		}},
 		{"daemon state mounted read-only at its config dir", "full", func(t *testing.T, p *Project) {
-			for _, d := range []string{names.Egress, names.Pipelock, names.GitGate} {
+			for _, d := range []string{contract.Egress, contract.Pipelock, contract.GitGate} {
 				v := volumeFor(p.Services[d], "/etc/claude-bottle/"+d)
 				assert.Assert(t, v != nil, d)
 				assert.Equal(t, v.Source, home+"/state/full-test1/"+d)
@@ -345,7 +344,7 @@ func TestLegacyShape(t *testing.T) {
 			}
 		}},
 		{"healthcheck on every sidecar", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				h := p.Services[d].Healthcheck
 				assert.Assert(t, h != nil, d)
 				assert.DeepEqual(t, h.Test, []string{"CMD", "/usr/local/bin/initd", "health"})
@@ -353,24 +352,24 @@ func TestLegacyShape(t *testing.T) {
 			}
 		}},
 		{"sidecars run with init for reaping", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				assert.Assert(t, p.Services[d].Init, d)
 			}
 		}},
 		{"sidecars run as the operator's uid", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				assert.Equal(t, p.Services[d].User, "1000:1000", d)
 			}
 			assert.Equal(t, p.Services["agent"].User, "", "the agent runs as its image's user")
 		}},
 		{"sidecars cannot gain privileges", "full", func(t *testing.T, p *Project) {
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				assert.DeepEqual(t, p.Services[d].SecurityOpt, []string{"no-new-privileges:true"})
 			}
 		}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, build(t, tc.fx, sidecarflag.Legacy)) })
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, build(t, tc.fx, contract.Legacy)) })
 	}
 	assert.Assert(t, len(cases) >= 40, "keep at least 40 legacy cases")
 }
@@ -396,13 +395,13 @@ func TestBundleShape(t *testing.T) {
 			assert.Equal(t, len(s.Command), 0)
 		}},
 		{"daemon csv of every daemon", "full", func(t *testing.T, p *Project) {
-			assert.Equal(t, envOf(t, p.Services["sidecars"])[names.DaemonsEnv], "egress,pipelock,git-gate,supervise")
+			assert.Equal(t, envOf(t, p.Services["sidecars"])[contract.DaemonsEnv], "egress,pipelock,git-gate,supervise")
 		}},
 		{"daemon csv of present daemons only", "nosupervise", func(t *testing.T, p *Project) {
-			assert.Equal(t, envOf(t, p.Services["sidecars"])[names.DaemonsEnv], "egress,pipelock")
+			assert.Equal(t, envOf(t, p.Services["sidecars"])[contract.DaemonsEnv], "egress,pipelock")
 		}},
 		{"daemon csv without git-gate", "minimal", func(t *testing.T, p *Project) {
-			assert.Equal(t, envOf(t, p.Services["sidecars"])[names.DaemonsEnv], "egress,pipelock,supervise")
+			assert.Equal(t, envOf(t, p.Services["sidecars"])[contract.DaemonsEnv], "egress,pipelock,supervise")
 		}},
 		{"on both networks", "full", func(t *testing.T, p *Project) {
 			assert.DeepEqual(t, keys(p.Services["sidecars"].Networks), []string{EgressNet, InternalNet})
@@ -436,9 +435,9 @@ func TestBundleShape(t *testing.T) {
 			}
 		}},
 		{"volumes are the union at the same paths", "full", func(t *testing.T, p *Project) {
-			legacy := build(t, "full", sidecarflag.Legacy)
+			legacy := build(t, "full", contract.Legacy)
 			var want []Volume
-			for _, d := range names.Daemons() {
+			for _, d := range contract.Daemons() {
 				want = append(want, legacy.Services[d].Volumes...)
 			}
 			assert.DeepEqual(t, p.Services["sidecars"].Volumes, want)
@@ -458,7 +457,7 @@ func TestBundleShape(t *testing.T) {
 			assert.DeepEqual(t, p.Services["agent"].DependsOn, map[string]Dependency{"sidecars": {Condition: "service_healthy"}})
 		}},
 		{"labels", "full", func(t *testing.T, p *Project) {
-			assert.DeepEqual(t, p.Services["sidecars"].Labels, map[string]string{names.LabelSlug: slug, names.LabelRole: "sidecars"})
+			assert.DeepEqual(t, p.Services["sidecars"].Labels, map[string]string{contract.LabelSlug: slug, contract.LabelRole: "sidecars"})
 		}},
 		{"stop grace", "full", func(t *testing.T, p *Project) {
 			assert.Equal(t, p.Services["sidecars"].StopGracePeriod, "10s")
@@ -467,13 +466,13 @@ func TestBundleShape(t *testing.T) {
 			assert.Equal(t, p.Services["sidecars"].User, "1000:1000")
 		}},
 		{"networks identical to legacy but the hop", "full", func(t *testing.T, p *Project) {
-			legacy := build(t, "full", sidecarflag.Legacy).Networks
+			legacy := build(t, "full", contract.Legacy).Networks
 			delete(legacy, HopNet)
 			assert.DeepEqual(t, p.Networks, legacy)
 		}},
 		{"agent identical to legacy except depends_on", "full", func(t *testing.T, p *Project) {
 			a := *p.Services["agent"]
-			b := *build(t, "full", sidecarflag.Legacy).Services["agent"]
+			b := *build(t, "full", contract.Legacy).Services["agent"]
 			a.DependsOn, b.DependsOn = nil, nil
 			assert.DeepEqual(t, a, b)
 		}},
@@ -487,13 +486,13 @@ func TestBundleShape(t *testing.T) {
 		}},
 		{"custom sidecar image", "full", func(t *testing.T, _ *Project) {
 			r := load(t, "full")
-			p, err := Build(Options{Bottle: r, Slug: slug, Shape: sidecarflag.Bundle, SidecarImage: "reg.local/sc:v2", Layout: statedir.Layout{Home: home}})
+			p, err := Build(Options{Bottle: r, Slug: slug, Shape: contract.Bundle, SidecarImage: "reg.local/sc:v2", Layout: statedir.Layout{Home: home}})
 			assert.NilError(t, err)
 			assert.Equal(t, p.Services["sidecars"].Image, "reg.local/sc:v2")
 		}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, build(t, tc.fx, sidecarflag.Bundle)) })
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, build(t, tc.fx, contract.Bundle)) })
 	}
 	assert.Assert(t, len(cases) >= 20, "keep at least 20 bundle cases")
 }
@@ -501,13 +500,13 @@ func TestBundleShape(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	r := load(t, "minimal")
 	l := statedir.Layout{Home: home}
-	_, err := Build(Options{Slug: "a-abcde", Shape: sidecarflag.Legacy, Layout: l})
+	_, err := Build(Options{Slug: "a-abcde", Shape: contract.Legacy, Layout: l})
 	assert.ErrorContains(t, err, "no bottle")
-	_, err = Build(Options{Bottle: r, Slug: "../x", Shape: sidecarflag.Legacy, Layout: l})
+	_, err = Build(Options{Bottle: r, Slug: "../x", Shape: contract.Legacy, Layout: l})
 	assert.ErrorContains(t, err, "invalid bottle slug")
 	_, err = Build(Options{Bottle: r, Slug: "a-abcde", Shape: "triple", Layout: l})
 	assert.ErrorContains(t, err, `unknown shape "triple"`)
-	_, err = Build(Options{Bottle: r, Slug: "a-abcde", Shape: sidecarflag.Legacy})
+	_, err = Build(Options{Bottle: r, Slug: "a-abcde", Shape: contract.Legacy})
 	assert.ErrorContains(t, err, "no state layout")
 }
 

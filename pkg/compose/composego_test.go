@@ -7,7 +7,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"gotest.tools/v3/assert"
 
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // TestComposeGoLoads proves the rendered YAML is valid Compose: compose-go (the
@@ -16,7 +16,7 @@ import (
 // token values taken from the bring-up environment.
 func TestComposeGoLoads(t *testing.T) {
 	for _, fx := range fixtures() {
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+		for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 			t.Run(fx+"-"+string(shape), func(t *testing.T) {
 				p := build(t, fx, shape)
 				out, err := p.YAML()
@@ -55,7 +55,7 @@ func TestComposeGoLoads(t *testing.T) {
 				if fx == "full" {
 					assert.Equal(t, *agent.Environment["GREETING"], "costs $5", "a $ must survive interpolation")
 					egress := proj.Services["egress"]
-					if shape == sidecarflag.Bundle {
+					if shape == contract.Bundle {
 						egress = proj.Services[SidecarsService]
 						assert.Equal(t, len(egress.Networks[InternalNet].Aliases), 6, "pipelock has no alias where the agent is")
 					}

@@ -3,7 +3,7 @@ package compose
 import (
 	"strconv"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Hardening shared by every container of a bottle. An agent that gains root
@@ -100,7 +100,7 @@ func hardenSidecar(s *Service, memory int64) {
 
 // legacyMemory is the memory limit of one legacy sidecar.
 func legacyMemory(daemon string) int64 {
-	if daemon == names.GitGate {
+	if daemon == contract.GitGate {
 		return gitGateMemory
 	}
 	return sidecarMemory

@@ -5,8 +5,8 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -17,7 +17,7 @@ import (
 // IPv6 off, and every network has IPv6 off.
 func TestHardening(t *testing.T) {
 	for _, fx := range fixtures() {
-		for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+		for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 			t.Run(fx+"-"+string(shape), func(t *testing.T) {
 				p := build(t, fx, shape)
 				for name, s := range p.Services {
@@ -54,7 +54,7 @@ func TestAgentResources(t *testing.T) {
 	assert.NilError(t, err)
 	r, err := m.Resolve(lookup)
 	assert.NilError(t, err)
-	for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+	for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 		p, err := Build(Options{Bottle: r, Slug: "res-test1", Shape: shape, Layout: statedir.Layout{Home: home}})
 		assert.NilError(t, err)
 		a := p.Services[AgentService]
@@ -72,7 +72,7 @@ func TestAgentResources(t *testing.T) {
 // TestPipelockUnreachableForAgent: no pipelock alias on the agent's network
 // in either shape, and in the bundle pipelock listens on loopback only.
 func TestPipelockUnreachableForAgent(t *testing.T) {
-	for _, shape := range []sidecarflag.Shape{sidecarflag.Legacy, sidecarflag.Bundle} {
+	for _, shape := range []contract.Shape{contract.Legacy, contract.Bundle} {
 		p := build(t, "full", shape)
 		for name, s := range p.Services {
 			if n, ok := s.Networks[InternalNet]; ok {

@@ -3,7 +3,7 @@ package compose
 import (
 	"path/filepath"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // WorkspaceDir is the state dir's directory holding the workspace mirror.
@@ -26,5 +26,5 @@ func hasWorkspace(opts Options) bool {
 // gate pushes the agent's scanned work there. Nothing else of the state dir
 // is writable by a sidecar.
 func workspaceVolume(opts Options) Volume {
-	return Volume{Type: "bind", Source: filepath.Join(opts.Layout.StateDir(opts.Slug), WorkspaceDir), Target: names.WorkspaceMount}
+	return Volume{Type: "bind", Source: filepath.Join(opts.Layout.StateDir(opts.Slug), WorkspaceDir), Target: contract.WorkspaceMount}
 }

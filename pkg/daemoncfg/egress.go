@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Routes is egress' routes.yaml: which hosts (and path prefixes) the agent
@@ -34,7 +34,7 @@ type Auth struct {
 }
 
 var (
-	tokenEnvRE = regexp.MustCompile(`^` + names.TokenEnvPrefix + `[1-9][0-9]*$`)
+	tokenEnvRE = regexp.MustCompile(`^` + contract.TokenEnvPrefix + `[1-9][0-9]*$`)
 	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
 )
 

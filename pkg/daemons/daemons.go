@@ -13,9 +13,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/gitgate"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
@@ -51,9 +51,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // Registry lists the daemons built in.
 func Registry() *sidecar.Registry {
 	return sidecar.NewRegistry(
-		sidecar.Daemon{Name: names.Egress, Run: egress.Run},
-		sidecar.Daemon{Name: names.Pipelock, Run: pipelock.Run},
-		sidecar.Daemon{Name: names.GitGate, Run: gitgate.Run},
-		sidecar.Daemon{Name: names.Supervise, Run: supervise.Run},
+		sidecar.Daemon{Name: contract.Egress, Run: egress.Run},
+		sidecar.Daemon{Name: contract.Pipelock, Run: pipelock.Run},
+		sidecar.Daemon{Name: contract.GitGate, Run: gitgate.Run},
+		sidecar.Daemon{Name: contract.Supervise, Run: supervise.Run},
 	)
 }

@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
@@ -97,15 +97,15 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	up, ok := opts.Env(names.EgressUpstreamEnv)
+	up, ok := opts.Env(contract.EgressUpstreamEnv)
 	if !ok || up == "" {
-		return nil, fmt.Errorf("egress: %s is not set: egress sends everything through pipelock and has no other way out", names.EgressUpstreamEnv)
+		return nil, fmt.Errorf("egress: %s is not set: egress sends everything through pipelock and has no other way out", contract.EgressUpstreamEnv)
 	}
 	upURL, err := url.Parse(up)
 	if err != nil || upURL.Scheme != "http" || upURL.Host == "" {
-		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", names.EgressUpstreamEnv)
+		return nil, fmt.Errorf("egress: %s: want http://host:port of the pipelock proxy", contract.EgressUpstreamEnv)
 	}
-	authFile := filepath.Join(dir, names.UpstreamAuth)
+	authFile := filepath.Join(dir, contract.UpstreamAuth)
 	if b, err := os.ReadFile(authFile); err == nil {
 		user, pass, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
 		if !ok || user == "" || pass == "" {
@@ -116,7 +116,7 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 		return nil, fmt.Errorf("egress: read %s: %w", authFile, err)
 	}
 	var upstreamPEM []byte
-	upstreamCA := filepath.Join(dir, names.UpstreamCA)
+	upstreamCA := filepath.Join(dir, contract.UpstreamCA)
 	if pem, err := os.ReadFile(upstreamCA); err == nil {
 		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("egress: %s holds no certificate", upstreamCA)
@@ -127,7 +127,7 @@ func stageDaemon(opts DaemonOptions) (*Daemon, error) {
 	} else {
 		log.Warn("no upstream CA; trusting the system roots only", "path", upstreamCA)
 	}
-	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, names.RoutesFile),
+	d := &Daemon{dir: dir, env: opts.Env, log: log, Routes: filepath.Join(dir, contract.RoutesFile),
 		signer: signer, upURL: upURL, upstreamPEM: upstreamPEM, caPrint: ca.Fingerprint()[:16]}
 	if d.table, err = d.loadTable(); err != nil {
 		return nil, err
@@ -185,12 +185,12 @@ func (d *Daemon) Reload() error {
 func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("egress", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:"+fmt.Sprint(names.Port(names.Egress)), "address to listen on")
-	dir := fs.String("config-dir", names.ConfigDir(names.Egress), "directory with routes.yaml, ca.pem, ca-key.pem, upstream-ca.pem")
+	listen := fs.String("listen", "127.0.0.1:"+fmt.Sprint(contract.Port(contract.Egress)), "address to listen on")
+	dir := fs.String("config-dir", contract.ConfigDir(contract.Egress), "directory with routes.yaml, ca.pem, ca-key.pem, upstream-ca.pem")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Egress)
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.Egress)
 	d, err := stageDaemon(DaemonOptions{ConfigDir: *dir, Env: os.LookupEnv, Logger: log})
 	if err != nil {
 		return err
@@ -216,5 +216,5 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}()
 	log.Info("listening", "addr", ln.Addr().String())
-	return sidecar.ServeHTTP(ctx, names.Egress, ln, d.Proxy, log)
+	return sidecar.ServeHTTP(ctx, contract.Egress, ln, d.Proxy, log)
 }

@@ -14,8 +14,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 func testRoutes() []daemoncfg.Route {
@@ -61,7 +61,7 @@ func TestDeniedHost(t *testing.T) {
 		assert.Equal(t, r.Status, http.StatusForbidden, u)
 		assert.Assert(t, strings.HasPrefix(r.Body, "egress: host "), r.Body)
 		assert.Assert(t, is.Contains(r.Body, "egress-block"), "the body says how to ask")
-		assert.Equal(t, r.Header.Get(names.BlockHeader), "egress; reason=host-not-allowed; tool=egress-block")
+		assert.Equal(t, r.Header.Get(contract.BlockHeader), "egress; reason=host-not-allowed; tool=egress-block")
 	}
 	assert.Equal(t, len(h.rec.all()), 0, "nothing may reach upstream: %s", h.rec.dump())
 	assert.Assert(t, !strings.Contains(h.rec.dump(), "evil"), h.rec.dump())

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // Options configure a Proxy.
@@ -94,7 +94,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// header beside it (RFC 9112 §3.2.2), and the upstream request
 		// carries the route's host only: there is nothing to front.
 		p.forward(w, r, "http", r.URL.Host)
-	case mitm.NormalizeHost(r.Host) == names.EgressControlHost:
+	case mitm.NormalizeHost(r.Host) == contract.EgressControlHost:
 		p.control(w, r)
 	default:
 		p.deny(w, r, r.Host, "not-proxy-request", "this is the bottle's egress proxy; send requests through it (HTTP_PROXY/HTTPS_PROXY), not to it")
@@ -139,7 +139,7 @@ func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 // forward applies the route table to one request and proxies it upstream.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport string) {
 	host, port := mitm.SplitHostPort(hostport, "")
-	if host == names.EgressControlHost {
+	if host == contract.EgressControlHost {
 		p.control(w, r)
 		return
 	}
@@ -218,8 +218,8 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 }
 
 func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != names.EgressAllowlistPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		http.Error(w, "egress: unknown endpoint; GET "+names.EgressAllowlistURL+" lists the routes", http.StatusNotFound)
+	if r.URL.Path != contract.EgressAllowlistPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		http.Error(w, "egress: unknown endpoint; GET "+contract.EgressAllowlistURL+" lists the routes", http.StatusNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -237,10 +237,10 @@ func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, host, reason, msg s
 	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r), "reason", reason)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set(names.BlockHeader, "egress; reason="+reason+"; tool="+names.ToolEgressBlock)
+	w.Header().Set(contract.BlockHeader, "egress; reason="+reason+"; tool="+contract.ToolEgressBlock)
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusForbidden)
-	fmt.Fprintf(w, "egress: %s\nTo ask for access, call the supervise MCP tool %s with the host (%s), the paths you need and a justification.\n", msg, names.ToolEgressBlock, host)
+	fmt.Fprintf(w, "egress: %s\nTo ask for access, call the supervise MCP tool %s with the host (%s), the paths you need and a justification.\n", msg, contract.ToolEgressBlock, host)
 }
 
 // logPath is the request path for logs and messages: no query string (it may

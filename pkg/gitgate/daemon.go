@@ -11,8 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // DefaultWorkDir holds the mirrors inside the sidecars image.
@@ -28,7 +28,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("git-gate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9418", "address to listen on")
-	configDir := fs.String("config-dir", names.ConfigDir(names.GitGate), "directory with repos.yaml, known_hosts and identities")
+	configDir := fs.String("config-dir", contract.ConfigDir(contract.GitGate), "directory with repos.yaml, known_hosts and identities")
 	workDir := fs.String("work-dir", DefaultWorkDir, "writable directory for the mirrors")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -37,7 +37,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("git-gate: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.GitGate)
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.GitGate)
 	g, err := Load(*configDir, *workDir, self, log)
 	if err != nil {
 		return err

@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -58,13 +58,13 @@ func Load(configDir, workDir, self string, log *slog.Logger) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	data, err := os.ReadFile(filepath.Join(configDir, names.ReposFile))
+	data, err := os.ReadFile(filepath.Join(configDir, contract.ReposFile))
 	if err != nil {
 		return nil, fmt.Errorf("git-gate: %w", err)
 	}
 	f, err := daemoncfg.ParseGitGate(data)
 	if err != nil {
-		return nil, fmt.Errorf("git-gate: %s: %w", filepath.Join(configDir, names.ReposFile), err)
+		return nil, fmt.Errorf("git-gate: %s: %w", filepath.Join(configDir, contract.ReposFile), err)
 	}
 	g := &Gate{ConfigDir: configDir, WorkDir: workDir, Repos: map[string]daemoncfg.Repo{}, Self: self, Known: f.KnownSecrets, RemoteTimeout: DefaultRemoteTimeout, Log: log}
 	for _, r := range f.Repos {
@@ -77,7 +77,7 @@ func Load(configDir, workDir, self string, log *slog.Logger) (*Gate, error) {
 			return nil, fmt.Errorf("git-gate: repo %s: identity: %w", r.Name, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(configDir, names.KnownHosts)); err != nil && len(f.Repos) > 0 {
+	if _, err := os.Stat(filepath.Join(configDir, contract.KnownHosts)); err != nil && len(f.Repos) > 0 {
 		return nil, fmt.Errorf("git-gate: known_hosts: %w", err)
 	}
 	return g, nil
@@ -98,7 +98,7 @@ func (g *Gate) MirrorPath(name string) string { return filepath.Join(g.WorkDir, 
 func (g *Gate) SSHCommand(r daemoncfg.Repo) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	return fmt.Sprintf("ssh -F /dev/null -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=%d -o LogLevel=ERROR",
-		q(filepath.Join(g.ConfigDir, r.Identity)), q(filepath.Join(g.ConfigDir, names.KnownHosts)), sshConnectTimeout)
+		q(filepath.Join(g.ConfigDir, r.Identity)), q(filepath.Join(g.ConfigDir, contract.KnownHosts)), sshConnectTimeout)
 }
 
 // gitEnv is the environment of git commands that talk to upstream: the

@@ -41,7 +41,7 @@ func GitUpstreamTest() Spec {
 }
 
 // Sidecars is the spec of the sidecars image tagged tag (see
-// sidecarflag.Image); binDir holds the host-built binaries, relative to the
+// contract.SidecarImage); binDir holds the host-built binaries, relative to the
 // module root.
 func Sidecars(tag, binDir string) Spec {
 	return Spec{

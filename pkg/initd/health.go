@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // HealthTimeout bounds each connection attempt of Health.
@@ -21,7 +21,7 @@ func Health(ctx context.Context, host string, daemons []string) error {
 	var errs []error
 	d := net.Dialer{Timeout: HealthTimeout}
 	for _, daemon := range daemons {
-		addr := net.JoinHostPort(host, strconv.Itoa(names.Port(daemon)))
+		addr := net.JoinHostPort(host, strconv.Itoa(contract.Port(daemon)))
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", daemon, addr, err))

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Environment knobs of initd.
@@ -42,7 +42,7 @@ func Main(ctx context.Context, args []string) int {
 		case "health":
 			return health(ctx, daemons, statusAddr())
 		case "-h", "--help", "help":
-			fmt.Println("usage: initd [health]\n\nRuns the daemons named in " + names.DaemonsEnv +
+			fmt.Println("usage: initd [health]\n\nRuns the daemons named in " + contract.DaemonsEnv +
 				" (csv; unset = all, empty = none) and supervises them.\n`initd health` exits 0 when every selected daemon accepts connections.")
 			return 0
 		default:
@@ -68,14 +68,14 @@ func Main(ctx context.Context, args []string) int {
 	}
 	bin := os.Getenv(SidecarBinEnv)
 	if bin == "" {
-		bin = names.SidecarBinary
+		bin = contract.SidecarBinary
 	}
 	return Run(ctx, Options{
 		Daemons:    daemons,
 		Grace:      grace,
 		Restart:    policy,
 		StatusAddr: statusAddr(),
-		Command:    func(d string) []string { return append([]string{bin}, names.BundleArgv(d)...) },
+		Command:    func(d string) []string { return append([]string{bin}, contract.BundleArgv(d)...) },
 	})
 }
 

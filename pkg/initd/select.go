@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Select returns the daemons initd runs, from CLAUDE_BOTTLE_SIDECAR_DAEMONS
@@ -14,9 +14,9 @@ import (
 // once, in canonical order whatever the input order. An unknown name is an
 // error naming it.
 func Select(lookup func(string) (string, bool)) ([]string, error) {
-	v, ok := lookup(names.DaemonsEnv)
+	v, ok := lookup(contract.DaemonsEnv)
 	if !ok {
-		return names.Daemons(), nil
+		return contract.Daemons(), nil
 	}
 	want := map[string]bool{}
 	var unknown []string
@@ -25,18 +25,18 @@ func Select(lookup func(string) (string, bool)) ([]string, error) {
 		if f == "" {
 			continue
 		}
-		if names.Port(f) == 0 {
+		if contract.Port(f) == 0 {
 			unknown = append(unknown, f)
 			continue
 		}
 		want[f] = true
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("%s: unknown daemon %s (known: %s)", names.DaemonsEnv,
-			strings.Join(quoteAll(unknown), ", "), strings.Join(names.Daemons(), ", "))
+		return nil, fmt.Errorf("%s: unknown daemon %s (known: %s)", contract.DaemonsEnv,
+			strings.Join(quoteAll(unknown), ", "), strings.Join(contract.Daemons(), ", "))
 	}
 	out := []string{}
-	for _, d := range names.Daemons() {
+	for _, d := range contract.Daemons() {
 		if want[d] {
 			out = append(out, d)
 		}
@@ -55,12 +55,12 @@ func quoteAll(s []string) []string {
 // ChildEnv returns the environment of one daemon: base without any
 // EGRESS_TOKEN_* variable unless the daemon is egress.
 func ChildEnv(base []string, daemon string) []string {
-	if daemon == names.Egress {
+	if daemon == contract.Egress {
 		return slices.Clone(base)
 	}
 	out := make([]string, 0, len(base))
 	for _, kv := range base {
-		if strings.HasPrefix(kv, names.TokenEnvPrefix) {
+		if strings.HasPrefix(kv, contract.TokenEnvPrefix) {
 			continue
 		}
 		out = append(out, kv)

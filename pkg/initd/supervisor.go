@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // DefaultGrace is how long children get between the forwarded SIGTERM and
@@ -198,7 +198,7 @@ func (s *Supervisor) run(ctx context.Context) int {
 			case syscall.SIGTERM, syscall.SIGINT:
 				beginStop(sig.(syscall.Signal), "received "+signalName(sig))
 			case syscall.SIGHUP:
-				if c := s.byName[names.Egress]; c != nil && !stopping {
+				if c := s.byName[contract.Egress]; c != nil && !stopping {
 					s.logf("SIGHUP: forwarding to egress (route reload)")
 					_ = c.proc.Signal(syscall.SIGHUP)
 				} else {
@@ -207,7 +207,7 @@ func (s *Supervisor) run(ctx context.Context) int {
 			case syscall.SIGUSR1:
 				// pipelock reloads its configuration in place on SIGHUP:
 				// requests in flight finish, nothing is refused meanwhile.
-				if c := s.byName[names.Pipelock]; c != nil && !stopping {
+				if c := s.byName[contract.Pipelock]; c != nil && !stopping {
 					s.logf("SIGUSR1: pipelock reloads its configuration (SIGHUP)")
 					_ = c.proc.Signal(syscall.SIGHUP)
 				} else {

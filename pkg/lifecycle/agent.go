@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // AgentImageRepo is the repository of the per-bottle agent images a
@@ -30,7 +30,7 @@ func (e *Backend) RebuildAgent(ctx context.Context, slug, dockerfile string) (be
 	if err != nil {
 		return "", "", err
 	}
-	name := names.AgentContainer(slug)
+	name := contract.AgentContainer(slug)
 	old, err := e.InspectContainer(ctx, name)
 	if err != nil {
 		return "", "", fmt.Errorf("bottle %s: inspect its agent: %w", slug, err)
@@ -41,7 +41,7 @@ func (e *Backend) RebuildAgent(ctx context.Context, slug, dockerfile string) (be
 	before = old.Spec.Image
 	stamp := time.Now().UTC().Format("20060102t150405")
 	repo := AgentImageRepo(slug)
-	labels := map[string]string{names.LabelSlug: slug}
+	labels := map[string]string{contract.LabelSlug: slug}
 	snap, err := e.Commit(ctx, old.ID, engine.CommitOptions{
 		Reference: repo + ":snapshot-" + stamp, Comment: "claude-bottle: agent snapshot before a capability rebuild",
 		Config: &engine.ImageConfig{Labels: labels}, Pause: true,
@@ -62,7 +62,7 @@ func (e *Backend) RebuildAgent(ctx context.Context, slug, dockerfile string) (be
 	spec.Name = name
 	spec.Image = after
 	spec.Env = withEnv(spec.Env, added)
-	internal := names.InternalNetwork(slug)
+	internal := contract.InternalNetwork(slug)
 	spec.Networks = slices.Clone(spec.Networks)
 	if i := slices.IndexFunc(spec.Networks, func(a engine.Attachment) bool { return a.Network == internal }); i > 0 {
 		a := spec.Networks[i]
@@ -112,7 +112,7 @@ func buildTail(out string, n int) string {
 
 // removeAgentImages removes the per-bottle agent images of slug.
 func (e *Backend) removeAgentImages(ctx context.Context, slug string) error {
-	imgs, err := e.ListImages(ctx, names.LabelSlug+"="+slug)
+	imgs, err := e.ListImages(ctx, contract.LabelSlug+"="+slug)
 	if err != nil {
 		return err
 	}

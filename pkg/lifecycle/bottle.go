@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // BottleContainer is a running container of a bottle.
@@ -18,13 +18,13 @@ type BottleContainer struct {
 
 // BottleContainers lists the containers labelled with slug.
 func (e *Backend) BottleContainers(ctx context.Context, slug string) ([]BottleContainer, error) {
-	cs, err := e.ListContainers(ctx, names.LabelSlug+"="+slug, false)
+	cs, err := e.ListContainers(ctx, contract.LabelSlug+"="+slug, false)
 	if err != nil {
 		return nil, fmt.Errorf("list containers of %s: %w", slug, err)
 	}
 	out := make([]BottleContainer, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, BottleContainer{ID: c.ID, Name: c.Name, Role: c.Labels[names.LabelRole]})
+		out = append(out, BottleContainer{ID: c.ID, Name: c.Name, Role: c.Labels[contract.LabelRole]})
 	}
 	return out, nil
 }
@@ -71,7 +71,7 @@ var ErrReloadRefused = errors.New("pipelock refused the new configuration")
 // reason) or that does not confirm within ReloadTimeout is an error; no
 // log text is interpreted. Requests in flight are not interrupted.
 func (e *Backend) ReloadPipelock(ctx context.Context, slug, configSum string) error {
-	c, bundle, err := e.roleContainer(ctx, slug, names.Pipelock)
+	c, bundle, err := e.roleContainer(ctx, slug, contract.Pipelock)
 	if err != nil {
 		return err
 	}
@@ -116,24 +116,24 @@ func (e *Backend) ReloadPipelock(ctx context.Context, slug, configSum string) er
 // PipelockStatus asks the pipelock in container id which configuration
 // serves, through its control socket (docker exec of the sidecar binary:
 // the socket lives in the container's network namespace only).
-func (e *Backend) PipelockStatus(ctx context.Context, id string) (names.PipelockStatus, error) {
-	out, code, err := e.Exec(ctx, id, "", []string{names.SidecarBinary, names.Pipelock, "status"})
+func (e *Backend) PipelockStatus(ctx context.Context, id string) (contract.PipelockStatus, error) {
+	out, code, err := e.Exec(ctx, id, "", []string{contract.SidecarBinary, contract.Pipelock, "status"})
 	if err != nil {
-		return names.PipelockStatus{}, fmt.Errorf("pipelock status: %w", err)
+		return contract.PipelockStatus{}, fmt.Errorf("pipelock status: %w", err)
 	}
 	if code != 0 {
-		return names.PipelockStatus{}, fmt.Errorf("pipelock status: exit code %d: %s", code, strings.TrimSpace(out))
+		return contract.PipelockStatus{}, fmt.Errorf("pipelock status: exit code %d: %s", code, strings.TrimSpace(out))
 	}
-	var st names.PipelockStatus
+	var st contract.PipelockStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		return names.PipelockStatus{}, fmt.Errorf("pipelock status: %w: %q", err, out)
+		return contract.PipelockStatus{}, fmt.Errorf("pipelock status: %w: %q", err, out)
 	}
 	return st, nil
 }
 
 // ReloadEgress sends SIGHUP to egress (through initd in the bundle).
 func (e *Backend) ReloadEgress(ctx context.Context, slug string) error {
-	c, _, err := e.roleContainer(ctx, slug, names.Egress)
+	c, _, err := e.roleContainer(ctx, slug, contract.Egress)
 	if err != nil {
 		return err
 	}

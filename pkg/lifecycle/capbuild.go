@@ -12,8 +12,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/capfile"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // CapabilityBuildCaps are the only capabilities a capability build's
@@ -48,11 +48,11 @@ const capBuildLogMax = 64 << 10
 func CapabilityBuildSpec(slug, snapshot string, agent *engine.ContainerSpec) engine.ContainerSpec {
 	init := true
 	hc := engine.ContainerSpec{
-		Name:  names.AgentContainer(slug) + "-capability-build",
+		Name:  contract.AgentContainer(slug) + "-capability-build",
 		Image: snapshot, User: "0:0", WorkingDir: "/",
 		Entrypoint:  []string{"sleep", "infinity"},
-		Labels:      map[string]string{names.LabelSlug: slug},
-		Networks:    []engine.Attachment{{Network: names.InternalNetwork(slug)}},
+		Labels:      map[string]string{contract.LabelSlug: slug},
+		Networks:    []engine.Attachment{{Network: contract.InternalNetwork(slug)}},
 		Init:        &init,
 		CapDrop:     []string{compose.CapAll},
 		CapAdd:      slices.Clone(CapabilityBuildCaps),
@@ -108,7 +108,7 @@ func (e *Backend) capabilityBuild(ctx context.Context, slug, snapshot, tag strin
 	if err != nil {
 		return nil, fmt.Errorf("inspect the agent snapshot: %w", err)
 	}
-	agent, err := e.InspectContainer(ctx, names.AgentContainer(slug))
+	agent, err := e.InspectContainer(ctx, contract.AgentContainer(slug))
 	if err != nil {
 		return nil, fmt.Errorf("inspect the agent: %w", err)
 	}
@@ -121,7 +121,7 @@ func (e *Backend) capabilityBuild(ctx context.Context, slug, snapshot, tag strin
 	spec := CapabilityBuildSpec(slug, snapshot, &agent.Spec)
 	// A build container left by an interrupted approval (the CLI killed
 	// mid-build) is this bottle's own: remove it before reusing its name.
-	if prev, err := e.InspectContainer(ctx, spec.Name); err == nil && prev.Spec.Labels[names.LabelSlug] == slug {
+	if prev, err := e.InspectContainer(ctx, spec.Name); err == nil && prev.Spec.Labels[contract.LabelSlug] == slug {
 		_ = e.RemoveContainer(ctx, prev.ID, engine.RemoveContainerOptions{Force: true})
 	}
 	id, err := e.CreateContainer(ctx, spec)
@@ -221,7 +221,7 @@ func (e *Backend) capabilityBuild(ctx context.Context, slug, snapshot, tag strin
 	if st.workdirSet {
 		out.WorkingDir = st.workdir
 	}
-	out.Labels[names.LabelSlug] = slug
+	out.Labels[contract.LabelSlug] = slug
 	if _, err := e.Commit(ctx, id, engine.CommitOptions{
 		Reference: tag, Comment: "claude-bottle: capability rebuild", Config: out, Pause: true,
 	}); err != nil {
@@ -275,7 +275,7 @@ func (s *buildState) runEnv() []string {
 		out = append(out, k+"="+s.args[k])
 	}
 	out = append(out, s.env...)
-	proxy := names.URL(names.Egress)
+	proxy := contract.URL(contract.Egress)
 	return append(out, "HTTP_PROXY="+proxy, "HTTPS_PROXY="+proxy, "http_proxy="+proxy, "https_proxy="+proxy,
 		"NO_PROXY="+compose.NoProxy, "no_proxy="+compose.NoProxy)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // UpProbeWait bounds up's isolation check. Whatever is reachable answers
@@ -31,11 +31,11 @@ func (e *Backend) BottleProbe(ctx context.Context, plan *bottle.Plan, full bool)
 	}
 	hosts, resolvers := e.ProbeTargets(ctx, nets, full)
 	opts := ProbeOptions{Hosts: hosts, Ports: ProbePorts(full), Resolvers: resolvers, Wait: UpProbeWait, Full: full}
-	pipelockPort := strconv.Itoa(names.Port(names.Pipelock))
-	opts.Refuse = []string{net.JoinHostPort(names.Pipelock, pipelockPort), net.JoinHostPort(names.Egress, pipelockPort)}
+	pipelockPort := strconv.Itoa(contract.Port(contract.Pipelock))
+	opts.Refuse = []string{net.JoinHostPort(contract.Pipelock, pipelockPort), net.JoinHostPort(contract.Egress, pipelockPort)}
 	for _, d := range compose.Daemons(plan.Bottle.Manifest) {
-		if d != names.Pipelock {
-			opts.Reach = append(opts.Reach, net.JoinHostPort(d, strconv.Itoa(names.Port(d))))
+		if d != contract.Pipelock {
+			opts.Reach = append(opts.Reach, net.JoinHostPort(d, strconv.Itoa(contract.Port(d))))
 		}
 	}
 	return opts

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -77,7 +77,7 @@ func PlanCleanup(containers, networks []Resource, state []StateEntry, stateRoot 
 		switch {
 		case strings.HasPrefix(e.Name, ".staging-"):
 			o.Staging = append(o.Staging, filepath.Join(stateRoot, e.Name))
-		case names.ValidateSlug(e.Name) == nil && !live[e.Name]:
+		case contract.ValidateSlug(e.Name) == nil && !live[e.Name]:
 			o.StateDirs = append(o.StateDirs, filepath.Join(stateRoot, e.Name))
 			o.Slugs = appendUnique(o.Slugs, e.Name)
 		}
@@ -88,21 +88,21 @@ func PlanCleanup(containers, networks []Resource, state []StateEntry, stateRoot 
 
 // FindOrphans looks for leftovers by label, never by name.
 func (e *Backend) FindOrphans(ctx context.Context, layout statedir.Layout) (Orphans, error) {
-	cs, err := e.ListContainers(ctx, names.LabelSlug, true)
+	cs, err := e.ListContainers(ctx, contract.LabelSlug, true)
 	if err != nil {
 		return Orphans{}, err
 	}
-	nets, err := e.ListNetworks(ctx, names.LabelSlug)
+	nets, err := e.ListNetworks(ctx, contract.LabelSlug)
 	if err != nil {
 		return Orphans{}, err
 	}
 	var containers, networks []Resource
 	for _, c := range cs {
-		containers = append(containers, Resource{Name: c.Name, Slug: c.Labels[names.LabelSlug],
-			Role: c.Labels[names.LabelRole], Running: c.State == "running"})
+		containers = append(containers, Resource{Name: c.Name, Slug: c.Labels[contract.LabelSlug],
+			Role: c.Labels[contract.LabelRole], Running: c.State == "running"})
 	}
 	for _, n := range nets {
-		networks = append(networks, Resource{Name: n.Name, Slug: n.Labels[names.LabelSlug]})
+		networks = append(networks, Resource{Name: n.Name, Slug: n.Labels[contract.LabelSlug]})
 	}
 	var state []StateEntry
 	for _, ent := range mustReadDir(layout.StateRoot()) {

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // DoctorProbeWait bounds each probe of doctor's full check: long enough
@@ -39,7 +39,7 @@ func (e *Backend) CheckIsolation(ctx context.Context, image string) (IsolationRe
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000)
 	netName := "claude-bottle-doctor-" + suffix
 	netID, err := e.CreateNetwork(ctx, engine.NetworkSpec{Name: netName, Driver: "bridge", Internal: true, EnableIPv6: false,
-		Options: map[string]string{names.InhibitIPv4: "true"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}})
+		Options: map[string]string{contract.InhibitIPv4: "true"}, Labels: map[string]string{"dev.claude-bottle.doctor": "1"}})
 	if err != nil {
 		return rep, fmt.Errorf("create a test network: %w", err)
 	}

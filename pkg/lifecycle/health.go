@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Bottle states reported by ls and doctor.
@@ -102,7 +102,7 @@ func Assess(slug string, cs []ContainerHealth) Assessment {
 	case len(stopped) > 0:
 		// Sidecars first: the agent's traffic has nowhere to go otherwise.
 		slices.SortStableFunc(stopped, func(x, y string) int {
-			return boolInt(x == names.AgentContainer(slug)) - boolInt(y == names.AgentContainer(slug))
+			return boolInt(x == contract.AgentContainer(slug)) - boolInt(y == contract.AgentContainer(slug))
 		})
 		a.Fix = "docker start " + strings.Join(stopped, " ") + "   (or: claude-bottle down " + slug + ", then up again)"
 	case restartBundle != "":
@@ -140,7 +140,7 @@ func parseInitd(line string) map[string]initdDaemon {
 		name, state, ok1 := strings.Cut(fields[i], "=")
 		n, ok2 := strings.CutPrefix(fields[i+1], "restarts=")
 		r, err := strconv.Atoi(n)
-		if !ok1 || !ok2 || err != nil || !slices.Contains(names.Daemons(), name) {
+		if !ok1 || !ok2 || err != nil || !slices.Contains(contract.Daemons(), name) {
 			continue
 		}
 		out[name] = initdDaemon{state: state, restarts: r}
@@ -163,7 +163,7 @@ func (e *Backend) containerHealth(ctx context.Context, id string) (ContainerHeal
 	if err != nil {
 		return ContainerHealth{}, err
 	}
-	h := ContainerHealth{Name: info.Name, Restarts: info.RestartCount, Role: info.Spec.Labels[names.LabelRole]}
+	h := ContainerHealth{Name: info.Name, Restarts: info.RestartCount, Role: info.Spec.Labels[contract.LabelRole]}
 	h.State, h.ExitCode, h.Health = info.Status, info.ExitCode, info.Health
 	for i := len(info.HealthLog) - 1; i >= 0; i-- {
 		if line := initdLine(info.HealthLog[i]); line != "" {

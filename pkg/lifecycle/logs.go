@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // DaemonLogs passes every log line of the containers running egress and
@@ -17,7 +17,7 @@ import (
 func (e *Backend) DaemonLogs(ctx context.Context, slug string, follow bool, line func(string)) error {
 	seen := map[string]bool{}
 	var ids []string
-	for _, d := range []string{names.Egress, names.Pipelock} {
+	for _, d := range []string{contract.Egress, contract.Pipelock} {
 		c, _, err := e.roleContainer(ctx, slug, d)
 		if err != nil {
 			return err

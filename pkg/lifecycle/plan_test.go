@@ -12,8 +12,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -67,7 +67,7 @@ enabled = true
 	assert.NilError(t, err)
 	r, err := m.Resolve(func(string) (string, bool) { return "", false })
 	assert.NilError(t, err)
-	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: sidecarflag.Bundle, Layout: statedir.Layout{Home: t.TempDir()}, Slug: "prov-abcde"})
+	plan, err := bottle.Prepare(bottle.Options{Bottle: r, Shape: contract.Bundle, Layout: statedir.Layout{Home: t.TempDir()}, Slug: "prov-abcde"})
 	assert.NilError(t, err)
 	return plan
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
 	"github.com/claude-bottle/claude-bottle/pkg/compose"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -132,7 +132,7 @@ func (e *Backend) Up(ctx context.Context, plan *bottle.Plan, tokenEnv []string, 
 	if err := e.checkBottle(ctx, plan, agentID, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), names.AgentContainer(plan.Slug))
+	fmt.Fprintf(out, "bottle %s is up (%s shape) in %.1fs: agent %s\n", plan.Slug, plan.Shape, time.Since(t0).Seconds(), contract.AgentContainer(plan.Slug))
 	return nil
 }
 
@@ -316,7 +316,7 @@ func UserProvisionScript(plan *bottle.Plan) string {
 		return ""
 	}
 	return "if command -v claude >/dev/null; then " +
-		"claude mcp add --scope user --transport http supervise " + names.URL(names.Supervise) + "/ >/dev/null 2>&1 || true; fi\n"
+		"claude mcp add --scope user --transport http supervise " + contract.URL(contract.Supervise) + "/ >/dev/null 2>&1 || true; fi\n"
 }
 
 // GitConfigScript sets the agent's commit identity (unless the image has
@@ -340,14 +340,14 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // and networks are removed, and the state and queue directories too unless
 // keep is set.
 func (e *Backend) Down(ctx context.Context, layout statedir.Layout, slug string, keep bool) error {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return err
 	}
 	return e.removeBottle(ctx, layout, slug, !keep)
 }
 
 func (e *Backend) removeBottle(ctx context.Context, layout statedir.Layout, slug string, removeState bool) error {
-	label := names.LabelSlug + "=" + slug
+	label := contract.LabelSlug + "=" + slug
 	cs, err := e.ListContainers(ctx, label, true)
 	if err != nil {
 		return err
@@ -406,13 +406,13 @@ type BottleInfo struct {
 
 // Bottles lists every bottle that has containers on the engine.
 func (e *Backend) Bottles(ctx context.Context, layout statedir.Layout) ([]BottleInfo, error) {
-	cs, err := e.ListContainers(ctx, names.LabelSlug, true)
+	cs, err := e.ListContainers(ctx, contract.LabelSlug, true)
 	if err != nil {
 		return nil, err
 	}
 	by := map[string]*BottleInfo{}
 	for _, c := range cs {
-		slug := c.Labels[names.LabelSlug]
+		slug := c.Labels[contract.LabelSlug]
 		b := by[slug]
 		if b == nil {
 			b = &BottleInfo{Slug: slug}

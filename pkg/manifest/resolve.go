@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
 
@@ -91,7 +91,7 @@ func (m *Manifest) Resolve(lookup func(string) (string, bool)) (*Resolved, error
 			c.add(key, "host variable %s is empty", ref)
 			continue
 		}
-		slot := names.TokenEnv(len(r.Tokens) + 1)
+		slot := contract.TokenEnv(len(r.Tokens) + 1)
 		r.Tokens = append(r.Tokens, Token{Ref: ref, Slot: slot})
 		r.tokenValues[slot] = v
 	}

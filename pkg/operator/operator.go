@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -195,7 +195,7 @@ func (o *Operator) rebuildAgent(ctx context.Context, slug, dockerfile string) (A
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	if err := o.Applier.Running(ctx, slug, names.RoleAgent); err != nil {
+	if err := o.Applier.Running(ctx, slug, contract.RoleAgent); err != nil {
 		return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
 	}
 	before, after, err := o.Applier.RebuildAgent(ctx, slug, df)
@@ -226,10 +226,10 @@ func (o *Operator) Allowlist(slug string) ([]string, error) {
 }
 
 func (o *Operator) pipelockConfig(slug string) (daemoncfg.Pipelock, error) {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return daemoncfg.Pipelock{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
 	}
-	data, err := os.ReadFile(filepath.Join(o.Layout.PipelockStateDir(slug), names.PipelockFile))
+	data, err := os.ReadFile(filepath.Join(o.Layout.PipelockStateDir(slug), contract.PipelockFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return daemoncfg.Pipelock{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
 	}
@@ -291,11 +291,11 @@ func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) 
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	if err := o.Applier.Running(ctx, slug, names.Pipelock); err != nil {
+	if err := o.Applier.Running(ctx, slug, contract.Pipelock); err != nil {
 		return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
 	}
 	dir := o.Layout.PipelockStateDir(slug)
-	old, err := os.ReadFile(filepath.Join(dir, names.PipelockFile))
+	old, err := os.ReadFile(filepath.Join(dir, contract.PipelockFile))
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
@@ -308,14 +308,14 @@ func (o *Operator) allowHost(ctx context.Context, slug string, hosts ...string) 
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	if err := statedir.WriteFileAtomic(dir, names.PipelockFile, out, statedir.PublicPerm); err != nil {
+	if err := statedir.WriteFileAtomic(dir, contract.PipelockFile, out, statedir.PublicPerm); err != nil {
 		return AuditEntry{}, err
 	}
 	if err := o.reloadPipelock(ctx, slug, out); err != nil {
 		// Put the file back: what is on disk must be what serves, or the
 		// next reload (or a pipelock restart) would apply a change the
 		// operator was told failed.
-		if rerr := statedir.WriteFileAtomic(dir, names.PipelockFile, old, statedir.PublicPerm); rerr != nil {
+		if rerr := statedir.WriteFileAtomic(dir, contract.PipelockFile, old, statedir.PublicPerm); rerr != nil {
 			return AuditEntry{}, fmt.Errorf("pipelock did not take the new allowlist (%w), and restoring the previous pipelock.yaml failed too: %w", err, rerr)
 		}
 		// Should the new file have been taken after all (a confirmation

@@ -16,9 +16,9 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecarflag"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -64,7 +64,7 @@ func stagedBottle(t *testing.T) (statedir.Layout, string) {
 	r, err := m.Resolve(func(string) (string, bool) { return "", false })
 	assert.NilError(t, err)
 	l := statedir.Layout{Home: t.TempDir()}
-	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: sidecarflag.Bundle, Layout: l})
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: contract.Bundle, Layout: l})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Stage())
 	return l, p.Slug
@@ -200,7 +200,7 @@ func authBottle(t *testing.T) (statedir.Layout, string) {
 	r, err := m.Resolve(func(k string) (string, bool) { return "ghp_secretvalue", k == "GH_PAT" })
 	assert.NilError(t, err)
 	l := statedir.Layout{Home: t.TempDir()}
-	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: sidecarflag.Bundle, Layout: l})
+	p, err := bottle.Prepare(bottle.Options{Bottle: r, Slug: "op-abcde", Shape: contract.Bundle, Layout: l})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Stage())
 	return l, p.Slug

@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -118,7 +118,7 @@ func (o *Operator) admit(ctx context.Context, slug string, a Access) (AuditEntry
 	if _, err := o.pipelockConfig(slug); err != nil {
 		return AuditEntry{}, err
 	}
-	for _, d := range []string{names.Egress, names.Pipelock} {
+	for _, d := range []string{contract.Egress, contract.Pipelock} {
 		if err := o.Applier.Running(ctx, slug, d); err != nil {
 			return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
 		}
@@ -194,7 +194,7 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 	if routesEqual(before, after) && slices.Equal(plBefore, plAfter) {
 		return AuditEntry{}, fmt.Errorf("bottle %s neither routes nor allows %s: nothing to deny (claude-bottle allow %s lists what it allows)", slug, host, slug)
 	}
-	for _, d := range []string{names.Egress, names.Pipelock} {
+	for _, d := range []string{contract.Egress, contract.Pipelock} {
 		if err := o.Applier.Running(ctx, slug, d); err != nil {
 			return AuditEntry{}, fmt.Errorf("%w: %w", ErrNotRunning, err)
 		}
@@ -214,7 +214,7 @@ func (o *Operator) Revoke(ctx context.Context, slug string, a Access, notes stri
 		if err != nil {
 			return AuditEntry{}, err
 		}
-		if err := statedir.WriteFileAtomic(o.Layout.PipelockStateDir(slug), names.PipelockFile, out, statedir.PublicPerm); err != nil {
+		if err := statedir.WriteFileAtomic(o.Layout.PipelockStateDir(slug), contract.PipelockFile, out, statedir.PublicPerm); err != nil {
 			return AuditEntry{}, err
 		}
 		if err := o.reloadPipelock(ctx, slug, out); err != nil {
@@ -235,10 +235,10 @@ func (o *Operator) reloadPipelock(ctx context.Context, slug string, written []by
 }
 
 func (o *Operator) routesFile(slug string) (daemoncfg.Routes, error) {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return daemoncfg.Routes{}, fmt.Errorf("%w: %w", ErrNoBottle, err)
 	}
-	data, err := os.ReadFile(filepath.Join(o.Layout.EgressStateDir(slug), names.RoutesFile))
+	data, err := os.ReadFile(filepath.Join(o.Layout.EgressStateDir(slug), contract.RoutesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return daemoncfg.Routes{}, fmt.Errorf("%w: %s has no state in %s (claude-bottle ls lists bottles)", ErrNoBottle, slug, o.Layout.StateRoot())
 	}
@@ -257,7 +257,7 @@ func (o *Operator) writeRoutes(slug string, rs []daemoncfg.Route) error {
 	if err != nil {
 		return err
 	}
-	return statedir.WriteFileAtomic(o.Layout.EgressStateDir(slug), names.RoutesFile, out, statedir.PublicPerm)
+	return statedir.WriteFileAtomic(o.Layout.EgressStateDir(slug), contract.RoutesFile, out, statedir.PublicPerm)
 }
 
 func cloneRoutes(rs []daemoncfg.Route) []daemoncfg.Route {

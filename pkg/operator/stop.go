@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // BottleStopped is the reason given to proposals answered by down.
@@ -16,7 +16,7 @@ const BottleStopped = "bottle stopped"
 // bottle that is going away and an agent still waiting gets an answer.
 // It returns how many it answered.
 func (o *Operator) RejectAll(slug, reason string) (int, error) {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return 0, err
 	}
 	ps, err := approvals.Queue{Dir: o.Layout.QueueDir(slug)}.Unanswered()

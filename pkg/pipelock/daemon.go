@@ -16,10 +16,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
@@ -161,11 +161,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pipelock run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", DefaultListen, "address to listen on (0.0.0.0:8888 to serve other containers)")
-	config := fs.String("config", names.ConfigDir(names.Pipelock)+"/pipelock.yaml", "pipelock.yaml")
+	config := fs.String("config", contract.ConfigDir(contract.Pipelock)+"/pipelock.yaml", "pipelock.yaml")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Pipelock)
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.Pipelock)
 	setMemoryLimit(os.LookupEnv)
 	cfg, sum, err := readConfig(*config)
 	if err != nil {
@@ -211,5 +211,5 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	s := live.Status()
 	log.Info("listening", "addr", ln.Addr().String(), "allowlist", s.Allowlist, "generation", s.Generation, "config_sha256", s.ConfigSHA256)
-	return sidecar.ServeHTTP(ctx, names.Pipelock, ln, live, log)
+	return sidecar.ServeHTTP(ctx, contract.Pipelock, ln, live, log)
 }

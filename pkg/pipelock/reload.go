@@ -16,9 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 )
 
 // ControlSocketEnv names the control socket of a pipelock (an abstract
@@ -32,8 +32,8 @@ const ControlSocketEnv = "CLAUDE_BOTTLE_PIPELOCK_CONTROL"
 const DefaultControlSocket = "@claude-bottle-pipelock-control"
 
 // Status is what the control socket reports: which configuration serves
-// (the type is the host↔bottle contract's, names.PipelockStatus).
-type Status = names.PipelockStatus
+// (the type is the host↔bottle contract's, contract.PipelockStatus).
+type Status = contract.PipelockStatus
 
 // generation is one loaded configuration and the proxy built from it.
 type generation struct {

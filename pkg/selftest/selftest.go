@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Secret is a value the agent holds and must not get out: either the name
@@ -175,7 +175,7 @@ func Cases(t Target) []Case {
 		add("1/cleartext-credential", 1, "plain HTTP to a route that carries a credential", curl("http://"+hostOf(t.AuthURL)+"/"), judgeHTTPBlock)
 	}
 	add("1/pipelock-direct", 1, "the agent's proxy pointed straight at pipelock, skipping egress",
-		noPath("curl -sS --max-time 8 -o /dev/null -x http://"+names.Pipelock+":"+strconv.Itoa(names.Port(names.Pipelock))+" "+t.AllowedURL+"/ 2>&1"), judgeNoPath)
+		noPath("curl -sS --max-time 8 -o /dev/null -x http://"+contract.Pipelock+":"+strconv.Itoa(contract.Port(contract.Pipelock))+" "+t.AllowedURL+"/ 2>&1"), judgeNoPath)
 
 	add("2/ip-literal", 2, "HTTPS to an IP literal", curl("https://"+t.AttackerIP+"/"), judgeHTTPBlock)
 	add("2/ip-literal-http", 2, "plain HTTP to an IP literal", curl("http://"+t.AttackerIP+"/"), judgeHTTPBlock)
@@ -312,7 +312,7 @@ var (
 	reStatus = regexp.MustCompile(`(?m)^HTTP (\d{3})$`)
 	reExit   = regexp.MustCompile(`(?m)^EXIT (\d+)$`)
 	// reBlockHeader finds the block header of a proxy's answer in curl's trace.
-	reBlockHeader = regexp.MustCompile(`(?mi)^< ` + regexp.QuoteMeta(names.BlockHeader) + ` *: *(.+?)\r?$`)
+	reBlockHeader = regexp.MustCompile(`(?mi)^< ` + regexp.QuoteMeta(contract.BlockHeader) + ` *: *(.+?)\r?$`)
 	// reDNSStatus finds dig's answer status.
 	reDNSStatus = regexp.MustCompile(`status: ([A-Z]+)`)
 )

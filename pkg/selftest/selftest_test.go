@@ -11,8 +11,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/pkg/bottle"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/manifest"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -91,13 +91,13 @@ func TestFromState(t *testing.T) {
 	}
 	_, err := FromState(layout, slug)
 	assert.ErrorContains(t, err, "no bottle b-abcde")
-	write(names.Egress, names.RoutesFile, "routes:\n- host: api.anthropic.com\n- host: api.github.com\n  paths: [/repos/acme/]\n  auth: {scheme: token, token_env: EGRESS_TOKEN_1}\n- host: pypi.org\n")
+	write(contract.Egress, contract.RoutesFile, "routes:\n- host: api.anthropic.com\n- host: api.github.com\n  paths: [/repos/acme/]\n  auth: {scheme: token, token_env: EGRESS_TOKEN_1}\n- host: pypi.org\n")
 	m, err := manifest.Parse([]byte("name = \"b\"\n[pipelock]\ntls_passthrough = [\"api.anthropic.com\"]\n"), "b.toml")
 	assert.NilError(t, err)
 	pl, err := bottle.PipelockConfig(m).Marshal()
 	assert.NilError(t, err)
-	write(names.Pipelock, names.PipelockFile, string(pl))
-	write(names.GitGate, "repos.yaml", "repos:\n- name: app\n  url: ssh://git@h/app.git\n  identity: id-app\n")
+	write(contract.Pipelock, contract.PipelockFile, string(pl))
+	write(contract.GitGate, "repos.yaml", "repos:\n- name: app\n  url: ssh://git@h/app.git\n  identity: id-app\n")
 	tg, err := FromState(layout, slug)
 	assert.NilError(t, err)
 	assert.Equal(t, tg.AllowedURL, "https://pypi.org")

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/statedir"
 )
 
@@ -26,11 +26,11 @@ const (
 // see docs/threat-model.md), the credential route the first such route with
 // one, the repo the first declared repo.
 func FromState(layout statedir.Layout, slug string) (Target, error) {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return Target{}, err
 	}
 	t := Target{AttackerHost: DefaultAttackerHost, AttackerIP: DefaultAttackerIP, OutsideResolver: DefaultOutsideResolver, Branch: "claude-bottle-selftest"}
-	data, err := os.ReadFile(filepath.Join(layout.EgressStateDir(slug), names.RoutesFile))
+	data, err := os.ReadFile(filepath.Join(layout.EgressStateDir(slug), contract.RoutesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return Target{}, fmt.Errorf("no bottle %s under %s (claude-bottle ls lists the running ones)", slug, layout.StateRoot())
 	}
@@ -42,7 +42,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 		return Target{}, fmt.Errorf("%s: %w", slug, err)
 	}
 	var passthrough []string
-	pdata, err := os.ReadFile(filepath.Join(layout.PipelockStateDir(slug), names.PipelockFile))
+	pdata, err := os.ReadFile(filepath.Join(layout.PipelockStateDir(slug), contract.PipelockFile))
 	if err != nil {
 		return Target{}, fmt.Errorf("bottle %s: %w", slug, err)
 	}
@@ -72,7 +72,7 @@ func FromState(layout statedir.Layout, slug string) (Target, error) {
 	if t.AllowedURL == "" {
 		return Target{}, fmt.Errorf("bottle %s has no egress route pipelock inspects (all are TLS passthrough or there are none): pass --allowed-url", slug)
 	}
-	if gdata, err := os.ReadFile(filepath.Join(layout.GitGateStateDir(slug), names.ReposFile)); err == nil {
+	if gdata, err := os.ReadFile(filepath.Join(layout.GitGateStateDir(slug), contract.ReposFile)); err == nil {
 		if gf, err := daemoncfg.ParseGitGate(gdata); err == nil && len(gf.Repos) > 0 {
 			t.RepoURL = gf.Repos[0].URL
 		}

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // Daemon is one daemon the binary can run.
@@ -37,7 +37,7 @@ func NewRegistry(ds ...Daemon) *Registry {
 // Names lists the built-in daemons in canonical order.
 func (r *Registry) Names() []string {
 	var out []string
-	for _, n := range names.Daemons() {
+	for _, n := range contract.Daemons() {
 		if _, ok := r.daemons[n]; ok {
 			out = append(out, n)
 		}
@@ -68,10 +68,10 @@ func (r *Registry) Main(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	d, ok := r.daemons[args[0]]
 	if !ok {
-		if slices.Contains(names.Daemons(), args[0]) {
+		if slices.Contains(contract.Daemons(), args[0]) {
 			return &UsageError{Msg: fmt.Sprintf("daemon %q is not built into this binary (built in: %s)", args[0], built)}
 		}
-		return &UsageError{Msg: fmt.Sprintf("unknown daemon %q (daemons: %s; built in: %s)", args[0], strings.Join(names.Daemons(), ", "), built)}
+		return &UsageError{Msg: fmt.Sprintf("unknown daemon %q (daemons: %s; built in: %s)", args[0], strings.Join(contract.Daemons(), ", "), built)}
 	}
 	return d.Run(ctx, args[1:], stdout, stderr)
 }

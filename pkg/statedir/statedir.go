@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
 
 // HomeEnv overrides the state root.
@@ -53,20 +53,20 @@ func (l Layout) StateRoot() string { return filepath.Join(l.Home, "state") }
 func (l Layout) StateDir(slug string) string { return filepath.Join(l.StateRoot(), slug) }
 
 // DaemonDir is the directory of one daemon inside a bottle's state; the daemon
-// sees it at names.ConfigDir(daemon).
+// sees it at contract.ConfigDir(daemon).
 func (l Layout) DaemonDir(slug, daemon string) string {
 	return filepath.Join(l.StateDir(slug), daemon)
 }
 
 // PipelockStateDir is the directory the running pipelock has mounted; an
 // allowlist change must be written here to be seen.
-func (l Layout) PipelockStateDir(slug string) string { return l.DaemonDir(slug, names.Pipelock) }
+func (l Layout) PipelockStateDir(slug string) string { return l.DaemonDir(slug, contract.Pipelock) }
 
 // EgressStateDir holds routes.yaml and the bottle CA.
-func (l Layout) EgressStateDir(slug string) string { return l.DaemonDir(slug, names.Egress) }
+func (l Layout) EgressStateDir(slug string) string { return l.DaemonDir(slug, contract.Egress) }
 
 // GitGateStateDir holds repo config, identities and known_hosts.
-func (l Layout) GitGateStateDir(slug string) string { return l.DaemonDir(slug, names.GitGate) }
+func (l Layout) GitGateStateDir(slug string) string { return l.DaemonDir(slug, contract.GitGate) }
 
 // AgentCADir holds only the bottle CA certificate: the one file of the state
 // the agent may see.
@@ -108,7 +108,7 @@ type File struct {
 // Staging over an existing state directory is refused.
 func (l Layout) Stage(slug string, files []File) (err error) {
 	defer func() { err = explainStorage(err, l.StateRoot()) }()
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return err
 	}
 	final := l.StateDir(slug)
@@ -152,7 +152,7 @@ func (l Layout) Stage(slug string, files []File) (err error) {
 
 // Remove deletes the state directory and queue of slug.
 func (l Layout) Remove(slug string) error {
-	if err := names.ValidateSlug(slug); err != nil {
+	if err := contract.ValidateSlug(slug); err != nil {
 		return err
 	}
 	return errors.Join(os.RemoveAll(l.StateDir(slug)), os.RemoveAll(l.QueueDir(slug)))

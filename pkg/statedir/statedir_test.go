@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/fs"
 )
@@ -128,8 +128,8 @@ func TestStage(t *testing.T) {
 	for path, perm := range map[string]os.FileMode{
 		l.StateDir(slug):       DirPerm,
 		l.EgressStateDir(slug): DirPerm,
-		filepath.Join(l.EgressStateDir(slug), names.CAKey):  PrivatePerm,
-		filepath.Join(l.EgressStateDir(slug), names.CACert): PublicPerm,
+		filepath.Join(l.EgressStateDir(slug), contract.CAKey):  PrivatePerm,
+		filepath.Join(l.EgressStateDir(slug), contract.CACert): PublicPerm,
 	} {
 		st, err := os.Stat(path)
 		assert.NilError(t, err)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
 )
 
@@ -20,31 +20,31 @@ import (
 func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port := os.Getenv(names.SupervisePortEnv)
+	port := os.Getenv(contract.SupervisePortEnv)
 	if port == "" {
-		port = fmt.Sprint(names.Port(names.Supervise))
+		port = fmt.Sprint(contract.Port(contract.Supervise))
 	}
 	listen := fs.String("listen", "127.0.0.1:"+port, "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	slug, dir := os.Getenv(names.SuperviseSlugEnv), os.Getenv(names.SuperviseQueueEnv)
+	slug, dir := os.Getenv(contract.SuperviseSlugEnv), os.Getenv(contract.SuperviseQueueEnv)
 	if slug == "" || dir == "" {
-		return errors.New("supervise: " + names.SuperviseSlugEnv + " and " + names.SuperviseQueueEnv + " must be set (the renderer sets them)")
+		return errors.New("supervise: " + contract.SuperviseSlugEnv + " and " + contract.SuperviseQueueEnv + " must be set (the renderer sets them)")
 	}
 	wait := 10 * time.Minute
-	if v := os.Getenv(names.SuperviseWaitEnv); v != "" {
+	if v := os.Getenv(contract.SuperviseWaitEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("supervise: %s=%q: want a duration such as 10m", names.SuperviseWaitEnv, v)
+			return fmt.Errorf("supervise: %s=%q: want a duration such as 10m", contract.SuperviseWaitEnv, v)
 		}
 		wait = d
 	}
-	egressURL := os.Getenv(names.SuperviseEgressURLEnv)
+	egressURL := os.Getenv(contract.SuperviseEgressURLEnv)
 	if egressURL == "" {
-		egressURL = names.URL(names.Egress)
+		egressURL = contract.URL(contract.Egress)
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", names.Supervise)
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.Supervise)
 	q := approvals.Queue{Dir: dir}
 	if err := q.Ensure(); err != nil {
 		return fmt.Errorf("supervise: %w", err)
@@ -55,5 +55,5 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("supervise: listen %s: %w", *listen, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "queue", dir)
-	return sidecar.ServeHTTP(ctx, names.Supervise, ln, s.Handler(), log)
+	return sidecar.ServeHTTP(ctx, contract.Supervise, ln, s.Handler(), log)
 }

@@ -20,9 +20,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/pkg/names"
 	"github.com/claude-bottle/claude-bottle/pkg/termtext"
 )
 
@@ -117,7 +117,7 @@ func New(opts Options) *Server {
 	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindPipelock, Description: "Ask the operator to allow a host pipelock blocked (its 403 body starts 'blocked:'). Waits for the answer."}, s.pipelockBlock)
 	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindEgress, Description: "Ask the operator for an egress route to a host (and paths) egress refused (its 403 body starts 'egress:'). Waits for the answer."}, s.egressBlock)
 	mcp.AddTool(s.mcp, &mcp.Tool{Name: approvals.KindCapability, Description: "Ask the operator to rebuild the agent image from a Dockerfile (FROM the current image) that adds a missing tool. Waits for the answer."}, s.capabilityBlock)
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: names.ToolListRoutes, Description: "List the hosts and paths egress currently allows (no approval needed)."}, s.listRoutes)
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: contract.ToolListRoutes, Description: "List the hosts and paths egress currently allows (no approval needed)."}, s.listRoutes)
 	return s
 }
 
@@ -308,7 +308,7 @@ func EgressAllowlist(proxyURL string) func(ctx context.Context) ([]daemoncfg.Rou
 			return nil, err
 		}
 		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}, Timeout: 10 * time.Second}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, names.EgressAllowlistURL, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, contract.EgressAllowlistURL, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package names
+package contract
 
 // WorkspaceMount is where git-gate finds the workspace mirror of a bottle
 // started by `claude-bottle run` (the state dir's workspace/ directory,

@@ -1,8 +1,12 @@
-// Package names holds the naming contract every part of claude-bottle shares:
-// daemon names and ports, container, network and project names, labels, and
-// the paths at which sidecars see their state. Tests, images and the renderer
-// must agree on these, so they are defined once, here.
-package names
+// Package contract is everything the host side and the bottle side of
+// claude-bottle must spell the same way, defined once: daemon names, ports
+// and argv; container, network and project names; labels and role values;
+// in-container paths and the files of each daemon's state directory; the
+// environment variables that cross (and the shape flag); the headers the
+// agent sees on a refusal; egress' control URL; supervise's MCP tool names;
+// and the status record pipelock reports to the host. Tests, images, the
+// renderer and the daemons import it; it imports nothing of the module.
+package contract
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package sidecarflag
+package contract
 
 import (
 	"testing"
@@ -41,14 +41,14 @@ func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func TestFromEnv(t *testing.T) {
-	assert.Equal(t, FromEnv(env(nil)), Legacy)
-	assert.Equal(t, FromEnv(env(map[string]string{BundleEnv: "1"})), Bundle)
-	assert.Equal(t, FromEnv(env(map[string]string{BundleEnv: "off"})), Legacy)
+func TestShapeFromEnv(t *testing.T) {
+	assert.Equal(t, ShapeFromEnv(env(nil)), Legacy)
+	assert.Equal(t, ShapeFromEnv(env(map[string]string{BundleEnv: "1"})), Bundle)
+	assert.Equal(t, ShapeFromEnv(env(map[string]string{BundleEnv: "off"})), Legacy)
 }
 
 func TestImage(t *testing.T) {
-	assert.Equal(t, Image(env(nil)), DefaultImage)
-	assert.Equal(t, Image(env(map[string]string{ImageEnv: "  "})), DefaultImage)
-	assert.Equal(t, Image(env(map[string]string{ImageEnv: " reg.local/sc:v2 "})), "reg.local/sc:v2")
+	assert.Equal(t, SidecarImage(env(nil)), DefaultSidecarImage)
+	assert.Equal(t, SidecarImage(env(map[string]string{ImageEnv: "  "})), DefaultSidecarImage)
+	assert.Equal(t, SidecarImage(env(map[string]string{ImageEnv: " reg.local/sc:v2 "})), "reg.local/sc:v2")
 }

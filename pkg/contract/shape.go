@@ -1,18 +1,13 @@
-// Package sidecarflag reads the two environment variables that choose how a
-// bottle's sidecars run: CLAUDE_BOTTLE_SIDECAR_BUNDLE (four containers or one
-// bundle) and CLAUDE_BOTTLE_SIDECAR_IMAGE (the image they run).
-package sidecarflag
+package contract
+
+// The two environment variables that choose how a bottle's sidecars run:
+// BundleEnv (four containers or one bundle) and ImageEnv (the image they
+// run).
 
 import "strings"
 
-// Environment variable names.
-const (
-	BundleEnv = "CLAUDE_BOTTLE_SIDECAR_BUNDLE"
-	ImageEnv  = "CLAUDE_BOTTLE_SIDECAR_IMAGE"
-)
-
-// DefaultImage is the sidecars image when ImageEnv is unset or blank.
-const DefaultImage = "claude-bottle-sidecars:latest"
+// DefaultSidecarImage is the sidecars image when ImageEnv is unset or blank.
+const DefaultSidecarImage = "claude-bottle-sidecars:latest"
 
 // Shape is how the sidecar daemons are deployed.
 type Shape string
@@ -37,18 +32,18 @@ func ParseBundle(value string, set bool) Shape {
 	return Bundle
 }
 
-// FromEnv returns the shape chosen by the environment seen through lookup
+// ShapeFromEnv returns the shape chosen by the environment seen through lookup
 // (os.LookupEnv in production).
-func FromEnv(lookup func(string) (string, bool)) Shape {
+func ShapeFromEnv(lookup func(string) (string, bool)) Shape {
 	v, ok := lookup(BundleEnv)
 	return ParseBundle(v, ok)
 }
 
-// Image returns the sidecars image: CLAUDE_BOTTLE_SIDECAR_IMAGE when set and
+// SidecarImage returns the sidecars image: CLAUDE_BOTTLE_SIDECAR_IMAGE when set and
 // not blank, else DefaultImage.
-func Image(lookup func(string) (string, bool)) string {
+func SidecarImage(lookup func(string) (string, bool)) string {
 	if v, ok := lookup(ImageEnv); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v)
 	}
-	return DefaultImage
+	return DefaultSidecarImage
 }

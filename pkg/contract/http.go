@@ -1,4 +1,4 @@
-package names
+package contract
 
 // What the agent sees of a refusal, and the daemons' own endpoints.
 const (

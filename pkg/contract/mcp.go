@@ -1,4 +1,4 @@
-package names
+package contract
 
 // Supervise's MCP tools. The three *-block tools make proposals, whose
 // kind in the queue is the tool's name.

@@ -1,4 +1,4 @@
-package names
+package contract
 
 // Files in a daemon's state directory (mounted read-only at ConfigDir): the
 // host writes them, the daemon reads them.
