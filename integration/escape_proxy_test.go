@@ -16,7 +16,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/itest"
 	"github.com/claude-bottle/claude-bottle/internal/leakcheck"
 	"github.com/claude-bottle/claude-bottle/internal/standin"
-	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // wsScript runs inside the agent: it opens a TCP connection to egress

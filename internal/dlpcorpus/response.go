@@ -1,9 +1,9 @@
 package dlpcorpus
 
-import "github.com/claude-bottle/claude-bottle/pkg/inject"
+import "github.com/claude-bottle/claude-bottle/internal/inject"
 
 // responseDetector judges response cases with pipelock's prompt-injection
-// scanner (pkg/inject): a case counts as detected when pipelock's default
+// scanner (internal/inject): a case counts as detected when pipelock's default
 // action refuses it (a high-confidence finding); medium-confidence ones
 // are only reported to the agent in a header, which is not a refusal.
 func responseDetector() Detector {

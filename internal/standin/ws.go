@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // serveWebSocket accepts a WebSocket handshake (permessage-deflate when

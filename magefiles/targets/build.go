@@ -7,7 +7,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/claude-bottle/claude-bottle/pkg/build"
+	"github.com/claude-bottle/claude-bottle/internal/gobuild"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/images"
 )
@@ -32,7 +32,7 @@ func (Build) Base(ctx context.Context) error {
 
 // Binaries builds static linux binaries of the project into build/bin/linux-<arch>.
 func (Build) Binaries(ctx context.Context) error {
-	dir, err := build.Go(ctx, build.Options{})
+	dir, err := gobuild.Go(ctx, gobuild.Options{})
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (Build) GitUpstreamTest(ctx context.Context) error {
 // Sidecars builds the sidecars image (initd + daemons), tagged claude-bottle-sidecars:latest or $CLAUDE_BOTTLE_SIDECAR_IMAGE.
 func (Build) Sidecars(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base, Build.Binaries)
-	return buildImage(ctx, images.Sidecars(contract.SidecarImage(os.LookupEnv), build.Options{}.RelOutDir()))
+	return buildImage(ctx, images.Sidecars(contract.SidecarImage(os.LookupEnv), gobuild.Options{}.RelOutDir()))
 }
 
 func buildImage(ctx context.Context, spec images.Spec) error {

@@ -17,7 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/gitgate"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 )
 

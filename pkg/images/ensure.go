@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/build"
+	"github.com/claude-bottle/claude-bottle/internal/gobuild"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
@@ -61,7 +61,7 @@ func Known(ref, sidecarImage string, lookup func(string) (string, bool)) (Spec, 
 	case GitUpstreamTestImage:
 		return GitUpstreamTest(), true
 	case sidecarImage:
-		return Sidecars(sidecarImage, build.Options{}.RelOutDir()), true
+		return Sidecars(sidecarImage, gobuild.Options{}.RelOutDir()), true
 	}
 	return Spec{}, false
 }
@@ -134,7 +134,7 @@ func Ensure(ctx context.Context, eng *engine.Engine, ref string, opts EnsureOpti
 	}
 	if len(spec.Files) > 0 && !embedded {
 		fmt.Fprintln(out, "building the static binaries")
-		if _, err := build.Go(ctx, build.Options{Root: root}); err != nil {
+		if _, err := gobuild.Go(ctx, gobuild.Options{Root: root}); err != nil {
 			return false, err
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/claude-bottle/claude-bottle/pkg/build"
+	"github.com/claude-bottle/claude-bottle/internal/gobuild"
 	"github.com/claude-bottle/claude-bottle/pkg/engine"
 )
 
@@ -74,7 +74,7 @@ func SnifferTest() Spec {
 // AgentTest is the spec of AgentTestImage.
 func AgentTest() Spec {
 	return Spec{Tag: AgentTestImage, Dockerfile: "dockerfiles/Dockerfile.agent-test",
-		Files: map[string]string{"claude": build.Options{}.RelOutDir() + "/claude-standin"}}
+		Files: map[string]string{"claude": gobuild.Options{}.RelOutDir() + "/claude-standin"}}
 }
 
 // BuildOptions tunes Build. The zero value is the default.

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/inject"
+	"github.com/claude-bottle/claude-bottle/internal/inject"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 

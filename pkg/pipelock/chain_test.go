@@ -17,7 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
-	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // newChain puts a real egress in front of the env's pipelock, as in a

@@ -21,7 +21,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 

@@ -31,8 +31,8 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
-	"github.com/claude-bottle/claude-bottle/pkg/inject"
-	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+	"github.com/claude-bottle/claude-bottle/internal/inject"
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 )
 

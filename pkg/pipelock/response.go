@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/inject"
-	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
+	"github.com/claude-bottle/claude-bottle/internal/inject"
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 )
 
 // Response scanning: a response the agent will read as text is decoded

@@ -14,9 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/inject"
-	"github.com/claude-bottle/claude-bottle/pkg/logsafe"
-	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+	"github.com/claude-bottle/claude-bottle/internal/inject"
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // isUpgrade reports whether r asks to switch protocols.

@@ -18,8 +18,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/inject"
-	"github.com/claude-bottle/claude-bottle/pkg/wsframe"
+	"github.com/claude-bottle/claude-bottle/internal/inject"
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // wsServer is the stand-in internet's WebSocket endpoint: it records every

@@ -13,7 +13,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
-	"github.com/claude-bottle/claude-bottle/pkg/sidecar"
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 )
 
 // Run is `claude-bottle-sidecar supervise [--listen ADDR]`.

@@ -2,4 +2,4 @@
 // that the image Dockerfiles copy in. Go binaries are built on the host
 // because HTTPS from inside build containers (to the module proxy) is not
 // reliable on the machines this project targets.
-package build
+package gobuild

@@ -1,4 +1,7 @@
-package build
+// Package gobuild compiles the module's Go programs on the host for the
+// images (CGO off, trimmed paths, no build ID), because HTTPS from inside
+// build containers to the Go module proxy cannot be relied on.
+package gobuild
 
 import (
 	"context"
