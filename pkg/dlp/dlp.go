@@ -412,11 +412,12 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		ruleText := text
-		if v.enc == EncRaw && len(v.text) > 4096 && !mostlyText(v.text) {
-			// A binary body (an archive, an image, compressed data): the
-			// rules read its printable islands (a .env inside a tar, a
+		if textual && len(text) > 4096 && !mostlyText(text) {
+			// A binary body (an archive, an image, compressed data), or
+			// its percent-, quoted-printable- or Unicode-decoded reading:
+			// the rules read its printable islands (a .env inside a tar, a
 			// token in an image's metadata), not the noise between them.
-			ruleText = textIslands(v.text)
+			ruleText = textIslands(text)
 		}
 		if textual && s.rules(c, part, v.enc, ruleText) {
 			return true
@@ -429,7 +430,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		if s.gl != nil && textual {
-			b.add(s.gl.keywords, part, v.enc, text)
+			b.add(s.gl.keywords, part, v.enc, ruleText)
 		}
 		return false
 	})
@@ -489,37 +490,46 @@ func (s *Scanner) ScanParts(parts []Part) []Finding {
 
 // textIslands returns the runs of at least 16 printable ASCII bytes (or
 // whitespace) of s, one per line.
-func textIslands(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if !printable[s[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(s) && printable[s[i]] {
-			i++
-		}
-		if i-start >= 16 {
-			b.WriteString(s[start:i])
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
+func textIslands(s string) string { return islands(s, 16) }
 
 var printable = makeSet(func(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' })
+
+// printTab and asciiGraphTab count bytes without a branch per byte:
+// printable ASCII or whitespace, and printable ASCII only.
+var (
+	printTab      = countTable(func(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' })
+	asciiGraphTab = countTable(func(c byte) bool { return c >= 0x20 && c < 0x7f })
+)
+
+func countTable(pred func(byte) bool) (t [256]uint8) {
+	for c := range 256 {
+		if pred(byte(c)) {
+			t[c] = 1
+		}
+	}
+	return t
+}
+
+// countIn counts the bytes of s that tab marks.
+func countIn(s string, tab *[256]uint8) int {
+	n0, n1, n2, n3 := 0, 0, 0, 0
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		n0 += int(tab[s[i]])
+		n1 += int(tab[s[i+1]])
+		n2 += int(tab[s[i+2]])
+		n3 += int(tab[s[i+3]])
+	}
+	for ; i < len(s); i++ {
+		n0 += int(tab[s[i]])
+	}
+	return n0 + n1 + n2 + n3
+}
 
 // mostlyText reports whether at least 90 % of s is printable ASCII or
 // whitespace.
 func mostlyText(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' {
-			n++
-		}
-	}
-	return n*10 >= len(s)*9
+	return countIn(s, &printTab)*10 >= len(s)*9
 }
 
 // Entropy thresholds, in bits per character, for one host label or path

@@ -36,6 +36,8 @@ type knownSet struct {
 	pow        map[int]uint64 // rollBase^(n-1) per length
 	lengths    []int
 	tokLengths []int
+	// anyGroups and tokGroups are byLen and tokLen by length.
+	anyGroups, tokGroups []lenGroup
 }
 
 func newKnownSet(fps []Fingerprint) (*knownSet, error) {
@@ -78,6 +80,8 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 		}
 		ks.byLen[fp.Length] = append(ks.byLen[fp.Length], k)
 	}
+	ks.anyGroups = ks.groups(ks.lengths, ks.byLen)
+	ks.tokGroups = ks.groups(ks.tokLengths, ks.tokLen)
 	return ks, errors.Join(errs...)
 }
 
@@ -85,61 +89,99 @@ const rollBase = secretfp.RollBase
 
 func rollHash(s string) uint64 { return secretfp.Roll(s) }
 
+// lenGroup is the secrets of one length.
+type lenGroup struct {
+	n     int
+	powN  uint64 // rollBase^n: removes the byte leaving the window
+	cands []known
+}
+
+// groups returns the secrets of the given lengths, grouped by length.
+func (ks *knownSet) groups(lengths []int, by map[int][]known) []lenGroup {
+	gs := make([]lenGroup, 0, len(lengths))
+	for _, n := range lengths {
+		gs = append(gs, lenGroup{n: n, powN: ks.pow[n] * rollBase, cands: by[n]})
+	}
+	return gs
+}
+
 // find returns the names of known secrets occurring in text.
 func (ks *knownSet) find(text string) []string {
 	if ks == nil {
 		return nil
 	}
 	var out []string
-	for _, n := range ks.lengths {
-		out = ks.scanRun(out, text, n, ks.byLen[n])
-	}
-	if len(ks.tokLengths) == 0 {
+	out = scanGroups(out, text, ks.anyGroups)
+	if len(ks.tokGroups) == 0 {
 		return out
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
-	for i := 0; i < len(text); {
-		if !tokenSet[text[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(text) && tokenSet[text[i]] {
-			i++
-		}
-		if run := text[start:i]; len(run) >= secretfp.MinLen {
-			for _, n := range ks.tokLengths {
-				if len(run) >= n {
-					out = ks.scanRun(out, run, n, ks.tokLen[n])
-				}
+	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
+		out = scanGroups(out, run, ks.tokGroups)
+		return false
+	})
+	return out
+}
+
+// scanGroups runs Rabin-Karp for every length of gs over text, up to four
+// lengths in one pass (their rolling hashes are independent, so the CPU
+// updates them side by side).
+func scanGroups(out []string, text string, gs []lenGroup) []string {
+	for len(gs) > 0 {
+		k := min(len(gs), 4)
+		out = scan4(out, text, gs[:k])
+		gs = gs[k:]
+	}
+	return out
+}
+
+func scan4(out []string, text string, gs []lenGroup) []string {
+	var (
+		h    [4]uint64
+		pw   [4]uint64
+		n    [4]int
+		roll [4]uint64 // the first candidate's roll: the common one-secret case
+	)
+	m := len(gs)
+	shortest := len(text) + 1
+	for j, g := range gs {
+		n[j], pw[j], roll[j] = g.n, g.powN, g.cands[0].roll
+		shortest = min(shortest, g.n)
+	}
+	if len(text) < shortest {
+		return out
+	}
+	for e := 0; e < len(text); e++ {
+		c := uint64(text[e])
+		for j := 0; j < m; j++ {
+			var gone uint64
+			if e >= n[j] {
+				gone = uint64(text[e-n[j]])
+			}
+			h[j] = h[j]*rollBase + c - gone*pw[j]
+			if e+1 < n[j] {
+				continue
+			}
+			if h[j] == roll[j] || len(gs[j].cands) > 1 {
+				out = confirm(out, text[e+1-n[j]:e+1], h[j], gs[j].cands)
 			}
 		}
 	}
 	return out
 }
 
-// scanRun finds secrets of length n among cands in text (Rabin-Karp).
-func (ks *knownSet) scanRun(out []string, text string, n int, cands []known) []string {
-	if len(text) < n {
-		return out
-	}
-	pow := ks.pow[n] // removes the outgoing byte
-	h := rollHash(text[:n])
-	for i := 0; ; i++ {
-		for _, k := range cands {
-			if h == k.roll {
-				sum := sha256.Sum256([]byte(text[i : i+n]))
-				if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
-					out = appendOnce(out, k.name)
-				}
+// confirm checks a window whose rolling hash is h against the candidates.
+func confirm(out []string, win string, h uint64, cands []known) []string {
+	for _, k := range cands {
+		if h == k.roll {
+			sum := sha256.Sum256([]byte(win))
+			if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
+				out = appendOnce(out, k.name)
 			}
 		}
-		if i+n >= len(text) {
-			return out
-		}
-		h = (h-uint64(text[i])*pow)*rollBase + uint64(text[i+n])
 	}
+	return out
 }
 
 var tokenSet = makeSet(secretfp.IsTokenByte)

@@ -133,6 +133,17 @@ func delimitedHex(s string) (string, bool) {
 	}
 	i := 0
 	for i < len(s) {
+		if len(cur) == 0 && i+2 < len(s) && i > 0 {
+			// Cheap test first, without a branch: a pair of hex digits
+			// standing alone, or a 0x / \x prefix.
+			c := s[i]
+			pair := hexTab[c] & hexTab[s[i+1]] & (1 ^ hexTab[s[i+2]]) & (1 ^ hexTab[s[i-1]])
+			prefix := b2u8(c == '0' || c == '\\') & b2u8(s[i+1]|0x20 == 'x')
+			if pair|prefix == 0 {
+				i++
+				continue
+			}
+		}
 		// Skip an optional 0x / \x prefix.
 		j := i
 		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
@@ -163,6 +174,17 @@ func delimitedHex(s string) (string, bool) {
 	return string(out), true
 }
 
+var despaceSepTab = countTable(func(c byte) bool {
+	return c == ' ' || c == '.' || c == '-' || c == '_' || c == ',' || c == '|' || c == '/'
+})
+
+func b2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // despace joins characters spaced out by a single separator ("s k - a n t",
 // "A.K.I.A…", "t_o_k_e_n"): runs of at least 16 single characters each
 // followed by the same separator are emitted without it.
@@ -170,7 +192,9 @@ func despace(s string) (string, bool) {
 	var out []byte
 	for i := 0; i+3 < len(s); {
 		sep := s[i+1]
-		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
+		// Cheap test first, without a branch: s[i+1] and s[i+3] are the
+		// same separator.
+		if despaceSepTab[sep]&b2u8(sep == s[i+3]) == 0 || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' {
 			i++
 			continue
 		}
@@ -251,6 +275,8 @@ func b32Keep(r int) int {
 	}
 	return 0
 }
+
+var hexTab = countTable(func(c byte) bool { return isHex[c] })
 
 var (
 	isB32Upper = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '2' && c <= '7' })
