@@ -259,48 +259,49 @@ func ibanValid(s string) bool {
 // seedPhrase counts consecutive BIP-39 words (lower case, separated by
 // whitespace, commas, or list numbering such as "1." or "2)").
 func (r *ruleScan) seedPhrase(text string) {
-	run := 0
-	for i := 0; i < len(text) && !r.stop; {
-		c := text[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			j := i
-			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
-				j++
-			}
-			var lw [8]byte
-			ok := j-i >= 3 && j-i <= 8
-			if ok {
-				a, b, c := lowerASCII[text[i]]-'a', lowerASCII[text[i+1]]-'a', lowerASCII[text[i+2]]-'a'
-				ok = a < 26 && b < 26 && c < 26 && bip39Prefix[int(a)*676+int(b)*26+int(c)]
-			}
-			if ok {
-				for k := i; k < j; k++ {
-					lw[k-i] = lowerASCII[text[k]]
-				}
-				ok = bip39Has(lw[:j-i])
-			}
-			if ok {
-				run++
-				if run >= seedWords {
-					r.hit("seed-phrase")
-					return
-				}
-			} else {
-				run = 0
-			}
-			i = j
-			continue
-		}
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_':
-		case isDigit(c) || c == '.' || c == ')' || c == ':':
-			// list numbering
-		default:
+	run, prevEnd := 0, 0
+	// Words of three letters or more; anything between two of them other
+	// than separators and numbering (a shorter word included) breaks the
+	// run.
+	eachRunAt(text, letterSet, 3, func(start, end int) bool {
+		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
 			run = 0
 		}
-		i++
-	}
+		prevEnd = end
+		ok := end-start <= 8
+		if ok {
+			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
+			ok = bip39Prefix[int(a)*676+int(b)*26+int(c)]
+		}
+		if ok {
+			var lw [8]byte
+			for k := start; k < end; k++ {
+				lw[k-start] = lowerASCII[text[k]]
+			}
+			ok = bip39Has(lw[:end-start])
+		}
+		if !ok {
+			run = 0
+			return false
+		}
+		run++
+		if run >= seedWords {
+			r.hit("seed-phrase")
+			return true
+		}
+		return r.stop
+	})
 }
+
+var (
+	letterSet = makeSet(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
+	// seedSepTab: what may stand between the words of a seed phrase:
+	// whitespace, commas, dashes, quotes, and list numbering ("1." "2)").
+	seedSepTab = countTable(func(c byte) bool {
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_' ||
+			isDigit(c) || c == '.' || c == ')' || c == ':'
+	})
+)
 
 // wif finds Bitcoin WIF private keys: 51–52 Base58 characters starting 5,
 // K, L (mainnet) or 9, c (testnet) with a valid Base58Check checksum.

@@ -92,15 +92,19 @@ func rollHash(s string) uint64 { return secretfp.Roll(s) }
 // lenGroup is the secrets of one length.
 type lenGroup struct {
 	n     int
-	powN  uint64 // rollBase^n: removes the byte leaving the window
+	gone  [256]uint64 // c·rollBase^n: removes byte c leaving the window
 	cands []known
 }
 
 // groups returns the secrets of the given lengths, grouped by length.
 func (ks *knownSet) groups(lengths []int, by map[int][]known) []lenGroup {
-	gs := make([]lenGroup, 0, len(lengths))
-	for _, n := range lengths {
-		gs = append(gs, lenGroup{n: n, powN: ks.pow[n] * rollBase, cands: by[n]})
+	gs := make([]lenGroup, len(lengths))
+	for i, n := range lengths {
+		gs[i].n, gs[i].cands = n, by[n]
+		powN := ks.pow[n] * rollBase
+		for c := range gs[i].gone {
+			gs[i].gone[c] = uint64(c) * powN
+		}
 	}
 	return gs
 }
@@ -124,48 +128,54 @@ func (ks *knownSet) find(text string) []string {
 	return out
 }
 
-// scanGroups runs Rabin-Karp for every length of gs over text, up to four
-// lengths in one pass (their rolling hashes are independent, so the CPU
-// updates them side by side).
+// scanGroups runs Rabin-Karp for every length of gs over text, two
+// lengths per pass (their rolling hashes are independent, so the CPU
+// updates them side by side). The byte leaving a window is removed by a
+// table lookup, so a length costs one multiply per byte.
 func scanGroups(out []string, text string, gs []lenGroup) []string {
-	for len(gs) > 0 {
-		k := min(len(gs), 4)
-		out = scan4(out, text, gs[:k])
-		gs = gs[k:]
+	for len(gs) >= 2 {
+		out = scan2(out, text, &gs[0], &gs[1])
+		gs = gs[2:]
+	}
+	if len(gs) == 1 {
+		out = scan2(out, text, &gs[0], &gs[0])
 	}
 	return out
 }
 
-func scan4(out []string, text string, gs []lenGroup) []string {
-	var (
-		h    [4]uint64
-		pw   [4]uint64
-		n    [4]int
-		roll [4]uint64 // the first candidate's roll: the common one-secret case
-	)
-	m := len(gs)
-	shortest := len(text) + 1
-	for j, g := range gs {
-		n[j], pw[j], roll[j] = g.n, g.powN, g.cands[0].roll
-		shortest = min(shortest, g.n)
-	}
-	if len(text) < shortest {
-		return out
-	}
-	for e := 0; e < len(text); e++ {
+func scan2(out []string, text string, g0, g1 *lenGroup) []string {
+	n0, n1 := g0.n, g1.n
+	t0, t1 := &g0.gone, &g1.gone
+	r0, r1 := g0.cands[0].roll, g1.cands[0].roll
+	multi := len(g0.cands) > 1 || len(g1.cands) > 1
+	longest := max(n0, n1)
+	var h0, h1 uint64
+	// Warm-up: the first longest bytes, where a window is not yet full.
+	e := 0
+	for ; e < len(text) && e < longest; e++ {
 		c := uint64(text[e])
-		for j := 0; j < m; j++ {
-			var gone uint64
-			if e >= n[j] {
-				gone = uint64(text[e-n[j]])
-			}
-			h[j] = h[j]*rollBase + c - gone*pw[j]
-			if e+1 < n[j] {
-				continue
-			}
-			if h[j] == roll[j] || len(gs[j].cands) > 1 {
-				out = confirm(out, text[e+1-n[j]:e+1], h[j], gs[j].cands)
-			}
+		h0 = h0*rollBase + c
+		if e >= n0 {
+			h0 -= t0[text[e-n0]]
+		}
+		h1 = h1*rollBase + c
+		if e >= n1 {
+			h1 -= t1[text[e-n1]]
+		}
+		if e+1 >= n0 && (h0 == r0 || multi) {
+			out = confirm(out, text[e+1-n0:e+1], h0, g0.cands)
+		}
+		if e+1 >= n1 && (h1 == r1 || multi) {
+			out = confirm(out, text[e+1-n1:e+1], h1, g1.cands)
+		}
+	}
+	for ; e < len(text); e++ {
+		c := uint64(text[e])
+		h0 = h0*rollBase + c - t0[text[e-n0]]
+		h1 = h1*rollBase + c - t1[text[e-n1]]
+		if h0 == r0 || h1 == r1 || multi {
+			out = confirm(out, text[e+1-n0:e+1], h0, g0.cands)
+			out = confirm(out, text[e+1-n1:e+1], h1, g1.cands)
 		}
 	}
 	return out

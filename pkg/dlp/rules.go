@@ -514,8 +514,16 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (done bool) 
 	if seps*12 <= len(tok) && len(tok) > 200 {
 		return false
 	}
-	for _, p := range strings.FieldsFunc(tok, func(c rune) bool { return c == '/' || c == '+' }) {
-		if r.randomToken(text, start, p) {
+	// Each part between separators; randomToken wants 20 characters or
+	// more, so shorter parts are passed over without a look.
+	for rest := tok; rest != ""; {
+		p := rest
+		if k := strings.IndexAny(rest, "/+"); k >= 0 {
+			p, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
+		if len(p) >= 20 && r.randomToken(text, start, p) {
 			r.hit("high-entropy-token")
 			return true
 		}
