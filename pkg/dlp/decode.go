@@ -162,7 +162,7 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 					continue // no eight ASCII bytes in a row: nothing to find
 				}
 				b, err := hex.DecodeString(r)
-				if err != nil || len(b) < minKnownLen {
+				if err != nil || len(b) < minKnownLen || !exact && !holdsText(b) {
 					continue
 				}
 				if inner(EncHex, string(b)) {
@@ -172,7 +172,7 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 			return false
 		})
 		if !stop && len(b64) >= 24 {
-			stop = base32Runs(b64, func(d string) bool { return inner(EncBase32, d) })
+			stop = base32Runs(b64, func(d string) bool { return (exact || holdsText(d)) && inner(EncBase32, d) })
 		}
 		return stop
 	})
@@ -360,7 +360,7 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 			continue // no eight ASCII bytes in a row: nothing to find
 		}
 		b, err := enc.DecodeString(r)
-		if err != nil || len(b) < minKnownLen {
+		if err != nil || len(b) < minKnownLen || !exact && !holdsText(b) {
 			continue
 		}
 		if fn(string(b)) {
@@ -458,8 +458,7 @@ func b64MayHoldASCII(r string, val *[256]uint8) bool {
 // decoded byte is ASCII when its first digit is below 8.
 func windowedHex(r string) string {
 	r = r[:len(r)/2*2]
-	var out []byte
-	var buf [128]byte
+	var out, buf []byte
 	pairs := len(r) / 2
 	run := 0
 	for p := 0; p < pairs; p++ {
@@ -469,16 +468,12 @@ func windowedHex(r string) string {
 			for q < pairs && hexASCIITab[r[2*q]] == 1 {
 				q++
 			}
-			for lo := (p + 1 - minWindowBytes) * 2; lo < q*2; {
-				n := min(q*2-lo, 2*len(buf))
-				k, err := hex.Decode(buf[:], []byte(r[lo:lo+n]))
-				if err != nil {
-					return finishWindows(out)
-				}
-				out = append(out, buf[:k]...)
-				lo += n
+			lo, hi := (p+1-minWindowBytes)*2, q*2
+			buf = slices.Grow(buf[:0], (hi-lo)/2)[:(hi-lo)/2]
+			if _, err := hex.Decode(buf, []byte(r[lo:hi])); err == nil && holdsText(buf) {
+				out = append(out, buf...)
+				out = append(out, windowSep)
 			}
-			out = append(out, windowSep)
 			p, run = q, 0
 		}
 	}
@@ -514,13 +509,32 @@ func appendASCII(out, b []byte) []byte {
 		for j < len(b) && b[j] < 0x80 {
 			j++
 		}
-		if j-i >= minWindowBytes {
+		if j-i >= minWindowBytes && holdsText(b[i:j]) {
 			out = append(out, b[i:j]...)
 			out = append(out, windowSep)
 		}
 		i = j
 	}
 	return out
+}
+
+// holdsText reports whether b holds what a scan of a decoded reading can
+// find anything in: a run of printable bytes (NULs in between allowed, as
+// in UTF-16) with at least eight that are not NUL. Every rule, token,
+// known secret (when exact is not asked for), island and nested encoding
+// needs one; a decoding without is binary noise and is not read.
+func holdsText[T ~string | ~[]byte](b T) bool {
+	run, text := 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		in := int(printTab[c]) | b2i(c == 0)
+		run = (run + 1) * in
+		text = (text + int(printTab[c])) * in
+		if text >= minWindowBytes {
+			return true
+		}
+	}
+	return false
 }
 
 // finishWindows drops the last separator; a windowed decoding that is a

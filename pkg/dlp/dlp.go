@@ -374,9 +374,10 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	if text == "" {
 		return
 	}
-	// Known secrets that may hold any byte need every decoded byte; the
-	// rest of the scan looks for ASCII only.
-	complete := readViews(text, len(s.known.anyGroups) > 0, func(v view) bool {
+	// Known secrets that may hold any byte, and extra patterns that may
+	// match anything, need every decoded byte; the rest of the scan looks
+	// for runs of ASCII text only.
+	complete := readViews(text, len(s.known.anyGroups) > 0 || len(s.patterns) > 0, func(v view) bool {
 		for _, name := range s.known.find(v.text) {
 			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
 				return true

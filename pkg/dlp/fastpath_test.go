@@ -309,7 +309,8 @@ func TestKnownFindMatchesNaive(t *testing.T) {
 	}
 }
 
-// asciiStretches are the runs of at least minWindowBytes bytes below 0x80.
+// asciiStretches are the runs of at least minWindowBytes bytes below 0x80
+// that hold text (holdsText).
 func asciiStretches(b []byte) []string {
 	var out []string
 	for i := 0; i < len(b); {
@@ -321,7 +322,7 @@ func asciiStretches(b []byte) []string {
 		for j < len(b) && b[j] < 0x80 {
 			j++
 		}
-		if j-i >= minWindowBytes {
+		if j-i >= minWindowBytes && holdsText(b[i:j]) {
 			out = append(out, string(b[i:j]))
 		}
 		i = j
@@ -392,9 +393,39 @@ func TestWindowedDecodingKeepsASCII(t *testing.T) {
 			assert.NilError(t, err)
 			want := asciiStretches(full)
 			assert.DeepEqual(t, split(windowedHex(rr)), want)
-			assert.Equal(t, hexMayHoldASCII(rr), len(want) > 0)
+			if len(want) > 0 {
+				assert.Assert(t, hexMayHoldASCII(rr))
+			}
 		}
 	}
+}
+
+// TestHoldsText: holdsText is "an island of eight printable bytes once
+// NULs are removed" without the copy.
+func TestHoldsText(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for range 20000 {
+		b := []byte(randomText(r, r.IntN(40)))
+		for i := range b {
+			if r.IntN(5) == 0 {
+				b[i] = 0
+			}
+		}
+		// Removing NULs joins printable runs only where NULs were all
+		// that separated them, which is what holdsText allows.
+		assert.Equal(t, holdsText(b), refHoldsTextStrict(b), "%q", b)
+	}
+}
+
+// refHoldsTextStrict: some maximal run of printable-or-NUL bytes has at
+// least eight printable bytes.
+func refHoldsTextStrict(b []byte) bool {
+	for _, run := range refEachRun(string(b), printableOrNUL, 1) {
+		if len(strings.ReplaceAll(run, "\x00", "")) >= 8 {
+			return true
+		}
+	}
+	return false
 }
 
 // TestWindowedViewsFindSecrets: a secret inside a long random base64 or
