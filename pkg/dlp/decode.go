@@ -68,7 +68,13 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 		}
 		return emit(v)
 	}
-	readings := []view{{EncRaw, s}}
+	// Each reading is read as soon as it is made, and only the last one
+	// the next is made from stays referenced: a text's readings are never
+	// all held at once.
+	read := func(v view) bool { return out(v) || decodedRuns(v.text, 0, exact, out) }
+	if read(view{EncRaw, s}) {
+		return !over
+	}
 	cur := s
 	for range maxURLDecode {
 		// '+' stays '+': as a space it would cut base64 apart; form
@@ -80,29 +86,28 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 		if next == cur {
 			break
 		}
-		readings = append(readings, view{EncURL, next})
+		if read(view{EncURL, next}) {
+			return !over
+		}
 		cur = next
 	}
 	// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
 	if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
 		if f := foldUnicode(cur); f != cur {
-			readings = append(readings, view{EncUnicode, f})
+			if read(view{EncUnicode, f}) {
+				return !over
+			}
 			cur = f
 		}
 	}
-	if q, ok := quotedPrintable(cur); ok && q != cur {
-		readings = append(readings, view{EncQuotedPrintable, q})
+	if q, ok := quotedPrintable(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
+		return !over
 	}
-	if h, ok := delimitedHex(cur); ok {
-		readings = append(readings, view{EncHexDelimited, h})
+	if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
+		return !over
 	}
-	if d, ok := despace(cur); ok {
-		readings = append(readings, view{EncDespaced, d})
-	}
-	for _, v := range readings {
-		if out(v) || decodedRuns(v.text, 0, exact, out) {
-			return !over
-		}
+	if d, ok := despace(cur); ok && read(view{EncDespaced, d}) {
+		return !over
 	}
 	return !over
 }

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -622,6 +623,10 @@ func (s *Scanner) ScanBody(contentType string, body []byte) ([]Finding, error) {
 }
 
 func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth int) {
+	// The scan only reads the body and keeps none of it (readings are
+	// transient, findings hold no text): read it in place rather than
+	// copying it (a 10 MiB upload would otherwise cost 10 MiB more).
+	text := unsafe.String(unsafe.SliceData(body), len(body))
 	mt, params, _ := mime.ParseMediaType(contentType)
 	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if declared || startsJSON(body) {
@@ -634,17 +639,17 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// anything else is.
 			var b strings.Builder
 			b.Grow(len(body))
-			flattenJSONText(&b, string(body))
+			flattenJSONText(&b, text)
 			s.scan(c, "body (json)", "", b.String())
 			if valid {
 				return
 			}
 		}
 	}
-	s.scan(c, "body", "", string(body))
+	s.scan(c, "body", "", text)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		if vals, err := url.ParseQuery(string(body)); err == nil {
+		if vals, err := url.ParseQuery(text); err == nil {
 			var b strings.Builder
 			for k, vs := range vals {
 				b.WriteString(k)
