@@ -385,7 +385,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		if (v.enc == EncRaw || v.enc == EncURL) && s.known.any() {
-			for _, name := range s.known.find(reverse(v.text)) {
+			for _, name := range s.known.findReversed(v.text) {
 				if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
 					return true
 				}

@@ -288,12 +288,15 @@ func TestKnownFindMatchesNaive(t *testing.T) {
 		ks, err := newKnownSet(fps)
 		assert.NilError(t, err)
 		text := randomText(r, r.IntN(500))
-		for name, v := range vals {
-			if r.IntN(2) == 0 {
+		for _, v := range vals {
+			if r.IntN(3) == 0 {
 				at := r.IntN(len(text) + 1)
 				text = text[:at] + v + text[at:]
 			}
-			_ = name
+			if r.IntN(3) == 0 {
+				at := r.IntN(len(text) + 1)
+				text = text[:at] + reverse(v) + text[at:]
+			}
 		}
 		var want []string
 		for name, v := range vals {
@@ -306,6 +309,19 @@ func TestKnownFindMatchesNaive(t *testing.T) {
 		slices.Sort(got)
 		slices.Sort(want)
 		assert.DeepEqual(t, got, want)
+		// Reversed: the same search over the text read backwards.
+		rtext := reverse(text)
+		var rwant []string
+		for name, v := range vals {
+			if strings.Contains(rtext, v) {
+				rwant = append(rwant, name)
+			}
+		}
+		rgot := ks.findReversed(text)
+		found += len(rgot)
+		slices.Sort(rgot)
+		slices.Sort(rwant)
+		assert.DeepEqual(t, rgot, rwant)
 	}
 }
 

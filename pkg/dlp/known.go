@@ -110,19 +110,25 @@ func (ks *knownSet) groups(lengths []int, by map[int][]known) []lenGroup {
 }
 
 // find returns the names of known secrets occurring in text.
-func (ks *knownSet) find(text string) []string {
+func (ks *knownSet) find(text string) []string { return ks.findDir(text, false) }
+
+// findReversed is find(reverse(text)) without the reversed copy: the
+// windows are hashed reading text backwards.
+func (ks *knownSet) findReversed(text string) []string { return ks.findDir(text, true) }
+
+func (ks *knownSet) findDir(text string, rev bool) []string {
 	if ks == nil {
 		return nil
 	}
 	var out []string
-	out = scanGroups(out, text, ks.anyGroups)
+	out = scanGroups(out, text, ks.anyGroups, rev)
 	if len(ks.tokGroups) == 0 {
 		return out
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
 	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
-		out = scanGroups(out, run, ks.tokGroups)
+		out = scanGroups(out, run, ks.tokGroups, rev)
 		return false
 	})
 	return out
@@ -132,13 +138,15 @@ func (ks *knownSet) find(text string) []string {
 // lengths per pass (their rolling hashes are independent, so the CPU
 // updates them side by side). The byte leaving a window is removed by a
 // table lookup, so a length costs one multiply per byte.
-func scanGroups(out []string, text string, gs []lenGroup) []string {
-	for len(gs) >= 2 {
-		out = scan2(out, text, &gs[0], &gs[1])
-		gs = gs[2:]
-	}
-	if len(gs) == 1 {
-		out = scan2(out, text, &gs[0], &gs[0])
+func scanGroups(out []string, text string, gs []lenGroup, rev bool) []string {
+	for len(gs) > 0 {
+		g1 := &gs[min(1, len(gs)-1)]
+		if rev {
+			out = scan2Rev(out, text, &gs[0], g1)
+		} else {
+			out = scan2(out, text, &gs[0], g1)
+		}
+		gs = gs[min(2, len(gs)):]
 	}
 	return out
 }
@@ -176,6 +184,35 @@ func scan2(out []string, text string, g0, g1 *lenGroup) []string {
 		if h0 == r0 || h1 == r1 || multi {
 			out = confirm(out, text[e+1-n0:e+1], h0, g0.cands)
 			out = confirm(out, text[e+1-n1:e+1], h1, g1.cands)
+		}
+	}
+	return out
+}
+
+// scan2Rev is scan2 over the text read from its end to its start: the
+// window starting at e, read backwards, hashes as text[e] + rollBase·(the
+// window starting at e+1) − text[e+n]·rollBase^n.
+func scan2Rev(out []string, text string, g0, g1 *lenGroup) []string {
+	n0, n1 := g0.n, g1.n
+	t0, t1 := &g0.gone, &g1.gone
+	r0, r1 := g0.cands[0].roll, g1.cands[0].roll
+	multi := len(g0.cands) > 1 || len(g1.cands) > 1
+	var h0, h1 uint64
+	for e := len(text) - 1; e >= 0; e-- {
+		c := uint64(text[e])
+		h0 = h0*rollBase + c
+		if e+n0 < len(text) {
+			h0 -= t0[text[e+n0]]
+		}
+		h1 = h1*rollBase + c
+		if e+n1 < len(text) {
+			h1 -= t1[text[e+n1]]
+		}
+		if e+n0 <= len(text) && (h0 == r0 || multi) {
+			out = confirm(out, reverse(text[e:e+n0]), h0, g0.cands)
+		}
+		if e+n1 <= len(text) && (h1 == r1 || multi) {
+			out = confirm(out, reverse(text[e:e+n1]), h1, g1.cands)
 		}
 	}
 	return out
