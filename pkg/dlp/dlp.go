@@ -379,16 +379,15 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	// match anything, need every decoded byte; the rest of the scan looks
 	// for runs of ASCII text only.
 	complete := readViews(text, len(s.known.anyGroups) > 0 || len(s.patterns) > 0, func(v view) bool {
-		for _, name := range s.known.find(v.text) {
+		found, reversed := s.known.findBoth(v.text, true, (v.enc == EncRaw || v.enc == EncURL) && s.known.any())
+		for _, name := range found {
 			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
 				return true
 			}
 		}
-		if (v.enc == EncRaw || v.enc == EncURL) && s.known.any() {
-			for _, name := range s.known.findReversed(v.text) {
-				if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
-					return true
-				}
+		for _, name := range reversed {
+			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
+				return true
 			}
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,

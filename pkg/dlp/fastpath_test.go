@@ -174,6 +174,36 @@ func (r *ruleScan) refPrefixPass(text string) {
 	}
 }
 
+func (r *ruleScan) refIBANs(text string) {
+	for i := 0; i+15 <= len(text) && !r.stop; i++ {
+		if i > 0 && isAlnum(text[i-1]) || !(text[i] >= 'A' && text[i] <= 'Z' && text[i+1] >= 'A' && text[i+1] <= 'Z' && isDigit(text[i+2]) && isDigit(text[i+3])) {
+			continue
+		}
+		want := ibanLen[text[i:i+2]]
+		if want == 0 {
+			continue
+		}
+		var b []byte
+		j := i
+		for j < len(text) && len(b) < want {
+			c := text[j]
+			if c == ' ' && len(b)%4 == 0 && len(b) > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+				j++
+				continue
+			}
+			if !isDigit(c) && (c < 'A' || c > 'Z') {
+				break
+			}
+			b = append(b, c)
+			j++
+		}
+		if len(b) == want && (j == len(text) || !isAlnum(text[j])) && ibanValid(string(b)) {
+			r.hit("iban")
+			i = j
+		}
+	}
+}
+
 func (r *ruleScan) refCards(text string) {
 	var digits [19]byte
 	for i := 0; i < len(text) && !r.stop; i++ {
@@ -252,7 +282,7 @@ func TestRulePassesMatchReference(t *testing.T) {
 		}{
 			{"field", func(rs *ruleScan) { rs.fieldPass(text) }, func(rs *ruleScan) { rs.refFieldPass(text) }},
 			{"seed", func(rs *ruleScan) { rs.seedPhrase(text) }, func(rs *ruleScan) { rs.refSeedPhrase(text) }},
-			{"prefix", func(rs *ruleScan) { rs.prefixPass(text) }, func(rs *ruleScan) { rs.refPrefixPass(text) }},
+			{"prefix", func(rs *ruleScan) { rs.prefixPass(text) }, func(rs *ruleScan) { rs.refPrefixPass(text); rs.refIBANs(text) }},
 			{"cards", func(rs *ruleScan) { rs.cards(text) }, func(rs *ruleScan) { rs.refCards(text) }},
 			{"wif", func(rs *ruleScan) { rs.wif(text) }, func(rs *ruleScan) { rs.refWIF(text) }},
 		} {

@@ -82,9 +82,7 @@ func (r *ruleScan) financialPass(text string) {
 	if !d[ClassCard] {
 		r.cards(text)
 	}
-	if !d[ClassIBAN] && !r.stop {
-		r.ibans(text)
-	}
+	// IBANs are looked for by prefixPass, at their country codes.
 	if !d[ClassSeed] && !r.stop {
 		r.seedPhrase(text)
 	}
@@ -194,44 +192,49 @@ var ibanLen = map[string]int{
 	"PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }
 
-// ibans finds IBANs, compact or in groups of four separated by spaces.
-func (r *ruleScan) ibans(text string) {
-	for i := 0; i+15 <= len(text) && !r.stop; i++ {
-		prev := byte(' ')
-		if i > 0 {
-			prev = text[i-1]
-		}
-		// Two capitals, two digits, not inside a word.
-		if upperTab[text[i]]&upperTab[text[i+1]]&digitTab[text[i+2]]&digitTab[text[i+3]]&notAlnumTab[prev] == 0 {
-			continue
-		}
-		want := ibanLen[text[i:i+2]]
-		if want == 0 {
-			continue
-		}
-		var b [34]byte
-		n, j := 0, i
-		for j < len(text) && n < want {
-			c := text[j]
-			if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
-				j++
-				continue
-			}
-			if !isDigit(c) && (c < 'A' || c > 'Z') {
-				break
-			}
-			b[n] = c
-			n++
-			j++
-		}
-		if n != want || j < len(text) && isAlnum(text[j]) {
-			continue
-		}
-		if ibanValid(string(b[:n])) {
-			r.hit("iban")
-			i = j
-		}
+// IBANs, compact or in groups of four separated by spaces.
+// ibanAt checks for an IBAN starting at text[i] (prefixPass calls it where
+// a country code's two letters stand); it returns where a valid one ends,
+// or 0.
+func (r *ruleScan) ibanAt(text string, i int) int {
+	if i+15 > len(text) {
+		return 0
 	}
+	prev := byte(' ')
+	if i > 0 {
+		prev = text[i-1]
+	}
+	// Two capitals, two digits, not inside a word.
+	if upperTab[text[i]]&upperTab[text[i+1]]&digitTab[text[i+2]]&digitTab[text[i+3]]&notAlnumTab[prev] == 0 {
+		return 0
+	}
+	want := ibanLen[text[i:i+2]]
+	if want == 0 {
+		return 0
+	}
+	var b [34]byte
+	n, j := 0, i
+	for j < len(text) && n < want {
+		c := text[j]
+		if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+			j++
+			continue
+		}
+		if !isDigit(c) && (c < 'A' || c > 'Z') {
+			break
+		}
+		b[n] = c
+		n++
+		j++
+	}
+	if n != want || j < len(text) && isAlnum(text[j]) {
+		return 0
+	}
+	if ibanValid(string(b[:n])) {
+		r.hit("iban")
+		return j
+	}
+	return 0
 }
 
 // ibanValid: move the first four characters to the end, letters to

@@ -117,21 +117,37 @@ func (ks *knownSet) find(text string) []string { return ks.findDir(text, false) 
 func (ks *knownSet) findReversed(text string) []string { return ks.findDir(text, true) }
 
 func (ks *knownSet) findDir(text string, rev bool) []string {
+	fwd, bwd := ks.findBoth(text, !rev, rev)
+	return append(fwd, bwd...)
+}
+
+// findBoth is find (when fwd) and findReversed (when bwd) in one walk of
+// the token runs.
+func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []string) {
 	if ks == nil {
-		return nil
+		return nil, nil
 	}
-	var out []string
-	out = scanGroups(out, text, ks.anyGroups, rev)
+	if fwd {
+		found = scanGroups(found, text, ks.anyGroups, false)
+	}
+	if bwd {
+		reversed = scanGroups(reversed, text, ks.anyGroups, true)
+	}
 	if len(ks.tokGroups) == 0 {
-		return out
+		return found, reversed
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
 	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
-		out = scanGroups(out, run, ks.tokGroups, rev)
+		if fwd {
+			found = scanGroups(found, run, ks.tokGroups, false)
+		}
+		if bwd {
+			reversed = scanGroups(reversed, run, ks.tokGroups, true)
+		}
 		return false
 	})
-	return out
+	return found, reversed
 }
 
 // scanGroups runs Rabin-Karp for every length of gs over text, two

@@ -144,6 +144,9 @@ var prefixes = func() *prefixTable {
 	for _, p := range awsLowerPrefixes {
 		t.fwdPairs.add(p[0], p[1])
 	}
+	for cc := range ibanLen {
+		t.fwdPairs.add(cc[0], cc[1])
+	}
 	return t
 }()
 
@@ -189,14 +192,21 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 	return r.stop
 }
 
-// prefixPass finds provider tokens, and AWS key ids written lower-case
-// (awsLower): one bit test per byte of the two-byte prefix set; a candidate
+// prefixPass finds provider tokens, AWS key ids written lower-case
+// (awsLower) and IBANs (ibanAt, at their country code): one bit test per
+// byte of the two-byte prefix set; a candidate
 // costs at most its rule's max length.
 func (r *ruleScan) prefixPass(text string) {
-	resume := 0 // a token found ends here: no other starts inside it
+	resume := 0     // a token found ends here: no other starts inside it
+	ibanResume := 0 // likewise for an IBAN
 	prefixes.fwdPairs.eachPair(text, false, func(i int) bool {
 		if text[i] == 'a' {
 			r.awsLower(text, i)
+		}
+		if text[i] <= 'Z' && i >= ibanResume && !r.s.disabled[ClassIBAN] {
+			if j := r.ibanAt(text, i); j > 0 {
+				ibanResume = j + 1
+			}
 		}
 		if i < resume || i > 0 && setNotBoundary[text[i-1]] {
 			return r.stop
