@@ -192,10 +192,9 @@ var ibanLen = map[string]int{
 	"PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }
 
-// IBANs, compact or in groups of four separated by spaces.
-// ibanAt checks for an IBAN starting at text[i] (prefixPass calls it where
-// a country code's two letters stand); it returns where a valid one ends,
-// or 0.
+// ibanAt checks for an IBAN, compact or in groups of four separated by
+// spaces, starting at text[i] (prefixPass calls it where a country code's
+// two letters stand); it returns where a valid one ends, or 0.
 func (r *ruleScan) ibanAt(text string, i int) int {
 	if i+15 > len(text) {
 		return 0
