@@ -75,41 +75,115 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 	if read(view{EncRaw, s}) {
 		return !over
 	}
-	cur := s
+	// A long text with a few escapes decodes to itself but near them: the
+	// percent- and quoted-printable readings of such a text hold only the
+	// stretches around its escapes (escapeWindows), and the readings made
+	// from the fully decoded text are then made from the raw text and from
+	// those stretches.
+	cur, windowed := s, false
 	for range maxURLDecode {
 		// '+' stays '+': as a space it would cut base64 apart; form
 		// bodies and queries are also read field by field.
 		if !strings.Contains(cur, "%") {
 			break
 		}
-		next := lenientUnescape(cur)
+		next, w := escapeWindows(cur, percentEscapeAt, lenientUnescape)
 		if next == cur {
 			break
 		}
 		if read(view{EncURL, next}) {
 			return !over
 		}
-		cur = next
+		cur, windowed = next, windowed || w
 	}
-	// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
-	if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
-		if f := foldUnicode(cur); f != cur {
-			if read(view{EncUnicode, f}) {
-				return !over
+	bases := []string{cur}
+	if windowed {
+		bases = []string{s, cur}
+	}
+	for _, cur := range bases {
+		// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
+		if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
+			if f := foldUnicode(cur); f != cur {
+				if read(view{EncUnicode, f}) {
+					return !over
+				}
+				cur = f
 			}
-			cur = f
+		}
+		if q, ok := quotedPrintableWindows(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
+			return !over
+		}
+		if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
+			return !over
+		}
+		if d, ok := despace(cur); ok && read(view{EncDespaced, d}) {
+			return !over
 		}
 	}
-	if q, ok := quotedPrintable(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
-		return !over
-	}
-	if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
-		return !over
-	}
-	if d, ok := despace(cur); ok && read(view{EncDespaced, d}) {
-		return !over
-	}
 	return !over
+}
+
+// escapeContext is how much text on each side of an escape a windowed
+// reading keeps: more than any rule looks at around what it matches (a
+// field name and its value, a token, a key block's header and body, the
+// context words of the entropy rule).
+const escapeContext = 1024
+
+// windowSepText separates the stretches of a windowed reading: a line of
+// its own holding one byte no rule, run or token takes in.
+const windowSepText = "\n\xff\n"
+
+// escapeWindows returns decode(s) when the escapes of s (escapeAt gives
+// the length of the escape at i, or 0) and their context cover half of s
+// or more; otherwise the decodings of the stretches of s within
+// escapeContext of an escape, joined by windowSepText, and windowed true.
+// Any secret the decoding makes (one that spans a decoded escape) lies in
+// such a stretch; the rest of the decoding is the raw text, read already.
+func escapeWindows(s string, escapeAt func(s string, i int) int, decode func(string) string) (string, bool) {
+	if len(s) < 8*escapeContext {
+		return decode(s), false
+	}
+	type span struct{ lo, hi int }
+	var spans []span
+	covered := 0
+	for i := 0; i < len(s); i++ {
+		n := escapeAt(s, i)
+		if n == 0 {
+			continue
+		}
+		lo, hi := max(0, i-escapeContext), min(len(s), i+n+escapeContext)
+		if k := len(spans) - 1; k >= 0 && lo <= spans[k].hi {
+			covered += hi - spans[k].hi
+			spans[k].hi = hi
+		} else {
+			spans = append(spans, span{lo, hi})
+			covered += hi - lo
+		}
+		if covered*2 >= len(s) {
+			return decode(s), false
+		}
+		i += n - 1
+	}
+	if len(spans) == 0 {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(covered + len(spans)*len(windowSepText))
+	for k, sp := range spans {
+		if k > 0 {
+			b.WriteString(windowSepText)
+		}
+		b.WriteString(decode(s[sp.lo:sp.hi]))
+	}
+	return b.String(), true
+}
+
+// percentEscapeAt is the length of a %XX escape at s[i], or 0.
+func percentEscapeAt(s string, i int) int {
+	if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+		return 3
+	}
+	return 0
 }
 
 // lenientUnescape undoes every valid %XX and leaves invalid ones as they

@@ -511,3 +511,76 @@ func wrap(s string, w int) []byte {
 	b.WriteString(s)
 	return []byte(b.String())
 }
+
+// TestWindowedReadingsFindSecrets: in a long body with a few escapes, the
+// percent- and quoted-printable readings hold only the stretches around
+// them; a secret encoded there is still found, and so is one encoded
+// otherwise far from them (read from the raw text).
+func TestWindowedReadingsFindSecrets(t *testing.T) {
+	s := scanner(t, Options{})
+	token := "ghp_" + strings.Repeat("Zk8qXv9Lm2", 4)[:36]
+	percentAll := func(v string) string {
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			fmt.Fprintf(&b, "%%%02X", v[i])
+		}
+		return b.String()
+	}
+	qpAll := func(v string) string {
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			fmt.Fprintf(&b, "=%02X", v[i])
+		}
+		return b.String()
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	filler := func(n int) string {
+		if r.IntN(2) == 0 {
+			return string(randomBytes(n))
+		}
+		return randomText(r, n)[:n]
+	}
+	for i := range 60 {
+		var hidden string
+		switch i % 6 {
+		case 0:
+			hidden = percentAll(token)
+		case 1:
+			hidden = qpAll(token)
+		case 2:
+			hidden = percentAll(qpAll(token))
+		case 3:
+			hidden = percentAll(secrets["aws"])
+		case 4:
+			hidden = "x%20y" + filler(20000) + qpAll(token) // a stray escape far away
+		default:
+			hidden = qpAll(secrets["aws"]) + filler(30000) + "%41%42"
+		}
+		body := filler(10000+r.IntN(40000)) + " " + hidden + " " + filler(10000+r.IntN(40000))
+		fs, err := s.ScanBody("application/octet-stream", []byte(body))
+		assert.NilError(t, err)
+		found := false
+		for _, f := range fs {
+			found = found || f.Rule == "github-token" || f.Rule == "known-secret" && f.Known == "aws"
+		}
+		assert.Assert(t, found, "case %d: %v", i, fs)
+	}
+}
+
+// TestEscapeWindows: a windowed decoding is the decodings of the stretches
+// around the escapes; a dense one is the whole decoding.
+func TestEscapeWindows(t *testing.T) {
+	long := strings.Repeat("a", 20000) + "%41" + strings.Repeat("b", 20000)
+	w, windowed := escapeWindows(long, percentEscapeAt, lenientUnescape)
+	assert.Assert(t, windowed)
+	assert.Equal(t, w, strings.Repeat("a", escapeContext)+"A"+strings.Repeat("b", escapeContext))
+	dense := strings.Repeat("ab%41", 4000)
+	w, windowed = escapeWindows(dense, percentEscapeAt, lenientUnescape)
+	assert.Assert(t, !windowed)
+	assert.Equal(t, w, lenientUnescape(dense))
+	two := strings.Repeat("a", 10000) + "%41" + strings.Repeat("b", 10000) + "=42" + strings.Repeat("c", 1500) + "=43" + strings.Repeat("d", 10000)
+	w, windowed = escapeWindows(two, qpEscapeAt, qpDecode)
+	assert.Assert(t, windowed)
+	assert.Equal(t, strings.Count(w, windowSepText), 0) // the two escapes' stretches overlap: one stretch
+	assert.Assert(t, strings.Contains(w, "bbB"+strings.Repeat("c", 1500)+"Cdd"))
+}

@@ -70,21 +70,62 @@ func foldUnicode(s string) string {
 	return b.String()
 }
 
+// quotedPrintableWindows is quotedPrintable read by escapeWindows: a long
+// text with a few escapes reads as the stretches around them.
+func quotedPrintableWindows(s string) (string, bool) {
+	if !qpEscaped(s) {
+		return "", false
+	}
+	d, _ := escapeWindows(s, qpEscapeAt, qpDecode)
+	return d, true
+}
+
+// qpEscapeAt is the length of a quoted-printable escape (=XX) or soft line
+// break (= before a line end) at s[i], or 0.
+func qpEscapeAt(s string, i int) int {
+	if s[i] != '=' || i+1 >= len(s) {
+		return 0
+	}
+	if i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+		return 3
+	}
+	if s[i+1] == '\n' {
+		return 2
+	}
+	if s[i+1] == '\r' {
+		if i+2 < len(s) && s[i+2] == '\n' {
+			return 3
+		}
+		return 2
+	}
+	return 0
+}
+
 // quotedPrintable decodes =XX escapes and soft line breaks; ok is false when
 // s has fewer than two escapes.
 func quotedPrintable(s string) (string, bool) {
+	if !qpEscaped(s) {
+		return "", false
+	}
+	return qpDecode(s), true
+}
+
+// qpEscaped reports whether s has two =XX escapes or more.
+func qpEscaped(s string) bool {
 	n := 0
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] == '=' && isHex[s[i+1]] && isHex[s[i+2]] {
 			n++
 			if n >= 2 {
-				break
+				return true
 			}
 		}
 	}
-	if n < 2 {
-		return "", false
-	}
+	return false
+}
+
+// qpDecode undoes =XX escapes and soft line breaks.
+func qpDecode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -103,7 +144,7 @@ func quotedPrintable(s string) (string, bool) {
 		}
 		b.WriteByte(c)
 	}
-	return b.String(), true
+	return b.String()
 }
 
 func unhex(c byte) byte {
