@@ -636,9 +636,13 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// duplicate key kept. Valid JSON holds nothing outside its
 			// strings and scalars, so its raw text is not read again;
 			// anything else is.
+			// When the raw text is read too, only the lines where an
+			// escape was undone are new.
 			var b strings.Builder
-			b.Grow(len(body))
-			flattenJSONText(&b, text)
+			if valid {
+				b.Grow(len(body))
+			}
+			flattenJSON(&b, text, !valid)
 			s.scan(c, "body (json)", "", b.String())
 			if valid {
 				return
