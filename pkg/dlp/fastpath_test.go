@@ -584,3 +584,26 @@ func TestEscapeWindows(t *testing.T) {
 	assert.Equal(t, strings.Count(w, windowSepText), 0) // the two escapes' stretches overlap: one stretch
 	assert.Assert(t, strings.Contains(w, "bbB"+strings.Repeat("c", 1500)+"Cdd"))
 }
+
+// TestInvalidJSONEscapedSecret: a body declared JSON that is not valid
+// JSON is read raw and, where escapes were undone, as JSON: a secret
+// hidden behind JSON escapes or written plainly is found either way.
+func TestInvalidJSONEscapedSecret(t *testing.T) {
+	s := scanner(t, Options{})
+	token := "ghp_" + strings.Repeat("Zk8qXv9Lm2", 4)[:36]
+	escaped := strings.ReplaceAll(token, "p", `\u0070`)
+	filler := strings.Repeat(`{"path":"a.go","content":"package a\n\nfunc f() {}\n"}`+"\n", 2000)
+	for _, body := range []string{
+		filler + `{"token":"` + escaped + `"}` + "\n" + filler,
+		filler + `{"token":"` + token + `"}` + "\n" + filler,
+		filler + `{"token":"` + escaped, // truncated
+	} {
+		fs, err := s.ScanBody("application/json", []byte(body))
+		assert.NilError(t, err)
+		found := false
+		for _, f := range fs {
+			found = found || f.Rule == "github-token" || f.Rule == "github-pat"
+		}
+		assert.Assert(t, found, "%v", fs)
+	}
+}
