@@ -35,10 +35,19 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 		}
 		switch {
 		case c == '"':
-			kb.Reset()
-			j := readJSONString(&kb, s, i+1)
-			str := kb.String()
-			esc := strings.IndexByte(s[i+1:j], '\\') >= 0
+			// A string without escapes is its own text (no copy); one
+			// with escapes is decoded.
+			var str string
+			var j int
+			esc := false
+			if q := strings.IndexByte(s[i+1:], '"'); q >= 0 && strings.IndexByte(s[i+1:i+1+q], '\\') < 0 {
+				str, j = s[i+1:i+1+q], i+2+q
+			} else {
+				kb.Reset()
+				j = readJSONString(&kb, s, i+1)
+				str = kb.String()
+				esc = strings.IndexByte(s[i+1:j], '\\') >= 0
+			}
 			k := j
 			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
 				k++
