@@ -319,6 +319,9 @@ const (
 
 // add queues the windows of text around rule keywords.
 func (b *batch) add(kw *keywordSet, part, enc, text string) {
+	if b.text.Len() >= gitleaksBudget {
+		return // full: nothing more would be added
+	}
 	if kw == nil {
 		b.addText(part, enc, text)
 		return
