@@ -127,19 +127,33 @@ var ruleClass = map[string]string{"bitcoin-xprv": ClassCryptoKey, "bitcoin-wif":
 // pair sets let a text cost one bit test per byte.
 type prefixTable struct {
 	fwdPairs, revPairs pairSet
-	fwd, rev           map[uint16][]int
+	// fwdIdx and revIdx hold 1 + the index in lists of the rules whose
+	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
+	fwdIdx, revIdx [1 << 16]uint8
+	lists          [][]int
 }
 
 var prefixes = func() *prefixTable {
-	t := &prefixTable{fwd: map[uint16][]int{}, rev: map[uint16][]int{}}
+	t := &prefixTable{}
+	add := func(idx *[1 << 16]uint8, a, b byte, rule int) {
+		k := uint16(a)<<8 | uint16(b)
+		if idx[k] == 0 {
+			t.lists = append(t.lists, nil)
+			idx[k] = uint8(len(t.lists)) //nolint:gosec // G115: under 256 lists (checked below)
+		}
+		t.lists[idx[k]-1] = append(t.lists[idx[k]-1], rule)
+	}
 	for i, r := range prefixRules {
 		p := r.prefix
-		t.fwd[uint16(p[0])<<8|uint16(p[1])] = append(t.fwd[uint16(p[0])<<8|uint16(p[1])], i)
+		add(&t.fwdIdx, p[0], p[1], i)
 		t.fwdPairs.add(p[0], p[1])
 		// A reversed token ends with its reversed prefix: last two bytes
 		// of the run are p[1], p[0].
-		t.rev[uint16(p[1])<<8|uint16(p[0])] = append(t.rev[uint16(p[1])<<8|uint16(p[0])], i)
+		add(&t.revIdx, p[1], p[0], i)
 		t.revPairs.add(p[1], p[0])
+	}
+	if len(t.lists) > 255 {
+		panic("dlp: too many prefix pairs for the index")
 	}
 	for _, p := range awsLowerPrefixes {
 		t.fwdPairs.add(p[0], p[1])
@@ -208,10 +222,11 @@ func (r *ruleScan) prefixPass(text string) {
 				ibanResume = j + 1
 			}
 		}
-		if i < resume || i > 0 && setNotBoundary[text[i-1]] {
+		li := prefixes.fwdIdx[uint16(text[i])<<8|uint16(text[i+1])]
+		if li == 0 || i < resume || i > 0 && setNotBoundary[text[i-1]] {
 			return r.stop
 		}
-		for _, k := range prefixes.fwd[uint16(text[i])<<8|uint16(text[i+1])] {
+		for _, k := range prefixes.lists[li-1] {
 			if m := matchPrefix(&prefixRules[k], text[i:]); m > 0 {
 				r.hit(prefixRules[k].id)
 				resume = i + m
@@ -226,7 +241,7 @@ func (r *ruleScan) prefixPass(text string) {
 			return false
 		}
 		rev := reverse(run)
-		for _, k := range prefixes.rev[uint16(run[len(run)-2])<<8|uint16(run[len(run)-1])] {
+		for _, k := range prefixes.lists[prefixes.revIdx[uint16(run[len(run)-2])<<8|uint16(run[len(run)-1])]-1] {
 			if matchPrefix(&prefixRules[k], rev) > 0 {
 				r.hit(prefixRules[k].id)
 				break
