@@ -607,3 +607,125 @@ func TestInvalidJSONEscapedSecret(t *testing.T) {
 		assert.Assert(t, found, "%v", fs)
 	}
 }
+
+// TestDelimitedHexAndDespaceMatchReference: the cheap pre-tests of the
+// delimited-hex and despaced readings change nothing they produce.
+func TestDelimitedHexAndDespaceMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	parts := []string{"73", "6b", ":", " ", ", ", "0x", "\\x", "-", "ab", "de ad", "s k - a n t", "A.K.I.A", "_", "\n", "7", "zz"}
+	hexes, spaced := 0, 0
+	defer func() { assert.Assert(t, hexes > 100 && spaced > 100, "%d %d", hexes, spaced) }()
+	for range 5000 {
+		var b strings.Builder
+		n := r.IntN(300)
+		for b.Len() < n {
+			switch r.IntN(6) {
+			case 0:
+				b.WriteString(randomText(r, 5))
+			case 1: // a delimited hex run
+				delim := []string{":", " ", ", ", "-", "", "\\x", " 0x"}[r.IntN(7)]
+				for k := range 4 + r.IntN(12) {
+					if k > 0 || delim == "\\x" {
+						b.WriteString(delim)
+					}
+					fmt.Fprintf(&b, "%02x", r.IntN(256))
+				}
+			case 2: // a spaced-out run
+				sep := string(" .-_,|/"[r.IntN(7)])
+				for range 10 + r.IntN(12) {
+					b.WriteByte("abcXYZ019"[r.IntN(9)])
+					b.WriteString(sep)
+				}
+			default:
+				b.WriteString(parts[r.IntN(len(parts))])
+			}
+		}
+		s := b.String()
+		h1, ok1 := delimitedHex(s)
+		h2, ok2 := refDelimitedHex(s)
+		hexes += b2i(ok1)
+		assert.Equal(t, h1, h2, "%q", s)
+		assert.Equal(t, ok1, ok2)
+		d1, ok1 := despace(s)
+		d2, ok2 := refDespace(s)
+		spaced += b2i(ok1)
+		assert.Equal(t, d1, d2, "%q", s)
+		assert.Equal(t, ok1, ok2)
+	}
+}
+
+func refDelimitedHex(s string) (string, bool) {
+	var out []byte
+	var cur []byte
+	flush := func() {
+		if len(cur) >= minKnownLen {
+			out = append(out, cur...)
+			out = append(out, '\n')
+		}
+		cur = cur[:0]
+	}
+	i := 0
+	for i < len(s) {
+		// Skip an optional 0x / \x prefix.
+		j := i
+		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
+			j += 2
+		}
+		if j+1 < len(s) && isHex[s[j]] && isHex[s[j+1]] && (j+2 == len(s) || !isHex[s[j+2]]) && (j == i && (i == 0 || !isHex[s[i-1]]) || j > i) {
+			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
+			i = j + 2
+			// A delimiter of 1–3 non-hex bytes (or none before a \x).
+			k := i
+			for k < len(s) && k-i < 3 && !isHex[s[k]] && s[k] != '\\' && s[k] != '\n' && !(s[k] == '0' && k+1 < len(s) && s[k+1] == 'x') {
+				k++
+			}
+			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
+				flush()
+				continue
+			}
+			i = k
+			continue
+		}
+		flush()
+		i++
+	}
+	flush()
+	if len(out) == 0 {
+		return "", false
+	}
+	return string(out), true
+}
+func refDespace(s string) (string, bool) {
+	var out []byte
+	for i := 0; i+3 < len(s); {
+		sep := s[i+1]
+		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
+			i++
+			continue
+		}
+		// Count first, copy only runs long enough.
+		j, n := i, 0
+		for j+1 < len(s) && s[j+1] == sep && s[j] != sep && s[j] != ' ' {
+			n++
+			j += 2
+		}
+		last := j < len(s) && s[j] != sep && s[j] != ' '
+		if last {
+			n++
+		}
+		if n >= 16 {
+			for k := i; k < j; k += 2 {
+				out = append(out, s[k])
+			}
+			if last {
+				out = append(out, s[j])
+			}
+			out = append(out, '\n')
+		}
+		i = j + 1
+	}
+	if len(out) == 0 {
+		return "", false
+	}
+	return string(out), true
+}

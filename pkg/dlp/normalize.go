@@ -174,15 +174,12 @@ func delimitedHex(s string) (string, bool) {
 	}
 	i := 0
 	for i < len(s) {
-		if len(cur) == 0 && i+2 < len(s) && i > 0 {
-			// Cheap test first, without a branch: a pair of hex digits
-			// standing alone, or a 0x / \x prefix.
-			c := s[i]
-			pair := hexTab[c] & hexTab[s[i+1]] & (1 ^ hexTab[s[i+2]]) & (1 ^ hexTab[s[i-1]])
-			prefix := b2u8(c == '0' || c == '\\') & b2u8(s[i+1]|0x20 == 'x')
-			if pair|prefix == 0 {
+		if len(cur) == 0 && i > 0 {
+			// Cheap test first, in a tight loop without a branch per
+			// byte: a pair of hex digits standing alone, or a 0x / \x
+			// prefix.
+			for i+2 < len(s) && hexTab[s[i]]&hexTab[s[i+1]]&nonHexTab[s[i+2]]&nonHexTab[s[i-1]]|hexPrefixTab[s[i]]&xTab[s[i+1]] == 0 {
 				i++
-				continue
 			}
 		}
 		// Skip an optional 0x / \x prefix.
@@ -317,7 +314,12 @@ func b32Keep(r int) int {
 	return 0
 }
 
-var hexTab = countTable(func(c byte) bool { return isHex[c] })
+var (
+	hexTab       = countTable(func(c byte) bool { return isHex[c] })
+	nonHexTab    = countTable(func(c byte) bool { return !isHex[c] })
+	hexPrefixTab = countTable(func(c byte) bool { return c == '0' || c == '\\' })
+	xTab         = countTable(func(c byte) bool { return c == 'x' || c == 'X' })
+)
 
 var (
 	isB32Upper = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '2' && c <= '7' })
