@@ -129,7 +129,7 @@ func (r *ruleScan) refSeedPhrase(text string) {
 
 func (r *ruleScan) refPrefixPass(text string) {
 	for i := 0; i+1 < len(text) && !r.stop; i++ {
-		if i > 0 && setNotBoundary[text[i-1]] {
+		if i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
 			continue
 		}
 		for k := range prefixRules {
@@ -728,4 +728,21 @@ func refDespace(s string) (string, bool) {
 		return "", false
 	}
 	return string(out), true
+}
+
+// TestTokenAfterWrittenEscape: a token right after a written-out \n or \t
+// (inside a JSON string, a shell string) is found by our own rules, in the
+// raw text too.
+func TestTokenAfterWrittenEscape(t *testing.T) {
+	s := scanner(t, Options{NoGitleaks: true})
+	tok := "ghp_" + strings.Repeat("Zk8qXv9Lm2", 4)[:36]
+	for _, body := range []string{`{"x":"\n` + tok + `"}`, `{"x":"\t` + tok + `"}`, `echo "a\n` + tok + `"`} {
+		fs, err := s.ScanBody("text/plain", []byte(body))
+		assert.NilError(t, err)
+		found := false
+		for _, f := range fs {
+			found = found || f.Rule == "github-token"
+		}
+		assert.Assert(t, found, "%s: %v", body, fs)
+	}
 }

@@ -223,7 +223,7 @@ func (r *ruleScan) prefixPass(text string) {
 			}
 		}
 		li := prefixes.fwdIdx[uint16(text[i])<<8|uint16(text[i+1])]
-		if li == 0 || i < resume || i > 0 && setNotBoundary[text[i-1]] {
+		if li == 0 || i < resume || i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
 			return r.stop
 		}
 		for _, k := range prefixes.lists[li-1] {
@@ -249,6 +249,13 @@ func (r *ruleScan) prefixPass(text string) {
 		}
 		return r.stop
 	})
+}
+
+// afterEscape reports whether text[i] follows a written-out escape (\n,
+// \t, \r as in JSON or a shell string): a token starts there even though
+// a letter precedes it.
+func afterEscape(text string, i int) bool {
+	return i >= 2 && text[i-2] == '\\' && (text[i-1] == 'n' || text[i-1] == 't' || text[i-1] == 'r')
 }
 
 // matchPrefix returns the length of the token rule pr matches at the start
