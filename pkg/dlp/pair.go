@@ -42,3 +42,13 @@ func (p *pairSet) eachPair(text string, fold bool, fn func(i int) bool) {
 		prev = c
 	}
 }
+
+// eachTriple is eachPair where also text[i+1], text[i+2] is in q: a
+// three-byte filter (every needle it serves is at least three bytes long).
+func (p *pairSet) eachTriple(text string, q *pairSet, fn func(i int) bool) {
+	for i := 0; i+2 < len(text); i++ {
+		if p.has(text[i], text[i+1]) && q.has(text[i+1], text[i+2]) && fn(i) {
+			return
+		}
+	}
+}

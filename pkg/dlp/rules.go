@@ -127,6 +127,8 @@ var ruleClass = map[string]string{"bitcoin-xprv": ClassCryptoKey, "bitcoin-wif":
 // pair sets let a text cost one bit test per byte.
 type prefixTable struct {
 	fwdPairs, revPairs pairSet
+	// fwdNext holds the second and third bytes of what fwdPairs starts.
+	fwdNext pairSet
 	// fwdIdx and revIdx hold 1 + the index in lists of the rules whose
 	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
 	fwdIdx, revIdx [1 << 16]uint8
@@ -155,11 +157,26 @@ var prefixes = func() *prefixTable {
 	if len(t.lists) > 255 {
 		panic("dlp: too many prefix pairs for the index")
 	}
+	for _, r := range prefixRules {
+		if p := r.prefix; len(p) >= 3 {
+			t.fwdNext.add(p[1], p[2])
+		} else {
+			for c := range 256 {
+				if r.alphabet[c] {
+					t.fwdNext.add(p[1], byte(c))
+				}
+			}
+		}
+	}
 	for _, p := range awsLowerPrefixes {
 		t.fwdPairs.add(p[0], p[1])
+		t.fwdNext.add(p[1], p[2])
 	}
 	for cc := range ibanLen {
 		t.fwdPairs.add(cc[0], cc[1])
+		for d := byte('0'); d <= '9'; d++ {
+			t.fwdNext.add(cc[1], d)
+		}
 	}
 	return t
 }()
@@ -208,12 +225,13 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 
 // prefixPass finds provider tokens, AWS key ids written lower-case
 // (awsLower) and IBANs (ibanAt, at their country code): one bit test per
-// byte of the two-byte prefix set; a candidate
-// costs at most its rule's max length.
+// byte of the two-byte prefix set (and one more of the next two bytes where
+// the first two start something); a candidate costs at most its rule's max
+// length.
 func (r *ruleScan) prefixPass(text string) {
 	resume := 0     // a token found ends here: no other starts inside it
 	ibanResume := 0 // likewise for an IBAN
-	prefixes.fwdPairs.eachPair(text, false, func(i int) bool {
+	prefixes.fwdPairs.eachTriple(text, &prefixes.fwdNext, func(i int) bool {
 		if text[i] == 'a' {
 			r.awsLower(text, i)
 		}
