@@ -3,6 +3,7 @@ package benchload
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +16,14 @@ import (
 // BodyClasses are the upload body classes the DLP cost budget covers:
 // each must cross the chain at the same rate whatever its bytes look like.
 var BodyClasses = []string{"text", "code", "json", "base64", "base64-wrapped", "hex", "binary", "gzip", "multipart", "form", "mixed"}
+
+// AdversarialClasses are further body classes built to reach a decoder's
+// or a detector's slow path; the scanner's micro-benchmark runs them
+// beside BodyClasses (ScanClasses).
+var AdversarialClasses = []string{"base64url", "base64-json", "hex-delimited", "deflate", "short-runs", "deep-json", "long-lines", "one-line", "percent", "keyword-dense"}
+
+// ScanClasses are every body class the DLP cost budget covers.
+var ScanClasses = append(append([]string{}, BodyClasses...), AdversarialClasses...)
 
 // ClassBody returns n bytes (about) of one body class, with the
 // Content-Type and Content-Encoding to send it with.
@@ -111,6 +120,68 @@ func ClassBody(class string, n int) (contentType, contentEncoding string, body [
 			b.WriteByte(' ')
 		}
 		return "text/plain", "", b.Bytes(), nil
+	case "base64url":
+		return "text/plain", "", []byte(base64.RawURLEncoding.EncodeToString(random(n * 3 / 4))), nil
+	case "base64-json":
+		// An image inside JSON, as a data: URL.
+		return "application/json", "", []byte(`{"image":"data:image/png;base64,` + base64.StdEncoding.EncodeToString(random(max(0, n*3/4-64))) + `"}`), nil
+	case "hex-delimited":
+		var b bytes.Buffer
+		for i, c := range random(n / 3) {
+			if i > 0 {
+				b.WriteByte(':')
+			}
+			fmt.Fprintf(&b, "%02x", c)
+		}
+		return "text/plain", "", b.Bytes(), nil
+	case "deflate":
+		var b bytes.Buffer
+		zw, _ := zlib.NewWriterLevel(&b, zlib.BestSpeed)
+		for b.Len() < n {
+			_, _ = zw.Write(prose(64 << 10))
+			_, _ = zw.Write(random(32 << 10))
+		}
+		_ = zw.Close()
+		return "text/plain", "deflate", b.Bytes(), nil
+	case "short-runs":
+		// Nothing but short encoded runs: every one is a decoder start.
+		var b bytes.Buffer
+		for b.Len() < n {
+			switch r.IntN(3) {
+			case 0:
+				b.WriteString(base64.StdEncoding.EncodeToString(random(12 + r.IntN(20))))
+			case 1:
+				b.WriteString(hex.EncodeToString(random(8 + r.IntN(16))))
+			default:
+				b.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(random(12))))
+			}
+			b.WriteByte(' ')
+		}
+		return "text/plain", "", b.Bytes()[:n], nil
+	case "deep-json":
+		d := n / 8
+		return "application/json", "", []byte(strings.Repeat(`{"a":[`, d) + `"x"` + strings.Repeat(`]}`, d)), nil
+	case "long-lines":
+		// Code in lines of 64 KiB.
+		b := bytes.ReplaceAll(Body(n), []byte("\n"), []byte(" "))
+		for i := 64 << 10; i < len(b); i += 64 << 10 {
+			b[i] = '\n'
+		}
+		return "text/x-go", "", b, nil
+	case "one-line":
+		return "text/plain", "", bytes.ReplaceAll(prose(n), []byte("\n"), []byte(" ")), nil
+	case "percent":
+		// Prose percent-encoded twice.
+		e := url.QueryEscape(url.QueryEscape(string(prose(n / 3))))
+		return "text/plain", "", []byte(e[:min(len(e), n)]), nil
+	case "keyword-dense":
+		// Every line carries secret-field names and rule keywords with
+		// benign values.
+		var b bytes.Buffer
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "token=abc%d password=changeme api_key=none secret=%d key=value github gitlab slack stripe aws\n", i, i)
+		}
+		return "text/plain", "", b.Bytes()[:n], nil
 	}
-	return "", "", nil, fmt.Errorf("unknown body class %q (known: %s)", class, strings.Join(BodyClasses, ", "))
+	return "", "", nil, fmt.Errorf("unknown body class %q (known: %s)", class, strings.Join(ScanClasses, ", "))
 }

@@ -3,6 +3,7 @@ package dlp
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -48,7 +49,15 @@ func viewBudget(n int) int { return 16*n + 1<<20 }
 // base32 runs inside each of those, nested up to maxNest levels. emit
 // returning true stops the walk. It returns false when the readings went
 // over viewBudget.
-func views(s string, emit func(view) bool) bool {
+func views(s string, emit func(view) bool) bool { return readViews(s, true, emit) }
+
+// readViews is views; exact false lets the decoders keep, of a long
+// encoded run that decodes to mostly binary, only its ASCII stretches
+// (windowedB64, windowedHex): every textual secret, token and island is
+// ASCII, so nothing the scan looks for is lost, and random data costs one
+// cheap pass instead of four full decodings. exact is for known secrets
+// that may hold any byte.
+func readViews(s string, exact bool, emit func(view) bool) bool {
 	budget := viewBudget(len(s))
 	over := false
 	out := func(v view) bool {
@@ -59,43 +68,122 @@ func views(s string, emit func(view) bool) bool {
 		}
 		return emit(v)
 	}
-	readings := []view{{EncRaw, s}}
-	cur := s
+	// Each reading is read as soon as it is made, and only the last one
+	// the next is made from stays referenced: a text's readings are never
+	// all held at once.
+	read := func(v view) bool { return out(v) || decodedRuns(v.text, 0, exact, out) }
+	if read(view{EncRaw, s}) {
+		return !over
+	}
+	// A long text with a few escapes decodes to itself but near them: the
+	// percent- and quoted-printable readings of such a text hold only the
+	// stretches around its escapes (escapeWindows), and the readings made
+	// from the fully decoded text are then made from the raw text and from
+	// those stretches.
+	cur, windowed := s, false
 	for range maxURLDecode {
 		// '+' stays '+': as a space it would cut base64 apart; form
 		// bodies and queries are also read field by field.
 		if !strings.Contains(cur, "%") {
 			break
 		}
-		next := lenientUnescape(cur)
+		next, w := escapeWindows(cur, percentEscapeAt, lenientUnescape)
 		if next == cur {
 			break
 		}
-		readings = append(readings, view{EncURL, next})
-		cur = next
-	}
-	// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
-	if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
-		if f := foldUnicode(cur); f != cur {
-			readings = append(readings, view{EncUnicode, f})
-			cur = f
+		if read(view{EncURL, next}) {
+			return !over
 		}
+		cur, windowed = next, windowed || w
 	}
-	if q, ok := quotedPrintable(cur); ok && q != cur {
-		readings = append(readings, view{EncQuotedPrintable, q})
+	bases := []string{cur}
+	if windowed {
+		bases = []string{s, cur}
 	}
-	if h, ok := delimitedHex(cur); ok {
-		readings = append(readings, view{EncHexDelimited, h})
-	}
-	if d, ok := despace(cur); ok {
-		readings = append(readings, view{EncDespaced, d})
-	}
-	for _, v := range readings {
-		if out(v) || decodedRuns(v.text, 0, out) {
+	for _, cur := range bases {
+		// NFKC over binary (an upload, decoded gzip) is wasted work: fold text.
+		if hasNonASCII(cur) && (len(cur) < 64<<10 || utf8.ValidString(cur)) {
+			if f := foldUnicode(cur); f != cur {
+				if read(view{EncUnicode, f}) {
+					return !over
+				}
+				cur = f
+			}
+		}
+		if q, ok := quotedPrintableWindows(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
+			return !over
+		}
+		if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
+			return !over
+		}
+		if d, ok := despace(cur); ok && read(view{EncDespaced, d}) {
 			return !over
 		}
 	}
 	return !over
+}
+
+// escapeContext is how much text on each side of an escape a windowed
+// reading keeps: more than any rule looks at around what it matches (a
+// field name and its value, a token, a key block's header and body, the
+// context words of the entropy rule).
+const escapeContext = 1024
+
+// windowSepText separates the stretches of a windowed reading: a line of
+// its own holding one byte no rule, run or token takes in.
+const windowSepText = "\n\xff\n"
+
+// escapeWindows returns decode(s) when the escapes of s (escapeAt gives
+// the length of the escape at i, or 0) and their context cover half of s
+// or more; otherwise the decodings of the stretches of s within
+// escapeContext of an escape, joined by windowSepText, and windowed true.
+// Any secret the decoding makes (one that spans a decoded escape) lies in
+// such a stretch; the rest of the decoding is the raw text, read already.
+func escapeWindows(s string, escapeAt func(s string, i int) int, decode func(string) string) (string, bool) {
+	if len(s) < 8*escapeContext {
+		return decode(s), false
+	}
+	type span struct{ lo, hi int }
+	var spans []span
+	covered := 0
+	for i := 0; i < len(s); i++ {
+		n := escapeAt(s, i)
+		if n == 0 {
+			continue
+		}
+		lo, hi := max(0, i-escapeContext), min(len(s), i+n+escapeContext)
+		if k := len(spans) - 1; k >= 0 && lo <= spans[k].hi {
+			covered += hi - spans[k].hi
+			spans[k].hi = hi
+		} else {
+			spans = append(spans, span{lo, hi})
+			covered += hi - lo
+		}
+		if covered*2 >= len(s) {
+			return decode(s), false
+		}
+		i += n - 1
+	}
+	if len(spans) == 0 {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(covered + len(spans)*len(windowSepText))
+	for k, sp := range spans {
+		if k > 0 {
+			b.WriteString(windowSepText)
+		}
+		b.WriteString(decode(s[sp.lo:sp.hi]))
+	}
+	return b.String(), true
+}
+
+// percentEscapeAt is the length of a %XX escape at s[i], or 0.
+func percentEscapeAt(s string, i int) int {
+	if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+		return 3
+	}
+	return 0
 }
 
 // lenientUnescape undoes every valid %XX and leaves invalid ones as they
@@ -114,7 +202,7 @@ func lenientUnescape(s string) string {
 	return b.String()
 }
 
-func decodedRuns(s string, depth int, emit func(view) bool) bool {
+func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 	if depth >= maxNest {
 		return false
 	}
@@ -122,41 +210,52 @@ func decodedRuns(s string, depth int, emit func(view) bool) bool {
 	inner := func(enc, d string) bool {
 		// Only text can hold another encoding layer; binary noise from
 		// decoding an ordinary identifier is checked once, not recursed.
-		if emit(view{enc, d}) || halfText(d) && decodedRuns(d, depth+1, emit) {
+		if emit(view{enc, d}) || halfText(d) && decodedRuns(d, depth+1, exact, emit) {
 			stop = true
 			return true
 		}
 		return false
 	}
 	eachB64Run(s, func(run string) bool {
-		for _, d := range decodeB64(run) {
-			if inner(EncBase64, d) {
-				return true
-			}
-		}
-		return false
+		return eachB64Decoding(run, exact, func(d string) bool { return inner(EncBase64, d) })
 	})
 	if stop {
 		return true
 	}
-	eachRun(s, isHex, minHexRun, func(run string) bool {
-		for off := 0; off < 2 && off < len(run); off++ {
-			r := run[off:]
-			r = r[:len(r)/2*2]
-			b, err := hex.DecodeString(r)
-			if err != nil || len(b) < minKnownLen {
-				continue
+	// Hex and base32 runs lie inside runs of the base64 alphabet (a
+	// superset of both): only those are searched again.
+	eachRun(s, isB64, minHexRun, func(b64 string) bool {
+		eachRun(b64, isHex, minHexRun, func(run string) bool {
+			if !exact && len(run) >= minWindowed {
+				for off := 0; off < 2; off++ {
+					if d := windowedHex(run[off:]); d != "" && inner(EncHex, d) {
+						return true
+					}
+				}
+				return false
 			}
-			if inner(EncHex, string(b)) {
-				return true
+			for off := 0; off < 2 && off < len(run); off++ {
+				r := run[off:]
+				r = r[:len(r)/2*2]
+				if !exact && !hexMayHoldASCII(r) {
+					continue // no eight ASCII bytes in a row: nothing to find
+				}
+				b, err := hex.DecodeString(r)
+				if err != nil || len(b) < minKnownLen || !exact && !holdsText(b) {
+					continue
+				}
+				if inner(EncHex, string(b)) {
+					return true
+				}
 			}
+			return false
+		})
+		if !stop && len(b64) >= 24 {
+			stop = base32Runs(b64, func(d string) bool { return (exact || holdsText(d)) && inner(EncBase32, d) })
 		}
-		return false
+		return stop
 	})
-	if stop {
-		return true
-	}
-	return base32Runs(s, func(d string) bool { return inner(EncBase32, d) })
+	return stop
 }
 
 // eachB64Run calls fn with every base64 run of at least minB64Run bytes;
@@ -248,61 +347,282 @@ var (
 )
 
 // eachRun calls fn with every maximal run of bytes in set, at least min long.
+// The scan is branch-free per byte (a run counter reset by a multiply), so
+// its cost does not depend on how the bytes look: random binary, where a
+// branch per byte mispredicts half the time, goes as fast as text.
 func eachRun(s string, set *byteSet, min int, fn func(string) bool) {
-	for i := 0; i < len(s); {
-		if !set[s[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(s) && set[s[i]] {
-			i++
-		}
-		if i-start >= min && fn(s[start:i]) {
-			return
+	eachRunAt(s, set, min, func(start, end int) bool { return fn(s[start:end]) })
+}
+
+// eachRunAt is eachRun giving the run's bounds in s.
+func eachRunAt(s string, set *byteSet, min int, fn func(start, end int) bool) {
+	if min < 1 {
+		min = 1
+	}
+	run := 0
+	for i := 0; i < len(s); i++ {
+		run = (run + 1) * b2i(set[s[i]])
+		if run == min {
+			start := i + 1 - min
+			j := i + 1
+			for j < len(s) && set[s[j]] {
+				j++
+			}
+			if fn(start, j) {
+				return
+			}
+			i = j // s[j] is not in set (or the end)
+			run = 0
 		}
 	}
+}
+
+// b2i is 1 for true; the compiler turns it into a zero-extension, not a
+// branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // decodeB64 decodes a base64 run at each of the four alignments (a secret
 // encoded after a prefix the attacker dropped), in whichever alphabet the
 // run's characters allow, with or without padding.
 func decodeB64(run string) []string {
+	var out []string
+	eachB64Decoding(run, true, func(d string) bool { out = append(out, d); return false })
+	return out
+}
+
+// minWindowed is the shortest run decoded by windows when exact decoding
+// is not asked for; shorter runs are decoded whole.
+const minWindowed = 256
+
+// eachB64Decoding calls fn with each decoding of decodeB64 until it
+// returns true. Unless exact, a run of minWindowed characters or more is
+// decoded by windows (windowedB64).
+func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 	run = strings.TrimRight(run, "=")
-	if strings.Contains(run, "=") { // '=' inside: several runs glued together
-		var out []string
-		for _, part := range strings.Split(run, "=") {
-			if len(part) >= minB64Run {
-				out = append(out, decodeB64(part)...)
+	if strings.IndexByte(run, '=') >= 0 { // '=' inside: several runs glued together
+		for part := range strings.SplitSeq(run, "=") {
+			if len(part) >= minB64Run && eachB64Decoding(part, exact, fn) {
+				return true
 			}
 		}
-		return out
+		return false
 	}
-	enc := base64.RawStdEncoding
+	enc, dec := base64.RawStdEncoding, &b64StdValue
 	if strings.ContainsAny(run, "-_") {
 		if strings.ContainsAny(run, "+/") {
 			// Mixed alphabets: not base64, unless the odd ones are
 			// delimiters around it (UTF-7 writes +base64-).
 			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
-				return decodeB64(t)
+				return eachB64Decoding(t, exact, fn)
 			}
-			return nil
+			return false
 		}
-		enc = base64.RawURLEncoding
+		enc, dec = base64.RawURLEncoding, &b64URLValue
 	}
-	var out []string
 	for off := 0; off < 4 && off < len(run); off++ {
 		r := run[off:]
 		if len(r)%4 == 1 {
 			r = r[:len(r)-1]
 		}
-		b, err := enc.DecodeString(r)
-		if err != nil || len(b) < minKnownLen {
+		if !exact && len(r) >= minWindowed {
+			if d := windowedB64(r, enc, dec); d != "" && fn(d) {
+				return true
+			}
 			continue
 		}
-		out = append(out, string(b))
+		if !exact && !b64MayHoldASCII(r, dec) {
+			continue // no eight ASCII bytes in a row: nothing to find
+		}
+		b, err := enc.DecodeString(r)
+		if err != nil || len(b) < minKnownLen || !exact && !holdsText(b) {
+			continue
+		}
+		if fn(string(b)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Base64 character values (0–63; 0xff for other bytes), per alphabet.
+var b64StdValue, b64URLValue = b64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+	b64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+func b64Values(alphabet string) (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = uint8(i) //nolint:gosec // G115: i < 64
+	}
+	return t
+}
+
+// windowSep separates the stretches of a windowed decoding: not ASCII, not
+// NUL, not a token byte, so no run, island or token spans two stretches.
+const windowSep = 0xff
+
+// minWindowBytes is the shortest ASCII stretch a windowed decoding keeps:
+// a decoded island (minDecodedIsland) or a known secret (minKnownLen) is no
+// shorter.
+const minWindowBytes = 8
+
+// windowedB64 decodes the base64 run r (aligned at its start, no padding)
+// as decodeB64 would, but keeps only the stretches of at least
+// minWindowBytes ASCII bytes (below 0x80), joined by windowSep; "" when
+// there is none. A decoded byte's top bit is a bit of one character
+// (byte 0 of a group: bit 5 of character 0; byte 1: bit 3 of character 1;
+// byte 2: bit 1 of character 2), so groups whose three bytes are all ASCII
+// are found from the characters without decoding; only the groups around
+// two or more such groups in a row (which any eight ASCII bytes in a row
+// contain) are decoded. When all of r decodes to ASCII the result is
+// exactly the whole decoding.
+func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
+	groups := len(r) / 4
+	var out, buf []byte
+	full, start := 0, -1
+	flush := func(g0, g1 int) { // decode groups [g0, g1), and the tail when g1 is the last
+		lo, hi := g0*4, g1*4
+		if g1 >= groups {
+			hi = len(r)
+		}
+		buf = slices.Grow(buf[:0], enc.DecodedLen(hi-lo))[:enc.DecodedLen(hi-lo)]
+		if k, err := enc.Decode(buf, []byte(r[lo:hi])); err == nil {
+			out = appendASCII(out, buf[:k])
+		}
+	}
+	for g := 0; g < groups; g++ {
+		c := r[g*4 : g*4+4]
+		ok := b2i(val[c[0]]&0x20 == 0) & b2i(val[c[1]]&0x08 == 0) & b2i(val[c[2]]&0x02 == 0)
+		full = (full + 1) * ok
+		if full == 2 && start < 0 {
+			// Eight ASCII bytes in a row hold two whole groups; the
+			// stretch may begin in the group before them.
+			start = max(0, g-2)
+		}
+		if ok == 0 && start >= 0 {
+			flush(start, g+1) // and may end in this group
+			start = -1
+		}
+	}
+	if start >= 0 {
+		flush(start, groups)
+	}
+	// Otherwise at most one whole group precedes the tail (under four
+	// characters): with the bytes around it, fewer than eight.
+	return finishWindows(out)
+}
+
+// b64MayHoldASCII reports whether the decoding of r (aligned at its start)
+// can hold eight ASCII bytes in a row: it must hold two whole groups of
+// ASCII bytes in a row (see windowedB64).
+func b64MayHoldASCII(r string, val *[256]uint8) bool {
+	full := 0
+	for g := 0; g+4 <= len(r); g += 4 {
+		ok := b2i(val[r[g]]&0x20 == 0) & b2i(val[r[g+1]]&0x08 == 0) & b2i(val[r[g+2]]&0x02 == 0)
+		full = (full + 1) * ok
+		if full == 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// windowedHex is windowedB64 for a hex run (aligned at its start): a
+// decoded byte is ASCII when its first digit is below 8.
+func windowedHex(r string) string {
+	r = r[:len(r)/2*2]
+	var out, buf []byte
+	pairs := len(r) / 2
+	run := 0
+	for p := 0; p < pairs; p++ {
+		run = (run + 1) * int(hexASCIITab[r[2*p]])
+		if run == minWindowBytes {
+			q := p + 1
+			for q < pairs && hexASCIITab[r[2*q]] == 1 {
+				q++
+			}
+			lo, hi := (p+1-minWindowBytes)*2, q*2
+			buf = slices.Grow(buf[:0], (hi-lo)/2)[:(hi-lo)/2]
+			if _, err := hex.Decode(buf, []byte(r[lo:hi])); err == nil && holdsText(buf) {
+				out = append(out, buf...)
+				out = append(out, windowSep)
+			}
+			p, run = q, 0
+		}
+	}
+	return finishWindows(out)
+}
+
+// hexASCIITab marks the hex digits below 8: a byte starting with one is
+// ASCII.
+var hexASCIITab = countTable(func(c byte) bool { return c >= '0' && c <= '7' })
+
+// hexMayHoldASCII reports whether the decoding of the hex run r (aligned
+// at its start) holds eight ASCII bytes in a row.
+func hexMayHoldASCII(r string) bool {
+	run := 0
+	for p := 0; p+1 < len(r); p += 2 {
+		run = (run + 1) * int(hexASCIITab[r[p]])
+		if run == minWindowBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// appendASCII appends to out the stretches of at least minWindowBytes
+// ASCII bytes of b, each followed by windowSep.
+func appendASCII(out, b []byte) []byte {
+	for i := 0; i < len(b); {
+		if b[i] >= 0x80 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] < 0x80 {
+			j++
+		}
+		if j-i >= minWindowBytes && holdsText(b[i:j]) {
+			out = append(out, b[i:j]...)
+			out = append(out, windowSep)
+		}
+		i = j
 	}
 	return out
+}
+
+// holdsText reports whether b holds what a scan of a decoded reading can
+// find anything in: a run of printable bytes (NULs in between allowed, as
+// in UTF-16) with at least eight that are not NUL. Every rule, token,
+// known secret (when exact is not asked for), island and nested encoding
+// needs one; a decoding without is binary noise and is not read.
+func holdsText[T ~string | ~[]byte](b T) bool {
+	run, text := 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		in := int(printTab[c]) | b2i(c == 0)
+		run = (run + 1) * in
+		text = (text + int(printTab[c])) * in
+		if text >= minWindowBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// finishWindows drops the last separator; a windowed decoding that is a
+// single stretch is then byte for byte the whole decoding.
+func finishWindows(out []byte) string {
+	if len(out) > 0 && out[len(out)-1] == windowSep {
+		out = out[:len(out)-1]
+	}
+	return string(out)
 }
 
 func reverse(s string) string {
@@ -317,11 +637,5 @@ func reverse(s string) string {
 // be worth decoding again (a misaligned prefix decodes to a few bytes of
 // noise in front of the text).
 func halfText(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f {
-			n++
-		}
-	}
-	return n*2 >= len(s)
+	return countIn(s, &asciiGraphTab)*2 >= len(s)
 }

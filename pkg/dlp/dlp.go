@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -318,6 +319,9 @@ const (
 
 // add queues the windows of text around rule keywords.
 func (b *batch) add(kw *keywordSet, part, enc, text string) {
+	if b.text.Len() >= gitleaksBudget {
+		return // full: nothing more would be added
+	}
 	if kw == nil {
 		b.addText(part, enc, text)
 		return
@@ -374,17 +378,19 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	if text == "" {
 		return
 	}
-	complete := views(text, func(v view) bool {
-		for _, name := range s.known.find(v.text) {
+	// Known secrets that may hold any byte, and extra patterns that may
+	// match anything, need every decoded byte; the rest of the scan looks
+	// for runs of ASCII text only.
+	complete := readViews(text, len(s.known.anyGroups) > 0 || len(s.patterns) > 0, func(v view) bool {
+		found, reversed := s.known.findBoth(v.text, true, (v.enc == EncRaw || v.enc == EncURL) && s.known.any())
+		for _, name := range found {
 			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
 				return true
 			}
 		}
-		if (v.enc == EncRaw || v.enc == EncURL) && s.known.any() {
-			for _, name := range s.known.find(reverse(v.text)) {
-				if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
-					return true
-				}
+		for _, name := range reversed {
+			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
+				return true
 			}
 		}
 		// Decoding an ordinary identifier as base64 gives binary noise,
@@ -412,11 +418,12 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		ruleText := text
-		if v.enc == EncRaw && len(v.text) > 4096 && !mostlyText(v.text) {
-			// A binary body (an archive, an image, compressed data): the
-			// rules read its printable islands (a .env inside a tar, a
+		if textual && len(text) > 4096 && !mostlyText(text) {
+			// A binary body (an archive, an image, compressed data), or
+			// its percent-, quoted-printable- or Unicode-decoded reading:
+			// the rules read its printable islands (a .env inside a tar, a
 			// token in an image's metadata), not the noise between them.
-			ruleText = textIslands(v.text)
+			ruleText = textIslands(text)
 		}
 		if textual && s.rules(c, part, v.enc, ruleText) {
 			return true
@@ -429,7 +436,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			}
 		}
 		if s.gl != nil && textual {
-			b.add(s.gl.keywords, part, v.enc, text)
+			b.add(s.gl.keywords, part, v.enc, ruleText)
 		}
 		return false
 	})
@@ -489,37 +496,46 @@ func (s *Scanner) ScanParts(parts []Part) []Finding {
 
 // textIslands returns the runs of at least 16 printable ASCII bytes (or
 // whitespace) of s, one per line.
-func textIslands(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if !printable[s[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(s) && printable[s[i]] {
-			i++
-		}
-		if i-start >= 16 {
-			b.WriteString(s[start:i])
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
+func textIslands(s string) string { return islands(s, 16) }
 
 var printable = makeSet(func(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' })
+
+// printTab and asciiGraphTab count bytes without a branch per byte:
+// printable ASCII or whitespace, and printable ASCII only.
+var (
+	printTab      = countTable(func(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' })
+	asciiGraphTab = countTable(func(c byte) bool { return c >= 0x20 && c < 0x7f })
+)
+
+func countTable(pred func(byte) bool) (t [256]uint8) {
+	for c := range 256 {
+		if pred(byte(c)) {
+			t[c] = 1
+		}
+	}
+	return t
+}
+
+// countIn counts the bytes of s that tab marks.
+func countIn(s string, tab *[256]uint8) int {
+	n0, n1, n2, n3 := 0, 0, 0, 0
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		n0 += int(tab[s[i]])
+		n1 += int(tab[s[i+1]])
+		n2 += int(tab[s[i+2]])
+		n3 += int(tab[s[i+3]])
+	}
+	for ; i < len(s); i++ {
+		n0 += int(tab[s[i]])
+	}
+	return n0 + n1 + n2 + n3
+}
 
 // mostlyText reports whether at least 90 % of s is printable ASCII or
 // whitespace.
 func mostlyText(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' {
-			n++
-		}
-	}
-	return n*10 >= len(s)*9
+	return countIn(s, &printTab)*10 >= len(s)*9
 }
 
 // Entropy thresholds, in bits per character, for one host label or path
@@ -609,6 +625,10 @@ func (s *Scanner) ScanBody(contentType string, body []byte) ([]Finding, error) {
 }
 
 func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth int) {
+	// The scan only reads the body and keeps none of it (readings are
+	// transient, findings hold no text): read it in place rather than
+	// copying it (a 10 MiB upload would otherwise cost 10 MiB more).
+	text := unsafe.String(unsafe.SliceData(body), len(body))
 	mt, params, _ := mime.ParseMediaType(contentType)
 	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if declared || startsJSON(body) {
@@ -619,19 +639,23 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// duplicate key kept. Valid JSON holds nothing outside its
 			// strings and scalars, so its raw text is not read again;
 			// anything else is.
+			// When the raw text is read too, only the lines where an
+			// escape was undone are new.
 			var b strings.Builder
-			b.Grow(len(body))
-			flattenJSONText(&b, string(body))
+			if valid {
+				b.Grow(len(body))
+			}
+			flattenJSON(&b, text, !valid)
 			s.scan(c, "body (json)", "", b.String())
 			if valid {
 				return
 			}
 		}
 	}
-	s.scan(c, "body", "", string(body))
+	s.scan(c, "body", "", text)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		if vals, err := url.ParseQuery(string(body)); err == nil {
+		if vals, err := url.ParseQuery(text); err == nil {
 			var b strings.Builder
 			for k, vs := range vals {
 				b.WriteString(k)

@@ -15,27 +15,62 @@ import (
 //go:embed bip39_english.txt
 var bip39Text string
 
-// bip39Words is the BIP-39 English word list (2,048 words, CRC-32
+// bip39List is the BIP-39 English word list (2,048 words, CRC-32
 // c1dbd296 as the BIP publishes; taken from github.com/cosmos/go-bip39,
 // MIT licence).
-var bip39Words = func() map[string]bool {
-	m := make(map[string]bool, 2048)
-	for _, w := range strings.Fields(bip39Text) {
-		m[w] = true
-	}
-	return m
-}()
+var bip39List = strings.Fields(bip39Text)
 
 // bip39Prefix marks the first three letters of every list word: a word
 // whose first three letters are not marked is not a list word, which
-// spares the map lookup for most words of ordinary text.
+// spares the set lookup for most words of ordinary text.
 var bip39Prefix = func() *[26 * 26 * 26]bool {
 	var t [26 * 26 * 26]bool
-	for w := range bip39Words {
+	for _, w := range bip39List {
 		t[int(w[0]-'a')*676+int(w[1]-'a')*26+int(w[2]-'a')] = true
 	}
 	return &t
 }()
+
+// bip39Packed is the word list as an open-addressing hash set of the
+// words packed into a uint64 (at most eight letters each): a lookup is a
+// multiply and a probe or two, where a map lookup hashes a string.
+var bip39Packed = func() *[4096]uint64 {
+	var t [4096]uint64
+	for _, w := range bip39List {
+		k := packWord([]byte(w))
+		for h := bip39Hash(k); ; h = (h + 1) & 4095 {
+			if t[h] == 0 {
+				t[h] = k
+				break
+			}
+		}
+	}
+	return &t
+}()
+
+func packWord(w []byte) uint64 {
+	var k uint64
+	for _, c := range w {
+		k = k<<8 | uint64(c)
+	}
+	return k
+}
+
+func bip39Hash(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 52 }
+
+// bip39Has reports whether the lower-case word w (3–8 letters) is on the
+// list.
+func bip39Has(w []byte) bool {
+	k := packWord(w)
+	for h := bip39Hash(k); ; h = (h + 1) & 4095 {
+		switch bip39Packed[h] {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
 
 // seedWords is how many consecutive list words make a seed phrase: the
 // shortest standard mnemonic. Ordinary English prose almost never strings
@@ -47,9 +82,7 @@ func (r *ruleScan) financialPass(text string) {
 	if !d[ClassCard] {
 		r.cards(text)
 	}
-	if !d[ClassIBAN] && !r.stop {
-		r.ibans(text)
-	}
+	// IBANs are looked for by prefixPass, at their country codes.
 	if !d[ClassSeed] && !r.stop {
 		r.seedPhrase(text)
 	}
@@ -63,7 +96,13 @@ func (r *ruleScan) financialPass(text string) {
 func (r *ruleScan) cards(text string) {
 	var digits [19]byte
 	for i := 0; i < len(text) && !r.stop; i++ {
-		if !isDigit(text[i]) || i > 0 && (isDigit(text[i-1]) || text[i-1] == '.' || isAlnum(text[i-1])) {
+		prev := byte(' ')
+		if i > 0 {
+			prev = text[i-1]
+		}
+		// A digit not preceded by a letter, digit or dot: table lookups
+		// and no branch per byte.
+		if digitTab[text[i]]&notAlnumDotTab[prev] == 0 {
 			continue
 		}
 		n, j, seps := 0, i, 0
@@ -153,40 +192,48 @@ var ibanLen = map[string]int{
 	"PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }
 
-// ibans finds IBANs, compact or in groups of four separated by spaces.
-func (r *ruleScan) ibans(text string) {
-	for i := 0; i+15 <= len(text) && !r.stop; i++ {
-		c0, c1 := text[i], text[i+1]
-		if c0 < 'A' || c0 > 'Z' || c1 < 'A' || c1 > 'Z' || !isDigit(text[i+2]) || !isDigit(text[i+3]) || i > 0 && isAlnum(text[i-1]) {
-			continue
-		}
-		want := ibanLen[text[i:i+2]]
-		if want == 0 {
-			continue
-		}
-		var b [34]byte
-		n, j := 0, i
-		for j < len(text) && n < want {
-			c := text[j]
-			if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
-				j++
-				continue
-			}
-			if !isDigit(c) && (c < 'A' || c > 'Z') {
-				break
-			}
-			b[n] = c
-			n++
-			j++
-		}
-		if n != want || j < len(text) && isAlnum(text[j]) {
-			continue
-		}
-		if ibanValid(string(b[:n])) {
-			r.hit("iban")
-			i = j
-		}
+// ibanAt checks for an IBAN, compact or in groups of four separated by
+// spaces, starting at text[i] (prefixPass calls it where a country code's
+// two letters stand); it returns where a valid one ends, or 0.
+func (r *ruleScan) ibanAt(text string, i int) int {
+	if i+15 > len(text) {
+		return 0
 	}
+	prev := byte(' ')
+	if i > 0 {
+		prev = text[i-1]
+	}
+	// Two capitals, two digits, not inside a word.
+	if upperTab[text[i]]&upperTab[text[i+1]]&digitTab[text[i+2]]&digitTab[text[i+3]]&notAlnumTab[prev] == 0 {
+		return 0
+	}
+	want := ibanLen[text[i:i+2]]
+	if want == 0 {
+		return 0
+	}
+	var b [34]byte
+	n, j := 0, i
+	for j < len(text) && n < want {
+		c := text[j]
+		if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+			j++
+			continue
+		}
+		if !isDigit(c) && (c < 'A' || c > 'Z') {
+			break
+		}
+		b[n] = c
+		n++
+		j++
+	}
+	if n != want || j < len(text) && isAlnum(text[j]) {
+		return 0
+	}
+	if ibanValid(string(b[:n])) {
+		r.hit("iban")
+		return j
+	}
+	return 0
 }
 
 // ibanValid: move the first four characters to the end, letters to
@@ -214,68 +261,70 @@ func ibanValid(s string) bool {
 // seedPhrase counts consecutive BIP-39 words (lower case, separated by
 // whitespace, commas, or list numbering such as "1." or "2)").
 func (r *ruleScan) seedPhrase(text string) {
-	run := 0
-	for i := 0; i < len(text) && !r.stop; {
-		c := text[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			j := i
-			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
-				j++
-			}
-			var lw [8]byte
-			ok := j-i >= 3 && j-i <= 8
-			if ok {
-				a, b, c := lowerASCII[text[i]]-'a', lowerASCII[text[i+1]]-'a', lowerASCII[text[i+2]]-'a'
-				ok = a < 26 && b < 26 && c < 26 && bip39Prefix[int(a)*676+int(b)*26+int(c)]
-			}
-			if ok {
-				for k := i; k < j; k++ {
-					lw[k-i] = lowerASCII[text[k]]
-				}
-				ok = bip39Words[string(lw[:j-i])]
-			}
-			if ok {
-				run++
-				if run >= seedWords {
-					r.hit("seed-phrase")
-					return
-				}
-			} else {
-				run = 0
-			}
-			i = j
-			continue
-		}
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_':
-		case isDigit(c) || c == '.' || c == ')' || c == ':':
-			// list numbering
-		default:
+	run, prevEnd := 0, 0
+	// Words of three letters or more; anything between two of them other
+	// than separators and numbering (a shorter word included) breaks the
+	// run.
+	eachRunAt(text, letterSet, 3, func(start, end int) bool {
+		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
 			run = 0
 		}
-		i++
-	}
+		prevEnd = end
+		ok := end-start <= 8
+		if ok {
+			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
+			ok = bip39Prefix[int(a)*676+int(b)*26+int(c)]
+		}
+		if ok {
+			var lw [8]byte
+			for k := start; k < end; k++ {
+				lw[k-start] = lowerASCII[text[k]]
+			}
+			ok = bip39Has(lw[:end-start])
+		}
+		if !ok {
+			run = 0
+			return false
+		}
+		run++
+		if run >= seedWords {
+			r.hit("seed-phrase")
+			return true
+		}
+		return r.stop
+	})
 }
+
+var (
+	letterSet = makeSet(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
+	// seedSepTab: what may stand between the words of a seed phrase:
+	// whitespace, commas, dashes, quotes, and list numbering ("1." "2)").
+	seedSepTab = countTable(func(c byte) bool {
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_' ||
+			isDigit(c) || c == '.' || c == ')' || c == ':'
+	})
+)
 
 // wif finds Bitcoin WIF private keys: 51–52 Base58 characters starting 5,
 // K, L (mainnet) or 9, c (testnet) with a valid Base58Check checksum.
 func (r *ruleScan) wif(text string) {
-	for i := 0; i < len(text) && !r.stop; {
-		if !b58Set[text[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(text) && b58Set[text[i]] {
-			i++
-		}
-		if n := i - start; (n == 51 || n == 52) && strings.IndexByte("5KL9c", text[start]) >= 0 && (start == 0 || !isAlnum(text[start-1])) {
-			if base58Check(text[start:i]) {
+	eachRunAt(text, b58Set, 51, func(start, end int) bool {
+		if n := end - start; (n == 51 || n == 52) && strings.IndexByte("5KL9c", text[start]) >= 0 && (start == 0 || !isAlnum(text[start-1])) {
+			if base58Check(text[start:end]) {
 				r.hit("bitcoin-wif")
 			}
 		}
-	}
+		return r.stop
+	})
 }
+
+// Byte classes as 0/1 tables, ANDed without a branch per byte.
+var (
+	digitTab       = countTable(isDigit)
+	upperTab       = countTable(func(c byte) bool { return c >= 'A' && c <= 'Z' })
+	notAlnumTab    = countTable(func(c byte) bool { return !isAlnum(c) })
+	notAlnumDotTab = countTable(func(c byte) bool { return !isAlnum(c) && c != '.' })
+)
 
 const b58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 

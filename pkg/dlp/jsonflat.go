@@ -13,8 +13,19 @@ import (
 // duplicate key (`{"k":"secret","k":"x"}` yields both), costs one pass
 // with no per-value allocation beyond the output, and does not recurse,
 // so nesting depth costs nothing.
-func flattenJSONText(b *strings.Builder, s string) {
+func flattenJSONText(b *strings.Builder, s string) { flattenJSON(b, s, false) }
+
+// flattenJSON is flattenJSONText; onlyEscaped writes only the lines whose
+// key or value had a JSON escape undone (for text whose raw form is read
+// too, the other lines are that raw text again).
+func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 	key := ""
+	keyEsc := false
+	write := func(key, val string, quoted, esc bool) {
+		if !onlyEscaped || esc || keyEsc {
+			writeJSONLine(b, key, val, quoted)
+		}
+	}
 	var kb strings.Builder
 	prev := byte(0) // last structural byte: a scalar follows : , or [
 	for i := 0; i < len(s); {
@@ -24,15 +35,25 @@ func flattenJSONText(b *strings.Builder, s string) {
 		}
 		switch {
 		case c == '"':
-			kb.Reset()
-			j := readJSONString(&kb, s, i+1)
-			str := kb.String()
+			// A string without escapes is its own text (no copy); one
+			// with escapes is decoded.
+			var str string
+			var j int
+			esc := false
+			if q := strings.IndexByte(s[i+1:], '"'); q >= 0 && strings.IndexByte(s[i+1:i+1+q], '\\') < 0 {
+				str, j = s[i+1:i+1+q], i+2+q
+			} else {
+				kb.Reset()
+				j = readJSONString(&kb, s, i+1)
+				str = kb.String()
+				esc = strings.IndexByte(s[i+1:j], '\\') >= 0
+			}
 			k := j
 			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
 				k++
 			}
 			if k < len(s) && s[k] == ':' {
-				key = str
+				key, keyEsc = str, esc
 				i = k + 1
 				prev = ':'
 				// A key whose value is not a string or scalar still
@@ -42,11 +63,11 @@ func flattenJSONText(b *strings.Builder, s string) {
 					m++
 				}
 				if m < len(s) && (s[m] == '{' || s[m] == '[') {
-					writeJSONLine(b, key, "", false)
+					write(key, "", false, false)
 				}
 				continue
 			}
-			writeJSONLine(b, key, str, true)
+			write(key, str, true, esc)
 			i = j
 			prev = 0
 		case (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n') && (prev == ':' || prev == ',' || prev == '['):
@@ -54,7 +75,7 @@ func flattenJSONText(b *strings.Builder, s string) {
 			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
 				j++
 			}
-			writeJSONLine(b, key, s[i:j], false)
+			write(key, s[i:j], false, false)
 			i = j
 			prev = 0
 			if i < len(s) && s[i] == '"' {

@@ -5,7 +5,8 @@ package dlp
 // A table indexed by the first two bytes of every keyword (256 KiB) replaces
 // an Aho-Corasick trie of the same keywords that held 2.6 MB.
 type keywordSet struct {
-	first  [1 << 16]uint32 // 1 + index into groups; 0 = no keyword starts so
+	pairs  pairSet         // the lowercase first two bytes of every keyword
+	first  [1 << 16]uint16 // 1 + index into groups; 0 = no keyword starts so
 	groups [][]string      // lowercase keywords sharing their first two bytes
 }
 
@@ -35,7 +36,8 @@ func newKeywordSet(kws []string) *keywordSet {
 		idx := uint16(b[0])<<8 | uint16(b[1])
 		if k.first[idx] == 0 {
 			k.groups = append(k.groups, nil)
-			k.first[idx] = uint32(len(k.groups)) //nolint:gosec // G115: at most 65536 groups (two-byte prefixes)
+			k.first[idx] = uint16(len(k.groups)) //nolint:gosec // G115: at most 65535 groups (two-byte prefixes; 0 and 0 is never a keyword's start)
+			k.pairs.add(b[0], b[1])
 		}
 		k.groups[k.first[idx]-1] = append(k.groups[k.first[idx]-1], string(b))
 	}
@@ -44,18 +46,9 @@ func newKeywordSet(kws []string) *keywordSet {
 
 // any reports whether text contains one of the keywords.
 func (k *keywordSet) any(text string) bool {
-	for i := 0; i+1 < len(text); i++ {
-		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
-		if g == 0 {
-			continue
-		}
-		for _, kw := range k.groups[g-1] {
-			if hasPrefixFold(text[i:], kw) {
-				return true
-			}
-		}
-	}
-	return false
+	found := false
+	k.each(text, func(int) bool { found = true; return true })
+	return found
 }
 
 func hasPrefixFold(s, lowerPrefix string) bool {
@@ -73,18 +66,13 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 // each calls fn with the position of every keyword occurrence (at most one
 // per position) until fn returns true.
 func (k *keywordSet) each(text string, fn func(pos int) bool) {
-	for i := 0; i+1 < len(text); i++ {
+	k.pairs.eachPair(text, true, func(i int) bool {
 		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
-		if g == 0 {
-			continue
-		}
 		for _, kw := range k.groups[g-1] {
 			if hasPrefixFold(text[i:], kw) {
-				if fn(i) {
-					return
-				}
-				break
+				return fn(i)
 			}
 		}
-	}
+		return false
+	})
 }

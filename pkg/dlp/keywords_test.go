@@ -108,3 +108,13 @@ func TestDefaultRulesDecodeLikeViper(t *testing.T) {
 	assert.Assert(t, len(direct.Rules) > 200)
 	assert.Assert(t, reflect.DeepEqual(direct, viaViper), "the two decodings of the default rules differ")
 }
+
+// TestSecretNameCores: every secret name holds one of the cores the
+// field rule's cheap reject looks for.
+func TestSecretNameCores(t *testing.T) {
+	for _, n := range secretNames {
+		if !secretNameCores.any(n) || !secretNameCores.any(strings.ToUpper(n)) {
+			t.Errorf("secret name %q holds no core", n)
+		}
+	}
+}

@@ -36,6 +36,8 @@ type knownSet struct {
 	pow        map[int]uint64 // rollBase^(n-1) per length
 	lengths    []int
 	tokLengths []int
+	// anyGroups and tokGroups are byLen and tokLen by length.
+	anyGroups, tokGroups []lenGroup
 }
 
 func newKnownSet(fps []Fingerprint) (*knownSet, error) {
@@ -78,6 +80,8 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 		}
 		ks.byLen[fp.Length] = append(ks.byLen[fp.Length], k)
 	}
+	ks.anyGroups = ks.groups(ks.lengths, ks.byLen)
+	ks.tokGroups = ks.groups(ks.tokLengths, ks.tokLen)
 	return ks, errors.Join(errs...)
 }
 
@@ -85,61 +89,162 @@ const rollBase = secretfp.RollBase
 
 func rollHash(s string) uint64 { return secretfp.Roll(s) }
 
+// lenGroup is the secrets of one length.
+type lenGroup struct {
+	n     int
+	gone  [256]uint64 // c·rollBase^n: removes byte c leaving the window
+	cands []known
+}
+
+// groups returns the secrets of the given lengths, grouped by length.
+func (ks *knownSet) groups(lengths []int, by map[int][]known) []lenGroup {
+	gs := make([]lenGroup, len(lengths))
+	for i, n := range lengths {
+		gs[i].n, gs[i].cands = n, by[n]
+		powN := ks.pow[n] * rollBase
+		for c := range gs[i].gone {
+			gs[i].gone[c] = uint64(c) * powN
+		}
+	}
+	return gs
+}
+
 // find returns the names of known secrets occurring in text.
-func (ks *knownSet) find(text string) []string {
+func (ks *knownSet) find(text string) []string { return ks.findDir(text, false) }
+
+// findReversed is find(reverse(text)) without the reversed copy: the
+// windows are hashed reading text backwards.
+func (ks *knownSet) findReversed(text string) []string { return ks.findDir(text, true) }
+
+func (ks *knownSet) findDir(text string, rev bool) []string {
+	fwd, bwd := ks.findBoth(text, !rev, rev)
+	return append(fwd, bwd...)
+}
+
+// findBoth is find (when fwd) and findReversed (when bwd) in one walk of
+// the token runs.
+func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []string) {
 	if ks == nil {
-		return nil
+		return nil, nil
 	}
-	var out []string
-	for _, n := range ks.lengths {
-		out = ks.scanRun(out, text, n, ks.byLen[n])
+	if fwd {
+		found = scanGroups(found, text, ks.anyGroups, false)
 	}
-	if len(ks.tokLengths) == 0 {
-		return out
+	if bwd {
+		reversed = scanGroups(reversed, text, ks.anyGroups, true)
+	}
+	if len(ks.tokGroups) == 0 {
+		return found, reversed
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
-	for i := 0; i < len(text); {
-		if !tokenSet[text[i]] {
-			i++
-			continue
+	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
+		if fwd {
+			found = scanGroups(found, run, ks.tokGroups, false)
 		}
-		start := i
-		for i < len(text) && tokenSet[text[i]] {
-			i++
+		if bwd {
+			reversed = scanGroups(reversed, run, ks.tokGroups, true)
 		}
-		if run := text[start:i]; len(run) >= secretfp.MinLen {
-			for _, n := range ks.tokLengths {
-				if len(run) >= n {
-					out = ks.scanRun(out, run, n, ks.tokLen[n])
-				}
-			}
+		return false
+	})
+	return found, reversed
+}
+
+// scanGroups runs Rabin-Karp for every length of gs over text, two
+// lengths per pass (their rolling hashes are independent, so the CPU
+// updates them side by side). The byte leaving a window is removed by a
+// table lookup, so a length costs one multiply per byte.
+func scanGroups(out []string, text string, gs []lenGroup, rev bool) []string {
+	for len(gs) > 0 {
+		g1 := &gs[min(1, len(gs)-1)]
+		if rev {
+			out = scan2Rev(out, text, &gs[0], g1)
+		} else {
+			out = scan2(out, text, &gs[0], g1)
+		}
+		gs = gs[min(2, len(gs)):]
+	}
+	return out
+}
+
+func scan2(out []string, text string, g0, g1 *lenGroup) []string {
+	n0, n1 := g0.n, g1.n
+	t0, t1 := &g0.gone, &g1.gone
+	r0, r1 := g0.cands[0].roll, g1.cands[0].roll
+	multi := len(g0.cands) > 1 || len(g1.cands) > 1
+	longest := max(n0, n1)
+	var h0, h1 uint64
+	// Warm-up: the first longest bytes, where a window is not yet full.
+	e := 0
+	for ; e < len(text) && e < longest; e++ {
+		c := uint64(text[e])
+		h0 = h0*rollBase + c
+		if e >= n0 {
+			h0 -= t0[text[e-n0]]
+		}
+		h1 = h1*rollBase + c
+		if e >= n1 {
+			h1 -= t1[text[e-n1]]
+		}
+		if e+1 >= n0 && (h0 == r0 || multi) {
+			out = confirm(out, text[e+1-n0:e+1], h0, g0.cands)
+		}
+		if e+1 >= n1 && (h1 == r1 || multi) {
+			out = confirm(out, text[e+1-n1:e+1], h1, g1.cands)
+		}
+	}
+	for ; e < len(text); e++ {
+		c := uint64(text[e])
+		h0 = h0*rollBase + c - t0[text[e-n0]]
+		h1 = h1*rollBase + c - t1[text[e-n1]]
+		if h0 == r0 || h1 == r1 || multi {
+			out = confirm(out, text[e+1-n0:e+1], h0, g0.cands)
+			out = confirm(out, text[e+1-n1:e+1], h1, g1.cands)
 		}
 	}
 	return out
 }
 
-// scanRun finds secrets of length n among cands in text (Rabin-Karp).
-func (ks *knownSet) scanRun(out []string, text string, n int, cands []known) []string {
-	if len(text) < n {
-		return out
+// scan2Rev is scan2 over the text read from its end to its start: the
+// window starting at e, read backwards, hashes as text[e] + rollBase·(the
+// window starting at e+1) − text[e+n]·rollBase^n.
+func scan2Rev(out []string, text string, g0, g1 *lenGroup) []string {
+	n0, n1 := g0.n, g1.n
+	t0, t1 := &g0.gone, &g1.gone
+	r0, r1 := g0.cands[0].roll, g1.cands[0].roll
+	multi := len(g0.cands) > 1 || len(g1.cands) > 1
+	var h0, h1 uint64
+	for e := len(text) - 1; e >= 0; e-- {
+		c := uint64(text[e])
+		h0 = h0*rollBase + c
+		if e+n0 < len(text) {
+			h0 -= t0[text[e+n0]]
+		}
+		h1 = h1*rollBase + c
+		if e+n1 < len(text) {
+			h1 -= t1[text[e+n1]]
+		}
+		if e+n0 <= len(text) && (h0 == r0 || multi) {
+			out = confirm(out, reverse(text[e:e+n0]), h0, g0.cands)
+		}
+		if e+n1 <= len(text) && (h1 == r1 || multi) {
+			out = confirm(out, reverse(text[e:e+n1]), h1, g1.cands)
+		}
 	}
-	pow := ks.pow[n] // removes the outgoing byte
-	h := rollHash(text[:n])
-	for i := 0; ; i++ {
-		for _, k := range cands {
-			if h == k.roll {
-				sum := sha256.Sum256([]byte(text[i : i+n]))
-				if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
-					out = appendOnce(out, k.name)
-				}
+	return out
+}
+
+// confirm checks a window whose rolling hash is h against the candidates.
+func confirm(out []string, win string, h uint64, cands []known) []string {
+	for _, k := range cands {
+		if h == k.roll {
+			sum := sha256.Sum256([]byte(win))
+			if subtle.ConstantTimeCompare(sum[:], k.sum[:]) == 1 {
+				out = appendOnce(out, k.name)
 			}
 		}
-		if i+n >= len(text) {
-			return out
-		}
-		h = (h-uint64(text[i])*pow)*rollBase + uint64(text[i+n])
 	}
+	return out
 }
 
 var tokenSet = makeSet(secretfp.IsTokenByte)

@@ -70,21 +70,62 @@ func foldUnicode(s string) string {
 	return b.String()
 }
 
+// quotedPrintableWindows is quotedPrintable read by escapeWindows: a long
+// text with a few escapes reads as the stretches around them.
+func quotedPrintableWindows(s string) (string, bool) {
+	if !qpEscaped(s) {
+		return "", false
+	}
+	d, _ := escapeWindows(s, qpEscapeAt, qpDecode)
+	return d, true
+}
+
+// qpEscapeAt is the length of a quoted-printable escape (=XX) or soft line
+// break (= before a line end) at s[i], or 0.
+func qpEscapeAt(s string, i int) int {
+	if s[i] != '=' || i+1 >= len(s) {
+		return 0
+	}
+	if i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+		return 3
+	}
+	if s[i+1] == '\n' {
+		return 2
+	}
+	if s[i+1] == '\r' {
+		if i+2 < len(s) && s[i+2] == '\n' {
+			return 3
+		}
+		return 2
+	}
+	return 0
+}
+
 // quotedPrintable decodes =XX escapes and soft line breaks; ok is false when
 // s has fewer than two escapes.
 func quotedPrintable(s string) (string, bool) {
+	if !qpEscaped(s) {
+		return "", false
+	}
+	return qpDecode(s), true
+}
+
+// qpEscaped reports whether s has two =XX escapes or more.
+func qpEscaped(s string) bool {
 	n := 0
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] == '=' && isHex[s[i+1]] && isHex[s[i+2]] {
 			n++
 			if n >= 2 {
-				break
+				return true
 			}
 		}
 	}
-	if n < 2 {
-		return "", false
-	}
+	return false
+}
+
+// qpDecode undoes =XX escapes and soft line breaks.
+func qpDecode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -103,7 +144,7 @@ func quotedPrintable(s string) (string, bool) {
 		}
 		b.WriteByte(c)
 	}
-	return b.String(), true
+	return b.String()
 }
 
 func unhex(c byte) byte {
@@ -133,6 +174,14 @@ func delimitedHex(s string) (string, bool) {
 	}
 	i := 0
 	for i < len(s) {
+		if len(cur) == 0 && i > 0 {
+			// Cheap test first, in a tight loop without a branch per
+			// byte: a pair of hex digits standing alone, or a 0x / \x
+			// prefix.
+			for i+2 < len(s) && hexTab[s[i]]&hexTab[s[i+1]]&nonHexTab[s[i+2]]&nonHexTab[s[i-1]]|hexPrefixTab[s[i]]&xTab[s[i+1]] == 0 {
+				i++
+			}
+		}
 		// Skip an optional 0x / \x prefix.
 		j := i
 		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
@@ -163,6 +212,17 @@ func delimitedHex(s string) (string, bool) {
 	return string(out), true
 }
 
+var despaceSepTab = countTable(func(c byte) bool {
+	return c == ' ' || c == '.' || c == '-' || c == '_' || c == ',' || c == '|' || c == '/'
+})
+
+func b2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // despace joins characters spaced out by a single separator ("s k - a n t",
 // "A.K.I.A…", "t_o_k_e_n"): runs of at least 16 single characters each
 // followed by the same separator are emitted without it.
@@ -170,7 +230,9 @@ func despace(s string) (string, bool) {
 	var out []byte
 	for i := 0; i+3 < len(s); {
 		sep := s[i+1]
-		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
+		// Cheap test first, without a branch: s[i+1] and s[i+3] are the
+		// same separator.
+		if despaceSepTab[sep]&b2u8(sep == s[i+3]) == 0 || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' {
 			i++
 			continue
 		}
@@ -251,6 +313,13 @@ func b32Keep(r int) int {
 	}
 	return 0
 }
+
+var (
+	hexTab       = countTable(func(c byte) bool { return isHex[c] })
+	nonHexTab    = countTable(func(c byte) bool { return !isHex[c] })
+	hexPrefixTab = countTable(func(c byte) bool { return c == '0' || c == '\\' })
+	xTab         = countTable(func(c byte) bool { return c == 'x' || c == 'X' })
+)
 
 var (
 	isB32Upper = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '2' && c <= '7' })

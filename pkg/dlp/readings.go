@@ -55,66 +55,71 @@ const minDecodedIsland = 8
 // of at least minDecodedIsland bytes, one per line. ok is false when
 // nothing textual is left.
 func decodedText(s string) (string, bool) {
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	if mostlyText(s) {
+	nul := strings.Count(s, "\x00")
+	if countIn(s, &printTab)*10 >= (len(s)-nul)*9 {
+		if nul > 0 {
+			s = strings.ReplaceAll(s, "\x00", "")
+		}
 		return s, true
 	}
-	isl := islands(s, minDecodedIsland)
-	return isl, isl != ""
+	if nul == 0 {
+		isl := islands(s, minDecodedIsland)
+		return isl, isl != ""
+	}
+	// The islands of s with its NULs removed: runs of printable bytes and
+	// NULs holding at least minDecodedIsland printable bytes.
+	var b strings.Builder
+	eachRun(s, printableOrNUL, minDecodedIsland, func(run string) bool {
+		if k := len(run) - strings.Count(run, "\x00"); k >= minDecodedIsland {
+			b.WriteString(strings.ReplaceAll(run, "\x00", ""))
+			b.WriteByte('\n')
+		}
+		return false
+	})
+	return b.String(), b.Len() > 0
 }
+
+var printableOrNUL = makeSet(func(c byte) bool { return c == 0 || printable[c] })
 
 // islands returns the runs of at least min printable ASCII bytes (or
 // whitespace) of s, one per line.
 func islands(s string, min int) string {
 	var b strings.Builder
-	for i := 0; i < len(s); {
-		if !printable[s[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(s) && printable[s[i]] {
-			i++
-		}
-		if i-start >= min {
-			b.WriteString(s[start:i])
-			b.WriteByte('\n')
-		}
-	}
+	eachRun(s, printable, min, func(run string) bool {
+		b.WriteString(run)
+		b.WriteByte('\n')
+		return false
+	})
 	return b.String()
 }
 
 // awsLowerPrefixes are the AWS access key id prefixes checked lower-cased.
 var awsLowerPrefixes = []string{"akia", "asia", "abia", "acca"}
 
-// awsLowerPass finds an AWS access key id written lower-case: its alphabet
+// awsLower finds an AWS access key id written lower-case: its alphabet
 // is A-Z and 2-7, so lower-casing loses nothing and the key still works
 // once upper-cased again. It wants the prefix and exactly 16 characters of
 // [a-z2-7], all lower-case, standing alone (no letter or digit on either
-// side), so ordinary lower-case words do not match.
-func (r *ruleScan) awsLowerPass(text string) {
+// side), so ordinary lower-case words do not match. It checks text[i:];
+// prefixPass calls it at every "a" its prefix set stops at.
+func (r *ruleScan) awsLower(text string, i int) {
+	if i > 0 && isAlnum(text[i-1]) {
+		return
+	}
 	for _, p := range awsLowerPrefixes {
-		for off := 0; !r.stop; {
-			k := strings.Index(text[off:], p)
-			if k < 0 {
-				break
-			}
-			i := off + k
-			off = i + len(p)
-			if i > 0 && isAlnum(text[i-1]) {
-				continue
-			}
-			j := off
-			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= '2' && text[j] <= '7') {
-				j++
-			}
-			if j-off != 16 || j < len(text) && isAlnum(text[j]) {
-				continue
-			}
-			r.hit("aws-access-token")
+		if !strings.HasPrefix(text[i:], p) {
+			continue
 		}
+		off := i + len(p)
+		j := off
+		for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= '2' && text[j] <= '7') {
+			j++
+		}
+		if j-off != 16 || j < len(text) && isAlnum(text[j]) {
+			return
+		}
+		r.hit("aws-access-token")
+		return
 	}
 }
 

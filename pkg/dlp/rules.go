@@ -123,20 +123,60 @@ var prefixRules = func() []prefixRule {
 var ruleClass = map[string]string{"bitcoin-xprv": ClassCryptoKey, "bitcoin-wif": ClassCryptoKey, "crypto-private-key": ClassCryptoKey}
 
 // prefixTable indexes prefixRules by their first two bytes (and, for the
-// reversed-token check, by the last two bytes of the prefix reversed).
+// reversed-token check, by the last two bytes of the prefix reversed); the
+// pair sets let a text cost one bit test per byte.
 type prefixTable struct {
-	fwd [1 << 16][]int
-	rev [1 << 16][]int
+	fwdPairs, revPairs pairSet
+	// fwdNext holds the second and third bytes of what fwdPairs starts.
+	fwdNext pairSet
+	// fwdIdx and revIdx hold 1 + the index in lists of the rules whose
+	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
+	fwdIdx, revIdx [1 << 16]uint8
+	lists          [][]int
 }
 
 var prefixes = func() *prefixTable {
 	t := &prefixTable{}
+	add := func(idx *[1 << 16]uint8, a, b byte, rule int) {
+		k := uint16(a)<<8 | uint16(b)
+		if idx[k] == 0 {
+			t.lists = append(t.lists, nil)
+			idx[k] = uint8(len(t.lists)) //nolint:gosec // G115: under 256 lists (checked below)
+		}
+		t.lists[idx[k]-1] = append(t.lists[idx[k]-1], rule)
+	}
 	for i, r := range prefixRules {
 		p := r.prefix
-		t.fwd[uint16(p[0])<<8|uint16(p[1])] = append(t.fwd[uint16(p[0])<<8|uint16(p[1])], i)
+		add(&t.fwdIdx, p[0], p[1], i)
+		t.fwdPairs.add(p[0], p[1])
 		// A reversed token ends with its reversed prefix: last two bytes
 		// of the run are p[1], p[0].
-		t.rev[uint16(p[1])<<8|uint16(p[0])] = append(t.rev[uint16(p[1])<<8|uint16(p[0])], i)
+		add(&t.revIdx, p[1], p[0], i)
+		t.revPairs.add(p[1], p[0])
+	}
+	if len(t.lists) > 255 {
+		panic("dlp: too many prefix pairs for the index")
+	}
+	for _, r := range prefixRules {
+		if p := r.prefix; len(p) >= 3 {
+			t.fwdNext.add(p[1], p[2])
+		} else {
+			for c := range 256 {
+				if r.alphabet[c] {
+					t.fwdNext.add(p[1], byte(c))
+				}
+			}
+		}
+	}
+	for _, p := range awsLowerPrefixes {
+		t.fwdPairs.add(p[0], p[1])
+		t.fwdNext.add(p[1], p[2])
+	}
+	for cc := range ibanLen {
+		t.fwdPairs.add(cc[0], cc[1])
+		for d := byte('0'); d <= '9'; d++ {
+			t.fwdNext.add(cc[1], d)
+		}
 	}
 	return t
 }()
@@ -169,9 +209,6 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 	r := &ruleScan{s: s, c: c, part: part, enc: enc}
 	r.prefixPass(text)
 	if !r.stop {
-		r.awsLowerPass(text)
-	}
-	if !r.stop {
 		r.fieldPass(text)
 	}
 	if !r.stop {
@@ -186,48 +223,57 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 	return r.stop
 }
 
-// prefixPass finds provider tokens: one lookup per byte of the two-byte
-// prefix table; a candidate costs at most its rule's max length.
+// prefixPass finds provider tokens, AWS key ids written lower-case
+// (awsLower) and IBANs (ibanAt, at their country code): one bit test per
+// byte of the two-byte prefix set (and one more of the next two bytes where
+// the first two start something); a candidate costs at most its rule's max
+// length.
 func (r *ruleScan) prefixPass(text string) {
-	for i := 0; i+1 < len(text) && !r.stop; i++ {
-		cands := prefixes.fwd[uint16(text[i])<<8|uint16(text[i+1])]
-		if len(cands) == 0 || i > 0 && setNotBoundary[text[i-1]] {
-			continue
+	resume := 0     // a token found ends here: no other starts inside it
+	ibanResume := 0 // likewise for an IBAN
+	prefixes.fwdPairs.eachTriple(text, &prefixes.fwdNext, func(i int) bool {
+		if text[i] == 'a' {
+			r.awsLower(text, i)
 		}
-		for _, k := range cands {
+		if text[i] <= 'Z' && i >= ibanResume && !r.s.disabled[ClassIBAN] {
+			if j := r.ibanAt(text, i); j > 0 {
+				ibanResume = j + 1
+			}
+		}
+		li := prefixes.fwdIdx[uint16(text[i])<<8|uint16(text[i+1])]
+		if li == 0 || i < resume || i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
+			return r.stop
+		}
+		for _, k := range prefixes.lists[li-1] {
 			if m := matchPrefix(&prefixRules[k], text[i:]); m > 0 {
 				r.hit(prefixRules[k].id)
-				i += m - 1
+				resume = i + m
 				break
 			}
 		}
-	}
+		return r.stop
+	})
 	// Reversed tokens: a run of token bytes ending in a reversed prefix.
-	for i := 0; i < len(text) && !r.stop; {
-		if !setWord[text[i]] {
-			i++
-			continue
-		}
-		start := i
-		for i < len(text) && setWord[text[i]] {
-			i++
-		}
-		if i-start < 12 || i-start > 512 {
-			continue
-		}
-		run := text[start:i]
-		cands := prefixes.rev[uint16(run[len(run)-2])<<8|uint16(run[len(run)-1])]
-		if len(cands) == 0 {
-			continue
+	eachRun(text, setWord, 12, func(run string) bool {
+		if len(run) > 512 || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
+			return false
 		}
 		rev := reverse(run)
-		for _, k := range cands {
+		for _, k := range prefixes.lists[prefixes.revIdx[uint16(run[len(run)-2])<<8|uint16(run[len(run)-1])]-1] {
 			if matchPrefix(&prefixRules[k], rev) > 0 {
 				r.hit(prefixRules[k].id)
 				break
 			}
 		}
-	}
+		return r.stop
+	})
+}
+
+// afterEscape reports whether text[i] follows a written-out escape (\n,
+// \t, \r as in JSON or a shell string): a token starts there even though
+// a letter precedes it.
+func afterEscape(text string, i int) bool {
+	return i >= 2 && text[i-2] == '\\' && (text[i-1] == 'n' || text[i-1] == 't' || text[i-1] == 'r')
 }
 
 // matchPrefix returns the length of the token rule pr matches at the start
@@ -477,9 +523,10 @@ var idPrefixes = []string{
 	"sha1-", "sha256-", "sha384-", "sha512-", "md5-", "h1:", "sha256:", "sha512:", "sha1:", "W/",
 }
 
-// tokenSep splits text into candidate tokens for the entropy rule.
-var setEntTok = makeSet(func(c byte) bool {
-	return isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == '=' || c == '~'
+// setEntTokNoPad is what a candidate token of the entropy rule is made of
+// (its '=' padding is added after).
+var setEntTokNoPad = makeSet(func(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == '~'
 })
 
 // entropyPass: a credential-like random token anywhere: 20–200 characters,
@@ -487,49 +534,51 @@ var setEntTok = makeSet(func(c byte) bool {
 // not an encoding of text (that reading is scanned on its own), a hex
 // digest, a UUID or a known id/hash notation.
 func (r *ruleScan) entropyPass(text string) {
-	for i := 0; i < len(text) && !r.stop; {
-		if !setEntTok[text[i]] || text[i] == '=' {
-			i++
-			continue
-		}
-		start := i
-		for i < len(text) && setEntTok[text[i]] && text[i] != '=' {
-			i++
-		}
+	eachRunAt(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
-		if i-start < 20 {
-			continue
-		}
-		tok := text[start:i]
-		if len(tok) > 4096 || decodesToMedia(tok) {
-			continue // bulk data (an image, an archive), not a credential
-		}
-		seps := strings.Count(tok, "/") + strings.Count(tok, "+")
-		if seps == 0 {
-			if r.randomToken(text, start, tok) {
-				r.hit("high-entropy-token")
-			}
-			continue
-		}
-		// Base64 has about one '+' or '/' in 32 characters; a path or
-		// words joined by '+' (a query's spaces) have far more. Long
-		// base64 is data (a file, an image), not a credential.
-		if seps*12 <= len(tok) && len(tok) <= 200 && r.randomToken(text, start, tok) {
+		return r.entropyToken(text, start, text[start:i]) || r.stop
+	})
+}
+
+// entropyToken checks one candidate token of entropyPass.
+func (r *ruleScan) entropyToken(text string, start int, tok string) (done bool) {
+	if len(tok) > 4096 || decodesToMedia(tok) {
+		return false // bulk data (an image, an archive), not a credential
+	}
+	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
+	if seps == 0 {
+		if r.randomToken(text, start, tok) {
 			r.hit("high-entropy-token")
-			return
 		}
-		if seps*12 <= len(tok) && len(tok) > 200 {
-			continue
+		return false
+	}
+	// Base64 has about one '+' or '/' in 32 characters; a path or
+	// words joined by '+' (a query's spaces) have far more. Long
+	// base64 is data (a file, an image), not a credential.
+	if seps*12 <= len(tok) && len(tok) <= 200 && r.randomToken(text, start, tok) {
+		r.hit("high-entropy-token")
+		return true
+	}
+	if seps*12 <= len(tok) && len(tok) > 200 {
+		return false
+	}
+	// Each part between separators; randomToken wants 20 characters or
+	// more, so shorter parts are passed over without a look.
+	for rest := tok; rest != ""; {
+		p := rest
+		if k := strings.IndexAny(rest, "/+"); k >= 0 {
+			p, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
 		}
-		for _, p := range strings.FieldsFunc(tok, func(c rune) bool { return c == '/' || c == '+' }) {
-			if r.randomToken(text, start, p) {
-				r.hit("high-entropy-token")
-				return
-			}
+		if len(p) >= 20 && r.randomToken(text, start, p) {
+			r.hit("high-entropy-token")
+			return true
 		}
 	}
+	return false
 }
 
 // randomToken decides whether tok (found at text[at:]) looks like a random
@@ -627,70 +676,98 @@ func decodesToText(tok string) bool {
 var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
 	"privatekey", "private_key", "private-key", "credential", "authorization", "auth", "session", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
 
+// secretNameCores: every secretNames entry contains one of these, so a
+// name holding none of them (ASCII case-insensitive) is not a secret name.
+var secretNameCores = newKeywordSet([]string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "session", "sig", "mnemonic", "seed", "wallet", "dsn", "conn"})
+
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
 	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
 
 // fieldPass: KEY=value, key: value, "key":"value", header names and
 // cookie names whose name says secret and whose value looks like one.
 func (r *ruleScan) fieldPass(text string) {
-	for i := 0; i < len(text) && !r.stop; i++ {
-		c := text[i]
-		if c != '=' && c != ':' && c != ' ' {
-			continue
-		}
-		// The name: identifier bytes before the separator, skipping one
-		// closing quote and spaces.
-		j := i
-		for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t') && i-j < 4 {
-			j--
-		}
-		if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
-			j--
-		}
-		k := j
-		for k > 0 && j-k < 64 && (isAlnum(text[k-1]) || text[k-1] == '_' || text[k-1] == '-' || text[k-1] == '.') {
-			k--
-		}
-		if k == j {
-			continue
-		}
-		name := text[k:j]
-		kind := secretKind(name)
-		if kind == "" {
-			continue
-		}
-		if c == ' ' {
-			// "password VALUE" (netrc, CLI flags): only password names,
-			// and only a value that looks random.
-			if kind != "password" || i+1 < len(text) && (text[i+1] == ' ' || text[i+1] == '=' || text[i+1] == ':') {
-				continue
+	// A name holding a secret name ends where the identifier run around
+	// one of the name cores ends; its separator follows within six bytes
+	// (a closing quote and up to four spaces). Only those separators are
+	// looked at, so text without secret names costs one bit test a byte.
+	runEnd, next := -1, 0
+	secretNameCores.each(text, func(p int) bool {
+		if p >= runEnd {
+			runEnd = p
+			for runEnd < len(text) && isIdentByte(text[runEnd]) {
+				runEnd++
 			}
-			if v := fieldValue(text[i+1:]); strongValue(v) {
-				r.hit("secret-field")
-			}
-			continue
 		}
-		if c == ':' && i+2 < len(text) && text[i+1] == '/' && text[i+2] == '/' {
-			continue // a URL scheme, handled by urlCredentials
+		for i := max(runEnd, next); i < len(text) && i <= runEnd+5 && !r.stop; i++ {
+			if c := text[i]; c == '=' || c == ':' || c == ' ' {
+				r.fieldAt(text, i)
+			}
 		}
-		v := fieldValue(text[i+1:])
-		if v == "" {
-			continue
+		next = max(next, runEnd+6)
+		return r.stop
+	})
+}
+
+func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// fieldAt checks the field whose separator (= : or space) is text[i].
+func (r *ruleScan) fieldAt(text string, i int) {
+	c := text[i]
+	// The name: identifier bytes before the separator, skipping one
+	// closing quote and spaces.
+	j := i
+	for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t') && i-j < 4 {
+		j--
+	}
+	if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
+		j--
+	}
+	k := j
+	for k > 0 && j-k < 64 && (isAlnum(text[k-1]) || text[k-1] == '_' || text[k-1] == '-' || text[k-1] == '.') {
+		k--
+	}
+	if k == j {
+		return
+	}
+	name := text[k:j]
+	if !secretNameCores.any(name) {
+		return // cheap reject: no secret name inside
+	}
+	kind := secretKind(name)
+	if kind == "" {
+		return
+	}
+	if c == ' ' {
+		// "password VALUE" (netrc, CLI flags): only password names,
+		// and only a value that looks random.
+		if kind != "password" || i+1 < len(text) && (text[i+1] == ' ' || text[i+1] == '=' || text[i+1] == ':') {
+			return
 		}
-		switch kind {
-		case "password":
-			if len(v) >= 6 && !placeholder(v) && !identifierish(v) {
-				r.hit("secret-field")
-			}
-		case "crypto":
-			if hex64(v) || len(strings.Fields(v)) >= 12 {
-				r.hit("crypto-private-key")
-			}
-			fallthrough
-		default:
-			if strongValue(v) {
-				r.hit("secret-field")
-			}
+		if v := fieldValue(text[i+1:]); strongValue(v) {
+			r.hit("secret-field")
+		}
+		return
+	}
+	if c == ':' && i+2 < len(text) && text[i+1] == '/' && text[i+2] == '/' {
+		return // a URL scheme, handled by urlCredentials
+	}
+	v := fieldValue(text[i+1:])
+	if v == "" {
+		return
+	}
+	switch kind {
+	case "password":
+		if len(v) >= 6 && !placeholder(v) && !identifierish(v) {
+			r.hit("secret-field")
+		}
+	case "crypto":
+		if hex64(v) || len(strings.Fields(v)) >= 12 {
+			r.hit("crypto-private-key")
+		}
+		fallthrough
+	default:
+		if strongValue(v) {
+			r.hit("secret-field")
 		}
 	}
 }

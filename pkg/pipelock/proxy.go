@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/semaphore"
 
@@ -459,8 +460,12 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		})
 		var fs []dlp.Finding
 		var err error
+		// Read in place: nothing below keeps the text (the split window
+		// copies the tails it keeps), and a copy would double the memory
+		// a large upload holds.
+		bodyText := unsafe.String(unsafe.SliceData(body.decoded), len(body.decoded))
 		if isJSON {
-			fs = p.scan.Scan("body", string(body.decoded))
+			fs = p.scan.Scan("body", bodyText)
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
 		} else {
 			fs, err = p.scan.ScanBody(r.Header.Get("Content-Type"), body.decoded)
@@ -468,7 +473,7 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 				return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
 			}
 			if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
-				if q, err := url.ParseQuery(string(body.decoded)); err == nil {
+				if q, err := url.ParseQuery(bodyText); err == nil {
 					for k, vs := range q {
 						for _, v := range vs {
 							vals = append(vals, slotValue{slot: "form/" + k, text: v})
@@ -478,7 +483,7 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 			}
 		}
 		findings = append(findings, fs...)
-		vals = append(vals, slotValue{slot: "body", text: string(body.decoded)})
+		vals = append(vals, slotValue{slot: "body", text: bodyText})
 	}
 	if len(findings) == 0 && p.split != nil {
 		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
