@@ -17,7 +17,7 @@ const module = "github.com/claude-bottle/claude-bottle/"
 var (
 	host = set("cli", "manifest", "bottle", "compose", "lifecycle", "engine", "images", "operator",
 		"workspace", "claudecode", "selftest", "statedir")
-	bottle = set("daemons", "initd", "egress", "pipelock", "dlp", "gitgate", "supervise", "entropy")
+	bottle = set("daemons", "initd", "egress", "pipelock", "dlp", "gitgate", "supervise")
 	shared = set("contract", "daemoncfg", "approvals", "secretfp", "tlsca", "capfile", "termtext", "mitm")
 )
 

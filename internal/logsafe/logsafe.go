@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/entropy"
+	"github.com/claude-bottle/claude-bottle/internal/entropy"
 )
 
 // MaxLen bounds a logged path or host.

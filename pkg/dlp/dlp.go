@@ -25,7 +25,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 
-	"github.com/claude-bottle/claude-bottle/pkg/entropy"
+	"github.com/claude-bottle/claude-bottle/internal/entropy"
 )
 
 // Finding is one secret found. It never holds the secret itself.

@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/entropy"
+	"github.com/claude-bottle/claude-bottle/internal/entropy"
 )
 
 // Our own detectors, built for egress rather than code scanning: every rule

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/internal/inject"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 

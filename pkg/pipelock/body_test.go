@@ -21,6 +21,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
@@ -393,15 +394,15 @@ func TestResponseInjection(t *testing.T) {
 				assert.Assert(t, late.status == -1 || !strings.Contains(late.body, "Ignore previous"), "late injection delivered")
 			} else {
 				assert.Equal(t, r.status, 200)
-				assert.Assert(t, is.Contains(r.header.Get(InjectionHeader), "hidden-html-comment-instruction (high confidence)"))
+				assert.Assert(t, is.Contains(r.header.Get(contract.InjectionHeader), "hidden-html-comment-instruction (high confidence)"))
 			}
 			a := e.get("https://allowed.example.com/article")
 			assert.Equal(t, a.status, 200)
-			assert.Assert(t, is.Contains(a.header.Get(InjectionHeader), "medium"))
+			assert.Assert(t, is.Contains(a.header.Get(contract.InjectionHeader), "medium"))
 			b := e.get("https://allowed.example.com/benign")
 			assert.Equal(t, b.status, 200)
 			assert.Equal(t, b.body, "hello world")
-			assert.Equal(t, b.header.Get(InjectionHeader), "")
+			assert.Equal(t, b.header.Get(contract.InjectionHeader), "")
 			assert.Equal(t, e.get("https://allowed.example.com/binary").status, 200)
 			bomb := e.get("https://allowed.example.com/bomb")
 			assert.Assert(t, bomb.status == -1 || len(bomb.body) <= 8<<20, "bomb delivered whole: %d, %d bytes", bomb.status, len(bomb.body))

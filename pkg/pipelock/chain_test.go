@@ -13,11 +13,11 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
-	"github.com/claude-bottle/claude-bottle/internal/wsframe"
 )
 
 // newChain puts a real egress in front of the env's pipelock, as in a

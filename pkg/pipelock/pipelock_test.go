@@ -26,6 +26,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
@@ -266,7 +267,7 @@ func TestAllowlistBeforeDNS(t *testing.T) {
 		assert.Equal(t, r.status, 403, u)
 		assert.Assert(t, strings.HasPrefix(r.body, "blocked: host "), r.body)
 		assert.Assert(t, is.Contains(r.body, "pipelock-block"))
-		assert.Assert(t, strings.HasPrefix(r.header.Get(BlockHeader), "pipelock; reason=host-not-allowed"))
+		assert.Assert(t, strings.HasPrefix(r.header.Get(contract.BlockHeader), "pipelock; reason=host-not-allowed"))
 	}
 	assert.Equal(t, e.res.looked(), "", "a refused host must never be resolved")
 	assert.Equal(t, len(e.seenAll()), 0)

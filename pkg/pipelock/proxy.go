@@ -30,19 +30,13 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/internal/inject"
 	"github.com/claude-bottle/claude-bottle/internal/logsafe"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 )
-
-// BlockHeader names the reason of a block and the supervise tool to call.
-const BlockHeader = "X-Claude-Bottle-Blocked"
-
-// InjectionHeader reports prompt-injection findings that were not blocked
-// (action warn, or medium confidence) to the agent reading the response.
-const InjectionHeader = "X-Claude-Bottle-Injection"
 
 // Options configure a Proxy.
 type Options struct {
@@ -266,7 +260,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("decision", "decision", "deny", "reason", "proxy-auth", "remote", r.RemoteAddr)
 		w.Header().Set("Proxy-Authenticate", `Basic realm="claude-bottle pipelock"`)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set(BlockHeader, "pipelock; reason=proxy-auth")
+		w.Header().Set(contract.BlockHeader, "pipelock; reason=proxy-auth")
 		w.WriteHeader(http.StatusProxyAuthRequired)
 		fmt.Fprintln(w, "blocked: proxy authentication required: only the bottle's egress may use pipelock; send requests through HTTPS_PROXY (egress)")
 		return
@@ -383,7 +377,7 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		return
 	}
 	if v.warn != "" {
-		w.Header().Set(InjectionHeader, v.warn)
+		w.Header().Set(contract.InjectionHeader, v.warn)
 	}
 	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r))
 	r.Body = io.NopCloser(bytes.NewReader(body.raw))
@@ -414,7 +408,7 @@ func sensitiveHeader(name string) bool {
 type verdict struct {
 	dlp    *dlp.Finding    // a secret: block
 	inject *inject.Finding // injection in a JSON-RPC body: block
-	warn   string          // injection findings to report in InjectionHeader
+	warn   string          // injection findings to report in contract.InjectionHeader
 }
 
 // inspect runs DLP on host, path, query, headers, trailers and the body —
@@ -515,7 +509,7 @@ func isJSONRPC(b []byte) bool {
 }
 
 // judgeInjection splits findings into the one to block (high confidence,
-// action block) and the ones to report in InjectionHeader.
+// action block) and the ones to report in contract.InjectionHeader.
 func (p *Proxy) judgeInjection(fs []inject.Finding) (*inject.Finding, string) {
 	var warn []string
 	for i, f := range fs {
@@ -576,10 +570,10 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, host string, stat
 	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", path, "reason", reason, "detail", strings.ReplaceAll(msg, host, logsafe.Host(host)))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
+	w.Header().Set(contract.BlockHeader, "pipelock; reason="+reason+"; tool="+contract.ToolPipelockBlock)
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "blocked: %s\nIf this request is needed, call the supervise MCP tool pipelock-block with the URL (failed_url) and a justification.\n", msg)
+	fmt.Fprintf(w, "blocked: %s\nIf this request is needed, call the supervise MCP tool %s with the URL (failed_url) and a justification.\n", msg, contract.ToolPipelockBlock)
 }
 
 func logPath(r *http.Request) string {

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/internal/inject"
 	"github.com/claude-bottle/claude-bottle/internal/logsafe"
+	"github.com/claude-bottle/claude-bottle/pkg/contract"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // Response scanning: a response the agent will read as text is decoded
@@ -98,7 +99,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 			p.replaceResponse(res, host, http.StatusForbidden, "injection", "the response from "+host+" carries prompt injection aimed at the agent: "+f.String()+". It was not delivered")
 			return nil
 		} else if warn != "" {
-			res.Header.Set(InjectionHeader, warn)
+			res.Header.Set(contract.InjectionHeader, warn)
 			p.log.Warn("injection finding (reported to the agent)", "host", logsafe.Host(host), "finding", warn)
 		}
 	}
@@ -191,13 +192,13 @@ func (s *scanReader) Close() error { return s.orig.Close() }
 func (p *Proxy) replaceResponse(res *http.Response, host string, status int, reason, msg string) {
 	_ = res.Body.Close()
 	p.log.Info("decision", "decision", "deny", "host", logsafe.Host(host), "reason", reason, "detail", msg)
-	body := "blocked: " + msg + "\nIf this response is needed, call the supervise MCP tool pipelock-block with the URL (failed_url) and a justification.\n"
+	body := "blocked: " + msg + "\nIf this response is needed, call the supervise MCP tool " + contract.ToolPipelockBlock + " with the URL (failed_url) and a justification.\n"
 	res.StatusCode = status
 	res.Status = fmt.Sprintf("%d %s", status, http.StatusText(status))
 	res.Header = http.Header{}
 	res.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	res.Header.Set("X-Content-Type-Options", "nosniff")
-	res.Header.Set(BlockHeader, "pipelock; reason="+reason+"; tool=pipelock-block")
+	res.Header.Set(contract.BlockHeader, "pipelock; reason="+reason+"; tool="+contract.ToolPipelockBlock)
 	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	res.ContentLength = int64(len(body))
 	res.Trailer = nil

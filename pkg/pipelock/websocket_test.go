@@ -17,9 +17,9 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/internal/inject"
 	"github.com/claude-bottle/claude-bottle/internal/wsframe"
+	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 )
 
 // wsServer is the stand-in internet's WebSocket endpoint: it records every
