@@ -1,3 +1,9 @@
+// Package approvals is the approval queue between a blocked agent and its
+// operator, which both sides write: supervise (in the bottle) files a
+// proposal as pending/<id>.json, the operator's side (on the host) answers
+// with responses/<id>.json, both archive answered pairs. It also holds the
+// checks of what a proposal may carry (host, paths, a capability Dockerfile,
+// terminal-safe text), applied by both ends.
 package approvals
 
 import (

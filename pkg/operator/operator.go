@@ -1,3 +1,9 @@
+// Package operator is the operator's side of approvals, on the host: list,
+// approve (as asked or modified), reject, allow and revoke access directly,
+// apply each change to the running bottle (egress routes, pipelock's
+// allowlist, capability rebuilds) with confirmation and roll-back, audit
+// every decision, and the terminal UI of `claude-bottle supervise`. The
+// sidecars image does not contain it.
 package operator
 
 import (
