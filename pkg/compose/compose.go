@@ -23,8 +23,8 @@ import (
 
 // Service and network keys of the project.
 const (
-	AgentService    = "agent"
-	SidecarsService = "sidecars"
+	AgentService    = contract.RoleAgent
+	SidecarsService = contract.RoleSidecars
 	InternalNet     = "internal"
 	EgressNet       = "egress"
 	// HopNet (legacy shape only) carries egress → pipelock: a private

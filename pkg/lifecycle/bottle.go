@@ -37,7 +37,7 @@ func (e *Backend) roleContainer(ctx context.Context, slug, daemon string) (Bottl
 		return BottleContainer{}, false, err
 	}
 	for _, c := range cs {
-		if c.Role == "sidecars" && daemon != "agent" {
+		if c.Role == contract.RoleSidecars && daemon != contract.RoleAgent {
 			return c, true, nil
 		}
 	}

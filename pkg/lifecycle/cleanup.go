@@ -57,7 +57,7 @@ func PlanCleanup(containers, networks []Resource, state []StateEntry, stateRoot 
 		}
 	}
 	for _, c := range containers {
-		if c.Role == "agent" && c.Running {
+		if c.Role == contract.RoleAgent && c.Running {
 			live[c.Slug] = true
 		}
 	}

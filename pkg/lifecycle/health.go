@@ -60,7 +60,7 @@ func Assess(slug string, cs []ContainerHealth) Assessment {
 		if role == "" {
 			role = c.Name
 		}
-		if role != "sidecars" && c.Restarts > 0 {
+		if role != contract.RoleSidecars && c.Restarts > 0 {
 			a.Restarts[role] += c.Restarts
 		}
 		for name, d := range parseInitd(c.Initd) {
