@@ -110,8 +110,15 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 				cur = f
 			}
 		}
-		if q, ok := quotedPrintableWindows(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
-			return !over
+		if q, ok := quotedPrintableWindows(cur); ok && q != cur && (read(view{EncQuotedPrintable, q}) ||
+			escapeReadings(q, func(_, t string) bool { return read(view{EncQuotedPrintable, t}) })) {
+			return !over // (percent-encoding under quoted-printable: escapeReadings)
+		}
+		if hasBackslashEscape(cur) {
+			if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && (read(view{EncEscaped, u}) ||
+				escapeReadings(u, func(_, t string) bool { return read(view{EncEscaped, t}) })) {
+				return !over
+			}
 		}
 		if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
 			return !over
@@ -211,6 +218,14 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 		// Only text can hold another encoding layer; binary noise from
 		// decoding an ordinary identifier is checked once, not recursed.
 		if emit(view{enc, d}) || halfText(d) && decodedRuns(d, depth+1, exact, emit) {
+			stop = true
+			return true
+		}
+		// Escapes written inside the decoded layer (base64 of a
+		// percent-encoded or \u-escaped secret) are undone too.
+		if halfText(d) && escapeReadings(d, func(_, e string) bool {
+			return emit(view{enc, e}) || halfText(e) && decodedRuns(e, depth+1, exact, emit)
+		}) {
 			stop = true
 			return true
 		}
