@@ -221,6 +221,15 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 			stop = true
 			return true
 		}
+		// A mostly binary decoding (a short run decoded whole, or any
+		// run when exact) can still carry another layer in its text, as
+		// a windowed decoding would: its islands are read again.
+		if !halfText(d) && holdsText(d) {
+			if isl := islands(d, minDecodedIsland); isl != "" && decodedRuns(isl, depth+1, exact, emit) {
+				stop = true
+				return true
+			}
+		}
 		// Escapes written inside the decoded layer (base64 of a
 		// percent-encoded or \u-escaped secret) are undone too.
 		if halfText(d) && escapeReadings(d, func(_, e string) bool {
@@ -238,8 +247,12 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 		return true
 	}
 	// Hex and base32 runs lie inside runs of the base64 alphabet (a
-	// superset of both): only those are searched again.
-	eachRun(s, isB64, minHexRun, func(b64 string) bool {
+	// superset of both): only those are searched again, wrapped lines
+	// joined as for base64 (xxd -p wraps hex at 60).
+	eachB64Run(s, func(b64 string) bool {
+		if len(b64) < minHexRun {
+			return false
+		}
 		eachRun(b64, isHex, minHexRun, func(run string) bool {
 			if !exact && len(run) >= minWindowed {
 				for off := 0; off < 2; off++ {
@@ -434,6 +447,16 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 			// delimiters around it (UTF-7 writes +base64-).
 			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
 				return eachB64Decoding(t, exact, fn)
+			}
+			// Otherwise an encoding in one alphabet glued to text using
+			// the other's odd characters ("id_" then standard base64):
+			// the pieces each alphabet allows are decoded.
+			for _, cut := range []string{"-_", "+/"} {
+				for piece := range strings.FieldsFuncSeq(run, func(r rune) bool { return strings.ContainsRune(cut, r) }) {
+					if len(piece) >= minB64Run && eachB64Decoding(piece, exact, fn) {
+						return true
+					}
+				}
 			}
 			return false
 		}

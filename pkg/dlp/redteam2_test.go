@@ -19,13 +19,19 @@ import (
 const (
 	rtCanary = "CANARY9f3a7b2c41d8e6f05ab7"
 	rtGitHub = "ghp_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg"
+	// rtPassword is a known secret of low entropy (a database password
+	// from the agent's environment): only its fingerprint finds it, the
+	// entropy rules do not cover for a missed reading.
+	rtPassword = "correct-horse-battery-staple"
 )
 
 func rtScanner(t *testing.T) *Scanner {
 	t.Helper()
 	fp, err := FingerprintOf("canary", rtCanary)
 	assert.NilError(t, err)
-	s, err := New(Options{Known: []Fingerprint{fp}})
+	pw, err := FingerprintOf("password", rtPassword)
+	assert.NilError(t, err)
+	s, err := New(Options{Known: []Fingerprint{fp, pw}})
 	assert.NilError(t, err)
 	return s
 }
@@ -70,7 +76,8 @@ func rtFound(t *testing.T, s *Scanner, secret string, c rtCase) bool {
 	assert.NilError(t, err)
 	for _, f := range fs {
 		if secret == rtCanary && f.Rule == "known-secret" && f.Known == "canary" ||
-			secret != rtCanary && (f.Rule == "github-token" || f.Rule == "github-pat") {
+			secret == rtPassword && f.Rule == "known-secret" && f.Known == "password" ||
+			secret == rtGitHub && (f.Rule == "github-token" || f.Rule == "github-pat") {
 			return true
 		}
 	}
@@ -81,8 +88,24 @@ func rtFound(t *testing.T, s *Scanner, secret string, c rtCase) bool {
 func TestRedteam2Closed(t *testing.T) {
 	s := rtScanner(t)
 	b64 := base64.StdEncoding.EncodeToString
-	for _, sec := range []string{rtCanary, rtGitHub} {
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
+		reversed := reverse(sec)
 		cases := []rtCase{
+			// Reversed, then encoded (collect: reversed in every reading).
+			{"base64 of the reversed value", "text/plain", "x " + b64([]byte(reversed))},
+			{"hex of the reversed value", "text/plain", "x " + hex.EncodeToString([]byte(reversed))},
+			{"reversed value in base64 of binary", "text/plain", b64(append(append(rtNoise(7, 3000), reversed...), rtNoise(8, 3000)...))},
+			// A nested layer inside a short run that decodes to mostly
+			// binary (decodedRuns: islands read again, as windows are).
+			{"base64 in binary in a short base64 run", "text/plain", b64(append(append(rtNoise(9, 60), b64([]byte(sec))...), rtNoise(10, 60)...))},
+			// Hex wrapped at 60 (xxd -p) across the secret (decodedRuns:
+			// hex and base32 in joined wrapped runs).
+			{"xxd -p", "text/plain", rtWrap(hex.EncodeToString([]byte("0123456789abcdefghijk"+sec+"trailer text")), 60, "\n")},
+			{"xxd -p of binary", "text/plain", rtWrap(hex.EncodeToString(append(append(rtNoise(11, 1000), sec...), rtNoise(12, 1000)...)), 60, "\n")},
+			// Standard base64 glued to an underscore (eachB64Decoding:
+			// mixed alphabets split).
+			{"base64 after id_", "text/plain", "x id_" + b64([]byte("???"+sec))},
+			{"url base64 before +x", "text/plain", base64.RawURLEncoding.EncodeToString([]byte(">>>"+sec)) + "+x/y"},
 			// Escapes inside a decoded layer (decodedRuns: escapeReadings).
 			{"base64 of percent-encoding", "text/plain", "x " + b64([]byte(rtPercent(sec)))},
 			{"base64 of quoted-printable", "text/plain", "x " + b64([]byte(rtQP(sec)))},
@@ -119,7 +142,7 @@ func TestRedteam2Open(t *testing.T) {
 	}
 	s := rtScanner(t)
 	b64 := base64.StdEncoding.EncodeToString
-	for _, sec := range []string{rtCanary, rtGitHub} {
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
 		cases := []rtCase{
 			{"hex, 4-byte delimiter", "text/plain", hexJoin(sec, " ;; ")},
 			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
