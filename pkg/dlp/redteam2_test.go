@@ -171,9 +171,30 @@ func TestRedteam2Open(t *testing.T) {
 		{"seed, slashes", "text/plain", strings.Join(seed, "/")},
 		{"seed, written \\n", "text/plain", strings.Join(seed, `\n`)},
 		{"seed, CamelCase", "text/plain", camel},
+		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)
 		assert.Check(t, len(fs) > 0, "%s passed", c.name)
+	}
+}
+
+// TestRedteam2InvalidJSONField: a body declared JSON that is not valid
+// JSON gets a JSON reading of only some lines; a secret-named key whose
+// value stands apart from it in the raw text (line breaks or spaces
+// around the colon, past what the field rule looks at) is one of them
+// (flattenJSON).
+func TestRedteam2InvalidJSONField(t *testing.T) {
+	s := rtScanner(t)
+	pw := "Xy7#kq!Lm2@vR9$w"
+	filler := strings.Repeat("lorem ipsum dolor sit amet ", 600)
+	for _, body := range []string{
+		`{"password"` + "\n:\n" + `"` + pw + `"}}`,
+		`{"a":"` + filler + `","db_password"` + "\r\n  :  \r\n" + `"` + pw + `"}}`,
+		`{"password"        :        "` + pw + `"}}`,
+	} {
+		fs, err := s.ScanBody("application/json", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) > 0, "passed: %.60q", body)
 	}
 }
