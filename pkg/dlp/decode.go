@@ -240,16 +240,13 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 		}
 		return false
 	}
-	eachB64Run(s, func(run string) bool {
-		return eachB64Decoding(run, exact, func(d string) bool { return inner(EncBase64, d) })
-	})
-	if stop {
-		return true
-	}
 	// Hex and base32 runs lie inside runs of the base64 alphabet (a
-	// superset of both): only those are searched again, wrapped lines
-	// joined as for base64 (xxd -p wraps hex at 60).
+	// superset of both): only those are searched again, in the same walk,
+	// wrapped lines joined as for base64 (xxd -p wraps hex at 60).
 	eachB64Run(s, func(b64 string) bool {
+		if eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
+			return true
+		}
 		if len(b64) < minHexRun {
 			return false
 		}
