@@ -47,14 +47,14 @@ func rtShapes(v string) map[string]string {
 	}
 	pct := rtEach(v, func(c byte) string { return fmt.Sprintf("%%%02X", c) })
 	return map[string]string{
-		"base64 of the reversed value":   b64([]byte(rtReverse(v))),
-		"base64 of percent-encoding":     b64([]byte(pct)),
-		"quoted-printable of percent":    rtEach(pct, func(c byte) string { return fmt.Sprintf("=%02X", c) }),
-		"\\u escapes outside JSON":       rtEach(v, func(c byte) string { return fmt.Sprintf(`\u%04x`, c) }),
-		"soft line breaks only":          wrap(v, 6, "=\r\n"),
-		"xxd -p":                         wrap(hex.EncodeToString([]byte("dump of the env file: "+v+"\n")), 60, "\n"),
-		"base64 glued to id_":            "id_" + b64([]byte("???"+v)),
-		"nested base64 in short binary":  b64([]byte("\x00\x01\x02\x03\xfe\xff\x80\x81" + strings.Repeat("\x90\xa0\xb0\xc0", 12) + b64([]byte(v)) + strings.Repeat("\xd0\xe0\xf0", 16))),
+		"base64 of the reversed value":  b64([]byte(rtReverse(v))),
+		"base64 of percent-encoding":    b64([]byte(pct)),
+		"quoted-printable of percent":   rtEach(pct, func(c byte) string { return fmt.Sprintf("=%02X", c) }),
+		"\\u escapes outside JSON":      rtEach(v, func(c byte) string { return fmt.Sprintf(`\u%04x`, c) }),
+		"soft line breaks only":         wrap(v, 6, "=\r\n"),
+		"xxd -p":                        wrap(hex.EncodeToString([]byte("dump of the env file: "+v+"\n")), 60, "\n"),
+		"base64 glued to id_":           "id_" + b64([]byte("???"+v)),
+		"nested base64 in short binary": b64([]byte("\x00\x01\x02\x03\xfe\xff\x80\x81" + strings.Repeat("\x90\xa0\xb0\xc0", 12) + b64([]byte(v)) + strings.Repeat("\xd0\xe0\xf0", 16))),
 	}
 }
 
