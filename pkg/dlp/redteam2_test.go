@@ -172,6 +172,9 @@ func TestRedteam2Open(t *testing.T) {
 		{"seed, written \\n", "text/plain", strings.Join(seed, `\n`)},
 		{"seed, CamelCase", "text/plain", camel},
 		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
+		{"field named creds", "text/plain", "creds=Xy7#kq!Lm2@vR9$w"},
+		{"field named cred, colon", "text/plain", "cred: Xy7#kq!Lm2@vR9$w"},
+		{"field named DB_PW", "text/plain", "DB_PW=Xy7#kq!Lm2@vR9$w"},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)
