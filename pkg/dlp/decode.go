@@ -110,8 +110,15 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 				cur = f
 			}
 		}
-		if q, ok := quotedPrintableWindows(cur); ok && q != cur && read(view{EncQuotedPrintable, q}) {
-			return !over
+		if q, ok := quotedPrintableWindows(cur); ok && q != cur && (read(view{EncQuotedPrintable, q}) ||
+			escapeReadings(q, func(_, t string) bool { return read(view{EncQuotedPrintable, t}) })) {
+			return !over // (percent-encoding under quoted-printable: escapeReadings)
+		}
+		if hasBackslashEscape(cur) {
+			if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && (read(view{EncEscaped, u}) ||
+				escapeReadings(u, func(_, t string) bool { return read(view{EncEscaped, t}) })) {
+				return !over
+			}
 		}
 		if h, ok := delimitedHex(cur); ok && read(view{EncHexDelimited, h}) {
 			return !over
@@ -214,17 +221,35 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 			stop = true
 			return true
 		}
+		// A mostly binary decoding (a short run decoded whole, or any
+		// run when exact) can still carry another layer in its text, as
+		// a windowed decoding would: its islands are read again.
+		if !halfText(d) && holdsText(d) {
+			if isl := islands(d, minDecodedIsland); isl != "" && decodedRuns(isl, depth+1, exact, emit) {
+				stop = true
+				return true
+			}
+		}
+		// Escapes written inside the decoded layer (base64 of a
+		// percent-encoded or \u-escaped secret) are undone too.
+		if halfText(d) && escapeReadings(d, func(_, e string) bool {
+			return emit(view{enc, e}) || halfText(e) && decodedRuns(e, depth+1, exact, emit)
+		}) {
+			stop = true
+			return true
+		}
 		return false
 	}
-	eachB64Run(s, func(run string) bool {
-		return eachB64Decoding(run, exact, func(d string) bool { return inner(EncBase64, d) })
-	})
-	if stop {
-		return true
-	}
 	// Hex and base32 runs lie inside runs of the base64 alphabet (a
-	// superset of both): only those are searched again.
-	eachRun(s, isB64, minHexRun, func(b64 string) bool {
+	// superset of both): only those are searched again, in the same walk,
+	// wrapped lines joined as for base64 (xxd -p wraps hex at 60).
+	eachB64Run(s, func(b64 string) bool {
+		if eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
+			return true
+		}
+		if len(b64) < minHexRun {
+			return false
+		}
 		eachRun(b64, isHex, minHexRun, func(run string) bool {
 			if !exact && len(run) >= minWindowed {
 				for off := 0; off < 2; off++ {
@@ -419,6 +444,16 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 			// delimiters around it (UTF-7 writes +base64-).
 			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
 				return eachB64Decoding(t, exact, fn)
+			}
+			// Otherwise an encoding in one alphabet glued to text using
+			// the other's odd characters ("id_" then standard base64):
+			// the pieces each alphabet allows are decoded.
+			for _, cut := range []string{"-_", "+/"} {
+				for piece := range strings.FieldsFuncSeq(run, func(r rune) bool { return strings.ContainsRune(cut, r) }) {
+					if len(piece) >= minB64Run && eachB64Decoding(piece, exact, fn) {
+						return true
+					}
+				}
 			}
 			return false
 		}

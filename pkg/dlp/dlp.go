@@ -382,7 +382,10 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	// match anything, need every decoded byte; the rest of the scan looks
 	// for runs of ASCII text only.
 	complete := readViews(text, len(s.known.anyGroups) > 0 || len(s.patterns) > 0, func(v view) bool {
-		found, reversed := s.known.findBoth(v.text, true, (v.enc == EncRaw || v.enc == EncURL) && s.known.any())
+		// Reversed too in every reading: a secret reversed before it
+		// was encoded (base64 of the reversed value) reverses only
+		// once decoded.
+		found, reversed := s.known.findBoth(v.text, true, s.known.any())
 		for _, name := range found {
 			if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
 				return true
@@ -400,11 +403,17 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 		text := v.text
 		textual := v.enc == EncRaw || v.enc == EncURL || v.enc == EncUnicode || v.enc == EncDespaced || v.enc == EncQuotedPrintable || mostlyText(v.text)
 		binary := !textual
-		if binary && (v.enc == EncBase64 || v.enc == EncHex || v.enc == EncBase32) {
+		if binary && (v.enc == EncBase64 || v.enc == EncHex || v.enc == EncBase32 || v.enc == EncHexDelimited) {
 			text, textual = decodedText(v.text)
 			if textual && text != v.text {
-				for _, name := range s.known.find(text) {
+				found, reversed := s.known.findBoth(text, true, true)
+				for _, name := range found {
 					if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: v.enc}) {
+						return true
+					}
+				}
+				for _, name := range reversed {
+					if c.add(Finding{Rule: "known-secret", Known: name, Part: part, Encoding: EncReversed}) {
 						return true
 					}
 				}

@@ -22,7 +22,11 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 	key := ""
 	keyEsc := false
 	write := func(key, val string, quoted, esc bool) {
-		if !onlyEscaped || esc || keyEsc {
+		// A secret-named key is written with its value even when
+		// nothing was unescaped: in the raw text they may stand apart
+		// (spaces, line breaks around the colon) further than the
+		// field rule looks.
+		if !onlyEscaped || esc || keyEsc || key != "" && secretNameCores.any(key) {
 			writeJSONLine(b, key, val, quoted)
 		}
 	}

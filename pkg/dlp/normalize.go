@@ -4,6 +4,8 @@ import (
 	"encoding/base32"
 	"strings"
 	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -110,16 +112,23 @@ func quotedPrintable(s string) (string, bool) {
 	return qpDecode(s), true
 }
 
-// qpEscaped reports whether s has two =XX escapes or more.
+// qpEscaped reports whether s has two quoted-printable escapes or more:
+// =XX, or a soft line break (= at a line end), which alone can cut a
+// secret into lines that no other reading joins.
 func qpEscaped(s string) bool {
 	n := 0
-	for i := 0; i+2 < len(s); i++ {
-		if s[i] == '=' && isHex[s[i+1]] && isHex[s[i+2]] {
+	for i := strings.IndexByte(s, '='); i >= 0; {
+		if qpEscapeAt(s, i) > 0 {
 			n++
 			if n >= 2 {
 				return true
 			}
 		}
+		k := strings.IndexByte(s[i+1:], '=')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
 	}
 	return false
 }
@@ -327,3 +336,135 @@ var (
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// EncEscaped is the reading of a text with its backslash escapes undone
+// (\uXXXX, \u{X…}, \xXX, octal \NNN, \n and the like): JSON and
+// JavaScript strings written outside a body read as JSON, or inside one
+// whose quotes are out of step with its escapes.
+const EncEscaped = "backslash-escaped"
+
+// backslashEscapeAt is the length of a backslash escape at s[i] that
+// backslashUnescape undoes, or 0.
+func backslashEscapeAt(s string, i int) int {
+	if s[i] != '\\' || i+1 >= len(s) {
+		return 0
+	}
+	switch c := s[i+1]; {
+	case c == 'u':
+		if i+6 <= len(s) && isHex[s[i+2]] && isHex[s[i+3]] && isHex[s[i+4]] && isHex[s[i+5]] {
+			return 6
+		}
+		if i+2 < len(s) && s[i+2] == '{' {
+			j := i + 3
+			for j < len(s) && j-i < 10 && isHex[s[j]] {
+				j++
+			}
+			if j > i+3 && j < len(s) && s[j] == '}' {
+				return j + 1 - i
+			}
+		}
+	case c == 'x' || c == 'X':
+		if i+4 <= len(s) && isHex[s[i+2]] && isHex[s[i+3]] {
+			return 4
+		}
+	case c >= '0' && c <= '3':
+		if i+4 <= len(s) && s[i+2] >= '0' && s[i+2] <= '7' && s[i+3] >= '0' && s[i+3] <= '7' {
+			return 4
+		}
+	}
+	return 0
+}
+
+// backslashUnescape undoes the escapes backslashEscapeAt finds (code
+// points written as UTF-8) and leaves everything else as it is.
+func backslashUnescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		n := 0
+		if s[i] == '\\' {
+			n = backslashEscapeAt(s, i)
+		}
+		if n == 0 {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		e := s[i : i+n]
+		var r rune
+		switch {
+		case e[1] == 'u' && e[2] == '{':
+			for _, c := range []byte(e[3 : n-1]) {
+				r = r<<4 | rune(unhex(c))
+			}
+		case e[1] == 'u':
+			r, _ = hex4(e[2:6])
+			if utf16.IsSurrogate(r) && i+12 <= len(s) && backslashEscapeAt(s, i+6) == 6 && s[i+7] == 'u' {
+				if r2, ok := hex4(s[i+8 : i+12]); ok {
+					r = utf16.DecodeRune(r, r2)
+					n = 12
+				}
+			}
+		case e[1] == 'x' || e[1] == 'X':
+			b.WriteByte(unhex(e[2])<<4 | unhex(e[3]))
+			i += n
+			continue
+		default: // octal
+			b.WriteByte((e[1]-'0')<<6 | (e[2]-'0')<<3 | (e[3] - '0'))
+			i += n
+			continue
+		}
+		if r > unicode.MaxRune {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String()
+}
+
+// hasBackslashEscape reports whether s holds an escape backslashUnescape
+// undoes.
+func hasBackslashEscape(s string) bool {
+	for i := strings.IndexByte(s, '\\'); i >= 0 && i < len(s); {
+		if backslashEscapeAt(s, i) > 0 {
+			return true
+		}
+		k := strings.IndexByte(s[i+1:], '\\')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// escapeReadings calls fn with the readings of s that undo one more layer
+// of escapes — percent, then quoted-printable, then backslash escapes,
+// each applied to the result of the one before — wherever that changes
+// the text: escapes written inside a decoded base64/hex layer, or one
+// kind of escape written over another. Long texts with few escapes are
+// read by windows (escapeWindows).
+func escapeReadings(s string, fn func(enc, text string) bool) bool {
+	cur := s
+	if strings.IndexByte(cur, '%') >= 0 {
+		if u, _ := escapeWindows(cur, percentEscapeAt, lenientUnescape); u != cur {
+			if fn(EncURL, u) {
+				return true
+			}
+			cur = u
+		}
+	}
+	if q, ok := quotedPrintableWindows(cur); ok && q != cur {
+		if fn(EncQuotedPrintable, q) {
+			return true
+		}
+		cur = q
+	}
+	if hasBackslashEscape(cur) {
+		if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
+			return true
+		}
+	}
+	return false
+}
