@@ -109,3 +109,17 @@ func TestDaemonsLinkNoHostCode(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatted: every Go file is as gofmt writes it (a moved package whose
+// imports were rewritten by hand is the usual offender).
+func TestFormatted(t *testing.T) {
+	cmd := exec.Command("gofmt", "-l", ".")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gofmt: %v\n%s", err, out)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("not gofmt-formatted (run gofmt -w):\n%s", s)
+	}
+}

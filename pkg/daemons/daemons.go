@@ -13,11 +13,11 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/egress"
 	"github.com/claude-bottle/claude-bottle/pkg/gitgate"
 	"github.com/claude-bottle/claude-bottle/pkg/pipelock"
-	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/supervise"
 )
 

@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
-	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/tlsca"
 )
 

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/daemoncfg"
-	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 	"github.com/claude-bottle/claude-bottle/pkg/mitm"
 )
 

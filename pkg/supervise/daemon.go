@@ -11,9 +11,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/approvals"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
-	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 )
 
 // Run is `claude-bottle-sidecar supervise [--listen ADDR]`.
