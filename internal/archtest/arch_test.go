@@ -119,7 +119,13 @@ func TestFormatted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gofmt: %v\n%s", err, out)
 	}
-	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Errorf("not gofmt-formatted (run gofmt -w):\n%s", s)
+	var bad []string
+	for _, f := range strings.Fields(string(out)) {
+		if !strings.HasSuffix(f, "mage_output_file.go") { // mage's own, generated while it compiles
+			bad = append(bad, f)
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("not gofmt-formatted (run gofmt -w):\n%s", strings.Join(bad, "\n"))
 	}
 }
