@@ -539,19 +539,26 @@ var setEntTokNoPad = makeSet(func(c byte) bool {
 // provider, known-secret and field rules still read every one of them,
 // and every decoded reading of them.
 func (r *ruleScan) entropyPass(text string) {
-	var hits []int32
+	// Tokens that look random (randomShape) are collected first; the
+	// crowd test runs on them, and only a token outside a crowd gets the
+	// context checks of randomToken, which cost far more than the shape.
+	var cands []int32 // start and end of each random-shaped token (pairs)
 	eachRunAt(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
-		if r.entropyToken(text, start, text[start:i]) {
-			hits = append(hits, int32(start)) //nolint:gosec // G115: texts are far under 2 GiB
+		if a, b := r.entropyToken(text, start, text[start:i]); b > a {
+			cands = append(cands, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		return false
 	})
-	if isolatedToken(hits, len(text)) {
-		r.hit("high-entropy-token")
-	}
+	eachIsolated(cands, len(text), func(a, b int) bool {
+		if r.randomToken(text, a, text[a:b]) {
+			r.hit("high-entropy-token")
+			return true
+		}
+		return false
+	})
 }
 
 // A random token with bulkOthers or more others within bulkWindow bytes
@@ -561,66 +568,77 @@ const (
 	bulkOthers = 8
 )
 
-// isolatedToken reports whether any of the (ascending) token positions in
-// a text of n bytes has fewer than bulkOthers others within bulkWindow
-// bytes of it; near either end of the text the window is moved inward (the
-// first line of a wrapped file has lines after it only).
-func isolatedToken(pos []int32, n int) bool {
+// eachIsolated calls fn with the bounds of every token (start, end pairs
+// in ascending order, in a text of n bytes) that has fewer than bulkOthers
+// others starting within bulkWindow bytes of its start, until fn returns
+// true; near either end of the text the window is moved inward (the first
+// line of a wrapped file has lines after it only).
+func eachIsolated(pairs []int32, n int, fn func(start, end int) bool) {
+	k := len(pairs) / 2
 	lo, hi := 0, 0
-	for _, p := range pos {
-		from := max(0, min(int(p)-bulkWindow, n-2*bulkWindow))
+	for i := range k {
+		p := int(pairs[2*i])
+		from := max(0, min(p-bulkWindow, n-2*bulkWindow))
 		to := from + 2*bulkWindow
-		for int(pos[lo]) < from {
+		for int(pairs[2*lo]) < from {
 			lo++
 		}
-		for hi < len(pos) && int(pos[hi]) <= to {
+		for hi < k && int(pairs[2*hi]) <= to {
 			hi++
 		}
-		if hi-lo-1 < bulkOthers {
-			return true
+		if hi-lo-1 < bulkOthers && fn(p, int(pairs[2*i+1])) {
+			return
 		}
 	}
-	return false
 }
 
-// entropyToken reports whether one candidate token of entropyPass (or a
-// part of it) looks like a random credential.
-func (r *ruleScan) entropyToken(text string, start int, tok string) bool {
+// entropyToken returns the bounds (in text) of the random-shaped
+// (randomShape) part of one candidate token of entropyPass, or a == b
+// when there is none.
+func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 	if len(tok) > 4096 || decodesToMedia(tok) {
-		return false // bulk data (an image, an archive), not a credential
+		return 0, 0 // bulk data (an image, an archive), not a credential
 	}
 	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
 	if seps == 0 {
-		return r.randomToken(text, start, tok)
+		if randomShape(tok) {
+			return start, start + len(tok)
+		}
+		return 0, 0
 	}
 	// Base64 has about one '+' or '/' in 32 characters; a path or
 	// words joined by '+' (a query's spaces) have far more. Long
 	// base64 is data (a file, an image), not a credential.
-	if seps*12 <= len(tok) && len(tok) <= 200 && r.randomToken(text, start, tok) {
-		return true
+	if seps*12 <= len(tok) && len(tok) <= 200 && randomShape(tok) {
+		return start, start + len(tok)
 	}
 	if seps*12 <= len(tok) && len(tok) > 200 {
-		return false
+		return 0, 0
 	}
-	// Each part between separators; randomToken wants 20 characters or
+	// Each part between separators; randomShape wants 20 characters or
 	// more, so shorter parts are passed over without a look.
-	for rest := tok; rest != ""; {
+	for off, rest := 0, tok; rest != ""; {
 		p := rest
+		next := len(tok)
 		if k := strings.IndexAny(rest, "/+"); k >= 0 {
 			p, rest = rest[:k], rest[k+1:]
+			next = off + k + 1
 		} else {
 			rest = ""
 		}
-		if len(p) >= 20 && r.randomToken(text, start, p) {
-			return true
+		if len(p) >= 20 && randomShape(p) {
+			return start + off, start + off + len(p)
 		}
+		off = next
 	}
-	return false
+	return 0, 0
 }
 
-// randomToken decides whether tok (found at text[at:]) looks like a random
-// credential.
-func (r *ruleScan) randomToken(text string, at int, tok string) bool {
+// randomShape reports whether tok, by its characters alone, looks like a
+// random credential: 20–200 characters once padding and edge punctuation
+// are trimmed, mixed case (and digits, or 24+ characters), entropy over
+// the threshold for its length.
+func randomShape(tok string) bool {
 	tok = strings.TrimRight(tok, "=")
 	tok = strings.Trim(tok, "-_.~+")
 	n := len(tok)
@@ -638,9 +656,16 @@ func (r *ruleScan) randomToken(text string, at int, tok string) bool {
 	default:
 		return false
 	}
-	if entropy.Shannon(tok) < threshold {
+	return entropy.Shannon(tok) >= threshold
+}
+
+// randomToken decides whether tok (found at text[at:]) looks like a random
+// credential.
+func (r *ruleScan) randomToken(text string, at int, tok string) bool {
+	if !randomShape(tok) {
 		return false
 	}
+	tok = strings.Trim(strings.TrimRight(tok, "="), "-_.~+")
 	for _, p := range idPrefixes {
 		if strings.HasPrefix(tok, p) {
 			return false
