@@ -357,7 +357,6 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		p.refuse(w, r, host, rf)
 		return
 	}
-	defer body.close()
 	if len(body.decoded) > 0 {
 		// The raw body, its decoding if it is not the raw body, and the
 		// scan's working memory (a streamed body holds its segment's
@@ -367,6 +366,7 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 			need += int64(len(body.decoded))
 		}
 		if err := l.grow(ctx, need); err != nil {
+			body.close()
 			p.refuse(w, r, host, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err))
 			return
 		}
@@ -375,7 +375,9 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 	if body.stream != nil {
 		scanned = int(p.lim.MaxDecoded) // the time budget of the largest decoding
 	}
-	v, err := withinBudget(ctx, p.lim, scanned, l, func() verdict { return p.inspect(r, host, body) })
+	// The decoders of a streamed body are closed by the scan that reads
+	// them, which may outlive this handler (an overrun scan).
+	v, err := withinBudget(ctx, p.lim, scanned, l, func() verdict { defer body.close(); return p.inspect(r, host, body) })
 	if err != nil {
 		p.refuse(w, r, host, refuse(http.StatusForbidden, "scan-budget", "the scan of this request did not finish within its time budget (%v); nothing was forwarded. Send smaller requests", err))
 		return
