@@ -6,11 +6,14 @@ package dlp
 // found. Each test runs both on random and adversarial inputs and compares.
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,7 +99,30 @@ func (r *ruleScan) refFieldPass(text string) {
 }
 
 func (r *ruleScan) refSeedPhrase(text string) {
-	run := 0
+	var words [][2]int // the current run of list words
+	flush := func() {
+		defer func() { words = words[:0] }()
+		if len(words) < seedWords {
+			return
+		}
+		if len(words) >= seedLongRun {
+			r.hit("seed-phrase")
+			return
+		}
+		if !refRecur(text, words) {
+			r.hit("seed-phrase")
+			return
+		}
+		for _, n := range []int{12, 15, 18, 21, 24} {
+			for i := 0; i+n <= len(words); i++ {
+				w := words[i : i+n]
+				if refChecksum(text, w) && !refRecur(text, w) {
+					r.hit("seed-phrase")
+					return
+				}
+			}
+		}
+	}
 	for i := 0; i < len(text) && !r.stop; {
 		c := text[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
@@ -104,15 +130,10 @@ func (r *ruleScan) refSeedPhrase(text string) {
 			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
 				j++
 			}
-			ok := j-i >= 3 && j-i <= 8 && slices.Contains(bip39List, strings.ToLower(text[i:j]))
-			if ok {
-				run++
-				if run >= seedWords {
-					r.hit("seed-phrase")
-					return
-				}
+			if j-i >= 3 && j-i <= 8 && slices.Contains(bip39List, strings.ToLower(text[i:j])) {
+				words = append(words, [2]int{i, j})
 			} else {
-				run = 0
+				flush()
 			}
 			i = j
 			continue
@@ -121,10 +142,54 @@ func (r *ruleScan) refSeedPhrase(text string) {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_':
 		case isDigit(c) || c == '.' || c == ')' || c == ':':
 		default:
-			run = 0
+			flush()
 		}
 		i++
 	}
+	if !r.stop {
+		flush()
+	}
+}
+
+// refChecksum: the BIP-39 checksum, spelled out as a string of bits.
+func refChecksum(text string, words [][2]int) bool {
+	var bits strings.Builder
+	for _, w := range words {
+		fmt.Fprintf(&bits, "%011b", slices.Index(bip39List, strings.ToLower(text[w[0]:w[1]])))
+	}
+	b := bits.String()
+	cs := len(b) / 33
+	ent := make([]byte, (len(b)-cs)/8)
+	for i := range ent {
+		v, _ := strconv.ParseUint(b[i*8:i*8+8], 2, 8)
+		ent[i] = byte(v)
+	}
+	h := sha256.Sum256(ent)
+	want := fmt.Sprintf("%08b", h[0])[:cs]
+	return b[len(b)-cs:] == want
+}
+
+// refRecur: more than half of the phrase's distinct words appear as
+// whole words within seedNeighbourhood bytes before or after it.
+func refRecur(text string, words [][2]int) bool {
+	lo, hi := words[0][0], words[len(words)-1][1]
+	var around []string
+	for _, s := range []string{text[max(0, lo-seedNeighbourhood):lo], text[hi:min(len(text), hi+seedNeighbourhood)]} {
+		around = append(around, strings.FieldsFunc(s, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') })...)
+	}
+	seen := map[string]bool{}
+	recur := 0
+	for _, w := range words {
+		lw := strings.ToLower(text[w[0]:w[1]])
+		if seen[lw] {
+			continue
+		}
+		seen[lw] = true
+		if slices.ContainsFunc(around, func(a string) bool { return strings.EqualFold(a, lw) }) {
+			recur++
+		}
+	}
+	return recur*2 > len(seen)
 }
 
 func (r *ruleScan) refPrefixPass(text string) {
@@ -266,6 +331,9 @@ func TestRulePassesMatchReference(t *testing.T) {
 	}
 	hits := map[string]int{}
 	defer func() {
+		if e := recover(); e != nil {
+			t.Fatalf("panic: %v\n%s", e, debug.Stack())
+		}
 		// The comparison means something only if both sides find things.
 		for _, p := range []string{"field", "seed", "prefix", "cards", "wif"} {
 			assert.Assert(t, hits[p] > 5, "%s: %d findings in all", p, hits[p])

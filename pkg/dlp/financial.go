@@ -8,8 +8,8 @@ import (
 )
 
 // Financial and wallet data: payment card numbers (Luhn-valid, known
-// issuer prefix), IBANs (ISO 13616 mod-97), BIP-39 seed phrases (twelve or
-// more consecutive words of the English list) and Bitcoin WIF private keys
+// issuer prefix), IBANs (ISO 13616 mod-97), BIP-39 seed phrases (12–24
+// words of the English list with a valid checksum, seedPhrase) and Bitcoin WIF private keys
 // (Base58Check). Each is a precise check, so none needs context.
 
 //go:embed bip39_english.txt
@@ -34,18 +34,21 @@ var bip39Prefix = func() *[26 * 26 * 26]bool {
 // bip39Packed is the word list as an open-addressing hash set of the
 // words packed into a uint64 (at most eight letters each): a lookup is a
 // multiply and a probe or two, where a map lookup hashes a string.
-var bip39Packed = func() *[4096]uint64 {
+// bip39Slot holds, at the same slot, the word's index on the list.
+var bip39Packed, bip39Slot = func() (*[4096]uint64, *[4096]uint16) {
 	var t [4096]uint64
-	for _, w := range bip39List {
+	var ix [4096]uint16
+	for i, w := range bip39List {
 		k := packWord([]byte(w))
 		for h := bip39Hash(k); ; h = (h + 1) & 4095 {
 			if t[h] == 0 {
 				t[h] = k
+				ix[h] = uint16(i) //nolint:gosec // G115: 2048 words
 				break
 			}
 		}
 	}
-	return &t
+	return &t, &ix
 }()
 
 func packWord(w []byte) uint64 {
@@ -60,22 +63,37 @@ func bip39Hash(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 52 }
 
 // bip39Has reports whether the lower-case word w (3–8 letters) is on the
 // list.
-func bip39Has(w []byte) bool {
+func bip39Has(w []byte) bool { return bip39Index(w) >= 0 }
+
+// bip39Index is the list index (0–2047) of the lower-case word w (3–8
+// letters), or -1 when it is not on the list.
+func bip39Index(w []byte) int {
 	k := packWord(w)
 	for h := bip39Hash(k); ; h = (h + 1) & 4095 {
 		switch bip39Packed[h] {
 		case k:
-			return true
+			return int(bip39Slot[h])
 		case 0:
-			return false
+			return -1
 		}
 	}
 }
 
-// seedWords is how many consecutive list words make a seed phrase: the
-// shortest standard mnemonic. Ordinary English prose almost never strings
-// twelve list words together (the list has no "the", "and", "of", "to").
+// seedWords is how many consecutive list words a seed phrase has at the
+// least: the shortest standard mnemonic.
 const seedWords = 12
+
+// seedLongRun: a run of this many list words or more, with nothing else
+// between them, is words-as-data (a mnemonic list, data encoded as
+// BIP-39 words) whatever its checksums say; ordinary prose does not
+// string so many list words together (in 10 MiB of prose built from
+// common English words the longest run is under 20).
+const seedLongRun = 48
+
+// seedNeighbourhood is how far around a candidate phrase (each side) its
+// words are looked for again: a phrase most of whose words recur there is
+// a stretch of the surrounding prose, not a mnemonic set into it.
+const seedNeighbourhood = 4096
 
 func (r *ruleScan) financialPass(text string) {
 	d := r.s.disabled
@@ -258,41 +276,142 @@ func ibanValid(s string) bool {
 	return rem == 1
 }
 
-// seedPhrase counts consecutive BIP-39 words (lower case, separated by
-// whitespace, commas, or list numbering such as "1." or "2)").
+// seedPhrase finds BIP-39 mnemonics: runs of twelve or more list words
+// (any case, separated by whitespace, commas, quotes or list numbering
+// such as "1." or "2)") that stand as a phrase, not as a stretch of
+// ordinary prose: at most half of the words recur within
+// seedNeighbourhood bytes around it — of the whole run, or of a window of
+// 12, 15, 18, 21 or 24 of its words whose BIP-39 checksum is valid (a
+// mnemonic set into a run of other list words). Ordinary English strings
+// a dozen list words together now and then ("about", "again", "because",
+// "they" are on the list), and they are the text's common words, which
+// recur around them; a mnemonic's words are drawn at random from 2,048.
+// A run of seedLongRun list words or more is a finding as it stands.
 func (r *ruleScan) seedPhrase(text string) {
+	var idx [seedLongRun]uint16   // list indexes of the current run
+	var pos [seedLongRun][2]int32 // word bounds of the current run
 	run, prevEnd := 0, 0
+	flush := func() {
+		if run >= seedWords && run < seedLongRun && r.seedInRun(text, idx[:run], pos[:run]) {
+			r.hit("seed-phrase")
+		}
+		run = 0
+	}
 	// Words of three letters or more; anything between two of them other
 	// than separators and numbering (a shorter word included) breaks the
 	// run.
 	eachRunAt(text, letterSet, 3, func(start, end int) bool {
 		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
-			run = 0
+			flush()
 		}
 		prevEnd = end
-		ok := end-start <= 8
-		if ok {
+		k := -1
+		if end-start <= 8 {
 			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
-			ok = bip39Prefix[int(a)*676+int(b)*26+int(c)]
-		}
-		if ok {
-			var lw [8]byte
-			for k := start; k < end; k++ {
-				lw[k-start] = lowerASCII[text[k]]
+			if bip39Prefix[int(a)*676+int(b)*26+int(c)] {
+				var lw [8]byte
+				for k := start; k < end; k++ {
+					lw[k-start] = lowerASCII[text[k]]
+				}
+				k = bip39Index(lw[:end-start])
 			}
-			ok = bip39Has(lw[:end-start])
 		}
-		if !ok {
-			run = 0
-			return false
+		if k < 0 {
+			flush()
+			return r.stop
+		}
+		if run < seedLongRun {
+			idx[run] = uint16(k)                          //nolint:gosec // G115: k < 2048
+			pos[run] = [2]int32{int32(start), int32(end)} //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		run++
-		if run >= seedWords {
+		if run == seedLongRun {
 			r.hit("seed-phrase")
-			return true
 		}
 		return r.stop
 	})
+	flush()
+}
+
+// seedInRun reports whether a run of list words holds a mnemonic: a
+// window of a standard length with a valid checksum whose words are not
+// the surrounding text's own.
+func (r *ruleScan) seedInRun(text string, idx []uint16, pos [][2]int32) bool {
+	// The run as a whole: a mnemonic written out without a checksum
+	// check (a made-up or mistyped one) still stands out from the text
+	// around it.
+	if !recurAround(text, pos) {
+		return true
+	}
+	for _, n := range [...]int{12, 15, 18, 21, 24} {
+		for i := 0; i+n <= len(idx); i++ {
+			if bip39Checksum(idx[i:i+n]) && !recurAround(text, pos[i:i+n]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bip39Checksum verifies the BIP-39 checksum of a mnemonic given as word
+// indexes (11 bits each: the entropy, then its SHA-256's first len/3 bits).
+func bip39Checksum(idx []uint16) bool {
+	bits := len(idx) * 11
+	cs := bits / 33 // checksum bits
+	ent := bits - cs
+	var buf [33]byte
+	for i, v := range idx {
+		for b := range 11 {
+			if v&(1<<(10-b)) != 0 {
+				at := i*11 + b
+				buf[at/8] |= 0x80 >> (at % 8)
+			}
+		}
+	}
+	h := sha256.Sum256(buf[:ent/8])
+	got := buf[ent/8] >> (8 - cs)
+	return h[0]>>(8-cs) == got
+}
+
+// recurAround reports whether more than half of the phrase's distinct
+// words occur again, as whole words, within seedNeighbourhood bytes of it.
+func recurAround(text string, pos [][2]int32) bool {
+	lo, hi := int(pos[0][0]), int(pos[len(pos)-1][1])
+	before := text[max(0, lo-seedNeighbourhood):lo]
+	after := text[hi:min(len(text), hi+seedNeighbourhood)]
+	distinct, recur := 0, 0
+	for i, p := range pos {
+		w := text[p[0]:p[1]]
+		dup := false
+		for _, q := range pos[:i] {
+			if strings.EqualFold(text[q[0]:q[1]], w) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		distinct++
+		if hasWordFold(before, w) || hasWordFold(after, w) {
+			recur++
+		}
+	}
+	return recur*2 > distinct
+}
+
+// hasWordFold reports whether s holds w (ASCII case-insensitive) as a
+// whole word (not inside a longer run of letters).
+func hasWordFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if lowerASCII[s[i]] != lowerASCII[w[0]] || !hasPrefixFold(s[i:], strings.ToLower(w)) {
+			continue
+		}
+		if (i == 0 || !letterSet[s[i-1]]) && (i+len(w) == len(s) || !letterSet[s[i+len(w)]]) {
+			return true
+		}
+	}
+	return false
 }
 
 var (

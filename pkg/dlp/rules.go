@@ -532,58 +532,113 @@ var setEntTokNoPad = makeSet(func(c byte) bool {
 // entropyPass: a credential-like random token anywhere: 20–200 characters,
 // upper and lower case letters and digits, entropy over the threshold, and
 // not an encoding of text (that reading is scanned on its own), a hex
-// digest, a UUID or a known id/hash notation.
+// digest, a UUID or a known id/hash notation — and not one of a crowd
+// (bulkTokens): random tokens packed bulkOthers or more to the
+// 2×bulkWindow bytes around them are data (the lines of a wrapped base64
+// file, a list of hashes or ids), not a credential set into the text. The
+// provider, known-secret and field rules still read every one of them,
+// and every decoded reading of them.
 func (r *ruleScan) entropyPass(text string) {
+	// Tokens that look random (randomShape) are collected first; the
+	// crowd test runs on them, and only a token outside a crowd gets the
+	// context checks of randomToken, which cost far more than the shape.
+	var cands []int32 // start and end of each random-shaped token (pairs)
 	eachRunAt(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
-		return r.entropyToken(text, start, text[start:i]) || r.stop
+		if a, b := r.entropyToken(text, start, text[start:i]); b > a {
+			cands = append(cands, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
+		}
+		return false
+	})
+	eachIsolated(cands, len(text), func(a, b int) bool {
+		if r.randomToken(text, a, text[a:b]) {
+			r.hit("high-entropy-token")
+			return true
+		}
+		return false
 	})
 }
 
-// entropyToken checks one candidate token of entropyPass.
-func (r *ruleScan) entropyToken(text string, start int, tok string) (done bool) {
+// A random token with bulkOthers or more others within bulkWindow bytes
+// (either side) is part of bulk data.
+const (
+	bulkWindow = 4096
+	bulkOthers = 8
+)
+
+// eachIsolated calls fn with the bounds of every token (start, end pairs
+// in ascending order, in a text of n bytes) that has fewer than bulkOthers
+// others starting within bulkWindow bytes of its start, until fn returns
+// true; near either end of the text the window is moved inward (the first
+// line of a wrapped file has lines after it only).
+func eachIsolated(pairs []int32, n int, fn func(start, end int) bool) {
+	k := len(pairs) / 2
+	lo, hi := 0, 0
+	for i := range k {
+		p := int(pairs[2*i])
+		from := max(0, min(p-bulkWindow, n-2*bulkWindow))
+		to := from + 2*bulkWindow
+		for int(pairs[2*lo]) < from {
+			lo++
+		}
+		for hi < k && int(pairs[2*hi]) <= to {
+			hi++
+		}
+		if hi-lo-1 < bulkOthers && fn(p, int(pairs[2*i+1])) {
+			return
+		}
+	}
+}
+
+// entropyToken returns the bounds (in text) of the random-shaped
+// (randomShape) part of one candidate token of entropyPass, or a == b
+// when there is none.
+func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 	if len(tok) > 4096 || decodesToMedia(tok) {
-		return false // bulk data (an image, an archive), not a credential
+		return 0, 0 // bulk data (an image, an archive), not a credential
 	}
 	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
 	if seps == 0 {
-		if r.randomToken(text, start, tok) {
-			r.hit("high-entropy-token")
+		if randomShape(tok) {
+			return start, start + len(tok)
 		}
-		return false
+		return 0, 0
 	}
 	// Base64 has about one '+' or '/' in 32 characters; a path or
 	// words joined by '+' (a query's spaces) have far more. Long
 	// base64 is data (a file, an image), not a credential.
-	if seps*12 <= len(tok) && len(tok) <= 200 && r.randomToken(text, start, tok) {
-		r.hit("high-entropy-token")
-		return true
+	if seps*12 <= len(tok) && len(tok) <= 200 && randomShape(tok) {
+		return start, start + len(tok)
 	}
 	if seps*12 <= len(tok) && len(tok) > 200 {
-		return false
+		return 0, 0
 	}
-	// Each part between separators; randomToken wants 20 characters or
+	// Each part between separators; randomShape wants 20 characters or
 	// more, so shorter parts are passed over without a look.
-	for rest := tok; rest != ""; {
+	for off, rest := 0, tok; rest != ""; {
 		p := rest
+		next := len(tok)
 		if k := strings.IndexAny(rest, "/+"); k >= 0 {
 			p, rest = rest[:k], rest[k+1:]
+			next = off + k + 1
 		} else {
 			rest = ""
 		}
-		if len(p) >= 20 && r.randomToken(text, start, p) {
-			r.hit("high-entropy-token")
-			return true
+		if len(p) >= 20 && randomShape(p) {
+			return start + off, start + off + len(p)
 		}
+		off = next
 	}
-	return false
+	return 0, 0
 }
 
-// randomToken decides whether tok (found at text[at:]) looks like a random
-// credential.
-func (r *ruleScan) randomToken(text string, at int, tok string) bool {
+// randomShape reports whether tok, by its characters alone, looks like a
+// random credential: 20–200 characters once padding and edge punctuation
+// are trimmed, mixed case (and digits, or 24+ characters), entropy over
+// the threshold for its length.
+func randomShape(tok string) bool {
 	tok = strings.TrimRight(tok, "=")
 	tok = strings.Trim(tok, "-_.~+")
 	n := len(tok)
@@ -601,9 +656,16 @@ func (r *ruleScan) randomToken(text string, at int, tok string) bool {
 	default:
 		return false
 	}
-	if entropy.Shannon(tok) < threshold {
+	return entropy.Shannon(tok) >= threshold
+}
+
+// randomToken decides whether tok (found at text[at:]) looks like a random
+// credential.
+func (r *ruleScan) randomToken(text string, at int, tok string) bool {
+	if !randomShape(tok) {
 		return false
 	}
+	tok = strings.Trim(strings.TrimRight(tok, "="), "-_.~+")
 	for _, p := range idPrefixes {
 		if strings.HasPrefix(tok, p) {
 			return false
@@ -733,6 +795,17 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	if !secretNameCores.any(name) {
 		return // cheap reject: no secret name inside
 	}
+	if strings.IndexAny(name, "_-.") < 0 {
+		// A name that is (the tail of) a random token — base64, an id —
+		// holds a name core by chance.
+		b := k
+		for b > 0 && j-b < 256 && (isAlnum(text[b-1]) || text[b-1] == '+' || text[b-1] == '/') {
+			b--
+		}
+		if j-b >= 20 && r.randomToken(text, b, text[b:j]) {
+			return
+		}
+	}
 	kind := secretKind(name)
 	if kind == "" {
 		return
@@ -741,6 +814,13 @@ func (r *ruleScan) fieldAt(text string, i int) {
 		// "password VALUE" (netrc, CLI flags): only password names,
 		// and only a value that looks random.
 		if kind != "password" || i+1 < len(text) && (text[i+1] == ' ' || text[i+1] == '=' || text[i+1] == ':') {
+			return
+		}
+		// and the name says so as a word of its own, without digits
+		// (password, --pass, DB_PASSWORD): a run of random letters and
+		// digits that happens to hold "pwd" or "pass" is not a field
+		// name.
+		if !passwordWord(name) || strings.IndexFunc(name, func(c rune) bool { return c >= '0' && c <= '9' }) >= 0 {
 			return
 		}
 		if v := fieldValue(text[i+1:]); strongValue(v) {
@@ -789,6 +869,12 @@ func secretKind(name string) string {
 			if !wordIn(l, w) {
 				continue
 			}
+		case "pwd":
+			// Three letters turn up inside random text (base64, ids)
+			// often: only as a word or a camelCase part (DB_PWD, dbPwd).
+			if !camelWordIn(name, w) {
+				continue
+			}
 		}
 		found = w
 		break
@@ -808,6 +894,45 @@ func secretKind(name string) string {
 		return "crypto"
 	}
 	return "secret"
+}
+
+// camelWordIn reports whether the lower-case w occurs in name (ASCII
+// case-insensitive) as a word: delimited by non-letters or by camelCase
+// boundaries (an upper-case letter after a lower-case one starts a word;
+// one ends before a non-letter or an upper-case letter, the whole word
+// written in one case). Digits count as letters: "9pwd6" is not a word.
+func camelWordIn(name, w string) bool {
+	isUp := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	isLo := func(c byte) bool { return c >= 'a' && c <= 'z' || isDigit(c) }
+	for i := 0; i+len(w) <= len(name); i++ {
+		if !hasPrefixFold(name[i:], w) {
+			continue
+		}
+		word := name[i : i+len(w)]
+		lowerTail := strings.ToLower(word[1:]) == word[1:]
+		upperAll := strings.ToUpper(word) == word
+		if !lowerTail && !upperAll {
+			continue // pWD, PwD: not one word
+		}
+		startOK := i == 0 || !isUp(name[i-1]) && !isLo(name[i-1]) || isLo(name[i-1]) && isUp(name[i]) && lowerTail
+		e := i + len(w)
+		endOK := e == len(name) || !isUp(name[e]) && !isLo(name[e]) || isUp(name[e]) && lowerTail
+		if startOK && endOK {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordWord reports whether name holds a password word (password,
+// passwd, passphrase, pass, pwd) delimited by non-letters.
+func passwordWord(name string) bool {
+	for _, w := range [...]string{"password", "passwd", "passphrase", "pass", "pwd"} {
+		if camelWordIn(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // wordIn reports whether w occurs in l delimited by non-letters.

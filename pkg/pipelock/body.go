@@ -33,7 +33,24 @@ func refuse(status int, reason, format string, args ...any) *refusal {
 
 type requestBody struct {
 	raw     []byte // as received, forwarded unchanged
-	decoded []byte // Content-Encoding undone, for scanning
+	decoded []byte // Content-Encoding undone, for scanning (with stream: its first segment)
+	// compressed: decoded is not raw (a Content-Encoding was undone).
+	compressed bool
+	// stream, when set, yields the rest of the decoding after decoded: a
+	// compressed body that decodes to more than segmentBytes is decoded
+	// while it is scanned, a segment at a time (inspectSegments), and
+	// never held decoded whole. codings names its Content-Encodings.
+	stream  io.Reader
+	codings string
+	closers []io.Closer
+}
+
+// close releases the decoders of a streamed body.
+func (b *requestBody) close() {
+	for _, c := range b.closers {
+		_ = c.Close()
+	}
+	b.closers = nil
 }
 
 // checkFraming refuses the framings that let two parsers disagree on where
@@ -73,27 +90,79 @@ func (p *Proxy) readBody(ctx context.Context, r *http.Request, l *lease) (reques
 		return requestBody{}, rf
 	}
 	b := requestBody{raw: raw, decoded: raw}
+	if len(encs) == 0 {
+		return b, nil
+	}
+	// Every listed coding undone in one chain of streaming decoders (no
+	// intermediate layer is held); the first segmentBytes are read here.
+	b.compressed, b.codings = true, strings.Join(encs, ", ")
+	var src io.Reader = bytes.NewReader(raw)
 	for i := len(encs) - 1; i >= 0; i-- {
-		dec, err := decoder(encs[i], b.decoded)
+		dec, err := streamDecoder(encs[i], src)
 		if err != nil {
+			b.close()
 			return requestBody{}, refuse(http.StatusUnsupportedMediaType, "content-encoding", "the body does not decode as Content-Encoding %s: %v", encs[i], err)
 		}
-		out, rf := readCapped(ctx, dec, -1, max, l, int64(len(raw)))
 		if c, ok := dec.(io.Closer); ok {
-			_ = c.Close()
+			b.closers = append(b.closers, c)
 		}
-		if rf != nil {
-			if rf.status == http.StatusBadRequest {
-				rf = refuse(http.StatusUnsupportedMediaType, "content-encoding", "the body does not decode as Content-Encoding %s: %s", encs[i], strings.TrimPrefix(rf.msg, "reading the request body: "))
-			}
-			if rf.status == http.StatusRequestEntityTooLarge {
-				rf.msg = fmt.Sprintf("the body decodes (Content-Encoding %s) to more than the %d MiB pipelock can inspect; send it smaller or uncompressed", encs[i], max>>20)
-			}
-			return requestBody{}, rf
-		}
-		b.decoded = out
+		src = dec
 	}
+	head, more, rf := readUpTo(ctx, src, int(min(segmentBytes, p.lim.MaxDecoded)), l, int64(len(raw)))
+	if rf != nil {
+		b.close()
+		if rf.status == http.StatusBadRequest {
+			rf = refuse(http.StatusUnsupportedMediaType, "content-encoding", "the body does not decode as Content-Encoding %s: %s", b.codings, strings.TrimPrefix(rf.msg, "reading the request body: "))
+		}
+		return requestBody{}, rf
+	}
+	b.decoded = head
+	if more && p.lim.MaxDecoded <= segmentBytes {
+		b.close()
+		return requestBody{}, decodedTooLarge(b.codings, p.lim.MaxDecoded)
+	}
+	if !more {
+		b.close()
+		return b, nil
+	}
+	// A large decoding: hold the budget of one segment and its scan, for
+	// as long as the segments are read.
+	if err := l.grow(ctx, int64(len(raw))+(segmentBytes+segmentOverlap)*(1+scanFactor)); err != nil {
+		b.close()
+		return requestBody{}, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err)
+	}
+	b.stream = src
 	return b, nil
+}
+
+// readUpTo reads at most limit bytes of src, growing the lease (on top of
+// base bytes already held) in budgetStep steps; more reports that src holds
+// more than limit bytes.
+func readUpTo(ctx context.Context, src io.Reader, limit int, l *lease, base int64) (data []byte, more bool, rf *refusal) {
+	var buf bytes.Buffer
+	chunk := make([]byte, 32<<10)
+	for {
+		if int64(buf.Len()+len(chunk)) > l.heldLen()-base {
+			if err := l.grow(ctx, base+min(int64(buf.Len())+budgetStep, int64(limit)+int64(len(chunk)))); err != nil {
+				return nil, false, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err)
+			}
+		}
+		n, err := src.Read(chunk)
+		buf.Write(chunk[:n])
+		if buf.Len() > limit {
+			return buf.Bytes(), true, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return buf.Bytes(), false, nil
+		}
+		if err != nil {
+			return nil, false, refuse(http.StatusBadRequest, "body", "reading the request body: %v", err)
+		}
+	}
+}
+
+func decodedTooLarge(codings string, max int64) *refusal {
+	return refuse(http.StatusRequestEntityTooLarge, "body-too-large", "the body decodes (Content-Encoding %s) to more than the %d MiB pipelock inspects per request; send it smaller or uncompressed", codings, max>>20)
 }
 
 func tooLarge(max int64) *refusal {
@@ -160,11 +229,6 @@ func contentEncodings(h http.Header) ([]string, *refusal) {
 		return nil, refuse(http.StatusUnsupportedMediaType, "content-encoding", "%d stacked Content-Encodings; pipelock undoes at most 4", len(out))
 	}
 	return out, nil
-}
-
-// decoder returns a reader that undoes one coding of b.
-func decoder(coding string, b []byte) (io.Reader, error) {
-	return streamDecoder(coding, bytes.NewReader(b))
 }
 
 func bufioReader(r io.Reader) *bufio.Reader {

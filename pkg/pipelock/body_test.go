@@ -164,6 +164,7 @@ func TestFramingTricks(t *testing.T) {
 func TestBodyLimits(t *testing.T) {
 	e := newEnv(t, nil)
 	e.p.lim.MaxBody = 1 << 20
+	e.p.lim.MaxDecoded = 1 << 20
 	big := bytes.Repeat([]byte("a"), 1<<20+1)
 	r := e.post(big)
 	assert.Equal(t, r.status, http.StatusRequestEntityTooLarge)

@@ -46,6 +46,16 @@ const (
 	// answered "blocked:" and nothing is forwarded.
 	scanBase   = 30 * time.Second
 	scanPerMiB = 2 * time.Second
+	// DefaultMaxDecoded is the most a compressed request body may decode
+	// to. Past segmentBytes a decoding is not held whole: it is scanned a
+	// segment at a time while it is decoded (each segment with the last
+	// segmentOverlap bytes of the one before, so a secret across a
+	// boundary is read whole), holding the raw body plus one segment and
+	// its scan; past DefaultMaxDecoded the request is refused with 413
+	// and a "blocked:" body naming the limit.
+	DefaultMaxDecoded = 256 << 20
+	segmentBytes      = 4 << 20
+	segmentOverlap    = 64 << 10
 	// budgetStep is the unit in which bodies of unknown length acquire
 	// budget while they are read.
 	budgetStep = 1 << 20
@@ -59,6 +69,7 @@ type Limits struct {
 	BudgetWait   time.Duration
 	MaxWSMessage int64
 	MaxResponse  int64
+	MaxDecoded   int64
 	// ScanBase and ScanPerMiB override the scan time budget.
 	ScanBase   time.Duration
 	ScanPerMiB time.Duration
@@ -79,6 +90,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxResponse <= 0 {
 		l.MaxResponse = DefaultMaxResponse
+	}
+	if l.MaxDecoded <= 0 {
+		l.MaxDecoded = DefaultMaxDecoded
 	}
 	if l.ScanBase <= 0 {
 		l.ScanBase = scanBase

@@ -358,14 +358,32 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		return
 	}
 	if len(body.decoded) > 0 {
-		if err := l.grow(ctx, l.heldLen()+scanFactor*int64(len(body.decoded))); err != nil {
+		// The raw body, its decoding if it is not the raw body, and the
+		// scan's working memory (a streamed body holds its segment's
+		// share already).
+		need := int64(len(body.raw)) + scanFactor*int64(len(body.decoded))
+		if body.compressed {
+			need += int64(len(body.decoded))
+		}
+		if err := l.grow(ctx, need); err != nil {
+			body.close()
 			p.refuse(w, r, host, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err))
 			return
 		}
 	}
-	v, err := withinBudget(ctx, p.lim, len(body.decoded), l, func() verdict { return p.inspect(r, host, body) })
+	scanned := len(body.decoded)
+	if body.stream != nil {
+		scanned = int(p.lim.MaxDecoded) // the time budget of the largest decoding
+	}
+	// The decoders of a streamed body are closed by the scan that reads
+	// them, which may outlive this handler (an overrun scan).
+	v, err := withinBudget(ctx, p.lim, scanned, l, func() verdict { defer body.close(); return p.inspect(r, host, body) })
 	if err != nil {
 		p.refuse(w, r, host, refuse(http.StatusForbidden, "scan-budget", "the scan of this request did not finish within its time budget (%v); nothing was forwarded. Send smaller requests", err))
+		return
+	}
+	if v.refusal != nil {
+		p.refuse(w, r, host, v.refusal)
 		return
 	}
 	if v.dlp != nil {
@@ -409,6 +427,9 @@ type verdict struct {
 	dlp    *dlp.Finding    // a secret: block
 	inject *inject.Finding // injection in a JSON-RPC body: block
 	warn   string          // injection findings to report in contract.InjectionHeader
+	// refusal: the body could not be read to its end (a streamed
+	// decoding past its limit or broken): refused, nothing forwarded.
+	refusal *refusal
 }
 
 // inspect runs DLP on host, path, query, headers, trailers and the body —
@@ -447,6 +468,9 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	findings := p.scan.ScanParts(parts)
 	var jsonText string
 	isJSON := false
+	if body.stream != nil {
+		return p.inspectSegments(r, host, body, findings, vals)
+	}
 	if len(body.decoded) > 0 {
 		// The raw text, always; then the structured views.
 		jsonText, isJSON = jsonView(body.decoded, func(k, v string) {
@@ -497,6 +521,75 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	}
 	if isJSON && p.injection != "off" && isJSONRPC(body.decoded) {
 		v.inject, v.warn = p.judgeInjection(inject.Scan(jsonText))
+	}
+	return v
+}
+
+// inspectSegments is inspect's body part for a compressed body that
+// decodes to more than segmentBytes: the decoding is read and scanned a
+// segment at a time, each segment after the first led by the last
+// segmentOverlap bytes of the one before (a secret or a field across the
+// boundary is read whole). A segment is read as the raw text and, for its
+// declared type, as much of the structure as it holds (a JSON or multipart
+// body cut in pieces is read as text, with JSON escapes undone on the
+// lines that have them). A JSON-RPC body is searched for prompt injection
+// segment by segment. The split-secret window sees the last segment.
+func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, findings []dlp.Finding, vals []slotValue) verdict {
+	ct := r.Header.Get("Content-Type")
+	seg := body.decoded
+	rpc := isJSONRPC(seg)
+	buf := make([]byte, segmentOverlap+segmentBytes)
+	total := int64(len(seg))
+	var v verdict
+	for {
+		fs, err := p.scan.ScanBody(ct, seg)
+		if err != nil {
+			return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
+		}
+		if len(fs) > 0 && p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn" {
+			return verdict{dlp: &fs[0]}
+		}
+		findings = append(findings, fs...)
+		if rpc && p.injection != "off" {
+			if in, warn := p.judgeInjection(inject.Scan(string(seg))); in != nil {
+				return verdict{inject: in}
+			} else if warn != "" {
+				v.warn = warn
+			}
+		}
+		if body.stream == nil {
+			break
+		}
+		keep := copy(buf, seg[max(0, len(seg)-segmentOverlap):])
+		n, err := io.ReadFull(body.stream, buf[keep:])
+		total += int64(n)
+		if total > p.lim.MaxDecoded {
+			return verdict{refusal: decodedTooLarge(body.codings, p.lim.MaxDecoded)}
+		}
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			body.stream = nil // the last segment
+		case err != nil:
+			return verdict{refusal: refuse(http.StatusUnsupportedMediaType, "content-encoding", "the body does not decode as Content-Encoding %s: %v", body.codings, err)}
+		}
+		if n == 0 {
+			break
+		}
+		seg = buf[:keep+n]
+	}
+	vals = append(vals, slotValue{slot: "body", text: string(seg)})
+	if len(findings) == 0 && p.split != nil {
+		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+			findings = append(findings, f)
+		}
+	}
+	if len(findings) > 0 {
+		if p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn" {
+			return verdict{dlp: &findings[0]}
+		}
+		for _, f := range findings {
+			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", logsafe.Host(host), "finding", f.String())
+		}
 	}
 	return v
 }
