@@ -140,6 +140,13 @@ func TestRedteam2Closed(t *testing.T) {
 		{"card, underscores", "text/plain", "card 4111_1111_1111_1111 exp"},
 		{"card, two spaces", "text/plain", "card 4111  1111  1111  1111 exp"},
 		{"Amex, dots 4-6-5", "text/plain", "amex 3782.822463.10005 exp"},
+		// Secret-named fields: aligned separators, short names (fieldPass,
+		// fieldAt, secretKind).
+		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
+		{"field named creds", "text/plain", "creds=Xy7#kq!Lm2@vR9$w"},
+		{"field named cred, colon", "text/plain", "cred: Xy7#kq!Lm2@vR9$w"},
+		{"field named DB_PW", "text/plain", "DB_PW=Xy7#kq!Lm2@vR9$w"},
+		{"field named db-pw, tabs before :", "text/plain", "db-pw\t\t\t\t\t\t: Xy7#kq!Lm2@vR9$w"},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)
@@ -180,10 +187,6 @@ func TestRedteam2Open(t *testing.T) {
 		{"seed, slashes", "text/plain", strings.Join(seed, "/")},
 		{"seed, written \\n", "text/plain", strings.Join(seed, `\n`)},
 		{"seed, CamelCase", "text/plain", camel},
-		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
-		{"field named creds", "text/plain", "creds=Xy7#kq!Lm2@vR9$w"},
-		{"field named cred, colon", "text/plain", "cred: Xy7#kq!Lm2@vR9$w"},
-		{"field named DB_PW", "text/plain", "DB_PW=Xy7#kq!Lm2@vR9$w"},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)
