@@ -156,6 +156,46 @@ func qpDecode(s string) string {
 	return b.String()
 }
 
+// hexPairAt: s[j:j+2] is a hex byte standing alone, where j is i or,
+// after a 0x / \x prefix at i, i+2 (a prefixed byte may be followed
+// straight by the next prefix: "0x730x6b").
+func hexPairAt(s string, i, j int) bool {
+	if j+1 >= len(s) || !isHex[s[j]] || !isHex[s[j+1]] {
+		return false
+	}
+	if j == i {
+		return (i == 0 || !isHex[s[i-1]]) && (j+2 == len(s) || !isHex[s[j+2]])
+	}
+	return j+2 == len(s) || !isHex[s[j+2]] || j+3 < len(s) && s[j+2] == '0' && (s[j+3] == 'x' || s[j+3] == 'X')
+}
+
+// hexDelimMax bounds a hex delimiter: up to four non-hex bytes other
+// than whitespace, and spaces, tabs and at most two line breaks around
+// them (a C array's ",\n    ").
+const hexDelimMax = 24
+
+// hexDelimEnd returns where the delimiter after a hex byte ending at i
+// ends (i when there is none).
+func hexDelimEnd(s string, i int) int {
+	k, other, nl := i, 0, 0
+	for ; k < len(s) && k-i < hexDelimMax; k++ {
+		c := s[k]
+		if isHex[c] || c == '\\' {
+			break
+		}
+		if c == '\n' {
+			if nl++; nl > 2 {
+				break
+			}
+		} else if c != ' ' && c != '\t' && c != '\r' {
+			if other++; other > 4 {
+				break
+			}
+		}
+	}
+	return k
+}
+
 func unhex(c byte) byte {
 	switch {
 	case c >= '0' && c <= '9':
@@ -168,9 +208,10 @@ func unhex(c byte) byte {
 }
 
 // delimitedHex decodes runs of two-digit hex bytes separated by short
-// delimiters ("73:6b:2d", "73 6b 2d", "\x73\x6b", "0x73, 0x6b", "%73%6b"
-// is percent-encoding and handled there). Runs of at least minKnownLen
-// bytes are joined with a newline between runs.
+// delimiters ("73:6b:2d", "73 6b 2d", "\x73\x6b", "0x73, 0x6b", "0x730x6b",
+// "73 ;; 6b", one byte a line, "0x73,\n    0x6b" as xxd -i writes;
+// "%73%6b" is percent-encoding and handled there). Runs of at least
+// minKnownLen bytes are joined with a newline between runs.
 func delimitedHex(s string) (string, bool) {
 	var out []byte
 	var cur []byte
@@ -196,14 +237,11 @@ func delimitedHex(s string) (string, bool) {
 		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
 			j += 2
 		}
-		if j+1 < len(s) && isHex[s[j]] && isHex[s[j+1]] && (j+2 == len(s) || !isHex[s[j+2]]) && (j == i && (i == 0 || !isHex[s[i-1]]) || j > i) {
+		if hexPairAt(s, i, j) {
 			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
 			i = j + 2
-			// A delimiter of 1–3 non-hex bytes (or none before a \x).
-			k := i
-			for k < len(s) && k-i < 3 && !isHex[s[k]] && s[k] != '\\' && s[k] != '\n' && !(s[k] == '0' && k+1 < len(s) && s[k+1] == 'x') {
-				k++
-			}
+			// A delimiter (or none before a \x or 0x).
+			k := hexDelimEnd(s, i)
 			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
 				flush()
 				continue

@@ -127,6 +127,14 @@ func TestRedteam2Closed(t *testing.T) {
 			// Delimited hex of a mostly binary body (collect: decodedText).
 			{"colon hex of binary", "text/plain", hexJoin(string(append(append(rtNoise(1, 301), sec...), rtNoise(2, 300)...)), ":")},
 			{"\\x hex of binary", "text/plain", `\x` + hexJoin(string(append(append(rtNoise(3, 301), sec...), rtNoise(4, 300)...)), `\x`)},
+			// Hex delimiters of up to four bytes, line breaks and indents
+			// (delimitedHex: hexDelimEnd, hexPairAt).
+			{"hex, 4-byte delimiter", "text/plain", hexJoin(sec, " ;; ")},
+			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
+			{"C array, line break after each comma", "text/plain", "0x" + hexJoin(sec, ",\n  0x")},
+			{"C array, CRLF and a tab", "text/plain", "0x" + hexJoin(sec, ",\r\n\t0x")},
+			{"hex, 0x and a space", "text/plain", "0x" + hexJoin(sec, " 0x")},
+			{"hex, 0x glued", "text/plain", "0x" + hexJoin(sec, "0x")},
 		}
 		for _, c := range cases {
 			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
@@ -164,9 +172,6 @@ func TestRedteam2Open(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
 		cases := []rtCase{
-			{"hex, 4-byte delimiter", "text/plain", hexJoin(sec, " ;; ")},
-			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
-			{"C array, line break after each comma", "text/plain", "0x" + hexJoin(sec, ",\n  0x")},
 			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
 			{"base64 with = every 8", "text/plain", strings.Join(strings.SplitAfter(rtWrap(b64([]byte("aaa"+sec+"bbb")), 8, "="), "\x00"), "")},
 			{"HTML numeric entities", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return fmt.Sprintf("&#%d;", c) })},
