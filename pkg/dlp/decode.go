@@ -3,6 +3,7 @@ package dlp
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"html"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -117,6 +118,12 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 		if hasBackslashEscape(cur) {
 			if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && (read(view{EncEscaped, u}) ||
 				escapeReadings(u, func(_, t string) bool { return read(view{EncEscaped, t}) })) {
+				return !over
+			}
+		}
+		if hasHTMLEntity(cur) {
+			if u, _ := escapeWindows(cur, htmlEntityAt, html.UnescapeString); u != cur && (read(view{EncHTMLEntity, u}) ||
+				escapeReadings(u, func(_, t string) bool { return read(view{EncHTMLEntity, t}) })) {
 				return !over
 			}
 		}

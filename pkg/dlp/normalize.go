@@ -2,6 +2,7 @@ package dlp
 
 import (
 	"encoding/base32"
+	"html"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -477,6 +478,64 @@ func hasBackslashEscape(s string) bool {
 	return false
 }
 
+// EncHTMLEntity is the reading of a text with its HTML character
+// references undone (&#103; &#x67; &amp; and the other named ones).
+const EncHTMLEntity = "html-entity"
+
+// htmlEntityAt is the length of an HTML character reference at s[i]:
+// decimal (&#103;) or hexadecimal (&#x67;), the semicolon optional as
+// browsers have it, or named (&amp;); 0 if there is none.
+func htmlEntityAt(s string, i int) int {
+	if s[i] != '&' || i+3 >= len(s) {
+		return 0
+	}
+	j := i + 1
+	if s[j] == '#' {
+		j++
+		digits, maxDigits := isDigit, 7
+		if s[j] == 'x' || s[j] == 'X' {
+			j++
+			digits = func(c byte) bool { return isHex[c] }
+			maxDigits = 6
+		}
+		k := j
+		for k < len(s) && k-j < maxDigits && digits(s[k]) {
+			k++
+		}
+		if k == j {
+			return 0
+		}
+		if k < len(s) && s[k] == ';' {
+			k++
+		}
+		return k - i
+	}
+	k := j
+	for k < len(s) && k-j < 32 && isAlnum(s[k]) {
+		k++
+	}
+	if k-j < 2 || k >= len(s) || s[k] != ';' || isDigit(s[j]) {
+		return 0
+	}
+	return k + 1 - i
+}
+
+// hasHTMLEntity reports whether s holds a character reference
+// htmlEntityAt finds: one byte search for '&' and a look at each.
+func hasHTMLEntity(s string) bool {
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		if htmlEntityAt(s, i) > 0 {
+			return true
+		}
+		k := strings.IndexByte(s[i+1:], '&')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
 // escapeReadings calls fn with the readings of s that undo one more layer
 // of escapes — percent, then quoted-printable, then backslash escapes,
 // each applied to the result of the one before — wherever that changes
@@ -501,6 +560,11 @@ func escapeReadings(s string, fn func(enc, text string) bool) bool {
 	}
 	if hasBackslashEscape(cur) {
 		if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
+			return true
+		}
+	}
+	if hasHTMLEntity(cur) {
+		if u, _ := escapeWindows(cur, htmlEntityAt, html.UnescapeString); u != cur && fn(EncHTMLEntity, u) {
 			return true
 		}
 	}

@@ -133,6 +133,12 @@ func TestRedteam2Closed(t *testing.T) {
 			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
 			{"C array, line break after each comma", "text/plain", "0x" + hexJoin(sec, ",\n  0x")},
 			{"C array, CRLF and a tab", "text/plain", "0x" + hexJoin(sec, ",\r\n\t0x")},
+			// HTML character references (readViews, escapeReadings:
+			// EncHTMLEntity).
+			{"HTML numeric entities", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return fmt.Sprintf("&#%d;", c) })},
+			{"HTML hex entities", "text/plain", rtEach(sec, func(h string) string { return "&#x" + h + ";" })},
+			{"HTML entities, escaped twice", "text/html", "<p>" + rtEach(sec, func(h string) string { return "&amp;#x" + h + ";" }) + "</p>"},
+			{"HTML entities in base64", "text/plain", "x " + b64([]byte(rtEach(sec, func(h string) string { return "&#x" + h + ";" })))},
 			{"hex, 0x and a space", "text/plain", "0x" + hexJoin(sec, " 0x")},
 			{"hex, 0x glued", "text/plain", "0x" + hexJoin(sec, "0x")},
 		}
@@ -174,7 +180,6 @@ func TestRedteam2Open(t *testing.T) {
 		cases := []rtCase{
 			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
 			{"base64 with = every 8", "text/plain", strings.Join(strings.SplitAfter(rtWrap(b64([]byte("aaa"+sec+"bbb")), 8, "="), "\x00"), "")},
-			{"HTML numeric entities", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return fmt.Sprintf("&#%d;", c) })},
 			{"interleaved filler letter", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return string(c) + "x" })},
 		}
 		for _, c := range cases {
