@@ -297,7 +297,11 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 // whole line (the tail) ends it.
 func eachB64Run(s string, fn func(string) bool) {
 	if !strings.Contains(s, "\n") {
-		eachRun(s, isB64, minB64Run, fn)
+		stop := false
+		eachRun(s, isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
+		if !stop {
+			spacedB64(s, fn)
+		}
 		return
 	}
 	var joined []byte
@@ -353,7 +357,10 @@ func eachB64Run(s string, fn func(string) bool) {
 	}
 	flush()
 	if !stop {
-		shortWrapped(s, fn)
+		stop = shortWrapped(s, fn)
+	}
+	if !stop {
+		spacedB64(s, fn)
 	}
 }
 

@@ -181,3 +181,63 @@ func shortWrapped(s string, fn func(string) bool) bool {
 	}
 	return flush()
 }
+
+// minSpacedGroups is how many space-separated groups of four make a
+// spaced base64 run (spacedB64): 24 characters, 18 bytes decoded.
+const minSpacedGroups = 6
+
+// spacedB64 calls fn with the join of each run of base64 written in
+// groups of four separated by single spaces ("Q0FO QVJZ OWYz"), the last
+// group possibly shorter, at least minSpacedGroups long. Prose of
+// four-letter words has the shape too: a run is joined only when a
+// group holds a digit, + or /, or a capital after its first letter.
+// Only the spaces are looked at, a few table lookups each.
+func spacedB64(s string, fn func(string) bool) bool {
+	var joined []byte
+	group := func(k int) bool {
+		return k+4 <= len(s) && isB64[s[k]] && isB64[s[k+1]] && isB64[s[k+2]] && isB64[s[k+3]] && (k+4 == len(s) || !isB64[s[k+4]])
+	}
+	for p := strings.IndexByte(s, ' '); p >= 0; {
+		if start := p - 4; start >= 0 && (start == 0 || !isB64[s[start-1]]) && group(start) {
+			k, n, mixed := start, 0, false
+			joined = joined[:0]
+			for {
+				for g := k; g < k+4; g++ {
+					c := s[g]
+					mixed = mixed || c >= '0' && c <= '9' || c == '+' || c == '/' || g > k && c >= 'A' && c <= 'Z'
+				}
+				joined = append(joined, s[k:k+4]...)
+				n++
+				k += 4
+				if k+1 < len(s) && s[k] == ' ' && group(k+1) {
+					k++
+					continue
+				}
+				if k+1 < len(s) && s[k] == ' ' { // a shorter last group
+					m := k + 1
+					for m < len(s) && m-k-1 < 4 && isB64[s[m]] {
+						m++
+					}
+					if m > k+1 && (m == len(s) || !isB64[s[m]]) {
+						joined = append(joined, s[k+1:m]...)
+						k = m
+					}
+				}
+				break
+			}
+			if n >= minSpacedGroups && mixed && fn(string(joined)) {
+				return true
+			}
+			p = k
+		}
+		if p+1 >= len(s) {
+			break
+		}
+		next := strings.IndexByte(s[p+1:], ' ')
+		if next < 0 {
+			break
+		}
+		p += 1 + next
+	}
+	return false
+}

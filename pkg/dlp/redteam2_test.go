@@ -139,6 +139,10 @@ func TestRedteam2Closed(t *testing.T) {
 			{"HTML hex entities", "text/plain", rtEach(sec, func(h string) string { return "&#x" + h + ";" })},
 			{"HTML entities, escaped twice", "text/html", "<p>" + rtEach(sec, func(h string) string { return "&amp;#x" + h + ";" }) + "</p>"},
 			{"HTML entities in base64", "text/plain", "x " + b64([]byte(rtEach(sec, func(h string) string { return "&#x" + h + ";" })))},
+			// Base64 in space-separated groups of four (eachB64Run:
+			// spacedB64).
+			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
+			{"short base64 in groups of four", "text/plain", "note: " + rtWrap(b64([]byte("x"+sec)), 4, " ") + " end"},
 			{"hex, 0x and a space", "text/plain", "0x" + hexJoin(sec, " 0x")},
 			{"hex, 0x glued", "text/plain", "0x" + hexJoin(sec, "0x")},
 		}
@@ -178,7 +182,6 @@ func TestRedteam2Open(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
 		cases := []rtCase{
-			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
 			{"base64 with = every 8", "text/plain", strings.Join(strings.SplitAfter(rtWrap(b64([]byte("aaa"+sec+"bbb")), 8, "="), "\x00"), "")},
 			{"interleaved filler letter", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return string(c) + "x" })},
 		}
