@@ -242,7 +242,12 @@ func delimitedHex(s string) (string, bool) {
 			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
 			i = j + 2
 			// A delimiter (or none before a \x or 0x).
-			k := hexDelimEnd(s, i)
+			k := i
+			if i+1 < len(s) && !isHex[s[i]] && s[i] != '\\' && (isHex[s[i+1]] || s[i+1] == '\\') {
+				k = i + 1 // a one-byte delimiter, the common case
+			} else {
+				k = hexDelimEnd(s, i)
+			}
 			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
 				flush()
 				continue
@@ -545,7 +550,7 @@ func hasHTMLEntity(s string) bool {
 func escapeReadings(s string, fn func(enc, text string) bool) bool {
 	cur := s
 	if strings.IndexByte(cur, '%') >= 0 {
-		if u, _ := escapeWindows(cur, percentEscapeAt, lenientUnescape); u != cur {
+		if u, _ := escapeWindowsLead(cur, '%', percentEscapeAt, lenientUnescape); u != cur {
 			if fn(EncURL, u) {
 				return true
 			}
@@ -559,12 +564,12 @@ func escapeReadings(s string, fn func(enc, text string) bool) bool {
 		cur = q
 	}
 	if hasBackslashEscape(cur) {
-		if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
+		if u, _ := escapeWindowsLead(cur, '\\', backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
 			return true
 		}
 	}
 	if hasHTMLEntity(cur) {
-		if u, _ := escapeWindows(cur, htmlEntityAt, html.UnescapeString); u != cur && fn(EncHTMLEntity, u) {
+		if u, _ := escapeWindowsLead(cur, '&', htmlEntityAt, html.UnescapeString); u != cur && fn(EncHTMLEntity, u) {
 			return true
 		}
 	}

@@ -197,47 +197,52 @@ func spacedB64(s string, fn func(string) bool) bool {
 	group := func(k int) bool {
 		return k+4 <= len(s) && isB64[s[k]] && isB64[s[k+1]] && isB64[s[k+2]] && isB64[s[k+3]] && (k+4 == len(s) || !isB64[s[k+4]])
 	}
-	for p := strings.IndexByte(s, ' '); p >= 0; {
-		if start := p - 4; start >= 0 && (start == 0 || !isB64[s[start-1]]) && group(start) {
-			k, n, mixed := start, 0, false
-			joined = joined[:0]
-			for {
-				for g := k; g < k+4; g++ {
-					c := s[g]
-					mixed = mixed || c >= '0' && c <= '9' || c == '+' || c == '/' || g > k && c >= 'A' && c <= 'Z'
-				}
-				joined = append(joined, s[k:k+4]...)
-				n++
-				k += 4
-				if k+1 < len(s) && s[k] == ' ' && group(k+1) {
-					k++
-					continue
-				}
-				if k+1 < len(s) && s[k] == ' ' { // a shorter last group
-					m := k + 1
-					for m < len(s) && m-k-1 < 4 && isB64[s[m]] {
-						m++
-					}
-					if m > k+1 && (m == len(s) || !isB64[s[m]]) {
-						joined = append(joined, s[k+1:m]...)
-						k = m
-					}
-				}
-				break
-			}
-			if n >= minSpacedGroups && mixed && fn(string(joined)) {
-				return true
-			}
-			p = k
+	for p := 0; p+5 < len(s); p++ {
+		// Cheap test first, in a tight loop: two spaces five bytes apart.
+		for p+5 < len(s) && spaceTab[s[p]]&spaceTab[s[p+5]] == 0 {
+			p++
 		}
-		if p+1 >= len(s) {
+		if p+5 >= len(s) || !group(p+1) {
+			continue
+		}
+		// A group stands between the spaces; the run starts there or at
+		// a group standing just before the first space.
+		start := p + 1
+		if p >= 4 && group(p-4) && (p == 4 || !isB64[s[p-5]]) {
+			start = p - 4
+		}
+		k, n, mixed := start, 0, false
+		joined = joined[:0]
+		for {
+			for g := k; g < k+4; g++ {
+				c := s[g]
+				mixed = mixed || c >= '0' && c <= '9' || c == '+' || c == '/' || g > k && c >= 'A' && c <= 'Z'
+			}
+			joined = append(joined, s[k:k+4]...)
+			n++
+			k += 4
+			if k+1 < len(s) && s[k] == ' ' && group(k+1) {
+				k++
+				continue
+			}
+			if k+1 < len(s) && s[k] == ' ' { // a shorter last group
+				m := k + 1
+				for m < len(s) && m-k-1 < 4 && isB64[s[m]] {
+					m++
+				}
+				if m > k+1 && (m == len(s) || !isB64[s[m]]) {
+					joined = append(joined, s[k+1:m]...)
+					k = m
+				}
+			}
 			break
 		}
-		next := strings.IndexByte(s[p+1:], ' ')
-		if next < 0 {
-			break
+		if n >= minSpacedGroups && mixed && fn(string(joined)) {
+			return true
 		}
-		p += 1 + next
+		p = k - 1
 	}
 	return false
 }
+
+var spaceTab = countTable(func(c byte) bool { return c == ' ' })
