@@ -124,7 +124,7 @@ func (r *ruleScan) cards(text string) {
 				groups[ng]++
 				continue
 			}
-			if !cardSep(c) || j == i || ng == len(groups)-1 {
+			if !isCardSep[c] || j == i || ng == len(groups)-1 {
 				break
 			}
 			k := 1
@@ -178,10 +178,8 @@ func (r *ruleScan) cards(text string) {
 	}
 }
 
-// cardSep: the bytes that may group a card number's digits.
-func cardSep(c byte) bool {
-	return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_'
-}
+// isCardSep: the bytes that may group a card number's digits.
+var isCardSep = makeSet(func(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_' })
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
