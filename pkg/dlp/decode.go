@@ -3,6 +3,7 @@ package dlp
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"html"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -87,7 +88,7 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 		if !strings.Contains(cur, "%") {
 			break
 		}
-		next, w := escapeWindows(cur, percentEscapeAt, lenientUnescape)
+		next, w := escapeWindowsLead(cur, '%', percentEscapeAt, lenientUnescape)
 		if next == cur {
 			break
 		}
@@ -115,8 +116,14 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 			return !over // (percent-encoding under quoted-printable: escapeReadings)
 		}
 		if hasBackslashEscape(cur) {
-			if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && (read(view{EncEscaped, u}) ||
+			if u, _ := escapeWindowsLead(cur, '\\', backslashEscapeAt, backslashUnescape); u != cur && (read(view{EncEscaped, u}) ||
 				escapeReadings(u, func(_, t string) bool { return read(view{EncEscaped, t}) })) {
+				return !over
+			}
+		}
+		if hasHTMLEntity(cur) {
+			if u, _ := escapeWindowsLead(cur, '&', htmlEntityAt, html.UnescapeString); u != cur && (read(view{EncHTMLEntity, u}) ||
+				escapeReadings(u, func(_, t string) bool { return read(view{EncHTMLEntity, t}) })) {
 				return !over
 			}
 		}
@@ -147,6 +154,12 @@ const windowSepText = "\n\xff\n"
 // Any secret the decoding makes (one that spans a decoded escape) lies in
 // such a stretch; the rest of the decoding is the raw text, read already.
 func escapeWindows(s string, escapeAt func(s string, i int) int, decode func(string) string) (string, bool) {
+	return escapeWindowsLead(s, 0, escapeAt, decode)
+}
+
+// escapeWindowsLead is escapeWindows for escapes that all start with the
+// byte lead (0: any): only those bytes are looked at.
+func escapeWindowsLead(s string, lead byte, escapeAt func(s string, i int) int, decode func(string) string) (string, bool) {
 	if len(s) < 8*escapeContext {
 		return decode(s), false
 	}
@@ -154,6 +167,13 @@ func escapeWindows(s string, escapeAt func(s string, i int) int, decode func(str
 	var spans []span
 	covered := 0
 	for i := 0; i < len(s); i++ {
+		if lead != 0 {
+			k := strings.IndexByte(s[i:], lead)
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		n := escapeAt(s, i)
 		if n == 0 {
 			continue
@@ -290,7 +310,11 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 // whole line (the tail) ends it.
 func eachB64Run(s string, fn func(string) bool) {
 	if !strings.Contains(s, "\n") {
-		eachRun(s, isB64, minB64Run, fn)
+		stop := false
+		eachRun(s, isB64, minB64Run, func(r string) bool { stop = fn(r); return stop })
+		if !stop {
+			spacedB64(s, fn)
+		}
 		return
 	}
 	var joined []byte
@@ -346,7 +370,10 @@ func eachB64Run(s string, fn func(string) bool) {
 	}
 	flush()
 	if !stop {
-		shortWrapped(s, fn)
+		stop = shortWrapped(s, fn)
+	}
+	if !stop {
+		spacedB64(s, fn)
 	}
 }
 

@@ -680,7 +680,7 @@ func TestInvalidJSONEscapedSecret(t *testing.T) {
 // delimited-hex and despaced readings change nothing they produce.
 func TestDelimitedHexAndDespaceMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	parts := []string{"73", "6b", ":", " ", ", ", "0x", "\\x", "-", "ab", "de ad", "s k - a n t", "A.K.I.A", "_", "\n", "7", "zz"}
+	parts := []string{"73", "6b", ":", " ", ", ", "0x", "\\x", "-", "ab", "de ad", "s k - a n t", "A.K.I.A", "_", "\n", "7", "zz", "0x6b0x", "\t", " ;;; ; "}
 	hexes, spaced := 0, 0
 	defer func() { assert.Assert(t, hexes > 100 && spaced > 100, "%d %d", hexes, spaced) }()
 	for range 5000 {
@@ -691,7 +691,7 @@ func TestDelimitedHexAndDespaceMatchReference(t *testing.T) {
 			case 0:
 				b.WriteString(randomText(r, 5))
 			case 1: // a delimited hex run
-				delim := []string{":", " ", ", ", "-", "", "\\x", " 0x"}[r.IntN(7)]
+				delim := []string{":", " ", ", ", "-", "", "\\x", " 0x", "0x", ",\n  0x", "\n", " ;; ", "\r\n", ",\n\n\n"}[r.IntN(13)]
 				for k := range 4 + r.IntN(12) {
 					if k > 0 || delim == "\\x" {
 						b.WriteString(delim)
@@ -739,14 +739,11 @@ func refDelimitedHex(s string) (string, bool) {
 		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
 			j += 2
 		}
-		if j+1 < len(s) && isHex[s[j]] && isHex[s[j+1]] && (j+2 == len(s) || !isHex[s[j+2]]) && (j == i && (i == 0 || !isHex[s[i-1]]) || j > i) {
+		if hexPairAt(s, i, j) {
 			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
 			i = j + 2
-			// A delimiter of 1–3 non-hex bytes (or none before a \x).
-			k := i
-			for k < len(s) && k-i < 3 && !isHex[s[k]] && s[k] != '\\' && s[k] != '\n' && !(s[k] == '0' && k+1 < len(s) && s[k+1] == 'x') {
-				k++
-			}
+			// A delimiter (or none before a \x or 0x).
+			k := hexDelimEnd(s, i)
 			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
 				flush()
 				continue

@@ -109,10 +109,14 @@ func (r *ruleScan) financialPass(text string) {
 	}
 }
 
-// cards finds 13–19 digit numbers, optionally grouped by single spaces or
-// dashes, that pass Luhn and start with a card issuer's prefix.
+// cards finds 13–19 digit numbers that pass Luhn and start with a card
+// issuer's prefix: bare, grouped by single spaces or dashes (any
+// grouping), or grouped 4-4-4-4 or 4-6-5 (Amex) by one separator kind
+// from " -./_" repeated once or twice, the same throughout ("4111.1111.
+// 1111.1111", "4111  1111  1111  1111").
 func (r *ruleScan) cards(text string) {
 	var digits [19]byte
+	var groups [6]int
 	for i := 0; i < len(text) && !r.stop; i++ {
 		prev := byte(' ')
 		if i > 0 {
@@ -123,30 +127,66 @@ func (r *ruleScan) cards(text string) {
 		if digitTab[text[i]]&notAlnumDotTab[prev] == 0 {
 			continue
 		}
-		n, j, seps := 0, i, 0
+		n, j, seps, ng := 0, i, 0, 0
+		// sepc, sepk: the separator byte and run length seen first;
+		// loose: every separator so far is a single space or dash.
+		var sepc byte
+		sepk, loose := 0, true
+		groups[0] = 0
 		for j < len(text) && n < 19 {
-			if isDigit(text[j]) {
-				digits[n] = text[j]
+			c := text[j]
+			if isDigit(c) {
+				digits[n] = c
 				n++
 				j++
+				groups[ng]++
 				continue
 			}
-			if (text[j] == ' ' || text[j] == '-') && j+1 < len(text) && isDigit(text[j+1]) && j > i {
-				seps++
-				j++
-				continue
+			if !isCardSep[c] || j == i || ng == len(groups)-1 {
+				break
 			}
-			break
+			k := 1
+			if j+1 < len(text) && text[j+1] == c {
+				k = 2
+			}
+			if j+k >= len(text) || !isDigit(text[j+k]) {
+				break
+			}
+			single := k == 1 && (c == ' ' || c == '-')
+			if seps == 0 {
+				sepc, sepk = c, k
+			} else if !(loose && single) && (c != sepc || k != sepk) {
+				break // separators must be of one kind
+			}
+			loose = loose && single
+			seps++
+			ng++
+			groups[ng] = 0
+			j += k
 		}
 		if j < len(text) && (isDigit(text[j]) || isAlnum(text[j]) || text[j] == '.' && j+1 < len(text) && isDigit(text[j+1])) {
 			i = j
 			continue // part of a longer number or identifier
 		}
-		if n < 13 || seps > 4 {
+		if n < 13 {
 			continue
 		}
-		if seps == 0 && n != 15 && n != 16 {
-			continue // bare numbers of other lengths are ids and timestamps
+		switch {
+		case seps == 0:
+			if n != 15 && n != 16 {
+				continue // bare numbers of other lengths are ids and timestamps
+			}
+		case loose:
+			if seps > 4 {
+				continue
+			}
+		default:
+			// Other separators only in the printed groupings: a version
+			// string, date or address is not 4-4-4-4.
+			if !(seps == 3 && groups[0] == 4 && groups[1] == 4 && groups[2] == 4 && groups[3] == 4 ||
+				seps == 2 && groups[0] == 4 && groups[1] == 6 && groups[2] == 5) {
+				continue
+			}
 		}
 		num := string(digits[:n])
 		if cardIssuer(num) && luhn(num) {
@@ -155,6 +195,9 @@ func (r *ruleScan) cards(text string) {
 		i = j
 	}
 }
+
+// isCardSep: the bytes that may group a card number's digits.
+var isCardSep = makeSet(func(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_' })
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 

@@ -2,6 +2,7 @@ package dlp
 
 import (
 	"encoding/base32"
+	"html"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -156,6 +157,46 @@ func qpDecode(s string) string {
 	return b.String()
 }
 
+// hexPairAt: s[j:j+2] is a hex byte standing alone, where j is i or,
+// after a 0x / \x prefix at i, i+2 (a prefixed byte may be followed
+// straight by the next prefix: "0x730x6b").
+func hexPairAt(s string, i, j int) bool {
+	if j+1 >= len(s) || !isHex[s[j]] || !isHex[s[j+1]] {
+		return false
+	}
+	if j == i {
+		return (i == 0 || !isHex[s[i-1]]) && (j+2 == len(s) || !isHex[s[j+2]])
+	}
+	return j+2 == len(s) || !isHex[s[j+2]] || j+3 < len(s) && s[j+2] == '0' && (s[j+3] == 'x' || s[j+3] == 'X')
+}
+
+// hexDelimMax bounds a hex delimiter: up to four non-hex bytes other
+// than whitespace, and spaces, tabs and at most two line breaks around
+// them (a C array's ",\n    ").
+const hexDelimMax = 24
+
+// hexDelimEnd returns where the delimiter after a hex byte ending at i
+// ends (i when there is none).
+func hexDelimEnd(s string, i int) int {
+	k, other, nl := i, 0, 0
+	for ; k < len(s) && k-i < hexDelimMax; k++ {
+		c := s[k]
+		if isHex[c] || c == '\\' {
+			break
+		}
+		if c == '\n' {
+			if nl++; nl > 2 {
+				break
+			}
+		} else if c != ' ' && c != '\t' && c != '\r' {
+			if other++; other > 4 {
+				break
+			}
+		}
+	}
+	return k
+}
+
 func unhex(c byte) byte {
 	switch {
 	case c >= '0' && c <= '9':
@@ -168,9 +209,10 @@ func unhex(c byte) byte {
 }
 
 // delimitedHex decodes runs of two-digit hex bytes separated by short
-// delimiters ("73:6b:2d", "73 6b 2d", "\x73\x6b", "0x73, 0x6b", "%73%6b"
-// is percent-encoding and handled there). Runs of at least minKnownLen
-// bytes are joined with a newline between runs.
+// delimiters ("73:6b:2d", "73 6b 2d", "\x73\x6b", "0x73, 0x6b", "0x730x6b",
+// "73 ;; 6b", one byte a line, "0x73,\n    0x6b" as xxd -i writes;
+// "%73%6b" is percent-encoding and handled there). Runs of at least
+// minKnownLen bytes are joined with a newline between runs.
 func delimitedHex(s string) (string, bool) {
 	var out []byte
 	var cur []byte
@@ -196,13 +238,15 @@ func delimitedHex(s string) (string, bool) {
 		if j+1 < len(s) && (s[j] == '0' || s[j] == '\\') && (s[j+1] == 'x' || s[j+1] == 'X') {
 			j += 2
 		}
-		if j+1 < len(s) && isHex[s[j]] && isHex[s[j+1]] && (j+2 == len(s) || !isHex[s[j+2]]) && (j == i && (i == 0 || !isHex[s[i-1]]) || j > i) {
+		if hexPairAt(s, i, j) {
 			cur = append(cur, unhex(s[j])<<4|unhex(s[j+1]))
 			i = j + 2
-			// A delimiter of 1–3 non-hex bytes (or none before a \x).
+			// A delimiter (or none before a \x or 0x).
 			k := i
-			for k < len(s) && k-i < 3 && !isHex[s[k]] && s[k] != '\\' && s[k] != '\n' && !(s[k] == '0' && k+1 < len(s) && s[k+1] == 'x') {
-				k++
+			if i+1 < len(s) && !isHex[s[i]] && s[i] != '\\' && (isHex[s[i+1]] || s[i+1] == '\\') {
+				k = i + 1 // a one-byte delimiter, the common case
+			} else {
+				k = hexDelimEnd(s, i)
 			}
 			if k == i && !(k+1 < len(s) && (s[k] == '\\' || s[k] == '0') && (s[k+1] == 'x' || s[k+1] == 'X')) {
 				flush()
@@ -439,6 +483,64 @@ func hasBackslashEscape(s string) bool {
 	return false
 }
 
+// EncHTMLEntity is the reading of a text with its HTML character
+// references undone (&#103; &#x67; &amp; and the other named ones).
+const EncHTMLEntity = "html-entity"
+
+// htmlEntityAt is the length of an HTML character reference at s[i]:
+// decimal (&#103;) or hexadecimal (&#x67;), the semicolon optional as
+// browsers have it, or named (&amp;); 0 if there is none.
+func htmlEntityAt(s string, i int) int {
+	if s[i] != '&' || i+3 >= len(s) {
+		return 0
+	}
+	j := i + 1
+	if s[j] == '#' {
+		j++
+		digits, maxDigits := isDigit, 7
+		if s[j] == 'x' || s[j] == 'X' {
+			j++
+			digits = func(c byte) bool { return isHex[c] }
+			maxDigits = 6
+		}
+		k := j
+		for k < len(s) && k-j < maxDigits && digits(s[k]) {
+			k++
+		}
+		if k == j {
+			return 0
+		}
+		if k < len(s) && s[k] == ';' {
+			k++
+		}
+		return k - i
+	}
+	k := j
+	for k < len(s) && k-j < 32 && isAlnum(s[k]) {
+		k++
+	}
+	if k-j < 2 || k >= len(s) || s[k] != ';' || isDigit(s[j]) {
+		return 0
+	}
+	return k + 1 - i
+}
+
+// hasHTMLEntity reports whether s holds a character reference
+// htmlEntityAt finds: one byte search for '&' and a look at each.
+func hasHTMLEntity(s string) bool {
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		if htmlEntityAt(s, i) > 0 {
+			return true
+		}
+		k := strings.IndexByte(s[i+1:], '&')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
 // escapeReadings calls fn with the readings of s that undo one more layer
 // of escapes — percent, then quoted-printable, then backslash escapes,
 // each applied to the result of the one before — wherever that changes
@@ -448,7 +550,7 @@ func hasBackslashEscape(s string) bool {
 func escapeReadings(s string, fn func(enc, text string) bool) bool {
 	cur := s
 	if strings.IndexByte(cur, '%') >= 0 {
-		if u, _ := escapeWindows(cur, percentEscapeAt, lenientUnescape); u != cur {
+		if u, _ := escapeWindowsLead(cur, '%', percentEscapeAt, lenientUnescape); u != cur {
 			if fn(EncURL, u) {
 				return true
 			}
@@ -462,7 +564,12 @@ func escapeReadings(s string, fn func(enc, text string) bool) bool {
 		cur = q
 	}
 	if hasBackslashEscape(cur) {
-		if u, _ := escapeWindows(cur, backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
+		if u, _ := escapeWindowsLead(cur, '\\', backslashEscapeAt, backslashUnescape); u != cur && fn(EncEscaped, u) {
+			return true
+		}
+	}
+	if hasHTMLEntity(cur) {
+		if u, _ := escapeWindowsLead(cur, '&', htmlEntityAt, html.UnescapeString); u != cur && fn(EncHTMLEntity, u) {
 			return true
 		}
 	}

@@ -181,3 +181,90 @@ func shortWrapped(s string, fn func(string) bool) bool {
 	}
 	return flush()
 }
+
+// minSpacedGroups is how many space-separated groups of four make a
+// spaced base64 run (spacedB64): 24 characters, 18 bytes decoded.
+const minSpacedGroups = 6
+
+// spacedB64 calls fn with the join of each run of base64 written in
+// groups of four separated by single spaces ("Q0FO QVJZ OWYz"), the last
+// group possibly shorter, at least minSpacedGroups long. Prose of
+// four-letter words has the shape too: a run is joined only when a
+// group holds a digit, + or /, or a capital after its first letter.
+// Only the spaces are looked at, a few table lookups each.
+func spacedB64(s string, fn func(string) bool) bool {
+	var joined []byte
+	group := func(k int) bool {
+		return k+4 <= len(s) && isB64[s[k]] && isB64[s[k+1]] && isB64[s[k+2]] && isB64[s[k+3]] && (k+4 == len(s) || !isB64[s[k+4]])
+	}
+	for p := 0; p+20 < len(s); p++ {
+		// Cheap test first, in a tight loop: a run of minSpacedGroups
+		// groups has spaces at p, p+5, ... p+20 (the first group before
+		// p or after it), looked for eight positions at a time, then
+		// byte by byte. Prose of four-letter words seldom has five.
+		for p+28 <= len(s) && spaceBytes(load64(s, p))&spaceBytes(load64(s, p+5))&spaceBytes(load64(s, p+10))&
+			spaceBytes(load64(s, p+15))&spaceBytes(load64(s, p+20)) == 0 {
+			p += 8
+		}
+		for p+20 < len(s) && spaceTab[s[p]]&spaceTab[s[p+5]]&spaceTab[s[p+10]]&spaceTab[s[p+15]]&spaceTab[s[p+20]] == 0 {
+			p++
+		}
+		if p+20 >= len(s) || !group(p+1) {
+			continue
+		}
+		// A group stands between the spaces; the run starts there or at
+		// a group standing just before the first space.
+		start := p + 1
+		if p >= 4 && group(p-4) && (p == 4 || !isB64[s[p-5]]) {
+			start = p - 4
+		}
+		k, n, mixed := start, 0, false
+		joined = joined[:0]
+		for {
+			for g := k; g < k+4; g++ {
+				c := s[g]
+				mixed = mixed || c >= '0' && c <= '9' || c == '+' || c == '/' || g > k && c >= 'A' && c <= 'Z'
+			}
+			joined = append(joined, s[k:k+4]...)
+			n++
+			k += 4
+			if k+1 < len(s) && s[k] == ' ' && group(k+1) {
+				k++
+				continue
+			}
+			if k+1 < len(s) && s[k] == ' ' { // a shorter last group
+				m := k + 1
+				for m < len(s) && m-k-1 < 4 && isB64[s[m]] {
+					m++
+				}
+				if m > k+1 && (m == len(s) || !isB64[s[m]]) {
+					joined = append(joined, s[k+1:m]...)
+					k = m
+				}
+			}
+			break
+		}
+		if n >= minSpacedGroups && mixed && fn(string(joined)) {
+			return true
+		}
+		p = k - 1
+	}
+	return false
+}
+
+var spaceTab = countTable(func(c byte) bool { return c == ' ' })
+
+// load64 is s[i:i+8] as a little-endian word.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// spaceBytes has the high bit of each byte of w that is a space set, and
+// no other bit.
+func spaceBytes(w uint64) uint64 {
+	const lo7, spaces = 0x7f7f7f7f7f7f7f7f, 0x2020202020202020
+	t := w ^ spaces
+	return ^((t&lo7 + lo7) | t | lo7)
+}

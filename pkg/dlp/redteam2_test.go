@@ -127,10 +127,48 @@ func TestRedteam2Closed(t *testing.T) {
 			// Delimited hex of a mostly binary body (collect: decodedText).
 			{"colon hex of binary", "text/plain", hexJoin(string(append(append(rtNoise(1, 301), sec...), rtNoise(2, 300)...)), ":")},
 			{"\\x hex of binary", "text/plain", `\x` + hexJoin(string(append(append(rtNoise(3, 301), sec...), rtNoise(4, 300)...)), `\x`)},
+			// Hex delimiters of up to four bytes, line breaks and indents
+			// (delimitedHex: hexDelimEnd, hexPairAt).
+			{"hex, 4-byte delimiter", "text/plain", hexJoin(sec, " ;; ")},
+			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
+			{"C array, line break after each comma", "text/plain", "0x" + hexJoin(sec, ",\n  0x")},
+			{"C array, CRLF and a tab", "text/plain", "0x" + hexJoin(sec, ",\r\n\t0x")},
+			// HTML character references (readViews, escapeReadings:
+			// EncHTMLEntity).
+			{"HTML numeric entities", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return fmt.Sprintf("&#%d;", c) })},
+			{"HTML hex entities", "text/plain", rtEach(sec, func(h string) string { return "&#x" + h + ";" })},
+			{"HTML entities, escaped twice", "text/html", "<p>" + rtEach(sec, func(h string) string { return "&amp;#x" + h + ";" }) + "</p>"},
+			{"HTML entities in base64", "text/plain", "x " + b64([]byte(rtEach(sec, func(h string) string { return "&#x" + h + ";" })))},
+			// Base64 in space-separated groups of four (eachB64Run:
+			// spacedB64).
+			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
+			{"short base64 in groups of four", "text/plain", "note: " + rtWrap(b64([]byte("x"+sec)), 4, " ") + " end"},
+			{"hex, 0x and a space", "text/plain", "0x" + hexJoin(sec, " 0x")},
+			{"hex, 0x glued", "text/plain", "0x" + hexJoin(sec, "0x")},
 		}
 		for _, c := range cases {
 			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
 		}
+	}
+	for _, c := range []rtCase{
+		// Card numbers grouped 4-4-4-4 by other separators, or doubled
+		// ones (cards).
+		{"card, dots", "text/plain", "card 4111.1111.1111.1111 exp"},
+		{"card, slashes", "text/plain", "card 4111/1111/1111/1111 exp"},
+		{"card, underscores", "text/plain", "card 4111_1111_1111_1111 exp"},
+		{"card, two spaces", "text/plain", "card 4111  1111  1111  1111 exp"},
+		{"Amex, dots 4-6-5", "text/plain", "amex 3782.822463.10005 exp"},
+		// Secret-named fields: aligned separators, short names (fieldPass,
+		// fieldAt, secretKind).
+		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
+		{"field named creds", "text/plain", "creds=Xy7#kq!Lm2@vR9$w"},
+		{"field named cred, colon", "text/plain", "cred: Xy7#kq!Lm2@vR9$w"},
+		{"field named DB_PW", "text/plain", "DB_PW=Xy7#kq!Lm2@vR9$w"},
+		{"field named db-pw, tabs before :", "text/plain", "db-pw\t\t\t\t\t\t: Xy7#kq!Lm2@vR9$w"},
+	} {
+		fs, err := s.ScanBody(c.contentType, []byte(c.body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) > 0, "%s passed", c.name)
 	}
 }
 
@@ -144,12 +182,7 @@ func TestRedteam2Open(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
 		cases := []rtCase{
-			{"hex, 4-byte delimiter", "text/plain", hexJoin(sec, " ;; ")},
-			{"hex, one byte a line", "text/plain", hexJoin(sec, "\n")},
-			{"C array, line break after each comma", "text/plain", "0x" + hexJoin(sec, ",\n  0x")},
-			{"base64 in groups of four", "text/plain", rtWrap(b64(append(append(rtNoise(5, 3000), sec...), rtNoise(6, 3000)...)), 4, " ")},
 			{"base64 with = every 8", "text/plain", strings.Join(strings.SplitAfter(rtWrap(b64([]byte("aaa"+sec+"bbb")), 8, "="), "\x00"), "")},
-			{"HTML numeric entities", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return fmt.Sprintf("&#%d;", c) })},
 			{"interleaved filler letter", "text/plain", rtEach(sec, func(h string) string { var c byte; fmt.Sscanf(h, "%X", &c); return string(c) + "x" })},
 		}
 		for _, c := range cases {
@@ -162,19 +195,11 @@ func TestRedteam2Open(t *testing.T) {
 		camel += strings.ToUpper(w[:1]) + w[1:]
 	}
 	for _, c := range []rtCase{
-		{"card, dots", "text/plain", "card 4111.1111.1111.1111 exp"},
-		{"card, slashes", "text/plain", "card 4111/1111/1111/1111 exp"},
-		{"card, underscores", "text/plain", "card 4111_1111_1111_1111 exp"},
-		{"card, two spaces", "text/plain", "card 4111  1111  1111  1111 exp"},
 		{"seed, pipes", "text/plain", strings.Join(seed, "|")},
 		{"seed, semicolons", "text/plain", strings.Join(seed, ";")},
 		{"seed, slashes", "text/plain", strings.Join(seed, "/")},
 		{"seed, written \\n", "text/plain", strings.Join(seed, `\n`)},
 		{"seed, CamelCase", "text/plain", camel},
-		{"password field, ten spaces before =", "text/plain", "PASSWORD          =Xy7#kq!Lm2@vR9$w"},
-		{"field named creds", "text/plain", "creds=Xy7#kq!Lm2@vR9$w"},
-		{"field named cred, colon", "text/plain", "cred: Xy7#kq!Lm2@vR9$w"},
-		{"field named DB_PW", "text/plain", "DB_PW=Xy7#kq!Lm2@vR9$w"},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)

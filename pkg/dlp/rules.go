@@ -736,11 +736,11 @@ func decodesToText(tok string) bool {
 // secretNames are field names whose values are secrets; excludedNames are
 // names containing one of them that are not (counts, hashes, cursors, ids).
 var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
-	"privatekey", "private_key", "private-key", "credential", "authorization", "auth", "session", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn"}
+	"privatekey", "private_key", "private-key", "credential", "creds", "cred", "authorization", "auth", "session", "sig", "key", "pass", "mnemonic", "seed", "wallet", "dsn", "conn", "pw"}
 
 // secretNameCores: every secretNames entry contains one of these, so a
 // name holding none of them (ASCII case-insensitive) is not a secret name.
-var secretNameCores = newKeywordSet([]string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "session", "sig", "mnemonic", "seed", "wallet", "dsn", "conn"})
+var secretNameCores = newKeywordSet([]string{"pass", "pw", "secret", "token", "key", "cred", "auth", "session", "sig", "mnemonic", "seed", "wallet", "dsn", "conn"})
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
 	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
@@ -750,8 +750,10 @@ var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "
 func (r *ruleScan) fieldPass(text string) {
 	// A name holding a secret name ends where the identifier run around
 	// one of the name cores ends; its separator follows within six bytes
-	// (a closing quote and up to four spaces). Only those separators are
-	// looked at, so text without secret names costs one bit test a byte.
+	// (a closing quote and up to four spaces), or after a longer run of
+	// spaces and tabs (aligned assignments, at most fieldGap bytes).
+	// Only those separators are looked at, so text without secret names
+	// costs one bit test a byte.
 	runEnd, next := -1, 0
 	secretNameCores.each(text, func(p int) bool {
 		if p >= runEnd {
@@ -760,15 +762,28 @@ func (r *ruleScan) fieldPass(text string) {
 				runEnd++
 			}
 		}
-		for i := max(runEnd, next); i < len(text) && i <= runEnd+5 && !r.stop; i++ {
-			if c := text[i]; c == '=' || c == ':' || c == ' ' {
+		end := runEnd + 5
+		if g := runEnd; g < len(text) {
+			if text[g] == '"' || text[g] == '\'' {
+				g++
+			}
+			for h := g; g < len(text) && g-h < fieldGap && (text[g] == ' ' || text[g] == '\t'); g++ {
+			}
+			end = max(end, g)
+		}
+		for i := max(runEnd, next); i < len(text) && i <= end && !r.stop; i++ {
+			if c := text[i]; c == '=' || c == ':' || c == ' ' && (i+1 == len(text) || text[i+1] != ' ') {
 				r.fieldAt(text, i)
 			}
 		}
-		next = max(next, runEnd+6)
+		next = max(next, end+1)
 		return r.stop
 	})
 }
+
+// fieldGap: the most spaces and tabs looked across between a field's
+// name and its separator, or its separator and its value.
+const fieldGap = 64
 
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
@@ -778,7 +793,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	// The name: identifier bytes before the separator, skipping one
 	// closing quote and spaces.
 	j := i
-	for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t') && i-j < 4 {
+	for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t') && i-j < fieldGap {
 		j--
 	}
 	if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
@@ -863,7 +878,12 @@ func secretKind(name string) string {
 			continue
 		}
 		switch w {
-		case "key", "sig", "auth", "session", "conn", "dsn", "pass", "seed":
+		case "pw":
+			// Only the whole name or its last word: pw, DB_PW, db-pw.
+			if l != w && !strings.HasSuffix(l, "_pw") && !strings.HasSuffix(l, "-pw") && !strings.HasSuffix(l, ".pw") {
+				continue
+			}
+		case "key", "sig", "auth", "session", "conn", "dsn", "pass", "seed", "cred", "creds":
 			// Short generic names: only as a word of the name (api.key,
 			// STRIPE_KEY, x-auth-token), not inside another word.
 			if !wordIn(l, w) {
@@ -888,7 +908,7 @@ func secretKind(name string) string {
 		}
 	}
 	switch found {
-	case "password", "passwd", "passphrase", "pwd", "pass":
+	case "password", "passwd", "passphrase", "pwd", "pass", "pw":
 		return "password"
 	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
 		return "crypto"
@@ -956,7 +976,7 @@ func wordIn(l, w string) bool {
 // auth scheme skipped, up to a delimiter (at most 512 bytes).
 func fieldValue(s string) string {
 	i := 0
-	for i < len(s) && i < 8 && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\'') {
+	for i < len(s) && i < fieldGap && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\'') {
 		i++
 	}
 	s = s[i:]
