@@ -85,7 +85,7 @@ var (
 	dataParamRE = regexp.MustCompile(`(?i)[?&](?:data|d|q|secret|key|token|pw|pass(?:word)?|creds?|env|conv(?:ersation)?|chat|history|content|payload|exfil|leak|info|msg|message)=`)
 	jsonEscRE   = regexp.MustCompile(`\\u([0-9a-fA-F]{4})`)
 	// Words just before a phrase that mean the text talks about it.
-	mentionRE = regexp.MustCompile(`(?:such\s+as|like|e\.g\.?|for\s+example|example|called|known\s+as|phrases?|strings?|payloads?|attacks?|quoted?|says?|said|text|prompt\s+injection|injections?|technique|pattern)\W{0,6}$`)
+	mentionRE = regexp.MustCompile(`(?:such\s+as|like|e\.g\.?|for\s+example|example|called|known\s+as|phrases?|strings?|payloads?|attacks?|quoted?|says?|said|text|prompt\s+injection|injections?|technique|pattern)[^\w.!?;]{0,6}$`)
 )
 
 // Scan returns the injection findings of text, at most one per rule.
