@@ -25,6 +25,16 @@ func TestCorpus(t *testing.T) {
 	t.Log("\n" + b.String())
 	assert.Assert(t, res.Containment() >= MinContainment, "containment %.1f%% is under %.0f%%", 100*res.Containment(), 100*MinContainment)
 	assert.Assert(t, res.FalsePositiveRate() <= MaxFalsePositive, "false positives %.1f%% are over %.0f%%", 100*res.FalsePositiveRate(), 100*MaxFalsePositive)
+	// And class by class: a class the scanner misses cannot hide behind
+	// the others.
+	for _, c := range res.Classes {
+		if c.Malicious > 0 && float64(c.Detected) < MinContainment*float64(c.Malicious) {
+			t.Errorf("class %s: containment %d/%d is under %.0f%% (missed: %v)", c.Class, c.Detected, c.Malicious, 100*MinContainment, c.Misses)
+		}
+		if c.Benign > 0 && float64(c.Flagged) > MaxFalsePositive*float64(c.Benign) {
+			t.Errorf("class %s: %d/%d benign cases flagged, over %.0f%% (%v)", c.Class, c.Flagged, c.Benign, 100*MaxFalsePositive, c.Misses)
+		}
+	}
 }
 
 func TestLoadRejectsBadCases(t *testing.T) {
