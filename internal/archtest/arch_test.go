@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -113,7 +114,13 @@ func TestDaemonsLinkNoHostCode(t *testing.T) {
 // TestFormatted: every Go file is as gofmt writes it (a moved package whose
 // imports were rewritten by hand is the usual offender).
 func TestFormatted(t *testing.T) {
-	cmd := exec.Command("gofmt", "-l", ".")
+	// The gofmt of the toolchain that runs the tests, whether or not its
+	// bin directory is on PATH.
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	cmd := exec.Command(filepath.Join(strings.TrimSpace(string(root)), "bin", "gofmt"), "-l", ".")
 	cmd.Dir = "../.."
 	out, err := cmd.CombinedOutput()
 	if err != nil {
