@@ -243,14 +243,8 @@ func (s *wsSession) downstream(ctx context.Context) (uint16, string) {
 			}
 			return 0, ""
 		}
-		if h.Masked {
-			return wsframe.CloseProtocolError, "blocked: the server masked a frame"
-		}
-		if h.RSV2 || h.RSV3 || h.RSV1 && (s.inflateDown == nil || h.IsControl() || h.Opcode == wsframe.OpContinuation) {
-			return wsframe.CloseProtocolError, "blocked: the server set reserved bits that no extension allows"
-		}
-		if h.Length > uint64(limit) || uint64(len(payload))+h.Length > uint64(limit) {
-			return wsframe.CloseTooBig, fmt.Sprintf("blocked: a server message over %d MiB cannot be inspected", limit>>20)
+		if code, reason := refuseFrame(h, len(payload), limit, s.inflateDown != nil, false); code != 0 {
+			return code, reason
 		}
 		if h.IsControl() {
 			data := make([]byte, h.Length)
@@ -382,14 +376,8 @@ func (s *wsSession) upstream(ctx context.Context) (uint16, string) {
 			}
 			return 0, ""
 		}
-		if !h.Masked {
-			return wsframe.CloseProtocolError, "blocked: client frames must be masked"
-		}
-		if h.RSV2 || h.RSV3 || h.RSV1 && (s.inflate == nil || h.IsControl() || h.Opcode == wsframe.OpContinuation) {
-			return wsframe.CloseProtocolError, "blocked: reserved bits set that no extension allows"
-		}
-		if h.Length > uint64(limit) || uint64(len(payload))+h.Length > uint64(limit) {
-			return wsframe.CloseTooBig, fmt.Sprintf("blocked: message over %d MiB cannot be inspected", limit>>20)
+		if code, reason := refuseFrame(h, len(payload), limit, s.inflate != nil, true); code != 0 {
+			return code, reason
 		}
 		if h.IsControl() {
 			data := make([]byte, h.Length)
@@ -509,4 +497,29 @@ func (p *Proxy) inspectMessage(host string, msg []byte) verdict {
 		v.inject, v.warn = p.judgeInjection(inject.Scan(jsonText))
 	}
 	return v
+}
+
+// refuseFrame applies the checks every frame passes in either direction:
+// masking as RFC 6455 requires of its sender (clients mask, servers do
+// not), reserved bits only for a negotiated permessage-deflate on the first
+// data frame, and the message cap counting what is already buffered. It
+// returns 0 when the frame may be read.
+func refuseFrame(h wsframe.Header, buffered int, limit int64, deflate, fromClient bool) (uint16, string) {
+	switch {
+	case fromClient && !h.Masked:
+		return wsframe.CloseProtocolError, "blocked: client frames must be masked"
+	case !fromClient && h.Masked:
+		return wsframe.CloseProtocolError, "blocked: the server masked a frame"
+	case h.RSV2 || h.RSV3 || h.RSV1 && (!deflate || h.IsControl() || h.Opcode == wsframe.OpContinuation):
+		if fromClient {
+			return wsframe.CloseProtocolError, "blocked: reserved bits set that no extension allows"
+		}
+		return wsframe.CloseProtocolError, "blocked: the server set reserved bits that no extension allows"
+	case h.Length > uint64(limit) || uint64(buffered)+h.Length > uint64(limit):
+		if fromClient {
+			return wsframe.CloseTooBig, fmt.Sprintf("blocked: message over %d MiB cannot be inspected", limit>>20)
+		}
+		return wsframe.CloseTooBig, fmt.Sprintf("blocked: a server message over %d MiB cannot be inspected", limit>>20)
+	}
+	return 0, ""
 }
