@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/url"
@@ -80,12 +81,7 @@ func ClassBody(class string, n int) (contentType, contentEncoding string, body [
 	case "gzip":
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
-		for b.Len() < n {
-			_, _ = zw.Write(Body(64 << 10))
-			_, _ = zw.Write(random(32 << 10))
-		}
-		_ = zw.Close()
-		return "application/json", "gzip", b.Bytes(), nil
+		return "application/json", "gzip", compressed(&b, zw, n, Body, random), nil
 	case "multipart":
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
@@ -137,12 +133,7 @@ func ClassBody(class string, n int) (contentType, contentEncoding string, body [
 	case "deflate":
 		var b bytes.Buffer
 		zw, _ := zlib.NewWriterLevel(&b, zlib.BestSpeed)
-		for b.Len() < n {
-			_, _ = zw.Write(prose(64 << 10))
-			_, _ = zw.Write(random(32 << 10))
-		}
-		_ = zw.Close()
-		return "text/plain", "deflate", b.Bytes(), nil
+		return "text/plain", "deflate", compressed(&b, zw, n, prose, random), nil
 	case "short-runs":
 		// Nothing but short encoded runs: every one is a decoder start.
 		var b bytes.Buffer
@@ -184,4 +175,15 @@ func ClassBody(class string, n int) (contentType, contentEncoding string, body [
 		return "text/plain", "", b.Bytes()[:n], nil
 	}
 	return "", "", nil, fmt.Errorf("unknown body class %q (known: %s)", class, strings.Join(ScanClasses, ", "))
+}
+
+// compressed writes 64 KiB of fill and 32 KiB of random bytes alternately
+// through zw until b, its output, holds n bytes; it returns b's bytes.
+func compressed(b *bytes.Buffer, zw io.WriteCloser, n int, fill, random func(int) []byte) []byte {
+	for b.Len() < n {
+		_, _ = zw.Write(fill(64 << 10))
+		_, _ = zw.Write(random(32 << 10))
+	}
+	_ = zw.Close()
+	return b.Bytes()
 }
