@@ -59,6 +59,12 @@ func (Build) GitUpstreamTest(ctx context.Context) error {
 	return buildImage(ctx, images.GitUpstreamTest())
 }
 
+// SnifferTest builds claude-bottle-sniffer-test:latest, the ARP-spoofing attacker of the isolation tests.
+func (Build) SnifferTest(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build.Base)
+	return buildImage(ctx, images.SnifferTest())
+}
+
 // Sidecars builds the sidecars image (initd + daemons), tagged claude-bottle-sidecars:latest or $CLAUDE_BOTTLE_SIDECAR_IMAGE.
 func (Build) Sidecars(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build.Base, Build.Binaries)

@@ -63,14 +63,31 @@ func (Test) Matrix(ctx context.Context) error {
 }
 
 // All runs the unit tests, then the integration matrix; it is what CI runs.
+// The integration tests' images are built while the unit tests run: on a
+// cold machine the base image's debootstrap and the images' apt-get steps
+// wait on the network and the disk for minutes, the unit tests on the CPU.
 func (Test) All(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, Test.Unit, Test.Matrix)
+	mg.CtxDeps(ctx, Test.Unit, testImages)
+	mg.CtxDeps(ctx, Test.Matrix)
 	return nil
 }
 
-// buildTestImages builds what the integration tests use.
+// testImages builds the integration tests' images unless the integration
+// tests will not run here (Matrix then says why, before building anything).
+func testImages(ctx context.Context) error {
+	if itest.SkipReason(os.LookupEnv) != "" {
+		return nil
+	}
+	buildTestImages(ctx)()
+	return nil
+}
+
+// buildTestImages builds what the integration tests use (TestARPSpoofingSniffer
+// still builds its image itself when run alone; it is up to date then).
 func buildTestImages(ctx context.Context) func() {
-	return func() { mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.Sidecars) }
+	return func() {
+		mg.SerialCtxDeps(ctx, Build.AgentTest, Build.GitUpstreamTest, Build.SnifferTest, Build.Sidecars)
+	}
 }
 
 // integrationRuns decides, before any image is built, whether the
@@ -96,7 +113,7 @@ func runIntegration(ctx context.Context, bundle bool) (LegSummary, error) {
 	var out bytes.Buffer
 	start := time.Now()
 	err := goCmdTee(ctx, &out, []string{"CLAUDE_BOTTLE_SIDECAR_BUNDLE=" + flag},
-		"test", "-count=1", "-tags=integration", "-v", "-timeout=30m", "./integration/...")
+		"test", "-count=1", "-tags=integration", "-v", "-timeout=40m", "./integration/...")
 	leg := Summarize(out.String())
 	leg.Bundle, leg.Wall = flag, time.Since(start)
 	return leg, err
