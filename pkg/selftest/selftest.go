@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 )
@@ -211,33 +212,62 @@ func Cases(t Target) []Case {
 	return cs
 }
 
-// Run executes cases in order with run and judges each. Secrets given as
+// Parallel is how many cases of one attack Run runs at once. Many cases
+// wait on purpose (a connection attempt with no route runs into curl's or
+// dig's timeout), so running them one by one made the suite minutes long.
+const Parallel = 4
+
+// Run executes cases with run and judges each; the results are in the
+// order of cases. The cases of one attack run up to Parallel at a time,
+// and an attack starts only when the one before it has finished, so the
+// controls (attack 0) see a bottle no attack has touched yet. Each case's
+// script keeps its files in its own temporary directory. Secrets given as
 // literal values are redacted from the answers.
 func Run(ctx context.Context, run Runner, cases []Case, secrets []Secret) []Result {
-	out := make([]Result, 0, len(cases))
-	for _, c := range cases {
-		text, err := run(ctx, c.Script)
-		r := Result{ID: c.ID, Attack: c.Attack, Title: c.Title, Outcome: OutcomeFail}
-		if err != nil {
-			r.Answer = "could not run: " + err.Error()
-		} else {
-			r.Pass, r.Answer = c.judge(text)
-			switch {
-			case r.Pass:
-				r.Outcome = OutcomePass
-			case c.needsInternet && upstreamUnreachable(text):
-				r.Outcome = OutcomeUnreachable
-				r.Answer = "allowed host unreachable from this machine (the bottle forwarded the request): " + r.Answer
-			}
+	out := make([]Result, len(cases))
+	for lo := 0; lo < len(cases); {
+		hi := lo + 1
+		for hi < len(cases) && cases[hi].Attack == cases[lo].Attack {
+			hi++
 		}
-		for _, s := range secrets {
-			if s.Value != "" {
-				r.Answer = strings.ReplaceAll(r.Answer, s.Value, "<"+s.Name+">")
-			}
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, Parallel)
+		for i := lo; i < hi; i++ {
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out[i] = runCase(ctx, run, cases[i], secrets)
+				<-slots
+			}()
 		}
-		out = append(out, r)
+		wg.Wait()
+		lo = hi
 	}
 	return out
+}
+
+func runCase(ctx context.Context, run Runner, c Case, secrets []Secret) Result {
+	text, err := run(ctx, c.Script)
+	r := Result{ID: c.ID, Attack: c.Attack, Title: c.Title, Outcome: OutcomeFail}
+	if err != nil {
+		r.Answer = "could not run: " + err.Error()
+	} else {
+		r.Pass, r.Answer = c.judge(text)
+		switch {
+		case r.Pass:
+			r.Outcome = OutcomePass
+		case c.needsInternet && upstreamUnreachable(text):
+			r.Outcome = OutcomeUnreachable
+			r.Answer = "allowed host unreachable from this machine (the bottle forwarded the request): " + r.Answer
+		}
+	}
+	for _, s := range secrets {
+		if s.Value != "" {
+			r.Answer = strings.ReplaceAll(r.Answer, s.Value, "<"+s.Name+">")
+		}
+	}
+	return r
 }
 
 // Judge judges output as case c would (for tests of the judges).
@@ -289,10 +319,10 @@ func upstreamUnreachable(out string) bool {
 // trailer the judges parse: the status, curl's exit code, and the first
 // bytes of the body.
 func curl(args string) string {
-	return "rm -f /tmp/cb-body /tmp/cb-trace\ncurl -sS -v --max-time 20 -o /tmp/cb-body -w 'HTTP %{http_code}\\n' " + args + " 2>/tmp/cb-trace\necho \"EXIT $?\"\n" +
+	return "d=$(mktemp -d)\ncurl -sS -v --max-time 20 -o \"$d/body\" -w 'HTTP %{http_code}\\n' " + args + " 2>\"$d/trace\"\necho \"EXIT $?\"\n" +
 		// Only the answers' status lines and block headers, and curl's own
 		// error: the trace's request lines would repeat what was sent.
-		"grep -E '^(< HTTP/|< [Xx]-[Cc]laude-[Bb]ottle-[Bb]locked:|curl: )' /tmp/cb-trace\necho BODY; head -c 400 /tmp/cb-body 2>/dev/null\n"
+		"grep -E '^(< HTTP/|< [Xx]-[Cc]laude-[Bb]ottle-[Bb]locked:|curl: )' \"$d/trace\"\necho BODY; head -c 400 \"$d/body\" 2>/dev/null\nrm -rf \"$d\"\n"
 }
 
 // noPath runs cmd, then prints the agent's routes and ARP table: the proof

@@ -2,10 +2,14 @@ package selftest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -103,4 +107,60 @@ func TestFromState(t *testing.T) {
 	assert.Equal(t, tg.AllowedURL, "https://pypi.org")
 	assert.Equal(t, tg.AuthURL, "https://api.github.com/repos/acme")
 	assert.Equal(t, tg.RepoURL, "ssh://git@h/app.git")
+}
+
+// TestRunOrderAndConcurrency: results come back in the order of the cases;
+// an attack's cases overlap (at most Parallel at once); no case of an attack
+// starts before every case of the attack before it has finished.
+func TestRunOrderAndConcurrency(t *testing.T) {
+	var cases []Case
+	for a := range 3 {
+		for i := range 7 {
+			cases = append(cases, Case{ID: fmt.Sprintf("%d/%d", a, i), Attack: a, Script: fmt.Sprint(a), judge: func(out string) (bool, string) { return true, out }})
+		}
+	}
+	var mu sync.Mutex
+	running, most := map[int]int{}, 0
+	done := map[int]int{}
+	res := Run(context.Background(), func(_ context.Context, script string) (string, error) {
+		a, _ := strconv.Atoi(script)
+		mu.Lock()
+		for prev := range a {
+			if done[prev] != 7 {
+				mu.Unlock()
+				return "", fmt.Errorf("attack %d started before attack %d finished", a, prev)
+			}
+		}
+		running[a]++
+		most = max(most, running[a])
+		mu.Unlock()
+		// The first attack's cases wait until Parallel of them run at
+		// once: they must overlap.
+		if a == 0 {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				mu.Lock()
+				n := running[0] + done[0]
+				mu.Unlock()
+				if n >= Parallel {
+					break
+				}
+				if time.Now().After(deadline) {
+					return "", fmt.Errorf("only %d cases of attack 0 ran at once", n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		mu.Lock()
+		running[a]--
+		done[a]++
+		mu.Unlock()
+		return script, nil
+	}, cases, nil)
+	assert.Equal(t, len(res), len(cases))
+	for i, r := range res {
+		assert.Equal(t, r.ID, cases[i].ID)
+		assert.Assert(t, r.Pass, r.Answer)
+	}
+	assert.Assert(t, most == Parallel, "at most %d at once, got %d", Parallel, most)
 }
