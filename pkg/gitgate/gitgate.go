@@ -8,6 +8,7 @@ package gitgate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -150,13 +151,41 @@ func (g *Gate) ensureMirror(ctx context.Context, r daemoncfg.Repo) error {
 		return err
 	}
 	script := fmt.Sprintf("#!/bin/sh\nexec '%s' git-gate pre-receive\n", strings.ReplaceAll(g.Self, "'", `'\''`))
-	if err := os.WriteFile(filepath.Join(hooks, "pre-receive"), []byte(script), 0o700); err != nil {
+	if err := writeHook(filepath.Join(hooks, "pre-receive"), script); err != nil {
 		return err
 	}
 	for _, kv := range mirrorConfig(hooks, RepoLimits(r)) {
 		if _, err := git(ctx, path, env, nil, "config", kv[0], kv[1]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeHook puts script at path, executable, unless it is there already.
+// A push of the same repository may be running the hook right now (the
+// mirror's lock is held by fetches and refreshes, not by receive-pack):
+// rewriting a file that is being executed fails with "text file busy", so a
+// changed hook is written beside it and renamed over it.
+func writeHook(path, script string) error {
+	if cur, err := os.ReadFile(path); err == nil && string(cur) == script {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() == 0o700 {
+			return nil
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".pre-receive-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.WriteString(script)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o700)); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
 	}
 	return nil
 }
