@@ -24,6 +24,13 @@ import (
 // bottle, and returns egress' address.
 func newChain(t *testing.T, e *env) string {
 	t.Helper()
+	addr, _ := newChainCA(t, e)
+	return addr
+}
+
+// newChainCA is newChain that also returns the bottle CA the agent trusts.
+func newChainCA(t testing.TB, e *env) (string, *tlsca.CA) {
+	t.Helper()
 	bottleCA, err := tlsca.New("bottle CA", tlsca.Options{})
 	assert.NilError(t, err)
 	signer, err := mitm.NewSigner(bottleCA, 0)
@@ -37,7 +44,7 @@ func newChain(t *testing.T, e *env) string {
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	return u.Host
+	return u.Host, bottleCA
 }
 
 func TestWebSocketThroughEgress(t *testing.T) {
