@@ -63,6 +63,7 @@ func New(opts Options) (*Proxy, error) {
 		Rewrite:       p.rewrite,
 		Transport:     opts.Transport,
 		FlushInterval: -1, // stream as it comes: model responses are server-sent events
+		BufferPool:    &mitm.BufferPool{},
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler:  p.upstreamError,
 	}

@@ -168,6 +168,7 @@ func New(opts Options) (*Proxy, error) {
 		},
 		Transport:      transport,
 		FlushInterval:  -1,
+		BufferPool:     &mitm.BufferPool{},
 		ModifyResponse: p.scanResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
