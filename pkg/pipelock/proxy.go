@@ -166,8 +166,10 @@ func New(opts Options) (*Proxy, error) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = t.scheme, t.host, t.host
 			pr.Out.Header.Del("Proxy-Authorization")
 		},
-		Transport:      transport,
-		FlushInterval:  -1,
+		Transport: transport,
+		// As egress': streams (server-sent events, unknown length) are
+		// flushed as they come, a response of known length in one write.
+		FlushInterval:  0,
 		BufferPool:     &mitm.BufferPool{},
 		ModifyResponse: p.scanResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
