@@ -185,6 +185,9 @@ func New(opts Options) (*Proxy, error) {
 			fmt.Fprintf(w, "pipelock: upstream request to %s failed: %v\n", t.host, err)
 		},
 	}
+	if p.injection != "off" {
+		inject.Prepare() // once per process: the rules compile on first use
+	}
 	if opts.Signer != nil {
 		p.ic = mitm.NewInterceptor(opts.Signer, http.HandlerFunc(p.serveIntercepted), log)
 	}
