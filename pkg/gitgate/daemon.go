@@ -39,7 +39,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("git-gate: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.GitGate)
-	sidecar.IdleDaemonProcs() // the daemon only; the pre-receive hook that scans keeps every core
+	sidecar.OneProc() // the daemon only; the pre-receive hook that scans keeps every core
 	g, err := Load(*configDir, *workDir, self, log)
 	if err != nil {
 		return err
