@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -60,33 +61,68 @@ const MaxScan = 1 << 20
 
 var (
 	// An override: a verb that discards the agent's instructions.
-	overrideRE = regexp.MustCompile(`\b(?:ignore|disregard|forget|override|bypass|skip|drop)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|my\s+|these\s+|those\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|system\s+|safety\s+|existing\s+)+(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|programming|restrictions)\b`)
+	overrideRE = lazy(`\b(?:ignore|disregard|forget|override|bypass|skip|drop)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|my\s+|these\s+|those\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|system\s+|safety\s+|existing\s+)+(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|programming|restrictions)\b`)
 	// A replacement: the text hands the agent a new task or identity.
-	newTaskRE = regexp.MustCompile(`\b(?:your\s+new\s+(?:instructions?|task|role|goal|objective)\s+(?:is|are)|new\s+(?:system\s+)?instructions?\s*:|from\s+now\s+on,?\s+you\s+(?:are|will|must|should)|you\s+are\s+now\s+(?:in\s+)?(?:developer|dan|jailbreak|unrestricted|admin)|do\s+not\s+(?:tell|inform|alert|mention\s+(?:this\s+)?to)\s+the\s+user)`)
+	newTaskRE = lazy(`\b(?:your\s+new\s+(?:instructions?|task|role|goal|objective)\s+(?:is|are)|new\s+(?:system\s+)?instructions?\s*:|from\s+now\s+on,?\s+you\s+(?:are|will|must|should)|you\s+are\s+now\s+(?:in\s+)?(?:developer|dan|jailbreak|unrestricted|admin)|do\s+not\s+(?:tell|inform|alert|mention\s+(?:this\s+)?to)\s+the\s+user)`)
 	// Role markers at the start of a line ("SYSTEM:", "[system]:"), chat
 	// template tokens and <system> tags.
-	roleRE = regexp.MustCompile(`(?m)(?:^\s*(?:\[|<|#+\s*)?(?:system|developer|admin(?:istrator)?)\s*(?:\]|>)?\s*:([^\n]{0,300})|<\|im_start\|>\s*system|<\s*system\s*>([^<]{0,300}))`)
+	roleRE = lazy(`(?m)(?:^\s*(?:\[|<|#+\s*)?(?:system|developer|admin(?:istrator)?)\s*(?:\]|>)?\s*:([^\n]{0,300})|<\|im_start\|>\s*system|<\s*system\s*>([^<]{0,300}))`)
 	// Authority impersonation: claimed senders.
-	authorityRE = regexp.MustCompile(`(?:\bas\s+your\s+(?:system\s+)?(?:administrator|admin|developer|creator|operator|owner|supervisor)\b|\b(?:message|instructions?|note)\s+from\s+(?:the\s+)?(?:system|administrator|anthropic|openai|your\s+(?:developer|operator|admin))\b|\bthis\s+is\s+(?:anthropic|openai|your\s+(?:developer|administrator|operator|creator))\b)`)
+	authorityRE = lazy(`(?:\bas\s+your\s+(?:system\s+)?(?:administrator|admin|developer|creator|operator|owner|supervisor)\b|\b(?:message|instructions?|note)\s+from\s+(?:the\s+)?(?:system|administrator|anthropic|openai|your\s+(?:developer|operator|admin))\b|\bthis\s+is\s+(?:anthropic|openai|your\s+(?:developer|administrator|operator|creator))\b)`)
 	// Exfiltration: a command to send secrets somewhere.
-	exfilRE = regexp.MustCompile(`\b(?:send|post|upload|exfiltrate|transmit|forward|leak|email|curl|append|include|encode)\b[^\n]{0,80}?(?:\b(?:api[\s_-]?keys?|secrets?|tokens?|credentials?|passwords?|env(?:ironment)?\s+variables?|ssh\s+keys?|private\s+keys?|id_rsa|aws_secret|cookies?)\b|\.env\b)[^\n]{0,80}\b(?:to|at|into|via)\b\s+(?:https?://|the\s+(?:url|endpoint|server|webhook)|this\s+(?:url|endpoint|server|webhook))`)
+	exfilRE = lazy(`\b(?:send|post|upload|exfiltrate|transmit|forward|leak|email|curl|append|include|encode)\b[^\n]{0,80}?(?:\b(?:api[\s_-]?keys?|secrets?|tokens?|credentials?|passwords?|env(?:ironment)?\s+variables?|ssh\s+keys?|private\s+keys?|id_rsa|aws_secret|cookies?)\b|\.env\b)[^\n]{0,80}\b(?:to|at|into|via)\b\s+(?:https?://|the\s+(?:url|endpoint|server|webhook)|this\s+(?:url|endpoint|server|webhook))`)
 	// Text addressed to an AI reader.
-	addresseeRE = regexp.MustCompile(`\b(?:ai|llm|assistant|agent|claude|chatgpt|gpt|copilot|language\s+model|you\s+must|you\s+should|you\s+will|important\s*:|instructions?)\b`)
+	addresseeRE = lazy(`\b(?:ai|llm|assistant|agent|claude|chatgpt|gpt|copilot|language\s+model|you\s+must|you\s+should|you\s+will|important\s*:|instructions?)\b`)
 	// Hidden carriers.
-	commentRE = regexp.MustCompile(`(?s)<!--(.*?)(?:-->|$)`)
-	hiddenRE  = regexp.MustCompile(`(?is)<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*[;"']|\bhidden\b|aria-hidden\s*=\s*["']true)[^>]*>([^<]{0,1000})</`)
+	commentRE = lazy(`(?s)<!--(.*?)(?:-->|$)`)
+	hiddenRE  = lazy(`(?is)<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*[;"']|\bhidden\b|aria-hidden\s*=\s*["']true)[^>]*>([^<]{0,1000})</`)
 	// Markdown images and links (and HTML img) whose URL carries data.
-	mdLinkRE = regexp.MustCompile(`(!?)\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]+)`)
-	imgRE    = regexp.MustCompile(`(?i)<img\b[^>]*\bsrc\s*=\s*["']?(https?://[^"'\s>]+)`)
+	mdLinkRE = lazy(`(!?)\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]+)`)
+	imgRE    = lazy(`(?i)<img\b[^>]*\bsrc\s*=\s*["']?(https?://[^"'\s>]+)`)
 	// Placeholders a model is told to fill in: {x}, {{x}}, ${x}, <x>, [x],
 	// $X, and their percent-encoded forms.
-	placeholderRE = regexp.MustCompile(`(?i)\{\{?[^}]{1,60}\}\}?|\$\{[^}]{1,60}\}|%7b|%24%7b|<[a-z_ ]{2,40}>|%3c[a-z_]{2,40}%3e|\[[a-z_ ]{2,40}\]|%5b[a-z_]{2,40}%5d|\$[A-Z_]{3,40}\b`)
+	placeholderRE = lazy(`(?i)\{\{?[^}]{1,60}\}\}?|\$\{[^}]{1,60}\}|%7b|%24%7b|<[a-z_ ]{2,40}>|%3c[a-z_]{2,40}%3e|\[[a-z_ ]{2,40}\]|%5b[a-z_]{2,40}%5d|\$[A-Z_]{3,40}\b`)
 	// Query parameters whose names say what they carry.
-	dataParamRE = regexp.MustCompile(`(?i)[?&](?:data|d|q|secret|key|token|pw|pass(?:word)?|creds?|env|conv(?:ersation)?|chat|history|content|payload|exfil|leak|info|msg|message)=`)
-	jsonEscRE   = regexp.MustCompile(`\\u([0-9a-fA-F]{4})`)
+	dataParamRE = lazy(`(?i)[?&](?:data|d|q|secret|key|token|pw|pass(?:word)?|creds?|env|conv(?:ersation)?|chat|history|content|payload|exfil|leak|info|msg|message)=`)
+	jsonEscRE   = lazy(`\\u([0-9a-fA-F]{4})`)
 	// Words just before a phrase that mean the text talks about it.
-	mentionRE = regexp.MustCompile(`(?:such\s+as|like|e\.g\.?|for\s+example|example|called|known\s+as|phrases?|strings?|payloads?|attacks?|quoted?|says?|said|text|prompt\s+injection|injections?|technique|pattern)[^\w.!?;]{0,6}$`)
+	mentionRE = lazy(`(?:such\s+as|like|e\.g\.?|for\s+example|example|called|known\s+as|phrases?|strings?|payloads?|attacks?|quoted?|says?|said|text|prompt\s+injection|injections?|technique|pattern)[^\w.!?;]{0,6}$`)
 )
+
+// lazyRE is a rule's regular expression, compiled on first use: only
+// pipelock scans for injection, and the other daemons of the multi-call
+// sidecar binary, which run this package's initialisation too, would
+// otherwise each compile and keep every rule (about 1 MB of allocation,
+// 170 KB kept) for nothing.
+type lazyRE func() *regexp.Regexp
+
+func lazy(expr string) lazyRE {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+// rules lists every rule's expression, for Prepare.
+func rules() []lazyRE {
+	return []lazyRE{overrideRE, newTaskRE, roleRE, authorityRE, exfilRE, addresseeRE, commentRE, hiddenRE,
+		mdLinkRE, imgRE, placeholderRE, dataParamRE, jsonEscRE, mentionRE, imperativeRE}
+}
+
+// Prepare compiles every rule now, so that the first scan does not pay
+// for it (pipelock calls it as it starts).
+func Prepare() {
+	for _, re := range rules() {
+		re()
+	}
+}
+
+func (l lazyRE) MatchString(s string) bool                  { return l().MatchString(s) }
+func (l lazyRE) FindStringIndex(s string) []int             { return l().FindStringIndex(s) }
+func (l lazyRE) FindAllStringIndex(s string, n int) [][]int { return l().FindAllStringIndex(s, n) }
+func (l lazyRE) FindAllStringSubmatch(s string, n int) [][]string {
+	return l().FindAllStringSubmatch(s, n)
+}
+func (l lazyRE) ReplaceAllStringFunc(s string, f func(string) string) string {
+	return l().ReplaceAllStringFunc(s, f)
+}
 
 // Scan returns the injection findings of text, at most one per rule.
 func Scan(text string) []Finding {
@@ -214,7 +250,7 @@ func near(s string, kws []string, before, after int, fn func(w string, off int))
 // phrased as a command is high.
 func instructionRules(norm string) map[string]Confidence {
 	out := map[string]Confidence{}
-	try := func(rule string, re *regexp.Regexp, kws []string, before, after int) {
+	try := func(rule string, re lazyRE, kws []string, before, after int) {
 		near(norm, kws, before, after, func(w string, off int) {
 			if out[rule] == High {
 				return
@@ -278,7 +314,7 @@ func hiddenInstruction(s string) bool {
 	return addresseeRE.MatchString(s) && strings.Count(s, " ") >= 3 && imperative(s)
 }
 
-var imperativeRE = regexp.MustCompile(`\b(?:must|should|always|never|do not|don't|instead|make sure|run|execute|fetch|visit|call|send|tell|reply|respond|output|print|write|delete|read)\b`)
+var imperativeRE = lazy(`\b(?:must|should|always|never|do not|don't|instead|make sure|run|execute|fetch|visit|call|send|tell|reply|respond|output|print|write|delete|read)\b`)
 
 func imperative(s string) bool { return imperativeRE.MatchString(s) }
 

@@ -139,3 +139,13 @@ func TestMentionCueEndsAtTheSentence(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesCompile compiles every rule: they compile on first use, and a
+// broken expression must fail here rather than in a scan.
+func TestRulesCompile(t *testing.T) {
+	for _, re := range rules() {
+		if re() == nil {
+			t.Fatal("a rule did not compile")
+		}
+	}
+}

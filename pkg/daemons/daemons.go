@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -24,6 +25,11 @@ import (
 // Main runs the daemon named by args[0] and returns the exit code: 0, 1 on
 // failure, 2 on a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// No heap profile is ever read from a daemon; without sampling the
+	// runtime keeps no profile records (a stack per sampled allocation,
+	// which pipelock's rule loading alone makes dozens of) and skips the
+	// stack walk on every sampled allocation.
+	runtime.MemProfileRate = 0
 	// Once start-up is over (configuration read, listener open), hand the
 	// garbage of package initialisation and config loading back to the
 	// kernel: four of these processes idle in a bundle, and without this

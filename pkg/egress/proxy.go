@@ -60,9 +60,17 @@ func New(opts Options) (*Proxy, error) {
 	p := &Proxy{opts: opts, log: log}
 	p.table.Store(opts.Table)
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     opts.Transport,
-		FlushInterval: -1, // stream as it comes: model responses are server-sent events
+		Rewrite:   p.rewrite,
+		Transport: opts.Transport,
+		// Zero: a response of known length goes out through the server's
+		// buffer, headers and body in one write. Server-sent events (model
+		// responses) and every response of unknown length are still
+		// flushed as they come: ReverseProxy flushes those immediately
+		// whatever this says. A negative value would also start a timer
+		// per response whose goroutine races the copy to flush the headers
+		// alone: an extra TLS record and write on every small response.
+		FlushInterval: 0,
+		BufferPool:    &mitm.BufferPool{},
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler:  p.upstreamError,
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/claude-bottle/claude-bottle/internal/sidecar"
 	"github.com/claude-bottle/claude-bottle/pkg/contract"
 	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 )
@@ -38,6 +39,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("git-gate: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.GitGate)
+	sidecar.OneProc() // the daemon only; the pre-receive hook that scans keeps every core
 	g, err := Load(*configDir, *workDir, self, log)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,6 +33,13 @@ const DefaultStatusAddr = "@claude-bottle-initd"
 // Main is initd's command line: PID 1 of the bundle, or `initd health`. It returns the
 // exit code.
 func Main(ctx context.Context, args []string) int {
+	// initd waits on its children and copies their log lines: one
+	// processor does that, and a second one's allocation caches and
+	// threads would only stay resident while the bundle idles
+	// (docs/operations.md, "Budgets": idle memory of the bundle).
+	if _, ok := os.LookupEnv("GOMAXPROCS"); !ok {
+		runtime.GOMAXPROCS(1)
+	}
 	daemons, err := Select(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "[initd] %v\n", err)

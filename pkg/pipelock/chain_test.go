@@ -2,6 +2,7 @@ package pipelock
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,13 @@ import (
 // bottle, and returns egress' address.
 func newChain(t *testing.T, e *env) string {
 	t.Helper()
+	addr, _ := newChainCA(t, e)
+	return addr
+}
+
+// newChainCA is newChain that also returns the bottle CA the agent trusts.
+func newChainCA(t testing.TB, e *env) (string, *tlsca.CA) {
+	t.Helper()
 	bottleCA, err := tlsca.New("bottle CA", tlsca.Options{})
 	assert.NilError(t, err)
 	signer, err := mitm.NewSigner(bottleCA, 0)
@@ -37,7 +45,7 @@ func newChain(t *testing.T, e *env) string {
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	return u.Host
+	return u.Host, bottleCA
 }
 
 func TestWebSocketThroughEgress(t *testing.T) {
@@ -61,4 +69,57 @@ func TestWebSocketThroughEgress(t *testing.T) {
 	assert.Equal(t, string(p), "echo: hi")
 	_, msgs, _ := ws.got()
 	assert.DeepEqual(t, msgs, []string{"hi"})
+}
+
+// TestEventStreamThroughChainAsItComes: a server-sent event reaches the
+// agent through egress and pipelock while the origin is still holding the
+// stream open (a model streaming its answer), not when the stream ends.
+// The origin sends the second event only after the agent has read the
+// first, so a hop that held the response back would leave both waiting.
+func TestEventStreamThroughChainAsItComes(t *testing.T) {
+	got := make(chan struct{})
+	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-got:
+		case <-time.After(30 * time.Second): // past the client's wait: it fails first
+		}
+		fmt.Fprint(w, "data: two\n\n")
+	}), nil)
+	addr, bottleCA := newChainCA(t, e)
+	proxy, _ := url.Parse("http://" + addr)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: bottleCA.Pool()}}}
+	type first struct {
+		resp *http.Response
+		br   *bufio.Reader
+		line string
+		err  error
+	}
+	firstc := make(chan first, 1)
+	go func() {
+		resp, err := c.Get("https://allowed.example.com/events")
+		if err != nil {
+			firstc <- first{err: err}
+			return
+		}
+		br := bufio.NewReader(resp.Body)
+		line, err := br.ReadString('\n')
+		firstc <- first{resp, br, line, err}
+	}()
+	var f first
+	select {
+	case f = <-firstc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first event did not arrive while the stream was open: a hop buffers event streams")
+	}
+	assert.NilError(t, f.err)
+	defer f.resp.Body.Close()
+	assert.Equal(t, f.resp.StatusCode, 200)
+	assert.Equal(t, f.line, "data: one\n")
+	close(got)
+	rest, err := io.ReadAll(f.br)
+	assert.NilError(t, err)
+	assert.Equal(t, string(rest), "\ndata: two\n\n")
 }

@@ -351,6 +351,28 @@ func TestSecretInSubdomainBlockedWithoutLookup(t *testing.T) {
 	assert.Equal(t, e.res.looked(), "")
 }
 
+// TestHostScanRemembersOnlyCleanNames: pipelock remembers the host names
+// it found clean, never one that carried a secret: that name is refused on
+// every request, and a clean name seen first changes nothing for it.
+func TestHostScanRemembersOnlyCleanNames(t *testing.T) {
+	e := newEnv(t, nil)
+	h := hex.EncodeToString([]byte(secrets["GENERIC"]))
+	bad := h[:len(h)/2] + "." + h[len(h)/2:] + ".wild.example.com"
+	for range 3 {
+		assert.Equal(t, e.get("https://ok.wild.example.com/").status, 200)
+		r := e.get("https://" + bad + "/")
+		assert.Equal(t, r.status, 403, r.body)
+		assert.Equal(t, r.header.Get(contract.BlockHeader), "pipelock; reason=dlp; tool="+contract.ToolPipelockBlock)
+	}
+	_, remembered := e.p.cleanHosts.Load(bad)
+	assert.Assert(t, !remembered)
+	_, remembered = e.p.cleanHosts.Load("ok.wild.example.com")
+	assert.Assert(t, remembered)
+	for _, s := range e.seenAll() {
+		assert.Equal(t, s.host, "ok.wild.example.com")
+	}
+}
+
 func TestCredentialOnlyToItsHost(t *testing.T) {
 	e := newEnv(t, nil)
 	req, _ := http.NewRequest("GET", "https://api.github.com/repos/acme/app", nil)

@@ -19,12 +19,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -71,7 +75,16 @@ type Proxy struct {
 	mem         *semaphore.Weighted
 	split       *splitWindow
 	injection   string // block | warn | off
+	// cleanHosts holds the host names ScanHost found nothing in (at most
+	// maxCleanHosts): every request of a tunnel checks its host again,
+	// and the same name under the same scanner gives the same answer.
+	cleanHosts sync.Map // string -> struct{}
+	nClean     atomic.Int32
 }
+
+// maxCleanHosts bounds cleanHosts: a wildcard allowlist entry admits any
+// number of names.
+const maxCleanHosts = 4096
 
 type ctxKey int
 
@@ -166,8 +179,11 @@ func New(opts Options) (*Proxy, error) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = t.scheme, t.host, t.host
 			pr.Out.Header.Del("Proxy-Authorization")
 		},
-		Transport:      transport,
-		FlushInterval:  -1,
+		Transport: transport,
+		// As egress': streams (server-sent events, unknown length) are
+		// flushed as they come, a response of known length in one write.
+		FlushInterval:  0,
+		BufferPool:     &mitm.BufferPool{},
 		ModifyResponse: p.scanResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -181,6 +197,9 @@ func New(opts Options) (*Proxy, error) {
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprintf(w, "pipelock: upstream request to %s failed: %v\n", t.host, err)
 		},
+	}
+	if p.injection != "off" {
+		inject.Prepare() // once per process: the rules compile on first use
 	}
 	if opts.Signer != nil {
 		p.ic = mitm.NewInterceptor(opts.Signer, http.HandlerFunc(p.serveIntercepted), log)
@@ -248,10 +267,24 @@ func (p *Proxy) checkHost(host string) (reason, msg string) {
 	if !p.allowed(host) {
 		return "host-not-allowed", fmt.Sprintf("host %s is not on the pipelock allowlist", host)
 	}
-	if fs := p.scan.ScanHost(host); len(fs) > 0 {
+	if fs := p.scanHost(host); len(fs) > 0 {
 		return "dlp", fmt.Sprintf("%s (host %s)", fs[0], host)
 	}
 	return "", ""
+}
+
+// scanHost is p.scan.ScanHost, remembering the names found clean.
+func (p *Proxy) scanHost(host string) []dlp.Finding {
+	if _, ok := p.cleanHosts.Load(host); ok {
+		return nil
+	}
+	fs := p.scan.ScanHost(host)
+	if len(fs) == 0 && p.nClean.Load() < maxCleanHosts {
+		if _, dup := p.cleanHosts.LoadOrStore(host, struct{}{}); !dup {
+			p.nClean.Add(1)
+		}
+	}
+	return fs
 }
 
 // ServeHTTP handles egress' requests: CONNECT and absolute-form HTTP.
@@ -445,7 +478,12 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	vals := urlValues(r.URL)
 	bs := p.cfg.RequestBodyScanning
 	addHeaders := func(kind string, h http.Header) {
-		for name, vs := range h {
+		// In name order, not the map's: the same request files the same
+		// values in the same order every time (the split window's slot of
+		// everything a request carried is then the same text, and the
+		// finding reported first is always the same one).
+		for _, name := range slices.Sorted(maps.Keys(h)) {
+			vs := h[name]
 			if name == "Proxy-Authorization" || name == "Sec-Websocket-Key" || !bs.ScanHeaders && name != "Authorization" && kind == "header" {
 				continue
 			}

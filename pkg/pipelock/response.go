@@ -112,8 +112,9 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 	}
 	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head), total: int64(len(head))}
 	if int64(len(head)) < respHead && !stream {
-		// The whole response was in the head: its length is known.
-		sr.src = eofReader{}
+		// The whole response was in the head: its length is known, and
+		// nothing is left to read (nor a buffer to read it into).
+		sr.src, sr.err = eofReader{}, io.EOF
 		if len(encs) > 0 {
 			res.ContentLength = int64(len(head))
 			res.Header.Set("Content-Length", strconv.Itoa(len(head)))

@@ -45,6 +45,7 @@ func Run(ctx context.Context, args []string, _, stderr io.Writer) error {
 		egressURL = contract.URL(contract.Egress)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("daemon", contract.Supervise)
+	sidecar.OneProc()
 	q := approvals.Queue{Dir: dir}
 	if err := q.Ensure(); err != nil {
 		return fmt.Errorf("supervise: %w", err)
