@@ -79,7 +79,9 @@ func quotedPrintableWindows(s string) (string, bool) {
 	if !qpEscaped(s) {
 		return "", false
 	}
-	d, _ := escapeWindows(s, qpEscapeAt, qpDecode)
+	// Every escape starts with '=' (qpEscapeAt is 0 elsewhere): only
+	// those bytes are looked at, not every byte through a call.
+	d, _ := escapeWindowsLead(s, '=', qpEscapeAt, qpDecode)
 	return d, true
 }
 
