@@ -47,3 +47,24 @@ func FuzzViews(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuotedPrintableWindows: the quoted-printable reading looks only at
+// '=' bytes and still equals the reading made by offering every byte to
+// qpEscapeAt (the fuzzed text repeated past the windowing threshold too).
+func FuzzQuotedPrintableWindows(f *testing.F) {
+	for _, s := range []string{"", "=", "=41=42", "a=\nb=\r\nc", "=3D=3D", "x=ABghp_", "=\r"} {
+		f.Add(s, uint16(0))
+	}
+	f.Fuzz(func(t *testing.T, in string, pad uint16) {
+		if len(in) > 4096 {
+			return
+		}
+		for _, s := range []string{in, in + strings.Repeat("p", int(pad)) + in + strings.Repeat("q", 9000) + in} {
+			got, ok := quotedPrintableWindows(s)
+			want, wok := refQuotedPrintableWindows(s)
+			if ok != wok || got != want {
+				t.Fatalf("quoted-printable reading of %q differs", s)
+			}
+		}
+	})
+}
