@@ -68,3 +68,18 @@ func FuzzQuotedPrintableWindows(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDelimitedHex: delimitedHex's sliding cheap test finds what the
+// straightforward reference finds.
+func FuzzDelimitedHex(f *testing.F) {
+	for _, s := range []string{"", "73:6b:2d:61:6e:74:2d:61", "0x730x6b0x2d0x61", `\x73\x6b\x2d\x61\x6e\x74\x2d\x61`, "de ad be ef ca fe ba be", "0x73,\n    0x6b,\n    0x2d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, ok := delimitedHex(in)
+		want, wok := refDelimitedHex(in)
+		if got != want || ok != wok {
+			t.Fatalf("delimitedHex(%q) = %q, %v; reference %q, %v", in, got, ok, want, wok)
+		}
+	})
+}
