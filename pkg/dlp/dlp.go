@@ -664,18 +664,7 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 	s.scan(c, "body", "", text)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		if vals, err := url.ParseQuery(text); err == nil {
-			var b strings.Builder
-			for k, vs := range vals {
-				b.WriteString(k)
-				b.WriteByte('\n')
-				for _, v := range vs {
-					b.WriteString(v)
-					b.WriteByte('\n')
-				}
-			}
-			s.scan(c, "body (form)", "", b.String())
-		}
+		s.scan(c, "body (form)", "", formText(text))
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
 		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 		for {
@@ -691,6 +680,41 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			s.scanBody(c, p.Header.Get("Content-Type"), data, depth+1)
 		}
 	}
+}
+
+// formText is a form body read field by field: each name and value on a
+// line of its own, '+' read as a space, percent-escapes undone, in the
+// order of the body. It is lenient where url.ParseQuery is strict and
+// never fails: a ';', a bad escape or more fields than ParseQuery's limit
+// (10,000) anywhere in the body made ParseQuery fail and the whole body
+// go unread field by field, so one stray byte hid, say, a private key
+// whose spaces the form wrote as '+'.
+func formText(body string) string {
+	var b strings.Builder
+	b.Grow(len(body) + 16)
+	for field := range strings.SplitSeq(body, "&") {
+		if field == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(field, "=")
+		b.WriteString(formUnescape(name))
+		b.WriteByte('\n')
+		b.WriteString(formUnescape(value))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// formUnescape reads '+' as a space and undoes the valid %XX escapes
+// (an encoded '+', %2B, stays a '+'); invalid ones stay as written.
+func formUnescape(s string) string {
+	if strings.IndexByte(s, '+') >= 0 {
+		s = strings.ReplaceAll(s, "+", " ")
+	}
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	return lenientUnescape(s)
 }
 
 // startsJSON: a body that starts like a JSON object or array (whatever its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/url"
 	"strings"
@@ -237,4 +238,72 @@ func TestFingerprints(t *testing.T) {
 	v := []byte(secrets["generic"])
 	v[5] ^= 1
 	assert.Equal(t, len(s.Scan("body", string(v))), 0)
+}
+
+// TestFormReadFieldByFieldWhateverTheBody: a stray ';', a bad escape or
+// more fields than url.ParseQuery takes does not stop the body being read
+// field by field ('+' as a space: a private key's header is only whole
+// there).
+func TestFormReadFieldByFieldWhateverTheBody(t *testing.T) {
+	s := scanner(t, Options{NoGitleaks: true})
+	key := "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naFDrBz9vFqU4yB2Bq9Hl5n0xUZlRmj7r1WJH9Ta0m5rN3uN6kQ6w0uM8v8W5u2lE\n-----END RSA PRIVATE KEY-----"
+	form := url.Values{"notes": {key}}.Encode()
+	for name, body := range map[string]string{
+		"plain":       form,
+		"semicolon":   form + "&a=1;b=2",
+		"bad escape":  "x=%zz&" + form,
+		"many fields": strings.Repeat("f=1&", 12000) + form,
+	} {
+		fs, err := s.ScanBody("application/x-www-form-urlencoded", []byte(body))
+		assert.NilError(t, err)
+		found := false
+		for _, f := range fs {
+			found = found || f.Rule == "private-key" && f.Part == "body (form)"
+		}
+		assert.Assert(t, found, "%s: %v", name, fs)
+	}
+}
+
+// TestFormTextLinesMatchParseQuery: where url.ParseQuery reads a form,
+// formText gives the same lines (in the body's order, not a map's).
+func TestFormTextLinesMatchParseQuery(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := "ab=&+%2B%41%0A%zz;é "
+	parsed := 0
+	defer func() { assert.Assert(t, parsed > 300, parsed) }()
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			if r.IntN(3) == 0 {
+				b.WriteString(alphabet[r.IntN(len(alphabet)):][:1])
+			} else {
+				b.WriteString([]string{"%2B", "%41", "%0A", "%zz", "+", "&", "=", "key", "v"}[r.IntN(9)])
+			}
+		}
+		body := b.String()
+		vals, err := url.ParseQuery(body)
+		if err != nil {
+			continue
+		}
+		parsed++
+		want := map[string]bool{}
+		for k, vs := range vals {
+			for _, line := range strings.Split(k, "\n") {
+				want[line] = true
+			}
+			for _, v := range vs {
+				for _, line := range strings.Split(v, "\n") {
+					want[line] = true
+				}
+			}
+		}
+		got := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSuffix(formText(body), "\n"), "\n") {
+			got[line] = true
+		}
+		if formText(body) == "" {
+			got = map[string]bool{}
+		}
+		assert.DeepEqual(t, got, want)
+	}
 }

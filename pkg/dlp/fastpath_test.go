@@ -811,3 +811,44 @@ func TestTokenAfterWrittenEscape(t *testing.T) {
 		assert.Assert(t, found, "%s: %v", body, fs)
 	}
 }
+
+// refQuotedPrintableWindows is quotedPrintableWindows as it was: every
+// byte offered to qpEscapeAt.
+func refQuotedPrintableWindows(s string) (string, bool) {
+	if !qpEscaped(s) {
+		return "", false
+	}
+	d, _ := escapeWindowsLead(s, 0, qpEscapeAt, qpDecode)
+	return d, true
+}
+
+// qpText mixes quoted-printable escapes, soft line breaks and near misses
+// into long text, so that both the whole and the windowed decodings run.
+func qpText(r *rand.Rand, n int) string {
+	parts := []string{"=41", "=3D", "=\n", "=\r\n", "=\r", "=", "==", "=4", "=G1", "=ab", "=FF", "= ", "x", "\n"}
+	var b strings.Builder
+	for b.Len() < n {
+		switch r.IntN(4) {
+		case 0:
+			b.WriteString(parts[r.IntN(len(parts))])
+		case 1:
+			b.WriteString(strings.Repeat("lorem ipsum ", r.IntN(300)))
+		default:
+			b.WriteString(randomText(r, r.IntN(64)))
+		}
+	}
+	return b.String()
+}
+
+// TestQuotedPrintableWindowsMatchReference: looking only at '=' bytes
+// gives the same reading as offering every byte to qpEscapeAt.
+func TestQuotedPrintableWindowsMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	for range 300 {
+		s := qpText(r, r.IntN(40000))
+		got, ok := quotedPrintableWindows(s)
+		want, wok := refQuotedPrintableWindows(s)
+		assert.Equal(t, ok, wok)
+		assert.Equal(t, got, want)
+	}
+}

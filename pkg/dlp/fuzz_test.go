@@ -47,3 +47,39 @@ func FuzzViews(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuotedPrintableWindows: the quoted-printable reading looks only at
+// '=' bytes and still equals the reading made by offering every byte to
+// qpEscapeAt (the fuzzed text repeated past the windowing threshold too).
+func FuzzQuotedPrintableWindows(f *testing.F) {
+	for _, s := range []string{"", "=", "=41=42", "a=\nb=\r\nc", "=3D=3D", "x=ABghp_", "=\r"} {
+		f.Add(s, uint16(0))
+	}
+	f.Fuzz(func(t *testing.T, in string, pad uint16) {
+		if len(in) > 4096 {
+			return
+		}
+		for _, s := range []string{in, in + strings.Repeat("p", int(pad)) + in + strings.Repeat("q", 9000) + in} {
+			got, ok := quotedPrintableWindows(s)
+			want, wok := refQuotedPrintableWindows(s)
+			if ok != wok || got != want {
+				t.Fatalf("quoted-printable reading of %q differs", s)
+			}
+		}
+	})
+}
+
+// FuzzDelimitedHex: delimitedHex's sliding cheap test finds what the
+// straightforward reference finds.
+func FuzzDelimitedHex(f *testing.F) {
+	for _, s := range []string{"", "73:6b:2d:61:6e:74:2d:61", "0x730x6b0x2d0x61", `\x73\x6b\x2d\x61\x6e\x74\x2d\x61`, "de ad be ef ca fe ba be", "0x73,\n    0x6b,\n    0x2d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, ok := delimitedHex(in)
+		want, wok := refDelimitedHex(in)
+		if got != want || ok != wok {
+			t.Fatalf("delimitedHex(%q) = %q, %v; reference %q, %v", in, got, ok, want, wok)
+		}
+	})
+}

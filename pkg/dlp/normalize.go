@@ -79,7 +79,9 @@ func quotedPrintableWindows(s string) (string, bool) {
 	if !qpEscaped(s) {
 		return "", false
 	}
-	d, _ := escapeWindows(s, qpEscapeAt, qpDecode)
+	// Every escape starts with '=' (qpEscapeAt is 0 elsewhere): only
+	// those bytes are looked at, not every byte through a call.
+	d, _ := escapeWindowsLead(s, '=', qpEscapeAt, qpDecode)
 	return d, true
 }
 
@@ -225,12 +227,22 @@ func delimitedHex(s string) (string, bool) {
 	}
 	i := 0
 	for i < len(s) {
-		if len(cur) == 0 && i > 0 {
+		if len(cur) == 0 && i > 0 && i+2 < len(s) {
 			// Cheap test first, in a tight loop without a branch per
-			// byte: a pair of hex digits standing alone, or a 0x / \x
-			// prefix.
-			for i+2 < len(s) && hexTab[s[i]]&hexTab[s[i+1]]&nonHexTab[s[i+2]]&nonHexTab[s[i-1]]|hexPrefixTab[s[i]]&xTab[s[i+1]] == 0 {
-				i++
+			// byte: a pair of hex digits standing alone (s[i-1] not hex,
+			// s[i] and s[i+1] hex, s[i+2] not), or a 0x / \x prefix.
+			// The classes of the four bytes in view slide along, one
+			// table load per byte.
+			a, b, c := hexClass[s[i-1]], hexClass[s[i]], hexClass[s[i+1]]
+			for {
+				d := hexClass[s[i+2]]
+				if (b&c&((a&d)>>1)|(b>>2)&(c>>3))&1 != 0 {
+					break
+				}
+				if i++; i+2 >= len(s) {
+					break
+				}
+				a, b, c = b, c, d
 			}
 		}
 		// Skip an optional 0x / \x prefix.
@@ -367,12 +379,14 @@ func b32Keep(r int) int {
 	return 0
 }
 
-var (
-	hexTab       = countTable(func(c byte) bool { return isHex[c] })
-	nonHexTab    = countTable(func(c byte) bool { return !isHex[c] })
-	hexPrefixTab = countTable(func(c byte) bool { return c == '0' || c == '\\' })
-	xTab         = countTable(func(c byte) bool { return c == 'x' || c == 'X' })
-)
+// hexClass is the class of a byte for delimitedHex's cheap test: bit 0
+// a hex digit, bit 1 not one, bit 2 a prefix start (0 or \\), bit 3 x or X.
+var hexClass = func() (t [256]uint8) {
+	for c := range 256 {
+		t[c] = b2u8(isHex[c]) | b2u8(!isHex[c])<<1 | b2u8(c == '0' || c == '\\')<<2 | b2u8(c == 'x' || c == 'X')<<3
+	}
+	return t
+}()
 
 var (
 	isB32Upper = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '2' && c <= '7' })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -123,4 +124,39 @@ func TestShortWrappedBase64(t *testing.T) {
 		return false
 	})
 	assert.Check(t, is.DeepEqual(got, []string{"abcdefghijklmnopqrstuvw"}))
+}
+
+// TestNearCopyReadingsEachFindSomething: the percent- and
+// quoted-printable-decoded readings of a text with dense escapes are
+// near copies of it, but each finds what no other reading does, so none
+// of them is skipped. A token glued behind a quoted-printable escape
+// stands alone only once the escape is undone (one byte, not three
+// letters, before it); a token whose end is written with a
+// twice-encoded escape has its length only in the once-decoded text (too
+// short raw, too long decoded twice).
+func TestNearCopyReadingsEachFindSomething(t *testing.T) {
+	s := scanner(t, Options{NoGitleaks: true})
+	tok := "ghp_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Aq7W"
+	has := func(fs []Finding, enc string) bool {
+		for _, f := range fs {
+			if f.Rule == "github-token" && f.Encoding == enc {
+				return true
+			}
+		}
+		return false
+	}
+
+	glued := "note=AB" + tok + " and=CD more words"
+	fs := s.Scan("body", glued)
+	assert.Assert(t, has(fs, EncQuotedPrintable) && !has(fs, EncRaw), "%v", fs)
+
+	var pct strings.Builder
+	for i := 4; i < len(tok); i++ {
+		fmt.Fprintf(&pct, "%%%02X", tok[i])
+	}
+	cut := "ghp_" + pct.String() + "%2541" + "Qw3Er5Ty7Ui9Op1As2Df"
+	fs = s.Scan("body", cut)
+	assert.Assert(t, has(fs, EncURL) && !has(fs, EncRaw), "%v", fs)
+	twice := lenientUnescape(lenientUnescape(cut))
+	assert.Assert(t, !has(s.Scan("body", twice), EncRaw), "decoded twice: %q", twice)
 }
