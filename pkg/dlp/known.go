@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
@@ -36,6 +37,9 @@ type knownSet struct {
 	pow        map[int]uint64 // rollBase^(n-1) per length
 	lengths    []int
 	tokLengths []int
+	// tokMin is the shortest of tokLengths: a shorter run of token bytes
+	// holds no token secret.
+	tokMin int
 	// anyGroups and tokGroups are byLen and tokLen by length.
 	anyGroups, tokGroups []lenGroup
 }
@@ -79,6 +83,10 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 			ks.lengths = append(ks.lengths, fp.Length)
 		}
 		ks.byLen[fp.Length] = append(ks.byLen[fp.Length], k)
+	}
+	ks.tokMin = secretfp.MinLen
+	if len(ks.tokLengths) > 0 {
+		ks.tokMin = slices.Min(ks.tokLengths)
 	}
 	ks.anyGroups = ks.groups(ks.lengths, ks.byLen)
 	ks.tokGroups = ks.groups(ks.tokLengths, ks.tokLen)
@@ -138,7 +146,8 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
-	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
+	eachLongRun(text, tokenSet, ks.tokMin, func(start, end int) bool {
+		run := text[start:end]
 		if fwd {
 			found = scanGroups(found, run, ks.tokGroups, false)
 		}

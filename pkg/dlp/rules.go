@@ -254,7 +254,8 @@ func (r *ruleScan) prefixPass(text string) {
 		return r.stop
 	})
 	// Reversed tokens: a run of token bytes ending in a reversed prefix.
-	eachRun(text, setWord, 12, func(run string) bool {
+	eachLongRun(text, setWord, 12, func(start, end int) bool {
+		run := text[start:end]
 		if len(run) > 512 || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
 			return false
 		}
@@ -543,7 +544,7 @@ func (r *ruleScan) entropyPass(text string) {
 	// crowd test runs on them, and only a token outside a crowd gets the
 	// context checks of randomToken, which cost far more than the shape.
 	var cands []int32 // start and end of each random-shaped token (pairs)
-	eachRunAt(text, setEntTokNoPad, 20, func(start, i int) bool {
+	eachLongRun(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
