@@ -1,0 +1,198 @@
+package dlp
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+// randMnemonic returns a BIP-39 mnemonic of n words (12, 15, 18, 21 or 24)
+// with a valid checksum.
+func randMnemonic(r *rand.Rand, n int) []string {
+	ent := make([]byte, n*11*32/33/8)
+	for i := range ent {
+		ent[i] = byte(r.Uint32())
+	}
+	h := sha256.Sum256(ent)
+	var bits strings.Builder
+	for _, b := range ent {
+		fmt.Fprintf(&bits, "%08b", b)
+	}
+	fmt.Fprintf(&bits, "%08b", h[0])
+	b := bits.String()
+	words := make([]string, n)
+	for i := range words {
+		var v int
+		fmt.Sscanf(b[i*11:i*11+11], "%b", &v)
+		words[i] = bip39List[v]
+	}
+	return words
+}
+
+// cardNumber returns a Luhn-valid number of an issuer cardIssuer knows.
+func cardNumber(r *rand.Rand) string {
+	pre := []string{"4", "4", "51", "55", "2221", "34", "37", "6011", "65", "3530", "36", "300", "62", "50", "67"}[r.IntN(15)]
+	n := []int{13, 15, 16, 16, 16, 19, 14}[r.IntN(7)]
+	if len(pre) >= n {
+		n = 16
+	}
+	d := []byte(pre)
+	for len(d) < n-1 {
+		d = append(d, byte('0'+r.IntN(10)))
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		if luhn(string(d) + string(c)) {
+			return string(d) + string(c)
+		}
+	}
+	panic("no check digit")
+}
+
+// seedCardText builds text dense in what the seed-phrase and card rules
+// look at: list words and mnemonics with every separator, short and long
+// words, punctuation, digit groups and card numbers in every grouping,
+// and random bytes.
+func seedCardText(r *rand.Rand, n int) string {
+	seps := []string{" ", " ", ", ", "\n", "\t", "-", "_", "\"", "'", "+", " 1. ", " 2) ", ":", ".", "  ", "\r\n"}
+	var b strings.Builder
+	for b.Len() < n {
+		switch r.IntN(14) {
+		case 0:
+			words := randMnemonic(r, []int{12, 15, 18, 21, 24}[r.IntN(5)])
+			for i, w := range words {
+				if r.IntN(8) == 0 {
+					w = strings.ToUpper(w)
+				}
+				if i > 0 {
+					b.WriteString(seps[r.IntN(len(seps))])
+				}
+				b.WriteString(w)
+			}
+		case 1, 2, 3:
+			b.WriteString(bip39List[r.IntN(len(bip39List))])
+		case 4:
+			b.WriteString([]string{"the", "of", "a", "is", "Ab", "x", "wordsmithing", "abandonabandon", "zoo", "Zoo", "ZOO", "abandonz"}[r.IntN(12)])
+		case 5:
+			const punct = "!?;(){}[]<>=/@#$%^&*|~`\x00\xff\xe2"
+			b.WriteByte(punct[r.IntN(len(punct))])
+		case 6:
+			num := cardNumber(r)
+			sep := []string{"", " ", "-", ".", "/", "_", "  ", "--", ". "}[r.IntN(9)]
+			var g []int
+			switch r.IntN(3) {
+			case 0:
+				g = []int{4, 4, 4, 4, 4}
+			case 1:
+				g = []int{4, 6, 5}
+			default:
+				g = []int{1 + r.IntN(6), 1 + r.IntN(6), 1 + r.IntN(6), 1 + r.IntN(6), 1 + r.IntN(6)}
+			}
+			for i := 0; num != ""; i++ {
+				k := min(len(num), g[i%len(g)])
+				if i > 0 {
+					b.WriteString(sep)
+				}
+				b.WriteString(num[:k])
+				num = num[k:]
+			}
+		case 7:
+			for range 1 + r.IntN(20) {
+				b.WriteByte(byte('0' + r.IntN(10)))
+			}
+		case 8:
+			b.WriteByte(byte(r.IntN(256)))
+		case 9:
+			b.WriteString(strings.Repeat(bip39List[r.IntN(len(bip39List))]+" ", seedWords+r.IntN(seedLongRun)))
+		default:
+			b.WriteString(seps[r.IntN(len(seps))])
+		}
+	}
+	return b.String()
+}
+
+// prefilteredRules pairs each pre-filtered detector with its old form.
+var prefilteredRules = []struct {
+	name     string
+	got, old func(r *ruleScan, text string)
+}{
+	{"seed", (*ruleScan).seedPhrase, (*ruleScan).oldSeedPhrase},
+	{"cards", (*ruleScan).cards, (*ruleScan).oldCards},
+}
+
+func checkPrefiltered(t *testing.T, s *Scanner, text string, hits map[string]int) {
+	t.Helper()
+	for _, p := range prefilteredRules {
+		got := findings(s, func(r *ruleScan) { p.got(r, text) })
+		want := findings(s, func(r *ruleScan) { p.old(r, text) })
+		assert.Equal(t, strings.Join(got, ","), strings.Join(want, ","), "%s in %q", p.name, text)
+		hits[p.name] += len(got)
+	}
+}
+
+// TestPrefilteredRulesMatchOld: the pre-filtered detectors find exactly
+// what their old forms (rules_old_test.go) find.
+func TestPrefilteredRulesMatchOld(t *testing.T) {
+	s := scanner(t, Options{})
+	r := rand.New(rand.NewPCG(7, 7))
+	hits := map[string]int{}
+	for n := range 6000 {
+		var text string
+		switch n % 3 {
+		case 0:
+			text = seedCardText(r, r.IntN(600))
+		case 1:
+			text = randomText(r, r.IntN(600))
+		default:
+			// A phrase or a card inside prose: the neighbourhood test
+			// and the probe's skips over long clean text.
+			text = randomText(r, r.IntN(3000)) + seedCardText(r, 200) + randomText(r, r.IntN(3000))
+		}
+		checkPrefiltered(t, s, text, hits)
+	}
+	// Crafted: phrases of exactly 12 shortest words, runs at seedSpan
+	// bytes and one short of it, breaks at every position.
+	short := []string{}
+	for _, w := range bip39List {
+		if len(w) == 3 {
+			short = append(short, w)
+		}
+	}
+	for range 2000 {
+		ws := make([]string, 11+r.IntN(3))
+		for i := range ws {
+			ws[i] = short[r.IntN(len(short))]
+		}
+		text := strings.Join(ws, " ")
+		if r.IntN(2) == 0 {
+			at := r.IntN(len(text) + 1)
+			text = text[:at] + string("!a1.xZ"[r.IntN(6)]) + text[at:]
+		}
+		text = randomText(r, r.IntN(80)) + text + randomText(r, r.IntN(80))
+		checkPrefiltered(t, s, text, hits)
+	}
+	t.Logf("findings: %v", hits)
+	for _, w := range []string{"seed", "cards"} {
+		assert.Assert(t, hits[w] > 100, "%s: %d findings in all", w, hits[w])
+	}
+}
+
+// FuzzPrefilteredRules: go test ./pkg/dlp -run '^$' -fuzz FuzzPrefilteredRules
+func FuzzPrefilteredRules(f *testing.F) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for range 20 {
+		f.Add(seedCardText(r, 300))
+	}
+	f.Add(strings.Repeat("abandon ", 11) + "about")
+	f.Add("4111 1111 1111 1111")
+	s, err := New(Options{NoGitleaks: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		checkPrefiltered(t, s, text, map[string]int{})
+	})
+}

@@ -1,0 +1,141 @@
+package dlp
+
+// The rule pass as it was before its pre-filters (long-run probing, the
+// seed-phrase break probe, card runs, the secret-name letter masks): the
+// reference the fast versions must agree with exactly, on crafted and
+// random text (TestPrefilteredRulesMatchOld, FuzzPrefilteredRules).
+
+import (
+	"strings"
+)
+
+var _ = strings.Contains
+
+func (r *ruleScan) oldSeedPhrase(text string) {
+	var idx [seedLongRun]uint16   // list indexes of the current run
+	var pos [seedLongRun][2]int32 // word bounds of the current run
+	run, prevEnd := 0, 0
+	flush := func() {
+		if run >= seedWords && run < seedLongRun && r.seedInRun(text, idx[:run], pos[:run]) {
+			r.hit("seed-phrase")
+		}
+		run = 0
+	}
+	// Words of three letters or more; anything between two of them other
+	// than separators and numbering (a shorter word included) breaks the
+	// run.
+	eachRunAt(text, letterSet, 3, func(start, end int) bool {
+		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
+			flush()
+		}
+		prevEnd = end
+		k := -1
+		if end-start <= 8 {
+			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
+			if bip39Prefix[int(a)*676+int(b)*26+int(c)] {
+				var lw [8]byte
+				for k := start; k < end; k++ {
+					lw[k-start] = lowerASCII[text[k]]
+				}
+				k = bip39Index(lw[:end-start])
+			}
+		}
+		if k < 0 {
+			flush()
+			return r.stop
+		}
+		if run < seedLongRun {
+			idx[run] = uint16(k)                          //nolint:gosec // G115: k < 2048
+			pos[run] = [2]int32{int32(start), int32(end)} //nolint:gosec // G115: texts are far under 2 GiB
+		}
+		run++
+		if run == seedLongRun {
+			r.hit("seed-phrase")
+		}
+		return r.stop
+	})
+	flush()
+}
+
+func (r *ruleScan) oldCards(text string) {
+	var digits [19]byte
+	var groups [6]int
+	for i := 0; i < len(text) && !r.stop; i++ {
+		prev := byte(' ')
+		if i > 0 {
+			prev = text[i-1]
+		}
+		// A digit not preceded by a letter, digit or dot: table lookups
+		// and no branch per byte.
+		if digitTab[text[i]]&notAlnumDotTab[prev] == 0 {
+			continue
+		}
+		n, j, seps, ng := 0, i, 0, 0
+		// sepc, sepk: the separator byte and run length seen first;
+		// loose: every separator so far is a single space or dash.
+		var sepc byte
+		sepk, loose := 0, true
+		groups[0] = 0
+		for j < len(text) && n < 19 {
+			c := text[j]
+			if isDigit(c) {
+				digits[n] = c
+				n++
+				j++
+				groups[ng]++
+				continue
+			}
+			if !isCardSep[c] || j == i || ng == len(groups)-1 {
+				break
+			}
+			k := 1
+			if j+1 < len(text) && text[j+1] == c {
+				k = 2
+			}
+			if j+k >= len(text) || !isDigit(text[j+k]) {
+				break
+			}
+			single := k == 1 && (c == ' ' || c == '-')
+			if seps == 0 {
+				sepc, sepk = c, k
+			} else if !(loose && single) && (c != sepc || k != sepk) {
+				break // separators must be of one kind
+			}
+			loose = loose && single
+			seps++
+			ng++
+			groups[ng] = 0
+			j += k
+		}
+		if j < len(text) && (isDigit(text[j]) || isAlnum(text[j]) || text[j] == '.' && j+1 < len(text) && isDigit(text[j+1])) {
+			i = j
+			continue // part of a longer number or identifier
+		}
+		if n < 13 {
+			continue
+		}
+		switch {
+		case seps == 0:
+			if n != 15 && n != 16 {
+				continue // bare numbers of other lengths are ids and timestamps
+			}
+		case loose:
+			if seps > 4 {
+				continue
+			}
+		default:
+			// Other separators only in the printed groupings: a version
+			// string, date or address is not 4-4-4-4.
+			if !(seps == 3 && groups[0] == 4 && groups[1] == 4 && groups[2] == 4 && groups[3] == 4 ||
+				seps == 2 && groups[0] == 4 && groups[1] == 6 && groups[2] == 5) {
+				continue
+			}
+		}
+		num := string(digits[:n])
+		if cardIssuer(num) && luhn(num) {
+			r.hit("payment-card")
+		}
+		i = j
+	}
+}
+
