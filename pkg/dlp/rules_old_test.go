@@ -138,4 +138,3 @@ func (r *ruleScan) oldCards(text string) {
 		i = j
 	}
 }
-
