@@ -196,3 +196,35 @@ func FuzzPrefilteredRules(f *testing.F) {
 		checkPrefiltered(t, s, text, map[string]int{})
 	})
 }
+
+// TestSecretKindMatchesOld: names built from secret and excluded names,
+// their case changed, glued with separators and random letters.
+func TestSecretKindMatchesOld(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	parts := append(append([]string{"_", "-", ".", "x", "Db", "9", "API", "Pw", "PWD", "pW", "Key", "KEY"}, secretNames...), excludedNames...)
+	kinds := map[string]int{}
+	for range 200000 {
+		var b strings.Builder
+		for range 1 + r.IntN(4) {
+			p := parts[r.IntN(len(parts))]
+			switch r.IntN(4) {
+			case 0:
+				p = strings.ToUpper(p)
+			case 1:
+				p = strings.ToUpper(p[:1]) + p[1:]
+			}
+			b.WriteString(p)
+			if r.IntN(2) == 0 {
+				b.WriteByte("_-.aZ0"[r.IntN(6)])
+			}
+		}
+		name := b.String()
+		got := secretKind(name)
+		assert.Equal(t, got, oldSecretKind(name), name)
+		kinds[got]++
+	}
+	t.Logf("kinds: %v", kinds)
+	for _, k := range []string{"", "password", "crypto", "secret"} {
+		assert.Assert(t, kinds[k] > 1000, "%q: %d", k, kinds[k])
+	}
+}

@@ -873,9 +873,10 @@ func (r *ruleScan) fieldAt(text string, i int) {
 // wallet/seed/private-key names, "secret" for the rest, "" for none.
 func secretKind(name string) string {
 	l := strings.ToLower(name)
+	m := byteMask(l)
 	found := ""
-	for _, w := range secretNames {
-		if !strings.Contains(l, w) {
+	for i, w := range secretNames {
+		if secretNameMasks[i]&^m != 0 || !strings.Contains(l, w) {
 			continue
 		}
 		switch w {
@@ -903,8 +904,8 @@ func secretKind(name string) string {
 	if found == "" {
 		return ""
 	}
-	for _, x := range excludedNames {
-		if strings.Contains(l, x) {
+	for i, x := range excludedNames {
+		if excludedNameMasks[i]&^m == 0 && strings.Contains(l, x) {
 			return ""
 		}
 	}
@@ -916,6 +917,30 @@ func secretKind(name string) string {
 	}
 	return "secret"
 }
+
+// byteMask sets, for every byte of s, bit c mod 64 of the result: a
+// string holding another holds all its bytes, so when a word's mask has
+// a bit the name's lacks, the name does not hold the word — and a name
+// is matched against its few candidate words, not all 80.
+func byteMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		m |= 1 << (s[i] & 63)
+	}
+	return m
+}
+
+func byteMasks(ws []string) []uint64 {
+	ms := make([]uint64, len(ws))
+	for i, w := range ws {
+		ms[i] = byteMask(w)
+	}
+	return ms
+}
+
+// secretNameMasks and excludedNameMasks are the byteMasks of
+// secretNames and excludedNames.
+var secretNameMasks, excludedNameMasks = byteMasks(secretNames), byteMasks(excludedNames)
 
 // camelWordIn reports whether the lower-case w occurs in name (ASCII
 // case-insensitive) as a word: delimited by non-letters or by camelCase

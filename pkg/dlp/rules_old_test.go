@@ -138,3 +138,48 @@ func (r *ruleScan) oldCards(text string) {
 		i = j
 	}
 }
+func oldSecretKind(name string) string {
+	l := strings.ToLower(name)
+	found := ""
+	for _, w := range secretNames {
+		if !strings.Contains(l, w) {
+			continue
+		}
+		switch w {
+		case "pw":
+			// Only the whole name or its last word: pw, DB_PW, db-pw.
+			if l != w && !strings.HasSuffix(l, "_pw") && !strings.HasSuffix(l, "-pw") && !strings.HasSuffix(l, ".pw") {
+				continue
+			}
+		case "key", "sig", "auth", "session", "conn", "dsn", "pass", "seed", "cred", "creds":
+			// Short generic names: only as a word of the name (api.key,
+			// STRIPE_KEY, x-auth-token), not inside another word.
+			if !wordIn(l, w) {
+				continue
+			}
+		case "pwd":
+			// Three letters turn up inside random text (base64, ids)
+			// often: only as a word or a camelCase part (DB_PWD, dbPwd).
+			if !camelWordIn(name, w) {
+				continue
+			}
+		}
+		found = w
+		break
+	}
+	if found == "" {
+		return ""
+	}
+	for _, x := range excludedNames {
+		if strings.Contains(l, x) {
+			return ""
+		}
+	}
+	switch found {
+	case "password", "passwd", "passphrase", "pwd", "pass", "pw":
+		return "password"
+	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
+		return "crypto"
+	}
+	return "secret"
+}
