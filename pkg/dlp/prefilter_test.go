@@ -2,6 +2,7 @@ package dlp
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -227,4 +228,54 @@ func TestSecretKindMatchesOld(t *testing.T) {
 	for _, k := range []string{"", "password", "crypto", "secret"} {
 		assert.Assert(t, kinds[k] > 1000, "%q: %d", k, kinds[k])
 	}
+}
+
+// entropyTokenText: runs of the entropy rule's token bytes — random
+// base64, words joined by '+' and '/', media headers in base64, parts of
+// every length around 20.
+func entropyTokens(r *rand.Rand) string {
+	var b strings.Builder
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	for range 1 + r.IntN(6) {
+		switch r.IntN(5) {
+		case 0:
+			b.WriteString(base64.RawStdEncoding.EncodeToString([]byte(mediaMagic[r.IntN(len(mediaMagic))] + "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b")))
+		case 1:
+			b.WriteString(bip39List[r.IntN(len(bip39List))])
+		default:
+			for range r.IntN(45) {
+				b.WriteByte(b64[r.IntN(len(b64))])
+			}
+		}
+		if r.IntN(3) > 0 {
+			b.WriteByte("/+-_~="[r.IntN(6)])
+		}
+	}
+	return b.String()
+}
+
+// TestEntropyTokenMatchesOld: entropyToken and decodesToMedia as they were.
+func TestEntropyTokenMatchesOld(t *testing.T) {
+	s := scanner(t, Options{})
+	r := rand.New(rand.NewPCG(10, 10))
+	found, media := 0, 0
+	for range 100000 {
+		tok := entropyTokens(r)
+		if r.IntN(20) == 0 {
+			tok = strings.Repeat(tok, 1+r.IntN(300))
+		}
+		rs := &ruleScan{s: s, c: &collector{}}
+		a, b := rs.entropyToken("xx"+tok, 2, tok)
+		oa, ob := rs.oldEntropyToken("xx"+tok, 2, tok)
+		assert.Equal(t, [2]int{a, b}, [2]int{oa, ob}, "%q", tok)
+		m := decodesToMedia(tok)
+		assert.Equal(t, m, oldDecodesToMedia(tok), "%q", tok)
+		if b > a {
+			found++
+		}
+		if m {
+			media++
+		}
+	}
+	assert.Assert(t, found > 1000 && media > 1000, "%d tokens, %d media", found, media)
 }

@@ -600,7 +600,17 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 	if len(tok) > 4096 || decodesToMedia(tok) {
 		return 0, 0 // bulk data (an image, an archive), not a credential
 	}
-	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
+	// seps counts the separators; longest is the longest part between
+	// them (the token's length when there is none).
+	seps, longest, last := 0, 0, -1
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c == '/' || c == '+' {
+			seps++
+			longest = max(longest, i-last-1)
+			last = i
+		}
+	}
+	longest = max(longest, len(tok)-last-1)
 	if seps == 0 {
 		if randomShape(tok) {
 			return start, start + len(tok)
@@ -617,20 +627,20 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 		return 0, 0
 	}
 	// Each part between separators; randomShape wants 20 characters or
-	// more, so shorter parts are passed over without a look.
-	for off, rest := 0, tok; rest != ""; {
-		p := rest
-		next := len(tok)
-		if k := strings.IndexAny(rest, "/+"); k >= 0 {
-			p, rest = rest[:k], rest[k+1:]
-			next = off + k + 1
-		} else {
-			rest = ""
+	// more, so shorter parts are passed over without a look (and when
+	// no part is that long, there is nothing to look at).
+	if longest < 20 {
+		return 0, 0
+	}
+	for off := 0; off <= len(tok); {
+		end := off
+		for end < len(tok) && tok[end] != '/' && tok[end] != '+' {
+			end++
 		}
-		if len(p) >= 20 && randomShape(p) {
-			return start + off, start + off + len(p)
+		if end-off >= 20 && randomShape(tok[off:end]) {
+			return start + off, start + end
 		}
-		off = next
+		off = end + 1
 	}
 	return 0, 0
 }
@@ -701,11 +711,16 @@ func decodesToMedia(tok string) bool {
 	if strings.ContainsAny(tok, "-_") {
 		enc = base64.RawURLEncoding
 	}
+	// DecodeString without its allocation: 16 characters decode to 12
+	// bytes at most.
 	head := tok[:min(len(tok), 16)]
-	b, err := enc.DecodeString(head)
+	var in [16]byte
+	var out [12]byte
+	n, err := enc.Decode(out[:], in[:copy(in[:], head)])
 	if err != nil {
 		return false
 	}
+	b := out[:n]
 	for _, m := range mediaMagic {
 		if strings.HasPrefix(string(b), m) {
 			return true

@@ -6,10 +6,9 @@ package dlp
 // random text (TestPrefilteredRulesMatchOld, FuzzPrefilteredRules).
 
 import (
+	"encoding/base64"
 	"strings"
 )
-
-var _ = strings.Contains
 
 func (r *ruleScan) oldSeedPhrase(text string) {
 	var idx [seedLongRun]uint16   // list indexes of the current run
@@ -182,4 +181,60 @@ func oldSecretKind(name string) string {
 		return "crypto"
 	}
 	return "secret"
+}
+func (r *ruleScan) oldEntropyToken(text string, start int, tok string) (a, b int) {
+	if len(tok) > 4096 || decodesToMedia(tok) {
+		return 0, 0 // bulk data (an image, an archive), not a credential
+	}
+	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
+	if seps == 0 {
+		if randomShape(tok) {
+			return start, start + len(tok)
+		}
+		return 0, 0
+	}
+	// Base64 has about one '+' or '/' in 32 characters; a path or
+	// words joined by '+' (a query's spaces) have far more. Long
+	// base64 is data (a file, an image), not a credential.
+	if seps*12 <= len(tok) && len(tok) <= 200 && randomShape(tok) {
+		return start, start + len(tok)
+	}
+	if seps*12 <= len(tok) && len(tok) > 200 {
+		return 0, 0
+	}
+	// Each part between separators; randomShape wants 20 characters or
+	// more, so shorter parts are passed over without a look.
+	for off, rest := 0, tok; rest != ""; {
+		p := rest
+		next := len(tok)
+		if k := strings.IndexAny(rest, "/+"); k >= 0 {
+			p, rest = rest[:k], rest[k+1:]
+			next = off + k + 1
+		} else {
+			rest = ""
+		}
+		if len(p) >= 20 && randomShape(p) {
+			return start + off, start + off + len(p)
+		}
+		off = next
+	}
+	return 0, 0
+}
+
+func oldDecodesToMedia(tok string) bool {
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(tok, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	head := tok[:min(len(tok), 16)]
+	b, err := enc.DecodeString(head)
+	if err != nil {
+		return false
+	}
+	for _, m := range mediaMagic {
+		if strings.HasPrefix(string(b), m) {
+			return true
+		}
+	}
+	return false
 }
