@@ -279,3 +279,37 @@ func TestEntropyTokenMatchesOld(t *testing.T) {
 	}
 	assert.Assert(t, found > 1000 && media > 1000, "%d tokens, %d media", found, media)
 }
+
+// TestKeywordEachMatchesOld: the keyword sets (the field rule's name
+// cores, the gitleaks keywords) report the same positions as before.
+func TestKeywordEachMatchesOld(t *testing.T) {
+	s := scanner(t, Options{})
+	r := rand.New(rand.NewPCG(11, 11))
+	sets := []*keywordSet{secretNameCores, newKeywordSet([]string{"a", "pw", "Ab", "xyz", "\x00q"})}
+	if s.gl != nil {
+		sets = append(sets, s.gl.keywords)
+	}
+	hits := 0
+	for n := range 30000 {
+		text := randomText(r, r.IntN(200))
+		if n%2 == 0 {
+			text = seedCardText(r, r.IntN(100)) + text
+		}
+		if n%5 == 0 && len(text) > 0 {
+			text = text[:r.IntN(len(text))] + []string{"pw", "PW", "Pw", "ab", "a"}[r.IntN(5)]
+		}
+		for _, k := range sets {
+			var got, want []int
+			k.each(text, func(i int) bool { got = append(got, i); return false })
+			k.oldEach(text, func(i int) bool { want = append(want, i); return false })
+			assert.DeepEqual(t, got, want)
+			hits += len(got)
+			if len(want) > 0 {
+				stop, seen := r.IntN(len(want)), 0
+				k.each(text, func(int) bool { seen++; return seen > stop })
+				assert.Equal(t, seen, stop+1)
+			}
+		}
+	}
+	assert.Assert(t, hits > 10000, hits)
+}

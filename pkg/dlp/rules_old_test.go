@@ -238,3 +238,17 @@ func oldDecodesToMedia(tok string) bool {
 	}
 	return false
 }
+
+// each calls fn with the position of every keyword occurrence (at most one
+// per position) until fn returns true.
+func (k *keywordSet) oldEach(text string, fn func(pos int) bool) {
+	k.pairs.eachPair(text, true, func(i int) bool {
+		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
+		for _, kw := range k.groups[g-1] {
+			if hasPrefixFold(text[i:], kw) {
+				return fn(i)
+			}
+		}
+		return false
+	})
+}
