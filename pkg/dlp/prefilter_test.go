@@ -313,3 +313,43 @@ func TestKeywordEachMatchesOld(t *testing.T) {
 	}
 	assert.Assert(t, hits > 10000, hits)
 }
+
+// TestStructurePassMatchesOld: the structure shapes, each looked for only
+// when structureNeedles says its string occurs, are found as before.
+func TestStructurePassMatchesOld(t *testing.T) {
+	s := scanner(t, Options{})
+	r := rand.New(rand.NewPCG(12, 12))
+	shapes := []string{
+		"-----BEGIN RSA PRIVATE KEY-----\n" + strings.Repeat("MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2", 5),
+		"-----BEGIN PGP private key BLOCK", "openssh-key-v1", "https://user:hunter2pass@host.example/", "postgres://u:p@db", "://", "x://a:b@",
+		"https://hooks.slack.com/services/T0000/B000/XXXX", "hooks.slack.com/workflows/", "hooks.slack.com/",
+		"AccountKey=" + strings.Repeat("Zk8qXv9Lm2Tq7Rw4", 4), "AccountKey=", "SharedAccessKey=abc", "SharedAccessSignature=sv",
+		"abc8Q~" + strings.Repeat("Zk8qXv9Lm2", 4), "Q~", "Q", "~", "123456789:AA" + strings.Repeat("Zk8qXv9Lm2", 4), ":AA", ":A",
+		`{"type": "service_account", "private_key": "x"}`, `"service_account"`, "private_key", "PRIVATE KEY", "private key",
+	}
+	hits, rules := 0, map[string]bool{}
+	for n := range 30000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(randomText(r, r.IntN(60)))
+			sh := shapes[r.IntN(len(shapes))]
+			if r.IntN(4) == 0 {
+				sh = sh[:r.IntN(len(sh)+1)]
+			}
+			b.WriteString(sh)
+		}
+		text := b.String()
+		if n%7 == 0 {
+			text += []string{"Q~", ":AA", "://", "Q"}[r.IntN(4)]
+		}
+		got := findings(s, func(r *ruleScan) { r.structurePass(text) })
+		want := findings(s, func(r *ruleScan) { r.oldStructurePass(text) })
+		assert.Equal(t, strings.Join(got, ","), strings.Join(want, ","), "%q", text)
+		hits += len(got)
+		for _, g := range got {
+			rules[g] = true
+		}
+	}
+	assert.Assert(t, hits > 5000, hits)
+	assert.Equal(t, len(rules), 9, "%v", rules)
+}

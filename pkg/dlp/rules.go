@@ -315,13 +315,17 @@ func isJWT(tok string) bool {
 // structurePass: shapes that are not a single token: private-key blocks,
 // credentials in URLs, cloud connection strings, webhooks, bot tokens.
 func (r *ruleScan) structurePass(text string) {
-	if strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key") {
+	// Each shape is looked for only when its string occurs: one pass
+	// finds which do (structureNeedles), where a search of the text per
+	// string would cost eleven.
+	m := structureNeedles(text)
+	if m&needlePrivateKey != 0 && (strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key")) {
 		r.privateKeyBlock(text)
 	}
-	if strings.Contains(text, "openssh-key-v1") {
+	if m&needleOpenSSH != 0 && strings.Contains(text, "openssh-key-v1") {
 		r.hit("openssh-private-key")
 	}
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleScheme != 0; {
 		i := strings.Index(text[off:], "://")
 		if i < 0 {
 			break
@@ -329,12 +333,16 @@ func (r *ruleScan) structurePass(text string) {
 		r.urlCredentials(text, off+i)
 		off += i + 3
 	}
-	if strings.Contains(text, "hooks.slack.com/") {
+	if m&needleSlack != 0 && strings.Contains(text, "hooks.slack.com/") {
 		if i := strings.Index(text, "hooks.slack.com/services/T"); i >= 0 || strings.Contains(text, "hooks.slack.com/workflows/") {
 			r.hit("slack-webhook")
 		}
 	}
-	if i := strings.Index(text, "AccountKey="); i >= 0 {
+	i := -1
+	if m&needleAccountKey != 0 {
+		i = strings.Index(text, "AccountKey=")
+	}
+	if i >= 0 {
 		v := text[i+len("AccountKey="):]
 		n := 0
 		for n < len(v) && setB64Std[v[n]] {
@@ -344,11 +352,11 @@ func (r *ruleScan) structurePass(text string) {
 			r.hit("azure-storage-key")
 		}
 	}
-	if strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=") {
+	if m&needleShared != 0 && (strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=")) {
 		r.hit("azure-connection-string")
 	}
 	// Azure AD client secrets: xxx8Q~ then 31–34 characters.
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleAzureAD != 0; {
 		i := strings.Index(text[off:], "Q~")
 		if i < 0 {
 			break
@@ -366,7 +374,7 @@ func (r *ruleScan) structurePass(text string) {
 		}
 	}
 	// Telegram bot tokens: 8–10 digits, a colon, then AA and 33 more.
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleTelegram != 0; {
 		i := strings.Index(text[off:], ":AA")
 		if i < 0 {
 			break
@@ -385,9 +393,65 @@ func (r *ruleScan) structurePass(text string) {
 			r.hit("telegram-bot-token")
 		}
 	}
-	if strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
+	if m&needleServiceAccount != 0 && strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
 		r.hit("gcp-service-account")
 	}
+}
+
+// The strings structurePass looks for, as bits of structureNeedles.
+const (
+	needlePrivateKey     = 1 << iota // PRIVATE KEY, private key
+	needleOpenSSH                    // openssh-key-v1
+	needleScheme                     // ://
+	needleSlack                      // hooks.slack.com/
+	needleAccountKey                 // AccountKey=
+	needleShared                     // SharedAccessKey=, SharedAccessSignature=
+	needleAzureAD                    // Q~ and a byte after it
+	needleTelegram                   // :AA
+	needleServiceAccount             // "service_account"
+)
+
+var structureStrings = []struct {
+	s   string
+	bit uint16
+}{
+	{"PRIVATE KEY", needlePrivateKey}, {"private key", needlePrivateKey}, {"openssh-key-v1", needleOpenSSH}, {"://", needleScheme},
+	{"hooks.slack.com/", needleSlack}, {"AccountKey=", needleAccountKey}, {"SharedAccessKey=", needleShared}, {"SharedAccessSignature=", needleShared},
+	{"Q~", needleAzureAD}, {":AA", needleTelegram}, {`"service_account"`, needleServiceAccount},
+}
+
+// structurePairs and structureNext hold the first two bytes and the
+// second and third of every structure string ("Q~" with any third: an
+// Azure secret follows it, so one at the very end of the text is none).
+var structurePairs, structureNext = func() (p, q *pairSet) {
+	p, q = new(pairSet), new(pairSet)
+	for _, n := range structureStrings {
+		p.add(n.s[0], n.s[1])
+		if len(n.s) >= 3 {
+			q.add(n.s[1], n.s[2])
+			continue
+		}
+		for c := range 256 {
+			q.add(n.s[1], byte(c))
+		}
+	}
+	return p, q
+}()
+
+// structureNeedles returns the bits of the structure strings that text
+// holds (besides "Q~" as its last two bytes): a bit test or two per byte
+// for all of them at once.
+func structureNeedles(text string) uint16 {
+	var m uint16
+	structurePairs.eachTriple(text, structureNext, func(i int) bool {
+		for _, n := range structureStrings {
+			if strings.HasPrefix(text[i:], n.s) {
+				m |= n.bit
+			}
+		}
+		return false
+	})
+	return m
 }
 
 // privateKeyBlock: a BEGIN … PRIVATE KEY header followed by key material

@@ -252,3 +252,81 @@ func (k *keywordSet) oldEach(text string, fn func(pos int) bool) {
 		return false
 	})
 }
+
+// oldStructurePass: shapes that are not a single token: private-key blocks,
+// credentials in URLs, cloud connection strings, webhooks, bot tokens.
+func (r *ruleScan) oldStructurePass(text string) {
+	if strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key") {
+		r.privateKeyBlock(text)
+	}
+	if strings.Contains(text, "openssh-key-v1") {
+		r.hit("openssh-private-key")
+	}
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], "://")
+		if i < 0 {
+			break
+		}
+		r.urlCredentials(text, off+i)
+		off += i + 3
+	}
+	if strings.Contains(text, "hooks.slack.com/") {
+		if i := strings.Index(text, "hooks.slack.com/services/T"); i >= 0 || strings.Contains(text, "hooks.slack.com/workflows/") {
+			r.hit("slack-webhook")
+		}
+	}
+	if i := strings.Index(text, "AccountKey="); i >= 0 {
+		v := text[i+len("AccountKey="):]
+		n := 0
+		for n < len(v) && setB64Std[v[n]] {
+			n++
+		}
+		if n >= 40 {
+			r.hit("azure-storage-key")
+		}
+	}
+	if strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=") {
+		r.hit("azure-connection-string")
+	}
+	// Azure AD client secrets: xxx8Q~ then 31–34 characters.
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], "Q~")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 2
+		if i >= 4 && text[i-1] >= '0' && text[i-1] <= '9' && setAzure[text[i-2]] && setAzure[text[i-3]] && setAzure[text[i-4]] {
+			n := 0
+			for i+2+n < len(text) && setAzure[text[i+2+n]] {
+				n++
+			}
+			if n >= 28 && n <= 40 {
+				r.hit("azure-ad-client-secret")
+			}
+		}
+	}
+	// Telegram bot tokens: 8–10 digits, a colon, then AA and 33 more.
+	for off := 0; !r.stop; {
+		i := strings.Index(text[off:], ":AA")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 3
+		d := 0
+		for i-d-1 >= 0 && text[i-d-1] >= '0' && text[i-d-1] <= '9' {
+			d++
+		}
+		n := 0
+		for i+1+n < len(text) && setAlnumDash[text[i+1+n]] {
+			n++
+		}
+		if d >= 8 && d <= 12 && n >= 30 && n <= 40 {
+			r.hit("telegram-bot-token")
+		}
+	}
+	if strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
+		r.hit("gcp-service-account")
+	}
+}

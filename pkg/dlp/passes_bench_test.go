@@ -4,6 +4,8 @@ import (
 	"testing"
 )
 
+// BenchmarkPasses weighs each detector of the rule pass on the first
+// reading of a few body classes.
 func BenchmarkPasses(b *testing.B) {
 	s := scanner(b, Options{})
 	for _, class := range []string{"text", "code", "form"} {
