@@ -165,13 +165,24 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 // table lookup, so a length costs one multiply per byte.
 func scanGroups(out []string, text string, gs []lenGroup, rev bool) []string {
 	for len(gs) > 0 {
-		g1 := &gs[min(1, len(gs)-1)]
-		if rev {
-			out = scan2Rev(out, text, &gs[0], g1)
-		} else {
-			out = scan2(out, text, &gs[0], g1)
-		}
+		g0, g1 := &gs[0], &gs[min(1, len(gs)-1)]
 		gs = gs[min(2, len(gs)):]
+		// A length longer than the text has no window in it: its pass
+		// is not made, or its partner takes its place (matched twice,
+		// found once: the same findings in the same order).
+		switch {
+		case g0.n > len(text) && g1.n > len(text):
+			continue
+		case g1.n > len(text):
+			g1 = g0
+		case g0.n > len(text):
+			g0 = g1
+		}
+		if rev {
+			out = scan2Rev(out, text, g0, g1)
+		} else {
+			out = scan2(out, text, g0, g1)
+		}
 	}
 	return out
 }

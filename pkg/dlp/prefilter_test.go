@@ -189,12 +189,36 @@ func FuzzPrefilteredRules(f *testing.F) {
 	}
 	f.Add(strings.Repeat("abandon ", 11) + "about")
 	f.Add("4111 1111 1111 1111")
+	f.Add("x://a:b@ abc8Q~" + strings.Repeat("Zk8qXv9Lm2", 4) + " DB_Password=x")
 	s, err := New(Options{NoGitleaks: true})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		checkPrefiltered(t, s, text, map[string]int{})
+		got := findings(s, func(r *ruleScan) { r.structurePass(text) })
+		want := findings(s, func(r *ruleScan) { r.oldStructurePass(text) })
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("structure: %v, was %v", got, want)
+		}
+		if len(text) <= 64 && secretKind(text) != oldSecretKind(text) {
+			t.Fatalf("secretKind: %q, was %q", secretKind(text), oldSecretKind(text))
+		}
+		var kg, kw []int
+		secretNameCores.each(text, func(i int) bool { kg = append(kg, i); return false })
+		secretNameCores.oldEach(text, func(i int) bool { kw = append(kw, i); return false })
+		if fmt.Sprint(kg) != fmt.Sprint(kw) {
+			t.Fatalf("keywords: %v, was %v", kg, kw)
+		}
+		rs := &ruleScan{s: s, c: &collector{}}
+		eachRunAt(text, setEntTokNoPad, 20, func(a, b int) bool {
+			x, y := rs.entropyToken(text, a, text[a:b])
+			ox, oy := rs.oldEntropyToken(text, a, text[a:b])
+			if x != ox || y != oy || decodesToMedia(text[a:b]) != oldDecodesToMedia(text[a:b]) {
+				t.Fatalf("entropy token %q", text[a:b])
+			}
+			return false
+		})
 	})
 }
 
@@ -352,4 +376,43 @@ func TestStructurePassMatchesOld(t *testing.T) {
 	}
 	assert.Assert(t, hits > 5000, hits)
 	assert.Equal(t, len(rules), 9, "%v", rules)
+}
+
+// TestScanGroupsMatchesOld: skipping the lengths longer than the text
+// finds the same secrets in the same order.
+func TestScanGroupsMatchesOld(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	found := 0
+	for range 3000 {
+		var fps []Fingerprint
+		var vals []string
+		for k := range 1 + r.IntN(7) {
+			n := 8 + r.IntN(40)
+			v := strings.Repeat("Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0A", 2)[k : k+n]
+			fp, err := FingerprintOf(fmt.Sprint("s", k), v)
+			assert.NilError(t, err)
+			fps = append(fps, fp)
+			vals = append(vals, v)
+		}
+		ks, err := newKnownSet(fps)
+		assert.NilError(t, err)
+		text := randomText(r, r.IntN(60))
+		for _, v := range vals {
+			if r.IntN(2) == 0 {
+				at := r.IntN(len(text) + 1)
+				if r.IntN(2) == 0 {
+					v = reverse(v)
+				}
+				text = text[:at] + v + text[at:]
+			}
+		}
+		for _, gs := range [][]lenGroup{ks.anyGroups, ks.tokGroups} {
+			for _, rev := range []bool{false, true} {
+				got := scanGroups(nil, text, gs, rev)
+				assert.DeepEqual(t, got, oldScanGroups(nil, text, gs, rev))
+				found += len(got)
+			}
+		}
+	}
+	assert.Assert(t, found > 1000, found)
 }

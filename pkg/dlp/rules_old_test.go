@@ -330,3 +330,16 @@ func (r *ruleScan) oldStructurePass(text string) {
 		r.hit("gcp-service-account")
 	}
 }
+
+func oldScanGroups(out []string, text string, gs []lenGroup, rev bool) []string {
+	for len(gs) > 0 {
+		g1 := &gs[min(1, len(gs)-1)]
+		if rev {
+			out = scan2Rev(out, text, &gs[0], g1)
+		} else {
+			out = scan2(out, text, &gs[0], g1)
+		}
+		gs = gs[min(2, len(gs)):]
+	}
+	return out
+}
