@@ -566,7 +566,7 @@ var (
 // wif finds Bitcoin WIF private keys: 51–52 Base58 characters starting 5,
 // K, L (mainnet) or 9, c (testnet) with a valid Base58Check checksum.
 func (r *ruleScan) wif(text string) {
-	eachLongRun(text, b58Set, 51, func(start, end int) bool {
+	r.eachTokRun(text, b58Set, 51, func(start, end int) bool {
 		if n := end - start; (n == 51 || n == 52) && strings.IndexByte("5KL9c", text[start]) >= 0 && (start == 0 || !isAlnum(text[start-1])) {
 			if base58Check(text[start:end]) {
 				r.hit("bitcoin-wif")

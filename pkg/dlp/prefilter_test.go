@@ -416,3 +416,36 @@ func TestScanGroupsMatchesOld(t *testing.T) {
 	}
 	assert.Assert(t, found > 1000, found)
 }
+
+// TestEachTokRunMatchesLongRun: the sets eachTokRun serves are within
+// tokenSet, and it finds what eachLongRun finds, one text after another
+// on the same scan.
+func TestEachTokRunMatchesLongRun(t *testing.T) {
+	for _, set := range []*byteSet{setWord, setEntTokNoPad, b58Set} {
+		for c := range 256 {
+			assert.Assert(t, !set[c] || tokenSet[c], "%q", c)
+		}
+	}
+	r := rand.New(rand.NewPCG(14, 14))
+	rs := &ruleScan{}
+	for n := range 20000 {
+		text := randomText(r, r.IntN(600))
+		if n%3 == 0 {
+			text = entropyTokens(r) + " " + text + entropyTokens(r)
+		}
+		for range 2 {
+			for _, set := range []*byteSet{setWord, setEntTokNoPad, b58Set, tokenSet} {
+				min := 1 + r.IntN(60)
+				var got, want [][2]int
+				rs.eachTokRun(text, set, min, func(a, b int) bool { got = append(got, [2]int{a, b}); return false })
+				eachRunAt(text, set, min, func(a, b int) bool { want = append(want, [2]int{a, b}); return false })
+				assert.DeepEqual(t, got, want)
+				if len(want) > 0 {
+					k, seen := r.IntN(len(want)), 0
+					rs.eachTokRun(text, set, min, func(a, b int) bool { seen++; return seen > k })
+					assert.Equal(t, seen, k+1)
+				}
+			}
+		}
+	}
+}

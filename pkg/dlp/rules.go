@@ -187,6 +187,48 @@ type ruleScan struct {
 	c         *collector
 	part, enc string
 	stop      bool
+	// tokRuns holds the runs of tokenSet bytes, tokRunMin long or
+	// longer, of tokText (start, end pairs), once eachTokRun has found
+	// them; tokBuf spares an allocation for the first of them.
+	tokText string
+	tokDone bool
+	tokRuns []int32
+	tokBuf  [32]int32
+}
+
+// tokRunMin is the shortest run eachTokRun serves.
+const tokRunMin = 12
+
+// eachTokRun is eachLongRun(text, set, min, fn) for a set within
+// tokenSet and a min of tokRunMin or more: the reversed tokens (setWord,
+// 12), the entropy rule's tokens (20) and WIF keys (b58Set, 51). A run
+// of set bytes is a run of tokenSet bytes or part of one, and it ends
+// where that one does or sooner; so the runs of each set are looked for
+// inside the long runs of tokenSet only, found once for all of them —
+// in prose and code, a few short stretches of the text.
+func (r *ruleScan) eachTokRun(text string, set *byteSet, min int, fn func(start, end int) bool) {
+	if min < tokRunMin {
+		eachLongRun(text, set, min, fn)
+		return
+	}
+	if !r.tokDone || r.tokText != text {
+		r.tokText, r.tokDone, r.tokRuns = text, true, r.tokBuf[:0]
+		eachLongRun(text, tokenSet, tokRunMin, func(a, b int) bool {
+			r.tokRuns = append(r.tokRuns, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
+			return false
+		})
+	}
+	for k := 0; k < len(r.tokRuns); k += 2 {
+		a, b := int(r.tokRuns[k]), int(r.tokRuns[k+1])
+		stop := false
+		eachLongRun(text[a:b], set, min, func(s, e int) bool {
+			stop = fn(a+s, a+e)
+			return stop
+		})
+		if stop {
+			return
+		}
+	}
 }
 
 func (r *ruleScan) hit(rule string) {
@@ -254,7 +296,7 @@ func (r *ruleScan) prefixPass(text string) {
 		return r.stop
 	})
 	// Reversed tokens: a run of token bytes ending in a reversed prefix.
-	eachLongRun(text, setWord, 12, func(start, end int) bool {
+	r.eachTokRun(text, setWord, 12, func(start, end int) bool {
 		run := text[start:end]
 		if len(run) > 512 || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
 			return false
@@ -608,7 +650,7 @@ func (r *ruleScan) entropyPass(text string) {
 	// crowd test runs on them, and only a token outside a crowd gets the
 	// context checks of randomToken, which cost far more than the shape.
 	var cands []int32 // start and end of each random-shaped token (pairs)
-	eachLongRun(text, setEntTokNoPad, 20, func(start, i int) bool {
+	r.eachTokRun(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
