@@ -449,3 +449,17 @@ func TestEachTokRunMatchesLongRun(t *testing.T) {
 		}
 	}
 }
+
+func TestClassesMatchesOld(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 15))
+	for range 20000 {
+		b := make([]byte, r.IntN(100))
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		s := string(b) + entropyTokens(r)
+		u, l, d, o := classes(s)
+		ou, ol, od, oo := oldClasses(s)
+		assert.Equal(t, [4]int{u, l, d, o}, [4]int{ou, ol, od, oo}, "%q", s)
+	}
+}

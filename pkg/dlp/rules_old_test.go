@@ -343,3 +343,20 @@ func oldScanGroups(out []string, text string, gs []lenGroup, rev bool) []string 
 	}
 	return out
 }
+
+// oldClasses (was hasClasses) counts upper, lower and digit classes present in s.
+func oldClasses(s string) (upper, lower, digit, other int) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= '0' && c <= '9':
+			digit++
+		default:
+			other++
+		}
+	}
+	return
+}
