@@ -189,12 +189,16 @@ type ruleScan struct {
 	stop      bool
 	// tokRuns holds the runs of tokenSet bytes, tokRunMin long or
 	// longer, of tokText (start, end pairs), once eachTokRun has found
-	// them; tokBuf spares an allocation for the first of them.
+	// them.
 	tokText string
 	tokDone bool
 	tokRuns []int32
-	tokBuf  [32]int32
 }
+
+// tokRunsFrom is the shortest text whose token runs eachTokRun keeps:
+// a shorter one (a header, a URL) is read by each pass on its own, as
+// cheap as finding its runs, without the list to allocate.
+const tokRunsFrom = 4096
 
 // tokRunMin is the shortest run eachTokRun serves.
 const tokRunMin = 12
@@ -207,12 +211,12 @@ const tokRunMin = 12
 // inside the long runs of tokenSet only, found once for all of them —
 // in prose and code, a few short stretches of the text.
 func (r *ruleScan) eachTokRun(text string, set *byteSet, min int, fn func(start, end int) bool) {
-	if min < tokRunMin {
+	if min < tokRunMin || len(text) < tokRunsFrom {
 		eachLongRun(text, set, min, fn)
 		return
 	}
 	if !r.tokDone || r.tokText != text {
-		r.tokText, r.tokDone, r.tokRuns = text, true, r.tokBuf[:0]
+		r.tokText, r.tokDone, r.tokRuns = text, true, r.tokRuns[:0]
 		eachLongRun(text, tokenSet, tokRunMin, func(a, b int) bool {
 			r.tokRuns = append(r.tokRuns, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
 			return false
