@@ -428,8 +428,10 @@ func TestEachTokRunMatchesLongRun(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(14, 14))
 	rs := &ruleScan{}
-	for n := range 20000 {
-		text := randomText(r, r.IntN(600))
+	for n := range 3000 {
+		// Long enough for the list of runs to be kept (tokRunsFrom), or
+		// not.
+		text := randomText(r, r.IntN(2*tokRunsFrom))
 		if n%3 == 0 {
 			text = entropyTokens(r) + " " + text + entropyTokens(r)
 		}
