@@ -852,3 +852,33 @@ func TestQuotedPrintableWindowsMatchReference(t *testing.T) {
 		assert.Equal(t, got, want)
 	}
 }
+
+func TestEachLongRunMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1))
+	for n := range 20000 {
+		s := randomText(r, r.IntN(400))
+		if n%4 == 0 {
+			// Runs of every length around min.
+			var b strings.Builder
+			for b.Len() < 300 {
+				b.WriteString(strings.Repeat("a", r.IntN(30)))
+				b.WriteByte(" \x00!"[r.IntN(3)])
+			}
+			s = b.String()
+		}
+		for _, set := range []*byteSet{isB64, isHex, printable, tokenSet, setWord, setEntTokNoPad, b58Set, letterSet} {
+			min := 1 + r.IntN(60)
+			var got [][2]int
+			eachLongRun(s, set, min, func(a, b int) bool { got = append(got, [2]int{a, b}); return false })
+			var want [][2]int
+			eachRunAt(s, set, min, func(a, b int) bool { want = append(want, [2]int{a, b}); return false })
+			assert.DeepEqual(t, got, want)
+			// Stopping at the k-th run.
+			if len(want) > 0 {
+				k, seen := r.IntN(len(want)), 0
+				eachLongRun(s, set, min, func(a, b int) bool { seen++; return seen > k })
+				assert.Equal(t, seen, k+1)
+			}
+		}
+	}
+}

@@ -115,9 +115,25 @@ func (r *ruleScan) financialPass(text string) {
 // from " -./_" repeated once or twice, the same throughout ("4111.1111.
 // 1111.1111", "4111  1111  1111  1111").
 func (r *ruleScan) cards(text string) {
+	// A card number is 13 digits or more with only separators between
+	// them: it lies inside a run of at least 13 digits and separators,
+	// and the scan of one start never leaves the run it starts in (it
+	// stops at the first other byte). So only such runs are read, each
+	// as the whole text would be read there.
+	eachLongRun(text, cardByteSet, 13, func(start, end int) bool {
+		r.cardsIn(text, start, end)
+		return r.stop
+	})
+}
+
+// cardByteSet: the digits and isCardSep.
+var cardByteSet = makeSet(func(c byte) bool { return isDigit(c) || isCardSep[c] })
+
+// cardsIn is cards for the numbers starting in text[lo:hi].
+func (r *ruleScan) cardsIn(text string, lo, hi int) {
 	var digits [19]byte
 	var groups [6]int
-	for i := 0; i < len(text) && !r.stop; i++ {
+	for i := lo; i < hi && !r.stop; i++ {
 		prev := byte(' ')
 		if i > 0 {
 			prev = text[i-1]
@@ -331,49 +347,129 @@ func ibanValid(s string) bool {
 // recur around them; a mnemonic's words are drawn at random from 2,048.
 // A run of seedLongRun list words or more is a finding as it stands.
 func (r *ruleScan) seedPhrase(text string) {
+	// Every byte of a mnemonic's run — its words and what stands between
+	// them — is a letter of a list word or a separator (seedSepTab); any
+	// other byte (seedBreaks) ends the run. Twelve words of three letters
+	// or more with a byte between each two span seedSpan bytes at the
+	// least, so a run that holds a phrase covers seedSpan bytes without a
+	// break. The text is probed at the last byte of the shortest such
+	// stretch after the last known break: a break there (most bytes of
+	// ordinary text are: a word off the list, punctuation, a short word)
+	// rules out every phrase starting before it, without a look at the
+	// bytes between; otherwise the bytes back to the last known break
+	// (or to what an earlier probe already found clean) are checked,
+	// and a stretch clean all along is read word by word (seedFrom) as
+	// the whole text would be read there, up to its next break.
+	lo, clean := 0, 0 // lo: after a break (or 0); text[lo:clean] holds none
+	for !r.stop && lo+seedSpan <= len(text) {
+		p := lo + seedSpan - 1
+		brk, top := -1, clean
+		for x := p; x >= clean; {
+			a, b, bad := seedUnit(text, x)
+			if bad {
+				brk = b
+				break
+			}
+			if x == p {
+				top = b
+			}
+			x = a - 1
+		}
+		if brk < 0 {
+			lo = r.seedFrom(text, lo)
+			clean = lo
+			continue
+		}
+		lo = brk
+		clean = max(lo, top)
+	}
+}
+
+// seedSpan is the fewest bytes seedWords list words span.
+const seedSpan = seedWords*3 + seedWords - 1
+
+// seedUnit returns the unit of text holding text[x] — the letter run
+// around it, or the byte alone — and whether it breaks a run of list
+// words (seedBreaks). A letter run is measured no further than shows it
+// is longer than a list word; then [a, b) is only a part of it, every
+// byte of which breaks.
+func seedUnit(text string, x int) (a, b int, bad bool) {
+	c := text[x]
+	if !letterSet[c] {
+		return x, x + 1, seedSepTab[c] == 0
+	}
+	a = x
+	for a > 0 && letterSet[text[a-1]] && x-a < 9 {
+		a--
+	}
+	b = x + 1
+	for b < len(text) && letterSet[text[b]] && b-a <= 9 {
+		b++
+	}
+	return a, b, seedWordIndex(text, a, b) < 0
+}
+
+// seedWordIndex is the list index of the letter run text[a:b], or -1
+// (a run of under 3 or over 8 letters is no list word).
+func seedWordIndex(text string, a, b int) int {
+	if b-a < 3 || b-a > 8 {
+		return -1
+	}
+	x, y, z := lowerASCII[text[a]]-'a', lowerASCII[text[a+1]]-'a', lowerASCII[text[a+2]]-'a'
+	if !bip39Prefix[int(x)*676+int(y)*26+int(z)] {
+		return -1
+	}
+	var lw [8]byte
+	for k := a; k < b; k++ {
+		lw[k-a] = lowerASCII[text[k]]
+	}
+	return bip39Index(lw[:b-a])
+}
+
+// seedFrom reads the run of list words starting at text[lo] (lo is 0 or
+// follows a break) up to its first break, and returns where the text
+// after that break starts.
+func (r *ruleScan) seedFrom(text string, lo int) int {
 	var idx [seedLongRun]uint16   // list indexes of the current run
 	var pos [seedLongRun][2]int32 // word bounds of the current run
-	run, prevEnd := 0, 0
+	run := 0
 	flush := func() {
 		if run >= seedWords && run < seedLongRun && r.seedInRun(text, idx[:run], pos[:run]) {
 			r.hit("seed-phrase")
 		}
-		run = 0
 	}
-	// Words of three letters or more; anything between two of them other
-	// than separators and numbering (a shorter word included) breaks the
-	// run.
-	eachRunAt(text, letterSet, 3, func(start, end int) bool {
-		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
-			flush()
-		}
-		prevEnd = end
-		k := -1
-		if end-start <= 8 {
-			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
-			if bip39Prefix[int(a)*676+int(b)*26+int(c)] {
-				var lw [8]byte
-				for k := start; k < end; k++ {
-					lw[k-start] = lowerASCII[text[k]]
-				}
-				k = bip39Index(lw[:end-start])
+	i := lo
+	for i < len(text) {
+		c := text[i]
+		if !letterSet[c] {
+			i++
+			if seedSepTab[c] == 0 {
+				break
 			}
+			continue
 		}
+		start := i
+		for i < len(text) && letterSet[text[i]] {
+			i++
+		}
+		k := seedWordIndex(text, start, i)
 		if k < 0 {
-			flush()
-			return r.stop
+			break
 		}
 		if run < seedLongRun {
-			idx[run] = uint16(k)                          //nolint:gosec // G115: k < 2048
-			pos[run] = [2]int32{int32(start), int32(end)} //nolint:gosec // G115: texts are far under 2 GiB
+			idx[run] = uint16(k)                        //nolint:gosec // G115: k < 2048
+			pos[run] = [2]int32{int32(start), int32(i)} //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		run++
 		if run == seedLongRun {
 			r.hit("seed-phrase")
 		}
-		return r.stop
-	})
+		if r.stop {
+			return len(text)
+		}
+	}
 	flush()
+	return i
 }
 
 // seedInRun reports whether a run of list words holds a mnemonic: a
@@ -470,7 +566,7 @@ var (
 // wif finds Bitcoin WIF private keys: 51–52 Base58 characters starting 5,
 // K, L (mainnet) or 9, c (testnet) with a valid Base58Check checksum.
 func (r *ruleScan) wif(text string) {
-	eachRunAt(text, b58Set, 51, func(start, end int) bool {
+	r.eachTokRun(text, b58Set, 51, func(start, end int) bool {
 		if n := end - start; (n == 51 || n == 52) && strings.IndexByte("5KL9c", text[start]) >= 0 && (start == 0 || !isAlnum(text[start-1])) {
 			if base58Check(text[start:end]) {
 				r.hit("bitcoin-wif")

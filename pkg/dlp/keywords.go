@@ -6,6 +6,7 @@ package dlp
 // an Aho-Corasick trie of the same keywords that held 2.6 MB.
 type keywordSet struct {
 	pairs  pairSet         // the lowercase first two bytes of every keyword
+	next   pairSet         // their second and third bytes (any third for a two-byte keyword)
 	first  [1 << 16]uint16 // 1 + index into groups; 0 = no keyword starts so
 	groups [][]string      // lowercase keywords sharing their first two bytes
 }
@@ -32,6 +33,13 @@ func newKeywordSet(kws []string) *keywordSet {
 			// A one-byte keyword would match nearly everything: treat it
 			// as matching everything rather than miss it.
 			b = append(b, 0)
+		}
+		if len(b) >= 3 {
+			k.next.add(b[1], b[2])
+		} else {
+			for c := range 256 {
+				k.next.add(b[1], byte(c))
+			}
 		}
 		idx := uint16(b[0])<<8 | uint16(b[1])
 		if k.first[idx] == 0 {
@@ -64,15 +72,32 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 }
 
 // each calls fn with the position of every keyword occurrence (at most one
-// per position) until fn returns true.
+// per position) until fn returns true. A keyword starts only where its
+// first two bytes stand and, unless it is two bytes long, its second and
+// third: both pairs are tested (folded to lower case), and the last
+// position, where two bytes are left, is tested on its pair alone.
 func (k *keywordSet) each(text string, fn func(pos int) bool) {
-	k.pairs.eachPair(text, true, func(i int) bool {
+	if len(text) < 2 {
+		return
+	}
+	at := func(i int) bool {
 		g := k.first[uint16(lowerASCII[text[i]])<<8|uint16(lowerASCII[text[i+1]])]
 		for _, kw := range k.groups[g-1] {
 			if hasPrefixFold(text[i:], kw) {
-				return fn(i)
+				return true
 			}
 		}
 		return false
-	})
+	}
+	a, b := lowerASCII[text[0]], lowerASCII[text[1]]
+	for i := 0; i+2 < len(text); i++ {
+		c := lowerASCII[text[i+2]]
+		if k.pairs.has(a, b) && k.next.has(b, c) && at(i) && fn(i) {
+			return
+		}
+		a, b = b, c
+	}
+	if i := len(text) - 2; k.pairs.has(a, b) && at(i) {
+		fn(i)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
 )
@@ -36,6 +37,9 @@ type knownSet struct {
 	pow        map[int]uint64 // rollBase^(n-1) per length
 	lengths    []int
 	tokLengths []int
+	// tokMin is the shortest of tokLengths: a shorter run of token bytes
+	// holds no token secret.
+	tokMin int
 	// anyGroups and tokGroups are byLen and tokLen by length.
 	anyGroups, tokGroups []lenGroup
 }
@@ -79,6 +83,10 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 			ks.lengths = append(ks.lengths, fp.Length)
 		}
 		ks.byLen[fp.Length] = append(ks.byLen[fp.Length], k)
+	}
+	ks.tokMin = secretfp.MinLen
+	if len(ks.tokLengths) > 0 {
+		ks.tokMin = slices.Min(ks.tokLengths)
 	}
 	ks.anyGroups = ks.groups(ks.lengths, ks.byLen)
 	ks.tokGroups = ks.groups(ks.tokLengths, ks.tokLen)
@@ -138,7 +146,8 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 	}
 	// Token secrets can only sit inside a run of token bytes at least as
 	// long as they are: skip everything else.
-	eachRun(text, tokenSet, secretfp.MinLen, func(run string) bool {
+	eachLongRun(text, tokenSet, ks.tokMin, func(start, end int) bool {
+		run := text[start:end]
 		if fwd {
 			found = scanGroups(found, run, ks.tokGroups, false)
 		}
@@ -156,13 +165,24 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 // table lookup, so a length costs one multiply per byte.
 func scanGroups(out []string, text string, gs []lenGroup, rev bool) []string {
 	for len(gs) > 0 {
-		g1 := &gs[min(1, len(gs)-1)]
-		if rev {
-			out = scan2Rev(out, text, &gs[0], g1)
-		} else {
-			out = scan2(out, text, &gs[0], g1)
-		}
+		g0, g1 := &gs[0], &gs[min(1, len(gs)-1)]
 		gs = gs[min(2, len(gs)):]
+		// A length longer than the text has no window in it: its pass
+		// is not made, or its partner takes its place (matched twice,
+		// found once: the same findings in the same order).
+		switch {
+		case g0.n > len(text) && g1.n > len(text):
+			continue
+		case g1.n > len(text):
+			g1 = g0
+		case g0.n > len(text):
+			g0 = g1
+		}
+		if rev {
+			out = scan2Rev(out, text, g0, g1)
+		} else {
+			out = scan2(out, text, g0, g1)
+		}
 	}
 	return out
 }

@@ -187,6 +187,52 @@ type ruleScan struct {
 	c         *collector
 	part, enc string
 	stop      bool
+	// tokRuns holds the runs of tokenSet bytes, tokRunMin long or
+	// longer, of tokText (start, end pairs), once eachTokRun has found
+	// them.
+	tokText string
+	tokDone bool
+	tokRuns []int32
+}
+
+// tokRunsFrom is the shortest text whose token runs eachTokRun keeps:
+// a shorter one (a header, a URL) is read by each pass on its own, as
+// cheap as finding its runs, without the list to allocate.
+const tokRunsFrom = 4096
+
+// tokRunMin is the shortest run eachTokRun serves.
+const tokRunMin = 12
+
+// eachTokRun is eachLongRun(text, set, min, fn) for a set within
+// tokenSet and a min of tokRunMin or more: the reversed tokens (setWord,
+// 12), the entropy rule's tokens (20) and WIF keys (b58Set, 51). A run
+// of set bytes is a run of tokenSet bytes or part of one, and it ends
+// where that one does or sooner; so the runs of each set are looked for
+// inside the long runs of tokenSet only, found once for all of them —
+// in prose and code, a few short stretches of the text.
+func (r *ruleScan) eachTokRun(text string, set *byteSet, min int, fn func(start, end int) bool) {
+	if min < tokRunMin || len(text) < tokRunsFrom {
+		eachLongRun(text, set, min, fn)
+		return
+	}
+	if !r.tokDone || r.tokText != text {
+		r.tokText, r.tokDone, r.tokRuns = text, true, r.tokRuns[:0]
+		eachLongRun(text, tokenSet, tokRunMin, func(a, b int) bool {
+			r.tokRuns = append(r.tokRuns, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
+			return false
+		})
+	}
+	for k := 0; k < len(r.tokRuns); k += 2 {
+		a, b := int(r.tokRuns[k]), int(r.tokRuns[k+1])
+		stop := false
+		eachLongRun(text[a:b], set, min, func(s, e int) bool {
+			stop = fn(a+s, a+e)
+			return stop
+		})
+		if stop {
+			return
+		}
+	}
 }
 
 func (r *ruleScan) hit(rule string) {
@@ -254,7 +300,8 @@ func (r *ruleScan) prefixPass(text string) {
 		return r.stop
 	})
 	// Reversed tokens: a run of token bytes ending in a reversed prefix.
-	eachRun(text, setWord, 12, func(run string) bool {
+	r.eachTokRun(text, setWord, 12, func(start, end int) bool {
+		run := text[start:end]
 		if len(run) > 512 || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
 			return false
 		}
@@ -314,13 +361,17 @@ func isJWT(tok string) bool {
 // structurePass: shapes that are not a single token: private-key blocks,
 // credentials in URLs, cloud connection strings, webhooks, bot tokens.
 func (r *ruleScan) structurePass(text string) {
-	if strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key") {
+	// Each shape is looked for only when its string occurs: one pass
+	// finds which do (structureNeedles), where a search of the text per
+	// string would cost eleven.
+	m := structureNeedles(text)
+	if m&needlePrivateKey != 0 && (strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key")) {
 		r.privateKeyBlock(text)
 	}
-	if strings.Contains(text, "openssh-key-v1") {
+	if m&needleOpenSSH != 0 && strings.Contains(text, "openssh-key-v1") {
 		r.hit("openssh-private-key")
 	}
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleScheme != 0; {
 		i := strings.Index(text[off:], "://")
 		if i < 0 {
 			break
@@ -328,12 +379,16 @@ func (r *ruleScan) structurePass(text string) {
 		r.urlCredentials(text, off+i)
 		off += i + 3
 	}
-	if strings.Contains(text, "hooks.slack.com/") {
+	if m&needleSlack != 0 && strings.Contains(text, "hooks.slack.com/") {
 		if i := strings.Index(text, "hooks.slack.com/services/T"); i >= 0 || strings.Contains(text, "hooks.slack.com/workflows/") {
 			r.hit("slack-webhook")
 		}
 	}
-	if i := strings.Index(text, "AccountKey="); i >= 0 {
+	i := -1
+	if m&needleAccountKey != 0 {
+		i = strings.Index(text, "AccountKey=")
+	}
+	if i >= 0 {
 		v := text[i+len("AccountKey="):]
 		n := 0
 		for n < len(v) && setB64Std[v[n]] {
@@ -343,11 +398,11 @@ func (r *ruleScan) structurePass(text string) {
 			r.hit("azure-storage-key")
 		}
 	}
-	if strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=") {
+	if m&needleShared != 0 && (strings.Contains(text, "SharedAccessKey=") || strings.Contains(text, "SharedAccessSignature=")) {
 		r.hit("azure-connection-string")
 	}
 	// Azure AD client secrets: xxx8Q~ then 31–34 characters.
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleAzureAD != 0; {
 		i := strings.Index(text[off:], "Q~")
 		if i < 0 {
 			break
@@ -365,7 +420,7 @@ func (r *ruleScan) structurePass(text string) {
 		}
 	}
 	// Telegram bot tokens: 8–10 digits, a colon, then AA and 33 more.
-	for off := 0; !r.stop; {
+	for off := 0; !r.stop && m&needleTelegram != 0; {
 		i := strings.Index(text[off:], ":AA")
 		if i < 0 {
 			break
@@ -384,9 +439,65 @@ func (r *ruleScan) structurePass(text string) {
 			r.hit("telegram-bot-token")
 		}
 	}
-	if strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
+	if m&needleServiceAccount != 0 && strings.Contains(text, `"service_account"`) && strings.Contains(text, "private_key") {
 		r.hit("gcp-service-account")
 	}
+}
+
+// The strings structurePass looks for, as bits of structureNeedles.
+const (
+	needlePrivateKey     = 1 << iota // PRIVATE KEY, private key
+	needleOpenSSH                    // openssh-key-v1
+	needleScheme                     // ://
+	needleSlack                      // hooks.slack.com/
+	needleAccountKey                 // AccountKey=
+	needleShared                     // SharedAccessKey=, SharedAccessSignature=
+	needleAzureAD                    // Q~ and a byte after it
+	needleTelegram                   // :AA
+	needleServiceAccount             // "service_account"
+)
+
+var structureStrings = []struct {
+	s   string
+	bit uint16
+}{
+	{"PRIVATE KEY", needlePrivateKey}, {"private key", needlePrivateKey}, {"openssh-key-v1", needleOpenSSH}, {"://", needleScheme},
+	{"hooks.slack.com/", needleSlack}, {"AccountKey=", needleAccountKey}, {"SharedAccessKey=", needleShared}, {"SharedAccessSignature=", needleShared},
+	{"Q~", needleAzureAD}, {":AA", needleTelegram}, {`"service_account"`, needleServiceAccount},
+}
+
+// structurePairs and structureNext hold the first two bytes and the
+// second and third of every structure string ("Q~" with any third: an
+// Azure secret follows it, so one at the very end of the text is none).
+var structurePairs, structureNext = func() (p, q *pairSet) {
+	p, q = new(pairSet), new(pairSet)
+	for _, n := range structureStrings {
+		p.add(n.s[0], n.s[1])
+		if len(n.s) >= 3 {
+			q.add(n.s[1], n.s[2])
+			continue
+		}
+		for c := range 256 {
+			q.add(n.s[1], byte(c))
+		}
+	}
+	return p, q
+}()
+
+// structureNeedles returns the bits of the structure strings that text
+// holds (besides "Q~" as its last two bytes): a bit test or two per byte
+// for all of them at once.
+func structureNeedles(text string) uint16 {
+	var m uint16
+	structurePairs.eachTriple(text, structureNext, func(i int) bool {
+		for _, n := range structureStrings {
+			if strings.HasPrefix(text[i:], n.s) {
+				m |= n.bit
+			}
+		}
+		return false
+	})
+	return m
 }
 
 // privateKeyBlock: a BEGIN … PRIVATE KEY header followed by key material
@@ -476,22 +587,34 @@ func placeholder(v string) bool {
 	return strings.Contains(l, "your_") || strings.Contains(l, "your-") || strings.HasPrefix(l, "process.env") || strings.HasPrefix(l, "os.environ") || strings.HasPrefix(l, "os.getenv")
 }
 
-// hasClasses counts upper, lower and digit classes present in s.
+// classes counts the upper-case letters, lower-case letters, digits and
+// other bytes of s (a table lookup per byte: no branch to mispredict on
+// random tokens).
 func classes(s string) (upper, lower, digit, other int) {
+	var n [4]int
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
+		n[byteClass[s[i]]]++
+	}
+	return n[0], n[1], n[2], n[3]
+}
+
+// byteClass is classes' index of each byte: 0 upper, 1 lower, 2 digit,
+// 3 other.
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
 		case c >= 'A' && c <= 'Z':
-			upper++
+			t[c] = 0
 		case c >= 'a' && c <= 'z':
-			lower++
+			t[c] = 1
 		case c >= '0' && c <= '9':
-			digit++
+			t[c] = 2
 		default:
-			other++
+			t[c] = 3
 		}
 	}
-	return
-}
+	return t
+}()
 
 // entropyThreshold is the Shannon entropy (bits/char) above which a token of
 // n characters looks random: for random base62 the mean is about
@@ -543,7 +666,7 @@ func (r *ruleScan) entropyPass(text string) {
 	// crowd test runs on them, and only a token outside a crowd gets the
 	// context checks of randomToken, which cost far more than the shape.
 	var cands []int32 // start and end of each random-shaped token (pairs)
-	eachRunAt(text, setEntTokNoPad, 20, func(start, i int) bool {
+	r.eachTokRun(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
@@ -599,7 +722,17 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 	if len(tok) > 4096 || decodesToMedia(tok) {
 		return 0, 0 // bulk data (an image, an archive), not a credential
 	}
-	seps := strings.Count(tok, "/") + strings.Count(tok, "+")
+	// seps counts the separators; longest is the longest part between
+	// them (the token's length when there is none).
+	seps, longest, last := 0, 0, -1
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c == '/' || c == '+' {
+			seps++
+			longest = max(longest, i-last-1)
+			last = i
+		}
+	}
+	longest = max(longest, len(tok)-last-1)
 	if seps == 0 {
 		if randomShape(tok) {
 			return start, start + len(tok)
@@ -616,20 +749,20 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 		return 0, 0
 	}
 	// Each part between separators; randomShape wants 20 characters or
-	// more, so shorter parts are passed over without a look.
-	for off, rest := 0, tok; rest != ""; {
-		p := rest
-		next := len(tok)
-		if k := strings.IndexAny(rest, "/+"); k >= 0 {
-			p, rest = rest[:k], rest[k+1:]
-			next = off + k + 1
-		} else {
-			rest = ""
+	// more, so shorter parts are passed over without a look (and when
+	// no part is that long, there is nothing to look at).
+	if longest < 20 {
+		return 0, 0
+	}
+	for off := 0; off <= len(tok); {
+		end := off
+		for end < len(tok) && tok[end] != '/' && tok[end] != '+' {
+			end++
 		}
-		if len(p) >= 20 && randomShape(p) {
-			return start + off, start + off + len(p)
+		if end-off >= 20 && randomShape(tok[off:end]) {
+			return start + off, start + end
 		}
-		off = next
+		off = end + 1
 	}
 	return 0, 0
 }
@@ -700,13 +833,18 @@ func decodesToMedia(tok string) bool {
 	if strings.ContainsAny(tok, "-_") {
 		enc = base64.RawURLEncoding
 	}
+	// DecodeString without its allocation: 16 characters decode to 12
+	// bytes at most.
 	head := tok[:min(len(tok), 16)]
-	b, err := enc.DecodeString(head)
+	var in [16]byte
+	var out [12]byte
+	n, err := enc.Decode(out[:], in[:copy(in[:], head)])
 	if err != nil {
 		return false
 	}
+	b := out[:n]
 	for _, m := range mediaMagic {
-		if strings.HasPrefix(string(b), m) {
+		if len(b) >= len(m) && string(b[:len(m)]) == m {
 			return true
 		}
 	}
@@ -872,9 +1010,10 @@ func (r *ruleScan) fieldAt(text string, i int) {
 // wallet/seed/private-key names, "secret" for the rest, "" for none.
 func secretKind(name string) string {
 	l := strings.ToLower(name)
+	m := byteMask(l)
 	found := ""
-	for _, w := range secretNames {
-		if !strings.Contains(l, w) {
+	for i, w := range secretNames {
+		if secretNameMasks[i]&^m != 0 || !strings.Contains(l, w) {
 			continue
 		}
 		switch w {
@@ -902,8 +1041,8 @@ func secretKind(name string) string {
 	if found == "" {
 		return ""
 	}
-	for _, x := range excludedNames {
-		if strings.Contains(l, x) {
+	for i, x := range excludedNames {
+		if excludedNameMasks[i]&^m == 0 && strings.Contains(l, x) {
 			return ""
 		}
 	}
@@ -915,6 +1054,30 @@ func secretKind(name string) string {
 	}
 	return "secret"
 }
+
+// byteMask sets, for every byte of s, bit c mod 64 of the result: a
+// string holding another holds all its bytes, so when a word's mask has
+// a bit the name's lacks, the name does not hold the word — and a name
+// is matched against its few candidate words, not all 80.
+func byteMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		m |= 1 << (s[i] & 63)
+	}
+	return m
+}
+
+func byteMasks(ws []string) []uint64 {
+	ms := make([]uint64, len(ws))
+	for i, w := range ws {
+		ms[i] = byteMask(w)
+	}
+	return ms
+}
+
+// secretNameMasks and excludedNameMasks are the byteMasks of
+// secretNames and excludedNames.
+var secretNameMasks, excludedNameMasks = byteMasks(secretNames), byteMasks(excludedNames)
 
 // camelWordIn reports whether the lower-case w occurs in name (ASCII
 // case-insensitive) as a word: delimited by non-letters or by camelCase

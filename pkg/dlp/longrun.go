@@ -1,0 +1,37 @@
+package dlp
+
+// eachLongRun is eachRunAt for runs of some length (min of a dozen bytes
+// and more): it looks at one byte in min where no run is. A run of min
+// bytes or more that starts at or after i covers byte i+min-1 when it
+// starts no later than that byte; so when that byte is not in set, no
+// such run starts before i+min and the scan moves there without looking
+// at the bytes between. When it is in set, its run is measured both
+// ways, and the scan goes on after the run's end. Every byte is looked
+// at once at most (besides the probes), and the runs found, their bounds
+// and their order are eachRunAt's.
+func eachLongRun(s string, set *byteSet, min int, fn func(start, end int) bool) {
+	if min < 2 {
+		eachRunAt(s, set, min, fn)
+		return
+	}
+	// i is 0 or s[i-1] is not in set: a run starts at i at the earliest.
+	for i := 0; i+min <= len(s); {
+		p := i + min - 1
+		if !set[s[p]] {
+			i = p + 1
+			continue
+		}
+		a := p
+		for a > i && set[s[a-1]] {
+			a--
+		}
+		e := p + 1
+		for e < len(s) && set[s[e]] {
+			e++
+		}
+		if e-a >= min && fn(a, e) {
+			return
+		}
+		i = e + 1 // s[e] is not in set (or e is the end)
+	}
+}
