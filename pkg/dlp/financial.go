@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"math/big"
 	"strings"
+	"sync"
 )
 
 // Financial and wallet data: payment card numbers (Luhn-valid, known
@@ -23,19 +24,19 @@ var bip39List = strings.Fields(bip39Text)
 // bip39Prefix marks the first three letters of every list word: a word
 // whose first three letters are not marked is not a list word, which
 // spares the set lookup for most words of ordinary text.
-var bip39Prefix = func() *[26 * 26 * 26]bool {
+var bip39Prefix = sync.OnceValue(func() *[26 * 26 * 26]bool {
 	var t [26 * 26 * 26]bool
 	for _, w := range bip39List {
 		t[int(w[0]-'a')*676+int(w[1]-'a')*26+int(w[2]-'a')] = true
 	}
 	return &t
-}()
+})
 
-// bip39Packed is the word list as an open-addressing hash set of the
+// bip39Tables are the word list as an open-addressing hash set of the
 // words packed into a uint64 (at most eight letters each): a lookup is a
 // multiply and a probe or two, where a map lookup hashes a string.
 // bip39Slot holds, at the same slot, the word's index on the list.
-var bip39Packed, bip39Slot = func() (*[4096]uint64, *[4096]uint16) {
+var bip39Tables = sync.OnceValues(func() (*[4096]uint64, *[4096]uint16) {
 	var t [4096]uint64
 	var ix [4096]uint16
 	for i, w := range bip39List {
@@ -49,7 +50,7 @@ var bip39Packed, bip39Slot = func() (*[4096]uint64, *[4096]uint16) {
 		}
 	}
 	return &t, &ix
-}()
+})
 
 func packWord(w []byte) uint64 {
 	var k uint64
@@ -68,6 +69,7 @@ func bip39Has(w []byte) bool { return bip39Index(w) >= 0 }
 // bip39Index is the list index (0–2047) of the lower-case word w (3–8
 // letters), or -1 when it is not on the list.
 func bip39Index(w []byte) int {
+	bip39Packed, bip39Slot := bip39Tables()
 	k := packWord(w)
 	for h := bip39Hash(k); ; h = (h + 1) & 4095 {
 		switch bip39Packed[h] {
@@ -416,7 +418,7 @@ func seedWordIndex(text string, a, b int) int {
 		return -1
 	}
 	x, y, z := lowerASCII[text[a]]-'a', lowerASCII[text[a+1]]-'a', lowerASCII[text[a+2]]-'a'
-	if !bip39Prefix[int(x)*676+int(y)*26+int(z)] {
+	if !bip39Prefix()[int(x)*676+int(y)*26+int(z)] {
 		return -1
 	}
 	var lw [8]byte

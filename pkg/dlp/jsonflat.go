@@ -26,7 +26,7 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 		// nothing was unescaped: in the raw text they may stand apart
 		// (spaces, line breaks around the colon) further than the
 		// field rule looks.
-		if !onlyEscaped || esc || keyEsc || key != "" && secretNameCores.any(key) {
+		if !onlyEscaped || esc || keyEsc || key != "" && secretNameCores().any(key) {
 			writeJSONLine(b, key, val, quoted)
 		}
 	}

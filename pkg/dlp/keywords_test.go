@@ -113,7 +113,7 @@ func TestDefaultRulesDecodeLikeViper(t *testing.T) {
 // field rule's cheap reject looks for.
 func TestSecretNameCores(t *testing.T) {
 	for _, n := range secretNames {
-		if !secretNameCores.any(n) || !secretNameCores.any(strings.ToUpper(n)) {
+		if !secretNameCores().any(n) || !secretNameCores().any(strings.ToUpper(n)) {
 			t.Errorf("secret name %q holds no core", n)
 		}
 	}

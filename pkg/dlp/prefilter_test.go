@@ -205,8 +205,8 @@ func FuzzPrefilteredRules(f *testing.F) {
 			t.Fatalf("secretKind: %q, was %q", secretKind(text), oldSecretKind(text))
 		}
 		var kg, kw []int
-		secretNameCores.each(text, func(i int) bool { kg = append(kg, i); return false })
-		secretNameCores.oldEach(text, func(i int) bool { kw = append(kw, i); return false })
+		secretNameCores().each(text, func(i int) bool { kg = append(kg, i); return false })
+		secretNameCores().oldEach(text, func(i int) bool { kw = append(kw, i); return false })
 		if fmt.Sprint(kg) != fmt.Sprint(kw) {
 			t.Fatalf("keywords: %v, was %v", kg, kw)
 		}
@@ -309,7 +309,7 @@ func TestEntropyTokenMatchesOld(t *testing.T) {
 func TestKeywordEachMatchesOld(t *testing.T) {
 	s := scanner(t, Options{})
 	r := rand.New(rand.NewPCG(11, 11))
-	sets := []*keywordSet{secretNameCores, newKeywordSet([]string{"a", "pw", "Ab", "xyz", "\x00q"})}
+	sets := []*keywordSet{secretNameCores(), newKeywordSet([]string{"a", "pw", "Ab", "xyz", "\x00q"})}
 	if s.gl != nil {
 		sets = append(sets, s.gl.keywords)
 	}

@@ -3,6 +3,7 @@ package dlp
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
 
 	"github.com/claude-bottle/claude-bottle/internal/entropy"
 )
@@ -135,7 +136,7 @@ type prefixTable struct {
 	lists          [][]int
 }
 
-var prefixes = func() *prefixTable {
+var prefixTables = sync.OnceValue(func() *prefixTable {
 	t := &prefixTable{}
 	add := func(idx *[1 << 16]uint8, a, b byte, rule int) {
 		k := uint16(a)<<8 | uint16(b)
@@ -179,7 +180,7 @@ var prefixes = func() *prefixTable {
 		}
 	}
 	return t
-}()
+})
 
 // ruleScan carries one reading through the detectors.
 type ruleScan struct {
@@ -277,6 +278,7 @@ func (s *Scanner) rules(c *collector, part, enc, text string) bool {
 func (r *ruleScan) prefixPass(text string) {
 	resume := 0     // a token found ends here: no other starts inside it
 	ibanResume := 0 // likewise for an IBAN
+	prefixes := prefixTables()
 	prefixes.fwdPairs.eachTriple(text, &prefixes.fwdNext, func(i int) bool {
 		if text[i] == 'a' {
 			r.awsLower(text, i)
@@ -878,7 +880,9 @@ var secretNames = []string{"password", "passwd", "passphrase", "pwd", "secret", 
 
 // secretNameCores: every secretNames entry contains one of these, so a
 // name holding none of them (ASCII case-insensitive) is not a secret name.
-var secretNameCores = newKeywordSet([]string{"pass", "pw", "secret", "token", "key", "cred", "auth", "session", "sig", "mnemonic", "seed", "wallet", "dsn", "conn"})
+var secretNameCores = sync.OnceValue(func() *keywordSet {
+	return newKeywordSet([]string{"pass", "pw", "secret", "token", "key", "cred", "auth", "session", "sig", "mnemonic", "seed", "wallet", "dsn", "conn"})
+})
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
 	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
@@ -893,7 +897,7 @@ func (r *ruleScan) fieldPass(text string) {
 	// Only those separators are looked at, so text without secret names
 	// costs one bit test a byte.
 	runEnd, next := -1, 0
-	secretNameCores.each(text, func(p int) bool {
+	secretNameCores().each(text, func(p int) bool {
 		if p >= runEnd {
 			runEnd = p
 			for runEnd < len(text) && isIdentByte(text[runEnd]) {
@@ -945,7 +949,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 		return
 	}
 	name := text[k:j]
-	if !secretNameCores.any(name) {
+	if !secretNameCores().any(name) {
 		return // cheap reject: no secret name inside
 	}
 	if strings.IndexAny(name, "_-.") < 0 {

@@ -31,7 +31,7 @@ func (r *ruleScan) oldSeedPhrase(text string) {
 		k := -1
 		if end-start <= 8 {
 			a, b, c := lowerASCII[text[start]]-'a', lowerASCII[text[start+1]]-'a', lowerASCII[text[start+2]]-'a'
-			if bip39Prefix[int(a)*676+int(b)*26+int(c)] {
+			if bip39Prefix()[int(a)*676+int(b)*26+int(c)] {
 				var lw [8]byte
 				for k := start; k < end; k++ {
 					lw[k-start] = lowerASCII[text[k]]
