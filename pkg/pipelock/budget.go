@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -143,6 +144,7 @@ func (l *lease) unref() {
 	l.refs--
 	if l.refs == 0 && l.held > 0 {
 		l.sem.Release(l.held)
+		leased(-l.held)
 		l.held = 0
 	}
 }
@@ -170,6 +172,7 @@ func (l *lease) grow(ctx context.Context, total int64) error {
 	l.mu.Lock()
 	l.held = total
 	l.mu.Unlock()
+	leased(need)
 	return nil
 }
 
@@ -205,16 +208,65 @@ func withinBudget[T any](ctx context.Context, lim Limits, n int, l *lease, scan 
 func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
 
 // softMemoryLimit is the Go runtime's soft heap limit pipelock sets for
-// itself: the buffer budget plus room for the scanner's working copies.
-// Without it the collector lets the heap reach twice the live bytes before
-// it runs, which is what pushed RSS far past the buffered bodies.
+// itself while it starts, and the most it sets later: the buffer budget
+// plus room for the scanner's working copies. Without it the collector
+// lets the heap reach twice the live bytes before it runs, which is what
+// pushed RSS far past the buffered bodies.
 const softMemoryLimit = 112 << 20
+
+// Once started (followBudget), the limit follows the buffer budget in use:
+// what the idle daemon held, plus idleRoom, plus half as much again as
+// the requests in flight hold (a lease counts a body and its scan's
+// working memory), at most softMemoryLimit. One 10 MiB upload is then
+// collected close to what it holds instead of up to softMemoryLimit, and
+// several at once stay under the same ceiling as before. The half is room
+// for what a lease does not count (the values the split-secret window
+// joins, a decoder's state), so the collector does not run constantly.
+const idleRoom = 16 << 20
+
+// memLimit is the process-wide state of the limit that follows the
+// budget; every Proxy's leases add to it (a reload builds a new one).
+var memLimit struct {
+	mu     sync.Mutex
+	follow bool
+	base   int64 // the runtime's memory when the daemon was idle
+	leased int64
+}
 
 // setMemoryLimit applies softMemoryLimit unless GOMEMLIMIT says otherwise.
 func setMemoryLimit(lookup func(string) (string, bool)) {
 	if _, ok := lookup("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
+}
+
+// followBudget makes the soft limit follow the budget in use (unless
+// GOMEMLIMIT sets it), from the memory the runtime holds now.
+func followBudget(lookup func(string) (string, bool)) {
+	if _, ok := lookup("GOMEMLIMIT"); ok {
+		return
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	memLimit.follow = true
+	memLimit.base = int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+	applyLimit()
+}
+
+// leased adds delta bytes to the budget in use.
+func leased(delta int64) {
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	memLimit.leased += delta
+	if memLimit.follow {
+		applyLimit()
+	}
+}
+
+func applyLimit() {
+	debug.SetMemoryLimit(min(softMemoryLimit, memLimit.base+idleRoom+memLimit.leased+memLimit.leased/2))
 }
 
 // dropStartupGarbage returns the memory that loading the rules left behind
