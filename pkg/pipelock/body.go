@@ -288,7 +288,7 @@ func decoderStream(coding string, r io.Reader) (io.Reader, error) {
 // (TestSegmentedScanFindsAcrossBoundaries, TestSegmentedScanEquivalence).
 // The segments are scanned on up to scanLanes goroutines at once, so a
 // large upload uses every core the daemon has.
-const bodySegment = 2 << 20
+const bodySegment = segmentBytes
 
 // scanLanes is how many segments of one body are scanned at once.
 func scanLanes() int { return max(1, min(2, runtime.GOMAXPROCS(0))) }
@@ -446,8 +446,12 @@ func (w *segmentWriter) WriteString(s string) (int, error) {
 }
 
 func (w *segmentWriter) WriteByte(c byte) error {
-	_, err := w.Write([]byte{c})
-	return err
+	w.buf = append(w.buf, c)
+	w.fresh++
+	if len(w.buf) == cap(w.buf) {
+		w.flush()
+	}
+	return nil
 }
 
 // flush scans what is buffered and keeps its last segmentOverlap bytes.

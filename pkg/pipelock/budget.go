@@ -55,7 +55,7 @@ const (
 	// its scan; past DefaultMaxDecoded the request is refused with 413
 	// and a "blocked:" body naming the limit.
 	DefaultMaxDecoded = 256 << 20
-	segmentBytes      = 4 << 20
+	segmentBytes      = 2 << 20
 	segmentOverlap    = 64 << 10
 	// budgetStep is the unit in which bodies of unknown length acquire
 	// budget while they are read.
@@ -222,7 +222,7 @@ const softMemoryLimit = 112 << 20
 // several at once stay under the same ceiling as before. The half is room
 // for what a lease does not count (the values the split-secret window
 // joins, a decoder's state), so the collector does not run constantly.
-const idleRoom = 16 << 20
+const idleRoom = 8 << 20
 
 // memLimit is the process-wide state of the limit that follows the
 // budget; every Proxy's leases add to it (a reload builds a new one).

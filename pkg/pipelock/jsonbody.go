@@ -43,6 +43,7 @@ type viewWriter interface {
 // The strings it passes to emit may share memory with body (a string
 // without escapes is not copied): emit must copy what it keeps.
 func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
+	var scratch []byte
 	i := 0
 	var stack []bool // true: object
 	expectKey := false
@@ -81,7 +82,7 @@ func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
 			}
 			b.WriteString(key)
 			b.WriteString(" = ")
-			writeQuoted(b, s)
+			writeQuoted(b, s, &scratch)
 			b.WriteByte('\n')
 			if emit != nil {
 				emit(key, s)
@@ -108,17 +109,28 @@ func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
 // writeQuoted writes strconv.Quote(s) without making it whole: a long
 // value (a base64 file inside JSON) is quoted in pieces cut before a
 // byte that starts a rune, which quote exactly as the whole does
-// (strconv quotes rune by rune, an invalid byte on its own).
-func writeQuoted(b viewWriter, s string) {
-	var scratch [4 << 10]byte
+// (strconv quotes rune by rune, an invalid byte on its own). A run of
+// printable ASCII without quote or backslash is its own quoting and is
+// written as it is. scratch is reused from call to call.
+func writeQuoted(b viewWriter, s string, scratch *[]byte) {
 	_ = b.WriteByte('"')
 	for len(s) > 0 {
+		plain := 0
+		for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
+			plain++
+		}
+		if plain > 0 {
+			_, _ = b.WriteString(s[:plain])
+			s = s[plain:]
+			continue
+		}
 		n := min(len(s), 1<<10)
 		for n < len(s) && !utf8.RuneStart(s[n]) {
 			n++
 		}
-		q := strconv.AppendQuote(scratch[:0], s[:n])
+		q := strconv.AppendQuote((*scratch)[:0], s[:n])
 		_, _ = b.Write(q[1 : len(q)-1])
+		*scratch = q
 		s = s[n:]
 	}
 	_ = b.WriteByte('"')
