@@ -25,8 +25,9 @@ const (
 	// DefaultBufferBudget bounds the memory all requests and WebSocket
 	// messages in flight may hold together: what they buffer, and while
 	// they are scanned scanFactor times the scanned bytes for the scanner's
-	// working copies. Two 10 MiB uploads are scanned at once; more wait
-	// their turn. A request that cannot get its share within BudgetWait is
+	// working copies (of a body over segmentBytes, of the segments being
+	// scanned). Three 10 MiB uploads are scanned at once; more wait their
+	// turn. A request that cannot get its share within BudgetWait is
 	// refused with 503 rather than growing the heap.
 	DefaultBufferBudget = 80 << 20
 	// DefaultBudgetWait is how long a request waits for buffer budget.
@@ -217,12 +218,19 @@ const softMemoryLimit = 112 << 20
 // Once started (followBudget), the limit follows the buffer budget in use:
 // what the idle daemon held, plus idleRoom, plus half as much again as
 // the requests in flight hold (a lease counts a body and its scan's
-// working memory), at most softMemoryLimit. One 10 MiB upload is then
+// working memory), at least minMemoryLimit and at most softMemoryLimit. One 10 MiB upload is then
 // collected close to what it holds instead of up to softMemoryLimit, and
 // several at once stay under the same ceiling as before. The half is room
 // for what a lease does not count (the values the split-secret window
 // joins, a decoder's state), so the collector does not run constantly.
 const idleRoom = 8 << 20
+
+// minMemoryLimit is the least the limit follows down to: what no lease
+// counts (connections, TLS state, headers, streamed responses) has this
+// much room however little is leased, so many small requests at once do
+// not make the collector run without pause (a live heap over the limit
+// would). Below it, the heap is GOGC's alone.
+const minMemoryLimit = 48 << 20
 
 // memLimit is the process-wide state of the limit that follows the
 // budget; every Proxy's leases add to it (a reload builds a new one).
@@ -266,7 +274,7 @@ func leased(delta int64) {
 }
 
 func applyLimit() {
-	debug.SetMemoryLimit(min(softMemoryLimit, memLimit.base+idleRoom+memLimit.leased+memLimit.leased/2))
+	debug.SetMemoryLimit(min(softMemoryLimit, max(minMemoryLimit, memLimit.base+idleRoom+memLimit.leased+memLimit.leased/2)))
 }
 
 // dropStartupGarbage returns the memory that loading the rules left behind
