@@ -273,8 +273,12 @@ func leased(delta int64) {
 	}
 }
 
-func applyLimit() {
-	debug.SetMemoryLimit(min(softMemoryLimit, max(minMemoryLimit, memLimit.base+idleRoom+memLimit.leased+memLimit.leased/2)))
+func applyLimit() { debug.SetMemoryLimit(memoryLimitFor(memLimit.base, memLimit.leased)) }
+
+// memoryLimitFor is the soft limit for an idle memory of base bytes and
+// leased bytes of budget in use.
+func memoryLimitFor(base, leased int64) int64 {
+	return min(softMemoryLimit, max(minMemoryLimit, base+idleRoom+leased+leased/2))
 }
 
 // dropStartupGarbage returns the memory that loading the rules left behind

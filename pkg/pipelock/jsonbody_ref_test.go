@@ -102,3 +102,18 @@ func TestJSONViewMatchesReference(t *testing.T) {
 	}
 	_ = strconv.Quote
 }
+
+// FuzzJSONViewMatchesReference: go test ./pkg/pipelock -run '^$' -fuzz FuzzJSONViewMatchesReference -fuzztime 1m
+func FuzzJSONViewMatchesReference(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `[1,"\u00e9\ud83d\ude00",{"k":"v\"\\"}]`, "{\"x\":\"\xff\xe2\x82\"}", `{"k":"` + strings.Repeat("é", 600) + `"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var got, want []string
+		gv, gok := jsonView(body, func(k, v string) { got = append(got, k+"="+v) })
+		wv, wok := jsonViewRef(body, func(k, v string) { want = append(want, k+"="+v) })
+		if gok != wok || gv != wv || strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Fatalf("%q: view %q, want %q", body, gv, wv)
+		}
+	})
+}
