@@ -7,14 +7,25 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/claude-bottle/claude-bottle/internal/logsafe"
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 )
 
 // refusal is a request pipelock answers itself: an HTTP status, a reason
@@ -43,6 +54,9 @@ type requestBody struct {
 	stream  io.Reader
 	codings string
 	closers []io.Closer
+	// segmented: an uncompressed body over segmentBytes, scanned a
+	// segment at a time (scanSegmented).
+	segmented bool
 }
 
 // close releases the decoders of a streamed body.
@@ -91,6 +105,7 @@ func (p *Proxy) readBody(ctx context.Context, r *http.Request, l *lease) (reques
 	}
 	b := requestBody{raw: raw, decoded: raw}
 	if len(encs) == 0 {
+		b.segmented = segmentedBody(r.Header.Get("Content-Type"), b)
 		return b, nil
 	}
 	// Every listed coding undone in one chain of streaming decoders (no
@@ -257,4 +272,352 @@ func decoderStream(coding string, r io.Reader) (io.Reader, error) {
 		return zr.IOReadCloser(), nil
 	}
 	return nil, fmt.Errorf("unknown coding %q", coding)
+}
+
+// Segmented scanning of uncompressed bodies. A body over segmentBytes is
+// held whole (nothing is forwarded before all of it is scanned), but the
+// scanner's working copies — its readings, the JSON or form view — are
+// made a segment at a time: the raw text in segments of bodySegment
+// bytes, each led by the segmentOverlap bytes before it, and each view as
+// it is written, in segments of the same shape. Every rule reads a
+// stretch far shorter than segmentOverlap (the longest, a PEM private key
+// or a nested encoding of one, is a few KiB; the rule with the widest
+// context, the bulk-token one, looks 4 KiB either side), so whatever a
+// scan of the whole text finds lies whole in one segment, at least half
+// the overlap from both of its ends, and that segment's scan finds it
+// (TestSegmentedScanFindsAcrossBoundaries, TestSegmentedScanEquivalence).
+// The segments are scanned on up to scanLanes goroutines at once, so a
+// large upload uses every core the daemon has.
+const bodySegment = segmentBytes
+
+// scanLanes is how many segments of one body are scanned at once.
+func scanLanes() int { return max(1, min(2, runtime.GOMAXPROCS(0))) }
+
+// segmentedBudget is the budget a segmented scan holds beside the body:
+// per lane, a segment (of the raw text, or of a view being written) and
+// the scan's working copies of it.
+func segmentedBudget() int64 {
+	return int64(scanLanes()) * (bodySegment + segmentOverlap) * (1 + scanFactor)
+}
+
+// segmentedBody reports whether inspect scans b a segment at a time:
+// an uncompressed body over segmentBytes, unless it is a JSON-RPC
+// message (its injection scan reads the whole JSON view) or declares
+// JSON without looking like an object or array (the scanner's own JSON
+// reading then applies, and it needs the whole body).
+func segmentedBody(contentType string, b requestBody) bool {
+	if b.compressed || b.stream != nil || len(b.decoded) <= segmentBytes {
+		return false
+	}
+	if startsJSONView(b.decoded) {
+		return !isJSONRPC(b.decoded)
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt != "application/json" && !strings.HasSuffix(mt, "+json")
+}
+
+// scanNeed is the budget of a body while it is scanned: the raw body, its
+// decoding if it is not the raw body, and the scan's working memory (a
+// streamed body holds its segment's share already; a segmented one its
+// lanes', and for a multipart body room for the copy of its largest part).
+func (b requestBody) scanNeed(contentType string) int64 {
+	need := int64(len(b.raw)) + scanFactor*int64(len(b.decoded))
+	if b.compressed {
+		need += int64(len(b.decoded))
+	}
+	if b.segmented {
+		need = int64(len(b.raw)) + segmentedBudget()
+		if mt, _, _ := mime.ParseMediaType(contentType); strings.HasPrefix(mt, "multipart/") {
+			need += int64(len(b.raw))
+		}
+	}
+	return need
+}
+
+// startsJSONView reports whether jsonView reads b as JSON.
+func startsJSONView(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i < len(b) && (b[i] == '{' || b[i] == '[')
+}
+
+// segments calls fn with the bounds of each segment of a text of n bytes:
+// bodySegment bytes, each after the first led by the segmentOverlap
+// bytes before it.
+func segments(n int, fn func(lo, hi int)) {
+	for off := 0; off < n; off += bodySegment {
+		fn(max(0, off-segmentOverlap), min(n, off+bodySegment))
+	}
+}
+
+// bodyScan gathers the findings of a segmented scan from its lanes.
+type bodyScan struct {
+	p *Proxy
+	// blocking: the first finding decides (the rest of the scan is
+	// skipped); otherwise (audit, warn) every finding is gathered.
+	blocking bool
+	stopped  atomic.Bool
+	mu       sync.Mutex
+	findings []dlp.Finding
+}
+
+// text scans one segment of one part; true: the scan is over.
+func (s *bodyScan) text(part, text string) bool {
+	if s.stopped.Load() {
+		return true
+	}
+	fs := s.p.scan.Scan(part, text)
+	if len(fs) == 0 {
+		return false
+	}
+	s.mu.Lock()
+	s.findings = append(s.findings, fs...)
+	s.mu.Unlock()
+	if s.blocking {
+		s.stopped.Store(true)
+	}
+	return s.blocking
+}
+
+func (s *bodyScan) add(fs []dlp.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.findings = append(s.findings, fs...)
+	s.mu.Unlock()
+	if s.blocking {
+		s.stopped.Store(true)
+	}
+}
+
+// run runs the tasks on scanLanes goroutines, in order.
+func (s *bodyScan) run(tasks []func()) {
+	next := make(chan func())
+	var wg sync.WaitGroup
+	for range min(scanLanes(), len(tasks)) {
+		wg.Go(func() {
+			for t := range next {
+				if !s.stopped.Load() {
+					t()
+				}
+			}
+		})
+	}
+	for _, t := range tasks {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+}
+
+// segmentWriter scans a view as it is written, a segment at a time, each
+// segment led by the last segmentOverlap bytes of the one before; once the
+// scan is over, what is written is dropped.
+type segmentWriter struct {
+	s     *bodyScan
+	part  string
+	buf   []byte
+	fresh int // bytes of buf not scanned yet
+}
+
+func newSegmentWriter(s *bodyScan, part string) *segmentWriter {
+	return &segmentWriter{s: s, part: part, buf: make([]byte, 0, segmentOverlap+bodySegment)}
+}
+
+func (w *segmentWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		k := min(cap(w.buf)-len(w.buf), len(b))
+		w.buf = append(w.buf, b[:k]...)
+		w.fresh += k
+		b = b[k:]
+		if len(w.buf) == cap(w.buf) {
+			w.flush()
+		}
+	}
+	return n, nil
+}
+
+func (w *segmentWriter) WriteString(s string) (int, error) {
+	return w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+func (w *segmentWriter) WriteByte(c byte) error {
+	w.buf = append(w.buf, c)
+	w.fresh++
+	if len(w.buf) == cap(w.buf) {
+		w.flush()
+	}
+	return nil
+}
+
+// flush scans what is buffered and keeps its last segmentOverlap bytes.
+func (w *segmentWriter) flush() {
+	if w.fresh == 0 {
+		return
+	}
+	if !w.s.text(w.part, unsafe.String(unsafe.SliceData(w.buf), len(w.buf))) {
+		// The scan keeps nothing of the text it read (findings hold no
+		// text): the buffer is reused.
+		w.buf = w.buf[:copy(w.buf, w.buf[max(0, len(w.buf)-segmentOverlap):])]
+	} else {
+		w.buf = w.buf[:0]
+	}
+	w.fresh = 0
+}
+
+// scanSegmented scans a body a segment at a time (see bodySegment): its
+// raw text always, and its view by the declared type, as inspect does
+// for a body scanned whole: for a body that looks like JSON, the JSON
+// view (jsonView); otherwise what the scanner's ScanBody reads, a form's
+// fields and a multipart body's parts, each part by its own type. The
+// values the split-secret window joins go to join.
+func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) []dlp.Finding {
+	s := &bodyScan{p: p, blocking: p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn"}
+	var tasks []func()
+	if startsJSONView(raw) {
+		tasks = append(tasks, func() {
+			w := newSegmentWriter(s, "body (json)")
+			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) })
+			w.flush()
+		})
+	} else if view := s.structure(contentType, raw, join, 0); view != nil {
+		tasks = append(tasks, view)
+	}
+	tasks = append(tasks, rawTasks(s, "body", raw)...)
+	s.run(tasks)
+	join.add("body", unsafe.String(unsafe.SliceData(raw), len(raw)))
+	return s.findings
+}
+
+// rawTasks are the scans of the segments of raw as part.
+func rawTasks(s *bodyScan, part string, raw []byte) []func() {
+	text := unsafe.String(unsafe.SliceData(raw), len(raw))
+	var tasks []func()
+	segments(len(text), func(lo, hi int) {
+		tasks = append(tasks, func() { s.text(part, text[lo:hi]) })
+	})
+	return tasks
+}
+
+// structure returns the task that reads what the scanner's ScanBody reads
+// in a body of contentType beside its raw text (nil: nothing): a form's
+// keys and values, a multipart body's field names and parts. It runs
+// on one lane, segmenting what it writes.
+func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, depth int) func() {
+	mt, params, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		return func() {
+			w := newSegmentWriter(s, "body (form)")
+			formView(w, raw, func(k, v string) { join.add("form/"+k, v) })
+			w.flush()
+		}
+	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
+		return func() { s.multipart(raw, params["boundary"], depth) }
+	}
+	return nil
+}
+
+// multipart reads the parts of a multipart body as the scanner's
+// ScanBody does: each field's name and file name, and each part by its
+// own type, a part over segmentBytes a segment at a time.
+func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
+	mr := multipart.NewReader(bytes.NewReader(raw), boundary)
+	for !s.stopped.Load() {
+		part, err := mr.NextPart()
+		if err != nil {
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(part, dlp.MaxBody))
+		if err != nil {
+			return
+		}
+		s.text("body (multipart field name)", part.FormName()+"\n"+part.FileName())
+		ct := part.Header.Get("Content-Type")
+		if len(data) <= segmentBytes {
+			fs, err := s.p.scan.ScanBody(ct, data)
+			if err != nil {
+				fs = []dlp.Finding{{Rule: err.Error(), Part: "body"}}
+			}
+			s.add(fs)
+			continue
+		}
+		// A large part: its raw text, and what ScanBody would read in it
+		// (a JSON part's view beside its raw text, which ScanBody skips
+		// when the part is valid JSON).
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt == "application/json" || strings.HasSuffix(mt, "+json") || startsJSONView(data) && json.Valid(data) {
+			w := newSegmentWriter(s, "body (json)")
+			jsonViewTo(w, data, nil)
+			w.flush()
+		} else if view := s.structure(ct, data, nil, depth+1); view != nil {
+			view()
+		}
+		for _, t := range rawTasks(s, "body", data) {
+			if s.stopped.Load() {
+				return
+			}
+			t()
+		}
+	}
+}
+
+// formView writes the keys and values of a form body, each on a line of
+// its own, and gives each pair to emit: the scanner's form reading
+// (url.ParseQuery's fields), written pair by pair as they come instead of
+// from a map of all of them. A pair that does not decode is skipped (its
+// raw text is read anyway).
+func formView(w *segmentWriter, raw []byte, emit func(k, v string)) {
+	text := unsafe.String(unsafe.SliceData(raw), len(raw))
+	for kv := range strings.SplitSeq(text, "&") {
+		if kv == "" || strings.Contains(kv, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		_, _ = w.WriteString(k)
+		_ = w.WriteByte('\n')
+		_, _ = w.WriteString(v)
+		_ = w.WriteByte('\n')
+		emit(k, v)
+	}
+}
+
+// judgeFindings ends inspect for a segmented body: the values joined to
+// what recently went to the same host, then the verdict.
+func (p *Proxy) judgeFindings(host string, findings []dlp.Finding, join *valueJoin) verdict {
+	if len(findings) == 0 && p.split != nil {
+		if f, ok := p.split.check(host, join.values()); ok {
+			findings = append(findings, f)
+		}
+	}
+	if len(findings) > 0 {
+		if p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn" {
+			return verdict{dlp: &findings[0]}
+		}
+		for _, f := range findings {
+			p.log.Warn("dlp finding (not blocking: audit/warn)", "host", logsafe.Host(host), "finding", f.String())
+		}
+	}
+	return verdict{}
+}
+
+// reuseSegment is the buffer inspectSegments reads a streamed decoding's
+// later segments into: the first segment's own memory when it is large
+// enough (its bytes are scanned before the buffer is written, and the
+// overlap is moved to its start first), so a streamed body holds one
+// segment, not two.
+func reuseSegment(first []byte) []byte {
+	if cap(first) >= segmentOverlap+segmentBytes {
+		return first[:segmentOverlap+segmentBytes]
+	}
+	return make([]byte, segmentOverlap+segmentBytes)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -24,8 +25,9 @@ const (
 	// DefaultBufferBudget bounds the memory all requests and WebSocket
 	// messages in flight may hold together: what they buffer, and while
 	// they are scanned scanFactor times the scanned bytes for the scanner's
-	// working copies. Two 10 MiB uploads are scanned at once; more wait
-	// their turn. A request that cannot get its share within BudgetWait is
+	// working copies (of a body over segmentBytes, of the segments being
+	// scanned). Three 10 MiB uploads are scanned at once; more wait their
+	// turn. A request that cannot get its share within BudgetWait is
 	// refused with 503 rather than growing the heap.
 	DefaultBufferBudget = 80 << 20
 	// DefaultBudgetWait is how long a request waits for buffer budget.
@@ -54,7 +56,7 @@ const (
 	// its scan; past DefaultMaxDecoded the request is refused with 413
 	// and a "blocked:" body naming the limit.
 	DefaultMaxDecoded = 256 << 20
-	segmentBytes      = 4 << 20
+	segmentBytes      = 2 << 20
 	segmentOverlap    = 64 << 10
 	// budgetStep is the unit in which bodies of unknown length acquire
 	// budget while they are read.
@@ -143,6 +145,7 @@ func (l *lease) unref() {
 	l.refs--
 	if l.refs == 0 && l.held > 0 {
 		l.sem.Release(l.held)
+		leased(-l.held)
 		l.held = 0
 	}
 }
@@ -170,6 +173,7 @@ func (l *lease) grow(ctx context.Context, total int64) error {
 	l.mu.Lock()
 	l.held = total
 	l.mu.Unlock()
+	leased(need)
 	return nil
 }
 
@@ -205,16 +209,76 @@ func withinBudget[T any](ctx context.Context, lim Limits, n int, l *lease, scan 
 func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
 
 // softMemoryLimit is the Go runtime's soft heap limit pipelock sets for
-// itself: the buffer budget plus room for the scanner's working copies.
-// Without it the collector lets the heap reach twice the live bytes before
-// it runs, which is what pushed RSS far past the buffered bodies.
+// itself while it starts, and the most it sets later: the buffer budget
+// plus room for the scanner's working copies. Without it the collector
+// lets the heap reach twice the live bytes before it runs, which is what
+// pushed RSS far past the buffered bodies.
 const softMemoryLimit = 112 << 20
+
+// Once started (followBudget), the limit follows the buffer budget in use:
+// what the idle daemon held, plus idleRoom, plus half as much again as
+// the requests in flight hold (a lease counts a body and its scan's
+// working memory), at least minMemoryLimit and at most softMemoryLimit. One 10 MiB upload is then
+// collected close to what it holds instead of up to softMemoryLimit, and
+// several at once stay under the same ceiling as before. The half is room
+// for what a lease does not count (the values the split-secret window
+// joins, a decoder's state), so the collector does not run constantly.
+const idleRoom = 8 << 20
+
+// minMemoryLimit is the least the limit follows down to: what no lease
+// counts (connections, TLS state, headers, streamed responses) has this
+// much room however little is leased, so many small requests at once do
+// not make the collector run without pause (a live heap over the limit
+// would). Below it, the heap is GOGC's alone.
+const minMemoryLimit = 48 << 20
+
+// memLimit is the process-wide state of the limit that follows the
+// budget; every Proxy's leases add to it (a reload builds a new one).
+var memLimit struct {
+	mu     sync.Mutex
+	follow bool
+	base   int64 // the runtime's memory when the daemon was idle
+	leased int64
+}
 
 // setMemoryLimit applies softMemoryLimit unless GOMEMLIMIT says otherwise.
 func setMemoryLimit(lookup func(string) (string, bool)) {
 	if _, ok := lookup("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
+}
+
+// followBudget makes the soft limit follow the budget in use (unless
+// GOMEMLIMIT sets it), from the memory the runtime holds now.
+func followBudget(lookup func(string) (string, bool)) {
+	if _, ok := lookup("GOMEMLIMIT"); ok {
+		return
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	memLimit.follow = true
+	memLimit.base = int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+	applyLimit()
+}
+
+// leased adds delta bytes to the budget in use.
+func leased(delta int64) {
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	memLimit.leased += delta
+	if memLimit.follow {
+		applyLimit()
+	}
+}
+
+func applyLimit() { debug.SetMemoryLimit(memoryLimitFor(memLimit.base, memLimit.leased)) }
+
+// memoryLimitFor is the soft limit for an idle memory of base bytes and
+// leased bytes of budget in use.
+func memoryLimitFor(base, leased int64) int64 {
+	return min(softMemoryLimit, max(minMemoryLimit, base+idleRoom+leased+leased/2))
 }
 
 // dropStartupGarbage returns the memory that loading the rules left behind

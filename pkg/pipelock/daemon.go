@@ -189,6 +189,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer func() { _ = live.Close() }()
 	dropStartupGarbage()
+	followBudget(os.LookupEnv)
 	if cl, err := net.Listen("unix", ControlAddr(os.LookupEnv)); err != nil {
 		// Serving matters more than reporting: the host CLI then says it
 		// cannot confirm a reload.

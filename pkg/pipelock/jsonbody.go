@@ -1,10 +1,12 @@
 package pipelock
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds nesting the view tracks; deeper containers are still
@@ -20,15 +22,29 @@ const maxJSONDepth = 256
 // The walk is a single linear pass that tolerates malformed input: it
 // never fails, it writes what it could read.
 func jsonView(body []byte, emit func(key, value string)) (string, bool) {
-	i := 0
-	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') {
-		i++
-	}
-	if i == len(body) || body[i] != '{' && body[i] != '[' {
+	if !startsJSONView(body) {
 		return "", false
 	}
 	var b strings.Builder
 	b.Grow(len(body) + len(body)/4)
+	jsonViewTo(&b, body, emit)
+	return b.String(), true
+}
+
+// viewWriter is where jsonViewTo writes: a strings.Builder, or a
+// segmentWriter that scans the view as it is written.
+type viewWriter interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
+
+// jsonViewTo is jsonView writing to b, for a body that starts like JSON.
+// The strings it passes to emit may share memory with body (a string
+// without escapes is not copied): emit must copy what it keeps.
+func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
+	var scratch []byte
+	i := 0
 	var stack []bool // true: object
 	expectKey := false
 	key := ""
@@ -66,7 +82,7 @@ func jsonView(body []byte, emit func(key, value string)) (string, bool) {
 			}
 			b.WriteString(key)
 			b.WriteString(" = ")
-			b.WriteString(strconv.Quote(s))
+			writeQuoted(b, s, &scratch)
 			b.WriteByte('\n')
 			if emit != nil {
 				emit(key, s)
@@ -88,7 +104,36 @@ func jsonView(body []byte, emit func(key, value string)) (string, bool) {
 			i = j
 		}
 	}
-	return b.String(), true
+}
+
+// writeQuoted writes strconv.Quote(s) without making it whole: a long
+// value (a base64 file inside JSON) is quoted in pieces cut before a
+// byte that starts a rune, which quote exactly as the whole does
+// (strconv quotes rune by rune, an invalid byte on its own). A run of
+// printable ASCII without quote or backslash is its own quoting and is
+// written as it is. scratch is reused from call to call.
+func writeQuoted(b viewWriter, s string, scratch *[]byte) {
+	_ = b.WriteByte('"')
+	for len(s) > 0 {
+		plain := 0
+		for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
+			plain++
+		}
+		if plain > 0 {
+			_, _ = b.WriteString(s[:plain])
+			s = s[plain:]
+			continue
+		}
+		n := min(len(s), 1<<10)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n++
+		}
+		q := strconv.AppendQuote((*scratch)[:0], s[:n])
+		_, _ = b.Write(q[1 : len(q)-1])
+		*scratch = q
+		s = s[n:]
+	}
+	_ = b.WriteByte('"')
 }
 
 // jsonString decodes the string starting at b[0] == '"' and returns it with
@@ -100,7 +145,8 @@ func jsonString(b []byte) (string, int) {
 		i++
 	}
 	if i < len(b) && b[i] == '"' {
-		return string(b[start:i]), i + 1
+		// In place: the body outlives every use of the view's strings.
+		return unsafe.String(unsafe.SliceData(b[start:i]), i-start), i + 1
 	}
 	var out []byte
 	out = append(out, b[start:i]...)

@@ -391,14 +391,7 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		return
 	}
 	if len(body.decoded) > 0 {
-		// The raw body, its decoding if it is not the raw body, and the
-		// scan's working memory (a streamed body holds its segment's
-		// share already).
-		need := int64(len(body.raw)) + scanFactor*int64(len(body.decoded))
-		if body.compressed {
-			need += int64(len(body.decoded))
-		}
-		if err := l.grow(ctx, need); err != nil {
+		if err := l.grow(ctx, body.scanNeed(r.Header.Get("Content-Type"))); err != nil {
 			body.close()
 			p.refuse(w, r, host, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err))
 			return
@@ -509,6 +502,14 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	if body.stream != nil {
 		return p.inspectSegments(r, host, body, findings, vals)
 	}
+	if body.segmented {
+		join := p.split.newJoin()
+		for _, v := range vals {
+			join.add(v.slot, v.text)
+		}
+		findings = append(findings, p.scanSegmented(r.Header.Get("Content-Type"), body.decoded, join)...)
+		return p.judgeFindings(host, findings, join)
+	}
 	if len(body.decoded) > 0 {
 		// The raw text, always; then the structured views.
 		jsonText, isJSON = jsonView(body.decoded, func(k, v string) {
@@ -576,7 +577,7 @@ func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, 
 	ct := r.Header.Get("Content-Type")
 	seg := body.decoded
 	rpc := isJSONRPC(seg)
-	buf := make([]byte, segmentOverlap+segmentBytes)
+	buf := reuseSegment(body.decoded)
 	total := int64(len(seg))
 	var v verdict
 	for {

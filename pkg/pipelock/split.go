@@ -206,49 +206,84 @@ func urlValues(u *url.URL) []slotValue {
 // and only the first and last keep bytes of a value are kept — its middle
 // was scanned with the request — so nothing large is copied.
 func (w *splitWindow) joinAll(vals []slotValue) []slotValue {
+	j := w.newJoin()
+	for _, v := range vals {
+		j.add(v.slot, v.text)
+	}
+	return j.values()
+}
+
+// valueJoin is joinAll taking the values one at a time, as a body's
+// parser gives them: it keeps only the ends of each, so the values of a
+// large body are never all held at once. The zero of *valueJoin (no
+// window) takes nothing.
+type valueJoin struct {
+	keep   int
+	bySlot map[string]*valueEnds
+	order  []string
+	all    strings.Builder
+	n      int
+}
+
+type valueEnds struct{ head, tail string }
+
+func (w *splitWindow) newJoin() *valueJoin {
 	if w == nil {
 		return nil
 	}
-	type ends struct{ head, tail string }
-	cut := func(t string) ends {
-		if len(t) > w.keep {
-			return ends{t[:w.keep], t[len(t)-w.keep:]}
-		}
-		return ends{t, t}
+	return &valueJoin{keep: w.keep, bySlot: map[string]*valueEnds{}}
+}
+
+// cut is the first and last keep bytes of t; they are copied when t is
+// longer (t may be a large body, or share a body's memory).
+func (j *valueJoin) cut(t string) valueEnds {
+	if len(t) > j.keep {
+		return valueEnds{strings.Clone(t[:j.keep]), strings.Clone(t[len(t)-j.keep:])}
 	}
-	bySlot := map[string]*ends{}
-	var order []string
-	var all strings.Builder
-	for _, v := range vals {
-		slot := v.slot
-		if len(slot) > 64 {
-			slot = slot[:64]
-		}
-		e := cut(v.text)
-		if len(vals) <= 64 {
-			all.WriteString(e.head)
-			if e.tail != e.head {
-				all.WriteString(e.tail)
-			}
-		}
-		if x := bySlot[slot]; x != nil {
-			x.tail = e.tail
-			continue
-		}
-		bySlot[slot] = &e
-		order = append(order, slot)
+	return valueEnds{t, t}
+}
+
+func (j *valueJoin) add(slot, text string) {
+	if j == nil {
+		return
 	}
-	out := make([]slotValue, 0, len(order)+1)
-	for _, slot := range order {
-		e := bySlot[slot]
+	if len(slot) > 64 {
+		slot = slot[:64]
+	}
+	e := j.cut(text)
+	// The slot of everything is written while there are at most 64
+	// values (more would make it a run of unrelated ends).
+	if j.n++; j.n <= 64 {
+		j.all.WriteString(e.head)
+		if e.tail != e.head {
+			j.all.WriteString(e.tail)
+		}
+	}
+	if x := j.bySlot[slot]; x != nil {
+		x.tail = e.tail
+		return
+	}
+	slot = strings.Clone(slot)
+	j.bySlot[slot] = &e
+	j.order = append(j.order, slot)
+}
+
+// values are the joined values for check.
+func (j *valueJoin) values() []slotValue {
+	if j == nil {
+		return nil
+	}
+	out := make([]slotValue, 0, len(j.order)+1)
+	for _, slot := range j.order {
+		e := j.bySlot[slot]
 		t := e.head
 		if e.tail != e.head {
 			t = e.head + "\x00" + e.tail
 		}
 		out = append(out, slotValue{slot: slot, text: t})
 	}
-	if all.Len() > 0 {
-		e := cut(all.String())
+	if j.n <= 64 && j.all.Len() > 0 {
+		e := j.cut(j.all.String())
 		t := e.head
 		if e.tail != e.head {
 			t = e.head + "\x00" + e.tail
