@@ -1,6 +1,7 @@
 package pipelock
 
 import (
+	"crypto/sha256"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,6 +35,12 @@ const (
 type splitSlot struct {
 	tail []byte
 	at   time.Time
+	// clean is the SHA-256 of this slot's last join that scanned clean:
+	// the same join again (a header sent with the same value on every
+	// request, once the tail has filled with it) is not scanned again. The
+	// window belongs to one configuration's scanner, so a verdict cannot
+	// outlive the known secrets it was made with.
+	clean [sha256.Size]byte
 }
 
 type splitHost struct {
@@ -88,6 +95,8 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 		h = nil
 	}
 	var parts []dlp.Part
+	var sums [][sha256.Size]byte
+	var scanned []*splitSlot
 	for _, v := range vals {
 		if h == nil {
 			break
@@ -100,13 +109,22 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 		if len(head) > w.keep {
 			head = head[:w.keep]
 		}
-		parts = append(parts, dlp.Part{Name: "split " + v.slot, Text: string(s.tail) + head})
+		text := string(s.tail) + head
+		sum := sha256.Sum256([]byte(text))
+		if sum == s.clean {
+			continue
+		}
+		parts = append(parts, dlp.Part{Name: "split " + v.slot, Text: text})
+		sums, scanned = append(sums, sum), append(scanned, s)
 	}
 	if len(parts) > 0 {
 		if fs := w.scan.ScanParts(parts); len(fs) > 0 {
 			f := fs[0]
 			f.Part = "pieces sent to this host within " + w.ttl.String() + " (" + f.Part + ")"
 			return f, true
+		}
+		for i, s := range scanned {
+			s.clean = sums[i]
 		}
 	}
 	if h == nil {
