@@ -163,7 +163,7 @@ func BenchmarkSidecarUploadClass(b *testing.B) {
 	s := startSidecarPipelock(b)
 	for _, class := range benchload.BodyClasses {
 		for _, n := range []int{1, 4} {
-			if n == 4 && class != "json" && class != "text" && class != "code" {
+			if n == 4 && class != "json" && class != "text" && class != "code" && class != "form" {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/x%d", class, n), func(b *testing.B) {

@@ -327,8 +327,14 @@ func (b requestBody) scanNeed(contentType string) int64 {
 	}
 	if b.segmented {
 		need = int64(len(b.raw)) + segmentedBudget()
-		if mt, _, _ := mime.ParseMediaType(contentType); strings.HasPrefix(mt, "multipart/") {
+		switch mt, _, _ := mime.ParseMediaType(contentType); {
+		case strings.HasPrefix(mt, "multipart/"):
 			need += int64(len(b.raw))
+		case mt == "application/x-www-form-urlencoded":
+			// The split-secret window keeps the ends of every field,
+			// one slot each: for a form of short fields, about the
+			// form twice over.
+			need += 2 * int64(len(b.raw))
 		}
 	}
 	return need
