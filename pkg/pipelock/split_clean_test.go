@@ -38,3 +38,17 @@ func TestSplitWindowCleanJoinsStillCatchAPieceAfterThem(t *testing.T) {
 	_, hit = w.check("api.example.com", []slotValue{{slot: "header User-Agent", text: secret[half:]}})
 	assert.Assert(t, hit, "a piece after remembered-clean joins")
 }
+
+// TestSplitWindowJoinsNoCardNumber: numbers sent one per request in the
+// same path segment (ids, page numbers) join into a digit run; one that
+// passes Luhn's check is not a card the agent sent, and is not refused.
+func TestSplitWindowJoinsNoCardNumber(t *testing.T) {
+	fp, err := secretfp.Of("STRIPE", "sk_live_9fK2pQ7xLm3vR8tZ4wY6nB1c")
+	assert.NilError(t, err)
+	w, err := newSplitWindow([]secretfp.Fingerprint{fp})
+	assert.NilError(t, err)
+	for _, id := range []string{"4111", "1111", "1111", "1111", "4242", "4242", "4242", "4242"} {
+		f, hit := w.check("api.example.com", []slotValue{{slot: "path/2", text: id}})
+		assert.Assert(t, !hit, "refused: %v", f)
+	}
+}
