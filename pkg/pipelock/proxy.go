@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -530,13 +529,11 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 				return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
 			}
 			if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
-				if q, err := url.ParseQuery(bodyText); err == nil {
-					for k, vs := range q {
-						for _, v := range vs {
-							vals = append(vals, slotValue{slot: "form/" + k, text: v})
-						}
-					}
-				}
+				// The fields the scanner read (a ';' or a bad escape
+				// made url.ParseQuery drop them all).
+				dlp.FormFields(bodyText, func(k, v string) {
+					vals = append(vals, slotValue{slot: "form/" + k, text: v})
+				})
 			}
 		}
 		findings = append(findings, fs...)
