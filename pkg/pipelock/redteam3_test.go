@@ -2,6 +2,7 @@ package pipelock
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -52,4 +53,87 @@ func TestRedteam3SegmentedForm(t *testing.T) {
 	}
 	_ = fmt.Sprint
 	_ = strings.Repeat
+}
+
+// A base64 run far longer than the overlap, decoding to prose with a
+// secret in its middle past the first segment, at every alignment of
+// the run against the segment starts, bare and inside a JSON string.
+func TestRedteam3SegmentedLongBase64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	for sname, secret := range map[string]string{
+		"aws":   "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD\n",
+		"known": " " + secrets["GENERIC"] + " ",
+		"pem":   pemKey(),
+	} {
+		plain := around(prose(3<<20), secret, 2*bodySegment+bodySegment/3)
+		b64 := base64.StdEncoding.EncodeToString(plain)
+		for lead := range 4 {
+			pad := strings.Repeat("x", lead)
+			for kind, build := range map[string]func() (string, []byte){
+				"text": func() (string, []byte) { return "text/plain", []byte(pad + " " + b64) },
+				"json": func() (string, []byte) {
+					return "application/json", []byte(`{"a":"` + pad + `","f":"` + b64 + `"}`)
+				},
+			} {
+				ct, body := build()
+				seg, whole := inspectBoth(t, e, ct, body)
+				t.Logf("%s/%s/lead %d: segmented %v whole %v", sname, kind, lead, seg, whole)
+				if whole {
+					assert.Check(t, seg, "%s/%s/lead %d: found whole, missed in segments", sname, kind, lead)
+				}
+			}
+		}
+	}
+}
+
+// A known secret split over two large (segmented) bodies to one host:
+// in a JSON field, in a form field beside a stray ';', at the end of one
+// raw body and the start of the next; and in a small form whose ';'
+// made url.ParseQuery drop its fields from the window.
+func TestRedteam3SplitSegmented(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	s := secrets["PASSPHRASE"]
+	pad := string(bytes.ReplaceAll(prose(3<<20), []byte("\n"), []byte(" ")))
+	formPad := strings.ReplaceAll(pad, " ", "+")
+	cases := map[string][2]func(piece string) (string, string){
+		"json field (large)": {
+			func(p string) (string, string) { return "application/json", `{"d":"` + p + `","pad":"` + pad + `"}` },
+			func(p string) (string, string) { return "application/json", `{"pad":"` + pad + `","d":"` + p + `"}` },
+		},
+		"form field with ';' (large)": {
+			func(p string) (string, string) {
+				return "application/x-www-form-urlencoded", "pad=" + formPad + "&x=;&d=" + p
+			},
+			func(p string) (string, string) {
+				return "application/x-www-form-urlencoded", "d=" + p + "&x=;&pad=" + formPad
+			},
+		},
+		"form field with ';' (small)": {
+			func(p string) (string, string) { return "application/x-www-form-urlencoded", "a=1;&d=" + p },
+			func(p string) (string, string) { return "application/x-www-form-urlencoded", "d=" + p + "&a=2;" },
+		},
+		"raw body ends (large)": {
+			func(p string) (string, string) { return "text/plain", pad + " " + p },
+			func(p string) (string, string) { return "text/plain", p + " " + pad },
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			for i, piece := range []string{s[:20], s[20:]} {
+				ct, body := mk[i](piece)
+				r := e.post([]byte(body), "Content-Type", ct)
+				if i == 1 {
+					assert.Equal(t, r.status, 403, "the second piece went out")
+				} else {
+					assert.Equal(t, r.status, 200, r.body)
+				}
+			}
+		})
+	}
 }
