@@ -436,6 +436,20 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, host string, rf *
 	p.answer(w, r, host, rf.status, rf.reason, rf.msg)
 }
 
+// queryFormText is a query's fields as the scanner reads a form body's:
+// each name and value on a line of its own, unescaped (dlp.FormFields).
+func queryFormText(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	dlp.FormFields(q, func(k, v string) {
+		b.WriteString(k)
+		b.WriteByte('\n')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	})
+	return b.String()
+}
+
 // sensitiveHeader is the "sensitive" header_mode's selection.
 func sensitiveHeader(name string) bool {
 	n := strings.ToLower(name)
@@ -466,6 +480,14 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
 	if r.URL.RawQuery != "" {
 		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
+		if strings.IndexByte(r.URL.RawQuery, '+') >= 0 {
+			// A query string is a form: its '+' is a space, which the
+			// percent reading leaves a '+' (base64 holds '+' too). Its
+			// fields are read as a form body's are, so a card, an IBAN
+			// or a key's armour written with '+' for its spaces is read
+			// as the server reads it.
+			parts = append(parts, dlp.Part{Name: "query (form)", Text: queryFormText(r.URL.RawQuery)})
+		}
 	}
 	vals := urlValues(r.URL)
 	bs := p.cfg.RequestBodyScanning

@@ -2,7 +2,11 @@ package pipelock
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"net/url"
 	"strings"
@@ -135,5 +139,48 @@ func TestRedteam3SplitSegmented(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A real RSA key written as a form writes it ('+' for spaces, escapes
+// for the rest), sent where the scanner does not read a form: a query
+// value, a body labelled text/plain or without a type.
+func TestRedteam3FormEncodedKeyOutsideForms(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	assert.NilError(t, err)
+	key := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+	e := newEnv(t, nil)
+	enc := url.QueryEscape(key)
+	r := e.get("https://allowed.example.com/c?k=" + enc)
+	assert.Check(t, r.status == 403, "query: %d", r.status)
+	for _, ct := range []string{"text/plain", "application/octet-stream", ""} {
+		r := e.post([]byte("k="+enc), "Content-Type", ct)
+		assert.Check(t, r.status == 403, "body %q: %d", ct, r.status)
+	}
+	r = e.post([]byte(strings.ReplaceAll(key, " ", "+")), "Content-Type", "text/plain")
+	assert.Check(t, r.status == 403, "'+' for spaces: %d", r.status)
+}
+
+// A query string is a form: a card number, an IBAN or a key's armour
+// with '+' for its spaces is refused as with the spaces; a query of
+// ordinary '+'-joined words (a search) passes.
+func TestRedteam3QueryPlusForSpace(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, q := range []string{
+		"q=4111+1111+1111+1111",
+		"q=GB82+WEST+1234+5698+7654+32",
+		"iban=DE89+3704+0044+0532+0130+00",
+	} {
+		r := e.get("https://allowed.example.com/c?" + q)
+		assert.Check(t, r.status == 403, "%s: %d", q, r.status)
+	}
+	for _, q := range []string{
+		"q=how+to+parse+a+pem+file+in+go&page=2",
+		"q=order+4111+items+for+1111+euros",
+		"tags=go+pem+parsing&sort=new+first",
+		"text=card+ending+in+1111+expires+12%2F27",
+	} {
+		r := e.get("https://allowed.example.com/c?" + q)
+		assert.Check(t, r.status == 200, "%s: %d %s", q, r.status, r.body)
 	}
 }
