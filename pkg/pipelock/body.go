@@ -483,7 +483,11 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) [
 			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) })
 			w.flush()
 		})
-	} else if view := s.structure(contentType, raw, join, 0); view != nil {
+	}
+	// A form or multipart body is read by its type even when it starts
+	// like JSON ('{' the name of its first field), as inspect reads one
+	// scanned whole.
+	if view := s.structure(contentType, raw, join, 0); view != nil {
 		tasks = append(tasks, view)
 	}
 	tasks = append(tasks, rawTasks(s, "body", raw)...)

@@ -238,3 +238,22 @@ func TestRedteam3Open(t *testing.T) {
 		}
 	}
 }
+
+// A form body that starts like JSON ('{' as its first field's name) is
+// still read as a form: the server reads it so.
+func TestRedteam3FormStartingLikeJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, body := range []string{
+		"{=1&card=4111+1111+1111+1111",
+		"[=1&iban=GB82+WEST+1234+5698+7654+32",
+	} {
+		r := e.post([]byte(body), "Content-Type", "application/x-www-form-urlencoded")
+		assert.Check(t, r.status == 403, "%s: %d", body, r.status)
+	}
+	if testing.Short() {
+		return
+	}
+	ct := "application/x-www-form-urlencoded"
+	body := append([]byte("{=1&"), formBody("card=4111+1111+1111+1111")...)
+	assert.Check(t, segmentedBlocks(t, e, ct, body), "large form starting like JSON")
+}
