@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base32"
 	"encoding/pem"
 	"net/url"
 	"strings"
@@ -38,5 +39,18 @@ func TestRedteam3FormEncodedPrivateKey(t *testing.T) {
 		"q=-----BEGIN+RSA+PRIVATE+KEY-----&page=2",
 	} {
 		assert.Check(t, len(s.Scan("query", text)) == 0, text)
+	}
+}
+
+// A text that starts inside a base32 run (a segment of a large body, cut
+// anywhere) is read at every alignment of that run.
+func TestRedteam3Base32CutRun(t *testing.T) {
+	s, err := New(Options{})
+	assert.NilError(t, err)
+	enc := base32.StdEncoding.EncodeToString([]byte("some words before the key: aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD and after it"))
+	for off := range 8 {
+		for _, text := range []string{enc[off:], strings.ToLower(enc[off:]) + "\nmore text"} {
+			assert.Check(t, len(s.Scan("body", text)) > 0, "cut %d: %q", off, text[:16])
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -256,4 +258,25 @@ func TestRedteam3FormStartingLikeJSON(t *testing.T) {
 	ct := "application/x-www-form-urlencoded"
 	body := append([]byte("{=1&"), formBody("card=4111+1111+1111+1111")...)
 	assert.Check(t, segmentedBlocks(t, e, ct, body), "large form starting like JSON")
+}
+
+// A base32 (or hex) run far longer than the overlap, decoding to prose
+// with a secret past the first segment: a segment starts inside the run,
+// at any of its eight (two) alignments.
+func TestRedteam3SegmentedLongBase32(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	const secret = "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD\n"
+	b32 := base32.StdEncoding.EncodeToString(around(prose(3<<20), secret, 2*bodySegment+bodySegment/3))
+	hx := hex.EncodeToString(around(prose(3<<19), secret, 1<<20+bodySegment/4))
+	runs := map[string]string{"hex": hx, "base32 lower": strings.ToLower(b32)}
+	for lead := range 8 {
+		runs[fmt.Sprintf("base32/%d", lead)] = strings.Repeat("x", lead) + " " + b32
+	}
+	for name, body := range runs {
+		seg, whole := inspectBoth(t, e, "text/plain", []byte(body))
+		assert.Check(t, seg && whole, "%s: segmented %v, whole %v", name, seg, whole)
+	}
 }
