@@ -296,7 +296,12 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 			return false
 		})
 		if !stop && len(b64) >= 24 {
-			stop = base32Runs(b64, func(d string) bool { return (exact || holdsText(d)) && inner(EncBase32, d) })
+			// The run that starts the text may start inside a longer one
+			// (a segment of a large body): read at every alignment. (b64
+			// is a copy when its wrapped lines were joined: it starts the
+			// text when it starts as the text does.)
+			cut := strings.HasPrefix(s, b64[:min(len(b64), 8)])
+			stop = base32Runs(b64, cut, func(d string) bool { return (exact || holdsText(d)) && inner(EncBase32, d) })
 		}
 		return stop
 	})

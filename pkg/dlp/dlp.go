@@ -692,17 +692,28 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 func formText(body string) string {
 	var b strings.Builder
 	b.Grow(len(body) + 16)
+	FormFields(body, func(name, value string) {
+		b.WriteString(name)
+		b.WriteByte('\n')
+		b.WriteString(value)
+		b.WriteByte('\n')
+	})
+	return b.String()
+}
+
+// FormFields calls fn with each field of a form body, name and value
+// unescaped as formText reads them, in the order of the body. Whoever
+// reads a form's fields beside the scanner (pipelock's view of a large
+// form, written as it is read) reads the same fields: a field that
+// url.ParseQuery refuses (a ';', a bad escape) is read all the same.
+func FormFields(body string, fn func(name, value string)) {
 	for field := range strings.SplitSeq(body, "&") {
 		if field == "" {
 			continue
 		}
 		name, value, _ := strings.Cut(field, "=")
-		b.WriteString(formUnescape(name))
-		b.WriteByte('\n')
-		b.WriteString(formUnescape(value))
-		b.WriteByte('\n')
+		fn(formUnescape(name), formUnescape(value))
 	}
-	return b.String()
 }
 
 // formUnescape reads '+' as a space and undoes the valid %XX escapes

@@ -331,12 +331,18 @@ func despace(s string) (string, bool) {
 // base32Runs decodes runs of the base32 alphabet (either case, unpadded)
 // of at least 24 characters that mix letters and digits 2–7 (a DNS label
 // carrying data).
-func base32Runs(s string, emit func(string) bool) bool {
+//
+// cut: s may start inside a longer run (a segment of a large body, a
+// stretch of a text): the run it starts with is decoded at every
+// alignment, not only from its first character (a run is read from its
+// start; base64 and hex runs are read at all their alignments anyway).
+func base32Runs(s string, cut bool, emit func(string) bool) bool {
 	stop := false
 	// Encoders write base32 in one case; a run of one case and 2–7 is
 	// rare inside base64 or prose, so this pass stays cheap there.
 	for _, set := range []*byteSet{isB32Upper, isB32Lower} {
-		eachRun(s, set, 24, func(run string) bool {
+		eachRunAt(s, set, 24, func(start, end int) bool {
+			run := s[start:end]
 			digits := 0
 			for i := 0; i < len(run); i++ {
 				if run[i] >= '2' && run[i] <= '7' {
@@ -346,15 +352,21 @@ func base32Runs(s string, emit func(string) bool) bool {
 			if digits == 0 || digits == len(run) {
 				return false
 			}
-			up := strings.ToUpper(run)
-			up = up[:len(up)/8*8+b32Keep(len(up)%8)]
-			d, err := b32.DecodeString(up)
-			if err != nil || len(d) < minKnownLen {
-				return false
+			offs := 1
+			if cut && start == 0 {
+				offs = 8
 			}
-			if emit(string(d)) {
-				stop = true
-				return true
+			for off := range offs {
+				up := strings.ToUpper(run[off:])
+				up = up[:len(up)/8*8+b32Keep(len(up)%8)]
+				d, err := b32.DecodeString(up)
+				if err != nil || len(d) < minKnownLen {
+					continue
+				}
+				if emit(string(d)) {
+					stop = true
+					return true
+				}
 			}
 			return false
 		})

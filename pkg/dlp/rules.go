@@ -367,7 +367,7 @@ func (r *ruleScan) structurePass(text string) {
 	// finds which do (structureNeedles), where a search of the text per
 	// string would cost eleven.
 	m := structureNeedles(text)
-	if m&needlePrivateKey != 0 && (strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "private key")) {
+	if m&needlePrivateKey != 0 {
 		r.privateKeyBlock(text)
 	}
 	if m&needleOpenSSH != 0 && strings.Contains(text, "openssh-key-v1") {
@@ -448,7 +448,7 @@ func (r *ruleScan) structurePass(text string) {
 
 // The strings structurePass looks for, as bits of structureNeedles.
 const (
-	needlePrivateKey     = 1 << iota // PRIVATE KEY, private key
+	needlePrivateKey     = 1 << iota // PRIVATE KEY (or + or a tab for the space), private key
 	needleOpenSSH                    // openssh-key-v1
 	needleScheme                     // ://
 	needleSlack                      // hooks.slack.com/
@@ -463,7 +463,8 @@ var structureStrings = []struct {
 	s   string
 	bit uint16
 }{
-	{"PRIVATE KEY", needlePrivateKey}, {"private key", needlePrivateKey}, {"openssh-key-v1", needleOpenSSH}, {"://", needleScheme},
+	{"PRIVATE KEY", needlePrivateKey}, {"PRIVATE+KEY", needlePrivateKey}, {"PRIVATE\tKEY", needlePrivateKey}, {"private key", needlePrivateKey},
+	{"openssh-key-v1", needleOpenSSH}, {"://", needleScheme},
 	{"hooks.slack.com/", needleSlack}, {"AccountKey=", needleAccountKey}, {"SharedAccessKey=", needleShared}, {"SharedAccessSignature=", needleShared},
 	{"Q~", needleAzureAD}, {":AA", needleTelegram}, {`"service_account"`, needleServiceAccount},
 }
@@ -514,10 +515,7 @@ func (r *ruleScan) privateKeyBlock(text string) {
 		off = i + 5
 		end := min(len(text), i+80)
 		head := text[i:end]
-		k := strings.Index(head, "PRIVATE KEY")
-		if k < 0 {
-			k = strings.Index(head, "PRIVATE KEY BLOCK")
-		}
+		k := privateKeyWords(head)
 		if k < 0 {
 			continue
 		}
@@ -532,6 +530,25 @@ func (r *ruleScan) privateKeyBlock(text string) {
 		if n >= 120 {
 			r.hit("private-key")
 		}
+	}
+}
+
+// privateKeyWords is the index of "PRIVATE KEY" in head, or -1; a '+'
+// (a form's or a query's space: the percent reading leaves it a '+') or
+// a tab may stand for the space. A key written as a form writes it,
+// "-----BEGIN+RSA+PRIVATE+KEY-----%0AMIIE…", is a key however the body is
+// labelled, and a query string is a form.
+func privateKeyWords(head string) int {
+	for off := 0; ; {
+		k := strings.Index(head[off:], "PRIVATE")
+		if k < 0 {
+			return -1
+		}
+		k += off
+		if rest := head[k+len("PRIVATE"):]; len(rest) >= 4 && (rest[0] == ' ' || rest[0] == '+' || rest[0] == '\t') && rest[1:4] == "KEY" {
+			return k
+		}
+		off = k + 1
 	}
 }
 

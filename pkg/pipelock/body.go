@@ -14,7 +14,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -490,7 +489,11 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) [
 			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) })
 			w.flush()
 		})
-	} else if view := s.structure(contentType, raw, join, 0); view != nil {
+	}
+	// A form or multipart body is read by its type even when it starts
+	// like JSON ('{' the name of its first field), as inspect reads one
+	// scanned whole.
+	if view := s.structure(contentType, raw, join, 0); view != nil {
 		tasks = append(tasks, view)
 	}
 	tasks = append(tasks, rawTasks(s, "body", raw)...)
@@ -574,27 +577,19 @@ func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
 
 // formView writes the keys and values of a form body, each on a line of
 // its own, and gives each pair to emit: the scanner's form reading
-// (url.ParseQuery's fields), written pair by pair as they come instead of
-// from a map of all of them. A pair that does not decode is skipped (its
-// raw text is read anyway).
+// (dlp.FormFields, the fields formText writes), written pair by pair as
+// they come instead of as one text. A field url.ParseQuery refuses (a
+// ';', a bad escape) is read too: skipping it let a large form hide a
+// private key whose spaces the form wrote as '+' behind one stray byte.
 func formView(w *segmentWriter, raw []byte, emit func(k, v string)) {
 	text := unsafe.String(unsafe.SliceData(raw), len(raw))
-	for kv := range strings.SplitSeq(text, "&") {
-		if kv == "" || strings.Contains(kv, ";") {
-			continue
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		k, err1 := url.QueryUnescape(k)
-		v, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
-			continue
-		}
+	dlp.FormFields(text, func(k, v string) {
 		_, _ = w.WriteString(k)
 		_ = w.WriteByte('\n')
 		_, _ = w.WriteString(v)
 		_ = w.WriteByte('\n')
 		emit(k, v)
-	}
+	})
 }
 
 // judgeFindings ends inspect for a segmented body: the values joined to

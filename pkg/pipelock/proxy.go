@@ -20,11 +20,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -437,6 +437,21 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, host string, rf *
 	p.answer(w, r, host, rf.status, rf.reason, rf.msg)
 }
 
+// formFieldsText is a form's (or a query's) fields as the scanner reads a
+// form body's: each name and value on a line of its own, unescaped
+// (dlp.FormFields).
+func formFieldsText(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	dlp.FormFields(q, func(k, v string) {
+		b.WriteString(k)
+		b.WriteByte('\n')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	})
+	return b.String()
+}
+
 // sensitiveHeader is the "sensitive" header_mode's selection.
 func sensitiveHeader(name string) bool {
 	n := strings.ToLower(name)
@@ -467,6 +482,14 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
 	if r.URL.RawQuery != "" {
 		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
+		if strings.IndexByte(r.URL.RawQuery, '+') >= 0 {
+			// A query string is a form: its '+' is a space, which the
+			// percent reading leaves a '+' (base64 holds '+' too). Its
+			// fields are read as a form body's are, so a card, an IBAN
+			// or a key's armour written with '+' for its spaces is read
+			// as the server reads it.
+			parts = append(parts, dlp.Part{Name: "query (form)", Text: formFieldsText(r.URL.RawQuery)})
+		}
 	}
 	vals := urlValues(r.URL)
 	bs := p.cfg.RequestBodyScanning
@@ -521,23 +544,36 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		// copies the tails it keeps), and a copy would double the memory
 		// a large upload holds.
 		bodyText := unsafe.String(unsafe.SliceData(body.decoded), len(body.decoded))
+		ct := r.Header.Get("Content-Type")
+		mt, _, _ := mime.ParseMediaType(ct)
 		if isJSON {
 			fs = p.scan.Scan("body", bodyText)
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
+			// A form or multipart body that starts like JSON ('{' the
+			// name of its first field) is read by its type too: the
+			// server reads it so.
+			switch {
+			case mt == "application/x-www-form-urlencoded":
+				fs = append(fs, p.scan.Scan("body (form)", formFieldsText(bodyText))...)
+			case strings.HasPrefix(mt, "multipart/"):
+				more, err := p.scan.ScanBody(ct, body.decoded)
+				if err != nil {
+					return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
+				}
+				fs = append(fs, more...)
+			}
 		} else {
-			fs, err = p.scan.ScanBody(r.Header.Get("Content-Type"), body.decoded)
+			fs, err = p.scan.ScanBody(ct, body.decoded)
 			if err != nil {
 				return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
 			}
-			if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
-				if q, err := url.ParseQuery(bodyText); err == nil {
-					for k, vs := range q {
-						for _, v := range vs {
-							vals = append(vals, slotValue{slot: "form/" + k, text: v})
-						}
-					}
-				}
-			}
+		}
+		if mt == "application/x-www-form-urlencoded" {
+			// The fields the scanner read (a ';' or a bad escape
+			// made url.ParseQuery drop them all).
+			dlp.FormFields(bodyText, func(k, v string) {
+				vals = append(vals, slotValue{slot: "form/" + k, text: v})
+			})
 		}
 		findings = append(findings, fs...)
 		vals = append(vals, slotValue{slot: "body", text: bodyText})
