@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Red team of segmented scanning (a body over segmentBytes): each case is
@@ -216,19 +217,42 @@ func eventStreamInjection(t *testing.T, dripped bool) result {
 	return e.get("https://allowed.example.com/events")
 }
 
+// TestEventStreamDrippedInjectionHeld: injection dripped a byte per flush
+// into an event stream. Each byte is scanned with those before it; the
+// bytes of an incomplete event are held, so none of the injection reaches
+// the agent before the byte that completes the match cuts the stream. The
+// complete event before it was delivered.
+func TestEventStreamDrippedInjectionHeld(t *testing.T) {
+	r := eventStreamInjection(t, true)
+	assert.Check(t, is.Contains(r.body, "data: one"), "the complete event before it: %q", r.body)
+	assert.Check(t, !strings.Contains(r.body, "Ignore"), "dripped injection delivered: %q", r.body)
+}
+
+func TestLastEventEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"data: a", 0},
+		{"data: a\n", 0},
+		{"data: a\n\n", 9},
+		{"data: a\r\n\r\n", 11},
+		{"data: a\r\rdata: b", 9},
+		{"data: a\n\ndata: b\n\ndata: c", 18},
+		{"data: a\r\n\ndata: b", 10},
+		{"\n\n", 2},
+	} {
+		assert.Equal(t, lastEventEnd([]byte(tc.in)), tc.want, "%q", tc.in)
+	}
+}
+
 // TestRedteam3Open: bypasses found and not fixed here (as on main);
 // run with CLAUDE_BOTTLE_REDTEAM_OPEN=1.
 func TestRedteam3Open(t *testing.T) {
 	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
 		t.Skip("open bypasses: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
 	}
-	// Injection dripped a byte per flush into an event stream: each byte
-	// is scanned with those before it, but every byte before the one that
-	// completes a match has gone out (the stream is then cut, so an
-	// EventSource client drops the unfinished event; a reader of the raw
-	// stream has read it).
-	r := eventStreamInjection(t, true)
-	assert.Check(t, !strings.Contains(r.body, "Ignore previous instructio"), "dripped injection delivered: %q", r.body)
 	// A card number or an IBAN written as a form writes it ('+' for its
 	// spaces) in a body not labelled a form: the percent reading leaves
 	// '+' a '+', and the card rule's separators are " -./_".

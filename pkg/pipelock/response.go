@@ -110,7 +110,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		res.ContentLength = -1
 		res.Uncompressed = true
 	}
-	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head), total: int64(len(head))}
+	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head), total: int64(len(head)), events: stream}
 	if int64(len(head)) < respHead && !stream {
 		// The whole response was in the head: its length is known, and
 		// nothing is left to read (nor a buffer to read it into).
@@ -149,6 +149,14 @@ type scanReader struct {
 	total   int64
 	buf     []byte
 	err     error
+	// events: an event stream is handed out an event at a time. The bytes
+	// after its last complete event (a blank line ends one) are held until
+	// the event is complete, or until they are more than respOverlap long
+	// (then all but their last respOverlap bytes go, as a match spans less
+	// than that): a server dripping an injection a byte per flush otherwise
+	// got every byte before the one completing the match to the agent.
+	events bool
+	held   []byte
 }
 
 func (s *scanReader) Read(b []byte) (int, error) {
@@ -177,9 +185,17 @@ func (s *scanReader) Read(b []byte) (int, error) {
 			}
 			s.pending = chunk
 			s.tail = tailOf(window)
+			if s.events {
+				data := append(s.held, chunk...)
+				cut := max(lastEventEnd(data), len(data)-respOverlap)
+				s.pending, s.held = data[:cut], bytes.Clone(data[cut:])
+			}
 		}
 		if err != nil {
 			s.err = err
+			// The stream ended: what was held was scanned with all
+			// that came before it, and no more can complete a match.
+			s.pending, s.held = append(s.pending, s.held...), nil
 		}
 	}
 	n := copy(b, s.pending)
@@ -188,6 +204,29 @@ func (s *scanReader) Read(b []byte) (int, error) {
 }
 
 func (s *scanReader) Close() error { return s.orig.Close() }
+
+// lastEventEnd is the length of the complete events at the start of b:
+// the offset just past its last blank line (two line ends in a row; a
+// line ends with CR LF, LF or CR), or 0.
+func lastEventEnd(b []byte) int {
+	end, lineEnded := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\n' && c != '\r' {
+			lineEnded = false
+			continue
+		}
+		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			i++
+		}
+		if lineEnded {
+			end, lineEnded = i+1, false
+			continue
+		}
+		lineEnded = true
+	}
+	return end
+}
 
 // replaceResponse turns res into pipelock's own "blocked:" answer.
 func (p *Proxy) replaceResponse(res *http.Response, host string, status int, reason, msg string) {
