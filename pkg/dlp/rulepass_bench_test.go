@@ -16,14 +16,7 @@ import (
 // it is not the scan itself.
 func classRuleTexts(tb testing.TB, class string, n int) (texts, encs []string, sent int) {
 	tb.Helper()
-	ct, ce, body, err := benchload.ClassBody(class, n)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dec, err := undoEncoding(ce, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ct, body, dec := classBody(tb, class, n)
 	text := string(dec)
 	var parts []string
 	if strings.Contains(ct, "json") && json.Valid(dec) {
