@@ -434,7 +434,13 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 			// token in an image's metadata), not the noise between them.
 			ruleText = textIslands(text)
 		}
-		if textual && s.rules(c, part, v.enc, ruleText) {
+		// One pass of the three-byte filters of the rules (triples.go).
+		var tri *tripleList
+		if textual && s.builtin {
+			tri = tripleTabs().listFor(ruleText)
+			defer tri.release()
+		}
+		if textual && s.rulesListed(c, part, v.enc, ruleText, tri) {
 			return true
 		}
 		if binary && s.builtin && strings.Contains(v.text, "openssh-key-v1\x00") {

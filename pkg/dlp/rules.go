@@ -194,6 +194,9 @@ type ruleScan struct {
 	tokText string
 	tokDone bool
 	tokRuns []int32
+	// tri is the three-byte filter list of the reading (triples.go),
+	// or nil: each search then walks the text itself.
+	tri *tripleList
 }
 
 // tokRunsFrom is the shortest text whose token runs eachTokRun keeps:
@@ -250,10 +253,15 @@ func (r *ruleScan) hit(rule string) {
 
 // rules runs our detectors on one textual reading; true stops the scan.
 func (s *Scanner) rules(c *collector, part, enc, text string) bool {
+	return s.rulesListed(c, part, enc, text, nil)
+}
+
+// rulesListed is rules with the three-byte filter list of text (or nil).
+func (s *Scanner) rulesListed(c *collector, part, enc, text string, tri *tripleList) bool {
 	if !s.builtin {
 		return false
 	}
-	r := &ruleScan{s: s, c: c, part: part, enc: enc}
+	r := &ruleScan{s: s, c: c, part: part, enc: enc, tri: tri}
 	r.prefixPass(text)
 	if !r.stop {
 		r.fieldPass(text)
@@ -279,7 +287,7 @@ func (r *ruleScan) prefixPass(text string) {
 	resume := 0     // a token found ends here: no other starts inside it
 	ibanResume := 0 // likewise for an IBAN
 	prefixes := prefixTables()
-	prefixes.fwdPairs.eachTriple(text, &prefixes.fwdNext, func(i int) bool {
+	r.eachTriple(text, triPrefix, &prefixes.fwdPairs, &prefixes.fwdNext, func(i int) bool {
 		if text[i] == 'a' {
 			r.awsLower(text, i)
 		}
@@ -366,7 +374,7 @@ func (r *ruleScan) structurePass(text string) {
 	// Each shape is looked for only when its string occurs: one pass
 	// finds which do (structureNeedles), where a search of the text per
 	// string would cost eleven.
-	m := structureNeedles(text)
+	m := r.structureNeedles(text)
 	if m&needlePrivateKey != 0 {
 		r.privateKeyBlock(text)
 	}
@@ -491,8 +499,13 @@ var structurePairs, structureNext = func() (p, q *pairSet) {
 // holds (besides "Q~" as its last two bytes): a bit test or two per byte
 // for all of them at once.
 func structureNeedles(text string) uint16 {
+	return (&ruleScan{}).structureNeedles(text)
+}
+
+// structureNeedles is structureNeedles(text) with r's filter list.
+func (r *ruleScan) structureNeedles(text string) uint16 {
 	var m uint16
-	structurePairs.eachTriple(text, structureNext, func(i int) bool {
+	r.eachTriple(text, triStructure, structurePairs, structureNext, func(i int) bool {
 		for _, n := range structureStrings {
 			if strings.HasPrefix(text[i:], n.s) {
 				m |= n.bit
@@ -914,7 +927,7 @@ func (r *ruleScan) fieldPass(text string) {
 	// Only those separators are looked at, so text without secret names
 	// costs one bit test a byte.
 	runEnd, next := -1, 0
-	secretNameCores().each(text, func(p int) bool {
+	secretNameCores().eachListed(r.tri, triNames, text, func(p int) bool {
 		if p >= runEnd {
 			runEnd = p
 			for runEnd < len(text) && isIdentByte(text[runEnd]) {
