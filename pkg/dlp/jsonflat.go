@@ -105,8 +105,17 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 	}
 	if quoted {
 		b.WriteByte('"')
-		for i := 0; i < len(val); i++ {
-			switch c := val[i]; c {
+		// The stretches without a byte to escape are written whole.
+		for i := 0; i < len(val); {
+			j := i
+			for j < len(val) && !jsonLineEscTab[val[j]] {
+				j++
+			}
+			b.WriteString(val[i:j])
+			if j == len(val) {
+				break
+			}
+			switch c := val[j]; c {
 			case '"', '\\':
 				b.WriteByte('\\')
 				b.WriteByte(c)
@@ -114,9 +123,8 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 				b.WriteString(`\n`)
 			case '\r':
 				b.WriteString(`\r`)
-			default:
-				b.WriteByte(c)
 			}
+			i = j + 1
 		}
 		b.WriteByte('"')
 	} else {
@@ -125,12 +133,27 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 	b.WriteByte('\n')
 }
 
+// jsonLineEscTab marks the bytes writeJSONLine escapes in a value.
+var jsonLineEscTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' || c == '\n' || c == '\r' })
+
 // readJSONString decodes the string body starting at s[i] (after the
 // opening quote) into b and returns the index after the closing quote.
 // Newlines inside the value are kept as real newlines so multi-line
 // secrets (PEM blocks) read as they would in a file.
 func readJSONString(b *strings.Builder, s string, i int) int {
 	for i < len(s) {
+		// The stretch up to the next quote or backslash is written whole.
+		j := i
+		for j < len(s) && !jsonStrStopTab[s[j]] {
+			j++
+		}
+		if j > i {
+			b.WriteString(s[i:j])
+			i = j
+			if i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		switch {
 		case c == '"':
@@ -173,6 +196,9 @@ func readJSONString(b *strings.Builder, s string, i int) int {
 	}
 	return i
 }
+
+// jsonStrStopTab marks the bytes where readJSONString's plain stretches end.
+var jsonStrStopTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' })
 
 func hex4(s string) (rune, bool) {
 	var r rune
