@@ -168,4 +168,3 @@ func oldReadJSONString(b *strings.Builder, s string, i int) int {
 	}
 	return i
 }
-
