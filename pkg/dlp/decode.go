@@ -403,15 +403,17 @@ var (
 	})
 )
 
-// eachRun calls fn with every maximal run of bytes in set, at least min long.
-// The scan is branch-free per byte (a run counter reset by a multiply), so
-// its cost does not depend on how the bytes look: random binary, where a
-// branch per byte mispredicts half the time, goes as fast as text.
+// eachRun calls fn with every maximal run of bytes in set, at least min
+// long. It walks s as eachLongRun does (where no run is, one byte in min is
+// looked at; random binary skips as fast as text): the same runs in the
+// same order as eachRunAt.
 func eachRun(s string, set *byteSet, min int, fn func(string) bool) {
-	eachRunAt(s, set, min, func(start, end int) bool { return fn(s[start:end]) })
+	eachLongRun(s, set, min, func(start, end int) bool { return fn(s[start:end]) })
 }
 
-// eachRunAt is eachRun giving the run's bounds in s.
+// eachRunAt is eachRun giving the run's bounds in s. The scan is
+// branch-free per byte (a run counter reset by a multiply), so its cost
+// does not depend on how the bytes look.
 func eachRunAt(s string, set *byteSet, min int, fn func(start, end int) bool) {
 	if min < 1 {
 		min = 1

@@ -341,7 +341,7 @@ func base32Runs(s string, cut bool, emit func(string) bool) bool {
 	// Encoders write base32 in one case; a run of one case and 2–7 is
 	// rare inside base64 or prose, so this pass stays cheap there.
 	for _, set := range []*byteSet{isB32Upper, isB32Lower} {
-		eachRunAt(s, set, 24, func(start, end int) bool {
+		eachLongRun(s, set, 24, func(start, end int) bool {
 			run := s[start:end]
 			digits := 0
 			for i := 0; i < len(run); i++ {
