@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // flattenJSONText reads JSON (leniently: it never fails, invalid input
@@ -30,7 +31,9 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 			writeJSONLine(b, key, val, quoted)
 		}
 	}
-	var kb strings.Builder
+	// Decoded strings are written into kb, reused: a value is copied out
+	// by write at once; a key, which outlives the next string, is cloned.
+	var kb []byte
 	prev := byte(0) // last structural byte: a scalar follows : , or [
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -43,20 +46,23 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 			// with escapes is decoded.
 			var str string
 			var j int
-			esc := false
+			esc, decoded := false, false
 			if q := strings.IndexByte(s[i+1:], '"'); q >= 0 && strings.IndexByte(s[i+1:i+1+q], '\\') < 0 {
 				str, j = s[i+1:i+1+q], i+2+q
 			} else {
-				kb.Reset()
-				j = readJSONString(&kb, s, i+1)
-				str = kb.String()
+				kb, j = appendJSONString(kb[:0], s, i+1)
+				str = unsafe.String(unsafe.SliceData(kb), len(kb))
 				esc = strings.IndexByte(s[i+1:j], '\\') >= 0
+				decoded = true
 			}
 			k := j
 			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
 				k++
 			}
 			if k < len(s) && s[k] == ':' {
+				if decoded {
+					str = strings.Clone(str)
+				}
 				key, keyEsc = str, esc
 				i = k + 1
 				prev = ':'
@@ -136,11 +142,12 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 // jsonLineEscTab marks the bytes writeJSONLine escapes in a value.
 var jsonLineEscTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' || c == '\n' || c == '\r' })
 
-// readJSONString decodes the string body starting at s[i] (after the
-// opening quote) into b and returns the index after the closing quote.
+// appendJSONString decodes the string body starting at s[i] (after the
+// opening quote), appends it to b and returns b and the index after the
+// closing quote.
 // Newlines inside the value are kept as real newlines so multi-line
 // secrets (PEM blocks) read as they would in a file.
-func readJSONString(b *strings.Builder, s string, i int) int {
+func appendJSONString(b []byte, s string, i int) ([]byte, int) {
 	for i < len(s) {
 		// The stretch up to the next quote or backslash is written whole.
 		j := i
@@ -148,7 +155,7 @@ func readJSONString(b *strings.Builder, s string, i int) int {
 			j++
 		}
 		if j > i {
-			b.WriteString(s[i:j])
+			b = append(b, s[i:j]...)
 			i = j
 			if i == len(s) {
 				break
@@ -157,17 +164,17 @@ func readJSONString(b *strings.Builder, s string, i int) int {
 		c := s[i]
 		switch {
 		case c == '"':
-			return i + 1
+			return b, i + 1
 		case c == '\\' && i+1 < len(s):
 			e := s[i+1]
 			i += 2
 			switch e {
 			case 'n':
-				b.WriteByte('\n')
+				b = append(b, '\n')
 			case 't':
-				b.WriteByte('\t')
+				b = append(b, '\t')
 			case 'r':
-				b.WriteByte('\r')
+				b = append(b, '\r')
 			case 'b', 'f':
 			case 'u':
 				if i+4 <= len(s) {
@@ -180,24 +187,23 @@ func readJSONString(b *strings.Builder, s string, i int) int {
 								i += 6
 							}
 						}
-						var buf [4]byte
-						b.Write(buf[:utf8.EncodeRune(buf[:], r)])
+						b = utf8.AppendRune(b, r)
 						continue
 					}
 				}
-				b.WriteString(`\u`)
+				b = append(b, `\u`...)
 			default:
-				b.WriteByte(e)
+				b = append(b, e)
 			}
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 		}
 	}
-	return i
+	return b, i
 }
 
-// jsonStrStopTab marks the bytes where readJSONString's plain stretches end.
+// jsonStrStopTab marks the bytes where appendJSONString's plain stretches end.
 var jsonStrStopTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' })
 
 func hex4(s string) (rune, bool) {

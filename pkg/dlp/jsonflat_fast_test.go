@@ -50,7 +50,10 @@ func TestFlattenJSONMatchesOld(t *testing.T) {
 		assert.NilError(t, err)
 		checkFlatten(t, string(body))
 	}
-	for _, s := range []string{``, `"`, `\`, `"\`, `"a\`, `"\u00`, `{"k":"v\`, `"\"`, `{"k":"a\nb"}`} {
+	for _, s := range []string{``, `"`, `\`, `"\`, `"a\`, `"\u00`, `{"k":"v\`, `"\"`, `{"k":"a\nb"}`,
+		// An escaped key keeps its text while the values after it are
+		// decoded.
+		`{"p\u0061ssword":"v\"1","q":"w\nx"}`, `{"a\"b":["x\ny","z\tw",{"c\u00e9":"d\re"}]}`} {
 		checkFlatten(t, s)
 	}
 }
