@@ -1,5 +1,7 @@
 package dlp
 
+import "sync"
+
 // keywordSet answers "does this text contain any rule keyword?" (ASCII
 // case-insensitive) — the prefilter deciding which readings reach gitleaks.
 // A table indexed by the first two bytes of every keyword (256 KiB) replaces
@@ -9,6 +11,9 @@ type keywordSet struct {
 	next   pairSet         // their second and third bytes (any third for a two-byte keyword)
 	first  [1 << 16]uint16 // 1 + index into groups; 0 = no keyword starts so
 	groups [][]string      // lowercase keywords sharing their first two bytes
+	// tab holds both pair tests per raw byte pair (keywords_fast.go),
+	// built on first use.
+	tab func() *[1 << 16]uint8
 }
 
 var lowerASCII = func() (t [256]byte) {
@@ -49,6 +54,7 @@ func newKeywordSet(kws []string) *keywordSet {
 		}
 		k.groups[k.first[idx]-1] = append(k.groups[k.first[idx]-1], string(b))
 	}
+	k.tab = sync.OnceValue(k.pairTab)
 	return k
 }
 
@@ -77,6 +83,10 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 // third: both pairs are tested (folded to lower case), and the last
 // position, where two bytes are left, is tested on its pair alone.
 func (k *keywordSet) each(text string, fn func(pos int) bool) {
+	if len(text) >= keywordTabFrom {
+		k.eachTab(text, fn)
+		return
+	}
 	if len(text) < 2 {
 		return
 	}
