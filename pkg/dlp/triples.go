@@ -89,7 +89,7 @@ var tripleLists = sync.Pool{New: func() any { return new(tripleList) }}
 // maxPooledTriples bounds the list kept for reuse (4 MiB).
 const maxPooledTriples = 1 << 20
 
-// tripleListFor returns the list of text, or nil when text is read by
+// listFor returns the list of text, or nil when text is read by
 // each search on its own (too short, too long, or too dense). A list
 // returned goes back with release.
 func (t *tripleTables) listFor(text string) *tripleList {
