@@ -12,9 +12,10 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// Memory and time limits of request inspection. pipelock must hold a whole
-// body before it can scan it (a secret may sit anywhere, and nothing
-// unscanned is forwarded), so every buffered byte is counted twice over:
+// Memory and time limits of request inspection. pipelock holds a whole
+// body until all of it is scanned (a secret may sit anywhere, and nothing
+// unscanned is forwarded; a large body is scanned while it arrives, but
+// forwarded only after), so every buffered byte is counted twice over:
 // against the request's own cap and against one budget shared by all
 // requests in flight. See docs/operations.md ("pipelock limits").
 const (
