@@ -163,3 +163,16 @@ func TestLiveSplitJoinBounded(t *testing.T) {
 	assert.Assert(t, is.Contains(r.body, "pieces sent to this host"), r.body)
 	assert.Equal(t, dials.Load(), int32(1), "only the first piece went upstream")
 }
+
+// A body scanned while it arrives whose scan overruns its time budget is
+// refused with nothing forwarded, as one scanned whole is.
+func TestLiveScanBudgetFailsClosed(t *testing.T) {
+	e := newEnv(t, nil)
+	dials := countDials(e)
+	e.p.lim.ScanBase = time.Nanosecond
+	e.p.lim.ScanPerMiB = time.Nanosecond
+	r := e.post(prose(6<<20), "Content-Type", "text/plain")
+	assert.Equal(t, r.status, http.StatusForbidden)
+	assert.Assert(t, strings.HasPrefix(r.body, "blocked: the scan of this request did not finish within its time budget"), r.body)
+	assert.Equal(t, dials.Load(), int32(0))
+}
