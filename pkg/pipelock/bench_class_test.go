@@ -226,7 +226,7 @@ func BenchmarkInspectClass(b *testing.B) {
 				req.Body = io.NopCloser(bytes.NewReader(body))
 				req.ContentLength = int64(len(body))
 				l := e.p.newLease()
-				rb, rf := e.p.readBody(b.Context(), req, l)
+				rb, rf := e.p.readBody(b.Context(), req, "allowed.example.com", l)
 				if rf != nil {
 					b.Fatal(rf)
 				}

@@ -54,8 +54,11 @@ type requestBody struct {
 	codings string
 	closers []io.Closer
 	// segmented: an uncompressed body over segmentBytes, scanned a
-	// segment at a time (scanSegmented).
+	// segment at a time (scanSegmented, or live while it arrived).
 	segmented bool
+	// live, for a segmented body read with its declared length, is its
+	// scan begun while it arrived (readLive).
+	live *liveScan
 }
 
 // close releases the decoders of a streamed body.
@@ -81,9 +84,11 @@ func checkFraming(r *http.Request) *refusal {
 	return nil
 }
 
-// readBody buffers the body within the request cap and the shared budget,
-// then undoes every listed Content-Encoding for scanning.
-func (p *Proxy) readBody(ctx context.Context, r *http.Request, l *lease) (requestBody, *refusal) {
+// readBody buffers the body of a request to host within the request cap
+// and the shared budget, then undoes every listed Content-Encoding for
+// scanning. An uncompressed body of declared length over segmentBytes is
+// scanned while it arrives (readLive).
+func (p *Proxy) readBody(ctx context.Context, r *http.Request, host string, l *lease) (requestBody, *refusal) {
 	if rf := checkFraming(r); rf != nil {
 		return requestBody{}, rf
 	}
@@ -97,6 +102,9 @@ func (p *Proxy) readBody(ctx context.Context, r *http.Request, l *lease) (reques
 	max := p.lim.MaxBody
 	if r.ContentLength > max {
 		return requestBody{}, tooLarge(max)
+	}
+	if len(encs) == 0 && r.ContentLength > segmentBytes {
+		return p.readLive(ctx, r, host, l)
 	}
 	raw, rf := readCapped(ctx, r.Body, r.ContentLength, max, l, 0)
 	if rf != nil {
@@ -325,16 +333,20 @@ func (b requestBody) scanNeed(contentType string) int64 {
 		need += int64(len(b.decoded))
 	}
 	if b.segmented {
-		need = int64(len(b.raw)) + segmentedBudget()
-		switch mt, _, _ := mime.ParseMediaType(contentType); {
-		case strings.HasPrefix(mt, "multipart/"):
-			need += int64(len(b.raw))
-		case mt == "application/x-www-form-urlencoded":
-			// The split-secret window keeps the ends of every field,
-			// one slot each: for a form of short fields, about the
-			// form twice over.
-			need += 2 * int64(len(b.raw))
-		}
+		need = b.scanNeedFor(contentType, len(b.raw))
+	}
+	return need
+}
+
+// scanNeedFor is scanNeed of a segmented body of n bytes.
+func (b requestBody) scanNeedFor(contentType string, n int) int64 {
+	need := int64(n) + segmentedBudget()
+	// A large JSON or structured part of a multipart body is copied
+	// whole to be read (a file part is not). A form's fields need no
+	// room: the split-secret window keeps the ends of a bounded number
+	// of them (valueJoin.watched).
+	if mt, _, _ := mime.ParseMediaType(contentType); strings.HasPrefix(mt, "multipart/") {
+		need += int64(n)
 	}
 	return need
 }
@@ -428,8 +440,20 @@ type segmentWriter struct {
 	fresh int // bytes of buf not scanned yet
 }
 
+// segmentBuffers are the buffers of segmentWriters: a large upload
+// writing its views reuses those of the uploads before it.
+var segmentBuffers = sync.Pool{New: func() any { b := make([]byte, 0, segmentOverlap+bodySegment); return &b }}
+
 func newSegmentWriter(s *bodyScan, part string) *segmentWriter {
-	return &segmentWriter{s: s, part: part, buf: make([]byte, 0, segmentOverlap+bodySegment)}
+	return &segmentWriter{s: s, part: part, buf: (*segmentBuffers.Get().(*[]byte))[:0]}
+}
+
+// release returns the buffer of a writer whose text is scanned (the scan
+// keeps nothing of it) to the pool; the writer is not used after.
+func (w *segmentWriter) release() {
+	b := w.buf[:0]
+	w.buf = nil
+	segmentBuffers.Put(&b)
 }
 
 func (w *segmentWriter) Write(b []byte) (int, error) {
@@ -488,6 +512,7 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) [
 			w := newSegmentWriter(s, "body (json)")
 			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) })
 			w.flush()
+			w.release()
 		})
 	}
 	// A form or multipart body is read by its type even when it starts
@@ -524,9 +549,10 @@ func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, de
 			w := newSegmentWriter(s, "body (form)")
 			formView(w, raw, func(k, v string) { join.add("form/"+k, v) })
 			w.flush()
+			w.release()
 		}
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
-		return func() { s.multipart(raw, params["boundary"], depth) }
+		return func() { s.multipart(bytes.NewReader(raw), params["boundary"], depth) }
 	}
 	return nil
 }
@@ -534,14 +560,17 @@ func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, de
 // multipart reads the parts of a multipart body as the scanner's
 // ScanBody does: each field's name and file name, and each part by its
 // own type, a part over segmentBytes a segment at a time.
-func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
-	mr := multipart.NewReader(bytes.NewReader(raw), boundary)
+func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
+	mr := multipart.NewReader(raw, boundary)
 	for !s.stopped.Load() {
 		part, err := mr.NextPart()
 		if err != nil {
 			return
 		}
-		data, err := io.ReadAll(io.LimitReader(part, dlp.MaxBody))
+		// A part's first segment, and the rest only if the part must be
+		// read whole (below).
+		body := io.LimitReader(part, dlp.MaxBody)
+		data, err := io.ReadAll(io.LimitReader(body, segmentBytes+1))
 		if err != nil {
 			return
 		}
@@ -558,11 +587,32 @@ func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
 		// A large part: its raw text, and what ScanBody would read in it
 		// (a JSON part's view beside its raw text, which ScanBody skips
 		// when the part is valid JSON).
-		mt, _, _ := mime.ParseMediaType(ct)
-		if mt == "application/json" || strings.HasSuffix(mt, "+json") || startsJSONView(data) && json.Valid(data) {
+		mt, params, _ := mime.ParseMediaType(ct)
+		isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
+		structured := mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth+1 < 3
+		if !isJSON && !structured && !mayStartJSON(data) {
+			// Only its raw text is read: scanned as it is read, never
+			// held whole (a file part is most of an upload).
+			w := newSegmentWriter(s, "body")
+			_, _ = w.Write(data)
+			if _, err := io.Copy(w, body); err != nil {
+				w.release()
+				return
+			}
+			w.flush()
+			w.release()
+			continue
+		}
+		rest, err := io.ReadAll(body)
+		if err != nil {
+			return
+		}
+		data = append(data, rest...)
+		if isJSON || startsJSONView(data) && json.Valid(data) {
 			w := newSegmentWriter(s, "body (json)")
 			jsonViewTo(w, data, nil)
 			w.flush()
+			w.release()
 		} else if view := s.structure(ct, data, nil, depth+1); view != nil {
 			view()
 		}
@@ -575,6 +625,13 @@ func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
 	}
 }
 
+// mayStartJSON reports whether a text whose first bytes are head may
+// start like JSON (startsJSONView): head does, or is all white space.
+func mayStartJSON(head []byte) bool {
+	t := bytes.TrimLeft(head, " \t\r\n")
+	return len(t) == 0 || t[0] == '{' || t[0] == '['
+}
+
 // formView writes the keys and values of a form body, each on a line of
 // its own, and gives each pair to emit: the scanner's form reading
 // (dlp.FormFields, the fields formText writes), written pair by pair as
@@ -582,7 +639,11 @@ func (s *bodyScan) multipart(raw []byte, boundary string, depth int) {
 // ';', a bad escape) is read too: skipping it let a large form hide a
 // private key whose spaces the form wrote as '+' behind one stray byte.
 func formView(w *segmentWriter, raw []byte, emit func(k, v string)) {
-	text := unsafe.String(unsafe.SliceData(raw), len(raw))
+	formFieldsTo(w, unsafe.String(unsafe.SliceData(raw), len(raw)), emit)
+}
+
+// formFieldsTo is formView of the fields of text.
+func formFieldsTo(w *segmentWriter, text string, emit func(k, v string)) {
 	dlp.FormFields(text, func(k, v string) {
 		_, _ = w.WriteString(k)
 		_ = w.WriteByte('\n')

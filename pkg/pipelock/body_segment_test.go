@@ -17,35 +17,69 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
 )
 
-// inspectBoth reads a body as request does and inspects it twice: a
-// segment at a time (as served), and whole (the path of a body under
-// segmentBytes). It returns whether each blocked it.
+// pieces is a reader that returns its bytes in pieces of varying sizes,
+// as a body arriving over a connection: the live scan sees them arrive
+// a piece at a time.
+type pieces struct {
+	b []byte
+	k int
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.b) == 0 {
+		return 0, io.EOF
+	}
+	sizes := []int{1, 7, 4096, 70000, 16 << 10, 3, 1 << 20, 65 << 10}
+	p.k++
+	n := copy(b[:min(len(b), sizes[p.k%len(sizes)])], p.b)
+	p.b = p.b[n:]
+	return n, nil
+}
+
+// inspectBoth reads a body as request does and inspects it twice:
+// scanned in segments while it arrives (as served: readBody scans a body
+// of declared length as it arrives, here in pieces of varying sizes),
+// and whole (the path of a body under segmentBytes). It returns whether
+// each blocked it.
 func inspectBoth(t *testing.T, e *env, ct string, body []byte) (segmented, whole bool) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", io.NopCloser(bytes.NewReader(body)))
+	s, _, w := inspectThree(t, e, ct, body, false)
+	return s, w
+}
+
+// inspectThree is inspectBoth inspecting a third way when after is set:
+// a segment at a time once the body has arrived (the path of a body of
+// unknown length).
+func inspectThree(t *testing.T, e *env, ct string, body []byte, after bool) (live, segmented, whole bool) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", io.NopCloser(&pieces{b: body}))
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", ct)
 	l := e.p.newLease()
 	defer l.unref()
-	rb, rf := e.p.readBody(t.Context(), req, l)
+	rb, rf := e.p.readBody(t.Context(), req, "allowed.example.com", l)
 	assert.Assert(t, rf == nil)
-	assert.Assert(t, rb.segmented, "a %d-byte %s body is scanned in segments", len(body), ct)
+	assert.Assert(t, rb.segmented && rb.live != nil, "a %d-byte %s body is scanned in segments as it arrives", len(body), ct)
 	v := e.p.inspect(req, "allowed.example.com", rb)
+	if after {
+		rb.live = nil
+		segmented = e.p.inspect(req, "allowed.example.com", rb).dlp != nil
+	}
 	rb.segmented = false
 	w := e.p.inspect(req, "allowed.example.com", rb)
-	return v.dlp != nil, w.dlp != nil
+	return v.dlp != nil, segmented, w.dlp != nil
 }
 
 // segmentedBlocks is inspectBoth's segmented half.
 func segmentedBlocks(t *testing.T, e *env, ct string, body []byte) bool {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", io.NopCloser(bytes.NewReader(body)))
+	req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", io.NopCloser(&pieces{b: body}))
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", ct)
 	l := e.p.newLease()
 	defer l.unref()
-	rb, rf := e.p.readBody(t.Context(), req, l)
-	assert.Assert(t, rf == nil && rb.segmented)
+	rb, rf := e.p.readBody(t.Context(), req, "allowed.example.com", l)
+	assert.Assert(t, rf == nil && rb.segmented && rb.live != nil)
 	return e.p.inspect(req, "allowed.example.com", rb).dlp != nil
 }
 
@@ -182,7 +216,8 @@ func TestSegmentedScanEquivalence(t *testing.T) {
 		}
 		ct, _, body, err := benchload.ClassBody(class, 4<<20+4<<18)
 		assert.NilError(t, err)
-		seg, whole := inspectBoth(t, e, ct, body)
+		live, seg, whole := inspectThree(t, e, ct, body, true)
+		assert.Equal(t, live, whole, class)
 		assert.Equal(t, seg, whole, class)
 	}
 }

@@ -452,7 +452,7 @@ func FuzzContentEncodings(f *testing.F) {
 		r.Header = h
 		l := p.newLease()
 		defer l.unref()
-		b, rf := p.readBody(t.Context(), r, l)
+		b, rf := p.readBody(t.Context(), r, "allowed.example.com", l)
 		if rf == nil && len(encs) == 0 {
 			assert.Assert(t, bytes.Equal(b.decoded, body))
 		}

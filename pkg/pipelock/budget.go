@@ -12,9 +12,10 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// Memory and time limits of request inspection. pipelock must hold a whole
-// body before it can scan it (a secret may sit anywhere, and nothing
-// unscanned is forwarded), so every buffered byte is counted twice over:
+// Memory and time limits of request inspection. pipelock holds a whole
+// body until all of it is scanned (a secret may sit anywhere, and nothing
+// unscanned is forwarded; a large body is scanned while it arrives, but
+// forwarded only after), so every buffered byte is counted twice over:
 // against the request's own cap and against one budget shared by all
 // requests in flight. See docs/operations.md ("pipelock limits").
 const (
@@ -216,13 +217,17 @@ func newSem(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
 const softMemoryLimit = 112 << 20
 
 // Once started (followBudget), the limit follows the buffer budget in use:
-// what the idle daemon held, plus idleRoom, plus half as much again as
-// the requests in flight hold (a lease counts a body and its scan's
-// working memory), at least minMemoryLimit and at most softMemoryLimit. One 10 MiB upload is then
-// collected close to what it holds instead of up to softMemoryLimit, and
-// several at once stay under the same ceiling as before. The half is room
-// for what a lease does not count (the values the split-secret window
-// joins, a decoder's state), so the collector does not run constantly.
+// what the idle daemon held, plus idleRoom, plus what the requests in
+// flight hold (a lease counts a body and its scan's working memory), at
+// least minMemoryLimit and at most softMemoryLimit. One 10 MiB upload is
+// then collected close to what it holds instead of up to softMemoryLimit,
+// and several at once stay under the same ceiling as before. A lease
+// counts the scanner's working memory generously (3× every segment being
+// scanned) and the split-secret window's share of a request is bounded
+// (valueJoin.watched), so idleRoom is room enough for what a lease does
+// not count: with half as much again as the leases on top, one upload's
+// peak RSS was 60–75 MB, with none 59–64 MB for 5% more CPU spent
+// collecting (BenchmarkSidecarUploadClass).
 const idleRoom = 8 << 20
 
 // minMemoryLimit is the least the limit follows down to: what no lease
@@ -278,7 +283,7 @@ func applyLimit() { debug.SetMemoryLimit(memoryLimitFor(memLimit.base, memLimit.
 // memoryLimitFor is the soft limit for an idle memory of base bytes and
 // leased bytes of budget in use.
 func memoryLimitFor(base, leased int64) int64 {
-	return min(softMemoryLimit, max(minMemoryLimit, base+idleRoom+leased+leased/2))
+	return min(softMemoryLimit, max(minMemoryLimit, base+idleRoom+leased))
 }
 
 // dropStartupGarbage returns the memory that loading the rules left behind

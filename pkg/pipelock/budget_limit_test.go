@@ -9,12 +9,12 @@ import (
 )
 
 // The soft memory limit follows what is leased: at least minMemoryLimit,
-// the idle memory plus idleRoom plus 1.5× the leases, at most
+// the idle memory plus idleRoom plus the leases, at most
 // softMemoryLimit; GOMEMLIMIT turns it off.
 func TestMemoryLimitFollowsBudget(t *testing.T) {
 	assert.Equal(t, memoryLimitFor(10<<20, 0), int64(minMemoryLimit))
-	assert.Equal(t, memoryLimitFor(10<<20, 30<<20), int64(10<<20+idleRoom+45<<20))
-	assert.Equal(t, memoryLimitFor(10<<20, 80<<20), int64(softMemoryLimit))
+	assert.Equal(t, memoryLimitFor(10<<20, 30<<20), int64(10<<20+idleRoom+30<<20))
+	assert.Equal(t, memoryLimitFor(30<<20, 80<<20), int64(softMemoryLimit))
 
 	defer func() {
 		memLimit.mu.Lock()

@@ -43,67 +43,127 @@ type viewWriter interface {
 // The strings it passes to emit may share memory with body (a string
 // without escapes is not copied): emit must copy what it keeps.
 func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
-	var scratch []byte
-	i := 0
-	var stack []bool // true: object
-	expectKey := false
-	key := ""
-	inObject := func() bool { return len(stack) > 0 && stack[len(stack)-1] }
+	w := jsonWalker{b: b, emit: emit}
+	w.walk(body, true)
+}
+
+// jsonWalker is jsonViewTo able to stop and resume: a body still
+// arriving is walked as far as what has arrived lets it read a token
+// whole, and the walk resumes there when more has arrived. Walked in
+// pieces it writes and emits exactly what one walk of the whole body
+// does (TestJSONWalkerInPiecesMatchesWhole).
+type jsonWalker struct {
+	b         viewWriter
+	emit      func(key, value string)
+	scratch   []byte
+	stack     []bool // true: object
+	expectKey bool
+	key       string
+	i         int // the next byte to read
+	// seen is how far the token at i was searched for its end without
+	// finding it (a walk of a piece resumes the search there, so a long
+	// token arriving in many pieces is searched once).
+	seen int
+}
+
+// walk reads body from where the last walk stopped. body is the whole
+// body so far, in the same memory as on the last walk (the view's
+// strings may point into it); final: nothing more will arrive. Without
+// final, a string or bare value that may go on past the end of body is
+// left for the next walk.
+func (w *jsonWalker) walk(body []byte, final bool) {
+	b, i := w.b, w.i
+	defer func() { w.i = i }()
+	inObject := func() bool { return len(w.stack) > 0 && w.stack[len(w.stack)-1] }
 	for i < len(body) {
 		c := body[i]
 		switch c {
 		case '{', '[':
-			if len(stack) < maxJSONDepth {
-				stack = append(stack, c == '{')
+			if len(w.stack) < maxJSONDepth {
+				w.stack = append(w.stack, c == '{')
 			}
-			expectKey = c == '{'
+			w.expectKey = c == '{'
 			i++
 		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(w.stack) > 0 {
+				w.stack = w.stack[:len(w.stack)-1]
 			}
-			expectKey = false
+			w.expectKey = false
 			i++
 		case ',':
-			expectKey = inObject()
+			w.expectKey = inObject()
 			i++
 		case ':':
-			expectKey = false
+			w.expectKey = false
 			i++
 		case '"':
+			if !final && !w.stringEnds(body, i) {
+				return
+			}
+			w.seen = 0
 			s, n := jsonString(body[i:])
 			i += n
-			if expectKey {
-				key = s
+			if w.expectKey {
+				w.key = s
 				b.WriteString(s)
 				b.WriteByte('\n')
-				expectKey = false
+				w.expectKey = false
 				continue
 			}
-			b.WriteString(key)
+			b.WriteString(w.key)
 			b.WriteString(" = ")
-			writeQuoted(b, s, &scratch)
+			writeQuoted(b, s, &w.scratch)
 			b.WriteByte('\n')
-			if emit != nil {
-				emit(key, s)
+			if w.emit != nil {
+				w.emit(w.key, s)
 			}
 		case ' ', '\t', '\r', '\n':
 			i++
 		default:
-			j := i
+			j := max(i, w.seen)
 			for j < len(body) && !strings.ContainsRune(",]}: \t\r\n\"{[", rune(body[j])) {
 				j++
 			}
+			if j == len(body) && !final {
+				w.seen = j
+				return
+			}
+			w.seen = 0
 			if j == i {
 				j++
 			}
-			b.WriteString(key)
+			b.WriteString(w.key)
 			b.WriteString(" = ")
 			b.Write(body[i:j])
 			b.WriteByte('\n')
 			i = j
 		}
 	}
+}
+
+// stringEnds reports whether the string starting at body[i] == '"' ends
+// within body: its closing quote (the first '"' not escaped by a
+// backslash, where jsonString stops) is there. A \u escape is read
+// whole or not at all by jsonString and never takes a quote, so a
+// backslash and the byte after it are skipped as a pair here.
+func (w *jsonWalker) stringEnds(body []byte, i int) bool {
+	j := max(i+1, w.seen)
+	for j < len(body) {
+		switch body[j] {
+		case '"':
+			return true
+		case '\\':
+			if j+1 >= len(body) {
+				w.seen = j
+				return false
+			}
+			j += 2
+		default:
+			j++
+		}
+	}
+	w.seen = j
+	return false
 }
 
 // writeQuoted writes strconv.Quote(s) without making it whole: a long
@@ -148,13 +208,23 @@ func jsonString(b []byte) (string, int) {
 		// In place: the body outlives every use of the view's strings.
 		return unsafe.String(unsafe.SliceData(b[start:i]), i-start), i + 1
 	}
-	var out []byte
+	// The decoding is no longer than the escaped text up to the closing
+	// quote: one allocation of that size, returned as the string.
+	end := i
+	for end < len(b) && b[end] != '"' {
+		if b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	out := make([]byte, 0, min(end, len(b))-start)
 	out = append(out, b[start:i]...)
+	str := func() string { return unsafe.String(unsafe.SliceData(out), len(out)) }
 	for i < len(b) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return string(out), i + 1
+			return str(), i + 1
 		case c == '\\' && i+1 < len(b):
 			e := b[i+1]
 			i += 2
@@ -188,7 +258,7 @@ func jsonString(b []byte) (string, int) {
 			i++
 		}
 	}
-	return string(out), i
+	return str(), i
 }
 
 func hex4(b []byte) (rune, int) {

@@ -385,7 +385,7 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 	ctx := r.Context()
 	l := p.newLease()
 	defer l.unref()
-	body, rf := p.readBody(ctx, r, l)
+	body, rf := p.readBody(ctx, r, host, l)
 	if rf != nil {
 		p.refuse(w, r, host, rf)
 		return
@@ -526,11 +526,18 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		return p.inspectSegments(r, host, body, findings, vals)
 	}
 	if body.segmented {
-		join := p.split.newJoin()
+		join := p.split.joinFor(host)
+		if body.live != nil {
+			join = body.live.join
+		}
 		for _, v := range vals {
 			join.add(v.slot, v.text)
 		}
-		findings = append(findings, p.scanSegmented(r.Header.Get("Content-Type"), body.decoded, join)...)
+		if body.live != nil {
+			findings = append(findings, body.live.result(join)...)
+		} else {
+			findings = append(findings, p.scanSegmented(r.Header.Get("Content-Type"), body.decoded, join)...)
+		}
 		return p.judgeFindings(host, findings, join)
 	}
 	if len(body.decoded) > 0 {

@@ -245,6 +245,16 @@ type valueJoin struct {
 	order  []string
 	all    strings.Builder
 	n      int
+	// watched, when set (a body's join, forHost), bounds the slots taken:
+	// every slot the window held for the host when the request began
+	// (the only ones a value could be joined to a tail in, barring a
+	// request to the host finishing meanwhile) and the first maxSlots
+	// others (the window keeps at most maxSlots slots of a host). The
+	// values of further slots count for the slot of everything but are
+	// not kept: a form of 100,000 fields keeps the ends of 64 at most,
+	// not of every field.
+	watched map[string]bool
+	others  int
 }
 
 type valueEnds struct{ head, tail string }
@@ -254,6 +264,43 @@ func (w *splitWindow) newJoin() *valueJoin {
 		return nil
 	}
 	return &valueJoin{keep: w.keep, bySlot: map[string]*valueEnds{}}
+}
+
+// joinFor is newJoin for one request to host, bounded (valueJoin.watched).
+func (w *splitWindow) joinFor(host string) *valueJoin {
+	if w == nil {
+		return nil
+	}
+	j := w.newJoin()
+	j.watched = map[string]bool{}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h := w.hosts[host]; h != nil {
+		for slot := range h.slots {
+			j.watched[slot] = true
+		}
+	}
+	return j
+}
+
+// sibling is a new join bounded by the same look at the window as j.
+func (j *valueJoin) sibling() *valueJoin {
+	if j == nil {
+		return nil
+	}
+	return &valueJoin{keep: j.keep, bySlot: map[string]*valueEnds{}, watched: j.watched}
+}
+
+// takes reports whether j keeps the ends of a new slot, and counts it.
+func (j *valueJoin) takes(slot string) bool {
+	if j.watched == nil || j.watched[slot] {
+		return true
+	}
+	if j.others >= maxSlots {
+		return false
+	}
+	j.others++
+	return true
 }
 
 // cut is the first and last keep bytes of t; they are copied when t is
@@ -272,22 +319,55 @@ func (j *valueJoin) add(slot, text string) {
 	if len(slot) > 64 {
 		slot = slot[:64]
 	}
+	x := j.bySlot[slot]
+	take := x != nil || j.takes(slot)
+	if j.n++; !take && j.n > 64 {
+		return
+	}
 	e := j.cut(text)
 	// The slot of everything is written while there are at most 64
 	// values (more would make it a run of unrelated ends).
-	if j.n++; j.n <= 64 {
+	if j.n <= 64 {
 		j.all.WriteString(e.head)
 		if e.tail != e.head {
 			j.all.WriteString(e.tail)
 		}
 	}
-	if x := j.bySlot[slot]; x != nil {
+	switch {
+	case !take:
+	case x != nil:
 		x.tail = e.tail
+	default:
+		slot = strings.Clone(slot)
+		j.bySlot[slot] = &e
+		j.order = append(j.order, slot)
+	}
+}
+
+// merge adds what o took after what j took, as if j had taken o's
+// values one at a time after its own.
+func (j *valueJoin) merge(o *valueJoin) {
+	if j == nil || o == nil {
 		return
 	}
-	slot = strings.Clone(slot)
-	j.bySlot[slot] = &e
-	j.order = append(j.order, slot)
+	for _, slot := range o.order {
+		e := o.bySlot[slot]
+		if x := j.bySlot[slot]; x != nil {
+			x.tail = e.tail
+			continue
+		}
+		if !j.takes(slot) {
+			continue
+		}
+		j.bySlot[slot] = &valueEnds{e.head, e.tail}
+		j.order = append(j.order, slot)
+	}
+	// The slot of everything holds the ends of the first 64 values; past
+	// 64 it is not used.
+	if j.n+o.n <= 64 {
+		j.all.WriteString(o.all.String())
+	}
+	j.n += o.n
 }
 
 // values are the joined values for check.
