@@ -19,9 +19,19 @@ func flattenJSONText(b *strings.Builder, s string) { flattenJSON(b, s, false) }
 // key or value had a JSON escape undone (for text whose raw form is read
 // too, the other lines are that raw text again).
 func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
+	flattenJSONJoin(b, s, onlyEscaped, nil)
+}
+
+// flattenJSONJoin is flattenJSON that also writes to joined (when not
+// nil) the values of each run of short sibling values (jsonJoin).
+func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined *strings.Builder) {
 	key := ""
 	keyEsc := false
+	var jn jsonJoin
 	write := func(key, val string, quoted, esc bool) {
+		if joined != nil && val != "" {
+			jn.add(joined, val)
+		}
 		// A secret-named key is written with its value even when
 		// nothing was unescaped: in the raw text they may stand apart
 		// (spaces, line breaks around the colon) further than the
@@ -30,12 +40,18 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 			writeJSONLine(b, key, val, quoted)
 		}
 	}
+	if joined != nil {
+		defer jn.flush(joined)
+	}
 	var kb strings.Builder
 	prev := byte(0) // last structural byte: a scalar follows : , or [
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
+			if len(jn.vals) > 0 && c != ':' && c != ',' {
+				jn.flush(joined)
+			}
 		}
 		switch {
 		case c == '"':
@@ -107,7 +123,15 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 		b.WriteByte('"')
 		for i := 0; i < len(val); i++ {
 			switch c := val[i]; c {
-			case '"', '\\':
+			case '\\':
+				// A backslash escape written inside the value (a JSON
+				// string holding "\\u0041…") stays one, for the escape
+				// reading to undo; any other backslash is escaped.
+				if backslashEscapeAt(val, i) == 0 {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(c)
+			case '"':
 				b.WriteByte('\\')
 				b.WriteByte(c)
 			case '\n':
@@ -183,4 +207,53 @@ func hex4(s string) (rune, bool) {
 		r = r<<4 | rune(unhex(s[i]))
 	}
 	return r, true
+}
+
+// jsonJoin gathers a run of sibling values — the elements of an array,
+// the values of one object — each at most maxJoinValue bytes, and writes
+// them joined on a line: a secret split over array elements or fields
+// ({"a":"ghp_Zk8q","b":"Xv9L…"}, ["AKIA","Z7Q3",…], a char array) is
+// whole there. Values that are all words or all numbers (a seed phrase
+// as an array of words, a card as four groups, char codes) are joined by
+// spaces, any others (single characters too) concatenated.
+type jsonJoin struct {
+	vals  []string
+	bytes int
+}
+
+const (
+	maxJoinValue = 32
+	maxJoinBytes = 2048
+)
+
+func (j *jsonJoin) add(out *strings.Builder, v string) {
+	if len(v) > maxJoinValue || v == "" || j.bytes+len(v) > maxJoinBytes {
+		j.flush(out)
+		if len(v) > maxJoinValue || v == "" {
+			return
+		}
+	}
+	j.vals = append(j.vals, v)
+	j.bytes += len(v)
+}
+
+var letterTab = countTable(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
+
+func (j *jsonJoin) flush(out *strings.Builder) {
+	if len(j.vals) >= 2 {
+		plain := true
+		for _, v := range j.vals {
+			if plain = len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v); !plain {
+				break
+			}
+		}
+		for k, v := range j.vals {
+			if k > 0 && plain {
+				out.WriteByte(' ')
+			}
+			out.WriteString(v)
+		}
+		out.WriteByte('\n')
+	}
+	j.vals, j.bytes = j.vals[:0], 0
 }
