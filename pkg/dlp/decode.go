@@ -133,6 +133,9 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 		if d, ok := despace(cur); ok && read(view{EncDespaced, d}) {
 			return !over
 		}
+		if pieceReadings(cur, read) {
+			return !over
+		}
 	}
 	return !over
 }
@@ -468,6 +471,12 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 			if len(part) >= minB64Run && eachB64Decoding(part, exact, fn) {
 				return true
 			}
+		}
+		// … or one run with '=' written into it as filler (every few
+		// characters, so that no piece is long enough to decode): the
+		// run read without them.
+		if joined := strings.ReplaceAll(run, "=", ""); len(joined) >= minB64Run {
+			return eachB64Decoding(joined, exact, fn)
 		}
 		return false
 	}

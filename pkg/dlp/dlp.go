@@ -503,6 +503,11 @@ func (s *Scanner) ScanParts(parts []Part) []Finding {
 			s.collect(&c, &b, "path", p.Text)
 		default:
 			s.collect(&c, &b, p.Name, p.Text)
+			if p.Name == "query" {
+				if j := repeatedJoined(p.Text); j != "" {
+					s.scanJoined(&c, PartRepeatedJoined, j)
+				}
+			}
 		}
 	}
 	s.gitleaks(&c, &b, "")
@@ -587,7 +592,7 @@ func (s *Scanner) hostEntropy(c *collector, host string) {
 		return
 	}
 	for _, l := range strings.Split(host, ".") {
-		if highEntropy(l, labelMinLen, labelEntropy) {
+		if hexDataLabel(l) || !wordyLabel(l) && highEntropy(l, labelMinLen, labelEntropy) {
 			c.add(Finding{Rule: "high-entropy", Part: "host label", Encoding: EncRaw})
 			return
 		}
@@ -656,12 +661,15 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// anything else is.
 			// When the raw text is read too, only the lines where an
 			// escape was undone are new.
-			var b strings.Builder
+			var b, joined strings.Builder
 			if valid {
 				b.Grow(len(body))
 			}
-			flattenJSON(&b, text, !valid)
+			flattenJSONJoin(&b, text, !valid, &joined)
 			s.scan(c, "body (json)", "", b.String())
+			if joined.Len() > 0 {
+				s.scanJoined(c, PartJSONJoined, joined.String())
+			}
 			if valid {
 				return
 			}
@@ -671,6 +679,9 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		s.scan(c, "body (form)", "", formText(text))
+		if j := repeatedJoined(text); j != "" {
+			s.scanJoined(c, PartRepeatedJoined, j)
+		}
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
 		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 		for {
@@ -687,6 +698,12 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 		}
 	}
 }
+
+// PartJSONJoined is the part of the findings in a JSON body's sibling
+// values read joined (flattenJSONJoin). The entropy rule does not read
+// it: short ids and names run together look random without being a
+// credential; the token formats, known secrets and the rest do.
+const PartJSONJoined = "body (json, joined)"
 
 // formText is a form body read field by field: each name and value on a
 // line of its own, '+' read as a space, percent-escapes undone, in the

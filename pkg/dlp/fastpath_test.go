@@ -105,8 +105,22 @@ func (r *ruleScan) refSeedPhrase(text string) {
 		if len(words) < seedWords {
 			return
 		}
+		// Words that touch (CamelCase) must be half distinct.
+		varied := func(ws [][2]int) bool {
+			glued, seen := false, map[string]bool{}
+			for i, w := range ws {
+				glued = glued || i > 0 && ws[i-1][1] == w[0]
+				seen[strings.ToLower(text[w[0]:w[1]])] = true
+			}
+			return !glued || 2*len(seen) >= len(ws)
+		}
 		if len(words) >= seedLongRun {
-			r.hit("seed-phrase")
+			if varied(words[:seedLongRun]) {
+				r.hit("seed-phrase")
+			}
+			return
+		}
+		if !varied(words) {
 			return
 		}
 		if !refRecur(text, words) {
@@ -125,9 +139,14 @@ func (r *ruleScan) refSeedPhrase(text string) {
 	}
 	for i := 0; i < len(text) && !r.stop; {
 		c := text[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			j := i
-			for j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
+		letter := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+		// The letter after a backslash in "\n", "\t", "\r" separates.
+		esc := func(k int) bool { return k > 0 && text[k-1] == '\\' && strings.IndexByte("ntr", text[k]) >= 0 }
+		if letter(c) && !esc(i) {
+			// A word ends before a capital after a small letter, and
+			// before an escape's letter.
+			j := i + 1
+			for j < len(text) && letter(text[j]) && !(text[j-1] >= 'a' && text[j-1] <= 'z' && text[j] >= 'A' && text[j] <= 'Z') && !esc(j) {
 				j++
 			}
 			if j-i >= 3 && j-i <= 8 && slices.Contains(bip39List, strings.ToLower(text[i:j])) {
@@ -141,6 +160,7 @@ func (r *ruleScan) refSeedPhrase(text string) {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_':
 		case isDigit(c) || c == '.' || c == ')' || c == ':':
+		case c == '|' || c == ';' || c == '/' || c == '\\' || letter(c): // letter: an escape's
 		default:
 			flush()
 		}
@@ -252,7 +272,7 @@ func (r *ruleScan) refIBANs(text string) {
 		j := i
 		for j < len(text) && len(b) < want {
 			c := text[j]
-			if c == ' ' && len(b)%4 == 0 && len(b) > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+			if strings.IndexByte(" +-._", c) >= 0 && len(b)%4 == 0 && len(b) > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
 				j++
 				continue
 			}
@@ -328,6 +348,7 @@ func TestRulePassesMatchReference(t *testing.T) {
 		"password = hunter2xyz", "API_KEY: 'Zk8qXv9Lm2Tq7Rw4Pn6Yb3'", "akiaq7r2xnplw3jkd5vt ", "ghp_" + strings.Repeat("Zk8qXv9Lm2", 4),
 		"4111 1111 1111 1111", "4111111111111111", "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000",
 		strings.Repeat("abandon ", 11) + "about", "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ",
+		strings.Repeat("Abandon", 11) + "About", strings.Repeat(`abandon\n`, 11) + "about", strings.Repeat("abandon|", 11) + "about",
 	}
 	hits := map[string]int{}
 	defer func() {
@@ -764,7 +785,7 @@ func refDespace(s string) (string, bool) {
 	var out []byte
 	for i := 0; i+3 < len(s); {
 		sep := s[i+1]
-		if sep != ' ' && sep != '.' && sep != '-' && sep != '_' && sep != ',' && sep != '|' && sep != '/' || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
+		if sep < 0x20 || sep >= 0x7f || s[i] == sep || s[i] == ' ' || s[i+2] == sep || s[i+2] == ' ' || s[i+3] != sep {
 			i++
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -215,7 +216,8 @@ func (r *ruleScan) cardsIn(text string, lo, hi int) {
 }
 
 // isCardSep: the bytes that may group a card number's digits.
-var isCardSep = makeSet(func(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_' })
+// '+' is a space as a form or query writes it, in a text not read as one.
+var isCardSep = makeSet(func(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_' || c == '+' })
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
@@ -272,7 +274,7 @@ var ibanLen = map[string]int{
 }
 
 // ibanAt checks for an IBAN, compact or in groups of four separated by
-// spaces, starting at text[i] (prefixPass calls it where a country code's
+// spaces (ibanSep), starting at text[i] (prefixPass calls it where a country code's
 // two letters stand); it returns where a valid one ends, or 0.
 func (r *ruleScan) ibanAt(text string, i int) int {
 	if i+15 > len(text) {
@@ -294,7 +296,7 @@ func (r *ruleScan) ibanAt(text string, i int) int {
 	n, j := 0, i
 	for j < len(text) && n < want {
 		c := text[j]
-		if c == ' ' && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
+		if ibanSep[c] && n%4 == 0 && n > 0 && j+1 < len(text) && isAlnum(text[j+1]) {
 			j++
 			continue
 		}
@@ -314,6 +316,10 @@ func (r *ruleScan) ibanAt(text string, i int) int {
 	}
 	return 0
 }
+
+// ibanSep: what may stand between an IBAN's groups of four: a space, or
+// '+' (a space as a form or query writes it), '-', '.', '_'.
+var ibanSep = makeSet(func(c byte) bool { return c == ' ' || c == '+' || c == '-' || c == '.' || c == '_' })
 
 // ibanValid: move the first four characters to the end, letters to
 // numbers (A=10 … Z=35), the whole number mod 97 must be 1.
@@ -400,15 +406,36 @@ func seedUnit(text string, x int) (a, b int, bad bool) {
 	if !letterSet[c] {
 		return x, x + 1, seedSepTab[c] == 0
 	}
+	if seedEscape(text, x) {
+		return x, x + 1, false
+	}
 	a = x
-	for a > 0 && letterSet[text[a-1]] && x-a < 9 {
+	for a > 0 && letterSet[text[a-1]] && !seedWordStart(text, a) && x-a < 9 {
 		a--
 	}
 	b = x + 1
-	for b < len(text) && letterSet[text[b]] && b-a <= 9 {
+	for b < len(text) && letterSet[text[b]] && !seedWordStart(text, b) && b-a <= 9 {
 		b++
 	}
 	return a, b, seedWordIndex(text, a, b) < 0
+}
+
+// seedEscape reports whether the letter text[k] is the letter of a
+// written escape ("\n", "\t", "\r": a phrase joined by escaped line
+// breaks, as a JSON or shell string writes it outside a JSON reading): it
+// separates words like the byte it stands for.
+func seedEscape(text string, k int) bool {
+	c := text[k]
+	return k > 0 && text[k-1] == '\\' && (c == 'n' || c == 't' || c == 'r')
+}
+
+// seedWordStart reports whether a list word starts at the letter text[k]
+// that follows another letter: a capital after a small letter (words
+// written CamelCase, "AbandonAbility…"), or the first letter after a
+// written escape.
+func seedWordStart(text string, k int) bool {
+	p := text[k-1]
+	return p >= 'a' && p <= 'z' && text[k] >= 'A' && text[k] <= 'Z' || seedEscape(text, k-1)
 }
 
 // seedWordIndex is the list index of the letter run text[a:b], or -1
@@ -435,8 +462,9 @@ func (r *ruleScan) seedFrom(text string, lo int) int {
 	var idx [seedLongRun]uint16   // list indexes of the current run
 	var pos [seedLongRun][2]int32 // word bounds of the current run
 	run := 0
+	glued := false // two words of the run touch (CamelCase)
 	flush := func() {
-		if run >= seedWords && run < seedLongRun && r.seedInRun(text, idx[:run], pos[:run]) {
+		if run >= seedWords && run < seedLongRun && (!glued || seedVaried(idx[:run])) && r.seedInRun(text, idx[:run], pos[:run]) {
 			r.hit("seed-phrase")
 		}
 	}
@@ -450,20 +478,26 @@ func (r *ruleScan) seedFrom(text string, lo int) int {
 			}
 			continue
 		}
+		if seedEscape(text, i) {
+			i++
+			continue
+		}
 		start := i
-		for i < len(text) && letterSet[text[i]] {
+		i++
+		for i < len(text) && letterSet[text[i]] && !seedWordStart(text, i) {
 			i++
 		}
 		k := seedWordIndex(text, start, i)
 		if k < 0 {
 			break
 		}
+		glued = glued || run > 0 && int(pos[min(run, seedLongRun)-1][1]) == start
 		if run < seedLongRun {
 			idx[run] = uint16(k)                        //nolint:gosec // G115: k < 2048
 			pos[run] = [2]int32{int32(start), int32(i)} //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		run++
-		if run == seedLongRun {
+		if run == seedLongRun && (!glued || seedVaried(idx[:])) {
 			r.hit("seed-phrase")
 		}
 		if r.stop {
@@ -472,6 +506,21 @@ func (r *ruleScan) seedFrom(text string, lo int) int {
 	}
 	flush()
 	return i
+}
+
+// seedVaried reports whether at least half of a run's words are
+// distinct. A run whose words touch (CamelCase) is held to it: values
+// joined without a separator ("UpgradeUpgrade…", "Keep-AliveKeep-Alive…"
+// from repeated headers) repeat a few list words, a mnemonic's are drawn
+// at random.
+func seedVaried(idx []uint16) bool {
+	distinct := 0
+	for i, v := range idx {
+		if !slices.Contains(idx[:i], v) {
+			distinct++
+		}
+	}
+	return distinct*2 >= len(idx)
 }
 
 // seedInRun reports whether a run of list words holds a mnemonic: a
@@ -558,10 +607,12 @@ func hasWordFold(s, w string) bool {
 var (
 	letterSet = makeSet(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
 	// seedSepTab: what may stand between the words of a seed phrase:
-	// whitespace, commas, dashes, quotes, and list numbering ("1." "2)").
+	// whitespace, commas, dashes, quotes, list numbering ("1." "2)"),
+	// and the other punctuation that joins a list ("|", ";", "/", a
+	// written escape's backslash).
 	seedSepTab = countTable(func(c byte) bool {
 		return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '-' || c == '"' || c == '\'' || c == '+' || c == '_' ||
-			isDigit(c) || c == '.' || c == ')' || c == ':'
+			isDigit(c) || c == '.' || c == ')' || c == ':' || c == '|' || c == ';' || c == '/' || c == '\\'
 	})
 )
 

@@ -20,9 +20,19 @@ func flattenJSONText(b *strings.Builder, s string) { flattenJSON(b, s, false) }
 // key or value had a JSON escape undone (for text whose raw form is read
 // too, the other lines are that raw text again).
 func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
+	flattenJSONJoin(b, s, onlyEscaped, nil)
+}
+
+// flattenJSONJoin is flattenJSON that also writes to joined (when not
+// nil) the values of each run of short sibling values (jsonJoin).
+func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined *strings.Builder) {
 	key := ""
 	keyEsc := false
+	var jn jsonJoin
 	write := func(key, val string, quoted, esc bool) {
+		if joined != nil && val != "" {
+			jn.add(joined, val)
+		}
 		// A secret-named key is written with its value even when
 		// nothing was unescaped: in the raw text they may stand apart
 		// (spaces, line breaks around the colon) further than the
@@ -34,11 +44,17 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 	// Decoded strings are written into kb, reused: a value is copied out
 	// by write at once; a key, which outlives the next string, is cloned.
 	var kb []byte
+	if joined != nil {
+		defer jn.flush(joined)
+	}
 	prev := byte(0) // last structural byte: a scalar follows : , or [
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
+			if len(jn.ends) > 0 && c != ':' && c != ',' {
+				jn.flush(joined)
+			}
 		}
 		switch {
 		case c == '"':
@@ -122,7 +138,15 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 				break
 			}
 			switch c := val[j]; c {
-			case '"', '\\':
+			case '\\':
+				// A backslash escape written inside the value (a JSON
+				// string holding "\\u0041…") stays one, for the escape
+				// reading to undo; any other backslash is escaped.
+				if backslashEscapeAt(val, j) == 0 {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(c)
+			case '"':
 				b.WriteByte('\\')
 				b.WriteByte(c)
 			case '\n':
@@ -215,4 +239,64 @@ func hex4(s string) (rune, bool) {
 		r = r<<4 | rune(unhex(s[i]))
 	}
 	return r, true
+}
+
+// jsonJoin gathers a run of sibling values — the elements of an array,
+// the values of one object — each at most maxJoinValue bytes, and writes
+// them joined on a line: a secret split over array elements or fields
+// ({"a":"ghp_Zk8q","b":"Xv9L…"}, ["AKIA","Z7Q3",…], a char array) is
+// whole there. Values that are all words or all numbers (a seed phrase
+// as an array of words, a card as four groups, char codes) are joined by
+// spaces, any others (single characters too) concatenated.
+type jsonJoin struct {
+	buf  []byte // the values gathered, back to back (a value may be a view of the decoder's reused buffer: it is copied)
+	ends []int  // where each value ends in buf
+}
+
+const (
+	maxJoinValue = 32
+	maxJoinBytes = 2048
+)
+
+func (j *jsonJoin) add(out *strings.Builder, v string) {
+	if len(v) > maxJoinValue || v == "" || len(j.buf)+len(v) > maxJoinBytes {
+		j.flush(out)
+		if len(v) > maxJoinValue || v == "" {
+			return
+		}
+	}
+	j.buf = append(j.buf, v...)
+	j.ends = append(j.ends, len(j.buf))
+}
+
+var letterTab = countTable(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
+
+// each calls f with each value gathered.
+func (j *jsonJoin) each(f func(k int, v string) bool) {
+	start := 0
+	for k, end := range j.ends {
+		if !f(k, unsafe.String(unsafe.SliceData(j.buf[start:end]), end-start)) {
+			return
+		}
+		start = end
+	}
+}
+
+func (j *jsonJoin) flush(out *strings.Builder) {
+	if len(j.ends) >= 2 {
+		plain := true
+		j.each(func(_ int, v string) bool {
+			plain = len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)
+			return plain
+		})
+		j.each(func(k int, v string) bool {
+			if k > 0 && plain {
+				out.WriteByte(' ')
+			}
+			out.WriteString(v)
+			return true
+		})
+		out.WriteByte('\n')
+	}
+	j.buf, j.ends = j.buf[:0], j.ends[:0]
 }

@@ -277,9 +277,9 @@ func delimitedHex(s string) (string, bool) {
 	return string(out), true
 }
 
-var despaceSepTab = countTable(func(c byte) bool {
-	return c == ' ' || c == '.' || c == '-' || c == '_' || c == ',' || c == '|' || c == '/'
-})
+// despaceSepTab: what may space a text's characters out — any printable
+// ASCII byte, a filler letter or digit included ("Cxaxnxaxrxyx…").
+var despaceSepTab = countTable(func(c byte) bool { return c >= 0x20 && c < 0x7f })
 
 func b2u8(b bool) uint8 {
 	if b {
@@ -289,8 +289,9 @@ func b2u8(b bool) uint8 {
 }
 
 // despace joins characters spaced out by a single separator ("s k - a n t",
-// "A.K.I.A…", "t_o_k_e_n"): runs of at least 16 single characters each
-// followed by the same separator are emitted without it.
+// "A.K.I.A…", "t_o_k_e_n", a filler letter "sxkx-xaxnxtx"): runs of at
+// least 16 single characters each followed by the same separator are
+// emitted without it.
 func despace(s string) (string, bool) {
 	var out []byte
 	for i := 0; i+3 < len(s); {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -172,12 +171,12 @@ func TestRedteam2Closed(t *testing.T) {
 	}
 }
 
-// TestRedteam2Open: bypasses found and not fixed here (docs in the
-// round-2 report); run with CLAUDE_BOTTLE_REDTEAM_OPEN=1.
-func TestRedteam2Open(t *testing.T) {
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
-		t.Skip("open bypasses: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
-	}
+// TestRedteam2Fillers: bypasses of round 2 closed later — '=' written
+// into a base64 run every few characters (eachB64Decoding reads the run
+// without them), a filler letter after every character (despace takes
+// any printable separator), a seed phrase joined by other punctuation,
+// by written escapes or CamelCase (seedUnit: seedSepTab, seedWordStart).
+func TestRedteam2Fillers(t *testing.T) {
 	s := rtScanner(t)
 	b64 := base64.StdEncoding.EncodeToString
 	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
@@ -200,10 +199,32 @@ func TestRedteam2Open(t *testing.T) {
 		{"seed, slashes", "text/plain", strings.Join(seed, "/")},
 		{"seed, written \\n", "text/plain", strings.Join(seed, `\n`)},
 		{"seed, CamelCase", "text/plain", camel},
+		{"seed, CamelCase in a JSON value", "application/json", `{"v":"` + camel + `"}`},
+		{"seed, written \\t", "text/plain", strings.Join(seed, `\t`)},
+		{"seed, backslashes", "text/plain", strings.Join(seed, `\`)},
 	} {
 		fs, err := s.ScanBody(c.contentType, []byte(c.body))
 		assert.NilError(t, err)
 		assert.Check(t, len(fs) > 0, "%s passed", c.name)
+	}
+	// Look-alikes that stay clean: CamelCase identifiers of a few list
+	// words, a path of list words, words spaced by a letter that are
+	// prose, '='-glued base64 pieces of ordinary text.
+	for _, body := range []string{
+		"type AbstractAccessTokenProvider struct{ Cache ActionCache }\nfunc (p *AbstractAccessTokenProvider) Renew() {}",
+		"GET /api/v1/project/table/column/index/order/option/version/update HTTP/1.1",
+		"src/main/java/org/example/account/balance/service/impl/action/event/model/Entry.java",
+		"a-ha a-ha a-ha; mamamamamamamamamamamamama; lalalalalalalalalalala",
+		"etag=" + b64([]byte("image-v1")) + "=" + b64([]byte("image-v2")),
+		"CamelCaseIsAnOrdinaryStyleForTypeNamesInGoAndJava",
+		// Repeated header values joined without a separator (the
+		// split-secret window's view of a host's requests).
+		strings.Repeat("Upgrade", 60),
+		strings.Repeat("Keep-Alive", 30),
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%.60q flagged: %v", body, fs)
 	}
 }
 

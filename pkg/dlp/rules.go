@@ -40,9 +40,12 @@ var (
 	setAlnumDash = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' })
 	setUpperNum  = makeSet(func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' })
 	setLowerHex  = makeSet(func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' })
-	setB64Dot    = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '=' })
-	setB64Std    = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' })
-	setAzure     = makeSet(func(c byte) bool { return isAlnum(c) || c == '_' || c == '~' || c == '.' || c == '-' })
+	// setLowerAlnum and setLowerHexDash: single-case token alphabets.
+	setLowerAlnum   = makeSet(func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' })
+	setLowerHexDash = makeSet(func(c byte) bool { return setLowerHex[c] || c == '-' })
+	setB64Dot       = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '=' })
+	setB64Std       = makeSet(func(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' })
+	setAzure        = makeSet(func(c byte) bool { return isAlnum(c) || c == '_' || c == '~' || c == '.' || c == '-' })
 	// setWord is what a token run is made of when looking for prefixes.
 	setWord = makeSet(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' })
 	// setNotBoundary: a prefix preceded by one of these is inside some
@@ -110,6 +113,27 @@ var prefixRules = func() []prefixRule {
 	add("vault-token", "hvs. hvb. s.", setAlnumDash, 24, 120)
 	add("terraform-token", ".atlasv1.", setAlnumDash, 60, 0)
 	add("discord-webhook", "discord.com/api/webhooks/ discordapp.com/api/webhooks/", setWord, 60, 0)
+	// More providers agents meet (CI, hosting, registries, AI tooling).
+	add("buildkite-token", "bkua_ bkct_", setLowerHex, 40, 40)
+	add("supabase-token", "sbp_", setLowerHex, 40, 40)
+	add("supabase-token", "sb_secret_", setAlnumDash, 24, 64)
+	add("nuget-api-key", "oy2", setLowerAlnum, 43, 43)
+	add("cloudflare-origin-ca-key", "v1.0-", setLowerHexDash, 150, 200)
+	add("vercel-token", "vcp_ vci_ vca_ vcr_ vck_", setAlnum, 40, 80)
+	add("render-api-key", "rnd_", setAlnum, 28, 40)
+	add("heroku-token", "HRKU-", setAlnumDash, 40, 80)
+	add("rubygems-api-key", "rubygems_", setLowerHex, 48, 48)
+	add("tailscale-key", "tskey-auth- tskey-api- tskey-client- tskey-scim- tskey-webhook-", setAlnumDash, 20, 80)
+	add("netlify-token", "nfp_ nfc_ nfo_", setAlnum, 30, 48)
+	add("notion-token", "ntn_", setAlnum, 40, 56)
+	add("langsmith-key", "lsv2_pt_ lsv2_sk_", setAlnumDash, 32, 64)
+	add("pinecone-api-key", "pcsk_", setAlnumDash, 40, 120)
+	add("figma-token", "figd_ figu_", setAlnumDash, 30, 60)
+	add("onepassword-token", "ops_eyJ", setB64Dot, 100, 0)
+	add("sourcegraph-token", "sgp_", setAlnumDash, 40, 80)
+	add("mapbox-secret-token", "sk.eyJ", setB64Dot, 60, 0)
+	add("circleci-token", "CCIPAT_", setAlnumDash, 40, 80)
+	add("openrouter-api-key", "sk-or-v1-", setLowerHex, 64, 64)
 	rs = append(rs,
 		prefixRule{id: "jwt", prefix: "eyJ", alphabet: setB64Dot, min: 20, check: isJWT},
 		prefixRule{id: "bitcoin-xprv", prefix: "xprv", alphabet: setAlnum, min: 100, max: 112, check: base58Check},
@@ -269,7 +293,7 @@ func (s *Scanner) rulesListed(c *collector, part, enc, text string, tri *tripleL
 	if !r.stop {
 		r.structurePass(text)
 	}
-	if !r.stop && s.entropy {
+	if !r.stop && s.entropy && !joinedReading(part, enc) {
 		r.entropyPass(text)
 	}
 	if !r.stop {
@@ -603,8 +627,12 @@ func placeholder(v string) bool {
 		return true
 	}
 	switch v[0] {
-	case '$', '<', '{', '%', '*', '[', '(':
+	case '$', '<', '{', '%', '[', '(':
 		return true
+	case '*':
+		// Masked ("****", "***1234"); a random value that merely
+		// starts with a '*' is not.
+		return strings.HasPrefix(v, "**") || len(v) < 12
 	}
 	l := strings.ToLower(v)
 	if strings.Trim(l, "x*.-_#") == "" {
@@ -890,6 +918,7 @@ var benignContext = []string{
 	"etag", "if-none-match", "if-match", "sec-websocket-key", "sec-websocket-accept", "integrity", "checksum", "digest", "sha256", "sha512", "sha1", "hash",
 	"cursor", "page_token", "pagetoken", "next_token", "nexttoken", "continuation", "after=", "before=", "starting_after", "ending_before",
 	"nonce", "traceparent", "tracestate", "x-request-id", "request-id", "x-amz-cf-id", "boundary", "csrf", "xsrf", "content-md5", "idempotency-key",
+	"code_challenge", "code_verifier",
 }
 
 // decodesToText reports whether tok is base64 (either alphabet, padded or
@@ -944,7 +973,7 @@ func (r *ruleScan) fieldPass(text string) {
 			end = max(end, g)
 		}
 		for i := max(runEnd, next); i < len(text) && i <= end && !r.stop; i++ {
-			if c := text[i]; c == '=' || c == ':' || c == ' ' && (i+1 == len(text) || text[i+1] != ' ') {
+			if c := text[i]; c == '=' || c == ':' || c == ' ' && (i+1 == len(text) || text[i+1] != ' ') || fieldMarkupSep(text, i) {
 				r.fieldAt(text, i)
 			}
 		}
@@ -979,6 +1008,9 @@ func (r *ruleScan) fieldAt(text string, i int) {
 		return
 	}
 	name := text[k:j]
+	if c == '>' && (k == 0 || text[k-1] != '<') || c == ',' && j == i {
+		return // '>' ends an opening tag, ',' follows a quoted name
+	}
 	if !secretNameCores().any(name) {
 		return // cheap reject: no secret name inside
 	}

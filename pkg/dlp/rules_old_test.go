@@ -14,19 +14,27 @@ func (r *ruleScan) oldSeedPhrase(text string) {
 	var idx [seedLongRun]uint16   // list indexes of the current run
 	var pos [seedLongRun][2]int32 // word bounds of the current run
 	run, prevEnd := 0, 0
+	glued := false
 	flush := func() {
-		if run >= seedWords && run < seedLongRun && r.seedInRun(text, idx[:run], pos[:run]) {
+		if run >= seedWords && run < seedLongRun && (!glued || seedVaried(idx[:run])) && r.seedInRun(text, idx[:run], pos[:run]) {
 			r.hit("seed-phrase")
 		}
-		run = 0
+		run, glued = 0, false
 	}
-	// Words of three letters or more; anything between two of them other
-	// than separators and numbering (a shorter word included) breaks the
-	// run.
-	eachRunAt(text, letterSet, 3, func(start, end int) bool {
+	// Words of three letters or more (letter runs cut before a capital
+	// that follows a small letter, and after a written escape's letter);
+	// anything between two of them other than separators, numbering and
+	// escape letters (a shorter word included) breaks the run.
+	oldSeedWords(text, func(start, end int) bool {
 		if gap := text[prevEnd:start]; countIn(gap, &seedSepTab) != len(gap) {
-			flush()
+			for k := prevEnd; k < start; k++ {
+				if seedSepTab[text[k]] == 0 && !seedEscape(text, k) {
+					flush()
+					break
+				}
+			}
 		}
+		touches := prevEnd == start
 		prevEnd = end
 		k := -1
 		if end-start <= 8 {
@@ -43,17 +51,38 @@ func (r *ruleScan) oldSeedPhrase(text string) {
 			flush()
 			return r.stop
 		}
+		glued = glued || run > 0 && touches
 		if run < seedLongRun {
 			idx[run] = uint16(k)                          //nolint:gosec // G115: k < 2048
 			pos[run] = [2]int32{int32(start), int32(end)} //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		run++
-		if run == seedLongRun {
+		if run == seedLongRun && (!glued || seedVaried(idx[:])) {
 			r.hit("seed-phrase")
 		}
 		return r.stop
 	})
 	flush()
+}
+
+// oldSeedWords calls fn with each word of at least three letters: a
+// letter run, cut before a capital that follows a small letter, with the
+// letter of a written escape ("\\n") left out.
+func oldSeedWords(text string, fn func(start, end int) bool) {
+	for i := 0; i < len(text); {
+		if !letterSet[text[i]] || seedEscape(text, i) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(text) && letterSet[text[j]] && !(text[j-1] >= 'a' && text[j-1] <= 'z' && text[j] >= 'A' && text[j] <= 'Z') && !seedEscape(text, j) {
+			j++
+		}
+		if j-i >= 3 && fn(i, j) {
+			return
+		}
+		i = j
+	}
 }
 
 func (r *ruleScan) oldCards(text string) {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -247,20 +246,20 @@ func TestLastEventEnd(t *testing.T) {
 	}
 }
 
-// TestRedteam3Open: bypasses found and not fixed here (as on main);
-// run with CLAUDE_BOTTLE_REDTEAM_OPEN=1.
-func TestRedteam3Open(t *testing.T) {
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
-		t.Skip("open bypasses: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
-	}
-	// A card number or an IBAN written as a form writes it ('+' for its
-	// spaces) in a body not labelled a form: the percent reading leaves
-	// '+' a '+', and the card rule's separators are " -./_".
+// A card number or an IBAN written as a form writes it ('+' for its
+// spaces) in a body not labelled a form is refused: '+' groups a card's
+// digits and an IBAN's characters as a space does (isCardSep, ibanSep);
+// sums and '+'-joined words pass.
+func TestRedteam3PlusInUnlabelledBody(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, ct := range []string{"text/plain", ""} {
-		for _, body := range []string{"q=4111+1111+1111+1111", "iban=GB82+WEST+1234+5698+7654+32"} {
+		for _, body := range []string{"q=4111+1111+1111+1111", "iban=GB82+WEST+1234+5698+7654+32", "x=DE89+3704+0044+0532+0130+00"} {
 			r := e.post([]byte(body), "Content-Type", ct)
 			assert.Check(t, r.status == 403, "%s as %q: %d", body, ct, r.status)
+		}
+		for _, body := range []string{"expr=1+2+3+4+5+6+7+8+9+10+11+12+13", "q=order+4111+items+for+1111+euros", "total=4111+1111+1112+1111"} {
+			r := e.post([]byte(body), "Content-Type", ct)
+			assert.Check(t, r.status == 200, "%s as %q: %d", body, ct, r.status)
 		}
 	}
 }
