@@ -382,6 +382,9 @@ func normalize(s string) string {
 	if strings.ContainsRune(s, '&') {
 		s = html.UnescapeString(s)
 	}
+	if hasControl(s) {
+		s = stripControls(s)
+	}
 	if !isASCII(s) {
 		s = strings.Map(func(r rune) rune {
 			if invisibleRune(r) {
@@ -441,6 +444,60 @@ func decodeTags(s string) (string, int) {
 		}
 	}
 	return b.String(), other
+}
+
+// hidden reports whether c is a control character a terminal shows as
+// nothing (not a line end or a space).
+func hiddenControl(c byte) bool {
+	return c < 0x20 && c != '\n' && c != '\t' && c != '\r' && c != '\v' && c != '\f' || c == 0x7f
+}
+
+// hasControl reports whether s holds a hidden control character.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if hiddenControl(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripControls removes what a terminal shows as nothing: the hidden
+// control characters (NUL between the letters of UTF-16 read as bytes),
+// a character a backspace writes over, and escape sequences (ESC [ … final byte, ESC and one
+// byte).
+func stripControls(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 0x1b && i+1 < len(s) {
+			if s[i+1] != '[' {
+				i++
+				continue
+			}
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f { // parameters, intermediates
+				j++
+			}
+			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e { // final byte
+				i = j
+				continue
+			}
+		}
+		if c == '\b' {
+			// A backspace: the character before it is written over.
+			if n := len(b); n > 0 && b[n-1] != '\n' {
+				_, size := utf8.DecodeLastRune(b)
+				b = b[:n-size]
+			}
+			continue
+		}
+		if hiddenControl(c) {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 func isASCII(s string) bool {
