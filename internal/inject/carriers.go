@@ -62,28 +62,60 @@ const maxElement = 64 << 10
 // counted, at most maxElement bytes), with the tags inside it removed.
 func elementText(s string, start int, tag string) string {
 	rest := s[start:min(len(s), start+maxElement)]
+	end := elementEnd(rest, tag)
+	if end < 0 {
+		end = len(rest)
+	}
+	plain, _ := stripTags(rest[:end], " ")
+	return plain
+}
+
+// elementEnd is the offset in s (an element's content onwards, lower
+// case) of the tag that closes the element named tag, nested elements of
+// the same name counted, or -1.
+func elementEnd(s, tag string) int {
 	open, closing := "<"+strings.ToLower(tag), "</"+strings.ToLower(tag)
-	depth, end := 1, len(rest)
-	for i := 0; i < len(rest); {
-		j := strings.IndexByte(rest[i:], '<')
+	depth := 1
+	for i := 0; i < len(s); i++ {
+		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
 			break
 		}
 		i += j
 		switch {
-		case strings.HasPrefix(rest[i:], closing) && tagEnds(rest, i+len(closing)):
+		case strings.HasPrefix(s[i:], closing) && tagEnds(s, i+len(closing)):
 			depth--
-		case strings.HasPrefix(rest[i:], open) && tagEnds(rest, i+len(open)):
+		case strings.HasPrefix(s[i:], open) && tagEnds(s, i+len(open)):
 			depth++
 		}
 		if depth == 0 {
-			end = i
-			break
+			return i
 		}
-		i++
 	}
-	plain, _ := stripTags(rest[:end], " ")
-	return plain
+	return -1
+}
+
+// OpenCarrier is for a caller that scans a long text in windows: given
+// the text of one window (with the carrier it was given in front of it),
+// it returns the hidden carrier still open at its end — "<!--" for an
+// unclosed comment, the opening tag of an unclosed hidden element, or "".
+// The caller puts it in front of the next window, so hidden text is read
+// as hidden however far its instruction is from where it was opened.
+func OpenCarrier(window string) string {
+	w := strings.ToLower(window)
+	if i := strings.LastIndex(w, "<!--"); i >= 0 && strings.LastIndex(w, "-->") < i {
+		return "<!--"
+	}
+	carrier := ""
+	near(w, []string{"display", "visibility", "font-size", "opacity", "hidden"}, 400, 1100, func(win string, off int) {
+		for _, loc := range hiddenOpenRE.FindAllStringSubmatchIndex(win, 64) {
+			if open := w[off+loc[0] : off+loc[1]]; len(open) <= maxTag && elementEnd(w[off+loc[1]:], win[loc[2]:loc[3]]) < 0 {
+				carrier = open
+				return
+			}
+		}
+	})
+	return carrier
 }
 
 // tagEnds reports whether a tag name ends at s[i].

@@ -97,3 +97,24 @@ func TestStripMarkupMapsBack(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenCarrier(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "",
+		"<p>text</p>":                         "",
+		"<!-- a --> b":                        "",
+		"x <!-- a":                            "<!--",
+		"<!-- a --> <!-- b":                   "<!--",
+		"<!-- a <!-- b --> c":                 "",
+		"<div hidden><p>x</p></div>":          "",
+		"<DIV hidden><p>x":                    "<div hidden>",
+		`<span style="display:none">x`:        `<span style="display:none">`,
+		`<div hidden><div>a</div> still in`:   "<div hidden>",
+		`<div hidden><div>a</div></div> out`:  "",
+		`<p hidden>a</p><p>visible, open tag`: "",
+	} {
+		if got := OpenCarrier(in); got != want {
+			t.Errorf("OpenCarrier(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

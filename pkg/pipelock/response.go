@@ -61,6 +61,12 @@ func textual(ct string) bool {
 
 // scanResponse is the reverse proxy's ModifyResponse.
 func (p *Proxy) scanResponse(res *http.Response) error {
+	// The bottle's own headers are pipelock's and egress' word: an origin
+	// that sent them would forge a refusal (a "blocked:" answer the agent
+	// takes to supervise, an escape test that counts a leak as blocked) or
+	// a verdict on its own content.
+	res.Header.Del(contract.BlockHeader)
+	res.Header.Del(contract.InjectionHeader)
 	if p.injection == "off" || res.Request == nil || res.StatusCode == http.StatusSwitchingProtocols {
 		return nil
 	}
@@ -116,7 +122,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 	stream := ct != "" && strings.HasPrefix(strings.ToLower(ct), "text/event-stream")
 	var head []byte
 	var readErr error
-	view := textView(rawView)
+	view, headText := textView(rawView), ""
 	if !stream {
 		head, readErr = io.ReadAll(io.LimitReader(body, respHead))
 		if readErr != nil {
@@ -124,7 +130,8 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 			return nil
 		}
 		view = responseView(ct, head, isText)
-		if f, warn := p.judgeInjection(inject.Scan(view(head, 0))); f != nil {
+		headText = view(head, 0)
+		if f, warn := p.judgeInjection(inject.Scan(headText)); f != nil {
 			p.replaceResponse(res, host, http.StatusForbidden, "injection", "the response from "+host+" carries prompt injection aimed at the agent: "+f.String()+". It was not delivered")
 			return nil
 		} else if warn != "" {
@@ -143,6 +150,9 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		res.Uncompressed = true
 	}
 	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, res: res, pending: head, tail: tailOf(head), total: int64(len(head)), limit: limit, view: view, events: stream}
+	if int64(len(head)) == respHead {
+		sr.carrier = inject.OpenCarrier(headText)
+	}
 	if int64(len(head)) < respHead && !stream {
 		// The whole response was in the head: its length is known, and
 		// nothing is left to read (nor a buffer to read it into).
@@ -210,15 +220,18 @@ var errInjection = errors.New("pipelock: prompt injection found in the response;
 
 // scanReader passes on a response's decoded bytes after scanning them.
 type scanReader struct {
-	p       *Proxy
-	host    string
-	src     io.Reader
-	orig    io.Closer
-	res     *http.Response // its trailers are read at the end
-	limit   int64          // the decoded bytes passed on at most
-	view    textView       // how the bytes read as text
-	pending []byte         // scanned, not yet handed out
-	tail    []byte         // the last respOverlap scanned bytes
+	p     *Proxy
+	host  string
+	src   io.Reader
+	orig  io.Closer
+	res   *http.Response // its trailers are read at the end
+	limit int64          // the decoded bytes passed on at most
+	view  textView       // how the bytes read as text
+	// carrier: a hidden carrier (comment, hidden element) still open at
+	// the end of what was scanned, put in front of the next window.
+	carrier string
+	pending []byte // scanned, not yet handed out
+	tail    []byte // the last respOverlap scanned bytes
 	total   int64
 	buf     []byte
 	err     error
@@ -255,7 +268,9 @@ func (s *scanReader) Read(b []byte) (int, error) {
 			}
 			chunk := s.buf[:n]
 			window := append(bytes.Clone(s.tail), chunk...)
-			if f, warn := s.p.judgeInjection(inject.Scan(s.view(window, s.total-int64(len(window))))); f != nil {
+			text := s.carrier + s.view(window, s.total-int64(len(window)))
+			s.carrier = inject.OpenCarrier(text)
+			if f, warn := s.p.judgeInjection(inject.Scan(text)); f != nil {
 				s.p.log.Info("decision", "decision", "deny", "host", logsafe.Host(s.host), "reason", "injection", "detail", f.String()+" (response cut off)")
 				s.err = errInjection
 				return 0, s.err
