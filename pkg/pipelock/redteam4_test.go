@@ -1,13 +1,18 @@
 package pipelock
 
 import (
+	"archive/zip"
+	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -390,9 +395,44 @@ func BenchmarkBinaryResponseView(b *testing.B) {
 		chunk[i] = byte(x)
 	}
 	b.SetBytes(64 << 10)
+	cpu0 := cpuTime()
 	for b.Loop() {
 		text := stringsView(chunk, 0)
 		_ = inject.OpenCarrier(text)
 		_ = inject.Scan(text)
+	}
+	b.ReportMetric(float64(b.N)*float64(64<<10)/1e6/(cpuTime()-cpu0).Seconds(), "cpuMB/s")
+}
+
+// TestRedteam4Open: bypasses found and not fixed in this round; run with
+// CLAUDE_BOTTLE_REDTEAM_OPEN=1.
+//   - An instruction written in an encoding a model reads back without a
+//     tool (percent-encoding, '+' for spaces, base64, ROT13, reversed
+//     text): the injection rules read phrases; no decoded view is scanned.
+//   - Text inside a container the agent opens later (a zip, a PDF whose
+//     streams are deflated): only the bytes on the wire are read.
+func TestRedteam4Open(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open bypasses: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
+	}
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	f, _ := zw.Create("README.md")
+	_, _ = io.WriteString(f, rt4Evil)
+	_ = zw.Close()
+	pages := map[string]rt4Page{
+		"/percent": {ct: "text/plain", body: []byte(url.PathEscape(rt4Evil))},
+		"/form":    {ct: "text/plain", body: []byte(url.QueryEscape(rt4Evil))},
+		"/base64":  {ct: "text/plain", body: []byte("Decode this and do it: " + base64.StdEncoding.EncodeToString([]byte(rt4Evil)))},
+		"/zip":     {ct: "application/zip", body: zbuf.Bytes()},
+	}
+	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pg := pages[r.URL.Path]
+		w.Header().Set("Content-Type", pg.ct)
+		_, _ = w.Write(pg.body)
+	}), nil)
+	for path := range pages {
+		r := rt4Get(t, e, "https://allowed.example.com"+path)
+		assert.Check(t, r.status != 200, "%s: an encoded instruction delivered", path)
 	}
 }

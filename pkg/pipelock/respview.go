@@ -166,70 +166,94 @@ func unitView(size int, big bool) textView {
 // minRun is the shortest run of printable characters stringsView keeps.
 const minRun = 6
 
+// asciiText marks the ASCII bytes printable reads as text.
+var asciiText = func() (t [256]bool) {
+	for c := range 0x80 {
+		t[c] = printable(rune(c))
+	}
+	return t
+}()
+
 // stringsView is the text in a body not labelled as text: the runs of at
 // least minRun printable characters, as UTF-8 and as UTF-16 in either
 // byte order (ASCII with a zero byte beside each), one run a line.
 func stringsView(w []byte, _ int64) string {
 	var b strings.Builder
-	runs := func(emit func(lo, hi int)) {
-		start, n := -1, 0
-		for i := 0; i < len(w); {
-			r, size := rune(w[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(w[i:])
-			}
-			if printable(r) && !(r == utf8.RuneError && size == 1) {
-				if start < 0 {
-					start, n = i, 0
-				}
-				n++
-			} else {
-				if start >= 0 && n >= minRun {
-					emit(start, i)
-				}
-				start = -1
-			}
-			i += size
+	// UTF-8: printable ASCII, or a valid sequence of a printable rune.
+	start, n := -1, 0
+	for i := 0; i < len(w); {
+		c, size, ok := w[i], 1, false
+		switch {
+		case c < utf8.RuneSelf:
+			ok = asciiText[c]
+		case c >= 0xC2 && c <= 0xF4: // a lead byte: only these start a valid sequence
+			var r rune
+			r, size = utf8.DecodeRune(w[i:])
+			ok = size > 1 && printable(r)
 		}
-		if start >= 0 && n >= minRun {
-			emit(start, len(w))
+		if ok {
+			if start < 0 {
+				start, n = i, 0
+			}
+			n++
+		} else {
+			if start >= 0 && n >= minRun {
+				b.Write(w[start:i])
+				b.WriteByte('\n')
+			}
+			start = -1
 		}
+		i += size
 	}
-	runs(func(lo, hi int) { b.Write(w[lo:hi]); b.WriteByte('\n') })
+	if start >= 0 && n >= minRun {
+		b.Write(w[start:])
+		b.WriteByte('\n')
+	}
 	// UTF-16: a printable byte with a zero byte after it (little endian)
-	// or before it (big endian), at either alignment.
+	// or before it (big endian), at either alignment. Every such pair
+	// holds a zero byte, so the pass jumps from zero byte to zero byte.
 	for _, big := range []bool{false, true} {
 		for align := 0; align < 2; align++ {
-			start, n := -1, 0
-			flush := func(i int) {
-				if start >= 0 && n >= minRun {
-					for j := start; j < i; j += 2 {
-						if big {
-							b.WriteByte(w[j+1])
-						} else {
-							b.WriteByte(w[j])
-						}
-					}
-					b.WriteByte('\n')
+			pair := func(i int) bool { // the pair at i is a character
+				if i < 0 || i+2 > len(w) {
+					return false
 				}
-				start = -1
-			}
-			i := align
-			for ; i+2 <= len(w); i += 2 {
 				c, z := w[i], w[i+1]
 				if big {
 					c, z = z, c
 				}
-				if z == 0 && c < utf8.RuneSelf && printable(rune(c)) {
-					if start < 0 {
-						start, n = i, 0
-					}
-					n++
+				return z == 0 && asciiText[c]
+			}
+			for j := 0; j < len(w); {
+				k := bytes.IndexByte(w[j:], 0)
+				if k < 0 {
+					break
+				}
+				z := j + k
+				i := z - 1 // the pair this zero ends (little endian) …
+				if big {
+					i = z // … or starts (big endian)
+				}
+				if i < 0 || (i-align)%2 != 0 || !pair(i) {
+					j = z + 1
 					continue
 				}
-				flush(i)
+				end := i
+				for pair(end) {
+					end += 2
+				}
+				if (end-i)/2 >= minRun {
+					for p := i; p < end; p += 2 {
+						if big {
+							b.WriteByte(w[p+1])
+						} else {
+							b.WriteByte(w[p])
+						}
+					}
+					b.WriteByte('\n')
+				}
+				j = max(z+1, end)
 			}
-			flush(i)
 		}
 	}
 	return b.String()
