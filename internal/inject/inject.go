@@ -73,12 +73,13 @@ var (
 	exfilRE = lazy(`\b(?:send|post|upload|exfiltrate|transmit|forward|leak|email|curl|append|include|encode)\b[^\n]{0,80}?(?:\b(?:api[\s_-]?keys?|secrets?|tokens?|credentials?|passwords?|env(?:ironment)?\s+variables?|ssh\s+keys?|private\s+keys?|id_rsa|aws_secret|cookies?)\b|\.env\b)[^\n]{0,80}\b(?:to|at|into|via)\b\s+(?:https?://|the\s+(?:url|endpoint|server|webhook)|this\s+(?:url|endpoint|server|webhook))`)
 	// Text addressed to an AI reader.
 	addresseeRE = lazy(`\b(?:ai|llm|assistant|agent|claude|chatgpt|gpt|copilot|language\s+model|you\s+must|you\s+should|you\s+will|important\s*:|instructions?)\b`)
-	// Hidden carriers.
-	commentRE = lazy(`(?s)<!--(.*?)(?:-->|$)`)
-	hiddenRE  = lazy(`(?is)<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*[;"']|\bhidden\b|aria-hidden\s*=\s*["']true)[^>]*>([^<]{0,1000})</`)
 	// Markdown images and links (and HTML img) whose URL carries data.
 	mdLinkRE = lazy(`(!?)\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]+)`)
-	imgRE    = lazy(`(?i)<img\b[^>]*\bsrc\s*=\s*["']?(https?://[^"'\s>]+)`)
+	// A reference definition: "[ref]: url" at the start of a line.
+	mdRefRE = lazy(`(?m)^[ \t]{0,3}\[([^\]\n]{1,200})\]:[ \t]*<?(https?://[^\s>]+)`)
+	// The opening tag of an element its style or attributes hide.
+	hiddenOpenRE = lazy(`(?is)<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*[;"']|\bhidden\b|aria-hidden\s*=\s*["']true)[^>]*>`)
+	imgRE        = lazy(`(?i)<img\b[^>]*\bsrc\s*=\s*["']?(https?://[^"'\s>]+)`)
 	// Placeholders a model is told to fill in: {x}, {{x}}, ${x}, <x>, [x],
 	// $X, and their percent-encoded forms.
 	placeholderRE = lazy(`(?i)\{\{?[^}]{1,60}\}\}?|\$\{[^}]{1,60}\}|%7b|%24%7b|<[a-z_ ]{2,40}>|%3c[a-z_]{2,40}%3e|\[[a-z_ ]{2,40}\]|%5b[a-z_]{2,40}%5d|\$[A-Z_]{3,40}\b`)
@@ -102,8 +103,8 @@ func lazy(expr string) lazyRE {
 
 // rules lists every rule's expression, for Prepare.
 func rules() []lazyRE {
-	return []lazyRE{overrideRE, newTaskRE, roleRE, authorityRE, exfilRE, addresseeRE, commentRE, hiddenRE,
-		mdLinkRE, imgRE, placeholderRE, dataParamRE, jsonEscRE, mentionRE, imperativeRE}
+	return []lazyRE{overrideRE, newTaskRE, roleRE, authorityRE, exfilRE, addresseeRE,
+		mdLinkRE, mdRefRE, hiddenOpenRE, imgRE, placeholderRE, dataParamRE, jsonEscRE, mentionRE, imperativeRE}
 }
 
 // Prepare compiles every rule now, so that the first scan does not pay
@@ -117,6 +118,9 @@ func Prepare() {
 func (l lazyRE) MatchString(s string) bool                  { return l().MatchString(s) }
 func (l lazyRE) FindStringIndex(s string) []int             { return l().FindStringIndex(s) }
 func (l lazyRE) FindAllStringIndex(s string, n int) [][]int { return l().FindAllStringIndex(s, n) }
+func (l lazyRE) FindAllStringSubmatchIndex(s string, n int) [][]int {
+	return l().FindAllStringSubmatchIndex(s, n)
+}
 func (l lazyRE) FindAllStringSubmatch(s string, n int) [][]string {
 	return l().FindAllStringSubmatch(s, n)
 }
@@ -150,24 +154,32 @@ func Scan(text string) []Finding {
 		add("invisible-characters", Medium)
 	}
 	norm := normalize(text)
-	// Hidden carriers: an instruction in them is high confidence.
-	near(norm, []string{"<!--"}, 0, 4000, func(w string, _ int) {
-		for _, m := range commentRE.FindAllStringSubmatch(w, 64) {
-			if hiddenInstruction(m[1]) {
-				add("hidden-html-comment-instruction", High)
-				return
-			}
+	// Hidden carriers: an instruction in them is high confidence. The
+	// whole of each is read (in overlapping windows), however much
+	// padding comes before the instruction.
+	eachComment(norm, func(body string) bool {
+		if hiddenText(body) {
+			add("hidden-html-comment-instruction", High)
+			return false
 		}
+		return true
 	})
-	near(norm, []string{"display", "visibility", "font-size", "opacity", "hidden"}, 400, 1100, func(w string, _ int) {
-		for _, m := range hiddenRE.FindAllStringSubmatch(w, 64) {
-			if hiddenInstruction(m[2]) {
+	near(norm, []string{"display", "visibility", "font-size", "opacity", "hidden"}, 400, 1100, func(w string, off int) {
+		if seen["hidden-element-instruction"] {
+			return
+		}
+		for _, loc := range hiddenOpenRE.FindAllStringSubmatchIndex(w, 64) {
+			if hiddenText(elementText(norm, off+loc[1], w[loc[2]:loc[3]])) {
 				add("hidden-element-instruction", High)
 				return
 			}
 		}
 	})
-	for rule, c := range instructionRules(norm) {
+	// Markup a reader renders away (tags, emphasis, code spans) may sit
+	// between the words of a phrase: the phrases are read in the text
+	// without it (whether a phrase is quoted is asked of the text with it).
+	plain, orig := stripMarkup(norm)
+	for rule, c := range instructionRulesAt(plain, func(i int) bool { return mentioned(norm, orig(i)) }) {
 		add(rule, c)
 	}
 	near(text, []string{"]("}, 210, 2000, func(w string, _ int) {
@@ -178,6 +190,19 @@ func Scan(text string) []Finding {
 				} else {
 					add("markdown-link-exfil", Medium)
 				}
+			}
+		}
+	})
+	// Reference-style links and images: "![alt][ref]" … "[ref]: url".
+	near(text, []string{"]:"}, 210, 2000, func(w string, _ int) {
+		for _, m := range mdRefRE.FindAllStringSubmatch(w, 256) {
+			if !exfilURL(m[2]) {
+				continue
+			}
+			if refImage(text, m[1]) {
+				add("markdown-image-exfil", High)
+			} else {
+				add("markdown-link-exfil", Medium)
 			}
 		}
 	})
@@ -249,6 +274,12 @@ func near(s string, kws []string, before, after int, fn func(w string, off int))
 // that the text merely mentions (quoted, "such as …") is medium; one
 // phrased as a command is high.
 func instructionRules(norm string) map[string]Confidence {
+	return instructionRulesAt(norm, func(i int) bool { return mentioned(norm, i) })
+}
+
+// instructionRulesAt is instructionRules with the mention test asked of
+// the text the phrase at i of norm came from (a view of it).
+func instructionRulesAt(norm string, isMention func(i int) bool) map[string]Confidence {
 	out := map[string]Confidence{}
 	try := func(rule string, re lazyRE, kws []string, before, after int) {
 		near(norm, kws, before, after, func(w string, off int) {
@@ -257,7 +288,7 @@ func instructionRules(norm string) map[string]Confidence {
 			}
 			for _, loc := range re.FindAllStringIndex(w, 32) {
 				c := High
-				if mentioned(norm, off+loc[0]) {
+				if isMention(off + loc[0]) {
 					c = Medium
 				}
 				out[rule] = max(out[rule], c)
@@ -351,6 +382,9 @@ func normalize(s string) string {
 	if strings.ContainsRune(s, '&') {
 		s = html.UnescapeString(s)
 	}
+	if hasControl(s) {
+		s = stripControls(s)
+	}
 	if !isASCII(s) {
 		s = strings.Map(func(r rune) rune {
 			if invisibleRune(r) {
@@ -358,7 +392,10 @@ func normalize(s string) string {
 			}
 			return r
 		}, s)
-		s = norm.NFKC.String(s)
+		// Compatibility forms (fullwidth, mathematical letters) folded,
+		// combining marks dropped, look-alike letters of other scripts
+		// read as the Latin ones they mimic.
+		s = foldLookalikes(norm.NFKD.String(s))
 	}
 	s = strings.ToLower(s)
 	// Collapse runs of spaces and tabs but keep line breaks: role markers
@@ -407,6 +444,60 @@ func decodeTags(s string) (string, int) {
 		}
 	}
 	return b.String(), other
+}
+
+// hidden reports whether c is a control character a terminal shows as
+// nothing (not a line end or a space).
+func hiddenControl(c byte) bool {
+	return c < 0x20 && c != '\n' && c != '\t' && c != '\r' && c != '\v' && c != '\f' || c == 0x7f
+}
+
+// hasControl reports whether s holds a hidden control character.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if hiddenControl(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripControls removes what a terminal shows as nothing: the hidden
+// control characters (NUL between the letters of UTF-16 read as bytes),
+// a character a backspace writes over, and escape sequences (ESC [ … final byte, ESC and one
+// byte).
+func stripControls(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 0x1b && i+1 < len(s) {
+			if s[i+1] != '[' {
+				i++
+				continue
+			}
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f { // parameters, intermediates
+				j++
+			}
+			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e { // final byte
+				i = j
+				continue
+			}
+		}
+		if c == '\b' {
+			// A backspace: the character before it is written over.
+			if n := len(b); n > 0 && b[n-1] != '\n' {
+				_, size := utf8.DecodeLastRune(b)
+				b = b[:n-size]
+			}
+			continue
+		}
+		if hiddenControl(c) {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 func isASCII(s string) bool {

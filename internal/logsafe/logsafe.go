@@ -81,6 +81,27 @@ func Host(h string) string {
 	return bound(strings.Join(labels, "."))
 }
 
+// StandardMethod reports whether m is a method of HTTP or WebDAV (a name,
+// not data).
+func StandardMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+		"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
+		"MKCALENDAR", "MKACTIVITY", "CHECKOUT", "MERGE", "PURGE", "QUERY":
+		return true
+	}
+	return false
+}
+
+// Method returns a request method for a log line: any method that is not
+// a standard one is masked (a method is any token, so it can carry data).
+func Method(m string) string {
+	if StandardMethod(m) {
+		return m
+	}
+	return mask(m)
+}
+
 func bound(s string) string {
 	if len(s) > MaxLen {
 		return s[:MaxLen] + "…"

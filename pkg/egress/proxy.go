@@ -180,7 +180,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme, hostport
 		p.deny(w, r, host, "path-not-allowed", fmt.Sprintf("path %s is not allowed on %s (allowed prefixes: %s)", logPath(r), host, strings.Join(route.Prefixes, ", ")))
 		return
 	}
-	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r), "route", route.Host, "auth", route.HasAuth())
+	p.log.Info("decision", "decision", "allow", "method", logsafe.Method(r.Method), "host", logsafe.Host(host), "path", logPath(r), "route", route.Host, "auth", route.HasAuth())
 	ctx := context.WithValue(r.Context(), keyScheme, scheme)
 	ctx = context.WithValue(ctx, keyRoute, route)
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
@@ -242,7 +242,7 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 // and how to ask for access, and logs the decision.
 func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, host, reason, msg string) {
 	host = mitm.NormalizeHost(host)
-	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r), "reason", reason)
+	p.log.Info("decision", "decision", "deny", "method", logsafe.Method(r.Method), "host", logsafe.Host(host), "path", logPath(r), "reason", reason)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(contract.BlockHeader, "egress; reason="+reason+"; tool="+contract.ToolEgressBlock)

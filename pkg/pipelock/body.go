@@ -657,7 +657,7 @@ func formFieldsTo(w *segmentWriter, text string, emit func(k, v string)) {
 // what recently went to the same host, then the verdict.
 func (p *Proxy) judgeFindings(host string, findings []dlp.Finding, join *valueJoin) verdict {
 	if len(findings) == 0 && p.split != nil {
-		if f, ok := p.split.check(host, join.values()); ok {
+		if f, ok := p.split.check(p.windowKey(host), join.values()); ok {
 			findings = append(findings, f)
 		}
 	}

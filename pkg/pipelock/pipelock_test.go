@@ -72,6 +72,7 @@ func (s *stubResolver) looked() string {
 
 type seen struct {
 	host, path, query, body string
+	method                  string
 	header                  http.Header
 }
 
@@ -131,7 +132,7 @@ func newEnvWith(t testing.TB, next http.Handler, mutate func(*daemoncfg.Pipelock
 		}
 		b, _ := io.ReadAll(r.Body)
 		e.mu.Lock()
-		e.got = append(e.got, seen{host: r.Host, path: r.URL.EscapedPath(), query: r.URL.RawQuery, body: string(b), header: r.Header.Clone()})
+		e.got = append(e.got, seen{host: r.Host, path: r.URL.EscapedPath(), query: r.URL.RawQuery, body: string(b), header: r.Header.Clone(), method: r.Method})
 		e.mu.Unlock()
 		if next != nil {
 			next.ServeHTTP(w, r)

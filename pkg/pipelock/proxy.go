@@ -26,6 +26,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -273,6 +274,47 @@ func (p *Proxy) checkHost(host string) (reason, msg string) {
 	return "", ""
 }
 
+// windowKey is the split-secret window a request to host is judged in:
+// the allowlist entry that admits it. Every name under a wildcard entry
+// shares one window (any of them may reach the same party, so pieces of a
+// secret sent to different names must meet); a name on the list exactly
+// has its own.
+func (p *Proxy) windowKey(host string) string {
+	if p.exact[host] {
+		return host
+	}
+	best := ""
+	for _, s := range p.suffixes {
+		if strings.HasSuffix(host, s) && len(s) > len(best) {
+			best = s
+		}
+	}
+	if best == "" {
+		return host
+	}
+	return "*" + best
+}
+
+// hostValues are the labels a wildcard entry lets the agent choose (those
+// before its suffix) as split-window values: each label by its place from
+// the left, and all of them joined without their dots.
+func (p *Proxy) hostValues(host string) []slotValue {
+	key := p.windowKey(host)
+	suffix, ok := strings.CutPrefix(key, "*")
+	if !ok {
+		return nil
+	}
+	labels := strings.TrimSuffix(host, suffix)
+	if labels == "" {
+		return nil
+	}
+	out := []slotValue{{slot: "host", text: strings.ReplaceAll(labels, ".", "")}}
+	for i, l := range strings.Split(labels, ".") {
+		out = append(out, slotValue{slot: "host/" + strconv.Itoa(i), text: l})
+	}
+	return out
+}
+
 // scanHost is p.scan.ScanHost, remembering the names found clean.
 func (p *Proxy) scanHost(host string) []dlp.Finding {
 	if _, ok := p.cleanHosts.Load(host); ok {
@@ -423,14 +465,42 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 	if v.warn != "" {
 		w.Header().Set(contract.InjectionHeader, v.warn)
 	}
-	p.log.Info("decision", "decision", "allow", "method", r.Method, "host", logsafe.Host(host), "path", logPath(r))
+	p.log.Info("decision", "decision", "allow", "method", logsafe.Method(r.Method), "host", logsafe.Host(host), "path", logPath(r))
 	r.Body = io.NopCloser(bytes.NewReader(body.raw))
 	r.ContentLength = int64(len(body.raw))
 	if len(body.raw) == 0 {
 		r.Body = http.NoBody
 	}
+	if p.injection != "off" && !modelAPI[host] {
+		w = &infoGuard{ResponseWriter: w, p: p, host: host}
+	}
 	p.rp.ServeHTTP(w, r.WithContext(withTarget(ctx, target{scheme: scheme, host: host})))
 }
+
+// infoGuard reads an informational response's headers (103 Early Hints)
+// for injection before they go on: the reverse proxy passes a 1xx on as
+// it comes (its headers in the writer's map at WriteHeader), before
+// ModifyResponse sees anything. One with a finding pipelock blocks is
+// dropped (it only ever hints).
+type infoGuard struct {
+	http.ResponseWriter
+	p    *Proxy
+	host string
+}
+
+func (g *infoGuard) WriteHeader(code int) {
+	if code > 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if f, _ := g.p.judgeInjection(inject.Scan(headerText(g.Header()))); f != nil {
+			g.p.log.Info("decision", "decision", "deny", "host", logsafe.Host(g.host), "reason", "injection", "detail", f.String()+fmt.Sprintf(" (in a %d response's headers; dropped)", code))
+			return
+		}
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// upgrades).
+func (g *infoGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 // refuse answers a refusal with its status and a "blocked:" body.
 func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, host string, rf *refusal) {
@@ -480,6 +550,10 @@ type verdict struct {
 // (split secrets), and looks for prompt injection in JSON-RPC bodies.
 func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict {
 	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
+	if !logsafe.StandardMethod(r.Method) {
+		// A method is any token the agent chooses: it is sent too.
+		parts = append(parts, dlp.Part{Name: "method", Text: r.Method})
+	}
 	if r.URL.RawQuery != "" {
 		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
 		if strings.IndexByte(r.URL.RawQuery, '+') >= 0 {
@@ -491,7 +565,10 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 			parts = append(parts, dlp.Part{Name: "query (form)", Text: formFieldsText(r.URL.RawQuery)})
 		}
 	}
-	vals := urlValues(r.URL)
+	vals := append(urlValues(r.URL), p.hostValues(host)...)
+	if !logsafe.StandardMethod(r.Method) {
+		vals = append(vals, slotValue{slot: "method", text: r.Method})
+	}
 	bs := p.cfg.RequestBodyScanning
 	addHeaders := func(kind string, h http.Header) {
 		// In name order, not the map's: the same request files the same
@@ -586,7 +663,7 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		vals = append(vals, slotValue{slot: "body", text: bodyText})
 	}
 	if len(findings) == 0 && p.split != nil {
-		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+		if f, ok := p.split.check(p.windowKey(host), p.split.joinAll(vals)); ok {
 			findings = append(findings, f)
 		}
 	}
@@ -661,7 +738,7 @@ func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, 
 	}
 	vals = append(vals, slotValue{slot: "body", text: string(seg)})
 	if len(findings) == 0 && p.split != nil {
-		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+		if f, ok := p.split.check(p.windowKey(host), p.split.joinAll(vals)); ok {
 			findings = append(findings, f)
 		}
 	}
@@ -742,7 +819,7 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, host string, stat
 	if reason == "dlp" {
 		path = "(redacted: it may carry the secret)"
 	}
-	p.log.Info("decision", "decision", "deny", "method", r.Method, "host", logsafe.Host(host), "path", path, "reason", reason, "detail", strings.ReplaceAll(msg, host, logsafe.Host(host)))
+	p.log.Info("decision", "decision", "deny", "method", logsafe.Method(r.Method), "host", logsafe.Host(host), "path", path, "reason", reason, "detail", strings.ReplaceAll(msg, host, logsafe.Host(host)))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(contract.BlockHeader, "pipelock; reason="+reason+"; tool="+contract.ToolPipelockBlock)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -60,9 +61,13 @@ func textual(ct string) bool {
 
 // scanResponse is the reverse proxy's ModifyResponse.
 func (p *Proxy) scanResponse(res *http.Response) error {
-	if p.injection == "off" || res.Request == nil || res.Request.Method == http.MethodHead ||
-		res.StatusCode == http.StatusSwitchingProtocols || res.StatusCode == http.StatusNoContent ||
-		res.StatusCode == http.StatusNotModified || !textual(res.Header.Get("Content-Type")) {
+	// The bottle's own headers are pipelock's and egress' word: an origin
+	// that sent them would forge a refusal (a "blocked:" answer the agent
+	// takes to supervise, an escape test that counts a leak as blocked) or
+	// a verdict on its own content.
+	res.Header.Del(contract.BlockHeader)
+	res.Header.Del(contract.InjectionHeader)
+	if p.injection == "off" || res.Request == nil || res.StatusCode == http.StatusSwitchingProtocols {
 		return nil
 	}
 	host := res.Request.URL.Hostname()
@@ -71,6 +76,28 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		// and they quote injection whenever the agent works on the topic.
 		return nil
 	}
+	// The headers: a reader that shows them (curl -i, a fetch tool) reads
+	// them as text whatever the body is.
+	hdrWarn := ""
+	if f, warn := p.judgeInjection(inject.Scan(headerText(res.Header))); f != nil {
+		p.replaceResponse(res, host, http.StatusForbidden, "injection", "the response from "+host+" carries prompt injection aimed at the agent in its headers: "+f.String()+". It was not delivered")
+		return nil
+	} else if warn != "" {
+		hdrWarn = warn
+		res.Header.Set(contract.InjectionHeader, warn)
+		p.log.Warn("injection finding (reported to the agent)", "host", logsafe.Host(host), "finding", warn)
+	}
+	ct := res.Header.Get("Content-Type")
+	if res.Request.Method == http.MethodHead || res.StatusCode == http.StatusNoContent ||
+		res.StatusCode == http.StatusNotModified || media(ct) {
+		// No body, or media the agent's tools decode as such: only the
+		// trailers, if any, are read.
+		if res.Body != nil && res.Body != http.NoBody {
+			res.Body = &trailerGuard{ReadCloser: res.Body, p: p, host: host, res: res}
+		}
+		return nil
+	}
+	isText := textual(ct)
 	encs, rf := contentEncodings(res.Header)
 	if rf != nil {
 		p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", "the response's "+rf.msg)
@@ -85,20 +112,32 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		}
 		body = r
 	}
-	body = io.LimitReader(body, p.lim.MaxResponse+1)
-	stream := res.Header.Get("Content-Type") != "" && strings.HasPrefix(strings.ToLower(res.Header.Get("Content-Type")), "text/event-stream")
+	// A text response (or a decoding) is bounded; a body not labelled as
+	// text and not encoded (a download) streams through whatever its size.
+	limit := int64(math.MaxInt64)
+	if isText || len(encs) > 0 {
+		limit = p.lim.MaxResponse
+		body = io.LimitReader(body, limit+1)
+	}
+	stream := ct != "" && strings.HasPrefix(strings.ToLower(ct), "text/event-stream")
 	var head []byte
 	var readErr error
+	view, headText := textView(rawView), ""
 	if !stream {
 		head, readErr = io.ReadAll(io.LimitReader(body, respHead))
 		if readErr != nil {
 			p.replaceResponse(res, host, http.StatusBadGateway, "response-encoding", fmt.Sprintf("the response body could not be read and decoded: %v", readErr))
 			return nil
 		}
-		if f, warn := p.judgeInjection(inject.Scan(string(head))); f != nil {
+		view = responseView(ct, head, isText)
+		headText = view(head, 0)
+		if f, warn := p.judgeInjection(inject.Scan(headText)); f != nil {
 			p.replaceResponse(res, host, http.StatusForbidden, "injection", "the response from "+host+" carries prompt injection aimed at the agent: "+f.String()+". It was not delivered")
 			return nil
 		} else if warn != "" {
+			if hdrWarn != "" {
+				warn = hdrWarn + "; " + warn
+			}
 			res.Header.Set(contract.InjectionHeader, warn)
 			p.log.Warn("injection finding (reported to the agent)", "host", logsafe.Host(host), "finding", warn)
 		}
@@ -110,17 +149,58 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 		res.ContentLength = -1
 		res.Uncompressed = true
 	}
-	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, pending: head, tail: tailOf(head), total: int64(len(head)), events: stream}
+	sr := &scanReader{p: p, host: host, src: body, orig: res.Body, res: res, pending: head, tail: tailOf(head), total: int64(len(head)), limit: limit, view: view, events: stream}
+	if int64(len(head)) == respHead {
+		sr.carrier = inject.OpenCarrier(headText)
+	}
 	if int64(len(head)) < respHead && !stream {
 		// The whole response was in the head: its length is known, and
 		// nothing is left to read (nor a buffer to read it into).
-		sr.src, sr.err = eofReader{}, io.EOF
+		sr.src = eofReader{}
 		if len(encs) > 0 {
 			res.ContentLength = int64(len(head))
 			res.Header.Set("Content-Length", strconv.Itoa(len(head)))
 		}
 	}
 	res.Body = sr
+	return nil
+}
+
+// trailerGuard passes a body on unread and, at its end, reads the
+// response's trailers for injection.
+type trailerGuard struct {
+	io.ReadCloser
+	p    *Proxy
+	host string
+	res  *http.Response
+}
+
+func (t *trailerGuard) Read(b []byte) (int, error) {
+	n, err := t.ReadCloser.Read(b)
+	if errors.Is(err, io.EOF) {
+		if terr := t.p.checkTrailers(t.res, t.host); terr != nil {
+			return n, terr
+		}
+	}
+	return n, err
+}
+
+// checkTrailers reads a response's trailers (filled in once its body was
+// read to the end) for injection; with a finding, they are dropped and the
+// response is cut off before them.
+func (p *Proxy) checkTrailers(res *http.Response, host string) error {
+	if len(res.Trailer) == 0 {
+		return nil
+	}
+	f, warn := p.judgeInjection(inject.Scan(headerText(res.Trailer)))
+	if f != nil {
+		clear(res.Trailer)
+		p.log.Info("decision", "decision", "deny", "host", logsafe.Host(host), "reason", "injection", "detail", f.String()+" (in the trailers; response cut off)")
+		return errInjection
+	}
+	if warn != "" {
+		p.log.Warn("injection finding in the trailers (logged only)", "host", logsafe.Host(host), "finding", warn)
+	}
 	return nil
 }
 
@@ -140,10 +220,16 @@ var errInjection = errors.New("pipelock: prompt injection found in the response;
 
 // scanReader passes on a response's decoded bytes after scanning them.
 type scanReader struct {
-	p       *Proxy
-	host    string
-	src     io.Reader
-	orig    io.Closer
+	p     *Proxy
+	host  string
+	src   io.Reader
+	orig  io.Closer
+	res   *http.Response // its trailers are read at the end
+	limit int64          // the decoded bytes passed on at most
+	view  textView       // how the bytes read as text
+	// carrier: a hidden carrier (comment, hidden element) still open at
+	// the end of what was scanned, put in front of the next window.
+	carrier string
 	pending []byte // scanned, not yet handed out
 	tail    []byte // the last respOverlap scanned bytes
 	total   int64
@@ -164,19 +250,27 @@ func (s *scanReader) Read(b []byte) (int, error) {
 		if s.err != nil {
 			return 0, s.err
 		}
-		if s.buf == nil {
-			s.buf = make([]byte, 64<<10)
+		var n int
+		var err error
+		if _, done := s.src.(eofReader); done {
+			err = io.EOF // no buffer for a body read whole in its head
+		} else {
+			if s.buf == nil {
+				s.buf = make([]byte, 64<<10)
+			}
+			n, err = s.src.Read(s.buf)
 		}
-		n, err := s.src.Read(s.buf)
 		if n > 0 {
 			s.total += int64(n)
-			if s.total > s.p.lim.MaxResponse {
+			if s.total > s.limit {
 				s.err = fmt.Errorf("pipelock: the response decodes past %d MiB; cut off", s.p.lim.MaxResponse>>20)
 				return 0, s.err
 			}
 			chunk := s.buf[:n]
 			window := append(bytes.Clone(s.tail), chunk...)
-			if f, warn := s.p.judgeInjection(inject.Scan(string(window))); f != nil {
+			text := s.carrier + s.view(window, s.total-int64(len(window)))
+			s.carrier = inject.OpenCarrier(text)
+			if f, warn := s.p.judgeInjection(inject.Scan(text)); f != nil {
 				s.p.log.Info("decision", "decision", "deny", "host", logsafe.Host(s.host), "reason", "injection", "detail", f.String()+" (response cut off)")
 				s.err = errInjection
 				return 0, s.err
@@ -193,6 +287,14 @@ func (s *scanReader) Read(b []byte) (int, error) {
 		}
 		if err != nil {
 			s.err = err
+			if errors.Is(err, io.EOF) && s.res != nil {
+				// The trailers arrive after the body: read with a
+				// finding, the response is cut off before them.
+				if terr := s.p.checkTrailers(s.res, s.host); terr != nil {
+					s.err, s.pending, s.held = terr, nil, nil
+					return 0, terr
+				}
+			}
 			// The stream ended: what was held was scanned with all
 			// that came before it, and no more can complete a match.
 			s.pending, s.held = append(s.pending, s.held...), nil

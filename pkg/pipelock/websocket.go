@@ -225,6 +225,7 @@ func (s *wsSession) downstream(ctx context.Context) (uint16, string) {
 		frames     []byte // the message's frames as received
 		payload    []byte // its payload
 		tail       []byte // the end of the last scanned message
+		carrier    string // a hidden carrier still open at its end (inject.OpenCarrier)
 		l          *lease
 	)
 	reset := func() {
@@ -307,14 +308,15 @@ func (s *wsSession) downstream(ctx context.Context) (uint16, string) {
 			if err := l.grow(ctx, l.heldLen()+int64(len(window))+scanFactor*int64(len(window))); err != nil {
 				return 1013, "blocked: pipelock is busy: " + err.Error()
 			}
-			f, err := withinBudget(ctx, p.lim, len(window), l, func() string { return s.judgeServerText(string(window)) })
+			text := carrier + string(window)
+			f, err := withinBudget(ctx, p.lim, len(window), l, func() string { return s.judgeServerText(text) })
 			if err != nil {
 				return wsframe.ClosePolicyViolation, "blocked: the scan of a server message did not finish within its time budget"
 			}
 			if f != "" {
 				return wsframe.ClosePolicyViolation, f
 			}
-			tail = tailOf(window)
+			tail, carrier = tailOf(window), inject.OpenCarrier(text)
 		}
 		if !s.toClient(frames) {
 			return 0, ""
@@ -484,7 +486,7 @@ func (p *Proxy) inspectMessage(host string, msg []byte) verdict {
 		fs = append(fs, p.scan.Scan("websocket message (json)", jsonText)...)
 	}
 	if len(fs) == 0 && p.split != nil {
-		if f, ok := p.split.check(host, p.split.joinAll(vals)); ok {
+		if f, ok := p.split.check(p.windowKey(host), p.split.joinAll(vals)); ok {
 			fs = append(fs, f)
 		}
 	}
