@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 
@@ -38,61 +39,80 @@ func TestSelftestBottles(t *testing.T) {
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
 	shape := contract.ShapeFromEnv(itest.LookupEnv)
 
-	bottles := map[string]string{"default": manifest.DefaultSource()}
+	type bottle struct{ name, src string }
+	bottles := []bottle{{"default", manifest.DefaultSource()}}
 	fixtures, err := filepath.Glob(filepath.Join("..", "fixtures", "bottles", "*.toml"))
 	assert.NilError(t, err)
 	assert.Assert(t, len(fixtures) > 0)
 	for _, f := range fixtures {
 		data, err := os.ReadFile(f)
 		assert.NilError(t, err)
-		bottles[strings.TrimSuffix(filepath.Base(f), ".toml")] = string(data)
+		bottles = append(bottles, bottle{strings.TrimSuffix(filepath.Base(f), ".toml"), string(data)})
 	}
-	for name, src := range bottles {
-		t.Run(name, func(t *testing.T) {
-			src, hosts, upstream := forRig(t, src)
-			if name == "default" {
-				// A route the stand-in does not answer for (it answers the
-				// hosts forRig found, not this one), for the UNREACHABLE
-				// check below.
-				src += "\n[[egress.routes]]\nhost = \"" + unreachableHost + "\"\n"
-			}
-			rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Manifest: src, Upstream: upstream, InternetAliases: hosts,
-				Lookup: func(k string) (string, bool) {
-					if strings.HasPrefix(k, "CB_") {
-						return "fixture-route-token-" + strings.ToLower(k), true
-					}
-					return "", false
-				}})
-			run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": rig.Layout.Home})
-			code, out, errOut := run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP)
-			var report struct {
-				Results     []selftest.Result `json:"results"`
-				Failed      int               `json:"failed"`
-				Unreachable int               `json:"unreachable"`
-			}
-			assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
-			for _, r := range report.Results {
-				t.Logf("%-12s %-28s %s", r.Outcome, r.ID, r.Answer)
-			}
-			assert.Equal(t, report.Failed, 0)
-			assert.Equal(t, report.Unreachable, 0)
-			assert.Equal(t, code, 0, errOut)
-			assert.Assert(t, len(report.Results) >= 20, "only %d cases ran", len(report.Results))
+	// The bottles run side by side, as many at once as go test's -parallel
+	// (GOMAXPROCS: two on the CI machine; at five on a loaded 2-core
+	// machine, requests from the agents failed with connection resets):
+	// each has its own slug, networks, subnet, stand-ins and
+	// CLAUDE_BOTTLE_HOME, and is taken down by its own cleanups, also when
+	// it fails. The group returns when the last has, so the test's time is
+	// theirs.
+	t.Run("bottles", func(t *testing.T) {
+		for _, b := range bottles {
+			selftestBottle(t, env, shape, b.name, b.src)
+		}
+	})
+}
 
-			if name != "default" {
-				return
-			}
-			// An allowed host this machine cannot reach: a route of this
-			// bottle the stand-in does not answer for.
-			code, out, errOut = run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP,
-				"--allowed-url", "https://"+unreachableHost)
-			assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
-			assert.Equal(t, code, 3, out+errOut)
-			assert.Equal(t, report.Failed, 0, out)
-			assert.Assert(t, report.Unreachable >= 1, out)
-			assert.Assert(t, strings.Contains(errOut, "could not reach their allowed host"), errOut)
-		})
-	}
+// selftestBottle runs the selftest on one bottle, in a parallel subtest.
+func selftestBottle(t *testing.T, env *itest.Env, shape contract.Shape, name, src string) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		src, hosts, upstream := forRig(t, src)
+		if name == "default" {
+			// A route the stand-in does not answer for (it answers the
+			// hosts forRig found, not this one), for the UNREACHABLE
+			// check below.
+			src += "\n[[egress.routes]]\nhost = \"" + unreachableHost + "\"\n"
+		}
+		rig := env.StandinRig(t, itest.RigOptions{Shape: shape, Manifest: src, Upstream: upstream, InternetAliases: hosts,
+			Lookup: func(k string) (string, bool) {
+				if strings.HasPrefix(k, "CB_") {
+					return "fixture-route-token-" + strings.ToLower(k), true
+				}
+				return "", false
+			}})
+		run := cliRunner(t, map[string]string{"CLAUDE_BOTTLE_HOME": rig.Layout.Home})
+		start := time.Now()
+		code, out, errOut := run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP)
+		elapsed := time.Since(start)
+		var report struct {
+			Results     []selftest.Result `json:"results"`
+			Failed      int               `json:"failed"`
+			Unreachable int               `json:"unreachable"`
+		}
+		assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
+		for _, r := range report.Results {
+			t.Logf("%-12s %-28s %s", r.Outcome, r.ID, r.Answer)
+		}
+		assert.Equal(t, report.Failed, 0)
+		assert.Equal(t, report.Unreachable, 0)
+		assert.Equal(t, code, 0, errOut)
+		assert.Assert(t, len(report.Results) >= 20, "only %d cases ran", len(report.Results))
+		t.Logf("bottle %s (%s shape): up in %.1fs, %d cases in %.1fs", name, shape, rig.UpTime.Seconds(), len(report.Results), elapsed.Seconds())
+
+		if name != "default" {
+			return
+		}
+		// An allowed host this machine cannot reach: a route of this
+		// bottle the stand-in does not answer for.
+		code, out, errOut = run("selftest", rig.Plan.Slug, "--json", "--attacker-host", itest.AttackerHost, "--attacker-ip", rig.AttackerIP,
+			"--allowed-url", "https://"+unreachableHost)
+		assert.NilError(t, json.Unmarshal([]byte(out), &report), out+errOut)
+		assert.Equal(t, code, 3, out+errOut)
+		assert.Equal(t, report.Failed, 0, out)
+		assert.Assert(t, report.Unreachable >= 1, out)
+		assert.Assert(t, strings.Contains(errOut, "could not reach their allowed host"), errOut)
+	})
 }
 
 // unreachableHost is routed in the default bottle's copy and answered by

@@ -84,9 +84,21 @@ func Keygen(t testing.TB, path string) string {
 	return strings.TrimSpace(string(pub))
 }
 
-// freeSubnet picks a /24 in 10.231.0.0/16 that no engine network uses.
+// subnets are the /24s freeSubnet handed to rigs of this process whose
+// networks may not exist yet: rigs brought up at once (parallel subtests)
+// must not pick the same one between listing the engine's networks and
+// creating their own.
+var subnets struct {
+	sync.Mutex
+	taken []*net.IPNet
+}
+
+// freeSubnet picks a /24 in 10.231.0.0/16 that no engine network uses and
+// no other rig of this process holds; the rig holds it until the test ends.
 func (e *Env) freeSubnet(t testing.TB) *net.IPNet {
 	t.Helper()
+	subnets.Lock()
+	defer subnets.Unlock()
 	nets, err := e.Eng.ListNetworks(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +111,17 @@ func (e *Env) freeSubnet(t testing.TB) *net.IPNet {
 			}
 		}
 	}
+	used = append(used, subnets.taken...)
 	for range 200 {
 		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.231.%d.0/24", 1+rand.IntN(250))) //nolint:gosec // G404: a test subnet, not a secret
 		if !slices.ContainsFunc(used, func(u *net.IPNet) bool { return u.Contains(cand.IP) || cand.Contains(u.IP) }) {
+			subnets.taken = append(subnets.taken, cand)
+			// Registered before the rig's down, so it runs after it.
+			t.Cleanup(func() {
+				subnets.Lock()
+				defer subnets.Unlock()
+				subnets.taken = slices.DeleteFunc(subnets.taken, func(n *net.IPNet) bool { return n == cand })
+			})
 			return cand
 		}
 	}
@@ -243,14 +263,15 @@ func (e *Env) StandinRig(t testing.TB, opts RigOptions) *Rig {
 		args = append(args, "-quiet")
 	}
 	// The stand-ins run as root on purpose: they bind 53 and 443.
-	rig.Internet = e.Run(t, RunSpec{Name: "rig-internet", Image: images.AgentTestImage, Network: egressNet, IP: rig.DNSIP, User: "0",
+	// The stand-ins' names carry the slug: rigs of one test may run at once.
+	rig.Internet = e.Run(t, RunSpec{Name: "rig-internet-" + plan.Slug, Image: images.AgentTestImage, Network: egressNet, IP: rig.DNSIP, User: "0",
 		Aliases: append([]string{AllowedHost, AuthHost}, opts.InternetAliases...), Entrypoint: []string{"/standin/standin"},
 		Cmd: append([]string{"-name", "internet", "-dns"}, args...), Binds: binds})
-	rig.Attacker = e.Run(t, RunSpec{Name: "rig-attacker", Image: images.AgentTestImage, Network: egressNet, IP: rig.AttackerIP, User: "0",
+	rig.Attacker = e.Run(t, RunSpec{Name: "rig-attacker-" + plan.Slug, Image: images.AgentTestImage, Network: egressNet, IP: rig.AttackerIP, User: "0",
 		Aliases: []string{AttackerHost}, Entrypoint: []string{"/standin/standin"},
 		Cmd: append([]string{"-name", "attacker"}, args...), Binds: binds})
 	if opts.Upstream {
-		rig.Upstream = e.Run(t, RunSpec{Name: "rig-upstream", Image: images.GitUpstreamTestImage, Network: egressNet,
+		rig.Upstream = e.Run(t, RunSpec{Name: "rig-upstream-" + plan.Slug, Image: images.GitUpstreamTestImage, Network: egressNet,
 			Aliases: []string{UpstreamHost}, Binds: []string{keys + ":/etc/ssh/test:ro"}})
 		res := rig.Upstream.Exec(t, `set -e
 git init -q --bare -b main /srv/git/app.git
