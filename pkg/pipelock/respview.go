@@ -88,6 +88,10 @@ func pickView(ct string, head []byte, isText bool) picked {
 		}
 		return picked{bothOrders(unitView(4, true), unitView(4, false)), true}
 	}
+	if cs == "utf-7" || cs == "unicode-1-1-utf-7" || cs == "csunicode11utf7" {
+		// No decoder in x/text, but readers (Python's codecs) have one.
+		return picked{view: func(w []byte, _ int64) string { return utf7(w) + "\n" + string(w) }}
+	}
 	enc, err := ianaindex.IANA.Encoding(cs)
 	if err != nil || enc == nil {
 		enc, err = ianaindex.MIME.Encoding(cs)
@@ -281,4 +285,64 @@ func headerText(h http.Header) string {
 		}
 	}
 	return b.String()
+}
+
+// utf7 decodes UTF-7 (RFC 2152): "+" starts modified base64 of UTF-16BE,
+// ended by "-" (dropped) or any byte outside the base64 alphabet; "+-" is
+// "+". A window cut inside a run is read from the cut on as it is.
+func utf7(w []byte) string {
+	var b strings.Builder
+	b.Grow(len(w))
+	for i := 0; i < len(w); i++ {
+		if w[i] != '+' {
+			b.WriteByte(w[i])
+			continue
+		}
+		j := i + 1
+		if j < len(w) && w[j] == '-' {
+			b.WriteByte('+')
+			i = j
+			continue
+		}
+		var bits uint32
+		nbits := 0
+		var units []uint16
+		for ; j < len(w); j++ {
+			v := b64Value(w[j])
+			if v < 0 {
+				break
+			}
+			bits = bits<<6 | uint32(v)
+			nbits += 6
+			if nbits >= 16 {
+				nbits -= 16
+				units = append(units, uint16(bits>>nbits))
+				bits &= 1<<nbits - 1
+			}
+		}
+		for _, r := range utf16.Decode(units) {
+			b.WriteRune(r)
+		}
+		if j < len(w) && w[j] == '-' {
+			j++
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
+func b64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return -1
 }

@@ -101,3 +101,21 @@ func FuzzStringsViewMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+func TestUTF7(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                  "plain",
+		"1 +- 1":                 "1 + 1",
+		"caf+AOk-":               "café",
+		"+AEkAZwBu-ore":          "Ignore",
+		"+AEk-+AGc- x":           "Ig x",
+		"+AEkAZw.":               "Ig.",
+		"+2D3eAA-":               "😀",
+		"end+":                   "end",
+		"+AEk-+AGc-+AG4-+AG8-re": "Ignore",
+	} {
+		if got := utf7([]byte(in)); got != want {
+			t.Errorf("utf7(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
