@@ -70,11 +70,14 @@ var tripleTabs = sync.OnceValue(func() *tripleTables {
 // to fill), under 1<<28 bytes (a position and its bits fill 32 bits).
 // A reading where more than one position in tripleDensity passes is
 // read by each search on its own too (it would cost more memory than
-// it saves time): the pass stops at the first entry over that.
+// it saves time): the pass stops as soon as the positions so far are
+// more than tripleSlack over that share of the bytes so far, so a dense
+// reading costs the walk of its first stretch only.
 const (
 	tripleFrom    = tokRunsFrom
 	tripleMaxText = 1 << 28
 	tripleDensity = 16
+	tripleSlack   = 1024
 )
 
 // tripleList is the positions of one reading where some search's filter
@@ -97,7 +100,7 @@ func (t *tripleTables) listFor(text string) *tripleList {
 		return nil
 	}
 	l := tripleLists.Get().(*tripleList)
-	ents, ok := t.scan(text, l.ents[:0], len(text)/tripleDensity)
+	ents, ok := t.scan(text, l.ents[:0], tripleDensity)
 	if !ok {
 		l.ents = ents[:0]
 		l.release()
@@ -128,9 +131,9 @@ func (l *tripleList) of(text string) ([]uint32, bool) {
 
 // scan appends to out the positions i (i+2 < len(text)) where some
 // search's first test passes on text[i], text[i+1] and its next test on
-// text[i+1], text[i+2]; ok is false (and the pass stops) when more than
-// limit would be appended.
-func (t *tripleTables) scan(text string, out []uint32, limit int) ([]uint32, bool) {
+// text[i+1], text[i+2]; ok is false (and the pass stops) when the
+// positions up to some i would be more than i/density + tripleSlack.
+func (t *tripleTables) scan(text string, out []uint32, density int) ([]uint32, bool) {
 	if len(text) < 3 {
 		return out, true
 	}
@@ -139,7 +142,7 @@ func (t *tripleTables) scan(text string, out []uint32, limit int) ([]uint32, boo
 	for i := 2; i < len(text); i++ {
 		k2 := k<<8 | uint16(text[i])
 		if m := t.first[k] & t.second[k2]; m != 0 {
-			if len(out)-base >= limit {
+			if len(out)-base >= (i-2)/density+tripleSlack {
 				return out, false
 			}
 			out = append(out, uint32(i-2)<<4|uint32(m)) //nolint:gosec // G115: i < tripleMaxText

@@ -17,7 +17,7 @@ import (
 
 // listOf is the list of text whatever its length or density.
 func listOf(text string) *tripleList {
-	ents, ok := tripleTabs().scan(text, nil, len(text)+1)
+	ents, ok := tripleTabs().scan(text, nil, 1)
 	if !ok {
 		panic("limit")
 	}
@@ -119,7 +119,10 @@ func TestTripleListLimits(t *testing.T) {
 	l := tt.listFor(prose)
 	assert.Assert(t, l != nil, "prose got no list")
 	ents, ok := l.of(prose)
-	assert.Assert(t, ok && len(ents) > 0 && len(ents) <= len(prose)/tripleDensity)
+	assert.Assert(t, ok && len(ents) > 0 && len(ents) <= len(prose)/tripleDensity+tripleSlack)
+	// A dense stretch is allowed its slack, not more.
+	assert.Assert(t, tt.listFor(strings.Repeat("AKIA", tripleSlack/4)+prose) != nil)
+	assert.Assert(t, tt.listFor(strings.Repeat("AKIA", 4*tripleSlack)+prose) == nil)
 	_, ok = l.of(prose[1:])
 	assert.Assert(t, !ok, "a list answered for another text")
 	l.release()
