@@ -4,10 +4,15 @@ package integration
 
 import (
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,34 +44,63 @@ func TestSelftestBottles(t *testing.T) {
 	env.RequireImage(t, images.GitUpstreamTestImage, "build:gitUpstreamTest")
 	shape := contract.ShapeFromEnv(itest.LookupEnv)
 
-	type bottle struct{ name, src string }
-	bottles := []bottle{{"default", manifest.DefaultSource()}}
+	bottles := []selftestTarget{{"default", manifest.DefaultSource()}}
 	fixtures, err := filepath.Glob(filepath.Join("..", "fixtures", "bottles", "*.toml"))
 	assert.NilError(t, err)
 	assert.Assert(t, len(fixtures) > 0)
 	for _, f := range fixtures {
 		data, err := os.ReadFile(f)
 		assert.NilError(t, err)
-		bottles = append(bottles, bottle{strings.TrimSuffix(filepath.Base(f), ".toml"), string(data)})
+		bottles = append(bottles, selftestTarget{strings.TrimSuffix(filepath.Base(f), ".toml"), string(data)})
 	}
 	// The bottles run side by side, as many at once as go test's -parallel
 	// (GOMAXPROCS: two on the CI machine; at five on a loaded 2-core
-	// machine, requests from the agents failed with connection resets):
-	// each has its own slug, networks, subnet, stand-ins and
-	// CLAUDE_BOTTLE_HOME, and is taken down by its own cleanups, also when
-	// it fails. The group returns when the last has, so the test's time is
-	// theirs.
-	t.Run("bottles", func(t *testing.T) {
-		for _, b := range bottles {
+	// machine, requests from the agents failed with connection resets),
+	// the longest first: those with a git repo (attack 5 adds its push
+	// cases), then the default bottle (its suite runs twice). Each has its
+	// own slug, networks, subnet, stand-ins and CLAUDE_BOTTLE_HOME, and is
+	// taken down by its own cleanups, also when it fails.
+	slices.SortStableFunc(bottles, func(a, b selftestTarget) int { return bottleCost(b) - bottleCost(a) })
+	slots := make(chan struct{}, testParallel())
+	var wg sync.WaitGroup
+	for _, b := range bottles {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
 			selftestBottle(t, env, shape, b.name, b.src)
-		}
-	})
+		}()
+	}
+	wg.Wait()
 }
 
-// selftestBottle runs the selftest on one bottle, in a parallel subtest.
+type selftestTarget struct{ name, src string }
+
+// bottleCost orders the bottles by how long their suite runs.
+func bottleCost(b selftestTarget) int {
+	switch {
+	case reRepoURL.MatchString(b.src):
+		return 2
+	case b.name == "default":
+		return 1
+	}
+	return 0
+}
+
+// testParallel is go test's -parallel (GOMAXPROCS unless given).
+func testParallel() int {
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > 0 {
+			return n
+		}
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// selftestBottle runs the selftest on one bottle, in a subtest (t.Run is
+// safe from several goroutines at once).
 func selftestBottle(t *testing.T, env *itest.Env, shape contract.Shape, name, src string) {
 	t.Run(name, func(t *testing.T) {
-		t.Parallel()
 		src, hosts, upstream := forRig(t, src)
 		if name == "default" {
 			// A route the stand-in does not answer for (it answers the
