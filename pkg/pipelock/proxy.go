@@ -619,9 +619,10 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	}
 	if len(body.decoded) > 0 {
 		// The raw text, always; then the structured views.
+		var joined, all strings.Builder
 		jsonText, isJSON = jsonView(body.decoded, func(k, v string) {
 			vals = append(vals, slotValue{slot: "json/" + k, text: v})
-		})
+		}, dlp.NewJSONJoiner(&joined, &all))
 		var fs []dlp.Finding
 		var err error
 		// Read in place: nothing below keeps the text (the split window
@@ -633,6 +634,9 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		if isJSON {
 			fs = p.scan.Scan("body", bodyText)
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
+			// Short values joined (a token split over siblings).
+			fs = append(fs, p.scan.ScanJoined(joined.String())...)
+			fs = append(fs, p.scan.ScanJoined(all.String())...)
 			// A form or multipart body that starts like JSON ('{' the
 			// name of its first field) is read by its type too: the
 			// server reads it so.

@@ -1,0 +1,109 @@
+package pipelock
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+)
+
+// Red team round 5: a body over segmentBytes scanned while it arrives.
+
+const rt5Token = "ghp_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg"
+
+func rt5JSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// A token split over sibling JSON values (an array of pieces, fields of
+// pieces) in a body large enough to be scanned in segments is found as
+// in a small body: at the start, the middle and astride a segment end.
+func TestRedteam5SegmentedJSONSiblings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	pieces := []string{rt5Token[:10], rt5Token[10:20], rt5Token[20:30], rt5Token[30:]}
+	shapes := map[string]string{
+		"array":  `{"p":` + rt5JSON(pieces) + `}`,
+		"fields": `{"a":` + rt5JSON(pieces[0]) + `,"b":` + rt5JSON(pieces[1]) + `,"c":` + rt5JSON(pieces[2]) + `,"d":` + rt5JSON(pieces[3]) + `}`,
+	}
+	note := rt5JSON(string(prose(3 << 20)))
+	for sname, shape := range shapes {
+		for _, at := range []string{"start", "end"} {
+			var body string
+			if at == "start" {
+				body = `{"x":` + shape + `,"note":` + note + `}`
+			} else {
+				body = `{"note":` + note + `,"x":` + shape + `}`
+			}
+			seg, whole := inspectBoth(t, e, "application/json", []byte(body))
+			assert.Check(t, whole, "%s/%s: whole scan misses it", sname, at)
+			assert.Check(t, seg, "%s/%s: segmented scan misses it", sname, at)
+		}
+	}
+}
+
+// The same through the daemon: a small JSON body and a large one (scanned
+// as it arrives) carrying a token split over sibling values are refused
+// and nothing reaches the host.
+func TestRedteam5JSONSiblingsThroughProxy(t *testing.T) {
+	e := newEnv(t, nil)
+	pieces := []string{rt5Token[:10], rt5Token[10:20], rt5Token[20:30], rt5Token[30:]}
+	small := `{"id":"x","p":` + rt5JSON(pieces) + `}`
+	large := `{"note":` + rt5JSON(string(prose(3<<20))) + `,"p":[{"a":` + rt5JSON(pieces[:2]) + `},{"b":` + rt5JSON(pieces[2:]) + `}]}`
+	for name, body := range map[string]string{"small": small, "large": large} {
+		req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		r := e.do(req, e.proxyURL)
+		assert.Check(t, r.status == http.StatusForbidden, "%s: %d %s", name, r.status, trunc(r.body))
+	}
+	assert.Equal(t, len(e.seenAll()), 0)
+}
+
+// drip is a body that sends first, then waits on gate before erroring
+// (an upload cut off before its declared end).
+type drip struct {
+	first []byte
+	gate  chan struct{}
+}
+
+func (d *drip) Read(b []byte) (int, error) {
+	if len(d.first) > 0 {
+		n := copy(b, d.first)
+		d.first = d.first[n:]
+		return n, nil
+	}
+	<-d.gate
+	return 0, io.ErrUnexpectedEOF
+}
+
+// Nothing of a large upload — not a byte, not its headers — reaches the
+// host while it still arrives, however long it takes, nor after it is
+// cut off short of its declared length.
+func TestRedteam5NothingBeforeVerdict(t *testing.T) {
+	e := newEnv(t, nil)
+	body := prose(5 << 20)
+	d := &drip{first: body[:3<<20], gate: make(chan struct{})}
+	req, _ := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", d)
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "text/plain")
+	done := make(chan result, 1)
+	go func() { done <- e.do(req, e.proxyURL) }()
+	// Give pipelock time to read and scan what was sent (it does not
+	// change what must hold: nothing forwarded yet).
+	time.Sleep(time.Second)
+	assert.Equal(t, len(e.seenAll()), 0, "forwarded before the body arrived")
+	close(d.gate)
+	r := <-done
+	assert.Check(t, r.status != http.StatusOK, "a body cut short was forwarded: %d", r.status)
+	assert.Equal(t, len(e.seenAll()), 0, "a body cut short reached the host")
+}
