@@ -2,8 +2,11 @@ package pipelock
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +109,92 @@ func TestRedteam5NothingBeforeVerdict(t *testing.T) {
 	r := <-done
 	assert.Check(t, r.status != http.StatusOK, "a body cut short was forwarded: %d", r.status)
 	assert.Equal(t, len(e.seenAll()), 0, "a body cut short reached the host")
+}
+
+// A known secret split over two requests, each piece in a field past the
+// 32nd (and past the 64th) of its request: a form, a JSON object, a
+// query, a small body and one scanned as it arrives.
+func TestRedteam5SplitPastSlots(t *testing.T) {
+	s := secrets["PASSPHRASE"]
+	half := [2]string{s[:20], s[20:]}
+	form := func(n int, piece string) (string, []byte) {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "f%d=v%d&", i, i)
+		}
+		b.WriteString("z=" + piece)
+		return "application/x-www-form-urlencoded", []byte(b.String())
+	}
+	jsonObj := func(n int, piece string) (string, []byte) {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, `"f%d":"v%d",`, i, i)
+		}
+		b.WriteString(`"z":` + rt5JSON(piece) + "}")
+		return "application/json", []byte(b.String())
+	}
+	big := func(build func(int, string) (string, []byte)) func(int, string) (string, []byte) {
+		return func(n int, piece string) (string, []byte) {
+			ct, b := build(n, piece)
+			if ct == "application/json" {
+				return ct, append([]byte(`{"pad":`+rt5JSON(string(prose(3<<20)))+`,"x":`), append(b, '}')...)
+			}
+			return ct, append([]byte("pad="+strings.ReplaceAll(string(prose(3<<20)), " ", "+")+"&"), b...)
+		}
+	}
+	for name, build := range map[string]func(int, string) (string, []byte){"form": form, "json": jsonObj, "form (large)": big(form), "json (large)": big(jsonObj)} {
+		for _, n := range []int{40, 100} {
+			t.Run(fmt.Sprintf("%s/%d", name, n), func(t *testing.T) {
+				e := newEnv(t, nil)
+				for i, piece := range half {
+					ct, body := build(n, piece)
+					r := e.post(body, "Content-Type", ct)
+					if i == 0 {
+						assert.Equal(t, r.status, 200, "piece alone: %s", trunc(r.body))
+						continue
+					}
+					assert.Check(t, r.status == 403, "the second piece completes the secret: %d %s", r.status, trunc(r.body))
+				}
+			})
+		}
+	}
+	t.Run("query/100", func(t *testing.T) {
+		e := newEnv(t, nil)
+		q := func(piece string) string {
+			var b strings.Builder
+			for i := range 100 {
+				fmt.Fprintf(&b, "f%d=v%d&", i, i)
+			}
+			return "https://allowed.example.com/c?" + b.String() + "z=" + url.QueryEscape(piece)
+		}
+		assert.Equal(t, e.get(q(half[0])).status, 200)
+		assert.Check(t, e.get(q(half[1])).status == 403)
+	})
+}
+
+// Still open: the window keeps maxSlots (32) slots of a host, and a
+// request of more fields than that pushes out the slot of a piece that
+// sits in an early field (the slot of everything holds the first 64
+// values only). A known secret split over two requests of 100 fields,
+// its pieces in field 10, passes.
+func TestRedteam5OpenSplitEarlyFieldOfMany(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open: pieces in an early field of a request of over 32 fields leave the split window (CLAUDE_BOTTLE_REDTEAM_OPEN=1 runs it)")
+	}
+	s := secrets["PASSPHRASE"]
+	e := newEnv(t, nil)
+	for i, piece := range []string{s[:20], s[20:]} {
+		var b strings.Builder
+		for k := range 100 {
+			if k == 10 {
+				b.WriteString("z=" + url.QueryEscape(piece) + "&")
+			}
+			fmt.Fprintf(&b, "f%d=v%d&", k, k)
+		}
+		r := e.post([]byte(b.String()), "Content-Type", "application/x-www-form-urlencoded")
+		if i == 1 {
+			assert.Check(t, r.status == 403, "the second piece completes the secret: %d", r.status)
+		}
+	}
 }

@@ -248,11 +248,11 @@ type valueJoin struct {
 	// watched, when set (a body's join, forHost), bounds the slots taken:
 	// every slot the window held for the host when the request began
 	// (the only ones a value could be joined to a tail in, barring a
-	// request to the host finishing meanwhile) and the first maxSlots
-	// others (the window keeps at most maxSlots slots of a host). The
-	// values of further slots count for the slot of everything but are
-	// not kept: a form of 100,000 fields keeps the ends of 64 at most,
-	// not of every field.
+	// request to the host finishing meanwhile) and maxSlots
+	// others (the window keeps at most maxSlots slots of a host), the
+	// last maxSlots when there are more, as the window keeps the last:
+	// a form of 100,000 fields keeps the ends of 64 at most, not of
+	// every field.
 	watched map[string]bool
 	others  int
 }
@@ -297,6 +297,17 @@ func (j *valueJoin) takes(slot string) bool {
 		return true
 	}
 	if j.others >= maxSlots {
+		// The window files a request's values in order and keeps the
+		// last maxSlots slots of a host: so does the join — the oldest
+		// other slot gives way (a piece in the last of 100 fields is
+		// joined as in a small body).
+		for k, o := range j.order {
+			if !j.watched[o] {
+				delete(j.bySlot, o)
+				j.order = append(j.order[:k], j.order[k+1:]...)
+				return true
+			}
+		}
 		return false
 	}
 	j.others++
