@@ -198,3 +198,27 @@ func TestRedteam5OpenSplitEarlyFieldOfMany(t *testing.T) {
 		}
 	}
 }
+
+// A known secret split over two compressed uploads that decode past a
+// segment: the first ends with a piece, the second starts with the rest
+// (the window joins a body's tail to the next body's head); and a token
+// split over sibling values of a compressed JSON upload.
+func TestRedteam5CompressedLarge(t *testing.T) {
+	s := secrets["PASSPHRASE"]
+	pad := prose(5 << 20)
+	t.Run("split over two bodies", func(t *testing.T) {
+		e := newEnv(t, nil)
+		first := append(append([]byte{}, pad...), "\n"+s[:20]...)
+		second := append([]byte(s[20:]+"\n"), pad...)
+		assert.Equal(t, e.post(gz(first), "Content-Encoding", "gzip", "Content-Type", "text/plain").status, 200)
+		r := e.post(gz(second), "Content-Encoding", "gzip", "Content-Type", "text/plain")
+		assert.Check(t, r.status == 403, "the second piece completes the secret: %d %s", r.status, trunc(r.body))
+	})
+	t.Run("json siblings", func(t *testing.T) {
+		e := newEnv(t, nil)
+		pieces := []string{rt5Token[:10], rt5Token[10:20], rt5Token[20:30], rt5Token[30:]}
+		body := `{"note":` + rt5JSON(string(pad)) + `,"p":[{"a":"x","b":` + rt5JSON(pieces) + `}]}`
+		r := e.post(gz([]byte(body)), "Content-Encoding", "gzip", "Content-Type", "application/json")
+		assert.Check(t, r.status == 403, "%d %s", r.status, trunc(r.body))
+	})
+}

@@ -35,6 +35,9 @@ const (
 type splitSlot struct {
 	tail []byte
 	at   time.Time
+	// seq orders the slots filed at one time (one request's values):
+	// of those, the first filed is evicted first.
+	seq uint64
 	// clean is the SHA-256 of this slot's last join that scanned clean:
 	// the same join again (a header sent with the same value on every
 	// request, once the tail has filled with it) is not scanned again. The
@@ -46,6 +49,7 @@ type splitSlot struct {
 type splitHost struct {
 	at    time.Time
 	slots map[string]*splitSlot
+	seq   uint64
 }
 
 // splitWindow is the per-destination window; safe for concurrent use.
@@ -149,6 +153,8 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 			s.tail = s.tail[:0]
 		}
 		s.at = now
+		h.seq++
+		s.seq = h.seq
 		t := v.text
 		if len(t) >= w.keep {
 			s.tail = append(s.tail[:0], t[len(t)-w.keep:]...)
@@ -179,9 +185,10 @@ func (w *splitWindow) evictHost() {
 func evictSlot(h *splitHost) {
 	var oldest string
 	var at time.Time
+	var seq uint64
 	for k, s := range h.slots {
-		if oldest == "" || s.at.Before(at) {
-			oldest, at = k, s.at
+		if oldest == "" || s.at.Before(at) || s.at.Equal(at) && s.seq < seq {
+			oldest, at, seq = k, s.at, s.seq
 		}
 	}
 	delete(h.slots, oldest)
