@@ -222,3 +222,62 @@ func TestRedteam5CompressedLarge(t *testing.T) {
 		assert.Check(t, r.status == 403, "%d %s", r.status, trunc(r.body))
 	})
 }
+
+// An escape cut by a segment boundary at each of its bytes: \u escapes
+// in a JSON string, percent escapes in a form value, both views scanned
+// as the body arrives, with the known secret's escaped form astride the
+// end of the first segment.
+func TestRedteam5EscapeCutAtBoundary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	secret := secrets["GENERIC"]
+	for _, kind := range []struct{ body, enc string }{{"json", "unicode-escape"}, {"form", "percent"}} {
+		payload := segmentEncodings[kind.enc](secret)
+		for off := range 6 {
+			ct, body := segmentBodies[kind.body](payload, bodySegment+off)
+			assert.Check(t, segmentedBlocks(t, e, ct, body), "%s/%s cut at +%d passed", kind.body, kind.enc, off)
+		}
+	}
+}
+
+// Large uploads at once beyond the shared buffer budget: one that cannot
+// lease what it and its scan hold waits, then is refused with the reason
+// (busy), and nothing of it is forwarded.
+func TestRedteam5ConcurrentLargeUploadsFailClosed(t *testing.T) {
+	e := newEnv(t, nil)
+	e.p.lim.BudgetWait = 200 * time.Millisecond
+	// Everything but 4 MiB of the budget is held by other uploads.
+	held := e.p.lim.BufferBudget - 4<<20
+	assert.Assert(t, e.p.mem.TryAcquire(held))
+	defer e.p.mem.Release(held)
+	body := prose(6 << 20)
+	for _, ct := range []string{"text/plain", "application/json"} {
+		b := body
+		if ct == "application/json" {
+			b = []byte(`{"note":` + rt5JSON(string(body)) + `}`)
+		}
+		r := e.post(b, "Content-Type", ct)
+		assert.Check(t, r.status == http.StatusServiceUnavailable, "%s: %d %s", ct, r.status, trunc(r.body))
+		assert.Check(t, strings.Contains(r.body, "busy") || strings.Contains(r.body, "retry"), "%s: the reason: %s", ct, trunc(r.body))
+	}
+	assert.Equal(t, len(e.seenAll()), 0)
+}
+
+// A large upload whose live scan overruns its time budget (here a budget
+// of next to nothing; an agent would drip the bytes or feed the scan
+// costly text) is refused, not forwarded.
+func TestRedteam5LiveScanOverrunFailsClosed(t *testing.T) {
+	e := newEnv(t, nil)
+	e.p.lim.ScanBase, e.p.lim.ScanPerMiB = time.Microsecond, time.Nanosecond
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "application/json"} {
+		b := prose(5 << 20)
+		if ct == "application/json" {
+			b = []byte(`{"note":` + rt5JSON(string(b)) + `}`)
+		}
+		r := e.post(b, "Content-Type", ct)
+		assert.Check(t, r.status == http.StatusForbidden && strings.Contains(r.body, "time budget"), "%s: %d %s", ct, r.status, trunc(r.body))
+	}
+	assert.Equal(t, len(e.seenAll()), 0)
+}
