@@ -1,9 +1,11 @@
 package pipelock
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -280,4 +282,44 @@ func TestRedteam5LiveScanOverrunFailsClosed(t *testing.T) {
 		assert.Check(t, r.status == http.StatusForbidden && strings.Contains(r.body, "time budget"), "%s: %d %s", ct, r.status, trunc(r.body))
 	}
 	assert.Equal(t, len(e.seenAll()), 0)
+}
+
+// Framing on a raw connection to the proxy: a declared length then
+// chunked encoding, a body cut short of its declared length, a body
+// longer than declared (the rest read as a next request, itself
+// inspected). Nothing reaches the host in the first two.
+func TestRedteam5RawFraming(t *testing.T) {
+	e := newEnv(t, nil)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(e.proxyURL.User.String()))
+	send := func(raw string, closeWrite bool) string {
+		c, err := net.Dial("tcp", e.proxyURL.Host)
+		assert.NilError(t, err)
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		_, _ = io.WriteString(c, raw)
+		if closeWrite {
+			_ = c.(*net.TCPConn).CloseWrite()
+		}
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	pad := strings.Repeat("a", 3<<20)
+	head := func(extra string) string {
+		return "POST http://allowed.example.com/u HTTP/1.1\r\nHost: allowed.example.com\r\nProxy-Authorization: " + auth + "\r\nContent-Type: text/plain\r\nConnection: close\r\n" + extra + "\r\n"
+	}
+	// Both a length and chunked: net/http reads it chunked (and drops
+	// the length); what it reads is what pipelock scans.
+	out := send(head(fmt.Sprintf("Content-Length: %d\r\nTransfer-Encoding: chunked\r\n", len(pad)))+fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(rt5Token), rt5Token), true)
+	assert.Check(t, strings.HasPrefix(out, "HTTP/1.1 403"), "CL and TE: %.80q", out)
+	out = send(head(fmt.Sprintf("Content-Length: %d\r\n", len(pad)+100))+pad, true)
+	assert.Check(t, !strings.HasPrefix(out, "HTTP/1.1 200"), "cut short: %.80q", out)
+	assert.Equal(t, len(e.seenAll()), 0)
+	// Longer than declared: the extra bytes are a next request on the
+	// connection, inspected as one (the secret in it is refused).
+	smuggled := "POST http://allowed.example.com/v HTTP/1.1\r\nHost: allowed.example.com\r\nProxy-Authorization: " + auth + "\r\nContent-Length: 40\r\n\r\n" + rt5Token
+	out = send(strings.Replace(head(fmt.Sprintf("Content-Length: %d\r\n", len(pad))), "Connection: close\r\n", "", 1)+pad+smuggled, true)
+	for _, s := range e.seenAll() {
+		assert.Check(t, !strings.Contains(fmt.Sprint(s), rt5Token), "the smuggled request reached the host with the token")
+	}
+	_ = out
 }
