@@ -439,6 +439,14 @@ func repeatedJoined(query string) string {
 // reversed, the token formats, and payment and wallet data.
 // Each value was read on its own, through every decoding, already; the
 // join is for the pieces of one token, and is not decoded again.
+// ScanJoined scans text written by a JSONJoiner, as ScanBody reads a JSON
+// body's joined values (part PartJSONJoined).
+func (s *Scanner) ScanJoined(text string) []Finding {
+	var c collector
+	s.scanJoined(&c, PartJSONJoined, text)
+	return c.out
+}
+
 func (s *Scanner) scanJoined(c *collector, part, text string) {
 	if s.scanJoinedAs(c, part, EncRaw, text) {
 		return

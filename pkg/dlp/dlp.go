@@ -661,14 +661,17 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// anything else is.
 			// When the raw text is read too, only the lines where an
 			// escape was undone are new.
-			var b, joined strings.Builder
+			var b, joined, all strings.Builder
 			if valid {
 				b.Grow(len(body))
 			}
-			flattenJSONJoin(&b, text, !valid, &joined)
+			flattenJSONJoin(&b, text, !valid, &joined, &all)
 			s.scan(c, "body (json)", "", b.String())
 			if joined.Len() > 0 {
 				s.scanJoined(c, PartJSONJoined, joined.String())
+			}
+			if all.Len() > 0 {
+				s.scanJoined(c, PartJSONJoined, all.String())
 			}
 			if valid {
 				return

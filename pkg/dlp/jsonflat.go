@@ -1,7 +1,10 @@
 package dlp
 
 import (
+	"io"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -20,18 +23,29 @@ func flattenJSONText(b *strings.Builder, s string) { flattenJSON(b, s, false) }
 // key or value had a JSON escape undone (for text whose raw form is read
 // too, the other lines are that raw text again).
 func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
-	flattenJSONJoin(b, s, onlyEscaped, nil)
+	flattenJSONJoin(b, s, onlyEscaped, nil, nil)
 }
 
 // flattenJSONJoin is flattenJSON that also writes to joined (when not
-// nil) the values of each run of short sibling values (jsonJoin).
-func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined *strings.Builder) {
+// nil) the values of each run of short sibling values (jsonJoin), and to
+// all (when not nil) each run of short keys and values in document order
+// whatever the nesting. They are separate readings: a mnemonic is told
+// from the text's own words by their appearing nowhere else in its
+// reading.
+func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *strings.Builder) {
 	key := ""
 	keyEsc := false
-	var jn jsonJoin
+	// jn joins sibling values (a run ends where an object or array
+	// closes); ja joins every key and value in the order they are
+	// written, whatever the nesting (pieces in keys, in keys and values
+	// alternately, in sibling objects of an array).
+	var jn, ja jsonJoin
 	write := func(key, val string, quoted, esc bool) {
 		if joined != nil && val != "" {
 			jn.add(joined, val)
+			if all != nil {
+				ja.add(all, val)
+			}
 		}
 		// A secret-named key is written with its value even when
 		// nothing was unescaped: in the raw text they may stand apart
@@ -47,12 +61,15 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined *str
 	if joined != nil {
 		defer jn.flush(joined)
 	}
+	if all != nil {
+		defer ja.flush(all)
+	}
 	prev := byte(0) // last structural byte: a scalar follows : , or [
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
-			if len(jn.ends) > 0 && c != ':' && c != ',' {
+			if len(jn.ends) > 0 && (c == '}' || c == ']') {
 				jn.flush(joined)
 			}
 		}
@@ -80,6 +97,9 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined *str
 					str = strings.Clone(str)
 				}
 				key, keyEsc = str, esc
+				if all != nil && key != "" {
+					ja.add(all, key)
+				}
 				i = k + 1
 				prev = ':'
 				// A key whose value is not a string or scalar still
@@ -258,13 +278,59 @@ const (
 	maxJoinBytes = 2048
 )
 
-func (j *jsonJoin) add(out *strings.Builder, v string) {
-	if len(v) > maxJoinValue || v == "" || len(j.buf)+len(v) > maxJoinBytes {
+// maxJoinEnd is how much of a value over maxJoinValue joins the runs
+// beside it (its head ends the run before, its tail starts the next),
+// and how much of a run cut at maxJoinBytes leads the next: a secret
+// split with one piece longer than maxJoinValue, or astride the end of
+// a run, is whole on one line. It is longer than any secret a rule
+// reads.
+const maxJoinEnd = 160
+
+func (j *jsonJoin) add(out JoinWriter, v string) {
+	if v == "" {
 		j.flush(out)
-		if len(v) > maxJoinValue || v == "" {
-			return
-		}
+		return
 	}
+	if len(v) > maxJoinValue {
+		if len(j.ends) > 0 {
+			j.push(v[:min(len(v), maxJoinEnd)])
+			j.flush(out)
+		}
+		j.push(v[max(0, len(v)-maxJoinEnd):])
+		return
+	}
+	if len(j.buf)+len(v) > maxJoinBytes {
+		// Cut the run; its last values (up to maxJoinEnd bytes) lead
+		// the next.
+		k := len(j.ends)
+		for k > 0 && len(j.buf)-j.start(k-1) <= maxJoinEnd {
+			k--
+		}
+		from := len(j.buf)
+		if k < len(j.ends) {
+			from = j.start(k)
+		}
+		carry := append([]byte(nil), j.buf[from:]...)
+		var ends []int
+		for _, e := range j.ends[k:] {
+			ends = append(ends, e-from)
+		}
+		j.flush(out)
+		j.buf = append(j.buf, carry...)
+		j.ends = append(j.ends, ends...)
+	}
+	j.push(v)
+}
+
+// start is where value k begins in buf.
+func (j *jsonJoin) start(k int) int {
+	if k == 0 {
+		return 0
+	}
+	return j.ends[k-1]
+}
+
+func (j *jsonJoin) push(v string) {
 	j.buf = append(j.buf, v...)
 	j.ends = append(j.ends, len(j.buf))
 }
@@ -282,21 +348,111 @@ func (j *jsonJoin) each(f func(k int, v string) bool) {
 	}
 }
 
-func (j *jsonJoin) flush(out *strings.Builder) {
+func (j *jsonJoin) flush(out JoinWriter) {
 	if len(j.ends) >= 2 {
 		plain := true
 		j.each(func(_ int, v string) bool {
 			plain = len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)
 			return plain
 		})
+		split := false
 		j.each(func(k int, v string) bool {
 			if k > 0 && plain {
 				out.WriteByte(' ')
 			}
+			split = split || k > 0 && !plain && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k)))
 			out.WriteString(v)
 			return true
 		})
 		out.WriteByte('\n')
+		if split {
+			// A value before a token's pieces ("x", "ghp_Zk8q", "Xv9L…")
+			// glues to its prefix, which a token wants at a boundary:
+			// the run again, a space before each value a prefix starts.
+			j.each(func(k int, v string) bool {
+				if k > 0 && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k))) {
+					out.WriteByte(' ')
+				}
+				out.WriteString(v)
+				return true
+			})
+			out.WriteByte('\n')
+		}
 	}
 	j.buf, j.ends = j.buf[:0], j.ends[:0]
+}
+
+// JoinWriter is where a JSONJoiner writes its lines.
+type JoinWriter interface {
+	io.StringWriter
+	io.ByteWriter
+}
+
+// JSONJoiner reads a JSON document's short values joined as ScanBody
+// does (flattenJSONJoin), for a walk of the document of the caller's
+// own: the walk gives it each key and value and each end of an object or
+// array, and it writes to joined the runs of sibling values and to all
+// the runs of keys and values in document order. Both are read with
+// Scanner.ScanJoined, each on its own.
+type JSONJoiner struct {
+	jn, ja      jsonJoin
+	joined, all JoinWriter
+}
+
+func NewJSONJoiner(joined, all JoinWriter) *JSONJoiner {
+	return &JSONJoiner{joined: joined, all: all}
+}
+
+// Key takes an object's key.
+func (j *JSONJoiner) Key(k string) {
+	if k != "" {
+		j.ja.add(j.all, k)
+	}
+}
+
+// Value takes a string or scalar value (a string with its escapes undone).
+func (j *JSONJoiner) Value(v string) {
+	if v != "" {
+		j.jn.add(j.joined, v)
+		j.ja.add(j.all, v)
+	}
+}
+
+// Close takes the end of an object or array: a run of siblings ends.
+func (j *JSONJoiner) Close() {
+	if len(j.jn.ends) > 0 {
+		j.jn.flush(j.joined)
+	}
+}
+
+// Flush writes what is gathered: the document has ended.
+func (j *JSONJoiner) Flush() {
+	j.jn.flush(j.joined)
+	j.ja.flush(j.all)
+}
+
+// tokenPrefixes are the prefixes of the provider token rules by their
+// first byte.
+var tokenPrefixes = sync.OnceValue(func() *[256][]string {
+	var t [256][]string
+	for _, r := range prefixRules {
+		if r.prefix != "" && !slices.Contains(t[r.prefix[0]], r.prefix) {
+			t[r.prefix[0]] = append(t[r.prefix[0]], r.prefix)
+		}
+	}
+	return &t
+})
+
+// startsTokenPrefix reports whether s starts with a provider token's
+// prefix.
+func startsTokenPrefix(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, p := range tokenPrefixes()[s[0]] {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

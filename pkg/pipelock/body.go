@@ -398,6 +398,15 @@ func (s *bodyScan) text(part, text string) bool {
 	return s.blocking
 }
 
+// joinedText is text for a JSONJoiner's lines (ScanJoined).
+func (s *bodyScan) joinedText(_, text string) bool {
+	if s.stopped.Load() {
+		return true
+	}
+	s.add(s.p.scan.ScanJoined(text))
+	return s.blocking && s.stopped.Load()
+}
+
 func (s *bodyScan) add(fs []dlp.Finding) {
 	if len(fs) == 0 {
 		return
@@ -438,6 +447,26 @@ type segmentWriter struct {
 	part  string
 	buf   []byte
 	fresh int // bytes of buf not scanned yet
+	// joined: the text is a JSONJoiner's, read with ScanJoined.
+	joined bool
+}
+
+// joiners are the two segmentWriters a JSONJoiner writes to.
+type joiners [2]*segmentWriter
+
+// newJoiner is a JSONJoiner whose lines are scanned a segment at a time
+// as they are written; finish scans the rest once it is flushed.
+func (s *bodyScan) newJoiner() (*dlp.JSONJoiner, joiners) {
+	a, b := newSegmentWriter(s, dlp.PartJSONJoined), newSegmentWriter(s, dlp.PartJSONJoined)
+	a.joined, b.joined = true, true
+	return dlp.NewJSONJoiner(a, b), joiners{a, b}
+}
+
+func (j joiners) finish() {
+	for _, w := range j {
+		w.flush()
+		w.release()
+	}
 }
 
 // segmentBuffers are the buffers of segmentWriters: a large upload
@@ -488,7 +517,11 @@ func (w *segmentWriter) flush() {
 	if w.fresh == 0 {
 		return
 	}
-	if !w.s.text(w.part, unsafe.String(unsafe.SliceData(w.buf), len(w.buf))) {
+	scan := w.s.text
+	if w.joined {
+		scan = w.s.joinedText
+	}
+	if !scan(w.part, unsafe.String(unsafe.SliceData(w.buf), len(w.buf))) {
 		// The scan keeps nothing of the text it read (findings hold no
 		// text): the buffer is reused.
 		w.buf = w.buf[:copy(w.buf, w.buf[max(0, len(w.buf)-segmentOverlap):])]
@@ -510,9 +543,11 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) [
 	if startsJSONView(raw) {
 		tasks = append(tasks, func() {
 			w := newSegmentWriter(s, "body (json)")
-			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) })
+			jn, ja := s.newJoiner()
+			jsonViewTo(w, raw, func(k, v string) { join.add("json/"+k, v) }, jn)
 			w.flush()
 			w.release()
+			ja.finish()
 		})
 	}
 	// A form or multipart body is read by its type even when it starts
@@ -610,9 +645,11 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
 		data = append(data, rest...)
 		if isJSON || startsJSONView(data) && json.Valid(data) {
 			w := newSegmentWriter(s, "body (json)")
-			jsonViewTo(w, data, nil)
+			jn, ja := s.newJoiner()
+			jsonViewTo(w, data, nil, jn)
 			w.flush()
 			w.release()
+			ja.finish()
 		} else if view := s.structure(ct, data, nil, depth+1); view != nil {
 			view()
 		}

@@ -431,7 +431,7 @@ func FuzzJSONView(f *testing.F) {
 	f.Add([]byte(`{"a":"\`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var n int
-		_, _ = jsonView(b, func(k, v string) { n++ })
+		_, _ = jsonView(b, func(k, v string) { n++ }, nil)
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 )
 
 // maxJSONDepth bounds nesting the view tracks; deeper containers are still
@@ -21,13 +23,13 @@ const maxJSONDepth = 256
 // split-secret window). ok is false when body does not start like JSON.
 // The walk is a single linear pass that tolerates malformed input: it
 // never fails, it writes what it could read.
-func jsonView(body []byte, emit func(key, value string)) (string, bool) {
+func jsonView(body []byte, emit func(key, value string), join *dlp.JSONJoiner) (string, bool) {
 	if !startsJSONView(body) {
 		return "", false
 	}
 	var b strings.Builder
 	b.Grow(len(body) + len(body)/4)
-	jsonViewTo(&b, body, emit)
+	jsonViewTo(&b, body, emit, join)
 	return b.String(), true
 }
 
@@ -42,9 +44,14 @@ type viewWriter interface {
 // jsonViewTo is jsonView writing to b, for a body that starts like JSON.
 // The strings it passes to emit may share memory with body (a string
 // without escapes is not copied): emit must copy what it keeps.
-func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
-	w := jsonWalker{b: b, emit: emit}
+// join, when set, reads the keys and values joined and is flushed at the
+// end.
+func jsonViewTo(b viewWriter, body []byte, emit func(key, value string), join *dlp.JSONJoiner) {
+	w := jsonWalker{b: b, emit: emit, join: join}
 	w.walk(body, true)
+	if join != nil {
+		join.Flush()
+	}
 }
 
 // jsonWalker is jsonViewTo able to stop and resume: a body still
@@ -53,8 +60,11 @@ func jsonViewTo(b viewWriter, body []byte, emit func(key, value string)) {
 // pieces it writes and emits exactly what one walk of the whole body
 // does (TestJSONWalkerInPiecesMatchesWhole).
 type jsonWalker struct {
-	b         viewWriter
-	emit      func(key, value string)
+	b    viewWriter
+	emit func(key, value string)
+	// join, when set, reads the short keys and values joined (a token
+	// split over sibling values).
+	join      *dlp.JSONJoiner
 	scratch   []byte
 	stack     []bool // true: object
 	expectKey bool
@@ -85,6 +95,9 @@ func (w *jsonWalker) walk(body []byte, final bool) {
 			w.expectKey = c == '{'
 			i++
 		case '}', ']':
+			if w.join != nil {
+				w.join.Close()
+			}
 			if len(w.stack) > 0 {
 				w.stack = w.stack[:len(w.stack)-1]
 			}
@@ -105,6 +118,9 @@ func (w *jsonWalker) walk(body []byte, final bool) {
 			i += n
 			if w.expectKey {
 				w.key = s
+				if w.join != nil {
+					w.join.Key(s)
+				}
 				b.WriteString(s)
 				b.WriteByte('\n')
 				w.expectKey = false
@@ -116,6 +132,9 @@ func (w *jsonWalker) walk(body []byte, final bool) {
 			b.WriteByte('\n')
 			if w.emit != nil {
 				w.emit(w.key, s)
+			}
+			if w.join != nil {
+				w.join.Value(s)
 			}
 		case ' ', '\t', '\r', '\n':
 			i++
@@ -136,6 +155,9 @@ func (w *jsonWalker) walk(body []byte, final bool) {
 			b.WriteString(" = ")
 			b.Write(body[i:j])
 			b.WriteByte('\n')
+			if w.join != nil {
+				w.join.Value(unsafe.String(unsafe.SliceData(body[i:j]), j-i))
+			}
 			i = j
 		}
 	}

@@ -97,7 +97,7 @@ func TestJSONViewMatchesReference(t *testing.T) {
 		}
 		body := []byte(b.String())
 		var got, want []string
-		gv, gok := jsonView(body, func(k, v string) { got = append(got, k+"="+v) })
+		gv, gok := jsonView(body, func(k, v string) { got = append(got, k+"="+v) }, nil)
 		wv, wok := jsonViewRef(body, func(k, v string) { want = append(want, k+"="+v) })
 		assert.Equal(t, gok, wok)
 		assert.Equal(t, gv, wv, "%q", body)
@@ -113,7 +113,7 @@ func FuzzJSONViewMatchesReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var got, want []string
-		gv, gok := jsonView(body, func(k, v string) { got = append(got, k+"="+v) })
+		gv, gok := jsonView(body, func(k, v string) { got = append(got, k+"="+v) }, nil)
 		wv, wok := jsonViewRef(body, func(k, v string) { want = append(want, k+"="+v) })
 		if gok != wok || gv != wv || strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
 			t.Fatalf("%q: view %q, want %q", body, gv, wv)

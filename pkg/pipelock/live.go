@@ -185,12 +185,15 @@ func (ls *liveScan) jsonView() {
 	w := newSegmentWriter(ls.s, "body (json)")
 	defer w.release()
 	j := ls.jsonJoin
-	jw := jsonWalker{b: w, emit: func(k, v string) { j.add("json/"+k, v) }}
+	jn, ja := ls.s.newJoiner()
+	defer ja.finish()
+	jw := jsonWalker{b: w, emit: func(k, v string) { j.add("json/"+k, v) }, join: jn}
 	have = 0
 	for !ls.s.stopped.Load() {
 		n, final := ls.wait(have+viewStep, true)
 		jw.walk(ls.buf[:n], final)
 		if final {
+			jn.Flush()
 			w.flush()
 			return
 		}

@@ -619,9 +619,10 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 	}
 	if len(body.decoded) > 0 {
 		// The raw text, always; then the structured views.
+		var joined, all strings.Builder
 		jsonText, isJSON = jsonView(body.decoded, func(k, v string) {
 			vals = append(vals, slotValue{slot: "json/" + k, text: v})
-		})
+		}, dlp.NewJSONJoiner(&joined, &all))
 		var fs []dlp.Finding
 		var err error
 		// Read in place: nothing below keeps the text (the split window
@@ -633,6 +634,9 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		if isJSON {
 			fs = p.scan.Scan("body", bodyText)
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
+			// Short values joined (a token split over siblings).
+			fs = append(fs, p.scan.ScanJoined(joined.String())...)
+			fs = append(fs, p.scan.ScanJoined(all.String())...)
 			// A form or multipart body that starts like JSON ('{' the
 			// name of its first field) is read by its type too: the
 			// server reads it so.
@@ -697,13 +701,29 @@ func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, 
 	ct := r.Header.Get("Content-Type")
 	seg := body.decoded
 	rpc := isJSONRPC(seg)
+	// The head of the body, for the split-secret window (the buffer is
+	// reused for the segments after the first).
+	head := string(seg[:min(len(seg), headKeep)])
 	buf := reuseSegment(body.decoded)
 	total := int64(len(seg))
+	// A JSON body's segment after the first may start inside a string:
+	// read from where that string ends, its structure is read right (a
+	// token split over sibling values is joined). inStr, esc: the state
+	// at the start of seg.
+	isJSON := startsJSONView(seg)
+	inStr, esc := false, false
 	var v verdict
 	for {
-		fs, err := p.scan.ScanBody(ct, seg)
+		from := 0
+		if isJSON && inStr {
+			from = jsonStringEnd(seg, esc)
+		}
+		fs, err := p.scan.ScanBody(ct, seg[from:])
 		if err != nil {
 			return verdict{dlp: &dlp.Finding{Rule: err.Error(), Part: "body"}}
+		}
+		if from > 0 {
+			fs = append(fs, p.scan.Scan("body", string(seg[:from]))...)
 		}
 		if len(fs) > 0 && p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn" {
 			return verdict{dlp: &fs[0]}
@@ -718,6 +738,9 @@ func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, 
 		}
 		if body.stream == nil {
 			break
+		}
+		if isJSON {
+			inStr, esc = jsonQuoteState(seg[:max(0, len(seg)-segmentOverlap)], inStr, esc)
 		}
 		keep := copy(buf, seg[max(0, len(seg)-segmentOverlap):])
 		n, err := io.ReadFull(body.stream, buf[keep:])
@@ -736,7 +759,13 @@ func (p *Proxy) inspectSegments(r *http.Request, host string, body requestBody, 
 		}
 		seg = buf[:keep+n]
 	}
-	vals = append(vals, slotValue{slot: "body", text: string(seg)})
+	// The window joins a body's head to the last tail and keeps its
+	// tail: the first segment's head and the last one's tail.
+	text := string(seg)
+	if total > int64(len(seg)) {
+		text = head + string(seg[max(0, len(seg)-headKeep):])
+	}
+	vals = append(vals, slotValue{slot: "body", text: text})
 	if len(findings) == 0 && p.split != nil {
 		if f, ok := p.split.check(p.windowKey(host), p.split.joinAll(vals)); ok {
 			findings = append(findings, f)
@@ -833,4 +862,39 @@ func logPath(r *http.Request) string {
 		return ""
 	}
 	return logsafe.Path(r.URL.EscapedPath())
+}
+
+// headKeep is more than the split-secret window keeps of a value's ends.
+const headKeep = 4 << 10
+
+// jsonQuoteState walks b from a state (inStr: inside a JSON string; esc:
+// after a backslash in one) and returns the state at its end.
+func jsonQuoteState(b []byte, inStr, esc bool) (bool, bool) {
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		}
+	}
+	return inStr, esc
+}
+
+// jsonStringEnd is where the string b starts inside ends (after its
+// closing quote), or len(b).
+func jsonStringEnd(b []byte, esc bool) int {
+	for i, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			return i + 1
+		}
+	}
+	return len(b)
 }

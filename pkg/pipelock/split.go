@@ -35,6 +35,9 @@ const (
 type splitSlot struct {
 	tail []byte
 	at   time.Time
+	// seq orders the slots filed at one time (one request's values):
+	// of those, the first filed is evicted first.
+	seq uint64
 	// clean is the SHA-256 of this slot's last join that scanned clean:
 	// the same join again (a header sent with the same value on every
 	// request, once the tail has filled with it) is not scanned again. The
@@ -46,6 +49,7 @@ type splitSlot struct {
 type splitHost struct {
 	at    time.Time
 	slots map[string]*splitSlot
+	seq   uint64
 }
 
 // splitWindow is the per-destination window; safe for concurrent use.
@@ -149,6 +153,8 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 			s.tail = s.tail[:0]
 		}
 		s.at = now
+		h.seq++
+		s.seq = h.seq
 		t := v.text
 		if len(t) >= w.keep {
 			s.tail = append(s.tail[:0], t[len(t)-w.keep:]...)
@@ -179,9 +185,10 @@ func (w *splitWindow) evictHost() {
 func evictSlot(h *splitHost) {
 	var oldest string
 	var at time.Time
+	var seq uint64
 	for k, s := range h.slots {
-		if oldest == "" || s.at.Before(at) {
-			oldest, at = k, s.at
+		if oldest == "" || s.at.Before(at) || s.at.Equal(at) && s.seq < seq {
+			oldest, at, seq = k, s.at, s.seq
 		}
 	}
 	delete(h.slots, oldest)
@@ -248,11 +255,11 @@ type valueJoin struct {
 	// watched, when set (a body's join, forHost), bounds the slots taken:
 	// every slot the window held for the host when the request began
 	// (the only ones a value could be joined to a tail in, barring a
-	// request to the host finishing meanwhile) and the first maxSlots
-	// others (the window keeps at most maxSlots slots of a host). The
-	// values of further slots count for the slot of everything but are
-	// not kept: a form of 100,000 fields keeps the ends of 64 at most,
-	// not of every field.
+	// request to the host finishing meanwhile) and maxSlots
+	// others (the window keeps at most maxSlots slots of a host), the
+	// last maxSlots when there are more, as the window keeps the last:
+	// a form of 100,000 fields keeps the ends of 64 at most, not of
+	// every field.
 	watched map[string]bool
 	others  int
 }
@@ -297,6 +304,17 @@ func (j *valueJoin) takes(slot string) bool {
 		return true
 	}
 	if j.others >= maxSlots {
+		// The window files a request's values in order and keeps the
+		// last maxSlots slots of a host: so does the join — the oldest
+		// other slot gives way (a piece in the last of 100 fields is
+		// joined as in a small body).
+		for k, o := range j.order {
+			if !j.watched[o] {
+				delete(j.bySlot, o)
+				j.order = append(j.order[:k], j.order[k+1:]...)
+				return true
+			}
+		}
 		return false
 	}
 	j.others++

@@ -481,7 +481,7 @@ func (p *Proxy) inspectMessage(host string, msg []byte) verdict {
 	vals := []slotValue{{slot: "websocket", text: string(msg)}}
 	jsonText, isJSON := jsonView(msg, func(k, v string) {
 		vals = append(vals, slotValue{slot: "websocket json/" + k, text: v})
-	})
+	}, nil)
 	if isJSON {
 		fs = append(fs, p.scan.Scan("websocket message (json)", jsonText)...)
 	}
