@@ -105,8 +105,9 @@ func rt4Pages() map[string]rt4Page {
 	}
 }
 
-func rt4Env(t *testing.T) *env {
-	pages := rt4Pages()
+// rt4Env is an environment whose origin serves pages by path (headers,
+// body, then trailers).
+func rt4Env(t *testing.T, pages map[string]rt4Page) *env {
 	return newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pg, ok := pages[r.URL.Path]
 		if !ok {
@@ -149,7 +150,7 @@ func rt4Delivered(r result, words ...string) bool {
 }
 
 func TestRedteam4ResponseInjection(t *testing.T) {
-	e := rt4Env(t)
+	e := rt4Env(t, rt4Pages())
 	for path := range rt4Pages() {
 		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
 			r := rt4Get(t, e, "https://allowed.example.com"+path)
@@ -211,20 +212,7 @@ func TestRedteam4ResponsesStillPass(t *testing.T) {
 			"Set-Cookie":              "session=eyJhbGciOiJIUzI1NiJ9.e30; Path=/; HttpOnly; Secure",
 		}, trailer: map[string]string{"X-Checksum": "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
 	}
-	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pg := pages[r.URL.Path]
-		for k := range pg.trailer {
-			w.Header().Add("Trailer", k)
-		}
-		w.Header().Set("Content-Type", pg.ct)
-		for k, v := range pg.headers {
-			w.Header().Set(k, v)
-		}
-		_, _ = w.Write(pg.body)
-		for k, v := range pg.trailer {
-			w.Header().Set(k, v)
-		}
-	}), nil)
+	e := rt4Env(t, pages)
 	e.p.lim.MaxResponse = 1 << 20
 	for path, pg := range pages {
 		r := rt4Get(t, e, "https://allowed.example.com"+path)

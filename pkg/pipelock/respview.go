@@ -72,21 +72,9 @@ func pickView(ct string, head []byte, isText bool) picked {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
 		return picked{view: rawView}
 	case "utf-16le", "utf-16be", "utf-16", "ucs-2", "iso-10646-ucs-2", "unicode":
-		switch {
-		case strings.HasSuffix(cs, "le"):
-			return picked{unitView(2, false), true}
-		case strings.HasSuffix(cs, "be"):
-			return picked{unitView(2, true), true}
-		}
-		return picked{bothOrders(unitView(2, true), unitView(2, false)), true}
+		return unitPick(2, cs)
 	case "utf-32le", "utf-32be", "utf-32", "ucs-4", "iso-10646-ucs-4":
-		switch {
-		case strings.HasSuffix(cs, "le"):
-			return picked{unitView(4, false), true}
-		case strings.HasSuffix(cs, "be"):
-			return picked{unitView(4, true), true}
-		}
-		return picked{bothOrders(unitView(4, true), unitView(4, false)), true}
+		return unitPick(4, cs)
 	}
 	if cs == "utf-7" || cs == "unicode-1-1-utf-7" || cs == "csunicode11utf7" {
 		// No decoder in x/text, but readers (Python's codecs) have one.
@@ -345,4 +333,16 @@ func b64Value(c byte) int {
 		return 63
 	}
 	return -1
+}
+
+// unitPick is the view of a charset of n-byte code units: the byte order
+// its name says, or both when it says none.
+func unitPick(n int, cs string) picked {
+	switch {
+	case strings.HasSuffix(cs, "le"):
+		return picked{unitView(n, false), true}
+	case strings.HasSuffix(cs, "be"):
+		return picked{unitView(n, true), true}
+	}
+	return picked{bothOrders(unitView(n, true), unitView(n, false)), true}
 }
