@@ -133,6 +133,13 @@ func Scan(text string) []Finding {
 	if len(text) > MaxScan {
 		text = text[:MaxScan]
 	}
+	budget := decodeBudget(len(text))
+	return scan(text, 0, &budget)
+}
+
+// scan is Scan of a text found depth layers of encoding deep; its
+// decoded readings are scanned in turn, within *budget bytes.
+func scan(text string, depth int, budget *int) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
 	add := func(rule string, c Confidence) {
@@ -213,6 +220,13 @@ func Scan(text string) []Finding {
 			}
 		}
 	})
+	if depth < encodedDepth {
+		eachDecoded(text, budget, func(d string) {
+			for _, f := range scan(d, depth+1, budget) {
+				add("encoded-"+strings.TrimPrefix(f.Rule, "encoded-"), f.Confidence)
+			}
+		})
+	}
 	return out
 }
 
