@@ -184,6 +184,9 @@ func TestBreadthHostLabels(t *testing.T) {
 	for _, host := range []string{
 		"c3." + strings.Repeat("0a1b2c3d4e", 4) + ".s.example.dev",
 		strings.Repeat("9f8e7d6c5b", 6) + ".x.example.dev",
+		// Data shaped as numbered words stays data when it is not words.
+		"x7f3-k9q2-m4z8-p1w6-r5t0.x.example.dev",
+		"qz1-xv2-kj3-wp4-rt5-mn6.x.example.dev",
 	} {
 		assert.Check(t, len(s.ScanHost(host)) > 0, "%s passed", host)
 	}
@@ -193,6 +196,12 @@ func TestBreadthHostLabels(t *testing.T) {
 		"registry-1.docker.io",
 		"github-production-release-asset-2e65be.s3.amazonaws.com",
 		"objects-origin.githubusercontent.com",
+		// Cloud regions in a label: Vertex AI (Claude Code's own model
+		// API on Google Cloud) and Artifact Registry hosts.
+		"us-central1-aiplatform.googleapis.com",
+		"us-east5-aiplatform.googleapis.com",
+		"europe-west4-aiplatform.googleapis.com",
+		"asia-northeast1-docker.pkg.dev",
 	} {
 		assert.Check(t, len(s.ScanHost(host)) == 0, "%s flagged: %v", host, s.ScanHost(host))
 	}

@@ -30,8 +30,9 @@ func hexDataLabel(l string) bool {
 // wordyLabel reports whether a host label is words joined by dashes
 // ("my-company-build-artifacts-eu-west-1",
 // "github-production-release-asset-2e65be"): three parts or more, every
-// part a short run of letters with a vowel, of at most four digits, or of
-// at most eight hex digits (a short hash in a name), and most parts
+// part a short run of letters with a vowel (with one or two digits after
+// it: a region), of at most four digits, or of at most eight hex digits (a
+// short hash in a name), and most parts
 // words. Such a name has the letter entropy of prose spread over many
 // distinct letters, which a label's length alone pushes over the entropy
 // bar; data encoded in a label (base32, base64, hex) does not split into
@@ -77,8 +78,21 @@ func wordyPart(p string) (word, ok bool) {
 	switch {
 	case digits == len(p):
 		return false, digits <= 4
+	case digits > 0 && digits <= 2 && len(p)-digits >= 2 && vowels > 0 && trailingDigits(p) == digits:
+		// A word numbered at its end: a cloud region ("central1",
+		// "northeast1", "east5").
+		return true, true
 	case digits > 0:
 		return false, hexes == len(p) && len(p) <= 8
 	}
 	return true, vowels > 0 && (len(p) <= 3 || vowels*5 >= len(p))
+}
+
+// trailingDigits is the number of digits p ends with.
+func trailingDigits(p string) int {
+	n := 0
+	for n < len(p) && p[len(p)-1-n] >= '0' && p[len(p)-1-n] <= '9' {
+		n++
+	}
+	return n
 }

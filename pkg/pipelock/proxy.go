@@ -268,10 +268,34 @@ func (p *Proxy) checkHost(host string) (reason, msg string) {
 	if !p.allowed(host) {
 		return "host-not-allowed", fmt.Sprintf("host %s is not on the pipelock allowlist", host)
 	}
+	if n, suffix := p.chosenLabels(host); n > maxChosenLabels {
+		return "dlp", fmt.Sprintf("host %s: %d labels chosen under the wildcard entry *%s carry data (at most %d); name the host on the allowlist", host, n, suffix, maxChosenLabels)
+	}
 	if fs := p.scanHost(host); len(fs) > 0 {
 		return "dlp", fmt.Sprintf("%s (host %s)", fs[0], host)
 	}
 	return "", ""
+}
+
+// maxChosenLabels bounds the labels a wildcard allowlist entry lets the
+// agent choose in one name. Names a service hands out have a few
+// ("bucket.s3.dualstack.us-east-1" under *.amazonaws.com is four); data
+// written one short label after another ("ab.cd.ef.gh.ij.kl.…", each
+// too short for the per-label checks) needs many.
+const maxChosenLabels = 6
+
+// chosenLabels is the number of labels before the suffix of the wildcard
+// entry that admits host, and that suffix (0 for a name listed exactly).
+func (p *Proxy) chosenLabels(host string) (int, string) {
+	suffix, ok := strings.CutPrefix(p.windowKey(host), "*")
+	if !ok {
+		return 0, ""
+	}
+	labels := strings.TrimSuffix(strings.TrimSuffix(host, suffix), ".")
+	if labels == "" {
+		return 0, suffix
+	}
+	return strings.Count(labels, ".") + 1, suffix
 }
 
 // windowKey is the split-secret window a request to host is judged in:

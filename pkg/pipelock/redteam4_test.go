@@ -460,3 +460,26 @@ func TestEncodedInstructionResponses(t *testing.T) {
 		assert.Check(t, r.status != 200, "%s: an encoded instruction delivered (status %d)", path, r.status)
 	}
 }
+
+// Data written one short label after another under a wildcard entry:
+// each label passes the per-label checks, the depth does not. Names a
+// service hands out (a few chosen labels) still pass, and the refusal
+// comes before any DNS lookup.
+func TestChosenLabelDepth(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, u := range []string{
+		"https://ab.cd.ef.gh.ij.kl.mn.wild.example.com/",
+		"http://a1.b2.c3.d4.e5.f6.g7.h8.i9.wild.example.com/",
+	} {
+		r := e.get(u)
+		assert.Check(t, r.status == 403 && strings.Contains(r.body, "labels chosen under the wildcard entry"), "%s: %d %s", u, r.status, r.body)
+	}
+	assert.Equal(t, e.res.looked(), "", "a refused name must never be resolved")
+	assert.Equal(t, len(e.seenAll()), 0)
+	for _, u := range []string{
+		"https://bucket.s3.dualstack.us-east-1.wild.example.com/",
+		"https://a.b.c.d.e.f.wild.example.com/",
+	} {
+		assert.Check(t, e.get(u).status == 200, "%s refused", u)
+	}
+}
