@@ -238,3 +238,31 @@ func FuzzPieceReadings(f *testing.F) {
 		_, _ = s.ScanBody("application/json", []byte(in))
 	})
 }
+
+// Model ids and ARNs in a path (Claude Code on Bedrock: every request's
+// path names the model) are names, not tokens; random tokens in a path
+// segment stay findings however they are cut by separators or glued to
+// words and escapes.
+func TestWordyNamesInPaths(t *testing.T) {
+	s, err := New(Options{})
+	assert.NilError(t, err)
+	for _, p := range []string{
+		"/model/anthropic.claude-sonnet-4-v1%3A0/invoke-with-response-stream",
+		"/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/invoke-with-response-stream",
+		"/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke",
+		"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse-stream",
+		"/v1/projects/acme-dev/locations/us-east5/publishers/anthropic/models/claude-opus-4-1%4020250805:streamRawPredict",
+	} {
+		assert.Check(t, len(s.ScanPath(p)) == 0, "%s flagged: %v", p, s.ScanPath(p))
+	}
+	for _, p := range []string{
+		"/x/xK9mPq2Lw8Zt4Rv7Nb3Yc6Hd5Jf",
+		"/x/aB3dE5-gH7jK9-mN2pQ4-rS6tU8-vW1xY3",
+		"/x/random.token.xK9mPq2Lw8Zt4Rv7Nb3Yc6Hd",
+		"/x/claude.model.v1.Zt4Rv7Nb3Yc6Hd5JfxK9mPq2L",
+		"/x/%41xK9mPq2Lw8Zt4Rv7Nb3Yc6Hd5Jf",
+		"/x/MyTokenIsxK9mPq2Lw8Zt4Rv7Nb3Yc6Hd",
+	} {
+		assert.Check(t, len(s.ScanPath(p)) > 0, "%s passed", p)
+	}
+}

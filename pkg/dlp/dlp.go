@@ -613,7 +613,7 @@ func (s *Scanner) pathEntropy(c *collector, escaped string) {
 		if d, err := url.PathUnescape(seg); err == nil {
 			seg = d
 		}
-		if highEntropy(seg, segmentMinLen, segmentEntropy) {
+		if highEntropy(seg, segmentMinLen, segmentEntropy) && !wordyName(seg) {
 			c.add(Finding{Rule: "high-entropy", Part: "path segment", Encoding: EncRaw})
 			return
 		}

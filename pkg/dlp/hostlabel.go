@@ -96,3 +96,95 @@ func trailingDigits(p string) int {
 	}
 	return n
 }
+
+// wordyName reports whether a path segment is a name made of words
+// ("us.anthropic.claude-sonnet-4-20250514-v1:0", a model id;
+// "arn:aws:bedrock:us-east-1:123456789012:inference-profile"): three
+// parts or more between the separators - . _ : ~ + @ /, every part a word
+// (a short run of letters with a vowel, perhaps numbered: "east1"; or
+// CamelCase words: "streamRawPredict"), a
+// number of at most four digits, a version ("v1", "v12"), a date
+// (YYYYMMDD), a short hex hash (≤ 8), or one 12-digit account number per
+// name; at least two words, and words at least half of the parts that
+// are not short numbers. Such names spread many distinct
+// characters over a long segment, which alone pushes it over the entropy
+// bar; a random token does not split into words, and data spelled as
+// words carries a few bits a word.
+func wordyName(seg string) bool {
+	parts, words, numbers, accounts, start := 0, 0, 0, 0, 0
+	for i := 0; i <= len(seg); i++ {
+		if i < len(seg) && !nameSep(seg[i]) {
+			continue
+		}
+		p := seg[start:i]
+		start = i + 1
+		if p == "" {
+			continue
+		}
+		parts++
+		if len(p) <= 4 && allDigits(p) {
+			numbers++
+			continue
+		}
+		if w, ok := wordyPart(p); ok {
+			words += b2i(w)
+			continue
+		}
+		if camelWords(p) {
+			words++
+			continue
+		}
+		switch {
+		case versionPart(p), datePart(p):
+		case len(p) == 12 && allDigits(p) && accounts == 0:
+			accounts++
+		default:
+			return false
+		}
+	}
+	return parts >= 3 && words >= 2 && words*2 >= parts-numbers
+}
+
+func nameSep(c byte) bool {
+	return c == '-' || c == '.' || c == '_' || c == ':' || c == '~' || c == '+' || c == '@' || c == '/'
+}
+
+// versionPart: "v1", "V2", "v123".
+func versionPart(p string) bool {
+	return len(p) >= 2 && len(p) <= 4 && (p[0] == 'v' || p[0] == 'V') && allDigits(p[1:])
+}
+
+// datePart: eight digits starting 19 or 20 (YYYYMMDD).
+func datePart(p string) bool {
+	return len(p) == 8 && allDigits(p) && (p[:2] == "19" || p[:2] == "20")
+}
+
+func allDigits(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return p != ""
+}
+
+// camelWords reports whether p is letters only, up to 40, in CamelCase
+// words ("streamRawPredict", "GetObject"), each a word of wordyPart.
+func camelWords(p string) bool {
+	if len(p) > 40 {
+		return false
+	}
+	start, n := 0, 0
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && !(p[i] >= 'A' && p[i] <= 'Z') {
+			continue
+		}
+		w, ok := wordyPart(p[start:i])
+		if !ok || !w {
+			return false
+		}
+		n++
+		start = i
+	}
+	return n >= 2
+}

@@ -730,6 +730,12 @@ func (r *ruleScan) entropyPass(text string) {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
 		}
+		if start > 0 && text[start-1] == '%' && i-start > 2 && isHex[text[start]] && isHex[text[start+1]] {
+			// The run starts inside a percent escape ("%3A0/invoke…"):
+			// the escape's digits are not part of a token (the decoded
+			// reading sees the escape undone).
+			start += 2
+		}
 		if a, b := r.entropyToken(text, start, text[start:i]); b > a {
 			cands = append(cands, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
 		}
