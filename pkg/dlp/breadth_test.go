@@ -266,3 +266,28 @@ func TestWordyNamesInPaths(t *testing.T) {
 		assert.Check(t, len(s.ScanPath(p)) > 0, "%s passed", p)
 	}
 }
+
+// Ids servers hand out and clients send back on every request (npm's
+// npm-session, an MCP server's Mcp-Session-Id as uuid4().hex, MCP progress
+// tokens) are not secrets; a credential-shaped value under a session name
+// still is.
+func TestSessionIDsAreNotSecrets(t *testing.T) {
+	s, err := New(Options{})
+	assert.NilError(t, err)
+	for _, h := range []string{
+		"npm-session: 8c1d3f5a7b9e2046",
+		"Mcp-Session-Id: 9b2f4c6e8a0d4e1fb3c5d7e9f1a3b5c7",
+		"X-Session-Id: 1868a90c-2bc4-4f6e-9a7e-3d1c2b4a5f60",
+		`{"_meta": {"progressToken": "7e3a9c1f5b2d4e6a8c0e2f4a6b8d0f1e"}}`,
+	} {
+		assert.Check(t, len(s.Scan("header", h)) == 0, "%s flagged: %v", h, s.Scan("header", h))
+	}
+	for _, h := range []string{
+		"X-Session-Token: Zk8qXv3LmP0aB7cD1eF2gH4iJ6kL9mNq",
+		"session: Zk8qXv3LmP0aB7cD1eF2gH4iJ6kL9mNqR5sT",
+		"Mcp-Session-Id: 9b2f4c6e8a0d4e1fb3c5d7e9f1a3b5c7d9e1f3a5b7c9",
+		"session_secret=9b2f4c6e8a0d4e1fb3c5d7e9f1a3b5c7",
+	} {
+		assert.Check(t, len(s.Scan("header", h)) > 0, "%s passed", h)
+	}
+}

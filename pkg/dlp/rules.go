@@ -950,7 +950,10 @@ var secretNameCores = sync.OnceValue(func() *keywordSet {
 })
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
-	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket"}
+	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket",
+	// npm's random per-install id, sent on every registry request; MCP's
+	// progress tokens (ids the client picks to match notifications).
+	"npm-session", "progresstoken", "progress_token"}
 
 // fieldPass: KEY=value, key: value, "key":"value", header names and
 // cookie names whose name says secret and whose value looks like one.
@@ -1070,6 +1073,11 @@ func (r *ruleScan) fieldAt(text string, i int) {
 			r.hit("crypto-private-key")
 		}
 		fallthrough
+	case "session":
+		if kind == "session" && sessionID(v) {
+			return
+		}
+		fallthrough
 	default:
 		if strongValue(v) {
 			r.hit("secret-field")
@@ -1123,8 +1131,30 @@ func secretKind(name string) string {
 		return "password"
 	case "mnemonic", "seed", "wallet", "privatekey", "private_key", "private-key":
 		return "crypto"
+	case "session":
+		return "session"
 	}
 	return "secret"
+}
+
+// sessionID reports whether the value of a field named only "session"
+// (Mcp-Session-Id, X-Session-Id, session_id) is a random id as servers
+// hand them out — a UUID with or without its dashes, or at most 32 hex
+// digits — rather than a credential's shape: MCP's Python SDK issues
+// uuid4().hex and every client sends it back on each request.
+func sessionID(v string) bool {
+	if uuidRE.MatchString(v) {
+		return true
+	}
+	if len(v) > 32 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isHex[v[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // byteMask sets, for every byte of s, bit c mod 64 of the result: a
