@@ -245,6 +245,11 @@ func TestSecretKindMatchesOld(t *testing.T) {
 		}
 		name := b.String()
 		got := secretKind(name)
+		if got == "session" {
+			// The old function named a session name's kind "secret"; the
+			// new one tells it apart (its values may be server ids).
+			got = "secret"
+		}
 		assert.Equal(t, got, oldSecretKind(name), name)
 		kinds[got]++
 	}
