@@ -75,7 +75,8 @@ type Proxy struct {
 	lim         Limits
 	mem         *semaphore.Weighted
 	split       *splitWindow
-	injection   string // block | warn | off
+	issued      *issuedURLs // URLs redirects handed out (issued.go)
+	injection   string      // block | warn | off
 	// cleanHosts holds the host names ScanHost found nothing in (at most
 	// maxCleanHosts): every request of a tunnel checks its host again,
 	// and the same name under the same scanner gives the same answer.
@@ -113,7 +114,7 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: opts.Config, scan: opts.Scanner, log: log, guard: opts.Guard,
 		exact: map[string]bool{}, passthrough: map[string]bool{}, creds: map[string][]allowedCred{},
-		lim: opts.Limits.withDefaults(), injection: opts.Config.ResponseScanning.Action}
+		lim: opts.Limits.withDefaults(), injection: opts.Config.ResponseScanning.Action, issued: newIssuedURLs()}
 	if p.injection == "" {
 		p.injection = "block"
 	}
@@ -573,12 +574,20 @@ type verdict struct {
 // joins the request's values to what recently went to the same host
 // (split secrets), and looks for prompt injection in JSON-RPC bodies.
 func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict {
-	parts := []dlp.Part{{Name: "path", Text: r.URL.EscapedPath()}}
+	// A URL a redirect handed out carries what its server wrote, not the
+	// agent: its path and query are not read (issued.go).
+	issued := p.issued.issued(r.Method, host, r.URL)
+	var parts []dlp.Part
+	if !issued {
+		parts = append(parts, dlp.Part{Name: "path", Text: r.URL.EscapedPath()})
+	} else {
+		p.log.Info("url handed out by a redirect: path and query not scanned", "host", logsafe.Host(host))
+	}
 	if !logsafe.StandardMethod(r.Method) {
 		// A method is any token the agent chooses: it is sent too.
 		parts = append(parts, dlp.Part{Name: "method", Text: r.Method})
 	}
-	if r.URL.RawQuery != "" {
+	if r.URL.RawQuery != "" && !issued {
 		parts = append(parts, dlp.Part{Name: "query", Text: r.URL.RawQuery})
 		if strings.IndexByte(r.URL.RawQuery, '+') >= 0 {
 			// A query string is a form: its '+' is a space, which the
@@ -589,7 +598,11 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 			parts = append(parts, dlp.Part{Name: "query (form)", Text: formFieldsText(r.URL.RawQuery)})
 		}
 	}
-	vals := append(urlValues(r.URL), p.hostValues(host)...)
+	var vals []slotValue
+	if !issued {
+		vals = urlValues(r.URL)
+	}
+	vals = append(vals, p.hostValues(host)...)
 	if !logsafe.StandardMethod(r.Method) {
 		vals = append(vals, slotValue{slot: "method", text: r.Method})
 	}

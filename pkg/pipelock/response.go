@@ -67,6 +67,7 @@ func (p *Proxy) scanResponse(res *http.Response) error {
 	// a verdict on its own content.
 	res.Header.Del(contract.BlockHeader)
 	res.Header.Del(contract.InjectionHeader)
+	p.issued.recordRedirect(res)
 	if p.injection == "off" || res.Request == nil || res.StatusCode == http.StatusSwitchingProtocols {
 		return nil
 	}
