@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"unicode/utf8"
@@ -213,29 +212,37 @@ func eachB64(s string, fn func(string)) {
 // next line keeps the decoding aligned.
 func wrapped(n int) bool { return n >= 16 && n%4 == 0 }
 
-// b64Text decodes a base64 run (any alphabet mix, no padding) and returns
-// it when it reads as text.
+// b64Text decodes a base64 run (either alphabet or a mix, no padding)
+// and returns the text in it (textual).
 func b64Text(run []byte) (string, bool) {
-	std := make([]byte, len(run))
-	for i, c := range run {
-		switch c {
-		case '-':
-			c = '+'
-		case '_':
-			c = '/'
+	out := make([]byte, 0, len(run)*3/4+2)
+	var acc uint32
+	n := 0
+	for _, c := range run {
+		acc = acc<<6 | uint32(b64Dec[c])
+		if n++; n == 4 {
+			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
+			acc, n = 0, 0
 		}
-		std[i] = c
 	}
-	if len(std)%4 == 1 {
-		std = std[:len(std)-1]
+	switch n {
+	case 2:
+		out = append(out, byte(acc>>4))
+	case 3:
+		out = append(out, byte(acc>>10), byte(acc>>2))
 	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(std)))
-	n, err := base64.RawStdEncoding.Decode(out, std)
-	if err != nil && n == 0 {
-		return "", false
-	}
-	return textual(out[:n])
+	return textual(out)
 }
+
+// b64Dec is the value of a base64 character in either alphabet.
+var b64Dec = func() (t [256]byte) {
+	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(std); i++ {
+		t[std[i]] = byte(i)
+	}
+	t['-'], t['_'] = 62, 63
+	return t
+}()
 
 // eachHex calls fn with the decoding of each run of at least minHexRun hex
 // digits that decodes to text.
@@ -269,54 +276,56 @@ func eachHex(s string, fn func(string)) {
 // tabs), else its printable islands of at least minIsland bytes, one per
 // line (text encoded together with binary bytes, or after a stretch the
 // run picked up by mistake). ok is false when there is none: random bytes
-// almost never hold an island.
+// almost never hold an island. One pass.
 func textual(b []byte) (string, bool) {
 	if len(b) < minIsland {
 		return "", false
 	}
 	bad := 0
+	var islands [][2]int
+	start := 0 // of the current printable stretch
 	for i := 0; i < len(b); {
-		_, size, ok := printableAt(b, i)
+		c := b[i]
+		size, ok := 1, asciiPrintable[c]
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRune(b[i:])
+			ok = !(r == utf8.RuneError && size == 1) && r >= 0xa0
+		}
 		if !ok {
 			bad++
+			if i-start >= minIsland {
+				islands = append(islands, [2]int{start, i})
+			}
+			start = i + size
 		}
 		i += size
 	}
 	if bad*10 <= len(b) {
 		return string(b), true
 	}
-	var out []byte
-	for i := 0; i < len(b); {
-		j := i
-		for j < len(b) {
-			_, size, ok := printableAt(b, j)
-			if !ok {
-				break
-			}
-			j += size
-		}
-		if j-i >= minIsland {
-			out = append(out, b[i:j]...)
-			out = append(out, '\n')
-		}
-		if j == i {
-			j++
-		}
-		i = j
+	if len(b)-start >= minIsland {
+		islands = append(islands, [2]int{start, len(b)})
 	}
-	return string(out), len(out) > 0
+	if len(islands) == 0 {
+		return "", false
+	}
+	var out []byte
+	for _, is := range islands {
+		out = append(out, b[is[0]:is[1]]...)
+		out = append(out, '\n')
+	}
+	return string(out), true
 }
+
+// asciiPrintable: printable ASCII, line breaks and tabs.
+var asciiPrintable = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	t['\n'], t['\r'], t['\t'] = true, true, true
+	return t
+}()
 
 // minIsland is the shortest printable stretch read out of binary.
 const minIsland = 12
-
-// printableAt reads the character at b[i]: its size, and whether it is
-// printable text.
-func printableAt(b []byte, i int) (rune, int, bool) {
-	c := b[i]
-	if c < utf8.RuneSelf {
-		return rune(c), 1, c >= 0x20 && c != 0x7f || c == '\n' || c == '\r' || c == '\t'
-	}
-	r, size := utf8.DecodeRune(b[i:])
-	return r, size, !(r == utf8.RuneError && size == 1) && r >= 0xa0
-}

@@ -225,3 +225,23 @@ func TestEncodedGlued(t *testing.T) {
 		t.Error("an instruction encoded after binary bytes was missed")
 	}
 }
+
+// b64Text's decoder agrees with encoding/base64 on every run length and
+// both alphabets.
+func TestB64DecoderMatchesStd(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		n := 12 + r.IntN(120)
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(0x20 + r.IntN(95))
+		}
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			run := []byte(enc.EncodeToString(src))
+			got, ok := b64Text(run)
+			if !ok || got != string(src) {
+				t.Fatalf("%q: got %q", run, got)
+			}
+		}
+	}
+}
