@@ -187,6 +187,9 @@ func TestBreadthHostLabels(t *testing.T) {
 		// Data shaped as numbered words stays data when it is not words.
 		"x7f3-k9q2-m4z8-p1w6-r5t0.x.example.dev",
 		"qz1-xv2-kj3-wp4-rt5-mn6.x.example.dev",
+		// Decimal data label after label, or in one label.
+		"8675309.5551234.9999999.x.example.dev",
+		"86753095551234999999.x.example.dev",
 	} {
 		assert.Check(t, len(s.ScanHost(host)) > 0, "%s passed", host)
 	}
@@ -202,6 +205,9 @@ func TestBreadthHostLabels(t *testing.T) {
 		"us-east5-aiplatform.googleapis.com",
 		"europe-west4-aiplatform.googleapis.com",
 		"asia-northeast1-docker.pkg.dev",
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com",
+		"10.0.0.1.nip.io",
+		"2024.11.28.builds.example.dev",
 	} {
 		assert.Check(t, len(s.ScanHost(host)) == 0, "%s flagged: %v", host, s.ScanHost(host))
 	}

@@ -591,13 +591,28 @@ func (s *Scanner) hostEntropy(c *collector, host string) {
 	if !s.entropy {
 		return
 	}
+	digits := 0
 	for _, l := range strings.Split(host, ".") {
 		if hexDataLabel(l) || !wordyLabel(l) && highEntropy(l, labelMinLen, labelEntropy) {
 			c.add(Finding{Rule: "high-entropy", Part: "host label", Encoding: EncRaw})
 			return
 		}
+		if len(l) >= 4 && allDigits(l) {
+			digits += len(l)
+		}
+	}
+	if digits >= minDigitLabels {
+		// Numbers written label after label ("8675309.5551234.…"), or
+		// one long one: decimal data. Names hold short numbers (an IP
+		// address written into a name, a 12-digit account id).
+		c.add(Finding{Rule: "high-entropy", Part: "host label (digits)", Encoding: EncRaw})
 	}
 }
+
+// minDigitLabels is the digits in all-digit host labels of four digits or
+// more that make a name data: more than a 12-digit account id and an
+// address's octets.
+const minDigitLabels = 16
 
 // ScanPath scans a URL path (escaped form): each segment for high entropy,
 // and the whole path for secrets.
