@@ -61,13 +61,20 @@ const maxElement = 64 << 10
 // at s[start:] (to its closing tag, nested elements of the same name
 // counted, at most maxElement bytes), with the tags inside it removed.
 func elementText(s string, start int, tag string) string {
+	plain, _ := elementSpan(s, start, tag)
+	return plain
+}
+
+// elementSpan is elementText and the offset in s where the element's text
+// read ends.
+func elementSpan(s string, start int, tag string) (string, int) {
 	rest := s[start:min(len(s), start+maxElement)]
 	end := elementEnd(rest, tag)
 	if end < 0 {
 		end = len(rest)
 	}
 	plain, _ := stripTags(rest[:end], " ")
-	return plain
+	return plain, start + end
 }
 
 // elementEnd is the offset in s (an element's content onwards, lower
@@ -217,12 +224,15 @@ func stripMarkup(s string) (string, func(int) int) {
 // refImage reports whether text uses the reference label as an image:
 // "![alt][label]", "![label][]" or "![label]" (labels compared without
 // case).
-func refImage(text, label string) bool {
-	label = strings.ToLower(strings.TrimSpace(label))
-	for n, s := 0, text; n < 256; n++ {
+// imageRefs is the set of labels the reference-style images of text
+// refer to (lower case, trimmed): "![alt][ref]" refers to ref, "![alt]"
+// and "![alt][]" to alt. One pass.
+func imageRefs(text string) map[string]bool {
+	refs := map[string]bool{}
+	for s := text; ; {
 		i := strings.Index(s, "![")
 		if i < 0 {
-			return false
+			return refs
 		}
 		s = s[i+2:]
 		j := strings.IndexByte(s[:min(len(s), 201)], ']')
@@ -238,11 +248,8 @@ func refImage(text, label string) bool {
 		} else if strings.HasPrefix(after, "(") {
 			continue
 		}
-		if strings.ToLower(strings.TrimSpace(ref)) == label {
-			return true
-		}
+		refs[strings.ToLower(strings.TrimSpace(ref))] = true
 	}
-	return false
 }
 
 // lookalikes maps letters of other scripts that render like a Latin

@@ -171,12 +171,23 @@ func scan(text string, depth int, budget *int) []Finding {
 		}
 		return true
 	})
+	// Each hidden element's text is read once: an opening tag inside an
+	// element already read (its text held it) is not read again, so the
+	// reads add up to the text's length at most, however many tags there
+	// are.
+	readUntil := 0
 	near(norm, []string{"display", "visibility", "font-size", "opacity", "hidden"}, 400, 1100, func(w string, off int) {
 		if seen["hidden-element-instruction"] {
 			return
 		}
-		for _, loc := range hiddenOpenRE.FindAllStringSubmatchIndex(w, 64) {
-			if hiddenText(elementText(norm, off+loc[1], w[loc[2]:loc[3]])) {
+		for _, loc := range hiddenOpenRE.FindAllStringSubmatchIndex(w, -1) {
+			start := off + loc[1]
+			if start < readUntil {
+				continue
+			}
+			text, end := elementSpan(norm, start, w[loc[2]:loc[3]])
+			readUntil = end
+			if hiddenText(text) {
 				add("hidden-element-instruction", High)
 				return
 			}
@@ -201,12 +212,16 @@ func scan(text string, depth int, budget *int) []Finding {
 		}
 	})
 	// Reference-style links and images: "![alt][ref]" … "[ref]: url".
+	var images map[string]bool // the labels images refer to, read once
 	near(text, []string{"]:"}, 210, 2000, func(w string, _ int) {
-		for _, m := range mdRefRE.FindAllStringSubmatch(w, 256) {
+		for _, m := range mdRefRE.FindAllStringSubmatch(w, -1) {
 			if !exfilURL(m[2]) {
 				continue
 			}
-			if refImage(text, m[1]) {
+			if images == nil {
+				images = imageRefs(text)
+			}
+			if images[strings.ToLower(strings.TrimSpace(m[1]))] {
 				add("markdown-image-exfil", High)
 			} else {
 				add("markdown-link-exfil", Medium)
@@ -243,7 +258,9 @@ var (
 
 // near calls fn with each window of s around an occurrence of a keyword
 // (before bytes before it, after bytes after it), overlapping windows
-// merged, at most 64 windows. One pass over s finds every keyword (a
+// merged: the windows are disjoint, so a rule's pass over them costs no
+// more than a pass over s, however many there are (a cap on their number
+// would let decoy keywords push the real phrase out of reach). One pass over s finds every keyword (a
 // first-byte table, then a prefix test), so the cost does not grow with
 // the number of keywords.
 func near(s string, kws []string, before, after int, fn func(w string, off int)) {
@@ -253,7 +270,7 @@ func near(s string, kws []string, before, after int, fn func(w string, off int))
 	}
 	type span struct{ a, b int }
 	var cur span
-	have, calls := false, 0
+	have := false
 	for i := 0; i < len(s); i++ {
 		cands := first[s[i]]
 		if cands == nil {
@@ -271,9 +288,6 @@ func near(s string, kws []string, before, after int, fn func(w string, off int))
 				cur.b = max(cur.b, sp.b)
 			default:
 				fn(s[cur.a:cur.b], cur.a)
-				if calls++; calls >= 64 {
-					return
-				}
 				cur = sp
 			}
 			break
@@ -327,6 +341,7 @@ func instructionRulesAt(norm string, isMention func(i int) bool) map[string]Conf
 			out["authority-impersonation"] = max(out["authority-impersonation"], c)
 		}
 	})
+	directiveRules(norm, out, isMention)
 	for k, v := range out {
 		if v == 0 {
 			delete(out, k)
