@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -669,7 +670,14 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		ct := r.Header.Get("Content-Type")
 		mt, _, _ := mime.ParseMediaType(ct)
 		if isJSON {
-			fs = p.scan.Scan("body", bodyText)
+			if !json.Valid(body.decoded) {
+				// Valid JSON holds nothing outside its keys and scalars,
+				// all in the view with escapes undone (dlp.ScanBody reads
+				// it so): only a body that is not valid JSON is read raw
+				// too. The model API's requests (a conversation of
+				// hundreds of KiB each turn) cost one scan, not two.
+				fs = p.scan.Scan("body", bodyText)
+			}
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
 			// Short values joined (a token split over siblings).
 			fs = append(fs, p.scan.ScanJoined(joined.String())...)
