@@ -330,16 +330,31 @@ func (ks *knownSet) scanAnchors(found, reversed []string, text string, fwd, bwd 
 // marks, or -1. It is secretfp.Anchor of secretfp.Load written out, and
 // on its own so that the loop keeps its variables in registers.
 func nextAnchor(bits *[1 << 16 / 64]uint64, text string, i int) int {
+	// Four positions a round, one branch for the four.
+	for ; i >= 0 && i+11 <= len(text); i += 4 {
+		w := text[i : i+11]
+		a0 := load8(w[0:8]) * anchorMul >> 48
+		a1 := load8(w[1:9]) * anchorMul >> 48
+		a2 := load8(w[2:10]) * anchorMul >> 48
+		a3 := load8(w[3:11]) * anchorMul >> 48
+		if (bits[a0>>6]>>(a0&63)|bits[a1>>6]>>(a1&63)|bits[a2>>6]>>(a2&63)|bits[a3>>6]>>(a3&63))&1 != 0 {
+			break
+		}
+	}
 	for ; i >= 0 && i+8 <= len(text); i++ {
-		w := text[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		a := x * anchorMul >> 48
+		a := load8(text[i:i+8]) * anchorMul >> 48
 		if bits[a>>6]&(1<<(a&63)) != 0 {
 			return i
 		}
 	}
 	return -1
+}
+
+// load8 is secretfp.Load of a string of eight bytes.
+func load8(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // anchorMul is secretfp.Anchor's multiplier (TestAnchorInline).
