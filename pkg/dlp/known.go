@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
@@ -32,10 +33,10 @@ type known struct {
 // one pass: the 16-bit anchor of the eight bytes at every position of the
 // text is looked up in a bitmap of the secrets' anchors, and only where it
 // is one (about one position in 65536 per secret on ordinary text) is the
-// rolling hash of the window of the secret's length, starting there,
-// computed and, when it is the secret's, confirmed by SHA-256. A secret
-// read backwards starts, in the text, with its last eight bytes reversed:
-// its tail anchor, so one pass serves both directions.
+// anchor of the other end of the window of the secret's length compared,
+// then the window's rolling hash and, when it is the secret's, SHA-256.
+// A secret read backwards starts, in the text, with its last eight bytes
+// reversed: its tail anchor, so one pass serves both directions.
 //
 // Secrets without anchors (configs written before them) are found as
 // before: one Rabin-Karp pass per distinct secret length and direction,
@@ -72,12 +73,16 @@ type knownSet struct {
 	anchoredMin int
 }
 
-// anchored is a secret with anchors, looked for in one direction.
+// anchored is a secret with anchors, looked for in one direction. far is
+// its other anchor: the anchor, read backwards, of the last eight bytes
+// of a window that holds it (forward: the value's last eight, whose
+// reverse is the tail anchor's; reversed: its first eight, the head's).
 type anchored struct {
 	known
 	n   int
 	rev bool
 	win int
+	far uint16
 }
 
 // winKind is a window length and direction; pow is rollBase^n forward
@@ -121,7 +126,7 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 			if ks.anchoredMin == 0 || fp.Length < ks.anchoredMin {
 				ks.anchoredMin = fp.Length
 			}
-			anch = append(anch, anchored{known: k, n: fp.Length, win: int(head)}, anchored{known: k, n: fp.Length, rev: true, win: int(tail)})
+			anch = append(anch, anchored{known: k, n: fp.Length, win: int(head), far: tail}, anchored{known: k, n: fp.Length, rev: true, win: int(tail), far: head})
 			continue
 		}
 		if _, ok := ks.pow[fp.Length]; !ok {
@@ -274,7 +279,6 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 // and reversed (read backwards), each name once, in the order of where
 // they start in text.
 func (ks *knownSet) scanAnchors(found, reversed []string, text string, fwd, bwd bool) ([]string, []string) {
-	bits := ks.bits
 	// wins, made at the first candidate, holds per window kind the last
 	// window hashed: the next candidate's is rolled on from it when that
 	// is cheaper than hashing it afresh, so a text whose every position
@@ -283,7 +287,7 @@ func (ks *knownSet) scanAnchors(found, reversed []string, text string, fwd, bwd 
 	var buf [16]winHash
 	var wins []winHash
 	for i := 0; ; i++ {
-		if i = nextAnchor(bits, text, i); i < 0 {
+		if i = nextAnchor(ks.bits, text, i); i < 0 {
 			break
 		}
 		a := secretfp.Anchor(secretfp.Load(text[i:]))
@@ -292,8 +296,11 @@ func (ks *knownSet) scanAnchors(found, reversed []string, text string, fwd, bwd 
 			continue
 		}
 		for _, k := range ks.byAnchor[ks.at[j]:ks.at[j+1]] {
-			if i+k.n > len(text) || k.rev && !bwd || !k.rev && !fwd {
-				continue
+			if i+k.n > len(text) || k.rev && (!bwd || slices.Contains(reversed, k.name)) || !k.rev && (!fwd || slices.Contains(found, k.name)) {
+				continue // out of the text, not looked for, or found already
+			}
+			if secretfp.Anchor(bits.ReverseBytes64(load8(text[i+k.n-8:i+k.n]))) != k.far {
+				continue // the other end is not the secret's
 			}
 			if wins == nil {
 				wins = buf[:0]
