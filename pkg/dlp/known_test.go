@@ -387,3 +387,42 @@ func TestScannerAnchoredMatchesPerLength(t *testing.T) {
 	}
 	assert.Assert(t, found > 1000, found)
 }
+
+// BenchmarkKnownReadings is the known-secret search alone (the scanner's
+// three test secrets, both directions) over every reading of each body
+// class, before anchors and with them; its rate is of the bytes sent, as
+// BenchmarkScanBodyClass's. Run:
+// go test ./pkg/dlp -run '^$' -bench KnownReadings -cpu 1
+func BenchmarkKnownReadings(b *testing.B) {
+	s := scanner(b, Options{})
+	var fps []Fingerprint
+	for name, v := range secrets {
+		fp, err := FingerprintOf(name, v)
+		assert.NilError(b, err)
+		fps = append(fps, fp)
+	}
+	old, err := oldNewKnownSet(fps)
+	assert.NilError(b, err)
+	for _, class := range benchload.ScanClasses {
+		texts, _, sent := classRuleTexts(b, class, 1<<20)
+		for _, impl := range []string{"old", "new"} {
+			b.Run(class+"/"+impl, func(b *testing.B) {
+				b.SetBytes(int64(sent))
+				start, n := cpuTime(), 0
+				for b.Loop() {
+					n++
+					for _, t := range texts {
+						if impl == "old" {
+							old.oldFindBoth(t, true, true)
+						} else {
+							s.known.findBoth(t, true, true)
+						}
+					}
+				}
+				if cpu := (cpuTime() - start).Seconds(); cpu > 0 {
+					b.ReportMetric(float64(n*sent)/cpu/1e6, "cpuMB/s")
+				}
+			})
+		}
+	}
+}
