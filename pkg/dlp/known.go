@@ -32,7 +32,7 @@ type known struct {
 // fingerprint has anchors (secretfp.Fingerprint Head, Tail) are found in
 // one pass: the 16-bit anchor of the eight bytes at every position of the
 // text is looked up in a bitmap of the secrets' anchors, and only where it
-// is one (about one position in 65536 per secret on ordinary text) is the
+// is one (about two positions in 65536 per secret on ordinary text) is the
 // anchor of the other end of the window of the secret's length compared,
 // then the window's rolling hash and, when it is the secret's, SHA-256.
 // A secret read backwards starts, in the text, with its last eight bytes
@@ -364,7 +364,7 @@ func load8(w string) uint64 {
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
-// anchorMul is secretfp.Anchor's multiplier (TestAnchorInline).
+// anchorMul is secretfp.Anchor's multiplier (TestNextAnchorIsAnchor).
 const anchorMul = 0x9e3779b97f4a7c15
 
 // winHash is the rolling hash h of the window of one kind starting at at

@@ -17,6 +17,34 @@ func TestRollBaseInv(t *testing.T) {
 	assert.Equal(t, uint64(rollBase)*rollBaseInv, uint64(1))
 }
 
+// TestNextAnchorIsAnchor: nextAnchor's hash, written out, is
+// secretfp.Anchor, and it stops at the first marked position (of the four
+// a round too) and nowhere before.
+func TestNextAnchorIsAnchor(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 2000 {
+		text := secretBytes(r, r.IntN(40), r.IntN(3))
+		if len(text) < 8 {
+			assert.Equal(t, nextAnchor(new([1 << 16 / 64]uint64), text, 0), -1)
+			continue
+		}
+		at := r.IntN(len(text) - 7)
+		bits := new([1 << 16 / 64]uint64)
+		a := secretfp.Anchor(secretfp.Load(text[at:]))
+		bits[a>>6] |= 1 << (a & 63)
+		assert.Equal(t, uint16(load8(text[at:at+8])*anchorMul>>48), a)
+		want := at
+		for i := range at {
+			if secretfp.Anchor(secretfp.Load(text[i:])) == a {
+				want = i
+				break
+			}
+		}
+		from := r.IntN(want + 1)
+		assert.Equal(t, nextAnchor(bits, text, from), want)
+	}
+}
+
 // knownCase is a set of secrets and a text they are planted in.
 type knownCase struct {
 	vals []string
