@@ -139,6 +139,10 @@ func TestPrepareAndStage(t *testing.T) {
 	assert.Equal(t, len(pc.DLP.KnownSecrets), 1)
 	assert.Equal(t, pc.DLP.KnownSecrets[0].Name, "PLAN_TOKEN")
 	assert.Equal(t, pc.DLP.KnownSecrets[0].Length, len(token))
+	// With anchors, so pipelock finds it in one pass.
+	_, _, anchored, err := pc.DLP.KnownSecrets[0].Anchors()
+	assert.NilError(t, err)
+	assert.Assert(t, anchored)
 	assert.DeepEqual(t, pc.DLP.AllowedCredentials, []daemoncfg.Credential{{Host: "api.github.com", Secret: "PLAN_TOKEN"}})
 	// The proxy credential: egress holds it, pipelock its hash.
 	auth, err := os.ReadFile(filepath.Join(l.EgressStateDir(p.Slug), "upstream-auth"))

@@ -1,6 +1,7 @@
 package bottle
 
 import (
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -49,6 +50,12 @@ func TestParseErrors(t *testing.T) {
 	valid := "mode: strict\napi_allowlist: [a.example.com]\nforward_proxy: {enabled: true}\ndlp: {include_defaults: true, scan_env: false, patterns: []}\ntls_interception: {enabled: true, ca_cert: /c, ca_key: /k, passthrough_domains: []}\nrequest_body_scanning: {action: block, scan_headers: true, header_mode: all}\n"
 	_, err := daemoncfg.ParsePipelock([]byte(valid))
 	assert.NilError(t, err)
+	// Known secrets with anchors, and without (a config written before
+	// them), both parse.
+	for _, anchors := range []string{", head: 12ab, tail: ffff", ""} {
+		_, err = daemoncfg.ParsePipelock([]byte(strings.Replace(valid, "patterns: []", "patterns: [], known_secrets: [{name: x, length: 9, roll: 0123456789abcdef, sha256: "+strings.Repeat("0", 64)+anchors+"}]", 1)))
+		assert.NilError(t, err)
+	}
 	for name, tc := range map[string]struct{ src, want string }{
 		"unknown key":   {valid + "bogus: 1\n", "field bogus not found"},
 		"bad mode":      {"mode: open\n" + valid[len("mode: strict\n"):], `mode: "open"`},
@@ -57,6 +64,8 @@ func TestParseErrors(t *testing.T) {
 		"bad action":    {"mode: strict\nrequest_body_scanning: {action: allow, header_mode: all}\n", `request_body_scanning.action: "allow"`},
 		"bad header":    {"mode: strict\nrequest_body_scanning: {action: block, header_mode: some}\n", `header_mode: "some"`},
 		"pattern empty": {"mode: strict\ndlp: {patterns: [{name: x}]}\nrequest_body_scanning: {action: block, header_mode: all}\n", "dlp.patterns[0]: want name and regex"},
+		"one anchor":    {"mode: strict\ndlp: {known_secrets: [{name: x, length: 9, roll: 0123456789abcdef, sha256: " + strings.Repeat("0", 64) + ", head: 12ab}]}\nrequest_body_scanning: {action: block, header_mode: all}\n", "dlp.known_secrets[0]: head and tail must be four hex digits each (or neither)"},
+		"bad anchor":    {"mode: strict\ndlp: {known_secrets: [{name: x, length: 9, roll: 0123456789abcdef, sha256: " + strings.Repeat("0", 64) + ", head: 12ab, tail: xyz}]}\nrequest_body_scanning: {action: block, header_mode: all}\n", "dlp.known_secrets[0]: head and tail must be four hex digits each"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := daemoncfg.ParsePipelock([]byte(tc.src))

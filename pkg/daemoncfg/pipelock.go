@@ -179,6 +179,9 @@ func (c Pipelock) Validate() error {
 		if k.Name == "" || k.Length < secretfp.MinLen || len(k.SHA256) != 64 || k.Roll == "" {
 			errs = append(errs, fmt.Errorf("dlp.known_secrets[%d]: want name, length >= %d, roll and a 64-hex-digit sha256", i, secretfp.MinLen))
 		}
+		if _, _, _, err := k.Anchors(); err != nil {
+			errs = append(errs, fmt.Errorf("dlp.known_secrets[%d]: %w (or neither)", i, err))
+		}
 		known[k.Name] = true
 	}
 	for i, cr := range c.DLP.AllowedCredentials {

@@ -381,7 +381,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	// Known secrets that may hold any byte, and extra patterns that may
 	// match anything, need every decoded byte; the rest of the scan looks
 	// for runs of ASCII text only.
-	complete := readViews(text, len(s.known.anyGroups) > 0 || len(s.patterns) > 0, func(v view) bool {
+	complete := readViews(text, s.known.anyBytes() || len(s.patterns) > 0, func(v view) bool {
 		// Reversed too in every reading: a secret reversed before it
 		// was encoded (base64 of the reversed value) reverses only
 		// once decoded.

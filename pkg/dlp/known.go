@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/claude-bottle/claude-bottle/pkg/secretfp"
@@ -27,11 +28,23 @@ type known struct {
 	token bool
 }
 
-// knownSet finds known secrets as substrings of a text: one Rabin-Karp pass
-// per distinct secret length, each candidate confirmed by SHA-256.
+// knownSet finds known secrets as substrings of a text. Secrets whose
+// fingerprint has anchors (secretfp.Fingerprint Head, Tail) are found in
+// one pass: the 16-bit anchor of the eight bytes at every position of the
+// text is looked up in a bitmap of the secrets' anchors, and only where it
+// is one (about two positions in 65536 per secret on ordinary text) is the
+// anchor of the other end of the window of the secret's length compared,
+// then the window's rolling hash and, when it is the secret's, SHA-256.
+// A secret read backwards starts, in the text, with its last eight bytes
+// reversed: its tail anchor, so one pass serves both directions.
+//
+// Secrets without anchors (configs written before them) are found as
+// before: one Rabin-Karp pass per distinct secret length and direction,
+// each candidate confirmed by SHA-256.
 type knownSet struct {
-	// byLen holds the secrets that may contain any byte, tokLen those made
-	// of token bytes only (found inside runs of token bytes).
+	// byLen holds the secrets without anchors that may contain any byte,
+	// tokLen those made of token bytes only (found inside runs of token
+	// bytes).
 	byLen      map[int][]known
 	tokLen     map[int][]known
 	pow        map[int]uint64 // rollBase^(n-1) per length
@@ -42,11 +55,49 @@ type knownSet struct {
 	tokMin int
 	// anyGroups and tokGroups are byLen and tokLen by length.
 	anyGroups, tokGroups []lenGroup
+
+	// The secrets with anchors: bits marks their anchors, anchors (sorted)
+	// and at index into byAnchor, the secrets of each anchor (a secret
+	// twice: forward under its head, reversed under its tail). wins are
+	// the distinct (length, direction) pairs whose window hashes a scan
+	// keeps (anchored.win indexes it).
+	bits     *[1 << 16 / 64]uint64
+	anchors  []uint16
+	at       []int
+	byAnchor []anchored
+	wins     []winKind
+	// anchoredAny: an anchored secret may hold any byte (every byte of a
+	// text is read); else anchoredMin is the shortest anchored secret,
+	// and only runs of token bytes that long are read.
+	anchoredAny bool
+	anchoredMin int
+}
+
+// anchored is a secret with anchors, looked for in one direction. far is
+// its other anchor: the anchor, read backwards, of the last eight bytes
+// of a window that holds it (forward: the value's last eight, whose
+// reverse is the tail anchor's; reversed: its first eight, the head's).
+type anchored struct {
+	known
+	n   int
+	rev bool
+	win int
+	far uint16
+}
+
+// winKind is a window length and direction; pow is rollBase^n forward
+// (removes the byte leaving the window), rollBase^(n-1) reversed (weighs
+// the byte entering it).
+type winKind struct {
+	n   int
+	rev bool
+	pow uint64
 }
 
 func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 	ks := &knownSet{byLen: map[int][]known{}, tokLen: map[int][]known{}, pow: map[int]uint64{}}
 	var errs []error
+	var anch []anchored
 	for i, fp := range fps {
 		var k known
 		k.name = fp.Name
@@ -65,12 +116,21 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 			continue
 		}
 		copy(k.sum[:], b)
-		if _, ok := ks.pow[fp.Length]; !ok {
-			pow := uint64(1)
-			for i := 1; i < fp.Length; i++ {
-				pow *= rollBase
+		head, tail, ok, err := fp.Anchors()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("known secret %d (%s): %w", i, fp.Name, err))
+			continue
+		}
+		if ok {
+			ks.anchoredAny = ks.anchoredAny || !k.token
+			if ks.anchoredMin == 0 || fp.Length < ks.anchoredMin {
+				ks.anchoredMin = fp.Length
 			}
-			ks.pow[fp.Length] = pow
+			anch = append(anch, anchored{known: k, n: fp.Length, win: int(head), far: tail}, anchored{known: k, n: fp.Length, rev: true, win: int(tail), far: head})
+			continue
+		}
+		if _, ok := ks.pow[fp.Length]; !ok {
+			ks.pow[fp.Length] = powRoll(fp.Length - 1)
 		}
 		if k.token {
 			if _, ok := ks.tokLen[fp.Length]; !ok {
@@ -90,7 +150,51 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 	}
 	ks.anyGroups = ks.groups(ks.lengths, ks.byLen)
 	ks.tokGroups = ks.groups(ks.tokLengths, ks.tokLen)
+	ks.index(anch)
 	return ks, errors.Join(errs...)
+}
+
+// index files the anchored secrets (win holding the anchor) by anchor.
+func (ks *knownSet) index(anch []anchored) {
+	if len(anch) == 0 {
+		return
+	}
+	// Stable: the secrets of one anchor keep the order they were given in.
+	slices.SortStableFunc(anch, func(a, b anchored) int { return a.win - b.win })
+	ks.bits = new([1 << 16 / 64]uint64)
+	kinds := map[winKind]int{}
+	for i := range anch {
+		a := uint16(anch[i].win)
+		ks.bits[a>>6] |= 1 << (a & 63)
+		if len(ks.anchors) == 0 || ks.anchors[len(ks.anchors)-1] != a {
+			ks.anchors = append(ks.anchors, a)
+			ks.at = append(ks.at, i)
+		}
+		wk := winKind{n: anch[i].n, rev: anch[i].rev}
+		if anch[i].rev {
+			wk.pow = powRoll(wk.n - 1)
+		} else {
+			wk.pow = powRoll(wk.n)
+		}
+		w, ok := kinds[wk]
+		if !ok {
+			w = len(ks.wins)
+			kinds[wk] = w
+			ks.wins = append(ks.wins, wk)
+		}
+		anch[i].win = w
+	}
+	ks.at = append(ks.at, len(anch))
+	ks.byAnchor = anch
+}
+
+// powRoll is rollBase^n.
+func powRoll(n int) uint64 {
+	pow := uint64(1)
+	for range n {
+		pow *= rollBase
+	}
+	return pow
 }
 
 const rollBase = secretfp.RollBase
@@ -130,10 +234,22 @@ func (ks *knownSet) findDir(text string, rev bool) []string {
 }
 
 // findBoth is find (when fwd) and findReversed (when bwd) in one walk of
-// the token runs.
+// the text.
 func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []string) {
 	if ks == nil {
 		return nil, nil
+	}
+	if ks.bits != nil && (fwd || bwd) {
+		if ks.anchoredAny {
+			found, reversed = ks.scanAnchors(found, reversed, text, fwd, bwd)
+		} else {
+			// Token secrets only: as below, only the runs of token
+			// bytes long enough to hold one are read.
+			eachLongRun(text, tokenSet, ks.anchoredMin, func(start, end int) bool {
+				found, reversed = ks.scanAnchors(found, reversed, text[start:end], fwd, bwd)
+				return false
+			})
+		}
 	}
 	if fwd {
 		found = scanGroups(found, text, ks.anyGroups, false)
@@ -158,6 +274,147 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 	})
 	return found, reversed
 }
+
+// scanAnchors adds the anchored secrets in text to found (read forward)
+// and reversed (read backwards), each name once, in the order of where
+// they start in text.
+func (ks *knownSet) scanAnchors(found, reversed []string, text string, fwd, bwd bool) ([]string, []string) {
+	// wins, made at the first candidate, holds per window kind the last
+	// window hashed: the next candidate's is rolled on from it when that
+	// is cheaper than hashing it afresh, so a text whose every position
+	// is a candidate costs at most a pass per window kind, as before
+	// anchors.
+	var buf [16]winHash
+	var wins []winHash
+	for i := 0; ; i++ {
+		if i = nextAnchor(ks.bits, text, i); i < 0 {
+			break
+		}
+		a := secretfp.Anchor(secretfp.Load(text[i:]))
+		j, ok := slices.BinarySearch(ks.anchors, a)
+		if !ok {
+			continue
+		}
+		for _, k := range ks.byAnchor[ks.at[j]:ks.at[j+1]] {
+			if i+k.n > len(text) || k.rev && (!bwd || slices.Contains(reversed, k.name)) || !k.rev && (!fwd || slices.Contains(found, k.name)) {
+				continue // out of the text, not looked for, or found already
+			}
+			if secretfp.Anchor(bits.ReverseBytes64(load8(text[i+k.n-8:i+k.n]))) != k.far {
+				continue // the other end is not the secret's
+			}
+			if wins == nil {
+				wins = buf[:0]
+				if len(ks.wins) > len(buf) {
+					wins = make([]winHash, len(ks.wins))
+				}
+				wins = wins[:len(ks.wins)]
+				for w := range wins {
+					wins[w].at = -1
+				}
+			}
+			if wins[k.win].hash(&ks.wins[k.win], text, i) != k.roll {
+				continue
+			}
+			win := text[i : i+k.n]
+			if k.rev {
+				win = reverse(win)
+			}
+			sum := sha256.Sum256([]byte(win))
+			if subtle.ConstantTimeCompare(sum[:], k.sum[:]) != 1 {
+				continue
+			}
+			if k.rev {
+				reversed = appendOnce(reversed, k.name)
+			} else {
+				found = appendOnce(found, k.name)
+			}
+		}
+	}
+	return found, reversed
+}
+
+// nextAnchor returns the first position from i on whose anchor bits
+// marks, or -1. It is secretfp.Anchor of secretfp.Load written out, and
+// on its own so that the loop keeps its variables in registers.
+func nextAnchor(bits *[1 << 16 / 64]uint64, text string, i int) int {
+	// Four positions a round, one branch for the four.
+	for ; i >= 0 && i+11 <= len(text); i += 4 {
+		w := text[i : i+11]
+		a0 := load8(w[0:8]) * anchorMul >> 48
+		a1 := load8(w[1:9]) * anchorMul >> 48
+		a2 := load8(w[2:10]) * anchorMul >> 48
+		a3 := load8(w[3:11]) * anchorMul >> 48
+		if (bits[a0>>6]>>(a0&63)|bits[a1>>6]>>(a1&63)|bits[a2>>6]>>(a2&63)|bits[a3>>6]>>(a3&63))&1 != 0 {
+			break
+		}
+	}
+	for ; i >= 0 && i+8 <= len(text); i++ {
+		a := load8(text[i:i+8]) * anchorMul >> 48
+		if bits[a>>6]&(1<<(a&63)) != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// load8 is secretfp.Load of a string of eight bytes.
+func load8(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// anchorMul is secretfp.Anchor's multiplier (TestNextAnchorIsAnchor).
+const anchorMul = 0x9e3779b97f4a7c15
+
+// winHash is the rolling hash h of the window of one kind starting at at
+// (-1: none yet).
+type winHash struct {
+	at int
+	h  uint64
+}
+
+// hash returns the rolling hash of the window of kind wk starting at i
+// (i+wk.n <= len(text), i >= w.at): read forward, Roll(text[i:i+n]);
+// reversed, Roll(reverse(text[i:i+n])) = Σ text[i+m]·rollBase^m.
+func (w *winHash) hash(wk *winKind, text string, i int) uint64 {
+	n := wk.n
+	if w.at < 0 || i-w.at >= n {
+		var h uint64
+		if wk.rev {
+			for m := n - 1; m >= 0; m-- {
+				h = h*rollBase + uint64(text[i+m])
+			}
+		} else {
+			for m := range n {
+				h = h*rollBase + uint64(text[i+m])
+			}
+		}
+		w.at, w.h = i, h
+		return h
+	}
+	h := w.h
+	if wk.rev {
+		for p := w.at; p < i; p++ {
+			h = (h-uint64(text[p]))*rollBaseInv + uint64(text[p+n])*wk.pow
+		}
+	} else {
+		for p := w.at; p < i; p++ {
+			h = h*rollBase + uint64(text[p+n]) - uint64(text[p])*wk.pow
+		}
+	}
+	w.at, w.h = i, h
+	return h
+}
+
+// rollBaseInv is the inverse of rollBase mod 2^64 (rollBase is odd).
+var rollBaseInv = func() uint64 {
+	x := uint64(rollBase) // correct to 3 bits; each step doubles them
+	for range 5 {
+		x *= 2 - rollBase*x
+	}
+	return x
+}()
 
 // scanGroups runs Rabin-Karp for every length of gs over text, two
 // lengths per pass (their rolling hashes are independent, so the CPU
@@ -279,4 +536,10 @@ func appendOnce(s []string, v string) []string {
 }
 
 // any reports whether the set holds a secret at all.
-func (ks *knownSet) any() bool { return ks != nil && (len(ks.lengths) > 0 || len(ks.tokLengths) > 0) }
+func (ks *knownSet) any() bool {
+	return ks != nil && (len(ks.lengths) > 0 || len(ks.tokLengths) > 0 || ks.bits != nil)
+}
+
+// anyBytes reports whether the set holds a secret that may hold any byte
+// (not token-shaped): every decoded byte must then be read.
+func (ks *knownSet) anyBytes() bool { return ks != nil && (len(ks.anyGroups) > 0 || ks.anchoredAny) }

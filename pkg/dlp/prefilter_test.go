@@ -396,6 +396,7 @@ func TestScanGroupsMatchesOld(t *testing.T) {
 			v := strings.Repeat("Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0A", 2)[k : k+n]
 			fp, err := FingerprintOf(fmt.Sprint("s", k), v)
 			assert.NilError(t, err)
+			fp.Head, fp.Tail = "", "" // the per-length passes
 			fps = append(fps, fp)
 			vals = append(vals, v)
 		}

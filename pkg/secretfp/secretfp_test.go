@@ -42,3 +42,36 @@ func TestRollIsRolling(t *testing.T) {
 		assert.Equal(t, h, Roll(s[i+1:i+1+n]))
 	}
 }
+
+// TestAnchors: the head anchor is of the first eight bytes, the tail of
+// the last eight read backwards (the first eight of the value reversed),
+// and Anchors reads back what Of wrote.
+func TestAnchors(t *testing.T) {
+	v := "tok_9fQ2vLx8Rk3mZpW7bT4nYc6sHd1gJe5uAa0"
+	fp, err := Of("T", v)
+	assert.NilError(t, err)
+	rev := []byte(v)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	head, tail, ok, err := fp.Anchors()
+	assert.NilError(t, err)
+	assert.Assert(t, ok)
+	assert.Equal(t, head, Anchor(Load(v)))
+	assert.Equal(t, tail, Anchor(Load(string(rev))))
+	assert.Equal(t, len(fp.Head), 4)
+	assert.Equal(t, len(fp.Tail), 4)
+	// Only the first eight bytes count.
+	other, err := Of("U", v[:8]+"something else entirely")
+	assert.NilError(t, err)
+	assert.Equal(t, other.Head, fp.Head)
+	assert.Assert(t, other.Tail != fp.Tail)
+
+	_, _, ok, err = Fingerprint{}.Anchors()
+	assert.Assert(t, !ok && err == nil)
+	for _, bad := range []Fingerprint{{Head: fp.Head}, {Tail: fp.Tail}, {Head: "0x12", Tail: fp.Tail}, {Head: "12345", Tail: "1234"}, {Head: "-123", Tail: "1234"}} {
+		_, _, _, err := bad.Anchors()
+		assert.ErrorContains(t, err, "four hex digits")
+	}
+	assert.Equal(t, Load("\x01\x02\x03\x04\x05\x06\x07\x08tail"), uint64(0x0807060504030201))
+}
