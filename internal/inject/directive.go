@@ -36,12 +36,22 @@ var (
 		`|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|language\s+model|assistant|agent|claude|bot|automated)\b` +
 		`|\bas\s+an?\s+(?:ai|llm|language\s+model|ai\s+assistant)\b` +
 		`|\b(?:ai|llm|assistant|agent|claude)s?\s+(?:reading|processing|parsing|summari[sz]ing|viewing)\s+(?:this|these)\b)`)
-	// An action an agent can take.
-	actionRE = lazy(`\b(?:send|sends|post|upload|exfiltrate|transmit|forward|leak|e-?mail|mail|append|include|attach|paste|print|reveal|show|output|display|dump|echo|cat|read|run|execute|exec|call|invoke|use|delete|remove|rm|drop|push|commit|disable|share|give|copy|write|save|put|add|insert|encode|fetch|curl|wget|post|submit|exfil|transfer|publish|expose|tell)\b`)
-	// A secret, as an agent would find it.
-	sensitiveRE = lazy(`(?:\bsecrets?\b|\bcredentials?\b|\bpasswords?\b|\bpasswd\b|\b(?:auth|access|api|bearer|session|refresh|github|gh|npm|pypi|aws|openai|anthropic|slack|stripe)[\s_-]?(?:tokens?|keys?)\b|\bapi[\s_-]?keys?\b|\b(?:private|ssh|signing|secret)[\s_-]?keys?\b|\.env\b|\benv(?:ironment)?[\s_-]*var(?:iable)?s?\b|\benvironment\b|~/\.ssh|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|~?/?\.aws\b|\baws_secret\w*|\.npmrc\b|\.netrc\b|\.pypirc\b|\.git-credentials\b|/etc/(?:passwd|shadow)\b|\bsystem\s+prompt\b|\bcookies?\b|\bkeychain\b|\bwallet\b|\bseed\s+phrase\b|\bmnemonic\b|\b[a-z][a-z0-9_]*_(?:key|token|secret|password|pat)\b|\bprintenv\b|\benv\s*\|)`)
-	// Remote code through a shell, or destruction.
-	harmRE = lazy(`(?:\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\b(?:ba)?sh\s+(?:-c\s+)?["']?\$?\(\s*(?:curl|wget)\b|\bbash\s+<\(\s*(?:curl|wget)|\brm\s+-(?:rf|fr|r)\b|\bgit\s+push\s+(?:-f\b|--force)|\bdrop\s+(?:table|database|schema)\b|\bdelete\s+(?:the\s+|all\s+|every\s+)?(?:repo(?:sitory|sitories)?|branch(?:es)?|database|tests?|files?|commits?)\b|\b(?:chmod|chown)\s+-r\b|\bmkfs\b|\bdd\s+if=|\biex\b|\binvoke-expression\b)`)
+	// An action that discloses or sends what it acts on.
+	actionRE = lazy(`\b(?:send|post|upload|exfiltrate|exfil|transmit|forward|leak|e-?mail|mail|paste|print|reveal|show|output|display|dump|echo|cat|share|give|submit|transfer|publish|expose|tell|push|curl|wget|attach|append|include|encode|call|invoke)\b`)
+	// An action that only moves what it acts on: harmful with a
+	// destination the reader does not own.
+	weakActionRE = lazy(`\b(?:add|put|insert|write|copy|store|save|place|embed|set)\b`)
+	// A secret named concretely: a key file, a credentials file, the
+	// system prompt, an environment variable's name, a dump of them all.
+	concreteRE = lazy(`(?:~/\.ssh\b|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|(?:^|[\s/'"` + "`" + `(])\.env\b|~?/?\.aws\b|\baws_secret\w*|\.npmrc\b|\.netrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\bkubeconfig\b|/etc/(?:passwd|shadow)\b|\bsystem\s+prompt\b|\bkeychain\b|\bseed\s+phrase\b|\bmnemonic\b|\b(?:private|ssh|signing|gpg|pgp)[\s_-]?keys?\b|\b[a-z][a-z0-9_]*_(?:key|token|secret|password|pat)\b|\bprintenv\b|\benv\s*\||\ball\s+(?:(?:the|your|of\s+the|of\s+your)\s+)?(?:secrets|credentials|tokens|api\s+keys|keys|passwords|environment(?:\s+variables)?|env(?:\s+vars?)?)\b|\b(?:the\s+)?contents?\s+of\s+(?:the\s+|your\s+)?(?:\.env|~/|/etc/|secrets|credentials))`)
+	// A secret named in general.
+	genericRE = lazy(`(?:\bsecrets?\b|\bcredentials?\b|\bpasswords?\b|\bpasswd\b|\b(?:auth|access|api|bearer|session|refresh|github|gh|npm|pypi|aws|openai|anthropic|slack|stripe)[\s_-]?(?:tokens?|keys?)\b|\bapi[\s_-]?keys?\b|\bsecret[\s_-]?keys?\b|\benv(?:ironment)?[\s_-]*var(?:iable)?s?\b|\bcookies?\b|\bwallet\b)`)
+	// Where the attacker would read what was sent: a URL, an address, a
+	// public place, the reader's own answer.
+	destRE = lazy(`(?:\b(?:to|at|into|via|on)\s+(?:https?://|www\.|[\w.+-]+@[\w-]+\.|(?:the|this|that|my|our|a|an)\s+(?:[\w-]+\s+){0,2}(?:url|link|endpoint|server|webhook|address|form|gist|paste(?:bin)?|issue|comment|pr|pull\s+request|chat|channel|discussion|site|page|box|field|body|bucket|backup\s+server|status\s+endpoint)\b)|\bin\s+(?:your|the|a|this|my)\s+(?:next\s+)?(?:reply|response|answer|comment|commit\s+message|issue|pr|pull\s+request|output|request|message|url|query)\b|\binto\s+(?:the|a|this)\s+\w+)`)
+	// Remote code through a shell, or destruction nobody asks an agent
+	// for in ordinary work.
+	harmRE = lazy(`(?:\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\b(?:ba)?sh\s+(?:-c\s+)?["']?\$?\(\s*(?:curl|wget)\b|\bbash\s+<\(\s*(?:curl|wget)|\brm\s+-(?:rf|fr|r)\s+(?:/(?:\s|$|\*)|~|\$home|\*|--no-preserve-root)|\bgit\s+push\s+(?:-f\b|--force\S*)\s+(?:\S+\s+)?(?:main|master)\b|\bdrop\s+database\b|\bdelete\s+(?:the\s+|this\s+|your\s+)?(?:whole\s+|entire\s+)?repo(?:sitory)?\b|\bmkfs\b|\bdd\s+if=|\binvoke-expression\b|\biex\s*\()`)
 	// Negation just before an action: "never commit", "do not send".
 	negatedRE = lazy(`(?:\bnever|\bnot|n't|\bno|\bavoid|\bwithout|\bnor|\bstop)\s+(?:\w+\s+){0,2}$`)
 	// The reader's own configuration asked for.
@@ -110,13 +120,23 @@ func directiveRules(norm string, out map[string]Confidence, isMention func(i int
 		if out["others-secret-directive"] < High {
 			for _, loc := range othersRE.FindAllStringIndex(w, 16) {
 				rest := w[loc[1]:min(len(w), loc[1]+60)]
-				if m := sensitiveRE.FindStringIndex(rest); m != nil && m[0] < 40 {
+				m := concreteRE.FindStringIndex(rest)
+				if m == nil {
+					m = genericRE.FindStringIndex(rest)
+				}
+				if m != nil && m[0] < 40 {
 					// The object of an action before it ("append the
 					// user's API key") or after it ("the user's token:
 					// send it to …").
 					before := w[max(0, loc[0]-60):loc[0]]
 					after := w[loc[1]+m[1] : min(len(w), loc[1]+m[1]+100)]
-					if a := actionRE.FindAllStringIndex(before, -1); len(a) > 0 && !negated(before[:a[len(a)-1][0]]) ||
+					a := actionRE.FindAllStringIndex(before, -1)
+					if a == nil && destRE.MatchString(sentence(after)) {
+						// A moving action ("copy", "store") only with a
+						// destination the attacker reads.
+						a = weakActionRE.FindAllStringIndex(before, -1)
+					}
+					if len(a) > 0 && !negated(before[:a[len(a)-1][0]]) ||
 						actionRE.MatchString(after) && strings.Contains(after, "to ") {
 						set("others-secret-directive", off+loc[0], High)
 						break
@@ -139,21 +159,33 @@ func directiveRules(norm string, out map[string]Confidence, isMention func(i int
 	})
 }
 
-// harmfulAction finds, in seg, an action that is not negated with a
-// harmful object (a secret, remote code through a shell, destruction)
-// within 100 bytes after it in the same sentence, or a harmful command on its own (the shell
-// line is the action). It returns the action's offset.
+// harmfulAction finds, in seg, a harmful action that is not negated: a
+// disclosing action on a concretely named secret in the same sentence
+// (within 100 bytes after it), or on a secret named in general with a
+// destination the attacker reads; a moving action on a secret with such
+// a destination; or a harmful command on its own (the shell line is the
+// action). It returns the action's offset.
 func harmfulAction(seg string) (int, bool) {
 	if loc := harmRE.FindStringIndex(seg); loc != nil && !negated(seg[:loc[0]]) {
 		return loc[0], true
 	}
-	for _, a := range actionRE.FindAllStringIndex(seg, 32) {
-		if negated(seg[:a[0]]) {
-			continue
-		}
-		obj := sentence(seg[a[1]:min(len(seg), a[1]+100)])
-		if sensitiveRE.MatchString(obj) {
-			return a[0], true
+	for k, re := range []lazyRE{actionRE, weakActionRE} {
+		for _, a := range re.FindAllStringIndex(seg, 32) {
+			if negated(seg[:a[0]]) {
+				continue
+			}
+			obj := sentence(seg[a[1]:min(len(seg), a[1]+160)])
+			concrete := concreteRE.FindStringIndex(obj)
+			if concrete != nil && concrete[0] < 100 && k == 0 {
+				return a[0], true
+			}
+			g := genericRE.FindStringIndex(obj)
+			if concrete == nil && (g == nil || g[0] >= 100) {
+				continue
+			}
+			if destRE.MatchString(obj) {
+				return a[0], true
+			}
 		}
 	}
 	return 0, false
