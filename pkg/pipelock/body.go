@@ -553,13 +553,25 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin) [
 	// A form or multipart body is read by its type even when it starts
 	// like JSON ('{' the name of its first field), as inspect reads one
 	// scanned whole.
-	if view := s.structure(contentType, raw, join, 0); view != nil {
+	view := s.structure(contentType, raw, join, 0)
+	if view != nil {
 		tasks = append(tasks, view)
 	}
-	tasks = append(tasks, rawTasks(s, "body", raw)...)
+	if !validJSONOnly(raw, view != nil) {
+		tasks = append(tasks, rawTasks(s, "body", raw)...)
+	}
 	s.run(tasks)
 	join.add("body", unsafe.String(unsafe.SliceData(raw), len(raw)))
 	return s.findings
+}
+
+// validJSONOnly reports whether a body is read through its JSON view
+// alone: valid JSON (it holds nothing outside its keys and scalars, all
+// in the view — FuzzJSONViewHoldsEveryToken — as dlp.ScanBody and inspect
+// read it) that no other structure reads (a form or multipart type reads
+// its raw text its own way).
+func validJSONOnly(raw []byte, structured bool) bool {
+	return !structured && startsJSONView(raw) && json.Valid(raw)
 }
 
 // rawTasks are the scans of the segments of raw as part.

@@ -15,7 +15,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -670,7 +669,8 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		ct := r.Header.Get("Content-Type")
 		mt, _, _ := mime.ParseMediaType(ct)
 		if isJSON {
-			if !json.Valid(body.decoded) {
+			structured := mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/")
+			if !validJSONOnly(body.decoded, structured) {
 				// Valid JSON holds nothing outside its keys and scalars,
 				// all in the view with escapes undone (dlp.ScanBody reads
 				// it so): only a body that is not valid JSON is read raw
