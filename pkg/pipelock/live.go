@@ -137,6 +137,9 @@ func (ls *liveScan) wait(need int, lane bool) (n int, final bool) {
 // on a lane of its own: the segments segments() gives for the final
 // length (a segment whose end has arrived ends there whatever follows).
 func (ls *liveScan) raw() {
+	if ls.jsonOnly() {
+		return
+	}
 	text := unsafe.String(unsafe.SliceData(ls.buf), len(ls.buf))
 	var wg sync.WaitGroup
 	for off := 0; ; off += bodySegment {
@@ -155,6 +158,25 @@ func (ls *liveScan) raw() {
 		}
 	}
 	wg.Wait()
+}
+
+// jsonOnly waits, for a body that starts like JSON and that no form or
+// multipart type reads, until all of it has arrived, and reports whether
+// it is valid JSON: then its view holds everything it holds
+// (validJSONOnly), and its raw segments are not scanned. Any other body's
+// segments are scanned as they arrive (false at once); a JSON-looking one
+// that is not valid has all of its segments scanned after its last byte.
+func (ls *liveScan) jsonOnly() bool {
+	mt, _, _ := mime.ParseMediaType(ls.ct)
+	if mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/") {
+		return false
+	}
+	n, _ := ls.wait(min(len(ls.buf), 256), false)
+	if !startsJSONView(ls.buf[:n]) {
+		return false
+	}
+	n, _ = ls.wait(len(ls.buf), false)
+	return n == len(ls.buf) && validJSONOnly(ls.buf[:n], false)
 }
 
 // jsonView writes the JSON view of a body that starts like JSON as it
