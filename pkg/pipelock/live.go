@@ -58,7 +58,7 @@ type liveScan struct {
 // budget of the memory it reads.
 func (p *Proxy) startLive(ct, host string, buf []byte, l *lease) *liveScan {
 	ls := &liveScan{
-		s:     &bodyScan{p: p, blocking: p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn"},
+		s:     &bodyScan{p: p, blocking: p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn", lease: l},
 		ct:    ct,
 		buf:   buf,
 		lanes: make(chan struct{}, scanLanes()),
@@ -276,7 +276,7 @@ func (p *Proxy) readLive(ctx context.Context, r *http.Request, host string, l *l
 	ct := r.Header.Get("Content-Type")
 	declared := int(r.ContentLength)
 	need := requestBody{raw: make([]byte, 0), segmented: true}.scanNeedFor(ct, declared)
-	if err := l.grow(ctx, need); err != nil {
+	if err := l.growSpare(ctx, need, partCopyNeed(ct, declared)); err != nil {
 		return requestBody{}, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err)
 	}
 	buf := make([]byte, declared)
@@ -316,11 +316,13 @@ func (p *Proxy) readLive(ctx context.Context, r *http.Request, host string, l *l
 	ls.arrived(got, true)
 	b := requestBody{raw: buf[:got], decoded: buf[:got]}
 	if b.segmented = segmentedBody(ct, b); b.segmented {
-		b.live = ls
+		b.live, b.lease = ls, l
 	} else {
 		// Shorter than declared and not over a segment, or a JSON-RPC
-		// message, or declared JSON that is not: scanned whole.
+		// message, or declared JSON that is not: scanned whole, which
+		// may copy any part.
 		ls.abort()
+		l.claim()
 	}
 	return b, nil
 }
