@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +19,8 @@ import (
 	"unsafe"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/claude-bottle/claude-bottle/internal/logsafe"
@@ -266,7 +266,14 @@ func bufioReader(r io.Reader) *bufio.Reader {
 	return bufio.NewReader(r)
 }
 
-// decoderStream returns a reader that undoes one coding of r.
+// decoderStream returns a reader that undoes one coding of r. gzip and
+// zlib are klauspost/compress's decoders: the standard library's, made
+// faster (about a third less CPU on a large gzip upload's decoding),
+// reading the same formats and refusing the same damage
+// (TestDecoderStreamMatchesStdlib, FuzzDecoderStreamMatchesStdlib). Raw
+// deflate stays the standard library's: klauspost's reads a stream that
+// ends without its final block as complete, which the standard library
+// refuses, and a raw stream has no checksum after it to catch that.
 func decoderStream(coding string, r io.Reader) (io.Reader, error) {
 	switch coding {
 	case "gzip", "x-gzip":
