@@ -125,6 +125,11 @@ type lease struct {
 	mu   sync.Mutex
 	held int64
 	refs int
+	// spare is the part of held the soft memory limit does not count
+	// yet: room reserved for a copy the scan may make (of a large JSON
+	// or structured part of a multipart body), counted once it is made
+	// (claim). The budget holds it all along, so admission is the same.
+	spare int64
 }
 
 // newLease returns a lease with one reference (the caller's); drop it with
@@ -146,8 +151,39 @@ func (l *lease) unref() {
 	l.refs--
 	if l.refs == 0 && l.held > 0 {
 		l.sem.Release(l.held)
-		leased(-l.held)
-		l.held = 0
+		leased(-(l.held - l.spare))
+		l.held, l.spare = 0, 0
+	}
+}
+
+// growSpare is grow to total bytes, of which spare (of those it adds)
+// the memory limit counts only once claim says they are used.
+func (l *lease) growSpare(ctx context.Context, total, spare int64) error {
+	before := l.heldLen()
+	if err := l.grow(ctx, total); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if more := min(spare, l.held-before); more > 0 {
+		l.spare += more
+		leased(-more)
+	}
+	return nil
+}
+
+// claim counts the lease's spare bytes in the memory limit: the copy
+// they were reserved for is being made. Safe from any goroutine holding
+// a reference, and on a nil lease.
+func (l *lease) claim() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.spare > 0 {
+		leased(l.spare)
+		l.spare = 0
 	}
 }
 

@@ -45,3 +45,39 @@ func TestMemoryLimitFollowsBudget(t *testing.T) {
 	l.unref()
 	assert.Equal(t, held(), before)
 }
+
+// Spare room (for a copy of a part the scan may make) is in the budget
+// from the start but counted by the soft memory limit only once claimed;
+// the budget and the limit both return whole when the lease is dropped,
+// claimed or not, and a later grow does not make claimed room spare
+// again.
+func TestLeaseSpareCountedOnceClaimed(t *testing.T) {
+	held := func() int64 {
+		memLimit.mu.Lock()
+		defer memLimit.mu.Unlock()
+		return memLimit.leased
+	}
+	p := &Proxy{mem: newSem(80 << 20), lim: Limits{}.withDefaults()}
+	for _, claim := range []bool{false, true} {
+		before := held()
+		l := p.newLease()
+		assert.NilError(t, l.growSpare(t.Context(), 30<<20, 10<<20))
+		assert.Equal(t, held()-before, int64(20<<20))
+		assert.Assert(t, !p.mem.TryAcquire(50<<20+1), "the spare room is in the budget")
+		l.ref() // a scan goroutine
+		if claim {
+			l.claim()
+			l.claim() // once only
+			assert.Equal(t, held()-before, int64(30<<20))
+			assert.NilError(t, l.growSpare(t.Context(), 30<<20, 10<<20))
+			assert.Equal(t, held()-before, int64(30<<20), "claimed room stays counted")
+		}
+		l.unref()
+		l.unref()
+		assert.Equal(t, held(), before)
+		assert.Assert(t, p.mem.TryAcquire(80<<20), "the whole budget is back")
+		p.mem.Release(80 << 20)
+	}
+	var none *lease
+	none.claim()
+}

@@ -58,7 +58,7 @@ type liveScan struct {
 // budget of the memory it reads.
 func (p *Proxy) startLive(ct, host string, buf []byte, l *lease) *liveScan {
 	ls := &liveScan{
-		s:     &bodyScan{p: p, blocking: p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn"},
+		s:     &bodyScan{p: p, blocking: p.cfg.Mode != "audit" && p.cfg.RequestBodyScanning.Action != "warn", lease: l},
 		ct:    ct,
 		buf:   buf,
 		lanes: make(chan struct{}, scanLanes()),
@@ -135,27 +135,44 @@ func (ls *liveScan) wait(need int, lane bool) (n int, final bool) {
 
 // raw scans the segments of the raw text as each becomes complete, each
 // on a lane of its own: the segments segments() gives for the final
-// length (a segment whose end has arrived ends there whatever follows).
+// length (a segment whose end has arrived ends there whatever follows),
+// except that the last one, which only the body's last byte completes,
+// is scanned as two halves on two lanes, the second led by the
+// segmentOverlap bytes before it as every segment is: the scan left
+// after the last byte (the verdict waits for it) then takes half as long
+// when the lanes have kept up with the body. The halves hold whatever
+// the one segment held whole: a finding and the context its rule reads
+// are shorter than segmentOverlap, and so lie whole in one of them (see
+// bodySegment).
 func (ls *liveScan) raw() {
 	if ls.jsonOnly() {
 		return
 	}
 	text := unsafe.String(unsafe.SliceData(ls.buf), len(ls.buf))
 	var wg sync.WaitGroup
+	scan := func(lo, hi int) {
+		ls.lanes <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-ls.lanes }()
+			ls.s.text("body", text[lo:hi])
+		})
+	}
 	for off := 0; ; off += bodySegment {
 		n, final := ls.wait(off+bodySegment, false)
 		if off >= n || ls.s.stopped.Load() {
 			break
 		}
 		lo, hi := max(0, off-segmentOverlap), min(n, off+bodySegment)
-		ls.lanes <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-ls.lanes }()
-			ls.s.text("body", text[lo:hi])
-		})
 		if final && hi == n {
+			if mid := off + (hi-off)/2; cap(ls.lanes) > 1 && mid-off >= 2*segmentOverlap {
+				scan(lo, mid)
+				scan(mid-segmentOverlap, hi)
+			} else {
+				scan(lo, hi)
+			}
 			break
 		}
+		scan(lo, hi)
 	}
 	wg.Wait()
 }
@@ -177,6 +194,16 @@ func (ls *liveScan) jsonOnly() bool {
 	}
 	n, _ = ls.wait(len(ls.buf), false)
 	return n == len(ls.buf) && validJSONOnly(ls.buf[:n], false)
+}
+
+// lastSplit is where raw cuts the last segment of a body of n bytes in
+// two (0: it does not), for the tests.
+func lastSplit(n int) int {
+	off := (n - 1) / bodySegment * bodySegment
+	if mid := off + (n-off)/2; scanLanes() > 1 && mid-off >= 2*segmentOverlap {
+		return mid
+	}
+	return 0
 }
 
 // jsonView writes the JSON view of a body that starts like JSON as it
@@ -298,7 +325,7 @@ func (p *Proxy) readLive(ctx context.Context, r *http.Request, host string, l *l
 	ct := r.Header.Get("Content-Type")
 	declared := int(r.ContentLength)
 	need := requestBody{raw: make([]byte, 0), segmented: true}.scanNeedFor(ct, declared)
-	if err := l.grow(ctx, need); err != nil {
+	if err := l.growSpare(ctx, need, partCopyNeed(ct, declared)); err != nil {
 		return requestBody{}, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err)
 	}
 	buf := make([]byte, declared)
@@ -338,11 +365,13 @@ func (p *Proxy) readLive(ctx context.Context, r *http.Request, host string, l *l
 	ls.arrived(got, true)
 	b := requestBody{raw: buf[:got], decoded: buf[:got]}
 	if b.segmented = segmentedBody(ct, b); b.segmented {
-		b.live = ls
+		b.live, b.lease = ls, l
 	} else {
 		// Shorter than declared and not over a segment, or a JSON-RPC
-		// message, or declared JSON that is not: scanned whole.
+		// message, or declared JSON that is not: scanned whole, which
+		// may copy any part.
 		ls.abort()
+		l.claim()
 	}
 	return b, nil
 }

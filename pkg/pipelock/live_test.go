@@ -176,3 +176,30 @@ func TestLiveScanBudgetFailsClosed(t *testing.T) {
 	assert.Assert(t, strings.HasPrefix(r.body, "blocked: the scan of this request did not finish within its time budget"), r.body)
 	assert.Equal(t, dials.Load(), int32(0))
 }
+
+// The last segment of a body scanned while it arrives is scanned as two
+// halves (raw): a secret astride the cut, or astride the start of the
+// overlap that leads the second half, in every encoding and every kind
+// of body, is still found.
+func TestLiveScanFindsASecretAstrideTheLastSplit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	secret := "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"
+	for kname, build := range segmentBodies {
+		for _, ename := range []string{"raw", "base64", "percent", "unicode-escape"} {
+			payload := segmentEncodings[ename](secret)
+			_, body := build(payload, 0)
+			mid := lastSplit(len(body)) // the same length wherever the payload is
+			if mid == 0 {
+				t.Skip("one lane: the last segment is not split")
+			}
+			for _, at := range []int{mid, mid - segmentOverlap} {
+				ct, body := build(payload, at)
+				assert.Equal(t, lastSplit(len(body)), mid)
+				assert.Assert(t, segmentedBlocks(t, e, ct, body), "%s/%s/%d", kname, ename, at)
+			}
+		}
+	}
+}

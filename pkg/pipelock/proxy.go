@@ -458,7 +458,11 @@ func (p *Proxy) request(w http.ResponseWriter, r *http.Request, scheme, host str
 		return
 	}
 	if len(body.decoded) > 0 {
-		if err := l.grow(ctx, body.scanNeed(r.Header.Get("Content-Type"))); err != nil {
+		need, spare := body.scanNeed(r.Header.Get("Content-Type")), int64(0)
+		if body.segmented {
+			spare = partCopyNeed(r.Header.Get("Content-Type"), len(body.raw))
+		}
+		if err := l.growSpare(ctx, need, spare); err != nil {
 			body.close()
 			p.refuse(w, r, host, refuse(http.StatusServiceUnavailable, "busy", "%v; retry shortly", err))
 			return
@@ -650,7 +654,7 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		if body.live != nil {
 			findings = append(findings, body.live.result(join)...)
 		} else {
-			findings = append(findings, p.scanSegmented(r.Header.Get("Content-Type"), body.decoded, join)...)
+			findings = append(findings, p.scanSegmented(r.Header.Get("Content-Type"), body.decoded, join, body.lease)...)
 		}
 		return p.judgeFindings(host, findings, join)
 	}
