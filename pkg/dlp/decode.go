@@ -267,7 +267,7 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 	// superset of both): only those are searched again, in the same walk,
 	// wrapped lines joined as for base64 (xxd -p wraps hex at 60).
 	eachB64Run(s, func(b64 string) bool {
-		if eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
+		if (exact || b64RunMayHoldASCII(b64)) && eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
 			return true
 		}
 		if len(b64) < minHexRun {
@@ -481,8 +481,8 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		return false
 	}
 	enc, dec := base64.RawStdEncoding, &b64StdValue
-	if strings.ContainsAny(run, "-_") {
-		if strings.ContainsAny(run, "+/") {
+	if hasEither(run, '-', '_') {
+		if hasEither(run, '+', '/') {
 			// Mixed alphabets: not base64, unless the odd ones are
 			// delimiters around it (UTF-7 writes +base64-).
 			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
@@ -525,6 +525,13 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// hasEither is strings.ContainsAny(s, string(a)+string(b)) for two ASCII
+// bytes: two vectorised byte searches instead of a set test per byte
+// (a run may be a whole upload).
+func hasEither(s string, a, b byte) bool {
+	return strings.IndexByte(s, a) >= 0 || strings.IndexByte(s, b) >= 0
 }
 
 // Base64 character values (0–63; 0xff for other bytes), per alphabet.
@@ -607,6 +614,56 @@ func b64MayHoldASCII(r string, val *[256]uint8) bool {
 		if full == 2 {
 			return true
 		}
+	}
+	return false
+}
+
+// b64OK marks, for each byte, the positions of a base64 group at which it
+// decodes without setting a top bit (see windowedB64): bit 0 as the
+// group's first character, bit 1 as its second, bit 2 as its third. The
+// two alphabets give the same marks: their letters and digits have the
+// same values, and the four characters they differ in (+ / - _, values 62
+// and 63 where they count) and every other byte set all three bits.
+var b64OK = func() (t [256]uint8) {
+	for c := range 256 {
+		v := b64StdValue[c]
+		t[c] = b2u8(v&0x20 == 0) | b2u8(v&0x08 == 0)<<1 | b2u8(v&0x02 == 0)<<2
+	}
+	return t
+}()
+
+// b64RunMayHoldASCII reports whether eachB64Decoding(run, false, fn) can
+// call fn at all. Every string it decodes at the bottom of its recursion
+// (the run's pieces between '=', the run with its '=' removed, the pieces
+// between the other alphabet's characters, each at four alignments) is a
+// substring of the run with its '=' removed; and it calls fn with a
+// decoding only when that decoding holds two whole groups in a row of
+// ASCII bytes (b64MayHoldASCII, windowedB64). So when the run with its
+// '=' removed has no two such groups in a row at any alignment, nothing
+// is called: one pass over the run instead of the splits and four.
+func b64RunMayHoldASCII(run string) bool {
+	// m1, m2: the marks of the last two characters ('=' skipped); tri:
+	// bit k set when a group's first three characters fit, starting k
+	// characters before the last one's group start.
+	var m1, m2 uint8
+	var tri uint32
+	pending := false
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if c == '=' {
+			continue
+		}
+		if pending {
+			return true // the second group is whole
+		}
+		m := b64OK[c]
+		t := uint32(m2&1) & uint32(m1>>1&1) & uint32(m>>2&1)
+		tri = tri<<1 | t
+		// A fitting triple starting here (two back) and one starting four
+		// characters before it: two groups in a row, once the second has
+		// its fourth character.
+		pending = tri&0x11 == 0x11
+		m2, m1 = m1, m
 	}
 	return false
 }

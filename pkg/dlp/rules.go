@@ -221,6 +221,23 @@ type ruleScan struct {
 	// tri is the three-byte filter list of the reading (triples.go),
 	// or nil: each search then walks the text itself.
 	tri *tripleList
+	// kinds remembers secretKind of the last names looked up: a
+	// reading's field names repeat (a log, an env dump, a form).
+	kinds [8]nameKind
+}
+
+type nameKind struct{ name, kind string }
+
+// secretKind is secretKind(name) through r.kinds.
+func (r *ruleScan) secretKind(name string) string {
+	if name == "" {
+		return secretKind(name)
+	}
+	e := &r.kinds[(len(name)+int(name[0])+int(name[len(name)-1]))&7]
+	if e.name != name {
+		e.name, e.kind = name, secretKind(name)
+	}
+	return e.kind
 }
 
 // tokRunsFrom is the shortest text whose token runs eachTokRun keeps:
@@ -785,8 +802,8 @@ func eachIsolated(pairs []int32, n int, fn func(start, end int) bool) {
 // (randomShape) part of one candidate token of entropyPass, or a == b
 // when there is none.
 func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
-	if len(tok) > 4096 || decodesToMedia(tok) {
-		return 0, 0 // bulk data (an image, an archive), not a credential
+	if len(tok) > 4096 {
+		return 0, 0 // bulk data, not a credential
 	}
 	// seps counts the separators; longest is the longest part between
 	// them (the token's length when there is none).
@@ -799,6 +816,15 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 		}
 	}
 	longest = max(longest, len(tok)-last-1)
+	if seps*12 > len(tok) && longest < 20 {
+		// Words joined by '+' or a path of short segments (a form's
+		// prose): no part is long enough, whatever the token decodes to
+		// (checked first: it is the common case, and the cheap one).
+		return 0, 0
+	}
+	if decodesToMedia(tok) {
+		return 0, 0 // bulk data (an image, an archive), not a credential
+	}
 	if seps == 0 {
 		if randomShape(tok) {
 			return start, start + len(tok)
@@ -896,7 +922,7 @@ var mediaMagic = []string{"\x89PNG", "\xff\xd8\xff", "GIF8", "RIFF", "%PDF", "PK
 
 func decodesToMedia(tok string) bool {
 	enc := base64.RawStdEncoding
-	if strings.ContainsAny(tok, "-_") {
+	if hasEither(tok, '-', '_') {
 		enc = base64.RawURLEncoding
 	}
 	// DecodeString without its allocation: 16 characters decode to 12
@@ -1034,7 +1060,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 			return
 		}
 	}
-	kind := secretKind(name)
+	kind := r.secretKind(name)
 	if kind == "" {
 		return
 	}

@@ -1,0 +1,230 @@
+package dlp
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/claude-bottle/claude-bottle/internal/benchload"
+)
+
+// formDecodeInputs are texts for the equivalence tests: crafted shapes
+// (escapes at the edges, '+' and '%' runs, '=' inside base64, mixed
+// alphabets, encoded secrets and text), the corpus' bodies and queries,
+// slices of every benchmark body class, and random texts drawn from
+// alphabets that reach the decoders' branches.
+func formDecodeInputs(t *testing.T) []string {
+	t.Helper()
+	secret := "ghp_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg7 password=hunter2hunter2"
+	b64 := base64.StdEncoding.EncodeToString([]byte(secret))
+	in := []string{
+		"", "&", "=", "&&==&", "a", "a=b", "%", "%4", "%41", "%zz", "+", "a+b=c+d", "%2B+%2b", "a=%41%42%43&b=%", "a=b=c&d", "x=%%41", "%41%",
+		"a=" + url.QueryEscape(secret) + "&b=" + url.QueryEscape(b64),
+		"token=" + b64, b64, b64[:len(b64)-2] + "=" + b64[3:], "field0=" + b64 + "&field1=" + url.QueryEscape(b64),
+		strings.ReplaceAll(b64, "+", "-"), strings.ReplaceAll(b64, "/", "_") + "+" + b64,
+		"id_" + b64, "+" + b64 + "-", strings.Join(strings.Split(b64, ""), "="),
+		base64.StdEncoding.EncodeToString([]byte(b64)), base64.URLEncoding.EncodeToString([]byte("xx" + secret)),
+		"the+of+and+to+in+is+that+for+it+as+was+with+be+by+on+not+this+are+or+from+at+which",
+	}
+	in = append(in, corpusTexts(t)...)
+	for _, class := range benchload.ScanClasses {
+		_, ce, body, err := benchload.ClassBody(class, 24<<10)
+		assert.NilError(t, err)
+		dec, err := undoEncoding(ce, body)
+		assert.NilError(t, err)
+		in = append(in, string(dec[:min(len(dec), 24<<10)]))
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabets := []string{
+		"ab+%&=0123456789ABCDEF", "abcdefghijklmnopqrstuvwxyz+", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/", "0123456789abcdef \n", "AQgw+/=-_ \n%&\x00\xff",
+	}
+	for range 3000 {
+		a := alphabets[r.IntN(len(alphabets))]
+		b := make([]byte, r.IntN(300))
+		for i := range b {
+			b[i] = a[r.IntN(len(a))]
+		}
+		s := string(b)
+		if r.IntN(3) == 0 {
+			// An encoded text or secret inside.
+			k := r.IntN(len(s) + 1)
+			enc := base64.StdEncoding.EncodeToString([]byte(secret[:r.IntN(len(secret))]))
+			if r.IntN(2) == 0 {
+				enc = base64.RawURLEncoding.EncodeToString([]byte(secret[r.IntN(len(secret)):]))
+			}
+			s = s[:k] + enc + s[k:]
+		}
+		in = append(in, s)
+	}
+	return in
+}
+
+// TestFormTextMatchesOld: formText writes what it wrote through
+// FormFields, byte for byte.
+func TestFormTextMatchesOld(t *testing.T) {
+	for _, s := range formDecodeInputs(t) {
+		assert.Equal(t, formText(s), oldFormText(s), "%q", s)
+	}
+}
+
+func collectViews(s string, exact bool, runs func(string, int, bool, func(view) bool) bool) []view {
+	var out []view
+	runs(s, 0, exact, func(v view) bool { out = append(out, v); return false })
+	return out
+}
+
+// TestDecodedRunsMatchOld: decodedRuns with the run filter emits the same
+// readings, in the same order, as without it (both exact and not).
+func TestDecodedRunsMatchOld(t *testing.T) {
+	for _, s := range formDecodeInputs(t) {
+		for _, exact := range []bool{false, true} {
+			got, want := collectViews(s, exact, decodedRuns), collectViews(s, exact, oldDecodedRuns)
+			assert.Assert(t, slices.Equal(got, want), "exact %v: %q: %d readings, want %d", exact, s, len(got), len(want))
+		}
+	}
+}
+
+// TestB64RunFilterSound: whenever eachB64Decoding (not exact) calls fn
+// for a run, b64RunMayHoldASCII lets the run through; runs of encoded
+// text always pass.
+func TestB64RunFilterSound(t *testing.T) {
+	check := func(run string) {
+		called := eachB64Decoding(run, false, func(string) bool { return true })
+		if called {
+			assert.Assert(t, b64RunMayHoldASCII(run), "%q", run)
+		}
+	}
+	for _, s := range formDecodeInputs(t) {
+		eachB64Run(s, func(run string) bool { check(run); return false })
+		check(s)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
+	for range 20000 {
+		b := make([]byte, 12+r.IntN(80))
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		check(string(b))
+		text := make([]byte, 6+r.IntN(40))
+		for i := range text {
+			text[i] = byte(0x20 + r.IntN(0x5f))
+		}
+		for _, e := range []string{base64.StdEncoding.EncodeToString(text), base64.RawURLEncoding.EncodeToString(text)} {
+			assert.Assert(t, b64RunMayHoldASCII(e), "%q", e)
+			k := r.IntN(len(e))
+			check(e[:k] + "=" + e[k:])
+		}
+	}
+}
+
+// FuzzFormDecodeMatchesOld: formText and decodedRuns agree with the old
+// code on any input, and the run filter never drops a run that decodes.
+func FuzzFormDecodeMatchesOld(f *testing.F) {
+	for _, s := range []string{"a=b&c=%41+d", "field0=the+of+and%0Aword", "dG9rZW49c2VjcmV0c2VjcmV0", "dG9r=ZW49c2Vj-cmV0c2VjcmV0", "+/-_="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 4096 {
+			return
+		}
+		if got, want := formText(s), oldFormText(s); got != want {
+			t.Fatalf("formText(%q) = %q, want %q", s, got, want)
+		}
+		for _, exact := range []bool{false, true} {
+			if got, want := collectViews(s, exact, decodedRuns), collectViews(s, exact, oldDecodedRuns); !slices.Equal(got, want) {
+				t.Fatalf("decodedRuns(%q, exact %v): %d readings, want %d", s, exact, len(got), len(want))
+			}
+		}
+		eachB64Run(s, func(run string) bool {
+			if eachB64Decoding(run, false, func(string) bool { return true }) && !b64RunMayHoldASCII(run) {
+				t.Fatalf("run %q decodes but was filtered", run)
+			}
+			return false
+		})
+	})
+}
+
+// corpusTexts are the bodies, queries, paths and header values of the DLP
+// corpus (internal/dlpcorpus, read as a file: that package imports this one).
+func corpusTexts(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../../internal/dlpcorpus/testdata/corpus.jsonl")
+	assert.NilError(t, err)
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		var c struct {
+			Body, Query, Path string
+			Headers           map[string]string
+		}
+		assert.NilError(t, json.Unmarshal(line, &c))
+		out = append(out, c.Body, c.Query, c.Path)
+		for _, v := range c.Headers {
+			out = append(out, v)
+		}
+	}
+	assert.NilError(t, sc.Err())
+	assert.Assert(t, len(out) > 250*3)
+	return out
+}
+
+// TestEntropyTokenShortPartsMatchOld: tokens of short parts joined by
+// '+' or '/' (a form's prose), some starting like media in base64, give
+// what the old entropyToken gave.
+func TestEntropyTokenShortPartsMatchOld(t *testing.T) {
+	s := scanner(t, Options{})
+	rs := &ruleScan{s: s, c: &collector{}}
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 20000 {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			m := base64.RawStdEncoding.EncodeToString([]byte(mediaMagic[r.IntN(len(mediaMagic))] + "abcdefghijkl"))
+			b.WriteString(m[:min(len(m), 12+r.IntN(10))])
+		}
+		for range 1 + r.IntN(20) {
+			b.WriteByte("+/"[r.IntN(2)])
+			for range r.IntN(24) {
+				b.WriteByte("aZ09xQkT7"[r.IntN(9)])
+			}
+		}
+		tok := b.String()
+		a, e := rs.entropyToken("xx"+tok, 2, tok)
+		oa, oe := rs.oldEntropyToken("xx"+tok, 2, tok)
+		assert.Equal(t, [2]int{a, e}, [2]int{oa, oe}, "%q", tok)
+	}
+}
+
+// TestSecretKindCacheMatches: the per-reading cache of secretKind gives
+// secretKind's answer for names that repeat, collide in the cache and
+// differ by case or by one byte.
+func TestSecretKindCacheMatches(t *testing.T) {
+	names := []string{"token", "password", "api_key", "secret", "key", "Key", "KEY", "keys", "monkey", "db_pw", "pw", "x", "dbPwd", "private_key", "seed", "page_token", "passage", "a", "b", "tokenizer", "AUTH", "x-auth-token"}
+	r := rand.New(rand.NewPCG(13, 14))
+	rs := &ruleScan{}
+	for range 50000 {
+		name := names[r.IntN(len(names))]
+		if r.IntN(4) == 0 {
+			b := []byte(name)
+			b[r.IntN(len(b))] = "_-.aZ9"[r.IntN(6)]
+			name = string(b)
+		}
+		assert.Equal(t, rs.secretKind(name), secretKind(name), name)
+	}
+	assert.Equal(t, rs.secretKind(""), secretKind(""))
+}
