@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"html"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -54,7 +55,7 @@ func views(s string, emit func(view) bool) bool { return readViews(s, true, emit
 
 // readViews is views; exact false lets the decoders keep, of a long
 // encoded run that decodes to mostly binary, only its ASCII stretches
-// (windowedB64, windowedHex): every textual secret, token and island is
+// (windowedB64Fits, windowedHex): every textual secret, token and island is
 // ASCII, so nothing the scan looks for is lost, and random data costs one
 // cheap pass instead of four full decodings. exact is for known secrets
 // that may hold any byte.
@@ -463,7 +464,7 @@ const minWindowed = 256
 
 // eachB64Decoding calls fn with each decoding of decodeB64 until it
 // returns true. Unless exact, a run of minWindowed characters or more is
-// decoded by windows (windowedB64).
+// decoded by windows (windowedB64Fits).
 func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 	run = strings.TrimRight(run, "=")
 	if strings.IndexByte(run, '=') >= 0 { // '=' inside: several runs glued together
@@ -502,13 +503,17 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		}
 		enc, dec = base64.RawURLEncoding, &b64URLValue
 	}
+	var fits []uint64 // groupFits(run), made for the first windowed alignment
 	for off := 0; off < 4 && off < len(run); off++ {
 		r := run[off:]
 		if len(r)%4 == 1 {
 			r = r[:len(r)-1]
 		}
 		if !exact && len(r) >= minWindowed {
-			if d := windowedB64(r, enc, dec); d != "" && fn(d) {
+			if fits == nil {
+				fits = groupFits(run)
+			}
+			if d := windowedB64Fits(r, fits, off, enc); d != "" && fn(d) {
 				return true
 			}
 			continue
@@ -557,20 +562,41 @@ const windowSep = 0xff
 // shorter.
 const minWindowBytes = 8
 
-// windowedB64 decodes the base64 run r (aligned at its start, no padding)
-// as decodeB64 would, but keeps only the stretches of at least
-// minWindowBytes ASCII bytes (below 0x80), joined by windowSep; "" when
-// there is none. A decoded byte's top bit is a bit of one character
+// groupFits returns, as a bit set (bit p of word p/64), the positions p
+// of s where a base64 group starting there decodes to three ASCII bytes:
+// s[p], s[p+1] and s[p+2] fit the group's first three places (b64OK).
+// One pass serves the four alignments of windowedB64Fits.
+func groupFits(s string) []uint64 {
+	bits := make([]uint64, (len(s)+63)/64)
+	for p := 0; p+2 < len(s); p++ {
+		t := uint64(b64OK[s[p]]&1) & uint64(b64OK[s[p+1]]>>1&1) & uint64(b64OK[s[p+2]]>>2&1)
+		bits[p>>6] |= t << (p & 63)
+	}
+	return bits
+}
+
+// fitAt reports bit p of fits.
+func fitAt(fits []uint64, p int) bool { return fits[p>>6]>>(p&63)&1 != 0 }
+
+// windowedB64Fits decodes the base64 run r = run[off:] (aligned at its
+// start, no padding, its last character possibly dropped; fits =
+// groupFits(run)) as decodeB64 would, but keeps only the stretches of at
+// least minWindowBytes ASCII bytes (below 0x80), joined by windowSep; ""
+// when there is none. A decoded byte's top bit is a bit of one character
 // (byte 0 of a group: bit 5 of character 0; byte 1: bit 3 of character 1;
-// byte 2: bit 1 of character 2), so groups whose three bytes are all ASCII
-// are found from the characters without decoding; only the groups around
-// two or more such groups in a row (which any eight ASCII bytes in a row
-// contain) are decoded. When all of r decodes to ASCII the result is
-// exactly the whole decoding.
-func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
+// byte 2: bit 1 of character 2), so groups whose three bytes are all
+// ASCII (fitting groups) are found from the characters without decoding;
+// only the groups around two or more such groups in a row (which any
+// eight ASCII bytes in a row contain) are decoded: the group before the
+// run (if any) through the group after it (or the end). When all of r
+// decodes to ASCII the result is exactly the whole decoding. Pairs of
+// fitting groups four characters apart are found a word of positions at
+// a time (fits & fits>>4, this alignment's positions only); the first
+// pair after a group that does not fit starts a run. (It gives what the
+// group-by-group windowedB64 of the tests gives.)
+func windowedB64Fits(r string, fits []uint64, off int, enc *base64.Encoding) string {
 	groups := len(r) / 4
 	var out, buf []byte
-	full, start := 0, -1
 	flush := func(g0, g1 int) { // decode groups [g0, g1), and the tail when g1 is the last
 		lo, hi := g0*4, g1*4
 		if g1 >= groups {
@@ -581,31 +607,48 @@ func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
 			out = appendASCII(out, buf[:k])
 		}
 	}
-	for g := 0; g < groups; g++ {
-		c := r[g*4 : g*4+4]
-		ok := b2i(val[c[0]]&0x20 == 0) & b2i(val[c[1]]&0x08 == 0) & b2i(val[c[2]]&0x02 == 0)
-		full = (full + 1) * ok
-		if full == 2 && start < 0 {
-			// Eight ASCII bytes in a row hold two whole groups; the
-			// stretch may begin in the group before them.
-			start = max(0, g-2)
+	mask := uint64(0x1111111111111111) << off
+	g := 0 // the next group to look at; group g-1 (if any) does not fit, or was read
+	for g+1 < groups {
+		// The next pair of fitting groups a, a+1 with a >= g.
+		p := off + 4*g
+		a := -1
+		for w := p >> 6; w < len(fits); w++ {
+			pair := fits[w] & mask
+			if w+1 < len(fits) {
+				pair &= fits[w]>>4 | fits[w+1]<<60
+			} else {
+				pair &= fits[w] >> 4
+			}
+			if w == p>>6 {
+				pair &= ^uint64(0) << (p & 63)
+			}
+			if pair != 0 {
+				a = (w<<6 + bits.TrailingZeros64(pair) - off) / 4
+				break
+			}
 		}
-		if ok == 0 && start >= 0 {
-			flush(start, g+1) // and may end in this group
-			start = -1
+		if a < 0 || a+1 >= groups {
+			break
 		}
+		// The run's end: the first group after it that does not fit.
+		b := a + 2
+		for b < groups && fitAt(fits, off+4*b) {
+			b++
+		}
+		if b >= groups {
+			flush(max(0, a-1), groups)
+			break
+		}
+		flush(max(0, a-1), b+1)
+		g = b + 1
 	}
-	if start >= 0 {
-		flush(start, groups)
-	}
-	// Otherwise at most one whole group precedes the tail (under four
-	// characters): with the bytes around it, fewer than eight.
 	return finishWindows(out)
 }
 
 // b64MayHoldASCII reports whether the decoding of r (aligned at its start)
 // can hold eight ASCII bytes in a row: it must hold two whole groups of
-// ASCII bytes in a row (see windowedB64).
+// ASCII bytes in a row (see windowedB64Fits).
 func b64MayHoldASCII(r string, val *[256]uint8) bool {
 	full := 0
 	for g := 0; g+4 <= len(r); g += 4 {
@@ -619,7 +662,7 @@ func b64MayHoldASCII(r string, val *[256]uint8) bool {
 }
 
 // b64OK marks, for each byte, the positions of a base64 group at which it
-// decodes without setting a top bit (see windowedB64): bit 0 as the
+// decodes without setting a top bit (see windowedB64Fits): bit 0 as the
 // group's first character, bit 1 as its second, bit 2 as its third. The
 // two alphabets give the same marks: their letters and digits have the
 // same values, and the four characters they differ in (+ / - _, values 62
@@ -638,7 +681,7 @@ var b64OK = func() (t [256]uint8) {
 // between the other alphabet's characters, each at four alignments) is a
 // substring of the run with its '=' removed; and it calls fn with a
 // decoding only when that decoding holds two whole groups in a row of
-// ASCII bytes (b64MayHoldASCII, windowedB64). So when the run with its
+// ASCII bytes (b64MayHoldASCII, windowedB64Fits). So when the run with its
 // '=' removed has no two such groups in a row at any alignment, nothing
 // is called: one pass over the run instead of the splits and four.
 func b64RunMayHoldASCII(run string) bool {
@@ -668,7 +711,7 @@ func b64RunMayHoldASCII(run string) bool {
 	return false
 }
 
-// windowedHex is windowedB64 for a hex run (aligned at its start): a
+// windowedHex is windowedB64Fits for a hex run (aligned at its start): a
 // decoded byte is ASCII when its first digit is below 8.
 func windowedHex(r string) string {
 	r = r[:len(r)/2*2]

@@ -228,3 +228,85 @@ func TestSecretKindCacheMatches(t *testing.T) {
 	}
 	assert.Equal(t, rs.secretKind(""), secretKind(""))
 }
+
+// b64Runs are base64 runs for TestWindowedB64FitsMatchesOld: encodings of
+// random bytes with ASCII stretches of every length set in, of text, of
+// bytes just above and below 0x80, in both alphabets, with stray other
+// characters.
+func b64Runs(r *rand.Rand) string {
+	data := make([]byte, r.IntN(1500))
+	for i := range data {
+		switch r.IntN(4) {
+		case 0:
+			data[i] = byte(r.Uint32())
+		case 1:
+			data[i] = byte(0x20 + r.IntN(0x5f))
+		default:
+			data[i] = byte(0x7c + r.IntN(8))
+		}
+	}
+	for range r.IntN(6) {
+		k := r.IntN(len(data) + 1)
+		n := min(len(data)-k, r.IntN(20))
+		for i := k; i < k+n; i++ {
+			data[i] = byte(0x20 + r.IntN(0x5f))
+		}
+	}
+	enc := base64.RawStdEncoding
+	if r.IntN(2) == 0 {
+		enc = base64.RawURLEncoding
+	}
+	run := strings.Repeat("A", r.IntN(4)) + enc.EncodeToString(data)
+	if r.IntN(5) == 0 && len(run) > 0 {
+		b := []byte(run)
+		b[r.IntN(len(b))] = "+/-_=!\x00\xff"[r.IntN(8)]
+		run = string(b)
+	}
+	return run
+}
+
+// TestWindowedB64FitsMatchesOld: the bit-set windowed decoding gives what
+// the group-by-group one gave, at every alignment, in both alphabets.
+func TestWindowedB64FitsMatchesOld(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 3000 {
+		checkWindowedB64(t, b64Runs(r))
+	}
+	for _, s := range formDecodeInputs(t) {
+		eachB64Run(s, func(run string) bool { checkWindowedB64(t, run); return false })
+	}
+}
+
+func checkWindowedB64(t testing.TB, run string) {
+	t.Helper()
+	fits := groupFits(run)
+	for _, alpha := range []struct {
+		enc *base64.Encoding
+		val *[256]uint8
+	}{{base64.RawStdEncoding, &b64StdValue}, {base64.RawURLEncoding, &b64URLValue}} {
+		for off := 0; off < 4 && off < len(run); off++ {
+			rr := run[off:]
+			if len(rr)%4 == 1 {
+				rr = rr[:len(rr)-1]
+			}
+			if got, want := windowedB64Fits(rr, fits, off, alpha.enc), windowedB64(rr, alpha.enc, alpha.val); got != want {
+				t.Fatalf("run %q at %d: %q, want %q", run, off, got, want)
+			}
+		}
+	}
+}
+
+// FuzzWindowedB64FitsMatchesOld: as TestWindowedB64FitsMatchesOld, on
+// any run.
+func FuzzWindowedB64FitsMatchesOld(f *testing.F) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for range 8 {
+		f.Add(b64Runs(r))
+	}
+	f.Fuzz(func(t *testing.T, run string) {
+		if len(run) > 8192 {
+			return
+		}
+		checkWindowedB64(t, run)
+	})
+}

@@ -5,7 +5,9 @@ package dlp
 // (TestFormTextMatchesOld, TestDecodedRunsMatchOld, FuzzFormDecodeMatchesOld).
 
 import (
+	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 )
 
@@ -86,4 +88,50 @@ func oldDecodedRuns(s string, depth int, exact bool, emit func(view) bool) bool 
 		return stop
 	})
 	return stop
+}
+
+// windowedB64 is the reference for windowedB64Fits, as it was: it decodes the base64 run r (aligned at its start, no padding)
+// as decodeB64 would, but keeps only the stretches of at least
+// minWindowBytes ASCII bytes (below 0x80), joined by windowSep; "" when
+// there is none. A decoded byte's top bit is a bit of one character
+// (byte 0 of a group: bit 5 of character 0; byte 1: bit 3 of character 1;
+// byte 2: bit 1 of character 2), so groups whose three bytes are all ASCII
+// are found from the characters without decoding; only the groups around
+// two or more such groups in a row (which any eight ASCII bytes in a row
+// contain) are decoded. When all of r decodes to ASCII the result is
+// exactly the whole decoding.
+func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
+	groups := len(r) / 4
+	var out, buf []byte
+	full, start := 0, -1
+	flush := func(g0, g1 int) { // decode groups [g0, g1), and the tail when g1 is the last
+		lo, hi := g0*4, g1*4
+		if g1 >= groups {
+			hi = len(r)
+		}
+		buf = slices.Grow(buf[:0], enc.DecodedLen(hi-lo))[:enc.DecodedLen(hi-lo)]
+		if k, err := enc.Decode(buf, []byte(r[lo:hi])); err == nil {
+			out = appendASCII(out, buf[:k])
+		}
+	}
+	for g := 0; g < groups; g++ {
+		c := r[g*4 : g*4+4]
+		ok := b2i(val[c[0]]&0x20 == 0) & b2i(val[c[1]]&0x08 == 0) & b2i(val[c[2]]&0x02 == 0)
+		full = (full + 1) * ok
+		if full == 2 && start < 0 {
+			// Eight ASCII bytes in a row hold two whole groups; the
+			// stretch may begin in the group before them.
+			start = max(0, g-2)
+		}
+		if ok == 0 && start >= 0 {
+			flush(start, g+1) // and may end in this group
+			start = -1
+		}
+	}
+	if start >= 0 {
+		flush(start, groups)
+	}
+	// Otherwise at most one whole group precedes the tail (under four
+	// characters): with the bytes around it, fewer than eight.
+	return finishWindows(out)
 }
