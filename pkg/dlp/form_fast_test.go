@@ -310,3 +310,35 @@ func FuzzWindowedB64FitsMatchesOld(f *testing.F) {
 		checkWindowedB64(t, run)
 	})
 }
+
+// TestDecodesToMediaFirstByte: the first-character filter of
+// decodesToMedia keeps every media header, in both alphabets, and
+// agrees with the old decodesToMedia whatever the first byte.
+func TestDecodesToMediaFirstByte(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, m := range mediaMagic {
+		for range 50 {
+			tail := make([]byte, r.IntN(30))
+			for i := range tail {
+				tail[i] = byte(r.Uint32())
+			}
+			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding, base64.StdEncoding, base64.URLEncoding} {
+				tok := enc.EncodeToString(append([]byte(m), tail...))
+				assert.Equal(t, decodesToMedia(tok), oldDecodesToMedia(tok), "%q", tok)
+				if len(tok) >= 16 && (enc == base64.RawStdEncoding || enc == base64.RawURLEncoding) {
+					assert.Assert(t, decodesToMedia(tok), "%q", tok)
+				}
+			}
+		}
+	}
+	for c := range 256 {
+		for range 40 {
+			b := []byte{byte(c)}
+			for range r.IntN(24) {
+				b = append(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="[r.IntN(67)])
+			}
+			tok := string(b)
+			assert.Equal(t, decodesToMedia(tok), oldDecodesToMedia(tok), "%q", tok)
+		}
+	}
+}

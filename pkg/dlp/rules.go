@@ -921,6 +921,11 @@ func (r *ruleScan) randomToken(text string, at int, tok string) bool {
 var mediaMagic = []string{"\x89PNG", "\xff\xd8\xff", "GIF8", "RIFF", "%PDF", "PK\x03\x04", "\x1f\x8b", "BM", "\x00\x00\x01\x00", "<svg", "<?xm", "wOF"}
 
 func decodesToMedia(tok string) bool {
+	// The first character carries the top six bits of the first byte:
+	// only a few can start a media file's encoding (mediaFirst).
+	if tok == "" || !mediaFirst[tok[0]] {
+		return false
+	}
 	enc := base64.RawStdEncoding
 	if hasEither(tok, '-', '_') {
 		enc = base64.RawURLEncoding
@@ -942,6 +947,18 @@ func decodesToMedia(tok string) bool {
 	}
 	return false
 }
+
+// mediaFirst marks the characters that begin the base64 of a mediaMagic
+// (either alphabet): a token starting with any other decodes to no media
+// header.
+var mediaFirst = func() *byteSet {
+	var set byteSet
+	for _, m := range mediaMagic {
+		set["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[m[0]>>2]] = true
+		set["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[m[0]>>2]] = true
+	}
+	return &set
+}()
 
 // benignContext are names that, right before a random-looking value, say it
 // is a digest, a cache validator, a protocol nonce, an integrity hash or a
