@@ -342,3 +342,22 @@ func TestDecodesToMediaFirstByte(t *testing.T) {
 		}
 	}
 }
+
+// TestHasNonASCIIWords: the word-at-a-time hasNonASCII finds a byte of
+// 0x80 or more at every position and length.
+func TestHasNonASCIIWords(t *testing.T) {
+	for n := range 40 {
+		b := []byte(strings.Repeat("a", n))
+		assert.Assert(t, !hasNonASCII(string(b)))
+		for i := range b {
+			for _, c := range []byte{0x80, 0xff, 0xc3} {
+				b[i] = c
+				assert.Assert(t, hasNonASCII(string(b)), "%q", b)
+				assert.Assert(t, !hasNonASCII(string(b[:i])), "%q", b[:i])
+				b[i] = 0x7f
+				assert.Assert(t, !hasNonASCII(string(b)), "%q", b)
+				b[i] = 'a'
+			}
+		}
+	}
+}

@@ -26,7 +26,14 @@ const (
 
 // hasNonASCII reports whether s has a byte ≥ 0x80.
 func hasNonASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	// Eight bytes at a time: any top bit set in the word.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if load64(s, i)&0x8080808080808080 != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return true
 		}
