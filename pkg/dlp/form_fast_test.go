@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -358,6 +359,54 @@ func TestHasNonASCIIWords(t *testing.T) {
 				assert.Assert(t, !hasNonASCII(string(b)), "%q", b)
 				b[i] = 'a'
 			}
+		}
+	}
+}
+
+// TestHitRepeatsAddNothing: a rule hit again by the same scan leaves the
+// collector as adding it again would (the first finding kept, the scan
+// stopped once the collector is full), whatever was in it before.
+func TestHitRepeatsAddNothing(t *testing.T) {
+	s := scanner(t, Options{})
+	for _, pre := range []int{0, 1, maxFindings - 2, maxFindings - 1, maxFindings} {
+		seq := []string{"a", "a", "b", "a", "b", "b", "c", "a", "d", "d", "e"}
+		var got, want collector
+		stopAt := -1
+		for i := range pre {
+			f := Finding{Rule: fmt.Sprint("pre", i), Part: "p"}
+			got.add(f)
+			want.add(f)
+		}
+		r := &ruleScan{s: s, c: &got, part: "body", enc: EncRaw}
+		for i, rule := range seq {
+			r.hit(rule)
+			if stopAt < 0 && want.add(Finding{Rule: rule, Part: "body", Encoding: EncRaw}) {
+				stopAt = i
+			}
+		}
+		assert.DeepEqual(t, got.out, want.out)
+		assert.Equal(t, r.stop, stopAt >= 0, "pre %d", pre)
+	}
+}
+
+// TestFieldValueAndNameSepsMatchOld: fieldValue's end table and the
+// name-separator test agree with the comparisons they replace, for
+// every byte.
+func TestFieldValueAndNameSepsMatchOld(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for c := range 256 {
+		for range 20 {
+			b := []byte("  Bearer abc")[:r.IntN(13)]
+			for range r.IntN(12) {
+				b = append(b, "aZ9_-.=:"[r.IntN(8)])
+			}
+			b = append(b, byte(c))
+			for range r.IntN(600) {
+				b = append(b, byte(0x21+r.IntN(0x5e)))
+			}
+			s := string(b)
+			assert.Equal(t, fieldValue(s), oldFieldValue(s), "%q", s)
+			assert.Equal(t, hasSetByte(s[:min(len(s), 20)], nameSepSet), strings.IndexAny(s[:min(len(s), 20)], "_-.") >= 0, "%q", s)
 		}
 	}
 }

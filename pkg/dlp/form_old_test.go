@@ -135,3 +135,27 @@ func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
 	// characters): with the bytes around it, fewer than eight.
 	return finishWindows(out)
 }
+
+// oldFieldValue is fieldValue as it was, its end found by comparisons.
+func oldFieldValue(s string) string {
+	i := 0
+	for i < len(s) && i < fieldGap && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\'') {
+		i++
+	}
+	s = s[i:]
+	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
+		if strings.HasPrefix(s, scheme) {
+			s = s[len(scheme):]
+			break
+		}
+	}
+	end := 0
+	for end < len(s) && end < 512 {
+		c := s[end]
+		if c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`' {
+			break
+		}
+		end++
+	}
+	return s[:end]
+}

@@ -221,6 +221,8 @@ type ruleScan struct {
 	// tri is the three-byte filter list of the reading (triples.go),
 	// or nil: each search then walks the text itself.
 	tri *tripleList
+	// lastHit is the rule of the last finding this scan added.
+	lastHit string
 	// kinds remembers secretKind of the last names looked up: a
 	// reading's field names repeat (a log, an env dump, a form).
 	kinds [8]nameKind
@@ -281,7 +283,11 @@ func (r *ruleScan) eachTokRun(text string, set *byteSet, min int, fn func(start,
 }
 
 func (r *ruleScan) hit(rule string) {
-	if r.stop {
+	if r.stop || rule == r.lastHit {
+		// The same finding again (a rule hit on every line): adding it
+		// would change nothing. Only this scan adds to the collector
+		// while it runs, and none of its adds filled it (that stops
+		// it), so the add would neither append nor stop.
 		return
 	}
 	if cl := ruleClass[rule]; cl != "" && r.s.disabled[cl] {
@@ -290,6 +296,7 @@ func (r *ruleScan) hit(rule string) {
 	if r.c.add(Finding{Rule: rule, Part: r.part, Encoding: r.enc}) {
 		r.stop = true
 	}
+	r.lastHit = rule
 }
 
 // rules runs our detectors on one textual reading; true stops the scan.
@@ -1038,6 +1045,19 @@ func (r *ruleScan) fieldPass(text string) {
 // name and its separator, or its separator and its value.
 const fieldGap = 64
 
+// nameSepSet: the separators of a field name's words.
+var nameSepSet = makeSet(func(c byte) bool { return c == '_' || c == '-' || c == '.' })
+
+// hasSetByte reports whether s holds a byte of set.
+func hasSetByte(s string, set *byteSet) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return true
+		}
+	}
+	return false
+}
+
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
 // fieldAt checks the field whose separator (= : or space) is text[i].
@@ -1066,7 +1086,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	if !secretNameCores().any(name) {
 		return // cheap reject: no secret name inside
 	}
-	if strings.IndexAny(name, "_-.") < 0 {
+	if !hasSetByte(name, nameSepSet) {
 		// A name that is (the tail of) a random token — base64, an id —
 		// holds a name core by chance.
 		b := k
@@ -1295,15 +1315,16 @@ func fieldValue(s string) string {
 		}
 	}
 	end := 0
-	for end < len(s) && end < 512 {
-		c := s[end]
-		if c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`' {
-			break
-		}
+	for end < len(s) && end < 512 && !valueEnd[s[end]] {
 		end++
 	}
 	return s[:end]
 }
+
+// valueEnd: the bytes that end a field's value.
+var valueEnd = makeSet(func(c byte) bool {
+	return c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`'
+})
 
 // identifierish: a code expression rather than a literal (a variable,
 // a call, an attribute).
