@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Encodings a finding can be reported under.
@@ -220,17 +221,29 @@ func percentEscapeAt(s string, i int) int {
 // lenientUnescape undoes every valid %XX and leaves invalid ones as they
 // are (a single stray % must not stop the decoding of the rest).
 func lenientUnescape(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
+	// The stretches between escapes are copied whole; only the '%'
+	// bytes are looked at (IndexByte, a vector search).
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
 	}
-	return b.String()
+	b := make([]byte, 0, len(s))
+	from := 0
+	for {
+		next := i + 1
+		if i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b = append(b, s[from:i]...)
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			from, next = i+3, i+3
+		}
+		k := strings.IndexByte(s[next:], '%')
+		if k < 0 {
+			break
+		}
+		i = next + k
+	}
+	b = append(b, s[from:]...)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {

@@ -142,6 +142,12 @@ func FuzzFormDecodeMatchesOld(f *testing.F) {
 		if got, want := formText(s), oldFormText(s); got != want {
 			t.Fatalf("formText(%q) = %q, want %q", s, got, want)
 		}
+		if got, want := lenientUnescape(s), oldLenientUnescape(s); got != want {
+			t.Fatalf("lenientUnescape(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := qpDecode(s), oldQPDecode(s); got != want {
+			t.Fatalf("qpDecode(%q) = %q, want %q", s, got, want)
+		}
 		for _, exact := range []bool{false, true} {
 			if got, want := collectViews(s, exact, decodedRuns), collectViews(s, exact, oldDecodedRuns); !slices.Equal(got, want) {
 				t.Fatalf("decodedRuns(%q, exact %v): %d readings, want %d", s, exact, len(got), len(want))
@@ -408,5 +414,26 @@ func TestFieldValueAndNameSepsMatchOld(t *testing.T) {
 			assert.Equal(t, fieldValue(s), oldFieldValue(s), "%q", s)
 			assert.Equal(t, hasSetByte(s[:min(len(s), 20)], nameSepSet), strings.IndexAny(s[:min(len(s), 20)], "_-.") >= 0, "%q", s)
 		}
+	}
+}
+
+// TestUnescapesMatchOld: lenientUnescape and qpDecode, copying the
+// stretches between escapes, give what the byte-at-a-time versions gave:
+// escapes at both ends, cut short, doubled, soft line breaks of every
+// kind.
+func TestUnescapesMatchOld(t *testing.T) {
+	in := formDecodeInputs(t)
+	in = append(in, "%", "%4", "%41", "%%41", "%41%", "=", "=4", "=41", "==41", "=41=", "=\n", "=\r", "=\r\n", "a=\r\nb", "==\n", "=\n=\r=", "%2541", "=3D41")
+	r := rand.New(rand.NewPCG(23, 24))
+	for range 20000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = "%=\r\n0aF9gz+"[r.IntN(11)]
+		}
+		in = append(in, string(b))
+	}
+	for _, s := range in {
+		assert.Equal(t, lenientUnescape(s), oldLenientUnescape(s), "%q", s)
+		assert.Equal(t, qpDecode(s), oldQPDecode(s), "%q", s)
 	}
 }

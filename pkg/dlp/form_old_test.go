@@ -159,3 +159,41 @@ func oldFieldValue(s string) string {
 	}
 	return s[:end]
 }
+
+// oldLenientUnescape is lenientUnescape as it was, a byte at a time.
+func oldLenientUnescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// oldQPDecode is qpDecode as it was, a byte at a time.
+func oldQPDecode(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '=' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		if c == '=' && i+1 < len(s) && (s[i+1] == '\n' || s[i+1] == '\r') {
+			i++
+			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
