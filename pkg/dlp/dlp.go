@@ -759,18 +759,26 @@ func appendFormUnescaped(out []byte, s string) []byte {
 	out = slices.Grow(out, len(s))[:w+len(s)]
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]]:
+		if c == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
 			c = unhex(s[i+1])<<4 | unhex(s[i+2])
 			i += 2
+		} else {
+			c = plusAsSpace[c]
 		}
 		out[w] = c
 		w++
 	}
 	return out[:w]
 }
+
+// plusAsSpace maps '+' to a space and every other byte to itself.
+var plusAsSpace = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+	}
+	t['+'] = ' '
+	return t
+}()
 
 // FormFields calls fn with each field of a form body, name and value
 // unescaped as formText reads them, in the order of the body. Whoever

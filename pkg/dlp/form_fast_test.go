@@ -142,6 +142,9 @@ func FuzzFormDecodeMatchesOld(f *testing.F) {
 		if got, want := formText(s), oldFormText(s); got != want {
 			t.Fatalf("formText(%q) = %q, want %q", s, got, want)
 		}
+		if got, want := repeatedJoined(s), oldRepeatedJoined(s); got != want {
+			t.Fatalf("repeatedJoined(%q) = %q, want %q", s, got, want)
+		}
 		if got, want := lenientUnescape(s), oldLenientUnescape(s); got != want {
 			t.Fatalf("lenientUnescape(%q) = %q, want %q", s, got, want)
 		}
@@ -435,5 +438,30 @@ func TestUnescapesMatchOld(t *testing.T) {
 	for _, s := range in {
 		assert.Equal(t, lenientUnescape(s), oldLenientUnescape(s), "%q", s)
 		assert.Equal(t, qpDecode(s), oldQPDecode(s), "%q", s)
+	}
+}
+
+// TestRepeatedJoinedMatchesOld: the hashed name test gives the joins the
+// map of names gave: forms with and without repeated names (escaped,
+// '+' for spaces, empty), many fields, and the benchmark's form.
+func TestRepeatedJoinedMatchesOld(t *testing.T) {
+	in := formDecodeInputs(t)
+	r := rand.New(rand.NewPCG(25, 26))
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString([]string{"a", "b", "p", "%70", "a+b", "a%20b", "", "tok", "x%2"}[r.IntN(9)])
+			if r.IntN(5) > 0 {
+				b.WriteString("=" + []string{"ghp_", "Zk8q", "Xv9L", "", "%41", "+"}[r.IntN(6)])
+			}
+			b.WriteByte('&')
+		}
+		in = append(in, b.String())
+	}
+	_, _, body, err := benchload.ClassBody("form", 1<<20)
+	assert.NilError(t, err)
+	in = append(in, string(body), string(body)+"field7=x")
+	for _, s := range in {
+		assert.Equal(t, repeatedJoined(s), oldRepeatedJoined(s), "%q", s)
 	}
 }

@@ -197,3 +197,58 @@ func oldQPDecode(s string) string {
 	}
 	return b.String()
 }
+
+// oldRepeatedJoined is repeatedJoined as it was, its names told apart
+// by a map of the names.
+func oldRepeatedJoined(query string) string {
+	if strings.IndexByte(query, '&') < 0 {
+		return ""
+	}
+	seen := map[string]bool{}
+	repeats := false
+	for field := range strings.SplitSeq(query, "&") {
+		if field == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(field, "=")
+		name = formUnescape(name)
+		if seen[name] {
+			repeats = true
+			break
+		}
+		seen[name] = true
+	}
+	if !repeats {
+		return ""
+	}
+	type field struct {
+		vals []string
+		n    int
+	}
+	var order []string
+	byName := map[string]*field{}
+	FormFields(query, func(name, value string) {
+		if len(byName) >= 256 {
+			return
+		}
+		f := byName[name]
+		if f == nil {
+			f = &field{}
+			byName[name] = f
+			order = append(order, name)
+		}
+		if f.n++; f.n <= 64 && len(value) <= 256 {
+			f.vals = append(f.vals, value)
+		}
+	})
+	var b strings.Builder
+	for _, name := range order {
+		if f := byName[name]; len(f.vals) >= 2 {
+			for _, v := range f.vals {
+				b.WriteString(v)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
