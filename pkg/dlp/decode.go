@@ -580,12 +580,12 @@ const minWindowBytes = 8
 // s[p], s[p+1] and s[p+2] fit the group's first three places (b64OK).
 // One pass serves the four alignments of windowedB64Fits.
 func groupFits(s string) []uint64 {
-	bits := make([]uint64, (len(s)+63)/64)
+	set := make([]uint64, (len(s)+63)/64)
 	for p := 0; p+2 < len(s); p++ {
 		t := uint64(b64OK[s[p]]&1) & uint64(b64OK[s[p+1]]>>1&1) & uint64(b64OK[s[p+2]]>>2&1)
-		bits[p>>6] |= t << (p & 63)
+		set[p>>6] |= t << (p & 63)
 	}
-	return bits
+	return set
 }
 
 // fitAt reports bit p of fits.
