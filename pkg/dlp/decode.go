@@ -243,7 +243,7 @@ func lenientUnescape(s string) string {
 		i = next + k
 	}
 	b = append(b, s[from:]...)
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b)) //nolint:gosec // G103: b is not written after this
 }
 
 func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {

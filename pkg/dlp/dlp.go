@@ -746,7 +746,7 @@ func formText(body string) string {
 		out = appendFormUnescaped(out, value)
 		out = append(out, '\n')
 	}
-	return unsafe.String(unsafe.SliceData(out), len(out))
+	return unsafe.String(unsafe.SliceData(out), len(out)) //nolint:gosec // G103: out is not written after this
 }
 
 // appendFormUnescaped appends formUnescape(s) to out in one pass: '+' is

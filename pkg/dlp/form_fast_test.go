@@ -415,7 +415,7 @@ func TestFieldValueAndNameSepsMatchOld(t *testing.T) {
 			}
 			s := string(b)
 			assert.Equal(t, fieldValue(s), oldFieldValue(s), "%q", s)
-			assert.Equal(t, hasSetByte(s[:min(len(s), 20)], nameSepSet), strings.IndexAny(s[:min(len(s), 20)], "_-.") >= 0, "%q", s)
+			assert.Equal(t, hasSetByte(s[:min(len(s), 20)], nameSepSet), strings.ContainsAny(s[:min(len(s), 20)], "_-."), "%q", s)
 		}
 	}
 }

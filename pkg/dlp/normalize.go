@@ -175,7 +175,7 @@ func qpDecode(s string) string {
 		i = next + k
 	}
 	b = append(b, s[from:]...)
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b)) //nolint:gosec // G103: b is not written after this
 }
 
 // hexPairAt: s[j:j+2] is a hex byte standing alone, where j is i or,
