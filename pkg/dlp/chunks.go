@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 )
@@ -385,19 +386,23 @@ func repeatedJoined(query string) string {
 	// First the names alone (unescaped as FormFields does): a query or
 	// form whose names are all distinct (most) costs a lookup per field,
 	// and its values are not unescaped.
-	seen := map[string]bool{}
+	// The names are told apart by a hash: two names of one hash are
+	// taken for a repeat, and the fields are then read whole below,
+	// where only a name read twice gives a line (none: "").
+	seed := maphash.MakeSeed()
+	seen := make(map[uint64]struct{}, min(strings.Count(query, "&")+1, 1<<14))
 	repeats := false
 	for field := range strings.SplitSeq(query, "&") {
 		if field == "" {
 			continue
 		}
 		name, _, _ := strings.Cut(field, "=")
-		name = formUnescape(name)
-		if seen[name] {
+		h := maphash.String(seed, formUnescape(name))
+		if _, ok := seen[h]; ok {
 			repeats = true
 			break
 		}
-		seen[name] = true
+		seen[h] = struct{}{}
 	}
 	if !repeats {
 		return ""

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"html"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Encodings a finding can be reported under.
@@ -54,7 +56,7 @@ func views(s string, emit func(view) bool) bool { return readViews(s, true, emit
 
 // readViews is views; exact false lets the decoders keep, of a long
 // encoded run that decodes to mostly binary, only its ASCII stretches
-// (windowedB64, windowedHex): every textual secret, token and island is
+// (windowedB64Fits, windowedHex): every textual secret, token and island is
 // ASCII, so nothing the scan looks for is lost, and random data costs one
 // cheap pass instead of four full decodings. exact is for known secrets
 // that may hold any byte.
@@ -219,17 +221,29 @@ func percentEscapeAt(s string, i int) int {
 // lenientUnescape undoes every valid %XX and leaves invalid ones as they
 // are (a single stray % must not stop the decoding of the rest).
 func lenientUnescape(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
+	// The stretches between escapes are copied whole; only the '%'
+	// bytes are looked at (IndexByte, a vector search).
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
 	}
-	return b.String()
+	b := make([]byte, 0, len(s))
+	from := 0
+	for {
+		next := i + 1
+		if i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			b = append(b, s[from:i]...)
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			from, next = i+3, i+3
+		}
+		k := strings.IndexByte(s[next:], '%')
+		if k < 0 {
+			break
+		}
+		i = next + k
+	}
+	b = append(b, s[from:]...)
+	return unsafe.String(unsafe.SliceData(b), len(b)) //nolint:gosec // G103: b is not written after this
 }
 
 func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
@@ -267,7 +281,7 @@ func decodedRuns(s string, depth int, exact bool, emit func(view) bool) bool {
 	// superset of both): only those are searched again, in the same walk,
 	// wrapped lines joined as for base64 (xxd -p wraps hex at 60).
 	eachB64Run(s, func(b64 string) bool {
-		if eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
+		if (exact || b64RunMayHoldASCII(b64)) && eachB64Decoding(b64, exact, func(d string) bool { return inner(EncBase64, d) }) {
 			return true
 		}
 		if len(b64) < minHexRun {
@@ -463,7 +477,7 @@ const minWindowed = 256
 
 // eachB64Decoding calls fn with each decoding of decodeB64 until it
 // returns true. Unless exact, a run of minWindowed characters or more is
-// decoded by windows (windowedB64).
+// decoded by windows (windowedB64Fits).
 func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 	run = strings.TrimRight(run, "=")
 	if strings.IndexByte(run, '=') >= 0 { // '=' inside: several runs glued together
@@ -481,8 +495,8 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		return false
 	}
 	enc, dec := base64.RawStdEncoding, &b64StdValue
-	if strings.ContainsAny(run, "-_") {
-		if strings.ContainsAny(run, "+/") {
+	if hasEither(run, '-', '_') {
+		if hasEither(run, '+', '/') {
 			// Mixed alphabets: not base64, unless the odd ones are
 			// delimiters around it (UTF-7 writes +base64-).
 			if t := strings.Trim(run, "+-"); t != run && len(t) >= minB64Run {
@@ -502,13 +516,17 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		}
 		enc, dec = base64.RawURLEncoding, &b64URLValue
 	}
+	var fits []uint64 // groupFits(run), made for the first windowed alignment
 	for off := 0; off < 4 && off < len(run); off++ {
 		r := run[off:]
 		if len(r)%4 == 1 {
 			r = r[:len(r)-1]
 		}
 		if !exact && len(r) >= minWindowed {
-			if d := windowedB64(r, enc, dec); d != "" && fn(d) {
+			if fits == nil {
+				fits = groupFits(run)
+			}
+			if d := windowedB64Fits(r, fits, off, enc); d != "" && fn(d) {
 				return true
 			}
 			continue
@@ -525,6 +543,13 @@ func eachB64Decoding(run string, exact bool, fn func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// hasEither is strings.ContainsAny(s, string(a)+string(b)) for two ASCII
+// bytes: two vectorised byte searches instead of a set test per byte
+// (a run may be a whole upload).
+func hasEither(s string, a, b byte) bool {
+	return strings.IndexByte(s, a) >= 0 || strings.IndexByte(s, b) >= 0
 }
 
 // Base64 character values (0–63; 0xff for other bytes), per alphabet.
@@ -550,20 +575,41 @@ const windowSep = 0xff
 // shorter.
 const minWindowBytes = 8
 
-// windowedB64 decodes the base64 run r (aligned at its start, no padding)
-// as decodeB64 would, but keeps only the stretches of at least
-// minWindowBytes ASCII bytes (below 0x80), joined by windowSep; "" when
-// there is none. A decoded byte's top bit is a bit of one character
+// groupFits returns, as a bit set (bit p of word p/64), the positions p
+// of s where a base64 group starting there decodes to three ASCII bytes:
+// s[p], s[p+1] and s[p+2] fit the group's first three places (b64OK).
+// One pass serves the four alignments of windowedB64Fits.
+func groupFits(s string) []uint64 {
+	set := make([]uint64, (len(s)+63)/64)
+	for p := 0; p+2 < len(s); p++ {
+		t := uint64(b64OK[s[p]]&1) & uint64(b64OK[s[p+1]]>>1&1) & uint64(b64OK[s[p+2]]>>2&1)
+		set[p>>6] |= t << (p & 63)
+	}
+	return set
+}
+
+// fitAt reports bit p of fits.
+func fitAt(fits []uint64, p int) bool { return fits[p>>6]>>(p&63)&1 != 0 }
+
+// windowedB64Fits decodes the base64 run r = run[off:] (aligned at its
+// start, no padding, its last character possibly dropped; fits =
+// groupFits(run)) as decodeB64 would, but keeps only the stretches of at
+// least minWindowBytes ASCII bytes (below 0x80), joined by windowSep; ""
+// when there is none. A decoded byte's top bit is a bit of one character
 // (byte 0 of a group: bit 5 of character 0; byte 1: bit 3 of character 1;
-// byte 2: bit 1 of character 2), so groups whose three bytes are all ASCII
-// are found from the characters without decoding; only the groups around
-// two or more such groups in a row (which any eight ASCII bytes in a row
-// contain) are decoded. When all of r decodes to ASCII the result is
-// exactly the whole decoding.
-func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
+// byte 2: bit 1 of character 2), so groups whose three bytes are all
+// ASCII (fitting groups) are found from the characters without decoding;
+// only the groups around two or more such groups in a row (which any
+// eight ASCII bytes in a row contain) are decoded: the group before the
+// run (if any) through the group after it (or the end). When all of r
+// decodes to ASCII the result is exactly the whole decoding. Pairs of
+// fitting groups four characters apart are found a word of positions at
+// a time (fits & fits>>4, this alignment's positions only); the first
+// pair after a group that does not fit starts a run. (It gives what the
+// group-by-group windowedB64 of the tests gives.)
+func windowedB64Fits(r string, fits []uint64, off int, enc *base64.Encoding) string {
 	groups := len(r) / 4
 	var out, buf []byte
-	full, start := 0, -1
 	flush := func(g0, g1 int) { // decode groups [g0, g1), and the tail when g1 is the last
 		lo, hi := g0*4, g1*4
 		if g1 >= groups {
@@ -574,31 +620,48 @@ func windowedB64(r string, enc *base64.Encoding, val *[256]uint8) string {
 			out = appendASCII(out, buf[:k])
 		}
 	}
-	for g := 0; g < groups; g++ {
-		c := r[g*4 : g*4+4]
-		ok := b2i(val[c[0]]&0x20 == 0) & b2i(val[c[1]]&0x08 == 0) & b2i(val[c[2]]&0x02 == 0)
-		full = (full + 1) * ok
-		if full == 2 && start < 0 {
-			// Eight ASCII bytes in a row hold two whole groups; the
-			// stretch may begin in the group before them.
-			start = max(0, g-2)
+	mask := uint64(0x1111111111111111) << off
+	g := 0 // the next group to look at; group g-1 (if any) does not fit, or was read
+	for g+1 < groups {
+		// The next pair of fitting groups a, a+1 with a >= g.
+		p := off + 4*g
+		a := -1
+		for w := p >> 6; w < len(fits); w++ {
+			pair := fits[w] & mask
+			if w+1 < len(fits) {
+				pair &= fits[w]>>4 | fits[w+1]<<60
+			} else {
+				pair &= fits[w] >> 4
+			}
+			if w == p>>6 {
+				pair &= ^uint64(0) << (p & 63)
+			}
+			if pair != 0 {
+				a = (w<<6 + bits.TrailingZeros64(pair) - off) / 4
+				break
+			}
 		}
-		if ok == 0 && start >= 0 {
-			flush(start, g+1) // and may end in this group
-			start = -1
+		if a < 0 || a+1 >= groups {
+			break
 		}
+		// The run's end: the first group after it that does not fit.
+		b := a + 2
+		for b < groups && fitAt(fits, off+4*b) {
+			b++
+		}
+		if b >= groups {
+			flush(max(0, a-1), groups)
+			break
+		}
+		flush(max(0, a-1), b+1)
+		g = b + 1
 	}
-	if start >= 0 {
-		flush(start, groups)
-	}
-	// Otherwise at most one whole group precedes the tail (under four
-	// characters): with the bytes around it, fewer than eight.
 	return finishWindows(out)
 }
 
 // b64MayHoldASCII reports whether the decoding of r (aligned at its start)
 // can hold eight ASCII bytes in a row: it must hold two whole groups of
-// ASCII bytes in a row (see windowedB64).
+// ASCII bytes in a row (see windowedB64Fits).
 func b64MayHoldASCII(r string, val *[256]uint8) bool {
 	full := 0
 	for g := 0; g+4 <= len(r); g += 4 {
@@ -611,7 +674,57 @@ func b64MayHoldASCII(r string, val *[256]uint8) bool {
 	return false
 }
 
-// windowedHex is windowedB64 for a hex run (aligned at its start): a
+// b64OK marks, for each byte, the positions of a base64 group at which it
+// decodes without setting a top bit (see windowedB64Fits): bit 0 as the
+// group's first character, bit 1 as its second, bit 2 as its third. The
+// two alphabets give the same marks: their letters and digits have the
+// same values, and the four characters they differ in (+ / - _, values 62
+// and 63 where they count) and every other byte set all three bits.
+var b64OK = func() (t [256]uint8) {
+	for c := range 256 {
+		v := b64StdValue[c]
+		t[c] = b2u8(v&0x20 == 0) | b2u8(v&0x08 == 0)<<1 | b2u8(v&0x02 == 0)<<2
+	}
+	return t
+}()
+
+// b64RunMayHoldASCII reports whether eachB64Decoding(run, false, fn) can
+// call fn at all. Every string it decodes at the bottom of its recursion
+// (the run's pieces between '=', the run with its '=' removed, the pieces
+// between the other alphabet's characters, each at four alignments) is a
+// substring of the run with its '=' removed; and it calls fn with a
+// decoding only when that decoding holds two whole groups in a row of
+// ASCII bytes (b64MayHoldASCII, windowedB64Fits). So when the run with its
+// '=' removed has no two such groups in a row at any alignment, nothing
+// is called: one pass over the run instead of the splits and four.
+func b64RunMayHoldASCII(run string) bool {
+	// m1, m2: the marks of the last two characters ('=' skipped); tri:
+	// bit k set when a group's first three characters fit, starting k
+	// characters before the last one's group start.
+	var m1, m2 uint8
+	var tri uint32
+	pending := false
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if c == '=' {
+			continue
+		}
+		if pending {
+			return true // the second group is whole
+		}
+		m := b64OK[c]
+		t := uint32(m2&1) & uint32(m1>>1&1) & uint32(m>>2&1)
+		tri = tri<<1 | t
+		// A fitting triple starting here (two back) and one starting four
+		// characters before it: two groups in a row, once the second has
+		// its fourth character.
+		pending = tri&0x11 == 0x11
+		m2, m1 = m1, m
+	}
+	return false
+}
+
+// windowedHex is windowedB64Fits for a hex run (aligned at its start): a
 // decoded byte is ASCII when its first digit is below 8.
 func windowedHex(r string) string {
 	r = r[:len(r)/2*2]

@@ -16,6 +16,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -731,16 +732,53 @@ const PartJSONJoined = "body (json, joined)"
 // go unread field by field, so one stray byte hid, say, a private key
 // whose spaces the form wrote as '+'.
 func formText(body string) string {
-	var b strings.Builder
-	b.Grow(len(body) + 16)
-	FormFields(body, func(name, value string) {
-		b.WriteString(name)
-		b.WriteByte('\n')
-		b.WriteString(value)
-		b.WriteByte('\n')
-	})
-	return b.String()
+	// The fields as FormFields reads them, unescaped straight into one
+	// buffer (appendFormUnescaped) rather than a string each. Each field
+	// grows by its two line ends at most, and the '&' before it goes.
+	out := make([]byte, 0, len(body)+2*strings.Count(body, "&")+2)
+	for field := range strings.SplitSeq(body, "&") {
+		if field == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(field, "=")
+		out = appendFormUnescaped(out, name)
+		out = append(out, '\n')
+		out = appendFormUnescaped(out, value)
+		out = append(out, '\n')
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)) //nolint:gosec // G103: out is not written after this
 }
+
+// appendFormUnescaped appends formUnescape(s) to out in one pass: '+' is
+// not a hex digit nor is a space, so reading '+' as a space before or
+// while undoing the escapes gives the same escapes, and a decoded byte
+// (%2B) is written as it is, never read again. It writes at most
+// len(s) bytes.
+func appendFormUnescaped(out []byte, s string) []byte {
+	w := len(out)
+	out = slices.Grow(out, len(s))[:w+len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		} else {
+			c = plusAsSpace[c]
+		}
+		out[w] = c
+		w++
+	}
+	return out[:w]
+}
+
+// plusAsSpace maps '+' to a space and every other byte to itself.
+var plusAsSpace = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+	}
+	t['+'] = ' '
+	return t
+}()
 
 // FormFields calls fn with each field of a form body, name and value
 // unescaped as formText reads them, in the order of the body. Whoever

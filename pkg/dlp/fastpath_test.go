@@ -513,6 +513,7 @@ func TestWindowedDecodingKeepsASCII(t *testing.T) {
 			want := asciiStretches(full)
 			stretches += len(want)
 			assert.DeepEqual(t, split(windowedB64(rr, enc, val)), want)
+			assert.Equal(t, windowedB64Fits(rr, groupFits(run), off, enc), windowedB64(rr, enc, val))
 			if len(want) > 0 {
 				assert.Assert(t, b64MayHoldASCII(rr, val))
 			}

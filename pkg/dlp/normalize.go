@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -26,7 +27,14 @@ const (
 
 // hasNonASCII reports whether s has a byte ≥ 0x80.
 func hasNonASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	// Eight bytes at a time: any top bit set in the word.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if load64(s, i)&0x8080808080808080 != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return true
 		}
@@ -138,25 +146,36 @@ func qpEscaped(s string) bool {
 
 // qpDecode undoes =XX escapes and soft line breaks.
 func qpDecode(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '=' && i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]] {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		if c == '=' && i+1 < len(s) && (s[i+1] == '\n' || s[i+1] == '\r') {
-			i++
-			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(c)
+	// As lenientUnescape: the stretches between '=' are copied whole.
+	i := strings.IndexByte(s, '=')
+	if i < 0 {
+		return s
 	}
-	return b.String()
+	b := make([]byte, 0, len(s))
+	from := 0
+	for {
+		next := i + 1
+		switch {
+		case i+2 < len(s) && isHex[s[i+1]] && isHex[s[i+2]]:
+			b = append(b, s[from:i]...)
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			from, next = i+3, i+3
+		case i+1 < len(s) && (s[i+1] == '\n' || s[i+1] == '\r'):
+			b = append(b, s[from:i]...)
+			next = i + 2
+			if s[i+1] == '\r' && i+2 < len(s) && s[i+2] == '\n' {
+				next = i + 3
+			}
+			from = next
+		}
+		k := strings.IndexByte(s[next:], '=')
+		if k < 0 {
+			break
+		}
+		i = next + k
+	}
+	b = append(b, s[from:]...)
+	return unsafe.String(unsafe.SliceData(b), len(b)) //nolint:gosec // G103: b is not written after this
 }
 
 // hexPairAt: s[j:j+2] is a hex byte standing alone, where j is i or,

@@ -221,6 +221,25 @@ type ruleScan struct {
 	// tri is the three-byte filter list of the reading (triples.go),
 	// or nil: each search then walks the text itself.
 	tri *tripleList
+	// lastHit is the rule of the last finding this scan added.
+	lastHit string
+	// kinds remembers secretKind of the last names looked up: a
+	// reading's field names repeat (a log, an env dump, a form).
+	kinds [8]nameKind
+}
+
+type nameKind struct{ name, kind string }
+
+// secretKind is secretKind(name) through r.kinds.
+func (r *ruleScan) secretKind(name string) string {
+	if name == "" {
+		return secretKind(name)
+	}
+	e := &r.kinds[(len(name)+int(name[0])+int(name[len(name)-1]))&7]
+	if e.name != name {
+		e.name, e.kind = name, secretKind(name)
+	}
+	return e.kind
 }
 
 // tokRunsFrom is the shortest text whose token runs eachTokRun keeps:
@@ -264,7 +283,11 @@ func (r *ruleScan) eachTokRun(text string, set *byteSet, min int, fn func(start,
 }
 
 func (r *ruleScan) hit(rule string) {
-	if r.stop {
+	if r.stop || rule == r.lastHit {
+		// The same finding again (a rule hit on every line): adding it
+		// would change nothing. Only this scan adds to the collector
+		// while it runs, and none of its adds filled it (that stops
+		// it), so the add would neither append nor stop.
 		return
 	}
 	if cl := ruleClass[rule]; cl != "" && r.s.disabled[cl] {
@@ -273,6 +296,7 @@ func (r *ruleScan) hit(rule string) {
 	if r.c.add(Finding{Rule: rule, Part: r.part, Encoding: r.enc}) {
 		r.stop = true
 	}
+	r.lastHit = rule
 }
 
 // rules runs our detectors on one textual reading; true stops the scan.
@@ -785,8 +809,8 @@ func eachIsolated(pairs []int32, n int, fn func(start, end int) bool) {
 // (randomShape) part of one candidate token of entropyPass, or a == b
 // when there is none.
 func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
-	if len(tok) > 4096 || decodesToMedia(tok) {
-		return 0, 0 // bulk data (an image, an archive), not a credential
+	if len(tok) > 4096 {
+		return 0, 0 // bulk data, not a credential
 	}
 	// seps counts the separators; longest is the longest part between
 	// them (the token's length when there is none).
@@ -799,6 +823,15 @@ func (r *ruleScan) entropyToken(text string, start int, tok string) (a, b int) {
 		}
 	}
 	longest = max(longest, len(tok)-last-1)
+	if seps*12 > len(tok) && longest < 20 {
+		// Words joined by '+' or a path of short segments (a form's
+		// prose): no part is long enough, whatever the token decodes to
+		// (checked first: it is the common case, and the cheap one).
+		return 0, 0
+	}
+	if decodesToMedia(tok) {
+		return 0, 0 // bulk data (an image, an archive), not a credential
+	}
 	if seps == 0 {
 		if randomShape(tok) {
 			return start, start + len(tok)
@@ -895,8 +928,13 @@ func (r *ruleScan) randomToken(text string, at int, tok string) bool {
 var mediaMagic = []string{"\x89PNG", "\xff\xd8\xff", "GIF8", "RIFF", "%PDF", "PK\x03\x04", "\x1f\x8b", "BM", "\x00\x00\x01\x00", "<svg", "<?xm", "wOF"}
 
 func decodesToMedia(tok string) bool {
+	// The first character carries the top six bits of the first byte:
+	// only a few can start a media file's encoding (mediaFirst).
+	if tok == "" || !mediaFirst[tok[0]] {
+		return false
+	}
 	enc := base64.RawStdEncoding
-	if strings.ContainsAny(tok, "-_") {
+	if hasEither(tok, '-', '_') {
 		enc = base64.RawURLEncoding
 	}
 	// DecodeString without its allocation: 16 characters decode to 12
@@ -916,6 +954,18 @@ func decodesToMedia(tok string) bool {
 	}
 	return false
 }
+
+// mediaFirst marks the characters that begin the base64 of a mediaMagic
+// (either alphabet): a token starting with any other decodes to no media
+// header.
+var mediaFirst = func() *byteSet {
+	var set byteSet
+	for _, m := range mediaMagic {
+		set["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[m[0]>>2]] = true
+		set["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[m[0]>>2]] = true
+	}
+	return &set
+}()
 
 // benignContext are names that, right before a random-looking value, say it
 // is a digest, a cache validator, a protocol nonce, an integrity hash or a
@@ -995,6 +1045,19 @@ func (r *ruleScan) fieldPass(text string) {
 // name and its separator, or its separator and its value.
 const fieldGap = 64
 
+// nameSepSet: the separators of a field name's words.
+var nameSepSet = makeSet(func(c byte) bool { return c == '_' || c == '-' || c == '.' })
+
+// hasSetByte reports whether s holds a byte of set.
+func hasSetByte(s string, set *byteSet) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return true
+		}
+	}
+	return false
+}
+
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
 // fieldAt checks the field whose separator (= : or space) is text[i].
@@ -1023,7 +1086,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	if !secretNameCores().any(name) {
 		return // cheap reject: no secret name inside
 	}
-	if strings.IndexAny(name, "_-.") < 0 {
+	if !hasSetByte(name, nameSepSet) {
 		// A name that is (the tail of) a random token — base64, an id —
 		// holds a name core by chance.
 		b := k
@@ -1034,7 +1097,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 			return
 		}
 	}
-	kind := secretKind(name)
+	kind := r.secretKind(name)
 	if kind == "" {
 		return
 	}
@@ -1252,15 +1315,16 @@ func fieldValue(s string) string {
 		}
 	}
 	end := 0
-	for end < len(s) && end < 512 {
-		c := s[end]
-		if c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`' {
-			break
-		}
+	for end < len(s) && end < 512 && !valueEnd[s[end]] {
 		end++
 	}
 	return s[:end]
 }
+
+// valueEnd: the bytes that end a field's value.
+var valueEnd = makeSet(func(c byte) bool {
+	return c <= ' ' || c == '"' || c == '\'' || c == '&' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>' || c == '`'
+})
 
 // identifierish: a code expression rather than a literal (a variable,
 // a call, an attribute).
