@@ -661,7 +661,8 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// anything else is.
 			// When the raw text is read too, only the lines where an
 			// escape was undone are new.
-			var b, joined, all strings.Builder
+			var b strings.Builder
+			var joined, all joinBuf
 			if valid {
 				b.Grow(len(body))
 			}

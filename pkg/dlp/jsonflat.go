@@ -32,7 +32,7 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 // whatever the nesting. They are separate readings: a mnemonic is told
 // from the text's own words by their appearing nowhere else in its
 // reading.
-func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *strings.Builder) {
+func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *joinBuf) {
 	key := ""
 	keyEsc := false
 	// jn joins sibling values (a run ends where an object or array
@@ -351,36 +351,84 @@ func (j *jsonJoin) each(f func(k int, v string) bool) {
 func (j *jsonJoin) flush(out JoinWriter) {
 	if len(j.ends) >= 2 {
 		plain := true
-		j.each(func(_ int, v string) bool {
-			plain = len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)
-			return plain
-		})
-		split := false
-		j.each(func(k int, v string) bool {
-			if k > 0 && plain {
-				out.WriteByte(' ')
+		start := 0
+		for _, end := range j.ends {
+			v := unsafe.String(unsafe.SliceData(j.buf[start:end]), end-start)
+			if !(len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)) {
+				plain = false
+				break
 			}
-			split = split || k > 0 && !plain && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k)))
-			out.WriteString(v)
-			return true
-		})
-		out.WriteByte('\n')
-		if split {
-			// A value before a token's pieces ("x", "ghp_Zk8q", "Xv9L…")
-			// glues to its prefix, which a token wants at a boundary:
-			// the run again, a space before each value a prefix starts.
+			start = end
+		}
+		if plain {
 			j.each(func(k int, v string) bool {
-				if k > 0 && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k))) {
+				if k > 0 {
 					out.WriteByte(' ')
 				}
 				out.WriteString(v)
 				return true
 			})
 			out.WriteByte('\n')
+		} else {
+			// The values back to back, as they are in buf: one write.
+			n := len(j.buf)
+			j.buf = append(j.buf, '\n')
+			out.WriteString(unsafe.String(unsafe.SliceData(j.buf), len(j.buf)))
+			j.buf = j.buf[:n]
+			split := false
+			for _, e := range j.ends[:len(j.ends)-1] {
+				if startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[e:]), n-e)) {
+					split = true
+					break
+				}
+			}
+			if split {
+				// A value before a token's pieces ("x", "ghp_Zk8q", "Xv9L…")
+				// glues to its prefix, which a token wants at a boundary:
+				// the run again, a space before each value a prefix starts.
+				j.each(func(k int, v string) bool {
+					if k > 0 && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k))) {
+						out.WriteByte(' ')
+					}
+					out.WriteString(v)
+					return true
+				})
+				out.WriteByte('\n')
+			}
 		}
 	}
 	j.buf, j.ends = j.buf[:0], j.ends[:0]
 }
+
+// joinBuf is the text a jsonJoin writes for ScanBody: its room doubles
+// when it runs out (a strings.Builder's grows by a quarter once large, so
+// a joined reading the size of the body cost four or five times its size
+// in garbage), and its text is read in place (String).
+type joinBuf struct{ b []byte }
+
+func (w *joinBuf) room(n int) {
+	if cap(w.b)-len(w.b) < n {
+		w.b = slices.Grow(w.b, max(cap(w.b), 4096)+n)
+	}
+}
+
+func (w *joinBuf) WriteString(s string) (int, error) {
+	w.room(len(s))
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+func (w *joinBuf) WriteByte(c byte) error {
+	w.room(1)
+	w.b = append(w.b, c)
+	return nil
+}
+
+func (w *joinBuf) Len() int { return len(w.b) }
+
+// String is the text written so far, not copied: nothing may be written
+// after it is read.
+func (w *joinBuf) String() string { return unsafe.String(unsafe.SliceData(w.b), len(w.b)) }
 
 // JoinWriter is where a JSONJoiner writes its lines.
 type JoinWriter interface {
