@@ -400,35 +400,32 @@ func (j *jsonJoin) flush(out JoinWriter) {
 	j.buf, j.ends = j.buf[:0], j.ends[:0]
 }
 
-// joinBuf is the text a jsonJoin writes for ScanBody: its room doubles
-// when it runs out (a strings.Builder's grows by a quarter once large, so
-// a joined reading the size of the body cost four or five times its size
-// in garbage), and its text is read in place (String).
-type joinBuf struct{ b []byte }
+// joinBuf is the text a jsonJoin writes for ScanBody: a strings.Builder
+// whose room doubles when it runs out (a Builder left to itself grows by
+// a quarter once large, so a joined reading the size of the body cost
+// four or five times its size in garbage, and as many copies).
+type joinBuf struct{ b strings.Builder }
 
 func (w *joinBuf) room(n int) {
-	if cap(w.b)-len(w.b) < n {
-		w.b = slices.Grow(w.b, max(cap(w.b), 4096)+n)
+	if w.b.Cap()-w.b.Len() < n {
+		// Grow makes room for twice the capacity and n more, uncleared.
+		w.b.Grow(max(n, 4096))
 	}
 }
 
 func (w *joinBuf) WriteString(s string) (int, error) {
 	w.room(len(s))
-	w.b = append(w.b, s...)
-	return len(s), nil
+	return w.b.WriteString(s)
 }
 
 func (w *joinBuf) WriteByte(c byte) error {
 	w.room(1)
-	w.b = append(w.b, c)
-	return nil
+	return w.b.WriteByte(c)
 }
 
-func (w *joinBuf) Len() int { return len(w.b) }
+func (w *joinBuf) Len() int { return w.b.Len() }
 
-// String is the text written so far, not copied: nothing may be written
-// after it is read.
-func (w *joinBuf) String() string { return unsafe.String(unsafe.SliceData(w.b), len(w.b)) }
+func (w *joinBuf) String() string { return w.b.String() }
 
 // JoinWriter is where a JSONJoiner writes its lines.
 type JoinWriter interface {
