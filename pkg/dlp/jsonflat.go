@@ -4,7 +4,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -477,8 +476,10 @@ func (j *JSONJoiner) Flush() {
 }
 
 // tokenPrefixes are the prefixes of the provider token rules by their
-// first byte.
-var tokenPrefixes = sync.OnceValue(func() *[256][]string {
+// first byte, built when the package loads: a join's flush looks them up
+// at every value (a deep document's keys are thousands of one-byte
+// values a run).
+var tokenPrefixes = func() *[256][]string {
 	var t [256][]string
 	for _, r := range prefixRules {
 		if r.prefix != "" && !slices.Contains(t[r.prefix[0]], r.prefix) {
@@ -486,7 +487,7 @@ var tokenPrefixes = sync.OnceValue(func() *[256][]string {
 		}
 	}
 	return &t
-})
+}()
 
 // startsTokenPrefix reports whether s starts with a provider token's
 // prefix.
@@ -494,7 +495,7 @@ func startsTokenPrefix(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, p := range tokenPrefixes()[s[0]] {
+	for _, p := range tokenPrefixes[s[0]] {
 		if strings.HasPrefix(s, p) {
 			return true
 		}
