@@ -148,10 +148,7 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 		b.WriteByte('"')
 		// The stretches without a byte to escape are written whole.
 		for i := 0; i < len(val); {
-			j := i
-			for j < len(val) && !jsonLineEscTab[val[j]] {
-				j++
-			}
+			j := untilIn(val, jsonLineEscTab, i)
 			b.WriteString(val[i:j])
 			if j == len(val) {
 				break
@@ -193,10 +190,7 @@ var jsonLineEscTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' ||
 func appendJSONString(b []byte, s string, i int) ([]byte, int) {
 	for i < len(s) {
 		// The stretch up to the next quote or backslash is written whole.
-		j := i
-		for j < len(s) && !jsonStrStopTab[s[j]] {
-			j++
-		}
+		j := untilIn(s, jsonStrStopTab, i)
 		if j > i {
 			b = append(b, s[i:j]...)
 			i = j

@@ -55,3 +55,21 @@ func runEnd(s string, set *byteSet, e int) int {
 	}
 	return e
 }
+
+// untilIn is the index of the first byte at or after i of s in set, or
+// len(s): eight bytes at a time (their table entries ORed, one branch)
+// while none of them is.
+func untilIn(s string, set *byteSet, i int) int {
+	t := (*[256]uint8)(unsafe.Pointer(set))
+	for i+8 <= len(s) {
+		w := s[i : i+8]
+		if t[w[0]]|t[w[1]]|t[w[2]]|t[w[3]]|t[w[4]]|t[w[5]]|t[w[6]]|t[w[7]] != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(s) && !set[s[i]] {
+		i++
+	}
+	return i
+}
