@@ -393,32 +393,73 @@ func (j *jsonJoin) flush(out JoinWriter) {
 	j.buf, j.ends = j.buf[:0], j.ends[:0]
 }
 
-// joinBuf is the text a jsonJoin writes for ScanBody: a strings.Builder
-// whose room doubles when it runs out (a Builder left to itself grows by
-// a quarter once large, so a joined reading the size of the body cost
-// four or five times its size in garbage, and as many copies).
-type joinBuf struct{ b strings.Builder }
-
-func (w *joinBuf) room(n int) {
-	if w.b.Cap()-w.b.Len() < n {
-		// Grow makes room for twice the capacity and n more, uncleared.
-		w.b.Grow(max(n, 4096))
-	}
+// joinBuf is the text a jsonJoin writes for ScanBody, gathered in
+// chunks and put together once, at its exact size, when it is read. A
+// strings.Builder grown by appends (by a quarter at a time once large)
+// cost four or five times the text in garbage, and doubling its room
+// instead would leave up to twice the text in room: the scanner's
+// working memory is budgeted per scanned byte (pipelock's scanFactor).
+type joinBuf struct {
+	full [][]byte // the chunks filled
+	cur  []byte   // the chunk being filled
+	n    int      // bytes written
+	// whole is the text put together, once read (String).
+	whole string
 }
 
+// joinChunk bounds a chunk: at most that much room is unused at the end.
+const joinChunk = 64 << 10
+
 func (w *joinBuf) WriteString(s string) (int, error) {
-	w.room(len(s))
-	return w.b.WriteString(s)
+	n := len(s)
+	for len(s) > 0 {
+		if len(w.cur) == cap(w.cur) {
+			w.next()
+		}
+		k := copy(w.cur[len(w.cur):cap(w.cur)], s)
+		w.cur = w.cur[:len(w.cur)+k]
+		s = s[k:]
+	}
+	w.n += n
+	return n, nil
 }
 
 func (w *joinBuf) WriteByte(c byte) error {
-	w.room(1)
-	return w.b.WriteByte(c)
+	if len(w.cur) == cap(w.cur) {
+		w.next()
+	}
+	w.cur = append(w.cur, c)
+	w.n++
+	return nil
 }
 
-func (w *joinBuf) Len() int { return w.b.Len() }
+// next starts a chunk, twice the last one's size up to joinChunk.
+func (w *joinBuf) next() {
+	if cap(w.cur) > 0 {
+		w.full = append(w.full, w.cur)
+	}
+	w.cur = make([]byte, 0, min(max(2*cap(w.cur), 1<<10), joinChunk))
+}
 
-func (w *joinBuf) String() string { return w.b.String() }
+func (w *joinBuf) Len() int { return w.n }
+
+// String is the text written, in one piece (the chunks are put together
+// at the first call and let go); nothing is written after it is read.
+func (w *joinBuf) String() string {
+	if len(w.full) > 0 {
+		var b strings.Builder
+		b.Grow(w.n)
+		for _, c := range w.full {
+			b.Write(c)
+		}
+		b.Write(w.cur)
+		w.full, w.cur, w.whole = nil, nil, b.String()
+	}
+	if w.whole != "" {
+		return w.whole
+	}
+	return unsafe.String(unsafe.SliceData(w.cur), len(w.cur))
+}
 
 // JoinWriter is where a JSONJoiner writes its lines.
 type JoinWriter interface {
