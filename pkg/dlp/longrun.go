@@ -27,7 +27,17 @@ func eachLongRun(s string, set *byteSet, min int, fn func(start, end int) bool) 
 		for a > i && set[s[a-1]] {
 			a--
 		}
-		e := runEnd(s, set, p+1)
+		// A run reaching eight bytes or more back from p is likely a
+		// long one (base64, hex): measured eight bytes at a time; a
+		// short one (a word) byte by byte.
+		e := p + 1
+		if p-a >= 8 {
+			e = runEnd(s, set, e)
+		} else {
+			for e < len(s) && set[s[e]] {
+				e++
+			}
+		}
 		if e-a >= min && fn(a, e) {
 			return
 		}
