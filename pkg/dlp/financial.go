@@ -69,18 +69,27 @@ func bip39Has(w []byte) bool { return bip39Index(w) >= 0 }
 
 // bip39Index is the list index (0–2047) of the lower-case word w (3–8
 // letters), or -1 when it is not on the list.
-func bip39Index(w []byte) int {
-	bip39Packed, bip39Slot := bip39Tables()
-	k := packWord(w)
+func bip39Index(w []byte) int { return bip39IndexPacked(packWord(w)) }
+
+// bip39IndexPacked is bip39Index of a word packed by packWord.
+func bip39IndexPacked(k uint64) int {
 	for h := bip39Hash(k); ; h = (h + 1) & 4095 {
-		switch bip39Packed[h] {
+		switch bip39PackedTab[h] {
 		case k:
-			return int(bip39Slot[h])
+			return int(bip39SlotTab[h])
 		case 0:
 			return -1
 		}
 	}
 }
+
+// The word list's tables, built once when the package loads (a few
+// microseconds): the seed-phrase search looks words up at every probe, and
+// a sync.Once load there cost a tenth of the lookup.
+var (
+	bip39PackedTab, bip39SlotTab = bip39Tables()
+	bip39PrefixTab               = bip39Prefix()
+)
 
 // seedWords is how many consecutive list words a seed phrase has at the
 // least: the shortest standard mnemonic.
@@ -445,14 +454,15 @@ func seedWordIndex(text string, a, b int) int {
 		return -1
 	}
 	x, y, z := lowerASCII[text[a]]-'a', lowerASCII[text[a+1]]-'a', lowerASCII[text[a+2]]-'a'
-	if !bip39Prefix()[int(x)*676+int(y)*26+int(z)] {
+	if !bip39PrefixTab[int(x)*676+int(y)*26+int(z)] {
 		return -1
 	}
-	var lw [8]byte
-	for k := a; k < b; k++ {
-		lw[k-a] = lowerASCII[text[k]]
+	// Lower-cased and packed as packWord packs it, in one loop.
+	var k uint64
+	for _, c := range []byte(text[a:b]) {
+		k = k<<8 | uint64(lowerASCII[c])
 	}
-	return bip39Index(lw[:b-a])
+	return bip39IndexPacked(k)
 }
 
 // seedFrom reads the run of list words starting at text[lo] (lo is 0 or

@@ -4,7 +4,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -32,7 +31,7 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 // whatever the nesting. They are separate readings: a mnemonic is told
 // from the text's own words by their appearing nowhere else in its
 // reading.
-func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *strings.Builder) {
+func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *joinBuf) {
 	key := ""
 	keyEsc := false
 	// jn joins sibling values (a run ends where an object or array
@@ -149,10 +148,7 @@ func writeJSONLine(b *strings.Builder, key, val string, quoted bool) {
 		b.WriteByte('"')
 		// The stretches without a byte to escape are written whole.
 		for i := 0; i < len(val); {
-			j := i
-			for j < len(val) && !jsonLineEscTab[val[j]] {
-				j++
-			}
+			j := untilIn(val, jsonLineEscTab, i)
 			b.WriteString(val[i:j])
 			if j == len(val) {
 				break
@@ -194,10 +190,7 @@ var jsonLineEscTab = makeSet(func(c byte) bool { return c == '"' || c == '\\' ||
 func appendJSONString(b []byte, s string, i int) ([]byte, int) {
 	for i < len(s) {
 		// The stretch up to the next quote or backslash is written whole.
-		j := i
-		for j < len(s) && !jsonStrStopTab[s[j]] {
-			j++
-		}
+		j := untilIn(s, jsonStrStopTab, i)
 		if j > i {
 			b = append(b, s[i:j]...)
 			i = j
@@ -351,35 +344,121 @@ func (j *jsonJoin) each(f func(k int, v string) bool) {
 func (j *jsonJoin) flush(out JoinWriter) {
 	if len(j.ends) >= 2 {
 		plain := true
-		j.each(func(_ int, v string) bool {
-			plain = len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)
-			return plain
-		})
-		split := false
-		j.each(func(k int, v string) bool {
-			if k > 0 && plain {
-				out.WriteByte(' ')
+		start := 0
+		for _, end := range j.ends {
+			v := unsafe.String(unsafe.SliceData(j.buf[start:end]), end-start)
+			if !(len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)) {
+				plain = false
+				break
 			}
-			split = split || k > 0 && !plain && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k)))
-			out.WriteString(v)
-			return true
-		})
-		out.WriteByte('\n')
-		if split {
-			// A value before a token's pieces ("x", "ghp_Zk8q", "Xv9L…")
-			// glues to its prefix, which a token wants at a boundary:
-			// the run again, a space before each value a prefix starts.
+			start = end
+		}
+		if plain {
 			j.each(func(k int, v string) bool {
-				if k > 0 && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k))) {
+				if k > 0 {
 					out.WriteByte(' ')
 				}
 				out.WriteString(v)
 				return true
 			})
 			out.WriteByte('\n')
+		} else {
+			// The values back to back, as they are in buf: one write.
+			n := len(j.buf)
+			j.buf = append(j.buf, '\n')
+			out.WriteString(unsafe.String(unsafe.SliceData(j.buf), len(j.buf)))
+			j.buf = j.buf[:n]
+			split := false
+			for _, e := range j.ends[:len(j.ends)-1] {
+				if startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[e:]), n-e)) {
+					split = true
+					break
+				}
+			}
+			if split {
+				// A value before a token's pieces ("x", "ghp_Zk8q", "Xv9L…")
+				// glues to its prefix, which a token wants at a boundary:
+				// the run again, a space before each value a prefix starts.
+				j.each(func(k int, v string) bool {
+					if k > 0 && startsTokenPrefix(unsafe.String(unsafe.SliceData(j.buf[j.start(k):]), len(j.buf)-j.start(k))) {
+						out.WriteByte(' ')
+					}
+					out.WriteString(v)
+					return true
+				})
+				out.WriteByte('\n')
+			}
 		}
 	}
 	j.buf, j.ends = j.buf[:0], j.ends[:0]
+}
+
+// joinBuf is the text a jsonJoin writes for ScanBody, gathered in
+// chunks and put together once, at its exact size, when it is read. A
+// strings.Builder grown by appends (by a quarter at a time once large)
+// cost four or five times the text in garbage, and doubling its room
+// instead would leave up to twice the text in room: the scanner's
+// working memory is budgeted per scanned byte (pipelock's scanFactor).
+type joinBuf struct {
+	full [][]byte // the chunks filled
+	cur  []byte   // the chunk being filled
+	n    int      // bytes written
+	// whole is the text put together, once read (String).
+	whole string
+}
+
+// joinChunk bounds a chunk: at most that much room is unused at the end.
+const joinChunk = 64 << 10
+
+func (w *joinBuf) WriteString(s string) (int, error) {
+	n := len(s)
+	for len(s) > 0 {
+		if len(w.cur) == cap(w.cur) {
+			w.next()
+		}
+		k := copy(w.cur[len(w.cur):cap(w.cur)], s)
+		w.cur = w.cur[:len(w.cur)+k]
+		s = s[k:]
+	}
+	w.n += n
+	return n, nil
+}
+
+func (w *joinBuf) WriteByte(c byte) error {
+	if len(w.cur) == cap(w.cur) {
+		w.next()
+	}
+	w.cur = append(w.cur, c)
+	w.n++
+	return nil
+}
+
+// next starts a chunk, twice the last one's size up to joinChunk.
+func (w *joinBuf) next() {
+	if cap(w.cur) > 0 {
+		w.full = append(w.full, w.cur)
+	}
+	w.cur = make([]byte, 0, min(max(2*cap(w.cur), 1<<10), joinChunk))
+}
+
+func (w *joinBuf) Len() int { return w.n }
+
+// String is the text written, in one piece (the chunks are put together
+// at the first call and let go); nothing is written after it is read.
+func (w *joinBuf) String() string {
+	if len(w.full) > 0 {
+		var b strings.Builder
+		b.Grow(w.n)
+		for _, c := range w.full {
+			b.Write(c)
+		}
+		b.Write(w.cur)
+		w.full, w.cur, w.whole = nil, nil, b.String()
+	}
+	if w.whole != "" {
+		return w.whole
+	}
+	return unsafe.String(unsafe.SliceData(w.cur), len(w.cur))
 }
 
 // JoinWriter is where a JSONJoiner writes its lines.
@@ -432,8 +511,10 @@ func (j *JSONJoiner) Flush() {
 }
 
 // tokenPrefixes are the prefixes of the provider token rules by their
-// first byte.
-var tokenPrefixes = sync.OnceValue(func() *[256][]string {
+// first byte, built when the package loads: a join's flush looks them up
+// at every value (a deep document's keys are thousands of one-byte
+// values a run).
+var tokenPrefixes = func() *[256][]string {
 	var t [256][]string
 	for _, r := range prefixRules {
 		if r.prefix != "" && !slices.Contains(t[r.prefix[0]], r.prefix) {
@@ -441,7 +522,7 @@ var tokenPrefixes = sync.OnceValue(func() *[256][]string {
 		}
 	}
 	return &t
-})
+}()
 
 // startsTokenPrefix reports whether s starts with a provider token's
 // prefix.
@@ -449,7 +530,7 @@ func startsTokenPrefix(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, p := range tokenPrefixes()[s[0]] {
+	for _, p := range tokenPrefixes[s[0]] {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,40 @@ func BenchmarkPasses(b *testing.B) {
 					p.f(&ruleScan{s: s, c: &collector{}})
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkJoinedPasses weighs each pass scanJoined runs on the joined
+// readings (sibling runs, then runs in document order) of the JSON body
+// classes.
+func BenchmarkJoinedPasses(b *testing.B) {
+	s := scanner(b, Options{})
+	for _, class := range []string{"json", "code"} {
+		_, _, body := classBody(b, class, 1<<20)
+		var flat strings.Builder
+		var joined, all joinBuf
+		flattenJSONJoin(&flat, string(body), false, &joined, &all)
+		for _, reading := range []struct{ name, text string }{{"joined", joined.String()}, {"all", all.String()}} {
+			t := reading.text
+			for _, p := range []struct {
+				name string
+				f    func(r *ruleScan)
+			}{
+				{"prefix", func(r *ruleScan) { r.prefixPass(t) }},
+				{"cards", func(r *ruleScan) { r.cards(t) }},
+				{"seed", func(r *ruleScan) { r.seedPhrase(t) }},
+				{"wif", func(r *ruleScan) { r.wif(t) }},
+				{"bytelists", func(*ruleScan) { byteLists(t) }},
+				{"known", func(*ruleScan) { s.known.findBoth(t, true, true) }},
+			} {
+				b.Run(class+"/"+reading.name+"/"+p.name, func(b *testing.B) {
+					b.SetBytes(int64(len(body)))
+					for b.Loop() {
+						p.f(&ruleScan{s: s, c: &collector{}})
+					}
+				})
+			}
 		}
 	}
 }
