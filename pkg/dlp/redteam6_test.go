@@ -1,0 +1,270 @@
+package dlp
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/ascii85"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+// Red team round 6: secrets inside the file formats an agent uploads
+// every day (compressed streams, archives, wide text) and encodings no
+// reading undoes.
+
+func rt6Gzip(b []byte) []byte {
+	var out bytes.Buffer
+	w := gzip.NewWriter(&out)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return out.Bytes()
+}
+
+func rt6Zlib(b []byte) []byte {
+	var out bytes.Buffer
+	w := zlib.NewWriter(&out)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return out.Bytes()
+}
+
+func rt6Zip(name string, b []byte, method uint16) []byte {
+	var out bytes.Buffer
+	w := zip.NewWriter(&out)
+	f, _ := w.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+	_, _ = f.Write(b)
+	_ = w.Close()
+	return out.Bytes()
+}
+
+func rt6Tar(files ...[2][]byte) []byte {
+	var out bytes.Buffer
+	w := tar.NewWriter(&out)
+	for _, f := range files {
+		_ = w.WriteHeader(&tar.Header{Name: string(f[0]), Mode: 0o600, Size: int64(len(f[1]))})
+		_, _ = w.Write(f[1])
+	}
+	_ = w.Close()
+	return out.Bytes()
+}
+
+// rt6Wide writes s as UTF-16 (unit 2) or UTF-32 (unit 4), either byte order.
+func rt6Wide(s string, unit int, big bool) []byte {
+	var out []byte
+	for _, c := range []byte(s) {
+		w := make([]byte, unit)
+		if big {
+			w[unit-1] = c
+		} else {
+			w[0] = c
+		}
+		out = append(out, w...)
+	}
+	return out
+}
+
+// TestRedteam6Embedded: a secret in a compressed stream (gzip, zlib, a
+// zip member, a tar.gz), as bytes or encoded as base64 or hex, and in
+// UTF-16/UTF-32 text, is found (embedded.go).
+func TestRedteam6Embedded(t *testing.T) {
+	s := rtScanner(t)
+	b64 := base64.StdEncoding.EncodeToString
+	noise := rtNoise(61, 70<<10)
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
+		env := []byte("# env\nHOME=/root\nVALUE=" + sec + "\nPATH=/usr/bin\n")
+		tgz := rt6Gzip(rt6Tar([2][]byte{[]byte("bin/tool"), noise}, [2][]byte{[]byte(".env"), env}))
+		pack := append([]byte("PACK\x00\x00\x00\x02\x00\x00\x00\x01\x3f"), rt6Zlib(env)...)
+		cases := []rtCase{
+			{"base64 of gzip", "text/plain", "x " + b64(rt6Gzip(env))},
+			{"base64 of gzip, wrapped at 76", "text/plain", rtWrap(b64(rt6Gzip(env)), 76, "\n")},
+			{"base64 of gzip in JSON, \\n written", "application/json", `{"data":"` + rtWrap(b64(rt6Gzip(env)), 20, `\n`) + `"}`},
+			{"npm publish attachment", "application/json", `{"_attachments":{"pkg-1.0.0.tgz":{"content_type":"application/octet-stream","data":"` + b64(tgz) + `"}}}`},
+			{"data: URL of gzip", "text/plain", "data:application/gzip;base64," + b64(rt6Gzip(env))},
+			{"url-safe base64 of zlib", "text/plain", base64.RawURLEncoding.EncodeToString(rt6Zlib(env))},
+			{"hex of gzip", "text/plain", hex.EncodeToString(rt6Gzip(env))},
+			{"HEX of zlib", "text/plain", strings.ToUpper(hex.EncodeToString(rt6Zlib(env)))},
+			{"raw gzip", "application/gzip", string(rt6Gzip(env))},
+			{"raw tar.gz, binary first member", "application/octet-stream", string(tgz)},
+			{"base64 tar.gz", "text/plain", b64(tgz)},
+			{"raw zip, deflated", "application/zip", string(rt6Zip(".env", env, zip.Deflate))},
+			{"base64 zip, deflated", "text/plain", b64(rt6Zip(".env", env, zip.Deflate))},
+			{"git pack object (zlib)", "application/x-git-receive-pack-request", "0000" + string(pack)},
+			{"gzip after binary", "application/octet-stream", string(noise[:5000]) + string(rt6Gzip(env)) + string(noise[5000:9000])},
+			{"gzip of gzip", "application/octet-stream", string(rt6Gzip(rt6Gzip(env)))},
+			{"UTF-16LE", "text/plain", string(rt6Wide(string(env), 2, false))},
+			{"UTF-16BE", "application/octet-stream", string(rt6Wide(string(env), 2, true))},
+			{"UTF-16LE with BOM", "text/plain", "\xff\xfe" + string(rt6Wide(string(env), 2, false))},
+			{"UTF-32LE", "text/plain", string(rt6Wide(string(env), 4, false))},
+			{"UTF-32BE", "text/plain", string(rt6Wide(string(env), 4, true))},
+			{"UTF-16 in binary", "application/octet-stream", string(noise[:3000]) + string(rt6Wide(string(env), 2, false)) + string(noise[3000:6000])},
+			{"UTF-16 gzipped, base64", "text/plain", b64(rt6Gzip(rt6Wide(string(env), 2, false)))},
+		}
+		for _, c := range cases {
+			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
+		}
+	}
+	// Multipart upload of a tar.gz file.
+	var mp bytes.Buffer
+	fmt.Fprintf(&mp, "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.tgz\"\r\nContent-Type: application/gzip\r\n\r\n%s\r\n--b--\r\n",
+		rt6Gzip(rt6Tar([2][]byte{[]byte(".env"), []byte("T=" + rtCanary + "\n")})))
+	assert.Check(t, rtFound(t, s, rtCanary, rtCase{"multipart tar.gz", "multipart/form-data; boundary=b", mp.String()}), "multipart tar.gz passed")
+}
+
+// TestRedteam6EmbeddedClean: compressed and wide text without secrets is
+// not a finding, and look-alikes of the signatures in text read nothing.
+func TestRedteam6EmbeddedClean(t *testing.T) {
+	s := rtScanner(t)
+	b64 := base64.StdEncoding.EncodeToString
+	prose := []byte(strings.Repeat("The quick brown fox jumps over the lazy dog; x^2 + y^2 = z^2. ", 400))
+	src := []byte(strings.Repeat("func main() {\n\tfmt.Println(\"hello, world\")\n}\n", 300))
+	for name, body := range map[string]string{
+		"gzip of prose":            string(rt6Gzip(prose)),
+		"base64 of gzip of source": `{"data":"` + b64(rt6Gzip(rt6Tar([2][]byte{[]byte("main.go"), src}))) + `"}`,
+		"zlib of noise (pixels)":   string(rt6Zlib(rtNoise(62, 50<<10))),
+		"hex of zlib of prose":     hex.EncodeToString(rt6Zlib(prose)),
+		"zip of source":            string(rt6Zip("main.go", src, zip.Deflate)),
+		"UTF-16 prose":             string(rt6Wide(string(prose[:4000]), 2, false)),
+		"signatures in text":       "H4sI is how gzip starts in base64, UEsDB a zip, eJ zlib; x^2 and 1f8b08 in hex.",
+		"random binary":            string(rtNoise(63, 200<<10)),
+	} {
+		fs, err := s.ScanBody("application/octet-stream", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%s flagged: %v", name, fs)
+	}
+}
+
+// TestRedteam6EmbeddedBounded: what is inflated is bounded (a zip bomb,
+// many stream headers, a decoy stream before the real one), and the scan
+// ends.
+func TestRedteam6EmbeddedBounded(t *testing.T) {
+	s := rtScanner(t)
+	bomb := rt6Gzip(make([]byte, 40<<20)) // 40 MiB of zeros in ~40 KiB
+	fs, err := s.ScanBody("application/gzip", bomb)
+	assert.NilError(t, err)
+	assert.Check(t, len(fs) == 0, "%v", fs)
+	budget := embedBudget(len(bomb))
+	n := 0
+	eachInflated(string(bomb), &budget, func(d string) bool { n += len(d); return false })
+	assert.Check(t, n <= embedBudget(len(bomb)), "inflated %d", n)
+	// Headers everywhere: every one is tried, each costs its few bytes.
+	many := strings.Repeat("x\x9c\x01\x02"+gzipMagic+"\x00"+zipMagic+"\x08\x00", 20000)
+	_, err = s.ScanBody("application/octet-stream", []byte(many))
+	assert.NilError(t, err)
+	_, err = s.ScanBody("text/plain", []byte(strings.Repeat(" H4sIAAAA eJzz 1f8b0800 UEsDBBQ", 20000)))
+	assert.NilError(t, err)
+}
+
+func rt6Base58(b []byte) string {
+	const a = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+	n := new(big.Int).SetBytes(b)
+	var out []byte
+	m := new(big.Int)
+	for n.Sign() > 0 {
+		n.DivMod(n, big.NewInt(58), m)
+		out = append([]byte{a[m.Int64()]}, out...)
+	}
+	return string(out)
+}
+
+func rt6Rot13(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+13)%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+13)%26
+		}
+	}
+	return string(b)
+}
+
+func rt6Uuencode(b []byte) string {
+	var out strings.Builder
+	out.WriteString("begin 644 env\n")
+	for len(b) > 0 {
+		line := append([]byte{}, b[:min(45, len(b))]...)
+		b = b[len(line):]
+		out.WriteByte(byte(32 + len(line)))
+		for len(line)%3 != 0 {
+			line = append(line, 0)
+		}
+		for i := 0; i < len(line); i += 3 {
+			v := uint(line[i])<<16 | uint(line[i+1])<<8 | uint(line[i+2])
+			for k := 18; k >= 0; k -= 6 {
+				if c := byte(v>>k) & 63; c == 0 {
+					out.WriteByte('`')
+				} else {
+					out.WriteByte(32 + c)
+				}
+			}
+		}
+		out.WriteByte('\n')
+	}
+	return out.String() + "`\nend\n"
+}
+
+// TestRedteam6Open: encodings no reading undoes. Each is a transformation
+// a shell one-liner writes (base58, ascii85, uuencode, ROT13, base32 with
+// the extended-hex alphabet, a filler that differs at each character, the
+// even then the odd characters, escape syntaxes of other languages, char
+// codes with mixed separators); docs/dlp.md lists what is read, and the
+// threat model says a transformation beyond it gets out. Reading each
+// costs one more pass over every reading of every part.
+func TestRedteam6Open(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open bypasses (encodings no reading undoes): set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
+	}
+	s := rtScanner(t)
+	code := func(h string) byte { var c byte; _, _ = fmt.Sscanf(h, "%X", &c); return c }
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
+		env := []byte("# env\nVALUE=" + sec + "\n")
+		a85 := make([]byte, ascii85.MaxEncodedLen(len(env)))
+		a85 = a85[:ascii85.Encode(a85, env)]
+		junk := "qwertyuiopasdfghjklzxcvbnm"
+		var inter, even, odd strings.Builder
+		for i := 0; i < len(sec); i++ {
+			inter.WriteString(string(sec[i]) + string(junk[i%len(junk)]))
+			if i%2 == 0 {
+				even.WriteByte(sec[i])
+			} else {
+				odd.WriteByte(sec[i])
+			}
+		}
+		cases := []rtCase{
+			{"base58", "text/plain", "x " + rt6Base58(env)},
+			{"ascii85", "text/plain", "<~" + string(a85) + "~>"},
+			{"uuencode", "text/plain", rt6Uuencode(env)},
+			{"rot13", "text/plain", rt6Rot13(string(env))},
+			{"base32hex", "text/plain", base32.HexEncoding.EncodeToString(env)},
+			{"a different filler after each character", "text/plain", inter.String()},
+			{"even then odd characters", "text/plain", even.String() + " " + odd.String()},
+			{"%uXXXX", "text/plain", rtEach(sec, func(h string) string { return "%u00" + h })},
+			{"\\U00000041", "text/plain", rtEach(sec, func(h string) string { return `\U000000` + h })},
+			{"CSS escapes", "text/plain", rtEach(sec, func(h string) string { return `\` + h + ` ` })},
+			{"Perl \\x{41}", "text/plain", rtEach(sec, func(h string) string { return `\x{` + h + `}` })},
+			{"SQL CHAR(65)+", "text/plain", rtEach(sec, func(h string) string { return fmt.Sprintf("CHAR(%d)+", code(h)) })},
+			{"chr(65).", "text/plain", rtEach(sec, func(h string) string { return fmt.Sprintf("chr(%d).", code(h)) })},
+			{"char codes, mixed separators", "text/plain", rtEach(sec, func(h string) string { return fmt.Sprintf("%d%s", code(h), []string{",", " ", ";"}[int(code(h))%3]) })},
+			{"octal list", "text/plain", rtEach(sec, func(h string) string { return fmt.Sprintf("%o ", code(h)) })},
+			{"base64 of each character", "text/plain", rtEach(sec, func(h string) string { return base64.StdEncoding.EncodeToString([]byte{code(h)}) + " " })},
+			{"base64 in groups of three", "text/plain", rtWrap(base64.StdEncoding.EncodeToString(env), 3, " ")},
+			{"base64 wrapped by tabs", "text/plain", rtWrap(base64.StdEncoding.EncodeToString(env), 10, "\t")},
+			{"a character a line", "text/plain", rtEach(sec, func(h string) string { return string(code(h)) + "\n" })},
+		}
+		for _, c := range cases {
+			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
+		}
+	}
+}
