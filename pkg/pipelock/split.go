@@ -106,11 +106,19 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 	var sums [][sha256.Size]byte
 	var scanned []*splitSlot
 	for _, v := range vals {
-		if h == nil {
-			break
+		var s *splitSlot
+		if h != nil {
+			s = h.slots[v.slot]
 		}
-		s := h.slots[v.slot]
 		if s == nil || now.Sub(s.at) > w.ttl || len(s.tail) == 0 {
+			if v.slot == allValues {
+				// The values of this request run together (a secret
+				// split over two headers, or a path segment and a
+				// query value, of one request): no tail before them,
+				// the first request to a host included.
+				parts = append(parts, dlp.Part{Name: "split " + v.slot, Text: v.text})
+				sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
+			}
 			continue
 		}
 		head := v.text
@@ -132,7 +140,9 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 			return f, true
 		}
 		for i, s := range scanned {
-			s.clean = sums[i]
+			if s != nil {
+				s.clean = sums[i]
+			}
 		}
 	}
 	if h == nil {
