@@ -268,3 +268,39 @@ func TestRedteam6Open(t *testing.T) {
 		}
 	}
 }
+
+// TestRedteam6URLPasswordReserved: a connection string whose password
+// holds a raw '#', '/' or '?' (the RFC's authority ends there; a DSN
+// parser reads to the last '@') is a credential (urlcred.go); URLs with a
+// port, a path or a query holding an '@' are not.
+func TestRedteam6URLPasswordReserved(t *testing.T) {
+	s := rtScanner(t)
+	for _, u := range []string{
+		"postgres://app:Wq7#rZ2!pLm9vX@db.internal:5432/app",
+		"https://deploy:Wq7#rZ2!pLm9vX@github.com",
+		"mysql://root:ab/cd?ef@localhost/db",
+		"redis://default:pa#ss?word@cache:6379/0",
+	} {
+		for _, text := range []string{"DATABASE_URL=" + u, "see " + u + " now", `{"dsn":"` + u + `"}`} {
+			fs, err := s.ScanBody("text/plain", []byte(text))
+			assert.NilError(t, err)
+			assert.Check(t, len(fs) > 0, "%s passed", text)
+		}
+	}
+	for _, text := range []string{
+		"GET https://localhost:8080/users/@me",
+		"https://example.com:443/path?email=a@b.com",
+		"http://host:8080#/route@x",
+		"ws://[::1]:8080/x@y",
+		"https://discord.com/api/v10/users/@me",
+		"https://medium.com/@someone/a-post",
+		"jdbc:mysql://db:3306/app?user=ops@example.com",
+		"https://x.example:/path@x",
+		"http://host:${PORT}/a@b",
+		"postgres://app:$DB_PASSWORD#x@db/app",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(text))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%s flagged: %v", text, fs)
+	}
+}

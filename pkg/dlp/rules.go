@@ -602,9 +602,13 @@ func (r *ruleScan) urlCredentials(text string, sep int) {
 		}
 		end = j + 1
 	}
+	full := a
 	a = a[:end]
 	at := strings.LastIndexByte(a, '@')
 	if at < 0 {
+		if reservedPassword(full, end) {
+			r.hit("url-credentials")
+		}
 		return
 	}
 	user, pass, ok := strings.Cut(a[:at], ":")
