@@ -304,3 +304,35 @@ func TestRedteam6URLPasswordReserved(t *testing.T) {
 		assert.Check(t, len(fs) == 0, "%s flagged: %v", text, fs)
 	}
 }
+
+// TestRedteam6PGPass: a ~/.pgpass line (host:port:db:user:password) with
+// a password of punctuation and short runs (no token or entropy rule
+// reads it) is a finding (pgpass.go); lines of other colon formats are
+// not.
+func TestRedteam6PGPass(t *testing.T) {
+	s := rtScanner(t)
+	for _, text := range []string{
+		"db.internal:5432:app:deploy:Wq7#rZ2!pLm9vX",
+		"# pgpass\nlocalhost:*:*:postgres:s3cr#t-pw!\n*:5432:*:app:hunter2!!\n",
+		"cat ~/.pgpass\r\n10.0.0.5:6432:billing:svc_billing:a\\:b-c.d-e\r\n",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(text))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) > 0, "%q passed", text)
+	}
+	for _, text := range []string{
+		"fe80:0:0:0:1",
+		"2001:db8:85a3:0:0:8a2e:370:7334",
+		"12:30:45:00:frames",
+		"root:x:0:0:root:/root:/bin/bash",
+		"at 10:15:30:200 GMT: started",
+		`{"a":1,"b":2,"c":3,"d":"xyzxyz"}`,
+		"localhost:5432:app:deploy:$PGPASSWORD",
+		"host:5432:db:user:<password>",
+		"time=2024-01-01T10:15:30:01:trace-id",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(text))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%q flagged: %v", text, fs)
+	}
+}

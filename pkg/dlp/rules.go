@@ -299,6 +299,9 @@ func (s *Scanner) rulesListed(c *collector, part, enc, text string, tri *tripleL
 	if !r.stop {
 		r.financialPass(text)
 	}
+	if !r.stop {
+		r.pgpassPass(text)
+	}
 	return r.stop
 }
 
