@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -158,4 +159,28 @@ func TestRedteam6OpenPiecesApart(t *testing.T) {
 			assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
 		})
 	}
+}
+
+// TestRedteam6OpenCompressedAcrossSegments: a body over a segment
+// (2 MiB) holding a gzip stream that starts before a segment boundary,
+// its secret compressed past it: the first segment inflates the stream
+// only up to the boundary, and a segment starting inside a deflate
+// stream cannot inflate it (a stream is read from its header, with the
+// 32 KiB window before). Reading it would need the body's streams found
+// and inflated over the whole body, not per segment (body.go).
+func TestRedteam6OpenCompressedAcrossSegments(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open: a compressed stream across a segment boundary of a large body (CLAUDE_BOTTLE_REDTEAM_OPEN=1 runs it)")
+	}
+	e := newEnv(t, nil)
+	rnd := rand.New(rand.NewPCG(6, 6))
+	noise := make([]byte, 900<<10)
+	for i := range noise {
+		noise[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \n"[rnd.IntN(64)]
+	}
+	gz := rt6Gzip(append(noise, []byte("\nVALUE="+secrets["PASSPHRASE"]+"\n")...))
+	pad := prose(bodySegment - 100<<10)
+	body := append(append(pad, ' '), gz...)
+	r := e.post(body, "Content-Type", "application/octet-stream")
+	assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
 }
