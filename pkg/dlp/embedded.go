@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Embedded readings: text a part carries in a form the readings of
@@ -46,7 +48,7 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 	}
 	c.embed++
 	defer func() { c.embed-- }()
-	if strings.IndexByte(text, 0) >= 0 {
+	if hasWide(text) {
 		if w := wideText(text); w != "" {
 			s.collect(c, b, part, w)
 		}
@@ -75,6 +77,45 @@ func wideText(s string) string {
 	return b.String()
 }
 
+// hasWide reports whether s holds a NUL byte followed by NULs two bytes
+// apart (UTF-16) or four apart (UTF-32), as wide text does and random
+// bytes almost never do: wideText's pass is made only then.
+func hasWide(s string) bool {
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], 0)
+		if k < 0 {
+			return false
+		}
+		i += k
+		if i+12 < len(s) && (s[i+2] == 0 && s[i+4] == 0 && s[i+6] == 0 || s[i+4] == 0 && s[i+8] == 0 && s[i+12] == 0) {
+			return true
+		}
+		i++
+	}
+}
+
+// zlibPool keeps zlib readers for reuse: a zlib header is two bytes, so
+// random binary holds one in 16 KiB, and a new reader allocates its
+// inflater's tables (tens of KiB) each time.
+var zlibPool sync.Pool
+
+// pooledZlib is a zlib reader of r, reused when one is free; nil when r
+// does not start with a zlib header.
+func pooledZlib(r io.Reader) io.ReadCloser {
+	if v, ok := zlibPool.Get().(io.ReadCloser); ok {
+		if v.(zlib.Resetter).Reset(r, nil) == nil {
+			return v
+		}
+		zlibPool.Put(v)
+		return nil
+	}
+	zr, err := zlib.NewReader(r)
+	if err != nil {
+		return nil
+	}
+	return zr
+}
+
 // Signatures of compressed streams, as bytes and at the start of their
 // base64 and hex encodings.
 const (
@@ -85,10 +126,27 @@ const (
 // b64Starts are the base64 encodings of the first bytes of a gzip stream,
 // a zip file and a zlib stream of each compression level ('x' then 0x01,
 // 0x5e, 0x9c or 0xda).
-var b64Starts = []string{"H4sI", "UEsDB", "eAE", "eF4", "eJ", "eNo", "eNr", "eNp", "eNq"}
+var b64Starts = []string{"H4sI", "UEsDB", "eAE", "eF4", "eJ", "eN"}
 
-// hexStarts are the same in hex (either case, matched lower-cased).
+// hexStarts are the same in hex (matched either case).
 var hexStarts = []string{"1f8b08", "504b0304", "7801", "785e", "789c", "78da"}
+
+// embedStart marks the bytes a signature starts with: one table lookup a
+// byte finds every candidate in one pass.
+var embedStart = func() (t [256]bool) {
+	for _, c := range []byte{0x1f, 'P', 'x', 'H', 'U', 'e', '1', '5', '7'} {
+		t[c] = true
+	}
+	return t
+}()
+
+// embedSecond marks the bytes a signature's second byte is.
+var embedSecond = func() (t [256]bool) {
+	for _, c := range []byte{0x8b, 'K', 0x01, 0x5e, 0x9c, 0xda, '4', 'E', 'A', 'F', 'J', 'N', 'f', '0', '8'} {
+		t[c] = true
+	}
+	return t
+}()
 
 // eachInflated calls fn with the inflated content of every compressed
 // stream in s (bytes, base64 or hex), while budget lasts.
@@ -99,51 +157,152 @@ func eachInflated(s string, budget *int, fn func(string) bool) {
 			stop = fn(d)
 		}
 	}
-	rawStreams(s, budget, emit)
-	for _, p := range b64Starts {
-		for i := 0; !stop && *budget > 0; {
-			k := strings.Index(s[i:], p)
-			if k < 0 {
-				break
+	streams(s, true, budget, &stop, emit)
+}
+
+// streams inflates every gzip, zlib and zip-deflate stream in s, and
+// when encoded, those written in base64 or hex at the start of a run.
+func streams(s string, encoded bool, budget *int, stop *bool, emit func(string)) {
+	// The loop stops at the second byte of a signature (rarer in text
+	// than the first: 'e' is one letter in ten of English).
+	for k := 1; k < len(s) && !*stop && *budget > 0; k++ {
+		for k < len(s) && !embedSecond[s[k]] {
+			k++
+		}
+		if k >= len(s) {
+			return
+		}
+		i := k - 1
+		c := s[i]
+		if !embedStart[c] {
+			continue
+		}
+		rest := s[i:]
+		switch {
+		case c == 0x1f:
+			if strings.HasPrefix(rest, gzipMagic) {
+				if zr, err := gzip.NewReader(strings.NewReader(rest)); err == nil {
+					zr.Multistream(false)
+					emit(inflate(zr, budget))
+				}
 			}
-			at := i + k
-			i = at + len(p)
-			if at > 0 && b64Char(s[at-1]) {
-				continue // not the start of a run
-			}
-			if d := decodeB64Stream(s[at:], budget); d != "" {
-				rawStreams(d, budget, emit)
+		case c == 'P':
+			// A zip member compressed with deflate (method 8); a stored
+			// one is its bytes, read as they are.
+			if strings.HasPrefix(rest, zipMagic) && len(rest) >= 30 && binary.LittleEndian.Uint16([]byte(rest[8:10])) == 8 {
+				off := 30 + int(binary.LittleEndian.Uint16([]byte(rest[26:28]))) + int(binary.LittleEndian.Uint16([]byte(rest[28:30])))
+				if off < len(rest) {
+					emit(inflate(flate.NewReader(strings.NewReader(rest[off:])), budget))
+				}
 			}
 		}
-	}
-	if stop {
-		return
-	}
-	for _, p := range hexStarts {
-		for _, q := range []string{p, strings.ToUpper(p)} {
-			for i := 0; !stop && *budget > 0; {
-				k := strings.Index(s[i:], q)
-				if k < 0 {
-					break
+		if c == 'x' && len(rest) > 2 {
+			// zlib: deflate with a 32 KiB window, and a flag byte of a
+			// valid header check without a preset dictionary.
+			switch rest[1] {
+			case 0x01, 0x5e, 0x9c, 0xda:
+				if zr := pooledZlib(strings.NewReader(rest)); zr != nil {
+					emit(inflate(zr, budget))
+					zlibPool.Put(zr)
 				}
-				at := i + k
-				end := at
-				for end < len(s) && isHexByte(s[end]) {
+			}
+		}
+		if !encoded {
+			continue
+		}
+		// Encoded: decoded as the inflater reads, so a run that only
+		// starts like a stream costs the few bytes read before the
+		// inflater gives up, not the run.
+		switch c {
+		case 'H', 'U', 'e':
+			if len(rest) >= 4 && (rest[1] == '4' || rest[1] == 'E' || rest[1] == 'A' || rest[1] == 'F' || rest[1] == 'J' || rest[1] == 'N') &&
+				(i == 0 || !b64Char(s[i-1])) && hasAnyPrefix(rest, b64Starts, false) {
+				emit(inflate(decompressor(base64.NewDecoder(base64.StdEncoding, &b64Run{s: rest})), budget))
+			}
+		case '1', '5', '7':
+			if len(rest) >= 4 && (rest[1]|0x20 == 'f' || rest[1] == '0' || rest[1] == '8') &&
+				(i == 0 || !isHexByte(s[i-1])) && hasAnyPrefix(rest, hexStarts, true) {
+				end := 0
+				for end < len(rest) && isHexByte(rest[end]) {
 					end++
 				}
-				i = max(end, at+1)
-				if at > 0 && isHexByte(s[at-1]) {
-					continue // not the start of a run
-				}
-				n := min((end-at)/2, *budget)
-				d, err := hex.DecodeString(s[at : at+2*n])
-				if err == nil {
-					*budget -= len(d)
-					rawStreams(string(d), budget, emit)
-				}
+				emit(inflate(decompressor(hex.NewDecoder(strings.NewReader(rest[:end/2*2]))), budget))
+				k = i + max(end, 1)
 			}
 		}
 	}
+}
+
+// decompressor reads the stream r starts with: gzip, a zip member
+// (deflated) or zlib, told by its first bytes; nil when it is none.
+func decompressor(r io.Reader) io.Reader {
+	br := bufio.NewReaderSize(r, 64)
+	head, _ := br.Peek(30)
+	switch {
+	case bytes.HasPrefix(head, []byte(gzipMagic)):
+		if zr, err := gzip.NewReader(br); err == nil {
+			zr.Multistream(false)
+			return zr
+		}
+	case bytes.HasPrefix(head, []byte(zipMagic)) && len(head) >= 30 && binary.LittleEndian.Uint16(head[8:10]) == 8:
+		skip := 30 + int(binary.LittleEndian.Uint16(head[26:28])) + int(binary.LittleEndian.Uint16(head[28:30]))
+		if n, _ := br.Discard(skip); n == skip {
+			return flate.NewReader(br)
+		}
+	case len(head) >= 2 && head[0] == 'x' && (head[1] == 0x01 || head[1] == 0x5e || head[1] == 0x9c || head[1] == 0xda):
+		if zr, err := zlib.NewReader(br); err == nil {
+			return zr
+		}
+	}
+	return nil
+}
+
+// b64Run reads the base64 run s starts with, in the standard alphabet:
+// the URL alphabet's '-' and '_' mapped, line breaks (raw or written
+// "\n" as in a JSON string) and '=' skipped; it ends where the run does.
+type b64Run struct {
+	s string
+	i int
+}
+
+func (r *b64Run) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case b64Char(c):
+			switch c {
+			case '-':
+				c = '+'
+			case '_':
+				c = '/'
+			}
+			p[n] = c
+			n++
+		case c == '=' || c == '\r' || c == '\n':
+		case c == '\\' && r.i+1 < len(r.s) && (r.s[r.i+1] == 'n' || r.s[r.i+1] == 'r'):
+			r.i++
+		default:
+			r.i = len(r.s)
+			continue
+		}
+		r.i++
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// hasAnyPrefix reports whether s starts with one of ps (ASCII case folded
+// when fold).
+func hasAnyPrefix(s string, ps []string, fold bool) bool {
+	for _, p := range ps {
+		if len(s) >= len(p) && (s[:len(p)] == p || fold && strings.EqualFold(s[:len(p)], p)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isHexByte(c byte) bool {
@@ -154,99 +313,14 @@ func b64Char(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
 }
 
-// decodeB64Stream decodes the base64 run s starts with (either alphabet,
-// wrapped lines and '=' padding skipped), at most budget bytes of it.
-func decodeB64Stream(s string, budget *int) string {
-	var run []byte
-	for i := 0; i < len(s) && len(run)/4*3 < *budget; i++ {
-		c := s[i]
-		switch {
-		case b64Char(c):
-			switch c {
-			case '-':
-				c = '+'
-			case '_':
-				c = '/'
-			}
-			run = append(run, c)
-		case c == '=' || c == '\r' || c == '\n':
-		case c == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r'):
-			i++ // a wrapped run written in a JSON or shell string
-		default:
-			i = len(s)
-		}
-	}
-	run = run[:len(run)/4*4]
-	d := make([]byte, base64.StdEncoding.DecodedLen(len(run)))
-	n, err := base64.StdEncoding.Decode(d, run)
-	if err != nil {
-		return ""
-	}
-	*budget -= n
-	return string(d[:n])
-}
-
-// rawStreams inflates every gzip, zlib and zip-deflate stream in s.
-func rawStreams(s string, budget *int, emit func(string)) {
-	// gzip: its header, then raw deflate.
-	for i := 0; *budget > 0; {
-		k := strings.Index(s[i:], gzipMagic)
-		if k < 0 {
-			break
-		}
-		at := i + k
-		i = at + 1
-		if zr, err := gzip.NewReader(strings.NewReader(s[at:])); err == nil {
-			zr.Multistream(false)
-			emit(inflate(zr, budget))
-		}
-	}
-	// zip members compressed with deflate (method 8); stored ones are
-	// their bytes and read as they are.
-	for i := 0; *budget > 0; {
-		k := strings.Index(s[i:], zipMagic)
-		if k < 0 {
-			break
-		}
-		at := i + k
-		i = at + 1
-		h := s[at:]
-		if len(h) < 30 || binary.LittleEndian.Uint16([]byte(h[8:10])) != 8 {
-			continue
-		}
-		off := 30 + int(binary.LittleEndian.Uint16([]byte(h[26:28]))) + int(binary.LittleEndian.Uint16([]byte(h[28:30])))
-		if off < len(h) {
-			emit(inflate(flate.NewReader(strings.NewReader(h[off:])), budget))
-		}
-	}
-	// zlib: 'x' (deflate, 32 KiB window) and a flag byte of a valid
-	// header check without a preset dictionary.
-	for i := 0; *budget > 0; {
-		k := strings.IndexByte(s[i:], 'x')
-		if k < 0 {
-			break
-		}
-		at := i + k
-		i = at + 1
-		if at+2 >= len(s) {
-			break
-		}
-		switch s[at+1] {
-		case 0x01, 0x5e, 0x9c, 0xda:
-		default:
-			continue
-		}
-		if zr, err := zlib.NewReader(strings.NewReader(s[at:])); err == nil {
-			emit(inflate(zr, budget))
-		}
-	}
-}
-
 // inflate reads r to its end, an error or the budget, and returns what it
 // read: a truncated or corrupt stream gives what came before the damage.
 // A stream whose first 4 KiB hold no run of text (image pixels, machine
 // code) is not read further.
 func inflate(r io.Reader, budget *int) string {
+	if r == nil {
+		return ""
+	}
 	var out bytes.Buffer
 	buf := make([]byte, 4<<10)
 	for *budget > 0 {

@@ -336,3 +336,25 @@ func TestRedteam6PGPass(t *testing.T) {
 		assert.Check(t, len(fs) == 0, "%q flagged: %v", text, fs)
 	}
 }
+
+// FuzzEmbedded: any text — streams cut anywhere, corrupt, nested — is
+// read within the budget, without a panic.
+func FuzzEmbedded(f *testing.F) {
+	env := []byte("VALUE=" + rtCanary + "\n")
+	f.Add(string(rt6Gzip(env)))
+	f.Add(base64.StdEncoding.EncodeToString(rt6Gzip(env)))
+	f.Add(hex.EncodeToString(rt6Zlib(env)))
+	f.Add(string(rt6Zip(".env", env, zip.Deflate)))
+	f.Add(string(rt6Wide(string(env), 2, false)))
+	f.Add("x\x9c" + string(rtNoise(64, 200)))
+	f.Fuzz(func(t *testing.T, s string) {
+		budget := embedBudget(len(s))
+		n := 0
+		eachInflated(s, &budget, func(d string) bool { n += len(d); return false })
+		if n > embedBudget(len(s)) {
+			t.Fatalf("inflated %d bytes of a %d-byte text", n, len(s))
+		}
+		_ = wideText(s)
+		_ = hasWide(s)
+	})
+}
