@@ -64,6 +64,12 @@ func TestRedteam6SplitInOneRequest(t *testing.T) {
 		"query values": func(t *testing.T) *http.Request {
 			return rt6Req(t, "GET", "https://allowed.example.com/x?a="+v[:20]+"&b="+v[20:], nil)
 		},
+		// Far from both ends of everything the request carried (the slot
+		// of everything keeps its first and last keep bytes).
+		"two headers after a long query, before a long header": func(t *testing.T) *http.Request {
+			long := strings.Repeat("q", 2000)
+			return rt6Req(t, "GET", "https://allowed.example.com/x?a="+long, nil, "X-A", v[:20], "X-B", v[20:], "X-C", long)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, nil)

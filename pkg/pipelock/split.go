@@ -105,20 +105,27 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 	var parts []dlp.Part
 	var sums [][sha256.Size]byte
 	var scanned []*splitSlot
+	// The values of this request run together, each slot's as joined
+	// (a secret split over two headers, two path segments or query
+	// values of one request), whatever came before them and with no
+	// tail needed: the first request to a host included. Each value is
+	// at most its first and last keep bytes, so this is bounded.
+	var whole strings.Builder
+	for _, v := range vals {
+		if v.slot != allValues {
+			whole.WriteString(v.text)
+		}
+	}
+	if whole.Len() > 0 {
+		parts = append(parts, dlp.Part{Name: "split request values", Text: whole.String()})
+		sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
+	}
 	for _, v := range vals {
 		var s *splitSlot
 		if h != nil {
 			s = h.slots[v.slot]
 		}
 		if s == nil || now.Sub(s.at) > w.ttl || len(s.tail) == 0 {
-			if v.slot == allValues {
-				// The values of this request run together (a secret
-				// split over two headers, or a path segment and a
-				// query value, of one request): no tail before them,
-				// the first request to a host included.
-				parts = append(parts, dlp.Part{Name: "split " + v.slot, Text: v.text})
-				sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
-			}
 			continue
 		}
 		head := v.text
