@@ -54,10 +54,49 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 		}
 	}
 	budget := embedBudget(len(text))
-	eachInflated(text, &budget, func(plain string) bool {
+	read := func(plain string) bool {
 		s.collect(c, b, part, plain)
 		return len(c.out) >= maxFindings
-	})
+	}
+	eachInflated(text, &budget, read)
+	if l, ok := latin1Stream(text); ok {
+		eachInflated(l, &budget, read)
+	}
+}
+
+var lineUnescape = map[byte]byte{'n': '\n', 'r': '\r', '"': '"', '\\': '\\'}
+
+// latin1Stream is text with each character of U+0080–U+00FF read back as
+// the byte it stands for, when text holds a compressed stream so written:
+// binary bytes put in a JSON string as characters (Python's
+// json.dumps(data.decode("latin-1")) writes \u008b, which the JSON
+// reading turns into the character U+008B, two bytes of UTF-8, and
+// writes on one line with its line breaks, quotes and backslashes escaped).
+func latin1Stream(text string) (string, bool) {
+	if !strings.Contains(text, "\x1f\xc2\x8b\x08") && !strings.Contains(text, "x\xc2\x9c") && !strings.Contains(text, "x\xc3\x9a") &&
+		!(strings.Contains(text, zipMagic) && strings.IndexByte(text, 0xc2) >= 0) {
+		return "", false
+	}
+	out := make([]byte, 0, len(text))
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if (c == 0xc2 || c == 0xc3) && i+1 < len(text) && text[i+1]&0xc0 == 0x80 {
+			out = append(out, (c&0x03)<<6|text[i+1]&0x3f)
+			i++
+			continue
+		}
+		if c == '\\' && i+1 < len(text) {
+			// The JSON reading writes a value on one line: its line
+			// breaks, quotes and backslashes escaped.
+			if d, ok := lineUnescape[text[i+1]]; ok {
+				out = append(out, d)
+				i++
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return string(out), true
 }
 
 // wideText returns the runs of s that hold printable ASCII interleaved

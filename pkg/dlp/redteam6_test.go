@@ -59,6 +59,16 @@ func rt6Tar(files ...[2][]byte) []byte {
 	return out.Bytes()
 }
 
+// rt6Latin1JSON writes b as a JSON string's characters, each byte a
+// \u00XX escape (json.dumps of b.decode("latin-1"), ASCII-safe).
+func rt6Latin1JSON(b []byte) string {
+	var out strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&out, `\u%04x`, c)
+	}
+	return out.String()
+}
+
 // rt6Wide writes s as UTF-16 (unit 2) or UTF-32 (unit 4), either byte order.
 func rt6Wide(s string, unit int, big bool) []byte {
 	var out []byte
@@ -109,6 +119,9 @@ func TestRedteam6Embedded(t *testing.T) {
 			{"UTF-32BE", "text/plain", string(rt6Wide(string(env), 4, true))},
 			{"UTF-16 in binary", "application/octet-stream", string(noise[:3000]) + string(rt6Wide(string(env), 2, false)) + string(noise[3000:6000])},
 			{"UTF-16 gzipped, base64", "text/plain", b64(rt6Gzip(rt6Wide(string(env), 2, false)))},
+			{"gzip as \\u00XX characters in JSON", "application/json", `{"f":"` + rt6Latin1JSON(rt6Gzip(env)) + `"}`},
+			{"zlib as \\u00XX characters in JSON", "application/json", `{"f":"` + rt6Latin1JSON(rt6Zlib(env)) + `"}`},
+			{"JSON \\u0000 after each character", "application/json", `{"v":"` + strings.ReplaceAll(string(rt6Wide(sec, 2, false)), "\x00", `\u0000`) + `"}`},
 		}
 		for _, c := range cases {
 			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
