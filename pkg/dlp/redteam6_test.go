@@ -371,3 +371,57 @@ func FuzzEmbedded(f *testing.F) {
 		_ = hasWide(s)
 	})
 }
+
+// TestRedteam6Pinned: shapes of round 6 found before it, kept found.
+func TestRedteam6Pinned(t *testing.T) {
+	s := rtScanner(t)
+	b64 := base64.StdEncoding.EncodeToString
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
+		env := []byte("# env\nHOME=/root\nVALUE=" + sec + "\nPATH=/usr/bin\n")
+		full := rtEach(sec, func(h string) string {
+			var c byte
+			_, _ = fmt.Sscanf(h, "%X", &c)
+			if c > 0x20 && c < 0x7f {
+				return string(rune(0xFEE0 + int(c)))
+			}
+			return string(c)
+		})
+		cases := []rtCase{
+			{"raw zip, stored", "application/zip", string(rt6Zip(".env", env, zip.Store))},
+			{"raw tar", "application/x-tar", string(rt6Tar([2][]byte{[]byte(".env"), env}))},
+			{"base64 of UTF-16", "text/plain", b64(rt6Wide(string(env), 2, false))},
+			{"HEX upper", "text/plain", strings.ToUpper(hex.EncodeToString([]byte(sec)))},
+			{"base64 of hex of the reversed value", "text/plain", b64([]byte(hex.EncodeToString([]byte(reverse(sec)))))},
+			{"SQL blob literal", "text/plain", "INSERT INTO t VALUES(1,X'" + hex.EncodeToString([]byte(sec)) + "');"},
+			{"base64, CRLF every 4", "text/plain", rtWrap(b64(env), 4, "\r\n")},
+			{"base64, a line of 3", "text/plain", rtWrap(b64(env), 3, "\n")},
+			{"hex of base64", "text/plain", hex.EncodeToString([]byte(b64(env)))},
+			{"fullwidth", "text/plain", full},
+			{"quoted-printable, every byte", "text/plain", rtQP(sec)},
+		}
+		for _, c := range cases {
+			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
+		}
+	}
+	// Credential files an agent finds and uploads as they are.
+	pw := "Wq7#rZ2!pLm9vX"
+	for name, body := range map[string]string{
+		".npmrc token":     "//registry.npmjs.org/:_authToken=npm_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg\n",
+		".npmrc _auth":     "//registry.example.com/:_auth=" + b64([]byte("deploy:"+pw)) + "\nalways-auth=true\n",
+		".npmrc _password": "//registry.example.com/:username=deploy\n//registry.example.com/:_password=" + b64([]byte(pw)) + "\n",
+		".pypirc":          "[pypi]\nusername = __token__\npassword = " + pw + "\n",
+		".netrc":           "machine api.example.com login deploy password " + pw + "\n",
+		"docker config":    `{"auths":{"https://index.docker.io/v1/":{"auth":"` + b64([]byte("deploy:"+pw)) + `"}}}`,
+		"kubeconfig":       "users:\n- name: admin\n  user:\n    username: admin\n    password: " + pw + "\n",
+		"terraform state":  `{"resources":[{"instances":[{"attributes":{"master_password":"` + pw + `"}}]}]}`,
+		"my.cnf":           "[client]\nuser=deploy\npassword=\"" + pw + "\"\n",
+		"aws credentials":  "[default]\naws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD\naws_secret_access_key = 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\n",
+		"gh hosts.yml":     "github.com:\n    user: deploy\n    oauth_token: gho_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg\n",
+		"shadow":           "root:$6$Zk8qXv9L$m2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2BgQw3Er4Ty5Ui6Op7As8Df9Gh0Jk1Lz2Xc3Vb4Nm5Qa6Ws7Ed8Rf9Tg0Yh1:19000:0:99999:7:::\n",
+		"declare -x":       "declare -x DATABASE_PASSWORD=\"" + pw + "\"\n",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) > 0, "%s passed", name)
+	}
+}

@@ -190,3 +190,37 @@ func TestRedteam6OpenCompressedAcrossSegments(t *testing.T) {
 	r := e.post(body, "Content-Type", "application/octet-stream")
 	assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
 }
+
+// TestRedteam6PinnedRequestParts: parts of a request found before round
+// 6, kept found: userinfo in the URL (sent as Basic credentials), matrix
+// parameters, a WebSocket subprotocol list, a Content-Type parameter, a
+// lower-cased AWS key id in Accept-Language, a header given twice.
+func TestRedteam6PinnedRequestParts(t *testing.T) {
+	v := secrets["PASSPHRASE"]
+	for name, req := range map[string]func(t *testing.T) *http.Request{
+		"userinfo": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://u:"+v+"@allowed.example.com/x", nil)
+		},
+		"matrix": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x;k="+v+"/y", nil)
+		},
+		"subprotocol": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "Sec-WebSocket-Protocol", "chat, "+v)
+		},
+		"content-type parameter": func(t *testing.T) *http.Request {
+			return rt6Req(t, "POST", "https://allowed.example.com/x", []byte("x"), "Content-Type", "text/plain; x="+v)
+		},
+		"accept-language": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "Accept-Language", "en;q=0.9, "+strings.ToLower(secrets["AWS"]))
+		},
+		"a header twice": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-A", v[:20], "X-A", v[20:])
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			r := e.do(req(t), e.proxyURL)
+			assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
+		})
+	}
+}

@@ -105,25 +105,18 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 	var parts []dlp.Part
 	var sums [][sha256.Size]byte
 	var scanned []*splitSlot
-	// The values of this request run together, each slot's as joined
-	// (a secret split over two headers, two path segments or query
-	// values of one request), whatever came before them and with no
-	// tail needed: the first request to a host included. Each value is
-	// at most its first and last keep bytes, so this is bounded.
-	var whole strings.Builder
-	for _, v := range vals {
-		if v.slot != allValues {
-			whole.WriteString(v.text)
-		}
-	}
-	if whole.Len() > 0 {
-		parts = append(parts, dlp.Part{Name: "split request values", Text: whole.String()})
-		sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
-	}
 	for _, v := range vals {
 		var s *splitSlot
 		if h != nil {
 			s = h.slots[v.slot]
+		}
+		if v.slot == allValues {
+			// The values of this request run together (a secret split
+			// over two headers, two path segments or query values of
+			// one request, anywhere in it), with no tail needed: the
+			// first request to a host included.
+			parts = append(parts, dlp.Part{Name: "split request values", Text: v.text})
+			sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
 		}
 		if s == nil || now.Sub(s.at) > w.ttl || len(s.tail) == 0 {
 			continue
@@ -420,12 +413,10 @@ func (j *valueJoin) values() []slotValue {
 		out = append(out, slotValue{slot: slot, text: t})
 	}
 	if j.n <= 64 && j.all.Len() > 0 {
-		e := j.cut(j.all.String())
-		t := e.head
-		if e.tail != e.head {
-			t = e.head + "\x00" + e.tail
-		}
-		out = append(out, slotValue{slot: allValues, text: t})
+		// Whole: at most 64 values' first and last keep bytes. check
+		// scans it alone, and joins its first keep bytes to the slot's
+		// tail as any value's.
+		out = append(out, slotValue{slot: allValues, text: j.all.String()})
 	}
 	return out
 }
