@@ -73,6 +73,9 @@ var lineUnescape = map[byte]byte{'n': '\n', 'r': '\r', '"': '"', '\\': '\\'}
 // reading turns into the character U+008B, two bytes of UTF-8, and
 // writes on one line with its line breaks, quotes and backslashes escaped).
 func latin1Stream(text string) (string, bool) {
+	if strings.IndexByte(text, 0xc2) < 0 && strings.IndexByte(text, 0xc3) < 0 {
+		return "", false // no such character
+	}
 	if !strings.Contains(text, "\x1f\xc2\x8b\x08") && !strings.Contains(text, "x\xc2\x9c") && !strings.Contains(text, "x\xc3\x9a") &&
 		!(strings.Contains(text, zipMagic) && strings.IndexByte(text, 0xc2) >= 0) {
 		return "", false
