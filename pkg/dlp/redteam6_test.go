@@ -360,6 +360,7 @@ func FuzzEmbedded(f *testing.F) {
 	f.Add(string(rt6Zip(".env", env, zip.Deflate)))
 	f.Add(string(rt6Wide(string(env), 2, false)))
 	f.Add("x\x9c" + string(rtNoise(64, 200)))
+	f.Add(`{"f":"` + rt6Latin1JSON(rt6Gzip(env)) + `"}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		budget := embedBudget(len(s))
 		n := 0
@@ -369,6 +370,9 @@ func FuzzEmbedded(f *testing.F) {
 		}
 		_ = wideText(s)
 		_ = hasWide(s)
+		if l, ok := latin1Stream(s); ok && len(l) > len(s) {
+			t.Fatalf("latin-1 reading longer than the text")
+		}
 	})
 }
 
