@@ -27,18 +27,30 @@ const (
 	minHexRun = 32
 )
 
-// decodeBudget is what the decoded readings of one Scan may add up to:
-// twice the text plus a little (each layer is at most as long as the
-// text it came from).
-func decodeBudget(n int) int { return 2*n + 4096 }
+// decodeBudget is what the decoded readings of one layer of one Scan may
+// add up to: four times the text plus a little. The readings of a text
+// are its encoded words (at most the text), the text with \xHH escapes
+// undone (at most the text), and its base64 and hex runs decoded (three
+// quarters and half of the runs, which may overlap): 3.25 times the text
+// at most, so the first layer of readings always fits, and an origin
+// cannot pad a page with encodings that use the budget up before the one
+// that matters (each layer has its own budget, so deeper readings of
+// padding do not use up the first layer's either). Past it, Scan reports
+// encoded-budget-exceeded.
+func decodeBudget(n int) int { return 4*n + 4096 }
 
 // eachDecoded calls fn with each decoded reading of s: its percent- or
 // form-encoded words decoded,
 // \xHH escapes undone, and each base64 or hex run that decodes to text.
-// *budget is decreased by the bytes of each reading; none is made past it.
-func eachDecoded(s string, budget *int, fn func(string)) {
+// *budget is decreased by the bytes of each reading; none is made past it,
+// and over reports whether one was not made for that.
+func eachDecoded(s string, budget *int, fn func(string)) (over bool) {
 	emit := func(d string) {
-		if d == "" || len(d) > *budget {
+		if d == "" {
+			return
+		}
+		if len(d) > *budget {
+			over = true
 			return
 		}
 		*budget -= len(d)
@@ -52,6 +64,7 @@ func eachDecoded(s string, budget *int, fn func(string)) {
 	}
 	eachB64(s, func(d string) { emit(d) })
 	eachHex(s, func(d string) { emit(d) })
+	return over
 }
 
 func unhex(c byte) (byte, bool) {

@@ -128,18 +128,25 @@ func (l lazyRE) ReplaceAllStringFunc(s string, f func(string) string) string {
 	return l().ReplaceAllStringFunc(s, f)
 }
 
+// RuleEncodedBudget is the finding of a text whose decoded readings
+// overran their budget (decodeBudget), some left unread.
+const RuleEncodedBudget = "encoded-budget-exceeded"
+
 // Scan returns the injection findings of text, at most one per rule.
 func Scan(text string) []Finding {
 	if len(text) > MaxScan {
 		text = text[:MaxScan]
 	}
-	budget := decodeBudget(len(text))
-	return scan(text, 0, &budget)
+	var budgets [encodedDepth]int
+	for i := range budgets {
+		budgets[i] = decodeBudget(len(text))
+	}
+	return scan(text, 0, &budgets)
 }
 
 // scan is Scan of a text found depth layers of encoding deep; its
 // decoded readings are scanned in turn, within *budget bytes.
-func scan(text string, depth int, budget *int) []Finding {
+func scan(text string, depth int, budgets *[encodedDepth]int) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
 	add := func(rule string, c Confidence) {
@@ -236,11 +243,16 @@ func scan(text string, depth int, budget *int) []Finding {
 		}
 	})
 	if depth < encodedDepth {
-		eachDecoded(text, budget, func(d string) {
-			for _, f := range scan(d, depth+1, budget) {
+		over := eachDecoded(text, &budgets[depth], func(d string) {
+			for _, f := range scan(d, depth+1, budgets) {
 				add("encoded-"+strings.TrimPrefix(f.Rule, "encoded-"), f.Confidence)
 			}
 		})
+		if over {
+			// Encodings nested and repeated past what any page holds,
+			// with a reading left unread: refused, not let through.
+			add(RuleEncodedBudget, High)
+		}
 	}
 	return out
 }

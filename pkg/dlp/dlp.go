@@ -251,6 +251,8 @@ func New(opts Options) (*Scanner, error) {
 type collector struct {
 	out  []Finding
 	seen map[string]bool
+	// embed is how deep collect is inside embedded readings (embedded.go).
+	embed int
 }
 
 func (c *collector) add(f Finding) bool {
@@ -378,6 +380,8 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 	if text == "" {
 		return
 	}
+	// Wide (UTF-16/32) text and compressed streams (embedded.go).
+	s.collectEmbedded(c, b, part, text)
 	// Known secrets that may hold any byte, and extra patterns that may
 	// match anything, need every decoded byte; the rest of the scan looks
 	// for runs of ASCII text only.

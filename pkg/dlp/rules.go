@@ -323,6 +323,9 @@ func (s *Scanner) rulesListed(c *collector, part, enc, text string, tri *tripleL
 	if !r.stop {
 		r.financialPass(text)
 	}
+	if !r.stop {
+		r.pgpassPass(text)
+	}
 	return r.stop
 }
 
@@ -626,9 +629,13 @@ func (r *ruleScan) urlCredentials(text string, sep int) {
 		}
 		end = j + 1
 	}
+	full := a
 	a = a[:end]
 	at := strings.LastIndexByte(a, '@')
 	if at < 0 {
+		if reservedPassword(full, end) {
+			r.hit("url-credentials")
+		}
 		return
 	}
 	user, pass, ok := strings.Cut(a[:at], ":")

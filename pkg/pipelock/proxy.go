@@ -624,6 +624,12 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 			if bs.HeaderMode == "sensitive" && !sensitiveHeader(name) {
 				continue
 			}
+			if lower := strings.ToLower(name); lower != name {
+				// The server wrote the name in canonical case
+				// (X-Zebra-Quartz-…); the agent's name, a secret of
+				// lower-case words, say, is read back by lower-casing it.
+				parts = append(parts, dlp.Part{Name: kind + " name", Text: lower})
+			}
 			for _, v := range vs {
 				// Only a request header can carry an injected credential,
 				// never a trailer.

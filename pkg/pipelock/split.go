@@ -106,10 +106,18 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 	var sums [][sha256.Size]byte
 	var scanned []*splitSlot
 	for _, v := range vals {
-		if h == nil {
-			break
+		var s *splitSlot
+		if h != nil {
+			s = h.slots[v.slot]
 		}
-		s := h.slots[v.slot]
+		if v.slot == allValues {
+			// The values of this request run together (a secret split
+			// over two headers, two path segments or query values of
+			// one request, anywhere in it), with no tail needed: the
+			// first request to a host included.
+			parts = append(parts, dlp.Part{Name: "split request values", Text: v.text})
+			sums, scanned = append(sums, [sha256.Size]byte{}), append(scanned, nil)
+		}
 		if s == nil || now.Sub(s.at) > w.ttl || len(s.tail) == 0 {
 			continue
 		}
@@ -132,7 +140,9 @@ func (w *splitWindow) check(host string, vals []slotValue) (dlp.Finding, bool) {
 			return f, true
 		}
 		for i, s := range scanned {
-			s.clean = sums[i]
+			if s != nil {
+				s.clean = sums[i]
+			}
 		}
 	}
 	if h == nil {
@@ -403,12 +413,10 @@ func (j *valueJoin) values() []slotValue {
 		out = append(out, slotValue{slot: slot, text: t})
 	}
 	if j.n <= 64 && j.all.Len() > 0 {
-		e := j.cut(j.all.String())
-		t := e.head
-		if e.tail != e.head {
-			t = e.head + "\x00" + e.tail
-		}
-		out = append(out, slotValue{slot: allValues, text: t})
+		// Whole: at most 64 values' first and last keep bytes. check
+		// scans it alone, and joins its first keep bytes to the slot's
+		// tail as any value's.
+		out = append(out, slotValue{slot: allValues, text: j.all.String()})
 	}
 	return out
 }

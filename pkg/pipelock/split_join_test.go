@@ -55,12 +55,7 @@ func joinAllRef(w *splitWindow, vals []slotValue) []slotValue {
 		out = append(out, slotValue{slot: slot, text: t})
 	}
 	if all.Len() > 0 {
-		e := cut(all.String())
-		t := e.head
-		if e.tail != e.head {
-			t = e.head + "\x00" + e.tail
-		}
-		out = append(out, slotValue{slot: allValues, text: t})
+		out = append(out, slotValue{slot: allValues, text: all.String()})
 	}
 	return out
 }
