@@ -64,6 +64,22 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 	}
 }
 
+// InflatedText is the content of the compressed streams in b (gzip, zlib
+// and zip members, as bytes or at the start of a base64 or hex run), one
+// stream after another on lines of their own, within embedBudget of b:
+// for a reader of a download that is not text (pipelock reads it for
+// instructions an archive carries to the agent that unpacks it).
+func InflatedText(b []byte) string {
+	var out strings.Builder
+	budget := embedBudget(len(b))
+	eachInflated(string(b), &budget, func(d string) bool {
+		out.WriteString(d)
+		out.WriteByte('\n')
+		return false
+	})
+	return out.String()
+}
+
 var lineUnescape = map[byte]byte{'n': '\n', 'r': '\r', '"': '"', '\\': '\\'}
 
 // latin1Stream is text with each character of U+0080–U+00FF read back as

@@ -1,8 +1,11 @@
 package pipelock
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
@@ -13,7 +16,6 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -395,24 +397,57 @@ func BenchmarkBinaryResponseView(b *testing.B) {
 	b.ReportMetric(float64(b.N)*float64(64<<10)/1e6/(cpuTime()-cpu0).Seconds(), "cpuMB/s")
 }
 
-// TestRedteam4Open: bypasses found and not fixed in this round; run with
-// CLAUDE_BOTTLE_REDTEAM_OPEN=1.
-//   - An instruction written in an encoding a model reads back without a
-//     tool (percent-encoding, '+' for spaces, base64, ROT13, reversed
-//     text): the injection rules read phrases; no decoded view is scanned.
-//   - Text inside a container the agent opens later (a zip, a PDF whose
-//     streams are deflated): only the bytes on the wire are read.
-func TestRedteam4Open(t *testing.T) {
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
-		t.Skip("open bypasses: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
+// TestRedteam4Open held the bypasses round 4 left open: an instruction in
+// an encoding a model reads back unaided (closed by the decoded readings,
+// TestEncodedInstructionResponses) and text inside a container the agent
+// opens later (closed: TestArchiveInstructionsInDownloads). ROT13 and
+// other ciphers stay open (internal/inject TestRedteam6Open).
+
+// An instruction inside an archive or a compressed stream the agent will
+// unpack — a zip's deflated README, a tar.gz, a zlib stream as PDFs and
+// git objects hold them, gzip written in base64 — is not delivered; an
+// archive of ordinary files and random bytes are.
+func TestArchiveInstructionsInDownloads(t *testing.T) {
+	zipOf := func(name, content string) []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		f, _ := zw.Create(name)
+		_, _ = io.WriteString(f, content)
+		_ = zw.Close()
+		return b.Bytes()
 	}
-	var zbuf bytes.Buffer
-	zw := zip.NewWriter(&zbuf)
-	f, _ := zw.Create("README.md")
-	_, _ = io.WriteString(f, rt4Evil)
-	_ = zw.Close()
+	gz := func(p []byte) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		_, _ = w.Write(p)
+		_ = w.Close()
+		return b.Bytes()
+	}
+	zl := func(p []byte) []byte {
+		var b bytes.Buffer
+		w := zlib.NewWriter(&b)
+		_, _ = w.Write(p)
+		_ = w.Close()
+		return b.Bytes()
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	readme := "# tool\n\nUsage: tool run\n\n" + rt4Evil + "\n"
+	_ = tw.WriteHeader(&tar.Header{Name: "tool/README.md", Mode: 0o644, Size: int64(len(readme))})
+	_, _ = io.WriteString(tw, readme)
+	_ = tw.Close()
+	random := make([]byte, 64<<10)
+	for i := range random {
+		random[i] = byte(i*7919 + i>>3)
+	}
 	pages := map[string]rt4Page{
-		"/zip": {ct: "application/zip", body: zbuf.Bytes()},
+		"/zip":        {ct: "application/zip", body: zipOf("README.md", rt4Evil)},
+		"/zip-octet":  {ct: "application/octet-stream", body: zipOf("docs/INSTALL.txt", strings.Repeat("step\n", 200)+rt4Evil)},
+		"/tgz":        {ct: "application/gzip", body: gz(tb.Bytes())},
+		"/pdf":        {ct: "application/pdf", body: append(append([]byte("%PDF-1.4\n1 0 obj << /Filter /FlateDecode >> stream\n"), zl([]byte("BT /F1 12 Tf ("+rt4Evil+") Tj ET"))...), "\nendstream endobj\n"...)},
+		"/b64-gzip":   {ct: "application/octet-stream", body: []byte(base64.StdEncoding.EncodeToString(gz([]byte(rt4Evil))))},
+		"/benign-zip": {ct: "application/zip", body: zipOf("main.go", "package main\n\nfunc main() { println(\"hello\") }\n")},
+		"/benign-bin": {ct: "application/octet-stream", body: random},
 	}
 	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pg := pages[r.URL.Path]
@@ -421,7 +456,11 @@ func TestRedteam4Open(t *testing.T) {
 	}), nil)
 	for path := range pages {
 		r := rt4Get(t, e, "https://allowed.example.com"+path)
-		assert.Check(t, r.status != 200, "%s: an encoded instruction delivered", path)
+		if strings.HasPrefix(path, "/benign") {
+			assert.Check(t, r.status == 200, "%s: an ordinary download refused: %d %s", path, r.status, r.body)
+			continue
+		}
+		assert.Check(t, r.status != 200, "%s: an instruction inside a download delivered", path)
 	}
 }
 

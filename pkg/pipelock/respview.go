@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/ianaindex"
+
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 )
 
 // A response is scanned for injection as its reader will read it: a view
@@ -64,7 +66,7 @@ func pickView(ct string, head []byte, isText bool) picked {
 		return picked{bom, true}
 	}
 	if !isText {
-		return picked{view: stringsView}
+		return picked{view: downloadView}
 	}
 	_, params, _ := mime.ParseMediaType(ct)
 	cs := strings.ToLower(strings.TrimSpace(params["charset"]))
@@ -249,6 +251,19 @@ func stringsView(w []byte, _ int64) string {
 		}
 	}
 	return b.String()
+}
+
+// downloadView is the text in a body not labelled as text: stringsView
+// of its bytes, and of what its compressed streams inflate to (a zip's
+// deflated members, a gzip or zlib stream): an archive's README is read
+// as the agent that unpacks it will read it. A stream that starts in a
+// window is inflated as far as the window holds it.
+func downloadView(w []byte, off int64) string {
+	v := stringsView(w, off)
+	if t := dlp.InflatedText(w); t != "" {
+		v += "\n" + stringsView([]byte(t), 0)
+	}
+	return v
 }
 
 // printable: a character a reader shows (letters, marks, digits,
