@@ -39,7 +39,10 @@ func Bench(ctx context.Context) error {
 	var micro bytes.Buffer
 	if !quick {
 		fmt.Fprintln(progress, "bench: Go micro-benchmarks (one core, 5 runs each)")
-		if err := goCmdTee(ctx, &micro, nil, "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "-cpu", "1",
+		// go test's default ten minutes are too few for pkg/dlp's and
+		// pkg/pipelock's benchmarks five times over (per-class, old
+		// against new, 10 MiB uploads through the chain).
+		if err := goCmdTee(ctx, &micro, nil, "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "-cpu", "1", "-timeout", "90m",
 			"./pkg/dlp", "./pkg/egress", "./pkg/pipelock", "./pkg/mitm"); err != nil {
 			return err
 		}
