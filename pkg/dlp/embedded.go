@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Embedded readings: text a part carries in a form the readings of
@@ -72,7 +73,8 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 func InflatedText(b []byte) string {
 	var out strings.Builder
 	budget := embedBudget(len(b))
-	eachInflated(string(b), &budget, func(d string) bool {
+	// Read in place: b is not kept, and not written while it is read.
+	eachInflated(unsafe.String(unsafe.SliceData(b), len(b)), &budget, func(d string) bool { //nolint:gosec // G103: read only, not kept
 		out.WriteString(d)
 		out.WriteByte('\n')
 		return false

@@ -1008,9 +1008,10 @@ var secretNameCores = sync.OnceValue(func() *keywordSet {
 
 var excludedNames = []string{"page", "cursor", "next", "csrf", "xsrf", "hash", "digest", "checksum", "sha", "etag", "count", "limit", "max", "min", "usage", "type", "name",
 	"url", "path", "file", "length", "size", "expir", "ttl", "keyid", "key_id", "key-id", "public", "primary", "sort", "cache", "idempot", "partition", "monkey", "keyboard", "keyword", "passage", "passenger", "bypass", "compass", "sigma", "signal", "design", "assign", "sight", "tokenizer", "tokens", "seedling", "keys", "websocket",
-	// npm's random per-install id, sent on every registry request; MCP's
-	// progress tokens (ids the client picks to match notifications).
-	"npm-session", "progresstoken", "progress_token"}
+	// MCP's progress tokens (ids the client picks to match
+	// notifications). npm's npm-session, a 16-hex id on every registry
+	// request, is a session name's id (sessionID).
+	"progresstoken", "progress_token"}
 
 // fieldPass: KEY=value, key: value, "key":"value", header names and
 // cookie names whose name says secret and whose value looks like one.

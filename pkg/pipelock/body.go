@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -595,7 +594,7 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin, l
 // read it) that no other structure reads (a form or multipart type reads
 // its raw text its own way).
 func validJSONOnly(raw []byte, structured bool) bool {
-	return !structured && startsJSONView(raw) && json.Valid(raw)
+	return !structured && startsJSONView(raw) && dlp.ValidJSON(raw)
 }
 
 // rawTasks are the scans of the segments of raw as part.
@@ -689,7 +688,7 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
 		}
 		data = append(append(make([]byte, 0, len(data)+len(rest)), data...), rest...)
 		w.release()
-		if isJSON || startsJSONView(data) && json.Valid(data) {
+		if isJSON || startsJSONView(data) && dlp.ValidJSON(data) {
 			w := newSegmentWriter(s, "body (json)")
 			jn, ja := s.newJoiner()
 			jsonViewTo(w, data, nil, jn)

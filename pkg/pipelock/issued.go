@@ -41,8 +41,8 @@ func newIssuedURLs() *issuedURLs {
 
 // issuedKey is what a URL is remembered and looked up by: its host name
 // (lower case), escaped path and raw query.
-func issuedKey(u *url.URL) string {
-	return strings.ToLower(u.Hostname()) + "\x00" + u.EscapedPath() + "?" + u.RawQuery
+func issuedKey(host string, u *url.URL) string {
+	return strings.ToLower(host) + "\x00" + u.EscapedPath() + "?" + u.RawQuery
 }
 
 // recordRedirect remembers the Location of a redirect res passes on.
@@ -80,7 +80,7 @@ func (s *issuedURLs) recordRedirect(res *http.Response) {
 		}
 		delete(s.at, oldest)
 	}
-	s.at[issuedKey(u)] = now
+	s.at[issuedKey(u.Hostname(), u)] = now
 }
 
 // issued reports whether a request to host with method and URL u follows
@@ -89,7 +89,7 @@ func (s *issuedURLs) issued(method, host string, u *url.URL) bool {
 	if s == nil || method != http.MethodGet && method != http.MethodHead {
 		return false
 	}
-	k := strings.ToLower(host) + "\x00" + u.EscapedPath() + "?" + u.RawQuery
+	k := issuedKey(host, u)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.at[k]

@@ -3,10 +3,13 @@ package pipelock
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"gotest.tools/v3/assert"
 )
 
 // A valid JSON body is read through its view only (inspect): everything
@@ -58,4 +61,37 @@ func FuzzJSONViewHoldsEveryToken(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A large body that starts like JSON is read through its view alone only
+// when it is valid JSON: a secret in a value or an escaped key of valid
+// JSON is found, and one outside any string of a body that only looks
+// like JSON is found too — both while the body arrives (Content-Length
+// declared) and read whole (chunked). (The tolerant view already reads
+// these invalid bodies' secrets; the raw segments scanned after the last
+// byte are the second reading FuzzJSONViewHoldsEveryToken cannot vouch
+// for on invalid JSON.)
+func TestJSONLookingBodiesReadRawUnlessValid(t *testing.T) {
+	s := secrets["GENERIC"]
+	pad := strings.Repeat(`"lorem ipsum dolor sit amet",`, (3<<20)/30)
+	bodies := map[string]string{
+		"valid, secret in a value":     `{"notes":[` + pad + `"` + s + `"]}`,
+		"not valid, secret raw":        `{"notes":[` + pad + `"x"]} ` + s + ` trailing`,
+		"not valid, secret in a key":   `{"notes":[` + pad + `"x"], ` + s + `: 1}`,
+		"valid, secret escaped in key": `{"notes":[` + pad + `"x"],"` + strings.ReplaceAll(s, s[:1], `\u00`+strconv.FormatInt(int64(s[0]), 16)) + `":1}`,
+	}
+	for name, body := range bodies {
+		for _, chunked := range []bool{false, true} {
+			e := newEnv(t, nil)
+			req, err := http.NewRequest(http.MethodPost, "https://allowed.example.com/upload", strings.NewReader(body))
+			assert.NilError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			if chunked {
+				req.ContentLength = -1
+			}
+			r := e.do(req, e.proxyURL)
+			assert.Check(t, r.status == 403, "%s (chunked %v): %d", name, chunked, r.status)
+			assert.Check(t, len(e.seenAll()) == 0, "%s (chunked %v): forwarded", name, chunked)
+		}
+	}
 }

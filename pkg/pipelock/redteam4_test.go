@@ -449,11 +449,7 @@ func TestArchiveInstructionsInDownloads(t *testing.T) {
 		"/benign-zip": {ct: "application/zip", body: zipOf("main.go", "package main\n\nfunc main() { println(\"hello\") }\n")},
 		"/benign-bin": {ct: "application/octet-stream", body: random},
 	}
-	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pg := pages[r.URL.Path]
-		w.Header().Set("Content-Type", pg.ct)
-		_, _ = w.Write(pg.body)
-	}), nil)
+	e := rt4Env(t, pages)
 	for path := range pages {
 		r := rt4Get(t, e, "https://allowed.example.com"+path)
 		if strings.HasPrefix(path, "/benign") {
@@ -483,11 +479,7 @@ func TestEncodedInstructionResponses(t *testing.T) {
 		"/far":           {ct: "text/plain", body: []byte(far + " " + b64 + " " + far)},
 		"/octet":         {ct: "application/octet-stream", body: []byte("\x00\x01 " + b64 + " \x02")},
 	}
-	e := newEnvWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pg := pages[r.URL.Path]
-		w.Header().Set("Content-Type", pg.ct)
-		_, _ = w.Write(pg.body)
-	}), nil)
+	e := rt4Env(t, pages)
 	for path := range pages {
 		r := rt4Get(t, e, "https://allowed.example.com"+path)
 		if path == "/far" {

@@ -3,7 +3,6 @@ package pipelock
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/inject"
 	"github.com/claude-bottle/claude-bottle/internal/logsafe"
 	"github.com/claude-bottle/claude-bottle/internal/wsframe"
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 )
 
 // isUpgrade reports whether r asks to switch protocols.
@@ -495,7 +495,7 @@ func (p *Proxy) inspectMessage(host string, msg []byte) verdict {
 		v.dlp = &fs[0]
 		return v
 	}
-	if isJSON && p.injection != "off" && json.Valid(msg) && isJSONRPC(msg) {
+	if isJSON && p.injection != "off" && dlp.ValidJSON(msg) && isJSONRPC(msg) {
 		v.inject, v.warn = p.judgeInjection(inject.Scan(jsonText))
 	}
 	return v
