@@ -38,7 +38,8 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 	// closes); ja joins every key and value in the order they are
 	// written, whatever the nesting (pieces in keys, in keys and values
 	// alternately, in sibling objects of an array).
-	var jn, ja jsonJoin
+	var jn jsonJoin
+	ja := jsonJoin{dense: true}
 	write := func(key, val string, quoted, esc bool) {
 		if joined != nil && val != "" {
 			jn.add(joined, val)
@@ -264,6 +265,19 @@ func hex4(s string) (rune, bool) {
 type jsonJoin struct {
 	buf  []byte // the values gathered, back to back (a value may be a view of the decoder's reused buffer: it is copied)
 	ends []int  // where each value ends in buf
+	// mixed: a value gathered is neither a word nor a number (plainValue),
+	// so the run is written concatenated.
+	mixed bool
+	// dense: the run reads keys and values alike (the document-order
+	// reading), so a value is nearly always followed within its run.
+	dense bool
+}
+
+// plainValue reports whether v is a word (three letters or more) or a
+// number (two digits or more): a run of such values only is written
+// joined by spaces.
+func plainValue(v string) bool {
+	return len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)
 }
 
 const (
@@ -284,7 +298,25 @@ func (j *jsonJoin) add(out JoinWriter, v string) {
 		j.flush(out)
 		return
 	}
-	if len(v) > maxJoinValue {
+	// A value longer than maxJoinValue ends the run with its head and
+	// starts the next with its tail, so that a run stays a few short
+	// pieces. But one not longer than its head and tail together, not a
+	// word nor a number, in a run already begun, joins the run whole
+	// instead: the line it would have ended (the run, then its head) and
+	// the one it would have started (its tail, then what follows) are
+	// both within the one it continues, written concatenated as they
+	// were (each held that value, which is not plain), so every stretch
+	// they held is still whole, and the value is read once rather than
+	// in two overlapping pieces (a hash or a sentence in every object of
+	// an array doubled the joined readings). A value up to maxJoinEnd
+	// long is its head and its tail; a longer one is joined whole only
+	// where a value nearly always follows it (dense), since a run it
+	// ends would have been written with its head alone.
+	whole := maxJoinEnd
+	if j.dense {
+		whole = 2 * maxJoinEnd
+	}
+	if len(v) > maxJoinValue && (len(v) > whole || len(j.ends) == 0 || plainValue(v)) {
 		if len(j.ends) > 0 {
 			j.push(v[:min(len(v), maxJoinEnd)])
 			j.flush(out)
@@ -294,7 +326,10 @@ func (j *jsonJoin) add(out JoinWriter, v string) {
 	}
 	if len(j.buf)+len(v) > maxJoinBytes {
 		// Cut the run; its last values (up to maxJoinEnd bytes) lead
-		// the next.
+		// the next: whole ones; in a run written concatenated, its last
+		// maxJoinEnd bytes, the first value cut, unless that piece
+		// alone would turn a run of words or numbers (written joined by
+		// spaces) into one written concatenated.
 		k := len(j.ends)
 		for k > 0 && len(j.buf)-j.start(k-1) <= maxJoinEnd {
 			k--
@@ -302,6 +337,17 @@ func (j *jsonJoin) add(out JoinWriter, v string) {
 		from := len(j.buf)
 		if k < len(j.ends) {
 			from = j.start(k)
+		}
+		if j.mixed && len(j.buf) > maxJoinEnd && k > 0 && j.ends[k-1] > len(j.buf)-maxJoinEnd {
+			cut := len(j.buf) - maxJoinEnd
+			piece := unsafe.String(unsafe.SliceData(j.buf[cut:j.ends[k-1]]), j.ends[k-1]-cut)
+			rest := true
+			for i := k; i < len(j.ends) && rest; i++ {
+				rest = plainValue(unsafe.String(unsafe.SliceData(j.buf[j.start(i):j.ends[i]]), j.ends[i]-j.start(i)))
+			}
+			if plainValue(piece) || !rest || k == len(j.ends) {
+				from, k = cut, k-1
+			}
 		}
 		carry := append([]byte(nil), j.buf[from:]...)
 		var ends []int
@@ -311,6 +357,10 @@ func (j *jsonJoin) add(out JoinWriter, v string) {
 		j.flush(out)
 		j.buf = append(j.buf, carry...)
 		j.ends = append(j.ends, ends...)
+		j.each(func(_ int, c string) bool {
+			j.mixed = j.mixed || !plainValue(c)
+			return !j.mixed
+		})
 	}
 	j.push(v)
 }
@@ -326,6 +376,7 @@ func (j *jsonJoin) start(k int) int {
 func (j *jsonJoin) push(v string) {
 	j.buf = append(j.buf, v...)
 	j.ends = append(j.ends, len(j.buf))
+	j.mixed = j.mixed || !plainValue(v)
 }
 
 var letterTab = countTable(func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' })
@@ -343,17 +394,7 @@ func (j *jsonJoin) each(f func(k int, v string) bool) {
 
 func (j *jsonJoin) flush(out JoinWriter) {
 	if len(j.ends) >= 2 {
-		plain := true
-		start := 0
-		for _, end := range j.ends {
-			v := unsafe.String(unsafe.SliceData(j.buf[start:end]), end-start)
-			if !(len(v) >= 3 && countIn(v, &letterTab) == len(v) || len(v) >= 2 && countIn(v, &digitTab) == len(v)) {
-				plain = false
-				break
-			}
-			start = end
-		}
-		if plain {
+		if !j.mixed {
 			j.each(func(k int, v string) bool {
 				if k > 0 {
 					out.WriteByte(' ')
@@ -390,7 +431,7 @@ func (j *jsonJoin) flush(out JoinWriter) {
 			}
 		}
 	}
-	j.buf, j.ends = j.buf[:0], j.ends[:0]
+	j.buf, j.ends, j.mixed = j.buf[:0], j.ends[:0], false
 }
 
 // joinBuf is the text a jsonJoin writes for ScanBody, gathered in
@@ -479,7 +520,7 @@ type JSONJoiner struct {
 }
 
 func NewJSONJoiner(joined, all JoinWriter) *JSONJoiner {
-	return &JSONJoiner{joined: joined, all: all}
+	return &JSONJoiner{joined: joined, all: all, ja: jsonJoin{dense: true}}
 }
 
 // Key takes an object's key.

@@ -10,9 +10,14 @@ import (
 	"gotest.tools/v3/assert"
 )
 
-// checkFlattenJoin: the three readings flattenJSONJoin writes (the flat
-// lines, the sibling runs, the runs in document order) are byte for byte
-// those of the reference (jsonjoin_old_test.go).
+// checkFlattenJoin: the flat lines flattenJSONJoin writes are byte for
+// byte those of the reference (jsonjoin_old_test.go), and its two joined
+// readings (the sibling runs, the runs in document order) hold every
+// stretch the reference's held: each of the reference's lines, or each
+// window of maxJoinEnd bytes of a longer one (longer than any secret a
+// rule reads), is within one of their lines. (A short-enough value that
+// continues a concatenated run rather than ending it and starting the
+// next changes the lines, not what they hold.)
 func checkFlattenJoin(t *testing.T, s string) {
 	t.Helper()
 	for _, only := range []bool{false, true} {
@@ -21,11 +26,51 @@ func checkFlattenJoin(t *testing.T, s string) {
 		var wantJ, wantA strings.Builder
 		flattenJSONJoin(&got, s, only, &gotJ, &gotA)
 		oldFlattenJSONJoin(&want, s, only, &wantJ, &wantA)
-		if got.String() != want.String() || gotJ.String() != wantJ.String() || gotA.String() != wantA.String() {
-			t.Fatalf("flattenJSONJoin(%q, %v):\nflat %q\nwas  %q\njoined %q\nwas    %q\nall %q\nwas %q", s, only,
-				got.String(), want.String(), gotJ.String(), wantJ.String(), gotA.String(), wantA.String())
+		if got.String() != want.String() {
+			t.Fatalf("flattenJSONJoin(%q, %v):\nflat %q\nwas  %q", s, only, got.String(), want.String())
+		}
+		for _, r := range []struct{ name, got, want string }{{"joined", gotJ.String(), wantJ.String()}, {"all", gotA.String(), wantA.String()}} {
+			if line, ok := joinCovers(r.got, r.want); !ok {
+				t.Fatalf("flattenJSONJoin(%q, %v): %s reading lost %q\ngot %q\nwas %q", s, only, r.name, line, r.got, r.want)
+			}
 		}
 	}
+}
+
+// joinCovers reports whether every line of want, or every window of
+// maxJoinEnd bytes of a longer one, is within a line of got; if not, it
+// returns the stretch missing.
+func joinCovers(got, want string) (string, bool) {
+	lines := strings.Split(got, "\n")
+	within := func(w string) bool {
+		for _, l := range lines {
+			if strings.Contains(l, w) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range strings.Split(want, "\n") {
+		if len(w) <= maxJoinEnd {
+			if !within(w) {
+				return w, false
+			}
+			continue
+		}
+		step := 1
+		if len(want) > 8<<10 {
+			step = 13 // big inputs: a sample of the windows
+		}
+		for i := 0; i+maxJoinEnd <= len(w); i += step {
+			if !within(w[i : i+maxJoinEnd]) {
+				return w[i : i+maxJoinEnd], false
+			}
+		}
+		if !within(w[len(w)-maxJoinEnd:]) {
+			return w[len(w)-maxJoinEnd:], false
+		}
+	}
+	return "", true
 }
 
 // joinishText is random JSON whose values are the shapes the join reads:
