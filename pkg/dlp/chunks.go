@@ -480,7 +480,11 @@ func (s *Scanner) scanJoinedAs(c *collector, part, enc, text string) bool {
 	// Of the rules, those whose findings a join makes: a token's format
 	// (its pieces in sibling values), payment and wallet data (groups,
 	// words). Names and structure are read in the values themselves.
-	r := &ruleScan{s: s, c: c, part: part, enc: enc}
+	// The filter list (triples.go) gives the prefix pass its places, the
+	// forward prefixes and the reversed ones, in one walk of the text.
+	tri := tripleTabs().listFor(text)
+	defer tri.release()
+	r := &ruleScan{s: s, c: c, part: part, enc: enc, tri: tri}
 	r.prefixPass(text)
 	if !r.stop {
 		r.financialPass(text)

@@ -152,8 +152,10 @@ var ruleClass = map[string]string{"bitcoin-xprv": ClassCryptoKey, "bitcoin-wif":
 // pair sets let a text cost one bit test per byte.
 type prefixTable struct {
 	fwdPairs, revPairs pairSet
-	// fwdNext holds the second and third bytes of what fwdPairs starts.
-	fwdNext pairSet
+	// fwdNext holds the second and third bytes of what fwdPairs starts;
+	// revNext the third and second bytes of a prefix (reversed, the two
+	// bytes before what revPairs ends).
+	fwdNext, revNext pairSet
 	// fwdIdx and revIdx hold 1 + the index in lists of the rules whose
 	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
 	fwdIdx, revIdx [1 << 16]uint8
@@ -185,10 +187,12 @@ var prefixTables = sync.OnceValue(func() *prefixTable {
 	for _, r := range prefixRules {
 		if p := r.prefix; len(p) >= 3 {
 			t.fwdNext.add(p[1], p[2])
+			t.revNext.add(p[2], p[1])
 		} else {
 			for c := range 256 {
 				if r.alphabet[c] {
 					t.fwdNext.add(p[1], byte(c))
+					t.revNext.add(byte(c), p[1])
 				}
 			}
 		}
@@ -361,9 +365,9 @@ func (r *ruleScan) prefixPass(text string) {
 		return r.stop
 	})
 	// Reversed tokens: a run of token bytes ending in a reversed prefix.
-	r.eachTokRun(text, setWord, 12, func(start, end int) bool {
+	reversed := func(start, end int) bool {
 		run := text[start:end]
-		if len(run) > 512 || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
+		if len(run) > maxReversedRun || !prefixes.revPairs.has(run[len(run)-2], run[len(run)-1]) {
 			return false
 		}
 		rev := reverse(run)
@@ -374,8 +378,45 @@ func (r *ruleScan) prefixPass(text string) {
 			}
 		}
 		return r.stop
-	})
+	}
+	if r.stop {
+		return
+	}
+	if ents, ok := r.tri.of(text); ok {
+		// The reading's filter list has every place a reversed prefix's
+		// last three bytes stand (a token reversed ends with them: its
+		// third byte, or one of its alphabet after a two-byte prefix,
+		// then its second and first): only a run of word bytes ending
+		// there, at least minReversedRun long, is read, as the walk of
+		// every run below would (TestReversedRunsMatchWalk). A run's end
+		// is one place, so each run is measured back once at most.
+		for _, e := range ents {
+			if e&triReversed == 0 {
+				continue
+			}
+			end := int(e>>4) + 3
+			if end < len(text) && setWord[text[end]] {
+				continue // the run goes on
+			}
+			start := end
+			for start > 0 && setWord[text[start-1]] && end-start <= maxReversedRun {
+				start--
+			}
+			if end-start >= minReversedRun && reversed(start, end) {
+				return
+			}
+		}
+		return
+	}
+	r.eachTokRun(text, setWord, minReversedRun, reversed)
 }
+
+// A reversed token is read in a run of word bytes minReversedRun to
+// maxReversedRun long.
+const (
+	minReversedRun = 12
+	maxReversedRun = 512
+)
 
 // afterEscape reports whether text[i] follows a written-out escape (\n,
 // \t, \r as in JSON or a shell string): a token starts there even though

@@ -22,6 +22,7 @@ const (
 	triPrefix    = 1 << iota // prefixTables' fwdPairs, fwdNext
 	triStructure             // structurePairs, structureNext
 	triNames                 // secretNameCores, folded
+	triReversed              // prefixTables' revNext, revPairs: a reversed prefix ending a run
 )
 
 // tripleTables: first[a<<8|b] has the bit of every search whose first
@@ -58,6 +59,12 @@ var tripleTabs = sync.OnceValue(func() *tripleTables {
 			}
 			if names.next.has(lx, ly) {
 				s |= triNames
+			}
+			if p.revNext.has(x, y) {
+				f |= triReversed
+			}
+			if p.revPairs.has(x, y) {
+				s |= triReversed
 			}
 			t.first[a<<8|b], t.second[a<<8|b] = f, s
 		}

@@ -68,6 +68,8 @@ func tripleText(r *rand.Rand, n int) string {
 		"AccountKey=", "SharedAccessKey=", "8Q~", ":AA", `"service_account"`, "openssh-key-v1",
 		"password", "PassWord", "API_KEY", "Token", "SECRET", "auth", "Session", "sig", "mnemonic", "seed", "Wallet", "dsn", "conn", "pw", "cred",
 		"=", ": ", "\"", " ", "\n", "&", "Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg7", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "0123456789abcdef",
+		// Reversed prefixes and tokens (prefixPass's reversed runs).
+		"_phg", "AIKA", "-tna-ks", "-bxox", "2fA0eK1dJ5cH3bY6nP4wR7qT2mL9vXq8kZ_phg", "R7qT2mL9vXq8kZAIKA", "Jye", "azIA", "-taplg", "KS", "CA",
 	}
 	var b strings.Builder
 	for b.Len() < n {
@@ -153,4 +155,46 @@ func FuzzTripleList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		checkTriples(t, s, text)
 	})
+}
+
+// TestReversedRunsMatchWalk: the reversed tokens prefixPass reads from
+// the filter list are those the walk of every run of word bytes reads,
+// a run's length about its bounds included.
+func TestReversedRunsMatchWalk(t *testing.T) {
+	s := scanner(t, Options{})
+	hits := func(text string, l *tripleList) []string {
+		c := &collector{}
+		r := &ruleScan{s: s, c: c, tri: l}
+		r.prefixPass(text)
+		var out []string
+		for _, f := range c.out {
+			out = append(out, f.Rule)
+		}
+		return out
+	}
+	tok := reverse("ghp_Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2Bg7")
+	found := 0
+	r := rand.New(rand.NewPCG(5, 77))
+	for n := range 4000 {
+		var text string
+		switch n % 4 {
+		case 0:
+			text = tripleText(r, r.IntN(600))
+		case 1:
+			// A reversed token in a run of any length about the bounds.
+			k := r.IntN(maxReversedRun + 20)
+			text = randomText(r, r.IntN(50)) + strings.Repeat("x", k) + tok + randomText(r, r.IntN(50))
+		case 2:
+			text = tok[r.IntN(len(tok)):] + " " + tok[:r.IntN(len(tok))]
+		default:
+			text = randomText(r, r.IntN(2000))
+		}
+		want := hits(text, nil)
+		got := hits(text, listOf(text))
+		assert.DeepEqual(t, got, want)
+		if len(want) > 0 {
+			found++
+		}
+	}
+	assert.Assert(t, found > 500, "only %d texts held a finding", found)
 }
