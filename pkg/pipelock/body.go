@@ -622,16 +622,21 @@ func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, de
 			w.release()
 		}
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
-		return func() { s.multipart(bytes.NewReader(raw), params["boundary"], depth) }
+		return func() {
+			s.multipart(bytes.NewReader(raw), params["boundary"], depth, raw, func() int { return len(raw) })
+		}
 	}
 	return nil
 }
 
 // multipart reads the parts of a multipart body as the scanner's
 // ScanBody does: each field's name and file name, and each part by its
-// own type, a part over segmentBytes a segment at a time.
-func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
+// own type, a part over segmentBytes a segment at a time. all is the
+// body raw reads, of which raw has read avail() bytes so far: a part
+// read whole is read where it stands in it when it can be (partInPlace).
+func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []byte, avail func() int) {
 	mr := multipart.NewReader(raw, boundary)
+	from := 0 // the parts read in place end at or before all[from]
 	for !s.stopped.Load() {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -679,15 +684,22 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
 			w.release()
 			continue
 		}
-		// Read whole: the copy the lease's spare room is for.
-		s.lease.claim()
-		rest, err := io.ReadAll(body)
+		// Read whole: where it stands in the body, or else copied (the
+		// copy the lease's spare room is for).
+		content, end, err := partInPlace(body, data, all, from, avail, s.lease.claim)
+		w.release() // (data, read into w's buffer, is not read after this)
 		if err != nil {
-			w.release()
 			return
 		}
-		data = append(append(make([]byte, 0, len(data)+len(rest)), data...), rest...)
-		w.release()
+		if end > 0 {
+			from = end
+		} else {
+			// Copied: the next part starts after what the reader has
+			// read, less what it may have buffered (a start guessed too
+			// late only costs the next part a copy).
+			from = max(from, avail()-64<<10)
+		}
+		data = content
 		if isJSON || startsJSONView(data) && dlp.ValidJSON(data) {
 			w := newSegmentWriter(s, "body (json)")
 			jn, ja := s.newJoiner()
@@ -703,6 +715,68 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int) {
 				return
 			}
 			t()
+		}
+	}
+}
+
+// partInPlace reads the rest of a part whose first bytes, head, have been
+// read from body, and returns the part's content whole. A part without a
+// transfer encoding is a stretch of the multipart body as it was sent:
+// when the content is found in all (the body, of which avail() bytes have
+// been read so far) at or after from, the content returned is that
+// stretch of all, not a copy, and end is where it ends. Every byte of the
+// content is compared with the stretch as it is read, so what is returned
+// is the content byte for byte whatever the part holds (a head repeated
+// earlier in the body, a part the reader decoded from quoted-printable):
+// on a difference, or when head is not found, the content is copied as
+// io.ReadAll would (claim first takes the room for the copy), and end is
+// 0. A copy of a 10 MiB upload's JSON part cost its size again in the
+// proxy's memory.
+func partInPlace(body io.Reader, head, all []byte, from int, avail func() int, claim func()) (content []byte, end int, err error) {
+	start := -1
+	if len(head) > 0 && all != nil {
+		probe := head[:min(len(head), 64)]
+		for tries, at := 0, from; tries < 8 && at < avail(); tries++ {
+			i := bytes.Index(all[at:avail()], probe)
+			if i < 0 {
+				break
+			}
+			if o := at + i; o+len(head) <= avail() && bytes.Equal(all[o:o+len(head)], head) {
+				start = o
+				break
+			}
+			at += i + 1
+		}
+	}
+	copied := func(prefix []byte) ([]byte, int, error) {
+		claim()
+		rest, err := io.ReadAll(body)
+		if err != nil {
+			return nil, 0, err
+		}
+		return append(append(make([]byte, 0, len(prefix)+len(rest)), prefix...), rest...), 0, nil
+	}
+	if start < 0 {
+		return copied(head)
+	}
+	pos := start + len(head)
+	var buf [32 << 10]byte
+	for {
+		n, rerr := body.Read(buf[:])
+		if n > 0 {
+			if pos+n > avail() || !bytes.Equal(all[pos:pos+n], buf[:n]) {
+				// Not the stretch after all: what was read so far (equal
+				// to all[start:pos]), this read, and the rest, copied.
+				prefix := append(append(make([]byte, 0, pos-start+n), all[start:pos]...), buf[:n]...)
+				return copied(prefix)
+			}
+			pos += n
+		}
+		if errors.Is(rerr, io.EOF) {
+			return all[start:pos:pos], pos, nil
+		}
+		if rerr != nil {
+			return nil, 0, rerr
 		}
 	}
 }

@@ -85,7 +85,8 @@ func (p *Proxy) startLive(ct, host string, buf []byte, l *lease) *liveScan {
 		start(func() {
 			ls.lanes <- struct{}{}
 			defer func() { <-ls.lanes }()
-			ls.s.multipart(&liveReader{ls: ls}, params["boundary"], 0)
+			lr := &liveReader{ls: ls}
+			ls.s.multipart(lr, params["boundary"], 0, ls.buf, func() int { return lr.off })
 		})
 	}
 	return ls

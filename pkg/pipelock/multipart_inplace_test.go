@@ -1,0 +1,129 @@
+package pipelock
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"gotest.tools/v3/assert"
+)
+
+// jsonPart is a JSON document of about n bytes whose last string holds
+// tail.
+func jsonPart(n int, tail string) []byte {
+	return []byte(`{"items":[{"note":"` + string(prose(n)) + `"},{"last":"` + tail + `"}]}`)
+}
+
+// multipartOf writes parts (content type, content, quoted-printable or
+// not) as a multipart body.
+func multipartOf(parts ...struct {
+	ct      string
+	content []byte
+	qp      bool
+}) (string, []byte) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for i, p := range parts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="f`+string(rune('a'+i))+`"; filename="data.json"`)
+		h.Set("Content-Type", p.ct)
+		if p.qp {
+			h.Set("Content-Transfer-Encoding", "quoted-printable")
+		}
+		w, _ := mw.CreatePart(h)
+		if p.qp {
+			q := quotedprintable.NewWriter(w)
+			q.Binary = true
+			_, _ = q.Write(p.content)
+			_ = q.Close()
+		} else {
+			_, _ = w.Write(p.content)
+		}
+	}
+	_ = mw.Close()
+	return mw.FormDataContentType(), b.Bytes()
+}
+
+type mpPart = struct {
+	ct      string
+	content []byte
+	qp      bool
+}
+
+// TestPartInPlace: a large part is read where it stands in the body when
+// it is sent as it is, and copied when the reader decoded it or when a
+// stretch equal to its head comes first; either way the content is the
+// part's, byte for byte.
+func TestPartInPlace(t *testing.T) {
+	a := jsonPart(3<<20, "first")
+	b := jsonPart(3<<20, "second") // the same head as a: found after a
+	c := jsonPart(3<<20, "third=")
+	ct, body := multipartOf(mpPart{"application/json", a, false}, mpPart{"application/json", b, false}, mpPart{"application/json", c, true})
+	_ = ct
+	boundary := ct[strings.Index(ct, "boundary=")+len("boundary="):]
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	from := 0
+	inside := func(x []byte) bool {
+		p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(x))), uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+		return p >= lo && p < lo+uintptr(len(body))
+	}
+	for i, want := range [][]byte{a, b, c} {
+		p, err := mr.NextPart()
+		assert.NilError(t, err)
+		head := make([]byte, segmentBytes+1)
+		n, _ := io.ReadFull(p, head)
+		claimed := false
+		got, end, err := partInPlace(p, head[:n], body, from, func() int { return len(body) }, func() { claimed = true })
+		assert.NilError(t, err)
+		assert.Assert(t, bytes.Equal(got, want), "part %d: content differs", i)
+		if i < 2 {
+			assert.Assert(t, end > from && inside(got) && !claimed, "part %d was not read in place", i)
+			from = end
+		} else {
+			assert.Assert(t, end == 0 && !inside(got) && claimed, "a quoted-printable part was not copied")
+		}
+	}
+	// A head that is found but a rest that differs (the body given is
+	// not the one read): copied, equal to the part.
+	other := bytes.Clone(body)
+	k := bytes.Index(other, []byte(`"last":"first"`)) + len(`"last":"`)
+	copy(other[k:], "FIRST")
+	mr = multipart.NewReader(bytes.NewReader(body), boundary)
+	p, err := mr.NextPart()
+	assert.NilError(t, err)
+	head := make([]byte, segmentBytes+1)
+	n, _ := io.ReadFull(p, head)
+	got, end, err := partInPlace(p, head[:n], other, 0, func() int { return len(other) }, func() {})
+	assert.NilError(t, err)
+	assert.Assert(t, end == 0 && bytes.Equal(got, a))
+}
+
+// A secret at the end of a large JSON part, read in place, or copied
+// from quoted-printable, or after a part with the same head, is found,
+// live and whole.
+func TestMultipartLargeJSONPartsFindSecrets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	secret := "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"
+	clean := jsonPart(3<<20, "nothing")
+	for name, parts := range map[string][]mpPart{
+		"in place":          {{"application/json", jsonPart(3<<20, secret), false}},
+		"quoted-printable":  {{"application/json", jsonPart(3<<20, secret), true}},
+		"after a same head": {{"application/json", clean, false}, {"application/json", jsonPart(3<<20, secret), false}},
+		"octet-stream json": {{"application/octet-stream", clean, false}, {"application/octet-stream", jsonPart(3<<20, secret), false}},
+	} {
+		ct, body := multipartOf(parts...)
+		seg, whole := inspectBoth(t, e, ct, body)
+		assert.Assert(t, seg && whole, "%s: segmented %v, whole %v", name, seg, whole)
+	}
+	ct, body := multipartOf(mpPart{"application/json", clean, false}, mpPart{"application/json", clean, false})
+	seg, whole := inspectBoth(t, e, ct, body)
+	assert.Assert(t, !seg && !whole, "clean parts refused")
+}
