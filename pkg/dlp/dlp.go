@@ -672,20 +672,29 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if declared || startsJSON(body) {
 		valid := validJSON(text) // json.Valid's decision, faster (jsonvalid.go)
-		if declared || valid {
+		// A body of JSON values one after another (JSON lines), or one
+		// cut short after some of them: the view holds every key and
+		// value of the values up to seq, as it does of a valid body, and
+		// the raw text is read only from a little before seq on.
+		seq := 0
+		if !valid {
+			seq = jsonSeqPrefix(text)
+		}
+		if declared || valid || seq == len(text) {
 			// Keys and values with JSON escapes undone, one "key = value"
 			// per line so the key=value rules see their context, every
 			// duplicate key kept. Valid JSON holds nothing outside its
 			// strings and scalars, so its raw text is not read again;
-			// anything else is.
-			// When the raw text is read too, only the lines where an
-			// escape was undone are new.
+			// anything else is (from near seq on, after JSON lines).
+			// When the raw text is read whole too, only the lines where
+			// an escape was undone are new.
 			var b strings.Builder
 			var joined, all joinBuf
-			if valid {
+			whole := valid || seq > 0
+			if whole {
 				b.Grow(len(body))
 			}
-			flattenJSONJoin(&b, text, !valid, &joined, &all)
+			flattenJSONJoin(&b, text, !whole, &joined, &all)
 			s.scan(c, "body (json)", "", b.String())
 			if joined.Len() > 0 {
 				s.scanJoined(c, PartJSONJoined, joined.String())
@@ -693,8 +702,11 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			if all.Len() > 0 {
 				s.scanJoined(c, PartJSONJoined, all.String())
 			}
-			if valid {
+			if valid || seq == len(text) {
 				return
+			}
+			if seq > jsonTailOverlap {
+				text = text[seq-jsonTailOverlap:]
 			}
 		}
 	}
@@ -721,6 +733,15 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 		}
 	}
 }
+
+// jsonTailOverlap is how much of the JSON values before the rest of a
+// body of JSON lines cut short is read raw with that rest: a secret
+// astride where the values end is whole in it. It is longer than any
+// secret a rule reads (a PEM private key of 4096-bit RSA is about 3.2 KiB).
+const jsonTailOverlap = 8 << 10
+
+// JSONTailOverlap is jsonTailOverlap, for pipelock's reading of the same.
+const JSONTailOverlap = jsonTailOverlap
 
 // PartJSONJoined is the part of the findings in a JSON body's sibling
 // values read joined (flattenJSONJoin). The entropy rule does not read

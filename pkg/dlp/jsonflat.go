@@ -64,11 +64,24 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 	if all != nil {
 		defer ja.flush(all)
 	}
-	prev := byte(0) // last structural byte: a scalar follows : , or [
+	// prev is the last structural byte: a scalar follows : , or [, or
+	// stands at the top level (a body that is one number, or a sequence
+	// of values), where prev is ','.
+	prev := byte(',')
+	depth := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth = max(0, depth-1)
+				if depth == 0 {
+					prev = ','
+				}
+			}
 			if len(jn.ends) > 0 && (c == '}' || c == ']') {
 				jn.flush(joined)
 			}
@@ -116,6 +129,9 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 			write(key, str, true, esc)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 		case (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n') && (prev == ':' || prev == ',' || prev == '['):
 			j := i
 			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
@@ -124,6 +140,9 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 			write(key, s[i:j], false, false)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 			if i < len(s) && s[i] == '"' {
 				continue
 			}

@@ -26,11 +26,24 @@ func oldFlattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 		}
 	}
 	var kb strings.Builder
-	prev := byte(0) // last structural byte: a scalar follows : , or [
+	// prev is the last structural byte: a scalar follows : , or [, or
+	// stands at the top level (a body that is one number, or a sequence
+	// of values), where prev is ','.
+	prev := byte(',')
+	depth := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth = max(0, depth-1)
+				if depth == 0 {
+					prev = ','
+				}
+			}
 		}
 		switch {
 		case c == '"':
@@ -69,6 +82,9 @@ func oldFlattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 			write(key, str, true, esc)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 		case (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n') && (prev == ':' || prev == ',' || prev == '['):
 			j := i
 			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
@@ -77,6 +93,9 @@ func oldFlattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 			write(key, s[i:j], false, false)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 			if i < len(s) && s[i] == '"' {
 				continue
 			}

@@ -48,11 +48,24 @@ func oldFlattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, 
 	if all != nil {
 		defer ja.flush(all)
 	}
-	prev := byte(0) // last structural byte: a scalar follows : , or [
+	// prev is the last structural byte: a scalar follows : , or [, or
+	// stands at the top level (a body that is one number, or a sequence
+	// of values), where prev is ','.
+	prev := byte(',')
+	depth := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == ':' || c == ',' || c == '[' || c == '{' || c == '}' || c == ']' {
 			prev = c
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth = max(0, depth-1)
+				if depth == 0 {
+					prev = ','
+				}
+			}
 			if len(jn.ends) > 0 && (c == '}' || c == ']') {
 				jn.flush(joined)
 			}
@@ -100,6 +113,9 @@ func oldFlattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, 
 			write(key, str, true, esc)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 		case (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n') && (prev == ':' || prev == ',' || prev == '['):
 			j := i
 			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
@@ -108,6 +124,9 @@ func oldFlattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, 
 			write(key, s[i:j], false, false)
 			i = j
 			prev = 0
+			if depth == 0 {
+				prev = ',' // a value at the top level: another may follow
+			}
 			if i < len(s) && s[i] == '"' {
 				continue
 			}

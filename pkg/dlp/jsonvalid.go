@@ -19,21 +19,57 @@ const jsonMaxDepth = 10000
 func ValidJSON(b []byte) bool { return validJSON(unsafe.String(unsafe.SliceData(b), len(b))) }
 
 func validJSON(s string) bool {
-	// kinds holds one bit per open container: 1 an object, 0 an array.
-	var kinds [jsonMaxDepth/64 + 1]uint64
+	var kinds jsonKinds
+	end, ok := jsonValueEnd(s, 0, &kinds)
+	return ok && jsonSpace(s, end) == len(s)
+}
+
+// JSONSeqPrefix is jsonSeqPrefix of b, read in place (pipelock reads the
+// raw text of a body of JSON lines only from near where its values end).
+func JSONSeqPrefix(b []byte) int { return jsonSeqPrefix(unsafe.String(unsafe.SliceData(b), len(b))) }
+
+// jsonSeqPrefix is how much of s is a sequence of valid JSON values (JSON
+// lines, concatenated JSON): the end of the last value of the longest run
+// of them from the start, len(s) when s is such a sequence whole (white
+// space after the last value included), 0 when s does not start with a
+// valid value. A body of JSON lines cut short holds them up to there.
+func jsonSeqPrefix(s string) int {
+	var kinds jsonKinds
+	last := 0
+	for i := 0; ; {
+		if j := jsonSpace(s, i); j == len(s) {
+			if last == 0 {
+				return 0 // no value at all
+			}
+			return len(s)
+		}
+		end, ok := jsonValueEnd(s, i, &kinds)
+		if !ok {
+			return last
+		}
+		last, i = end, end
+	}
+}
+
+// jsonKinds holds one bit per open container: 1 an object, 0 an array
+// (a bit is set or cleared as its container opens, never read before).
+type jsonKinds [jsonMaxDepth/64 + 1]uint64
+
+// jsonValueEnd reads one JSON value from s[i] (white space first) as
+// encoding/json's grammar has it, and returns where it ends.
+func jsonValueEnd(s string, i int, kinds *jsonKinds) (int, bool) {
 	depth := 0
-	i := 0
 	for {
 		// A value starts at s[i] (after white space).
 		i = jsonSpace(s, i)
 		if i >= len(s) {
-			return false
+			return i, false
 		}
 		ok := true
 		switch c := s[i]; {
 		case c == '{':
 			if depth++; depth > jsonMaxDepth {
-				return false
+				return i, false
 			}
 			kinds[(depth-1)>>6] |= 1 << ((depth - 1) & 63)
 			i = jsonSpace(s, i+1)
@@ -43,12 +79,12 @@ func validJSON(s string) bool {
 				break
 			}
 			if i, ok = jsonKey(s, i); !ok {
-				return false
+				return i, false
 			}
 			continue
 		case c == '[':
 			if depth++; depth > jsonMaxDepth {
-				return false
+				return i, false
 			}
 			kinds[(depth-1)>>6] &^= 1 << ((depth - 1) & 63)
 			i = jsonSpace(s, i+1)
@@ -69,21 +105,21 @@ func validJSON(s string) bool {
 		case c == 'n':
 			i, ok = jsonLiteral(s, i, "null")
 		default:
-			return false
+			return i, false
 		}
 		if !ok {
-			return false
+			return i, false
 		}
 		// A value has ended: what follows closes containers, or a comma
 		// leads the next value (after a key, in an object).
 	next:
 		for {
-			i = jsonSpace(s, i)
 			if depth == 0 {
-				return i == len(s)
+				return i, true
 			}
+			i = jsonSpace(s, i)
 			if i >= len(s) {
-				return false
+				return i, false
 			}
 			object := kinds[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
 			switch c := s[i]; {
@@ -91,7 +127,7 @@ func validJSON(s string) bool {
 				i++
 				if object {
 					if i, ok = jsonKey(s, jsonSpace(s, i)); !ok {
-						return false
+						return i, false
 					}
 				}
 				break next
@@ -99,7 +135,7 @@ func validJSON(s string) bool {
 				depth--
 				i++
 			default:
-				return false
+				return i, false
 			}
 		}
 	}

@@ -580,21 +580,36 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin, l
 	if view != nil {
 		tasks = append(tasks, view)
 	}
-	if !validJSONOnly(raw, view != nil) {
-		tasks = append(tasks, rawTasks(s, "body", raw)...)
+	if from := rawFrom(raw, view != nil); from < len(raw) {
+		tasks = append(tasks, rawTasks(s, "body", raw[from:])...)
 	}
 	s.run(tasks)
 	join.add("body", unsafe.String(unsafe.SliceData(raw), len(raw)))
 	return s.findings
 }
 
-// validJSONOnly reports whether a body is read through its JSON view
+// rawFrom is where the raw text of a body is read from, as dlp.ScanBody
+// reads it: nowhere (len(raw)) in a body read through its JSON view
 // alone: valid JSON (it holds nothing outside its keys and scalars, all
 // in the view — FuzzJSONViewHoldsEveryToken — as dlp.ScanBody and inspect
 // read it) that no other structure reads (a form or multipart type reads
-// its raw text its own way).
-func validJSONOnly(raw []byte, structured bool) bool {
-	return !structured && startsJSONView(raw) && dlp.ValidJSON(raw)
+// its raw text its own way), or JSON lines (values one after another,
+// each in the view as a valid body is); from dlp.JSONTailOverlap bytes before
+// the values end in JSON lines cut short (what follows them is read
+// raw, a secret astride their end whole in it); everywhere (0) in any
+// other body.
+func rawFrom(raw []byte, structured bool) int {
+	if structured || !startsJSONView(raw) {
+		return 0
+	}
+	if dlp.ValidJSON(raw) {
+		return len(raw)
+	}
+	seq := dlp.JSONSeqPrefix(raw)
+	if seq == len(raw) {
+		return len(raw)
+	}
+	return max(0, seq-dlp.JSONTailOverlap)
 }
 
 // rawTasks are the scans of the segments of raw as part.
@@ -700,7 +715,17 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 			from = max(from, avail()-64<<10)
 		}
 		data = content
-		if isJSON || startsJSONView(data) && dlp.ValidJSON(data) {
+		// Read through its JSON view when declared JSON, valid JSON or
+		// JSON lines, and raw from where rawFrom says (every byte of
+		// any other part).
+		viewed := isJSON || startsJSONView(data) && dlp.ValidJSON(data)
+		rawAt := 0
+		if !structured {
+			if at := rawFrom(data, false); at == len(data) || viewed {
+				viewed, rawAt = true, at
+			}
+		}
+		if viewed {
 			w := newSegmentWriter(s, "body (json)")
 			jn, ja := s.newJoiner()
 			jsonViewTo(w, data, nil, jn)
@@ -710,7 +735,7 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 		} else if view := s.structure(ct, data, nil, depth+1); view != nil {
 			view()
 		}
-		for _, t := range rawTasks(s, "body", data) {
+		for _, t := range rawTasks(s, "body", data[rawAt:]) {
 			if s.stopped.Load() {
 				return
 			}

@@ -53,6 +53,12 @@ func sameDecodingTo(t testing.TB, coding string, data []byte, limit int64) {
 	t.Helper()
 	want, wantOK := decodeAll(stdDecoderStream, coding, data, limit)
 	got, gotOK := decodeAll(decoderStream, coding, data, limit)
+	if wantOK && !gotOK && (coding == "gzip" || coding == "x-gzip") && len(data) > 3 && data[3]&0xe0 != 0 {
+		// A reserved flag bit of the gzip header set: RFC 1952 has a
+		// decoder refuse the stream, as klauspost's does; the standard
+		// library ignores the bit. Refused, the body is never forwarded.
+		return
+	}
 	if wantOK != gotOK {
 		t.Fatalf("%s on %d bytes: stdlib ok=%v, decoderStream ok=%v", coding, len(data), wantOK, gotOK)
 	}
@@ -103,8 +109,9 @@ func TestDecoderStreamMatchesStdlib(t *testing.T) {
 	plains = append(plains, []byte{}, []byte("token="+secrets["GENERIC"]), bytes.Repeat([]byte("a"), 1<<20))
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, plain := range plains {
-		for coding, encs := range encodings(t, plain) {
-			for _, enc := range encs {
+		encs := encodings(t, plain)
+		for _, coding := range []string{"gzip", "zlib", "flate"} { // in order: the flips below are drawn from one seed
+			for _, enc := range encs[coding] {
 				sameDecoding(t, coding, enc)
 				sameDecoding(t, coding, enc[:len(enc)/2])
 				sameDecoding(t, coding, enc[:max(0, len(enc)-1)])

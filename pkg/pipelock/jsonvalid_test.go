@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/claude-bottle/claude-bottle/pkg/dlp"
 	"gotest.tools/v3/assert"
 )
 
@@ -21,12 +22,14 @@ func FuzzJSONViewHoldsEveryToken(f *testing.F) {
 		`{"a":"b","a":"c"}`, `["x\u0041y", 1e5, -0.5, true, null, {"k\"q":"\\\/"}]`,
 		`{"deep":` + strings.Repeat(`[`, 300) + `"s"` + strings.Repeat(`]`, 300) + `}`,
 		`"just a string"`, `12345678901234567890`, `{"":""}`, "{\"t\":\"\\ud83d\\ude00 \\u00e9\"}",
+		// JSON lines (read through the view alone too, rawFrom).
+		"{\"a\":1}\n{\"b\":\"c\"}\n", "{}\n4111111111111111\n\"s\"\n[2]", `1 2 3`, `{"a":"x"}{"b":"y"}`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		body := []byte(s)
-		if !json.Valid(body) || !startsJSONView(body) {
+		if !(json.Valid(body) || dlp.JSONSeqPrefix(body) == len(body)) || !startsJSONView(body) {
 			return
 		}
 		view, ok := jsonView(body, nil, nil)

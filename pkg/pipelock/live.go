@@ -146,7 +146,8 @@ func (ls *liveScan) wait(need int, lane bool) (n int, final bool) {
 // are shorter than segmentOverlap, and so lie whole in one of them (see
 // bodySegment).
 func (ls *liveScan) raw() {
-	if ls.jsonOnly() {
+	from := ls.rawStart()
+	if from >= len(ls.buf) {
 		return
 	}
 	text := unsafe.String(unsafe.SliceData(ls.buf), len(ls.buf))
@@ -158,12 +159,12 @@ func (ls *liveScan) raw() {
 			ls.s.text("body", text[lo:hi])
 		})
 	}
-	for off := 0; ; off += bodySegment {
+	for off := from; ; off += bodySegment {
 		n, final := ls.wait(off+bodySegment, false)
 		if off >= n || ls.s.stopped.Load() {
 			break
 		}
-		lo, hi := max(0, off-segmentOverlap), min(n, off+bodySegment)
+		lo, hi := max(from, off-segmentOverlap), min(n, off+bodySegment)
 		if final && hi == n {
 			if mid := off + (hi-off)/2; cap(ls.lanes) > 1 && mid-off >= 2*segmentOverlap {
 				scan(lo, mid)
@@ -178,23 +179,28 @@ func (ls *liveScan) raw() {
 	wg.Wait()
 }
 
-// jsonOnly waits, for a body that starts like JSON and that no form or
-// multipart type reads, until all of it has arrived, and reports whether
-// it is valid JSON: then its view holds everything it holds
-// (validJSONOnly), and its raw segments are not scanned. Any other body's
-// segments are scanned as they arrive (false at once); a JSON-looking one
-// that is not valid has all of its segments scanned after its last byte.
-func (ls *liveScan) jsonOnly() bool {
+// rawStart is where the raw segments are scanned from (rawFrom). It
+// waits, for a body that starts like JSON and that no form or multipart
+// type reads, until all of it has arrived: valid JSON or JSON lines have
+// their view hold everything they hold, and their raw segments are not
+// scanned, or only from near where the values of JSON lines cut short
+// end. Any other body's segments are scanned as they arrive (0 at once);
+// a JSON-looking one that is neither has all of its segments scanned
+// after its last byte.
+func (ls *liveScan) rawStart() int {
 	mt, _, _ := mime.ParseMediaType(ls.ct)
 	if mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/") {
-		return false
+		return 0
 	}
 	n, _ := ls.wait(min(len(ls.buf), 256), false)
 	if !startsJSONView(ls.buf[:n]) {
-		return false
+		return 0
 	}
 	n, _ = ls.wait(len(ls.buf), false)
-	return n == len(ls.buf) && validJSONOnly(ls.buf[:n], false)
+	if n != len(ls.buf) {
+		return 0
+	}
+	return rawFrom(ls.buf[:n], false)
 }
 
 // lastSplit is where raw cuts the last segment of a body of n bytes in

@@ -127,3 +127,49 @@ func TestMultipartLargeJSONPartsFindSecrets(t *testing.T) {
 	seg, whole := inspectBoth(t, e, ct, body)
 	assert.Assert(t, !seg && !whole, "clean parts refused")
 }
+
+// A body of JSON lines, whole or cut short, is read through its view and
+// its raw text only from near where its values end (rawFrom): a secret
+// in a value, in a line that is a bare number, or in the rest after the
+// values is found, scanned while it arrives, in segments and whole, and
+// as a small body.
+func TestJSONLinesBodiesFindSecrets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	key := "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"
+	lines := func(n int) []byte {
+		var b bytes.Buffer
+		for i := 0; b.Len() < n; i++ {
+			b.WriteString(`{"path":"pkg/f.go","content":"package f\n\nfunc F() int { return 1 }\n","n":` + strings.Repeat("7", 1+i%5) + "}\n")
+		}
+		return b.Bytes()
+	}
+	for _, n := range []int{64 << 10, 5 << 20} {
+		clean := lines(n)
+		mid := bytes.IndexByte(clean[len(clean)/2:], '\n') + len(clean)/2 + 1
+		insert := func(line string) []byte {
+			return append(append(append([]byte{}, clean[:mid]...), line+"\n"...), clean[mid:]...)
+		}
+		for name, body := range map[string][]byte{
+			"value":       insert(`{"note":"` + key + `"}`),
+			"bare number": insert(`4111111111111111`),
+			"rest":        append(append([]byte{}, clean...), `{"note":"`+key...),
+			"raw rest":    append(append([]byte{}, clean...), "x "+key...),
+		} {
+			for _, ct := range []string{"application/json", "application/x-ndjson"} {
+				if n > segmentBytes {
+					seg, whole := inspectBoth(t, e, ct, body)
+					assert.Assert(t, seg && whole, "%s/%s/%d: segmented %v, whole %v", name, ct, n, seg, whole)
+				}
+				r := e.post(body, "Content-Type", ct)
+				assert.Equal(t, r.status, 403, "%s/%s/%d: %s", name, ct, n, r.body)
+			}
+		}
+		for _, body := range [][]byte{clean, clean[:len(clean)-20]} {
+			r := e.post(body, "Content-Type", "application/json")
+			assert.Equal(t, r.status, 200, "clean JSON lines (%d): %s", n, r.body)
+		}
+	}
+}

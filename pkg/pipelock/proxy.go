@@ -680,13 +680,13 @@ func (p *Proxy) inspect(r *http.Request, host string, body requestBody) verdict 
 		mt, _, _ := mime.ParseMediaType(ct)
 		if isJSON {
 			structured := mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/")
-			if !validJSONOnly(body.decoded, structured) {
+			if from := rawFrom(body.decoded, structured); from < len(body.decoded) {
 				// Valid JSON holds nothing outside its keys and scalars,
 				// all in the view with escapes undone (dlp.ScanBody reads
 				// it so): only a body that is not valid JSON is read raw
 				// too. The model API's requests (a conversation of
 				// hundreds of KiB each turn) cost one scan, not two.
-				fs = p.scan.Scan("body", bodyText)
+				fs = p.scan.Scan("body", bodyText[from:])
 			}
 			fs = append(fs, p.scan.Scan("body (json)", jsonText)...)
 			// Short values joined (a token split over siblings).
