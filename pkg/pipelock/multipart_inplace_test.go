@@ -173,3 +173,15 @@ func TestJSONLinesBodiesFindSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A JSON body that is one value at the top level — a number, a string —
+// is read: a card number sent as the whole body was let through before.
+func TestTopLevelJSONValuesAreRead(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, body := range []string{"4111111111111111", " 4111111111111111\n", `"aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"`, "{}\n4111111111111111"} {
+		for _, ct := range []string{"application/json", "application/x-ndjson", "text/plain"} {
+			r := e.post([]byte(body), "Content-Type", ct)
+			assert.Equal(t, r.status, 403, "%q as %s: %s", body, ct, r.body)
+		}
+	}
+}
