@@ -1022,16 +1022,15 @@ func (r *ruleScan) fieldPass(text string) {
 	// spaces and tabs (aligned assignments, at most fieldGap bytes).
 	// Only those separators are looked at, so text without secret names
 	// costs one bit test a byte.
-	runEnd, next := -1, 0
+	nameEnd, next := -1, 0
 	secretNameCores().eachListed(r.tri, triNames, text, func(p int) bool {
-		if p >= runEnd {
-			runEnd = p
-			for runEnd < len(text) && isIdentByte(text[runEnd]) {
-				runEnd++
-			}
+		if p >= nameEnd {
+			// Eight bytes a test (runEnd): a name core inside a long
+			// base64url run (an upload) is followed by the whole run.
+			nameEnd = runEnd(text, identSet, p)
 		}
-		end := runEnd + 5
-		if g := runEnd; g < len(text) {
+		end := nameEnd + 5
+		if g := nameEnd; g < len(text) {
 			if text[g] == '"' || text[g] == '\'' {
 				g++
 			}
@@ -1039,7 +1038,7 @@ func (r *ruleScan) fieldPass(text string) {
 			}
 			end = max(end, g)
 		}
-		for i := max(runEnd, next); i < len(text) && i <= end && !r.stop; i++ {
+		for i := max(nameEnd, next); i < len(text) && i <= end && !r.stop; i++ {
 			if c := text[i]; c == '=' || c == ':' || c == ' ' && (i+1 == len(text) || text[i+1] != ' ') || fieldMarkupSep(text, i) {
 				r.fieldAt(text, i)
 			}
@@ -1067,6 +1066,9 @@ func hasSetByte(s string, set *byteSet) bool {
 }
 
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// identSet is isIdentByte as a table.
+var identSet = makeSet(isIdentByte)
 
 // fieldAt checks the field whose separator (= : or space) is text[i].
 func (r *ruleScan) fieldAt(text string, i int) {
