@@ -191,22 +191,46 @@ var b64Starts = []string{"H4sI", "UEsDB", "eAE", "eF4", "eJ", "eN"}
 // hexStarts are the same in hex (matched either case).
 var hexStarts = []string{"1f8b08", "504b0304", "7801", "785e", "789c", "78da"}
 
-// embedStart marks the bytes a signature starts with: one table lookup a
-// byte finds every candidate in one pass.
-var embedStart = func() (t [256]bool) {
-	for _, c := range []byte{0x1f, 'P', 'x', 'H', 'U', 'e', '1', '5', '7'} {
-		t[c] = true
+// streamPairs is the set (a bit per pair of bytes, first<<8|second) of the
+// first two bytes of every signature streams acts on: a gzip, zip or zlib
+// stream's, and the base64 (b64Starts) and hex (hexStarts, either case)
+// encodings'. At any other pair streams does nothing.
+var streamPairs = func() *[1 << 10]uint64 {
+	var t [1 << 10]uint64
+	add := func(a, b byte) {
+		p := uint16(a)<<8 | uint16(b)
+		t[p>>6] |= 1 << (p & 63)
 	}
-	return t
+	add(gzipMagic[0], gzipMagic[1])
+	add(zipMagic[0], zipMagic[1])
+	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
+		add('x', b)
+	}
+	for _, st := range b64Starts {
+		add(st[0], st[1])
+	}
+	for _, st := range hexStarts {
+		for _, a := range []byte{st[0], upperASCII(st[0])} {
+			for _, b := range []byte{st[1], upperASCII(st[1])} {
+				add(a, b)
+			}
+		}
+	}
+	return &t
 }()
 
-// embedSecond marks the bytes a signature's second byte is.
-var embedSecond = func() (t [256]bool) {
-	for _, c := range []byte{0x8b, 'K', 0x01, 0x5e, 0x9c, 0xda, '4', 'E', 'A', 'F', 'J', 'N', 'f', '0', '8'} {
-		t[c] = true
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
 	}
-	return t
-}()
+	return c
+}
+
+// streamPairAt reports whether s[k-1], s[k] is a pair of streamPairs.
+func streamPairAt(s string, k int) bool {
+	p := uint16(s[k-1])<<8 | uint16(s[k])
+	return streamPairs[p>>6]>>(p&63)&1 != 0
+}
 
 // eachInflated calls fn with the inflated content of every compressed
 // stream in s (bytes, base64 or hex), while budget lasts.
@@ -223,10 +247,11 @@ func eachInflated(s string, budget *int, fn func(string) bool) {
 // streams inflates every gzip, zlib and zip-deflate stream in s, and
 // when encoded, those written in base64 or hex at the start of a run.
 func streams(s string, encoded bool, budget *int, stop *bool, emit func(string)) {
-	// The loop stops at the second byte of a signature (rarer in text
-	// than the first: 'e' is one letter in ten of English).
+	// The loop stops only where a signature's first two bytes are
+	// (streamPairs): one bit test a byte, whatever the text (base64
+	// holds a signature's second byte every few characters).
 	for k := 1; k < len(s) && !*stop && *budget > 0; k++ {
-		for k < len(s) && !embedSecond[s[k]] {
+		for k < len(s) && !streamPairAt(s, k) {
 			k++
 		}
 		if k >= len(s) {
@@ -234,9 +259,6 @@ func streams(s string, encoded bool, budget *int, stop *bool, emit func(string))
 		}
 		i := k - 1
 		c := s[i]
-		if !embedStart[c] {
-			continue
-		}
 		rest := s[i:]
 		switch {
 		case c == 0x1f:

@@ -80,7 +80,7 @@ func TestFieldPassMatchesOld(t *testing.T) {
 		for _, text := range []string{
 			runOf(n%17) + name + runOf(n%9) + " = " + value,
 			name + "=" + value,
-			runOf(n * 7) + name + ": \"" + value + "\"",
+			runOf(n*7) + name + ": \"" + value + "\"",
 			runOf(n%11) + name + runOf(n%13),
 			name + runOf(n%8) + "\t\t= " + value + "\n" + runOf(3*n) + name,
 		} {
