@@ -65,7 +65,57 @@ func invisible(r rune) bool {
 // foldUnicode returns s with invisible characters removed, NFKC applied
 // (fullwidth, mathematical and compatibility forms to ASCII) and
 // confusable letters mapped to the ASCII letters they imitate.
+//
+// Text that is not valid UTF-8 (a binary upload, decoded gzip) is folded
+// a valid stretch at a time: NFKC treats a byte that starts no valid
+// sequence as a boundary (nothing composes, decomposes or reorders across
+// it), and the rune loop reads it as U+FFFD, so each valid stretch folds
+// as it would in place and each such byte becomes U+FFFD; a stretch of
+// ASCII folds to itself. NFKC's slow path then runs only where there is
+// Unicode text, not over every byte of noise (FuzzFoldUnicodeMatchesOld).
 func foldUnicode(s string) string {
+	if utf8.ValidString(s) {
+		return foldValid(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
+	for len(s) > 0 {
+		n, ascii := validPrefix(s)
+		switch {
+		case n == 0:
+			b.WriteString("\uFFFD")
+			n = 1
+		case ascii:
+			b.WriteString(s[:n])
+		default:
+			b.WriteString(foldValid(s[:n]))
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// validPrefix returns the length of the longest prefix of s that is valid
+// UTF-8, and whether it is all ASCII.
+func validPrefix(s string) (n int, ascii bool) {
+	ascii = true
+	for n < len(s) {
+		if s[n] < utf8.RuneSelf {
+			n++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[n:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		ascii = false
+		n += size
+	}
+	return n, ascii
+}
+
+// foldValid is foldUnicode of valid UTF-8.
+func foldValid(s string) string {
 	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
