@@ -89,3 +89,11 @@ func FuzzFoldUnicodeMatchesOld(f *testing.F) {
 		}
 	})
 }
+
+// TestFoldTablesHaveNoASCII: appendFolded writes ASCII as it is.
+func TestFoldTablesHaveNoASCII(t *testing.T) {
+	for r := range rune(0x80) {
+		_, ok := confusables[r]
+		assert.Assert(t, !ok && !invisible(r), "%q", r)
+	}
+}

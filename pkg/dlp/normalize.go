@@ -79,39 +79,41 @@ func foldUnicode(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/2)
-	for len(s) > 0 {
-		n, ascii := validPrefix(s)
-		switch {
-		case n == 0:
-			b.WriteString("\uFFFD")
-			n = 1
-		case ascii:
-			b.WriteString(s[:n])
-		default:
-			b.WriteString(foldValid(s[:n]))
+	start, ascii := 0, true // the valid stretch s[start:i], all ASCII so far
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
 		}
-		s = s[n:]
+		// A continuation byte, C0, C1 or F5–FF starts no sequence; any
+		// other lead byte is decoded.
+		if c >= 0xc2 && c <= 0xf4 {
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
+				ascii = false
+				i += size
+				continue
+			}
+		}
+		foldStretch(&b, s[start:i], ascii)
+		b.WriteString("\uFFFD")
+		i++
+		start, ascii = i, true
 	}
+	foldStretch(&b, s[start:], ascii)
 	return b.String()
 }
 
-// validPrefix returns the length of the longest prefix of s that is valid
-// UTF-8, and whether it is all ASCII.
-func validPrefix(s string) (n int, ascii bool) {
-	ascii = true
-	for n < len(s) {
-		if s[n] < utf8.RuneSelf {
-			n++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[n:])
-		if r == utf8.RuneError && size == 1 {
-			break
-		}
-		ascii = false
-		n += size
+// foldStretch writes the fold of a valid stretch (itself when ASCII).
+func foldStretch(b *strings.Builder, s string, ascii bool) {
+	if ascii {
+		b.WriteString(s)
+		return
 	}
-	return n, ascii
+	if !norm.NFKC.IsNormalString(s) { // (when it is, NFKC leaves it as it is)
+		s = norm.NFKC.String(s)
+	}
+	appendFolded(b, s)
 }
 
 // foldValid is foldUnicode of valid UTF-8.
@@ -119,16 +121,32 @@ func foldValid(s string) string {
 	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range s {
-		if invisible(r) {
+	appendFolded(&b, s)
+	return b.String()
+}
+
+// appendFolded writes s (NFKC already applied) without its invisible
+// characters and with confusable letters mapped. ASCII is written as it
+// is: no ASCII character is invisible (Cf) or a confusable
+// (TestFoldTablesHaveNoASCII).
+func appendFolded(b *strings.Builder, s string) {
+	from := 0
+	for i, r := range s {
+		if r < utf8.RuneSelf {
 			continue
 		}
-		if c, ok := confusables[r]; ok {
-			r = c
+		inv := invisible(r)
+		c, ok := confusables[r]
+		if !inv && !ok {
+			continue
 		}
-		b.WriteRune(r)
+		b.WriteString(s[from:i])
+		from = i + utf8.RuneLen(r)
+		if !inv {
+			b.WriteRune(c)
+		}
 	}
-	return b.String()
+	b.WriteString(s[from:])
 }
 
 // quotedPrintableWindows is quotedPrintable read by escapeWindows: a long
