@@ -1025,9 +1025,17 @@ func (r *ruleScan) fieldPass(text string) {
 	nameEnd, next := -1, 0
 	secretNameCores().eachListed(r.tri, triNames, text, func(p int) bool {
 		if p >= nameEnd {
-			// Eight bytes a test (runEnd): a name core inside a long
-			// base64url run (an upload) is followed by the whole run.
-			nameEnd = runEnd(text, identSet, p)
+			// A name is short: measured a byte at a time; past 16
+			// bytes eight at a time (runEnd): a name core inside a
+			// long base64url run (an upload) is followed by the whole
+			// run.
+			nameEnd = p
+			for nameEnd < len(text) && nameEnd-p < 16 && identSet[text[nameEnd]] {
+				nameEnd++
+			}
+			if nameEnd-p == 16 {
+				nameEnd = runEnd(text, identSet, nameEnd)
+			}
 		}
 		end := nameEnd + 5
 		if g := nameEnd; g < len(text) {
