@@ -2,13 +2,14 @@ package dlp
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"io"
 	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/claude-bottle/claude-bottle/internal/benchload"
 )
@@ -38,6 +39,9 @@ func classBody(tb testing.TB, class string, n int) (contentType string, sent, de
 	return ct, body, dec
 }
 
+// undoEncoding undoes a Content-Encoding with the decoders pipelock uses
+// for a request body (pkg/pipelock decoderStream: klauspost/compress's gzip
+// and zlib), so that the benchmark's figure is what pipelock spends.
 func undoEncoding(ce string, body []byte) ([]byte, error) {
 	var r io.Reader
 	var err error

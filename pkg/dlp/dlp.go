@@ -663,13 +663,16 @@ func (s *Scanner) ScanBody(contentType string, body []byte) ([]Finding, error) {
 	return c.out, nil
 }
 
-func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth int) {
+// scanBody scans a body; it reports whether it read the body's raw text
+// whole (a valid JSON body is read by its JSON view only).
+func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth int) (rawRead bool) {
 	// The scan only reads the body and keeps none of it (readings are
 	// transient, findings hold no text): read it in place rather than
 	// copying it (a 10 MiB upload would otherwise cost 10 MiB more).
 	text := unsafe.String(unsafe.SliceData(body), len(body))
 	mt, params, _ := mime.ParseMediaType(contentType)
 	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
+	rawRead = true
 	if declared || startsJSON(body) {
 		valid := validJSON(text) // json.Valid's decision, faster (jsonvalid.go)
 		// A body of JSON values one after another (JSON lines), or one
@@ -703,35 +706,123 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 				s.scanJoined(c, PartJSONJoined, all.String())
 			}
 			if valid || seq == len(text) {
-				return
+				return false
 			}
 			if seq > jsonTailOverlap {
-				text = text[seq-jsonTailOverlap:]
+				// Only the rest is read raw: not the whole raw text (a
+				// multipart body's own raw reading keeps this part).
+				text, rawRead = text[seq-jsonTailOverlap:], false
 			}
 		}
 	}
+	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3 {
+		s.scanMultipart(c, body, params["boundary"], depth)
+		return true
+	}
 	s.scan(c, "body", "", text)
-	switch {
-	case mt == "application/x-www-form-urlencoded":
+	if mt == "application/x-www-form-urlencoded" {
 		s.scan(c, "body (form)", "", formText(text))
 		if j := repeatedJoined(text); j != "" {
 			s.scanJoined(c, PartRepeatedJoined, j)
 		}
-	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
-		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				break
+	}
+	return rawRead
+}
+
+// scanMultipart scans a multipart body: each part's field and file name,
+// each part by its own type (scanBody), and the body's raw text. A large
+// part whose raw text its own scan read whole is cut out of the body's
+// raw text but for partContext bytes at each of its ends (cutParts): the
+// body's raw text is mostly its file parts, and reading them twice,
+// whole, doubled the cost of an upload.
+//
+// Why nothing is lost: a finding of the scan of the whole raw text rests
+// on a stretch of it a few KiB long at most (the longest, a PEM private
+// key or a nested encoding of one; the rule with the widest context, the
+// bulk-token one, looks 4 KiB either side; pipelock's segmented scan
+// rests on the same bound, segmentOverlap). A stretch inside a part's
+// data is read by the part's own scan, which reads those bytes as the
+// body of an upload of that part alone would be read; a stretch that
+// reaches outside the data (into its headers, the boundary, the next
+// part) reaches at most a few KiB into it, so it lies whole, far from
+// any cut, in what the raw text keeps. The part's data must be found in
+// the body as it is (a quoted-printable part, which the multipart reader
+// decodes, is not, and is not cut); a part the reader stops in (a
+// malformed body) and whatever follows it are never cut.
+// (TestMultipartCutKeepsFindings.)
+func (s *Scanner) scanMultipart(c *collector, body []byte, boundary string, depth int) {
+	var cuts []cutSpan
+	from := 0
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		data, err := io.ReadAll(io.LimitReader(p, MaxBody))
+		if err != nil {
+			break
+		}
+		s.scan(c, "body (multipart field name)", "", p.FormName()+"\n"+p.FileName())
+		rawRead := s.scanBody(c, p.Header.Get("Content-Type"), data, depth+1)
+		if rawRead && len(data) >= minPartCut {
+			if at := partAt(body, from, data); at >= 0 {
+				cuts = append(cuts, cutSpan{at + partContext, at + len(data) - partContext})
+				from = at + len(data)
 			}
-			data, err := io.ReadAll(io.LimitReader(p, MaxBody))
-			if err != nil {
-				break
-			}
-			s.scan(c, "body (multipart field name)", "", p.FormName()+"\n"+p.FileName())
-			s.scanBody(c, p.Header.Get("Content-Type"), data, depth+1)
 		}
 	}
+	s.scan(c, "body", "", cutParts(body, cuts))
+}
+
+// partContext is how much of a cut part's data, at each end, the raw
+// text of its multipart body keeps: far more than any finding's stretch
+// (scanMultipart), as pipelock's segments overlap by (segmentOverlap/2
+// on each side).
+const partContext = 32 << 10
+
+// minPartCut is the smallest part cut out of the raw text: what cutting
+// saves must be worth the search for the part.
+const minPartCut = 4 * partContext
+
+// partHeaderRoom bounds how far past the end of the part before a part's
+// data is searched for (the boundary line and the part's headers lie in
+// between): the searches of a body then cost a bounded multiple of it.
+const partHeaderRoom = 64 << 10
+
+// cutSpan is a stretch [lo, hi) of a body left out of its raw text.
+type cutSpan struct{ lo, hi int }
+
+// partAt returns where data, a part's content, lies in body at or after
+// from (within partHeaderRoom of it), or -1.
+func partAt(body []byte, from int, data []byte) int {
+	end := min(len(body), from+partHeaderRoom+len(data))
+	if k := bytes.Index(body[from:end], data); k >= 0 {
+		return from + k
+	}
+	return -1
+}
+
+// cutParts returns body (as text) with the spans of cuts left out, each
+// replaced by windowSepText, which no rule, run or token reads across.
+// Without cuts it is body itself, not copied.
+func cutParts(body []byte, cuts []cutSpan) string {
+	if len(cuts) == 0 {
+		return unsafe.String(unsafe.SliceData(body), len(body))
+	}
+	n := len(body)
+	for _, k := range cuts {
+		n -= k.hi - k.lo - len(windowSepText)
+	}
+	out := make([]byte, 0, n)
+	at := 0
+	for _, k := range cuts {
+		out = append(out, body[at:k.lo]...)
+		out = append(out, windowSepText...)
+		at = k.hi
+	}
+	out = append(out, body[at:]...)
+	return unsafe.String(unsafe.SliceData(out), len(out)) //nolint:gosec // G103: out is not written after this
 }
 
 // jsonTailOverlap is how much of the JSON values before the rest of a

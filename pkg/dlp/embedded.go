@@ -191,22 +191,76 @@ var b64Starts = []string{"H4sI", "UEsDB", "eAE", "eF4", "eJ", "eN"}
 // hexStarts are the same in hex (matched either case).
 var hexStarts = []string{"1f8b08", "504b0304", "7801", "785e", "789c", "78da"}
 
-// embedStart marks the bytes a signature starts with: one table lookup a
-// byte finds every candidate in one pass.
-var embedStart = func() (t [256]bool) {
-	for _, c := range []byte{0x1f, 'P', 'x', 'H', 'U', 'e', '1', '5', '7'} {
-		t[c] = true
+// streamPairs is the set (a bit per pair of bytes, first<<8|second) of the
+// first two bytes of every signature streams acts on: a gzip, zip or zlib
+// stream's, and the base64 (b64Starts) and hex (hexStarts, either case)
+// encodings'. At any other pair streams does nothing.
+var streamPairs = func() *[1 << 10]uint64 {
+	var t [1 << 10]uint64
+	add := func(a, b byte) {
+		p := uint16(a)<<8 | uint16(b)
+		t[p>>6] |= 1 << (p & 63)
 	}
-	return t
+	add(gzipMagic[0], gzipMagic[1])
+	add(zipMagic[0], zipMagic[1])
+	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
+		add('x', b)
+	}
+	for _, st := range b64Starts {
+		add(st[0], st[1])
+	}
+	for _, st := range hexStarts {
+		for _, a := range []byte{st[0], upperASCII(st[0])} {
+			for _, b := range []byte{st[1], upperASCII(st[1])} {
+				add(a, b)
+			}
+		}
+	}
+	return &t
 }()
 
-// embedSecond marks the bytes a signature's second byte is.
-var embedSecond = func() (t [256]bool) {
-	for _, c := range []byte{0x8b, 'K', 0x01, 0x5e, 0x9c, 0xda, '4', 'E', 'A', 'F', 'J', 'N', 'f', '0', '8'} {
-		t[c] = true
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
 	}
-	return t
-}()
+	return c
+}
+
+// nextStreamPair returns the first k' >= k (k >= 1) where s[k'-1], s[k']
+// is a pair of streamPairs, or len(s). Eight pairs are tested at a time,
+// their bits ORed without a branch, and only a group with a hit is looked
+// at pair by pair: text, base64 and binary all pass at the same speed.
+func nextStreamPair(s string, k int) int {
+	t := streamPairs
+	for ; k+8 <= len(s); k += 8 {
+		w := s[k-1 : k+8]
+		p0 := uint16(w[0])<<8 | uint16(w[1])
+		p1 := uint16(w[1])<<8 | uint16(w[2])
+		p2 := uint16(w[2])<<8 | uint16(w[3])
+		p3 := uint16(w[3])<<8 | uint16(w[4])
+		p4 := uint16(w[4])<<8 | uint16(w[5])
+		p5 := uint16(w[5])<<8 | uint16(w[6])
+		p6 := uint16(w[6])<<8 | uint16(w[7])
+		p7 := uint16(w[7])<<8 | uint16(w[8])
+		hit := t[p0>>6]>>(p0&63) | t[p1>>6]>>(p1&63) | t[p2>>6]>>(p2&63) | t[p3>>6]>>(p3&63) |
+			t[p4>>6]>>(p4&63) | t[p5>>6]>>(p5&63) | t[p6>>6]>>(p6&63) | t[p7>>6]>>(p7&63)
+		if hit&1 != 0 {
+			break
+		}
+	}
+	for ; k < len(s); k++ {
+		if streamPairAt(s, k) {
+			return k
+		}
+	}
+	return len(s)
+}
+
+// streamPairAt reports whether s[k-1], s[k] is a pair of streamPairs.
+func streamPairAt(s string, k int) bool {
+	p := uint16(s[k-1])<<8 | uint16(s[k])
+	return streamPairs[p>>6]>>(p&63)&1 != 0
+}
 
 // eachInflated calls fn with the inflated content of every compressed
 // stream in s (bytes, base64 or hex), while budget lasts.
@@ -223,20 +277,16 @@ func eachInflated(s string, budget *int, fn func(string) bool) {
 // streams inflates every gzip, zlib and zip-deflate stream in s, and
 // when encoded, those written in base64 or hex at the start of a run.
 func streams(s string, encoded bool, budget *int, stop *bool, emit func(string)) {
-	// The loop stops at the second byte of a signature (rarer in text
-	// than the first: 'e' is one letter in ten of English).
+	// The loop stops only where a signature's first two bytes are
+	// (streamPairs), not at every second byte (base64 holds one every
+	// few characters).
 	for k := 1; k < len(s) && !*stop && *budget > 0; k++ {
-		for k < len(s) && !embedSecond[s[k]] {
-			k++
-		}
+		k = nextStreamPair(s, k)
 		if k >= len(s) {
 			return
 		}
 		i := k - 1
 		c := s[i]
-		if !embedStart[c] {
-			continue
-		}
 		rest := s[i:]
 		switch {
 		case c == 0x1f:

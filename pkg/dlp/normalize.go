@@ -65,20 +65,88 @@ func invisible(r rune) bool {
 // foldUnicode returns s with invisible characters removed, NFKC applied
 // (fullwidth, mathematical and compatibility forms to ASCII) and
 // confusable letters mapped to the ASCII letters they imitate.
+//
+// Text that is not valid UTF-8 (a binary upload, decoded gzip) is folded
+// a valid stretch at a time: NFKC treats a byte that starts no valid
+// sequence as a boundary (nothing composes, decomposes or reorders across
+// it), and the rune loop reads it as U+FFFD, so each valid stretch folds
+// as it would in place and each such byte becomes U+FFFD; a stretch of
+// ASCII folds to itself. NFKC's slow path then runs only where there is
+// Unicode text, not over every byte of noise (FuzzFoldUnicodeMatchesOld).
 func foldUnicode(s string) string {
+	if utf8.ValidString(s) {
+		return foldValid(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
+	start, ascii := 0, true // the valid stretch s[start:i], all ASCII so far
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		// A continuation byte, C0, C1 or F5–FF starts no sequence; any
+		// other lead byte is decoded.
+		if c >= 0xc2 && c <= 0xf4 {
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
+				ascii = false
+				i += size
+				continue
+			}
+		}
+		foldStretch(&b, s[start:i], ascii)
+		b.WriteString("\uFFFD")
+		i++
+		start, ascii = i, true
+	}
+	foldStretch(&b, s[start:], ascii)
+	return b.String()
+}
+
+// foldStretch writes the fold of a valid stretch (itself when ASCII).
+func foldStretch(b *strings.Builder, s string, ascii bool) {
+	if ascii {
+		b.WriteString(s)
+		return
+	}
+	if !norm.NFKC.IsNormalString(s) { // (when it is, NFKC leaves it as it is)
+		s = norm.NFKC.String(s)
+	}
+	appendFolded(b, s)
+}
+
+// foldValid is foldUnicode of valid UTF-8.
+func foldValid(s string) string {
 	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range s {
-		if invisible(r) {
+	appendFolded(&b, s)
+	return b.String()
+}
+
+// appendFolded writes s (NFKC already applied) without its invisible
+// characters and with confusable letters mapped. ASCII is written as it
+// is: no ASCII character is invisible (Cf) or a confusable
+// (TestFoldTablesHaveNoASCII).
+func appendFolded(b *strings.Builder, s string) {
+	from := 0
+	for i, r := range s {
+		if r < utf8.RuneSelf {
 			continue
 		}
-		if c, ok := confusables[r]; ok {
-			r = c
+		inv := invisible(r)
+		c, ok := confusables[r]
+		if !inv && !ok {
+			continue
 		}
-		b.WriteRune(r)
+		b.WriteString(s[from:i])
+		from = i + utf8.RuneLen(r)
+		if !inv {
+			b.WriteRune(c)
+		}
 	}
-	return b.String()
+	b.WriteString(s[from:])
 }
 
 // quotedPrintableWindows is quotedPrintable read by escapeWindows: a long

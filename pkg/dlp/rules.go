@@ -1063,16 +1063,23 @@ func (r *ruleScan) fieldPass(text string) {
 	// spaces and tabs (aligned assignments, at most fieldGap bytes).
 	// Only those separators are looked at, so text without secret names
 	// costs one bit test a byte.
-	runEnd, next := -1, 0
+	nameEnd, next := -1, 0
 	secretNameCores().eachListed(r.tri, triNames, text, func(p int) bool {
-		if p >= runEnd {
-			runEnd = p
-			for runEnd < len(text) && isIdentByte(text[runEnd]) {
-				runEnd++
+		if p >= nameEnd {
+			// A name is short: measured a byte at a time; past 16
+			// bytes eight at a time (runEnd): a name core inside a
+			// long base64url run (an upload) is followed by the whole
+			// run.
+			nameEnd = p
+			for nameEnd < len(text) && nameEnd-p < 16 && identSet[text[nameEnd]] {
+				nameEnd++
+			}
+			if nameEnd-p == 16 {
+				nameEnd = runEnd(text, identSet, nameEnd)
 			}
 		}
-		end := runEnd + 5
-		if g := runEnd; g < len(text) {
+		end := nameEnd + 5
+		if g := nameEnd; g < len(text) {
 			if text[g] == '"' || text[g] == '\'' {
 				g++
 			}
@@ -1080,7 +1087,7 @@ func (r *ruleScan) fieldPass(text string) {
 			}
 			end = max(end, g)
 		}
-		for i := max(runEnd, next); i < len(text) && i <= end && !r.stop; i++ {
+		for i := max(nameEnd, next); i < len(text) && i <= end && !r.stop; i++ {
 			if c := text[i]; c == '=' || c == ':' || c == ' ' && (i+1 == len(text) || text[i+1] != ' ') || fieldMarkupSep(text, i) {
 				r.fieldAt(text, i)
 			}
@@ -1108,6 +1115,9 @@ func hasSetByte(s string, set *byteSet) bool {
 }
 
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// identSet is isIdentByte as a table.
+var identSet = makeSet(isIdentByte)
 
 // fieldAt checks the field whose separator (= : or space) is text[i].
 func (r *ruleScan) fieldAt(text string, i int) {
