@@ -693,11 +693,14 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 			// an escape was undone are new.
 			var b strings.Builder
 			var joined, all joinBuf
-			whole := valid || seq > 0
-			if whole {
+			escapedFrom := seq // JSON lines whole up to seq (0: none)
+			if valid {
+				escapedFrom = len(text) + 1
+			}
+			if escapedFrom > len(text)/2 {
 				b.Grow(len(body))
 			}
-			flattenJSONJoin(&b, text, !whole, &joined, &all)
+			flattenJSONJoinFrom(&b, text, escapedFrom, &joined, &all)
 			s.scan(c, "body (json)", "", b.String())
 			if joined.Len() > 0 {
 				s.scanJoined(c, PartJSONJoined, joined.String())

@@ -32,6 +32,20 @@ func flattenJSON(b *strings.Builder, s string, onlyEscaped bool) {
 // from the text's own words by their appearing nowhere else in its
 // reading.
 func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all *joinBuf) {
+	escapedFrom := len(s) + 1
+	if onlyEscaped {
+		escapedFrom = 0
+	}
+	flattenJSONJoinFrom(b, s, escapedFrom, joined, all)
+}
+
+// flattenJSONJoinFrom is flattenJSONJoin writing every line for the
+// values that start before escapedFrom, and only the lines whose key or
+// value had an escape undone (or whose key is a secret name) for the
+// others: JSON lines cut short are read raw from near where their values
+// end, their view whole before it.
+func flattenJSONJoinFrom(b *strings.Builder, s string, escapedFrom int, joined, all *joinBuf) {
+	at := 0 // where the value being written starts
 	key := ""
 	keyEsc := false
 	// jn joins sibling values (a run ends where an object or array
@@ -51,7 +65,7 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 		// nothing was unescaped: in the raw text they may stand apart
 		// (spaces, line breaks around the colon) further than the
 		// field rule looks.
-		if !onlyEscaped || esc || keyEsc || key != "" && secretNameCores().any(key) {
+		if at < escapedFrom || esc || keyEsc || key != "" && secretNameCores().any(key) {
 			writeJSONLine(b, key, val, quoted)
 		}
 	}
@@ -122,10 +136,12 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 					m++
 				}
 				if m < len(s) && (s[m] == '{' || s[m] == '[') {
+					at = i
 					write(key, "", false, false)
 				}
 				continue
 			}
+			at = i
 			write(key, str, true, esc)
 			i = j
 			prev = 0
@@ -137,6 +153,7 @@ func flattenJSONJoin(b *strings.Builder, s string, onlyEscaped bool, joined, all
 			for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t' && s[j] != '"' {
 				j++
 			}
+			at = i
 			write(key, s[i:j], false, false)
 			i = j
 			prev = 0
