@@ -580,7 +580,8 @@ func (p *Proxy) scanSegmented(contentType string, raw []byte, join *valueJoin, l
 	if view != nil {
 		tasks = append(tasks, view)
 	}
-	if from := rawFrom(raw, view != nil); from < len(raw) {
+	// (A multipart body's view reads its raw text too: multipart.)
+	if from := rawFrom(raw, view != nil); from < len(raw) && !isMultipart(contentType) {
 		tasks = append(tasks, rawTasks(s, "body", raw[from:])...)
 	}
 	s.run(tasks)
@@ -638,20 +639,62 @@ func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, de
 		}
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 3:
 		return func() {
-			s.multipart(bytes.NewReader(raw), params["boundary"], depth, raw, func() int { return len(raw) })
+			n := func() int { return len(raw) }
+			s.multipart(bytes.NewReader(raw), params["boundary"], depth, raw, n, n)
 		}
 	}
 	return nil
 }
 
 // multipart reads the parts of a multipart body as the scanner's
-// ScanBody does: each field's name and file name, and each part by its
-// own type, a part over segmentBytes a segment at a time. all is the
-// body raw reads, of which raw has read avail() bytes so far: a part
-// read whole is read where it stands in it when it can be (partInPlace).
-func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []byte, avail func() int) {
+// ScanBody does: each field's name and file name, each part by its own
+// type, a part over segmentBytes a segment at a time, and the body's raw
+// text. all is the body raw reads, of which raw has read avail() bytes so
+// far and which is rest() bytes long once it has all arrived (rest waits
+// for that).
+//
+// The raw text of the body is read here, not beside: a large part whose
+// own scan reads its raw text whole, and which stands in the body as the
+// reader yields it (every byte compared as it is read: located), is left
+// out of the body's raw text but for partContext bytes at each of its
+// ends. A body is mostly its file parts, and they were read twice. Why
+// nothing is lost: a finding rests on a stretch a few KiB long at most
+// (the bound segmentOverlap is for); a stretch inside a part's data is
+// read by the part's own scan as an upload of that part alone would be,
+// and one that reaches outside it reaches less than partContext into it,
+// so it lies whole in what the body's raw text keeps (dlp's scanMultipart
+// reads a body scanned whole the same way). A part not located (the
+// reader decoded it from quoted-printable, or it is not where it was
+// looked for), one whose raw text its scan does not read whole (valid
+// JSON, JSON lines cut short), a small one, and everything after a part
+// the reader stops in, are read in the body's raw text.
+func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []byte, avail, rest func() int) {
+	rawDone := 0 // all[:rawDone] is read: raw, or by a located part's scan
+	readRaw := func(lo, hi int) {
+		if hi <= lo {
+			return
+		}
+		for _, t := range rawTasks(s, "body", all[lo:hi]) {
+			if s.stopped.Load() {
+				return
+			}
+			t()
+		}
+	}
+	defer func() {
+		if !s.stopped.Load() {
+			readRaw(rawDone, rest())
+		}
+	}()
+	located := func(start, end int) {
+		if end-start < minPartCut {
+			return
+		}
+		readRaw(rawDone, start+partContext)
+		rawDone = end - partContext
+	}
 	mr := multipart.NewReader(raw, boundary)
-	from := 0 // the parts read in place end at or before all[from]
+	from := 0 // the parts located end at or before all[from]
 	for !s.stopped.Load() {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -689,14 +732,26 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 		structured := mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth+1 < 3
 		if !isJSON && !structured && !mayStartJSON(data) {
 			// Only its raw text is read: scanned as it is read, never
-			// held whole (a file part is most of an upload).
+			// held whole (a file part is most of an upload), and
+			// compared with the body as it goes.
+			m := &matchReader{r: body, all: all, avail: avail, pos: locate(all, from, avail(), data)}
+			if m.pos >= 0 {
+				m.start = m.pos
+				m.pos += len(data)
+			}
 			w.buf, w.fresh = data, len(data)
-			if _, err := io.Copy(w, body); err != nil {
+			if _, err := io.Copy(w, m); err != nil {
 				w.release()
 				return
 			}
 			w.flush()
 			w.release()
+			if m.pos >= 0 {
+				from = m.pos
+				located(m.start, m.pos)
+			} else {
+				from = max(from, avail()-64<<10)
+			}
 			continue
 		}
 		// Read whole: where it stands in the body, or else copied (the
@@ -741,7 +796,59 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 			}
 			t()
 		}
+		if end > 0 && rawAt == 0 {
+			located(end-len(data), end)
+		}
 	}
+}
+
+// A located part of at least minPartCut bytes is left out of the body's
+// raw text but for partContext bytes at each of its ends (multipart).
+const (
+	minPartCut  = 128 << 10
+	partContext = 32 << 10
+)
+
+// locate returns where head stands in all[from:avail] (its first
+// occurrence there, head compared whole), or -1.
+func locate(all []byte, from, avail int, head []byte) int {
+	if len(head) == 0 || all == nil {
+		return -1
+	}
+	probe := head[:min(len(head), 64)]
+	for tries, at := 0, from; tries < 8 && at < avail; tries++ {
+		i := bytes.Index(all[at:avail], probe)
+		if i < 0 {
+			return -1
+		}
+		if o := at + i; o+len(head) <= avail && bytes.Equal(all[o:o+len(head)], head) {
+			return o
+		}
+		at += i + 1
+	}
+	return -1
+}
+
+// matchReader reads r and compares what it reads with all from pos on:
+// pos ends up where the bytes read end in all, or -1 from the first
+// difference (or when pos is -1 from the start).
+type matchReader struct {
+	r          io.Reader
+	all        []byte
+	avail      func() int
+	start, pos int
+}
+
+func (m *matchReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if m.pos >= 0 && n > 0 {
+		if m.pos+n > m.avail() || !bytes.Equal(m.all[m.pos:m.pos+n], p[:n]) {
+			m.pos = -1
+		} else {
+			m.pos += n
+		}
+	}
+	return n, err
 }
 
 // partInPlace reads the rest of a part whose first bytes, head, have been
@@ -758,21 +865,7 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 // 0. A copy of a 10 MiB upload's JSON part cost its size again in the
 // proxy's memory.
 func partInPlace(body io.Reader, head, all []byte, from int, avail func() int, claim func()) (content []byte, end int, err error) {
-	start := -1
-	if len(head) > 0 && all != nil {
-		probe := head[:min(len(head), 64)]
-		for tries, at := 0, from; tries < 8 && at < avail(); tries++ {
-			i := bytes.Index(all[at:avail()], probe)
-			if i < 0 {
-				break
-			}
-			if o := at + i; o+len(head) <= avail() && bytes.Equal(all[o:o+len(head)], head) {
-				start = o
-				break
-			}
-			at += i + 1
-		}
-	}
+	start := locate(all, from, avail(), head)
 	copied := func(prefix []byte) ([]byte, int, error) {
 		claim()
 		rest, err := io.ReadAll(body)
@@ -863,4 +956,11 @@ func reuseSegment(first []byte) []byte {
 		return first[:segmentOverlap+segmentBytes]
 	}
 	return make([]byte, segmentOverlap+segmentBytes)
+}
+
+// isMultipart reports whether a body of contentType is read by the
+// multipart view (which reads its raw text too).
+func isMultipart(contentType string) bool {
+	mt, params, _ := mime.ParseMediaType(contentType)
+	return strings.HasPrefix(mt, "multipart/") && params["boundary"] != ""
 }

@@ -86,7 +86,10 @@ func (p *Proxy) startLive(ct, host string, buf []byte, l *lease) *liveScan {
 			ls.lanes <- struct{}{}
 			defer func() { <-ls.lanes }()
 			lr := &liveReader{ls: ls}
-			ls.s.multipart(lr, params["boundary"], 0, ls.buf, func() int { return lr.off })
+			ls.s.multipart(lr, params["boundary"], 0, ls.buf, func() int { return lr.off }, func() int {
+				n, _ := ls.wait(len(ls.buf), false)
+				return n
+			})
 		})
 	}
 	return ls
@@ -146,6 +149,9 @@ func (ls *liveScan) wait(need int, lane bool) (n int, final bool) {
 // are shorter than segmentOverlap, and so lie whole in one of them (see
 // bodySegment).
 func (ls *liveScan) raw() {
+	if isMultipart(ls.ct) {
+		return // the multipart view reads the raw text (multipart)
+	}
 	from := ls.rawStart()
 	if from >= len(ls.buf) {
 		return

@@ -2,6 +2,7 @@ package pipelock
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -184,4 +185,62 @@ func TestTopLevelJSONValuesAreRead(t *testing.T) {
 			assert.Equal(t, r.status, 403, "%q as %s: %s", body, ct, r.body)
 		}
 	}
+}
+
+// A multipart body's raw text leaves out the middle of each large part
+// located in it (multipart): a secret anywhere in a part — at its ends,
+// astride where the raw text's cut falls, in its middle — in the part's
+// headers, between parts, in a quoted-printable part (not located), in
+// repeated identical parts, and in a body the reader stops in, is found
+// scanned while it arrives, in segments, and whole.
+func TestMultipartCutKeepsFindings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	e := newEnv(t, nil)
+	key := "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"
+	file := func(at int) []byte { return around(prose(3<<20), key, at) }
+	plain := prose(3 << 20)
+	check := func(name, ct string, body []byte) {
+		t.Helper()
+		seg, whole := inspectBoth(t, e, ct, body)
+		assert.Assert(t, seg && whole, "%s: segmented %v, whole %v", name, seg, whole)
+	}
+	for _, at := range []int{0, 100, partContext - 20, partContext + 100, 1 << 20, 3<<20 - partContext - 20, 3<<20 - partContext + 100, 3<<20 - 30} {
+		for _, second := range []bool{false, true} {
+			parts := []mpPart{{"application/octet-stream", file(at), false}}
+			if second {
+				parts = []mpPart{{"application/octet-stream", plain, false}, {"text/plain", file(at), false}}
+			}
+			ct, body := multipartOf(parts...)
+			check(fmt.Sprintf("at %d (second part %v)", at, second), ct, body)
+		}
+	}
+	// In a part's headers, between parts (a small field), in a
+	// quoted-printable part, in the second of two identical parts.
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, _ := mw.CreateFormFile("a", "a.bin")
+	_, _ = w.Write(plain)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="b"; filename="b.bin"`)
+	h.Set("X-Note", key)
+	w, _ = mw.CreatePart(h)
+	_, _ = w.Write(plain)
+	_ = mw.Close()
+	check("in a header", mw.FormDataContentType(), b.Bytes())
+	ct, body := multipartOf(mpPart{"application/octet-stream", plain, false}, mpPart{"text/plain", []byte(key), false}, mpPart{"application/octet-stream", plain, false})
+	check("between parts", ct, body)
+	ct, body = multipartOf(mpPart{"application/octet-stream", file(1 << 20), true})
+	check("quoted-printable", ct, body)
+	ct, body = multipartOf(mpPart{"application/octet-stream", plain, false}, mpPart{"application/octet-stream", plain, false}, mpPart{"application/octet-stream", file(1 << 20), false})
+	check("after identical parts", ct, body)
+	// The reader stops in a body cut short: what follows is read raw.
+	ct, body = multipartOf(mpPart{"application/octet-stream", plain, false}, mpPart{"application/octet-stream", plain, false})
+	cut := append(bytes.Clone(body[:len(body)-200]), "\r\n"+key...)
+	check("cut short", ct, cut)
+	// Clean parts pass.
+	ct, body = multipartOf(mpPart{"application/octet-stream", plain, false}, mpPart{"application/json", jsonPart(3<<20, "x"), false})
+	seg, whole := inspectBoth(t, e, ct, body)
+	assert.Assert(t, !seg && !whole, "clean parts refused")
 }
