@@ -223,21 +223,51 @@ type ruleScan struct {
 	tri *tripleList
 	// lastHit is the rule of the last finding this scan added.
 	lastHit string
-	// kinds remembers secretKind of the last names looked up: a
-	// reading's field names repeat (a log, an env dump, a form).
-	kinds [8]nameKind
+	// kinds remembers, of the last names looked up, whether a secret
+	// name core is in them and their secretKind: a reading's field names
+	// repeat (a log, an env dump, a form, a config).
+	kinds [16]nameKind
 }
 
-type nameKind struct{ name, kind string }
+// nameKind is what r.kinds remembers of one name: hasCore is 0 before
+// secretNameCores().any(name) is looked up, then 1 (a core) or 2 (none);
+// kind is valid once kindSet.
+type nameKind struct {
+	name, kind string
+	hasCore    uint8
+	kindSet    bool
+}
+
+// nameEntry is the entry of r.kinds for name (not ""), emptied when it
+// held another name.
+func (r *ruleScan) nameEntry(name string) *nameKind {
+	e := &r.kinds[(len(name)*7+int(name[0])*3+int(name[len(name)-1]))&15]
+	if e.name != name {
+		*e = nameKind{name: name}
+	}
+	return e
+}
+
+// hasNameCore is secretNameCores().any(name) through r.kinds.
+func (r *ruleScan) hasNameCore(name string) bool {
+	if name == "" {
+		return secretNameCores().any(name)
+	}
+	e := r.nameEntry(name)
+	if e.hasCore == 0 {
+		e.hasCore = 2 - b2u8(secretNameCores().any(name))
+	}
+	return e.hasCore == 1
+}
 
 // secretKind is secretKind(name) through r.kinds.
 func (r *ruleScan) secretKind(name string) string {
 	if name == "" {
 		return secretKind(name)
 	}
-	e := &r.kinds[(len(name)+int(name[0])+int(name[len(name)-1]))&7]
-	if e.name != name {
-		e.name, e.kind = name, secretKind(name)
+	e := r.nameEntry(name)
+	if !e.kindSet {
+		e.kind, e.kindSet = secretKind(name), true
 	}
 	return e.kind
 }
@@ -1091,7 +1121,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	if c == '>' && (k == 0 || text[k-1] != '<') || c == ',' && j == i {
 		return // '>' ends an opening tag, ',' follows a quoted name
 	}
-	if !secretNameCores().any(name) {
+	if !r.hasNameCore(name) {
 		return // cheap reject: no secret name inside
 	}
 	if !hasSetByte(name, nameSepSet) {
@@ -1316,10 +1346,14 @@ func fieldValue(s string) string {
 		i++
 	}
 	s = s[i:]
-	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
-		if strings.HasPrefix(s, scheme) {
-			s = s[len(scheme):]
-			break
+	// Every scheme starts with a B or a T: other values (most) are not
+	// compared with each.
+	if len(s) > 0 && (s[0]|0x20 == 'b' || s[0]|0x20 == 't') {
+		for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
+			if strings.HasPrefix(s, scheme) {
+				s = s[len(scheme):]
+				break
+			}
 		}
 	}
 	end := 0
