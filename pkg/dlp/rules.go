@@ -225,8 +225,9 @@ type ruleScan struct {
 	lastHit string
 	// kinds remembers, of the last names looked up, whether a secret
 	// name core is in them and their secretKind: a reading's field names
-	// repeat (a log, an env dump, a form, a config).
-	kinds [16]nameKind
+	// repeat (a log, an env dump, a form, a config). Made on the first
+	// lookup: most readings (a decoded run) have no field.
+	kinds *[32]nameKind
 }
 
 // nameKind is what r.kinds remembers of one name: hasCore is 0 before
@@ -241,7 +242,10 @@ type nameKind struct {
 // nameEntry is the entry of r.kinds for name (not ""), emptied when it
 // held another name.
 func (r *ruleScan) nameEntry(name string) *nameKind {
-	e := &r.kinds[(len(name)*7+int(name[0])*3+int(name[len(name)-1]))&15]
+	if r.kinds == nil {
+		r.kinds = new([32]nameKind)
+	}
+	e := &r.kinds[(len(name)*7+int(name[0])*3+int(name[len(name)-1])+int(name[len(name)/2])*5)&31]
 	if e.name != name {
 		*e = nameKind{name: name}
 	}
