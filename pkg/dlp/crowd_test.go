@@ -81,7 +81,9 @@ func isolatedBoth(r *ruleScan, text string) (eager, lazy []int) {
 		if start > 0 && text[start-1] == '%' && i-start > 2 && isHex[text[start]] && isHex[text[start+1]] {
 			start += 2
 		}
-		runs = append(runs, int32(start), int32(i))
+		if !entropyTokenNone(text[start:i]) {
+			runs = append(runs, int32(start), int32(i))
+		}
 		if a, b := r.entropyToken(text, start, text[start:i]); b > a {
 			cands = append(cands, int32(a), int32(b))
 		}
@@ -152,5 +154,18 @@ func FuzzCrowdScanMatchesEager(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, n uint16) {
 		checkCrowdScan(t, s, crowdText(rand.New(rand.NewPCG(seed, 9)), int(n)+20))
+	})
+}
+
+// FuzzEntropyTokenNone: a run entropyTokenNone leaves out has no token.
+func FuzzEntropyTokenNone(f *testing.F) {
+	for _, s := range []string{"the+of+and+to+in+is+that", "a/b/c/d/e/f/g/h/i/j/k/l", strings.Repeat("Zq9x", 8), strings.Repeat("ab+", 20) + strings.Repeat("Q", 20)} {
+		f.Add(s)
+	}
+	r := &ruleScan{}
+	f.Fuzz(func(t *testing.T, tok string) {
+		if a, b := r.entropyToken("xx"+tok, 2, tok); entropyTokenNone(tok) && b > a {
+			t.Fatalf("entropyTokenNone(%q) but entropyToken gives [%d, %d)", tok, a, b)
+		}
 	})
 }

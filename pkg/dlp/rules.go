@@ -804,7 +804,13 @@ func (r *ruleScan) entropyPass(text string) {
 			// reading sees the escape undone).
 			start += 2
 		}
-		runs = append(runs, int32(start), int32(i)) //nolint:gosec // G115: texts are far under 2 GiB
+		if !entropyTokenNone(text[start:i]) {
+			if runs == nil && r.tokDone {
+				// About as many runs as the token runs they lie in.
+				runs = make([]int32, 0, len(r.tokRuns))
+			}
+			runs = append(runs, int32(start), int32(i)) //nolint:gosec // G115: texts are far under 2 GiB
+		}
 		return false
 	})
 	crowdScan(runs, len(text), func(k int) (int, int) {
@@ -817,6 +823,26 @@ func (r *ruleScan) entropyPass(text string) {
 		}
 		return false
 	})
+}
+
+// entropyTokenNone reports entropyToken's answers that need no look at
+// the token's shape (bulk data, words joined by '+' or a path of short
+// segments): a run for which it is true has no token, and is left out of
+// crowdScan, whose windows count tokens only.
+func entropyTokenNone(tok string) bool {
+	if len(tok) > 4096 {
+		return true
+	}
+	seps, longest, last := 0, 0, -1
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c == '/' || c == '+' {
+			seps++
+			longest = max(longest, i-last-1)
+			last = i
+		}
+	}
+	longest = max(longest, len(tok)-last-1)
+	return seps*12 > len(tok) && longest < 20
 }
 
 // crowdScan is eachIsolated over the candidate tokens of the runs (start,
@@ -842,11 +868,12 @@ func crowdScan(runs []int32, n int, token func(k int) (a, b int), fn func(a, b i
 		return
 	}
 	const unknown, none = -1, -2
-	ta := make([]int32, nr) // token start of each run (unknown, none)
-	tb := make([]int32, nr)
+	buf := make([]int32, 3*nr+1)
+	ta := buf[:nr:nr] // token start of each run (unknown, none)
+	tb := buf[nr : 2*nr : 2*nr]
 	// up[j+1] leads to the last run at or before j not looked at yet
 	// (plus one; 0: none): a run looked at points one further down.
-	up := make([]int32, nr+1)
+	up := buf[2*nr:]
 	for k := range ta {
 		ta[k] = unknown
 		up[k+1] = int32(k + 1) //nolint:gosec // G115: as above
@@ -894,18 +921,19 @@ func crowdScan(runs []int32, n int, token func(k int) (a, b int), fn func(a, b i
 			}
 			lo++
 		}
-		others := func() int { return in - b2i(k >= lo && k < hi && ta[k] >= 0) }
-		for others() < bulkOthers {
+		self := b2i(k >= lo && k < hi && ta[k] >= 0)
+		for in-self < bulkOthers && hi > lo {
 			j := lastUnknown(hi - 1)
 			if j < lo {
 				break
 			}
 			look(j)
+			self = b2i(k >= lo && k < hi && ta[k] >= 0)
 		}
-		if others() >= bulkOthers {
+		if in-self >= bulkOthers {
 			continue // in a crowd, whatever run k holds
 		}
-		if !look(k) {
+		if ta[k] == none || !look(k) {
 			continue
 		}
 		// Run k's token and its exact window.
