@@ -227,21 +227,55 @@ type ruleScan struct {
 	tri *tripleList
 	// lastHit is the rule of the last finding this scan added.
 	lastHit string
-	// kinds remembers secretKind of the last names looked up: a
-	// reading's field names repeat (a log, an env dump, a form).
-	kinds [8]nameKind
+	// kinds remembers, of the last names looked up, whether a secret
+	// name core is in them and their secretKind: a reading's field names
+	// repeat (a log, an env dump, a form, a config). Made on the first
+	// lookup: most readings (a decoded run) have no field.
+	kinds *[32]nameKind
 }
 
-type nameKind struct{ name, kind string }
+// nameKind is what r.kinds remembers of one name: hasCore is 0 before
+// secretNameCores().any(name) is looked up, then 1 (a core) or 2 (none);
+// kind is valid once kindSet.
+type nameKind struct {
+	name, kind string
+	hasCore    uint8
+	kindSet    bool
+}
+
+// nameEntry is the entry of r.kinds for name (not ""), emptied when it
+// held another name.
+func (r *ruleScan) nameEntry(name string) *nameKind {
+	if r.kinds == nil {
+		r.kinds = new([32]nameKind)
+	}
+	e := &r.kinds[(len(name)*7+int(name[0])*3+int(name[len(name)-1])+int(name[len(name)/2])*5)&31]
+	if e.name != name {
+		*e = nameKind{name: name}
+	}
+	return e
+}
+
+// hasNameCore is secretNameCores().any(name) through r.kinds.
+func (r *ruleScan) hasNameCore(name string) bool {
+	if name == "" {
+		return secretNameCores().any(name)
+	}
+	e := r.nameEntry(name)
+	if e.hasCore == 0 {
+		e.hasCore = 2 - b2u8(secretNameCores().any(name))
+	}
+	return e.hasCore == 1
+}
 
 // secretKind is secretKind(name) through r.kinds.
 func (r *ruleScan) secretKind(name string) string {
 	if name == "" {
 		return secretKind(name)
 	}
-	e := &r.kinds[(len(name)+int(name[0])+int(name[len(name)-1]))&7]
-	if e.name != name {
-		e.name, e.kind = name, secretKind(name)
+	e := r.nameEntry(name)
+	if !e.kindSet {
+		e.kind, e.kindSet = secretKind(name), true
 	}
 	return e.kind
 }
@@ -794,10 +828,13 @@ var setEntTokNoPad = makeSet(func(c byte) bool {
 // provider, known-secret and field rules still read every one of them,
 // and every decoded reading of them.
 func (r *ruleScan) entropyPass(text string) {
-	// Tokens that look random (randomShape) are collected first; the
-	// crowd test runs on them, and only a token outside a crowd gets the
-	// context checks of randomToken, which cost far more than the shape.
-	var cands []int32 // start and end of each random-shaped token (pairs)
+	// The runs a candidate token can come from, found first; whether a
+	// run gives a random-shaped token (entropyToken, which costs far more
+	// than finding the run) is looked at lazily (crowdScan): a run whose
+	// every possible window holds bulkOthers tokens known to be random is
+	// in a crowd whatever it holds, and is never looked at — in bulk
+	// random data (a file of keys, base64 items) most runs are.
+	var runs []int32 // start and end of each run, padding included (pairs)
 	r.eachTokRun(text, setEntTokNoPad, 20, func(start, i int) bool {
 		for i < len(text) && text[i] == '=' { // padding
 			i++
@@ -808,18 +845,157 @@ func (r *ruleScan) entropyPass(text string) {
 			// reading sees the escape undone).
 			start += 2
 		}
-		if a, b := r.entropyToken(text, start, text[start:i]); b > a {
-			cands = append(cands, int32(a), int32(b)) //nolint:gosec // G115: texts are far under 2 GiB
+		if !entropyTokenNone(text[start:i]) {
+			if runs == nil && r.tokDone {
+				// About as many runs as the token runs they lie in.
+				runs = make([]int32, 0, len(r.tokRuns))
+			}
+			runs = append(runs, int32(start), int32(i)) //nolint:gosec // G115: texts are far under 2 GiB
 		}
 		return false
 	})
-	eachIsolated(cands, len(text), func(a, b int) bool {
+	crowdScan(runs, len(text), func(k int) (int, int) {
+		a, b := int(runs[2*k]), int(runs[2*k+1])
+		return r.entropyToken(text, a, text[a:b])
+	}, func(a, b int) bool {
 		if r.randomToken(text, a, text[a:b]) {
 			r.hit("high-entropy-token")
 			return true
 		}
 		return false
 	})
+}
+
+// entropyTokenNone reports entropyToken's answers that need no look at
+// the token's shape (bulk data, words joined by '+' or a path of short
+// segments): a run for which it is true has no token, and is left out of
+// crowdScan, whose windows count tokens only.
+func entropyTokenNone(tok string) bool {
+	if len(tok) > 4096 {
+		return true
+	}
+	seps, longest, last := 0, 0, -1
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c == '/' || c == '+' {
+			seps++
+			longest = max(longest, i-last-1)
+			last = i
+		}
+	}
+	longest = max(longest, len(tok)-last-1)
+	return seps*12 > len(tok) && longest < 20
+}
+
+// crowdScan is eachIsolated over the candidate tokens of the runs (start,
+// end pairs in ascending order, in a text of n bytes): token(k) gives the
+// bounds of run k's token (a == b: none), and is asked at most once per
+// run, only where the answer can matter. fn is called with the isolated
+// tokens in ascending order, as eachIsolated calls it, until it returns
+// true.
+//
+// A token of run k starts at some a in [start_k, end_k); its window
+// (eachIsolated) holds G_k = [from(end_k-1), to(start_k)] whatever a is
+// (from and to do not decrease with a). Tokens known to be in G_k (of
+// runs wholly inside it) that number bulkOthers or more, k's own aside,
+// put run k in a crowd without a look at it. Otherwise the runs wholly
+// inside G_k are looked at, from its right end (the runs entering the
+// next windows: they stay in them longest), until bulkOthers are found;
+// when they are not, run k is looked at and, holding a token, counted
+// against its exact window, every run that can have a token there looked
+// at — as eachIsolated counts.
+func crowdScan(runs []int32, n int, token func(k int) (a, b int), fn func(a, b int) bool) {
+	nr := len(runs) / 2
+	if nr == 0 {
+		return
+	}
+	const unknown, none = -1, -2
+	buf := make([]int32, 3*nr+1)
+	ta := buf[:nr:nr] // token start of each run (unknown, none)
+	tb := buf[nr : 2*nr : 2*nr]
+	// up[j+1] leads to the last run at or before j not looked at yet
+	// (plus one; 0: none): a run looked at points one further down.
+	up := buf[2*nr:]
+	for k := range ta {
+		ta[k] = unknown
+		up[k+1] = int32(k + 1) //nolint:gosec // G115: as above
+	}
+	lastUnknown := func(j int) int { // the last run at or before j not looked at, or -1
+		x := int32(j + 1) //nolint:gosec // G115: as above
+		for up[x] != x {
+			up[x] = up[up[x]]
+			x = up[x]
+		}
+		return int(x) - 1
+	}
+	// [lo, hi): the runs wholly inside G_k; in: the tokens known among
+	// them.
+	lo, hi, in := 0, 0, 0
+	look := func(k int) bool {
+		if ta[k] == unknown {
+			a, b := token(k)
+			if b > a {
+				ta[k], tb[k] = int32(a), int32(b) //nolint:gosec // G115: as above
+				if k >= lo && k < hi {
+					in++
+				}
+			} else {
+				ta[k] = none
+			}
+			up[k+1] = int32(k) //nolint:gosec // G115: as above
+		}
+		return ta[k] >= 0
+	}
+	from := func(p int) int { return max(0, min(p-bulkWindow, n-2*bulkWindow)) }
+	start := func(k int) int { return int(runs[2*k]) }
+	end := func(k int) int { return int(runs[2*k+1]) }
+	for k := range nr {
+		gLo, gHi := from(end(k)-1), from(start(k))+2*bulkWindow
+		for hi < nr && end(hi)-1 <= gHi {
+			if hi >= lo && ta[hi] >= 0 {
+				in++
+			}
+			hi++
+		}
+		for lo < nr && start(lo) < gLo {
+			if lo < hi && ta[lo] >= 0 {
+				in--
+			}
+			lo++
+		}
+		self := b2i(k >= lo && k < hi && ta[k] >= 0)
+		for in-self < bulkOthers && hi > lo {
+			j := lastUnknown(hi - 1)
+			if j < lo {
+				break
+			}
+			look(j)
+			self = b2i(k >= lo && k < hi && ta[k] >= 0)
+		}
+		if in-self >= bulkOthers {
+			continue // in a crowd, whatever run k holds
+		}
+		if ta[k] == none || !look(k) {
+			continue
+		}
+		// Run k's token and its exact window.
+		a := int(ta[k])
+		wLo := from(a)
+		wHi := wLo + 2*bulkWindow
+		count := 0
+		for j := k - 1; j >= 0 && end(j)-1 >= wLo; j-- {
+			if look(j) && int(ta[j]) >= wLo {
+				count++
+			}
+		}
+		for j := k + 1; j < nr && start(j) <= wHi; j++ {
+			if look(j) && int(ta[j]) <= wHi {
+				count++
+			}
+		}
+		if count < bulkOthers && fn(a, int(tb[k])) {
+			return
+		}
+	}
 }
 
 // A random token with bulkOthers or more others within bulkWindow bytes
@@ -1142,7 +1318,7 @@ func (r *ruleScan) fieldAt(text string, i int) {
 	if c == '>' && (k == 0 || text[k-1] != '<') || c == ',' && j == i {
 		return // '>' ends an opening tag, ',' follows a quoted name
 	}
-	if !secretNameCores().any(name) {
+	if !r.hasNameCore(name) {
 		return // cheap reject: no secret name inside
 	}
 	if !hasSetByte(name, nameSepSet) {
@@ -1367,10 +1543,14 @@ func fieldValue(s string) string {
 		i++
 	}
 	s = s[i:]
-	for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
-		if strings.HasPrefix(s, scheme) {
-			s = s[len(scheme):]
-			break
+	// Every scheme starts with a B or a T: other values (most) are not
+	// compared with each.
+	if len(s) > 0 && (s[0]|0x20 == 'b' || s[0]|0x20 == 't') {
+		for _, scheme := range []string{"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "} {
+			if strings.HasPrefix(s, scheme) {
+				s = s[len(scheme):]
+				break
+			}
 		}
 	}
 	end := 0
