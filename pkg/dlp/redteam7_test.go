@@ -4,6 +4,7 @@ import (
 	"encoding/ascii85"
 	"encoding/base32"
 	"encoding/base64"
+	"os"
 	"strings"
 	"testing"
 
@@ -206,5 +207,110 @@ func TestRedteam7Marked(t *testing.T) {
 		fs, err := s.ScanBody("text/plain", []byte(body))
 		assert.NilError(t, err)
 		assert.Check(t, len(fs) == 0, "%.40q flagged: %v", body, fs)
+	}
+}
+
+// TestRedteam7EscapesAndColumns: Python's and C's \U00000041, Perl's
+// \x{41} (normalize.go), and a secret written a character a line (fold
+// -w1; chunks.go joinedLines) are read; a column of digits a line is not
+// joined into a number.
+func TestRedteam7EscapesAndColumns(t *testing.T) {
+	s := rtScanner(t)
+	for _, sec := range []string{rtCanary, rtGitHub, rtPassword} {
+		for _, c := range []rtCase{
+			{`\U00000041`, "text/plain", rtEach(sec, func(h string) string { return `\U000000` + h })},
+			{`\x{41}`, "text/plain", rtEach(sec, func(h string) string { return `\x{` + h + `}` })},
+			{`\x{41} in a Perl line`, "text/plain", `my $k = "` + rtEach(sec, func(h string) string { return `\x{` + strings.ToLower(h) + `}` }) + `";`},
+			{"a character a line", "text/plain", "x\n" + strings.Join(strings.Split(sec, ""), "\n") + "\n"},
+			{"a character a line, CRLF", "text/plain", strings.Join(strings.Split(sec, ""), "\r\n")},
+		} {
+			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
+		}
+	}
+	// A one-byte line before a token's lines does not glue itself to the
+	// token (it would take its boundary away).
+	lines := "a\n" + rtWrap(rtGitHub, 10, "\n") + "\n"
+	assert.Check(t, rtFound(t, s, rtGitHub, rtCase{"a byte, then the pieces", "text/plain", lines}))
+	for _, body := range []string{
+		strings.Repeat("4\n1\n1\n1\n", 8),
+		"C:\\Users\\deploy\\U0000zzzz and a regex \\x{263a}",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%.40q flagged: %v", body, fs)
+	}
+}
+
+// TestRedteam7Open: transformations still not read. Each is a line of a
+// script; reading it would cost a reading of every text (a Caesar shift
+// other than 13, Atbash, ascii85 without its markers: their output is any
+// letter or printable byte, so no prefix or marker points at it), a
+// decoding that is not local (base58 of a whole file: each character
+// depends on every byte, so only the value encoded alone has a form), or
+// a per-character syntax no reading undoes (a filler after each
+// character, %uXXXX, CSS escapes, char codes in function calls or with
+// mixed separators, base64 of each character). A known secret is found
+// in the ones with a fixed form (secretfp.Forms); what is below gets out.
+// A cipher whose key is sent along (XOR, a substitution table) is out of
+// reach of any scanner and not listed.
+func TestRedteam7Open(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open bypasses (transformations no reading undoes): set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
+	}
+	s := rtScanner(t)
+	shift := func(v string, k byte) string {
+		b := []byte(v)
+		for i, c := range b {
+			switch {
+			case c >= 'a' && c <= 'z':
+				b[i] = 'a' + (c-'a'+k)%26
+			case c >= 'A' && c <= 'Z':
+				b[i] = 'A' + (c-'A'+k)%26
+			}
+		}
+		return string(b)
+	}
+	atbash := func(v string) string {
+		b := []byte(v)
+		for i, c := range b {
+			switch {
+			case c >= 'a' && c <= 'z':
+				b[i] = 'z' - (c - 'a')
+			case c >= 'A' && c <= 'Z':
+				b[i] = 'Z' - (c - 'A')
+			}
+		}
+		return string(b)
+	}
+	filler := func(v string) string {
+		const junk = "qwertyuiopasdfghjklzxcvbnm"
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			b.WriteByte(v[i])
+			b.WriteByte(junk[i%len(junk)])
+		}
+		return b.String()
+	}
+	for _, sec := range []string{rtCanary, rtGitHub} {
+		env := []byte("# env\nVALUE=" + sec + "\n")
+		for _, c := range []rtCase{
+			{"Caesar 3", "text/plain", shift(sec, 3)},
+			{"Atbash", "text/plain", atbash(sec)},
+			{"base58 of a file", "text/plain", rt6Base58(env)},
+			{"ascii85 without <~ ~>", "text/plain", rt7Ascii85(env)},
+			{"base32hex", "text/plain", base32.HexEncoding.EncodeToString(env)},
+			{"%uXXXX", "text/plain", rtEach(sec, func(h string) string { return "%u00" + h })},
+			{"CSS escapes", "text/plain", rtEach(sec, func(h string) string { return `\` + h + ` ` })},
+			{"a filler after each character", "text/plain", filler(sec)},
+			{"base64 of each character", "text/plain", rtEach(sec, func(h string) string {
+				var c byte
+				for _, x := range []byte(h) {
+					c = c<<4 | unhex(x)
+				}
+				return base64.StdEncoding.EncodeToString([]byte{c}) + " "
+			})},
+		} {
+			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
+		}
 	}
 }

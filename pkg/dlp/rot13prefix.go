@@ -67,6 +67,19 @@ func (t *prefixTable) addRot13(add func(idx *[1 << 16]uint8, a, b byte, rule int
 // the first of the rules (indexes into prefixRules) that matches a token
 // there: a finding, and the length of the token (0: none).
 func (r *ruleScan) rot13Token(s string, rules []int) int {
+	// Most candidates are two bytes that begin a ROT13'd prefix and
+	// nothing more (prose holds "xr", "tu", "f."): the prefix itself is
+	// compared first, without a window.
+	whole := false
+	for _, k := range rules {
+		if p := prefixRules[k].prefix; len(s) >= len(p) && rot13Is(s[:len(p)], p) {
+			whole = true
+			break
+		}
+	}
+	if !whole {
+		return 0
+	}
 	var buf [maxRotWindow]byte
 	n := copy(buf[:], s)
 	for k := range n {
@@ -80,6 +93,16 @@ func (r *ruleScan) rot13Token(s string, rules []int) int {
 		}
 	}
 	return 0
+}
+
+// rot13Is reports whether ROT13 of s is p (len(s) == len(p)).
+func rot13Is(s, p string) bool {
+	for i := 0; i < len(p); i++ {
+		if rot13Byte[s[i]] != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // maxRot13Keys bounds the ROT13'd key headers one reading has undone.
