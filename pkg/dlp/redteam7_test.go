@@ -72,6 +72,8 @@ func TestRedteam7KnownForms(t *testing.T) {
 			{"rot13 reversed", "text/plain", reverse(rt6Rot13(sec))},
 			{"rot13 then base64", "text/plain", base64.StdEncoding.EncodeToString([]byte(rt6Rot13("VALUE=" + sec)))},
 			{"rot47", "text/plain", "x " + rt7Rot47(sec) + " y"},
+			{"upper-cased", "text/plain", "x " + strings.ToUpper(sec) + " y"},
+			{"lower-cased", "text/plain", "x " + strings.ToLower(sec) + " y"},
 			{"base58 alone", "text/plain", "id=" + rt6Base58([]byte(sec))},
 			{"base58 of echo", "text/plain", rt6Base58([]byte(sec + "\n"))},
 			{"even then odd", "text/plain", even.String() + " " + odd.String()},
@@ -312,5 +314,42 @@ func TestRedteam7Open(t *testing.T) {
 		} {
 			assert.Check(t, rtFound(t, s, sec, c), "%s: %s passed", sec[:6], c.name)
 		}
+	}
+}
+
+// TestRedteam7UpperCasedTokens: a provider token upper-cased (tr a-z
+// A-Z: a guesser recovers the case against the token's checksum) is
+// found by its upper-cased prefix, four bytes or longer
+// (rot13prefix.go); ordinary upper-case text is not.
+func TestRedteam7UpperCasedTokens(t *testing.T) {
+	s := rtScanner(t)
+	for rule, tok := range map[string]string{
+		"github-token":      rtGitHub,
+		"anthropic-api-key": "sk-ant-api03-Zk8qXv9Lm2Tq7Rw4Pn6Yb3Hc5Jd1Ke0Af2BgQw3Er4Ty5Ui6Op7",
+		"gitlab-token":      "glpat-Zk8qXv9Lm2Tq7Rw4Pn6Y",
+		"pulumi-token":      "pul-" + strings.Repeat("0a1b2c3d4e", 4),
+	} {
+		for name, body := range map[string]string{
+			"alone":  strings.ToUpper(tok),
+			"header": "X-Debug: " + strings.ToUpper(tok),
+			"JSON":   `{"T":"` + strings.ToUpper(tok) + `"}`,
+		} {
+			fs, err := s.ScanBody("text/plain", []byte(body))
+			assert.NilError(t, err)
+			found := false
+			for _, f := range fs {
+				found = found || f.Rule == rule
+			}
+			assert.Check(t, found, "%s %s: %v", rule, name, fs)
+		}
+	}
+	for _, body := range []string{
+		"HIGH_PRIORITY GHP_ SK-ANT- GLPAT-SHORT KEY-VALUE DAPI-RESPONSE",
+		strings.ToUpper(strings.Repeat("The quick brown fox jumps over the lazy dog; ghp is a prefix. ", 100)),
+		"CONST_GHP_TIMEOUT_MILLISECONDS_DEFAULT_VALUE = 30",
+	} {
+		fs, err := s.ScanBody("text/plain", []byte(body))
+		assert.NilError(t, err)
+		assert.Check(t, len(fs) == 0, "%.40q flagged: %v", body, fs)
 	}
 }

@@ -1,9 +1,6 @@
 package dlp
 
-import (
-	"strings"
-	"unsafe"
-)
+import "strings"
 
 // ROT13'd provider tokens. ROT13 is the transformation a script (or a
 // model) writes without a key when it wants a token not to look like one:
@@ -36,73 +33,89 @@ var rot13Byte = func() (t [256]byte) {
 	return t
 }()
 
-// addRot13 files every prefix rule whose prefix ROT13 changes under its
-// ROT13'd first two bytes in rotIdx, and adds those bytes (and the next)
-// to the pair sets of the forward pass.
-func (t *prefixTable) addRot13(add func(idx *[1 << 16]uint8, a, b byte, rule int)) {
-	for i, r := range prefixRules {
-		p := r.prefix
-		rp := make([]byte, len(p))
-		for k := range p {
-			rp[k] = rot13Byte[p[k]]
+// xPrefix is a prefix rule under a transformation of its prefix.
+type xPrefix struct {
+	rule  int
+	upper bool   // upper-cased; else ROT13'd
+	p     string // the prefix transformed
+}
+
+// addTransformed files every prefix rule whose prefix ROT13 changes under
+// its ROT13'd first two bytes, and every rule whose prefix of four bytes
+// or more holds a lower-case letter under its upper-cased first two
+// (GHP_, SK-ANT-, GLPAT-: a token upper-cased, whose case a guesser
+// recovers against its checksum; shorter prefixes upper-cased are
+// ordinary words), in xIdx, and adds those bytes (and the next) to the
+// pair sets of the forward pass.
+func (t *prefixTable) addTransformed() {
+	add := func(p string, x xPrefix) {
+		if p == prefixRules[x.rule].prefix {
+			return // unchanged: the prefix itself is looked for already
 		}
-		if string(rp) == p {
-			continue // no letter: ROT13 leaves the token as it is
+		k := uint16(p[0])<<8 | uint16(p[1])
+		if t.xIdx[k] == 0 {
+			t.xLists = append(t.xLists, nil)
+			t.xIdx[k] = uint8(len(t.xLists)) //nolint:gosec // G115: under 256 lists (checked by the caller)
 		}
-		add(&t.rotIdx, rp[0], rp[1], i)
-		t.fwdPairs.add(rp[0], rp[1])
-		if len(rp) >= 3 {
-			t.fwdNext.add(rp[1], rp[2])
-			continue
+		t.xLists[t.xIdx[k]-1] = append(t.xLists[t.xIdx[k]-1], x)
+		t.fwdPairs.add(p[0], p[1])
+		if len(p) >= 3 {
+			t.fwdNext.add(p[1], p[2])
+			return
 		}
 		for c := range 256 {
-			if r.alphabet[c] {
-				t.fwdNext.add(rp[1], rot13Byte[c])
+			if prefixRules[x.rule].alphabet[c] {
+				t.fwdNext.add(p[1], rot13Byte[c])
 			}
+		}
+	}
+	for i, r := range prefixRules {
+		rp := make([]byte, len(r.prefix))
+		for k := range r.prefix {
+			rp[k] = rot13Byte[r.prefix[k]]
+		}
+		add(string(rp), xPrefix{rule: i, p: string(rp)})
+		if len(r.prefix) >= 4 {
+			up := strings.ToUpper(r.prefix)
+			add(up, xPrefix{rule: i, upper: true, p: up})
 		}
 	}
 }
 
-// rot13Token undoes ROT13 on the window at the start of s and reports
-// the first of the rules (indexes into prefixRules) that matches a token
-// there: a finding, and the length of the token (0: none).
-func (r *ruleScan) rot13Token(s string, rules []int) int {
-	// Most candidates are two bytes that begin a ROT13'd prefix and
+// transformedToken undoes the transformation on the window at the start
+// of s and reports the first of the rules that matches a token there: a
+// finding, and the length of the token (0: none). An upper-cased token
+// is read with its body as it is and lower-cased (a rule of lower-case
+// hex).
+func (r *ruleScan) transformedToken(s string, rules []xPrefix) int {
+	// Most candidates are two bytes that begin a transformed prefix and
 	// nothing more (prose holds "xr", "tu", "f."): the prefix itself is
 	// compared first, without a window.
-	whole := false
-	for _, k := range rules {
-		if p := prefixRules[k].prefix; len(s) >= len(p) && rot13Is(s[:len(p)], p) {
-			whole = true
-			break
+	for _, x := range rules {
+		pr := &prefixRules[x.rule]
+		if !strings.HasPrefix(s, x.p) {
+			continue
 		}
-	}
-	if !whole {
-		return 0
-	}
-	var buf [maxRotWindow]byte
-	n := copy(buf[:], s)
-	for k := range n {
-		buf[k] = rot13Byte[buf[k]]
-	}
-	w := unsafe.String(&buf[0], n)
-	for _, k := range rules {
-		if m := matchPrefix(&prefixRules[k], w); m > 0 {
-			r.hit(prefixRules[k].id)
+		var buf [maxRotWindow]byte
+		n := copy(buf[:], s)
+		if x.upper {
+			copy(buf[:], pr.prefix)
+		} else {
+			for k := range n {
+				buf[k] = rot13Byte[buf[k]]
+			}
+		}
+		w := string(buf[:n])
+		m := matchPrefix(pr, w)
+		if m == 0 && x.upper {
+			m = matchPrefix(pr, strings.ToLower(w))
+		}
+		if m > 0 {
+			r.hit(pr.id)
 			return m
 		}
 	}
 	return 0
-}
-
-// rot13Is reports whether ROT13 of s is p (len(s) == len(p)).
-func rot13Is(s, p string) bool {
-	for i := 0; i < len(p); i++ {
-		if rot13Byte[s[i]] != p[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // maxRot13Keys bounds the ROT13'd key headers one reading has undone.

@@ -158,8 +158,10 @@ type prefixTable struct {
 	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
 	fwdIdx, revIdx [1 << 16]uint8
 	lists          [][]int
-	// rotIdx is fwdIdx for the prefixes ROT13'd (rot13prefix.go).
-	rotIdx [1 << 16]uint8
+	// xIdx is fwdIdx for the prefixes ROT13'd or upper-cased, into
+	// xLists (rot13prefix.go).
+	xIdx   [1 << 16]uint8
+	xLists [][]xPrefix
 }
 
 var prefixTables = sync.OnceValue(func() *prefixTable {
@@ -181,8 +183,8 @@ var prefixTables = sync.OnceValue(func() *prefixTable {
 		add(&t.revIdx, p[1], p[0], i)
 		t.revPairs.add(p[1], p[0])
 	}
-	t.addRot13(add)
-	if len(t.lists) > 255 {
+	t.addTransformed()
+	if len(t.lists) > 255 || len(t.xLists) > 255 {
 		panic("dlp: too many prefix pairs for the index")
 	}
 	for _, r := range prefixRules {
@@ -354,8 +356,8 @@ func (r *ruleScan) prefixPass(text string) {
 		if i < resume || i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
 			return r.stop
 		}
-		if ri := prefixes.rotIdx[uint16(text[i])<<8|uint16(text[i+1])]; ri != 0 {
-			if m := r.rot13Token(text[i:], prefixes.lists[ri-1]); m > 0 {
+		if xi := prefixes.xIdx[uint16(text[i])<<8|uint16(text[i+1])]; xi != 0 {
+			if m := r.transformedToken(text[i:], prefixes.xLists[xi-1]); m > 0 {
 				resume = i + m
 				return r.stop
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strings"
 )
 
 // Form is the fingerprint of one transformation of a secret: the value as
@@ -75,7 +76,7 @@ func formOf(kind, v string) (Form, bool) {
 }
 
 // Forms returns the fingerprints of the transformations of value that a
-// script writes without a key, as they appear inside a longer encoded
+// script writes without a key (its case folded too), as they appear inside a longer encoded
 // text. An encoding of groups (ascii85 and base85 of four bytes, uuencode
 // of three, base32hex of five) of a file holding the value encodes, at
 // one of the alignments, the value without its first 0–4 bytes and its
@@ -99,6 +100,10 @@ func Forms(value string) []Form {
 		}
 	}
 	add("rot13", rot(value, 13))
+	// Case folded (tr a-z A-Z): lossy, but a guesser checks a token's
+	// few case choices against its checksum or the service.
+	add("upper", strings.ToUpper(value))
+	add("lower", strings.ToLower(value))
 	add("rot47", rot47(value))
 	for j := range 4 {
 		if j < len(value) {
