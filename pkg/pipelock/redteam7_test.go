@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -87,6 +88,12 @@ func TestRedteam7TransformedKnownSecrets(t *testing.T) {
 		"base58 query": func(t *testing.T) *http.Request {
 			return rt6Req(t, "GET", "https://allowed.example.com/x?id="+rt7Base58([]byte(v)), nil)
 		},
+		"rot13 cut over two headers": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-A", r13[:18], "X-B", r13[18:])
+		},
+		"upper-cased in a header": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-Note", strings.ToUpper(v))
+		},
 		"even and odd in two headers": func(t *testing.T) *http.Request {
 			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-A", even.String(), "X-B", odd.String())
 		},
@@ -112,8 +119,8 @@ func TestRedteam7Rot13SplitOverRequests(t *testing.T) {
 }
 
 // TestRedteam7Rot13Tokens: a provider token pipelock was not told about,
-// ROT13'd, in a header, a JSON body and a WebSocket message, is refused
-// (rot13prefix.go).
+// ROT13'd in a header, a JSON body and a WebSocket message, or
+// upper-cased in the query, is refused (rot13prefix.go).
 func TestRedteam7Rot13Tokens(t *testing.T) {
 	tok := "ghp_" + "Wq7LmZ2xK9pR4tV8nB3cD6fG1hJ5kS0aQ2eY"
 	aws := "AKIAZ7Q3MNBV4XK2LWPD"
@@ -121,6 +128,9 @@ func TestRedteam7Rot13Tokens(t *testing.T) {
 	r := e.do(rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-Debug", rt7Rot13(tok)), e.proxyURL)
 	assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
 	r = e.post([]byte(`{"k":"`+rt7Rot13(aws)+`"}`), "Content-Type", "application/json")
+	assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
+
+	r = e.do(rt6Req(t, "GET", "https://allowed.example.com/x?t="+strings.ToUpper(tok), nil), e.proxyURL)
 	assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
 
 	e, _ = newWSEnv(t, "")
@@ -146,4 +156,44 @@ func reverse(s string) string {
 		b[i], b[j] = b[j], b[i]
 	}
 	return string(b)
+}
+
+// TestRedteam7OpenThroughProxy: what still gets out (pkg/dlp
+// TestRedteam7Open): a known secret under a Caesar shift other than 13,
+// a seed phrase ROT13'd (the word list is looked up as written), a
+// secret-named field ROT13'd (its name is no longer one).
+func TestRedteam7OpenThroughProxy(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") != "1" {
+		t.Skip("open: keyless ciphers other than ROT13 and ROT13 of words (CLAUDE_BOTTLE_REDTEAM_OPEN=1 runs it)")
+	}
+	caesar3 := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			switch {
+			case c >= 'a' && c <= 'z':
+				b[i] = 'a' + (c-'a'+3)%26
+			case c >= 'A' && c <= 'Z':
+				b[i] = 'A' + (c-'A'+3)%26
+			}
+		}
+		return string(b)
+	}
+	seed := "abandon ability able about above absent absorb abstract absurd abuse access accident"
+	for name, req := range map[string]func(t *testing.T) *http.Request{
+		"caesar 3 header": func(t *testing.T) *http.Request {
+			return rt6Req(t, "GET", "https://allowed.example.com/x", nil, "X-Note", caesar3(secrets["PASSPHRASE"]))
+		},
+		"rot13 seed phrase": func(t *testing.T) *http.Request {
+			return rt6Req(t, "POST", "https://allowed.example.com/x", []byte(rt7Rot13(seed)), "Content-Type", "text/plain")
+		},
+		"rot13 password field": func(t *testing.T) *http.Request {
+			return rt6Req(t, "POST", "https://allowed.example.com/x", []byte(rt7Rot13("DB_PASSWORD=Wq7rZ2pLm9vXhunter")), "Content-Type", "text/plain")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			r := e.do(req(t), e.proxyURL)
+			assert.Check(t, r.status == http.StatusForbidden, "%d %s", r.status, r.body)
+		})
+	}
 }
