@@ -353,3 +353,25 @@ func TestRedteam7UpperCasedTokens(t *testing.T) {
 		assert.Check(t, len(fs) == 0, "%.40q flagged: %v", body, fs)
 	}
 }
+
+// FuzzMarked: any text — markers cut anywhere, corrupt groups, lines of
+// any length — decodes within its size, without a panic; so does the
+// transformed-prefix check of the prefix pass.
+func FuzzMarked(f *testing.F) {
+	env := []byte("VALUE=" + rtCanary + "\n")
+	f.Add("<~" + rt7Ascii85(env) + "~>")
+	f.Add(rt6Uuencode(env))
+	f.Add("begin 644 x\n\x1fabc\n`\nend\n<~z!!~>")
+	f.Add(rt6Rot13("x=" + rtGitHub + " -----BEGIN RSA PRIVATE KEY-----"))
+	f.Add(strings.ToUpper("k " + rtGitHub))
+	f.Fuzz(func(t *testing.T, s string) {
+		n := 0
+		markedReadings(s, func(v view) bool { n += len(v.text); return false })
+		if n > 2*len(s) {
+			t.Fatalf("decoded %d bytes of a %d-byte text", n, len(s))
+		}
+		r := &ruleScan{s: &Scanner{builtin: true}, c: &collector{}}
+		r.prefixPass(s)
+		r.structurePass(s)
+	})
+}
