@@ -262,7 +262,13 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 				set = graphSet
 			}
 			eachLongRun(text, set, ks.anchoredMin, func(start, end int) bool {
-				found, reversed = ks.scanAnchors(found, reversed, text[start:end], fwd, bwd)
+				// Most runs (the words and expressions of code, when
+				// forms widen the runs to printable bytes) hold no
+				// anchor: they cost the anchor test, not a call that
+				// sets up the window hashes.
+				if run := text[start:end]; nextAnchor(ks.bits, run, 0) >= 0 {
+					found, reversed = ks.scanAnchors(found, reversed, run, fwd, bwd)
+				}
 				return false
 			})
 		}

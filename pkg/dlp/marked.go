@@ -49,13 +49,19 @@ func markedReadings(s string, read func(view) bool) bool {
 			}
 		}
 	}
+	// A header starts a line: "\nbegin " is looked for (a newline is
+	// rarer than a 'b' in text and JSON, and the search skips ahead by
+	// its first byte).
 	for off := 0; n < maxMarked; n++ {
-		i := indexFrom(s, "begin ", off)
-		if i < 0 {
-			return false
+		i := 0
+		if off > 0 || !strings.HasPrefix(s, "begin ") {
+			if i = indexFrom(s, "\nbegin ", off); i < 0 {
+				return false
+			}
+			i++
 		}
 		off = i + 6
-		if i > 0 && s[i-1] != '\n' || !uuHeader(s[i+6:]) {
+		if !uuHeader(s[i+6:]) {
 			continue
 		}
 		d, end := uudecode(s[i:])

@@ -124,7 +124,12 @@ func Forms(value string) []Form {
 	add("base58", base58(value))
 	add("base58/newline", base58(value+"\n"))
 	// Every other character: a secret cut into its even and odd
-	// characters sent apart (each half is half the secret).
+	// characters sent apart (each half is half the secret). Only halves
+	// of minHalf bytes: the scanner reads runs as long as the shortest
+	// form, and shorter ones would make it read most words of a text.
+	if len(value) < 2*minHalf {
+		return out
+	}
 	var even, odd []byte
 	for i := 0; i < len(value); i++ {
 		if i%2 == 0 {
@@ -137,6 +142,9 @@ func Forms(value string) []Form {
 	add("odd", string(odd))
 	return out
 }
+
+// minHalf is the shortest even or odd half of a value made a form.
+const minHalf = 16
 
 // rot shifts the ASCII letters of s by k places (ROT13 for k = 13).
 func rot(s string, k byte) string {
