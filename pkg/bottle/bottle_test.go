@@ -143,6 +143,9 @@ func TestPrepareAndStage(t *testing.T) {
 	_, _, anchored, err := pc.DLP.KnownSecrets[0].Anchors()
 	assert.NilError(t, err)
 	assert.Assert(t, anchored)
+	// And with its forms (ROT13, ascii85, … of it: secretfp.Forms),
+	// through the YAML.
+	assert.Assert(t, len(pc.DLP.KnownSecrets[0].Forms) > 10, "%d forms", len(pc.DLP.KnownSecrets[0].Forms))
 	assert.DeepEqual(t, pc.DLP.AllowedCredentials, []daemoncfg.Credential{{Host: "api.github.com", Secret: "PLAN_TOKEN"}})
 	// The proxy credential: egress holds it, pipelock its hash.
 	auth, err := os.ReadFile(filepath.Join(l.EgressStateDir(p.Slug), "upstream-auth"))

@@ -295,13 +295,18 @@ func concatAt(s string, i int) (from, to int, ok bool) {
 func joinedLines(s string) (string, bool) {
 	var out []byte
 	runStart, runLines := -1, 0
+	// singles: the run so far is one byte a line (fold -w1): it goes on
+	// while its lines do, and is joined once it holds 12 bytes.
+	singles := true
 	var run []byte
 	flush := func() {
-		if runLines >= 3 && len(run) >= 12 {
+		// A column of digits (a one-digit-a-line table) joined would
+		// be a long number: one-byte runs need a letter.
+		if runLines >= 3 && len(run) >= 12 && (!singles || hasLetter(run)) {
 			out = append(out, run...)
 			out = append(out, '\n')
 		}
-		run, runLines, runStart = run[:0], 0, -1
+		run, runLines, runStart, singles = run[:0], 0, -1, true
 	}
 	for i := 0; i < len(s); {
 		e := strings.IndexByte(s[i:], '\n')
@@ -316,21 +321,36 @@ func joinedLines(s string) (string, bool) {
 		}
 		// One byte a line is the key lines of a JSON reading and the
 		// like; a piece is two bytes or more (the last one excepted).
-		ok := len(line) >= 2 && len(line) <= 64 || len(line) == 1 && runLines >= 2
+		ok := len(line) >= 2 && len(line) <= 64 || len(line) == 1 && (runLines >= 2 || singles)
 		for k := 0; ok && k < len(line); k++ {
 			ok = setWord[line[k]] || line[k] == '+' || line[k] == '/' || line[k] == '='
 		}
 		switch {
-		case ok && len(line) == 1:
-			run = append(run, line...) // a short last piece ends the run
-			runLines++
-			flush()
-		case ok:
+		case ok && len(line) == 1 && singles:
 			if runStart < 0 {
 				runStart = i
 			}
 			run = append(run, line...)
 			runLines++
+		case ok && len(line) == 1:
+			run = append(run, line...) // a short last piece ends the run
+			runLines++
+			flush()
+		case ok:
+			if singles && runLines > 0 {
+				// One-byte lines, then a longer one: the run of
+				// them ends (joined if long enough) and this line
+				// starts its own, as it did before one-byte runs
+				// were read (a token starting here keeps its
+				// boundary).
+				flush()
+			}
+			if runStart < 0 {
+				runStart = i
+			}
+			run = append(run, line...)
+			runLines++
+			singles = false
 		default:
 			flush()
 		}
@@ -490,4 +510,14 @@ func (s *Scanner) scanJoinedAs(c *collector, part, enc, text string) bool {
 		r.financialPass(text)
 	}
 	return r.stop
+}
+
+// hasLetter reports whether b holds an ASCII letter.
+func hasLetter(b []byte) bool {
+	for _, c := range b {
+		if c|0x20 >= 'a' && c|0x20 <= 'z' {
+			return true
+		}
+	}
+	return false
 }

@@ -78,6 +78,12 @@ func readViews(s string, exact bool, emit func(view) bool) bool {
 	if read(view{EncRaw, s}) {
 		return !over
 	}
+	// ascii85 and uuencode blocks (marked.go) are read from the raw text:
+	// their alphabets hold '%', '=' and '\\', which the escape readings
+	// would undo inside them.
+	if markedReadings(s, read) {
+		return !over
+	}
 	// A long text with a few escapes decodes to itself but near them: the
 	// percent- and quoted-printable readings of such a text hold only the
 	// stretches around its escapes (escapeWindows), and the readings made

@@ -407,7 +407,7 @@ func (s *Scanner) collect(c *collector, b *batch, part, text string) {
 		text := v.text
 		textual := v.enc == EncRaw || v.enc == EncURL || v.enc == EncUnicode || v.enc == EncDespaced || v.enc == EncQuotedPrintable || mostlyText(v.text)
 		binary := !textual
-		if binary && (v.enc == EncBase64 || v.enc == EncHex || v.enc == EncBase32 || v.enc == EncHexDelimited) {
+		if binary && (v.enc == EncBase64 || v.enc == EncHex || v.enc == EncBase32 || v.enc == EncHexDelimited || v.enc == EncAscii85 || v.enc == EncUuencode) {
 			text, textual = decodedText(v.text)
 			if textual && text != v.text {
 				found, reversed := s.known.findBoth(text, true, true)

@@ -71,6 +71,10 @@ type knownSet struct {
 	// and only runs of token bytes that long are read.
 	anchoredAny bool
 	anchoredMin int
+	// anchoredGraph: a form holds printable bytes other than token bytes
+	// (ascii85, ROT47): runs of printable ASCII without a space are read
+	// instead of runs of token bytes.
+	anchoredGraph bool
 }
 
 // anchored is a secret with anchors, looked for in one direction. far is
@@ -127,6 +131,14 @@ func newKnownSet(fps []Fingerprint) (*knownSet, error) {
 				ks.anchoredMin = fp.Length
 			}
 			anch = append(anch, anchored{known: k, n: fp.Length, win: int(head), far: tail}, anchored{known: k, n: fp.Length, rev: true, win: int(tail), far: head})
+		}
+		if fa, err := ks.forms(fp, k.name); err != nil {
+			errs = append(errs, fmt.Errorf("known secret %d (%s): %w", i, fp.Name, err))
+			continue
+		} else {
+			anch = append(anch, fa...)
+		}
+		if ok {
 			continue
 		}
 		if _, ok := ks.pow[fp.Length]; !ok {
@@ -245,8 +257,18 @@ func (ks *knownSet) findBoth(text string, fwd, bwd bool) (found, reversed []stri
 		} else {
 			// Token secrets only: as below, only the runs of token
 			// bytes long enough to hold one are read.
-			eachLongRun(text, tokenSet, ks.anchoredMin, func(start, end int) bool {
-				found, reversed = ks.scanAnchors(found, reversed, text[start:end], fwd, bwd)
+			set := tokenSet
+			if ks.anchoredGraph {
+				set = graphSet
+			}
+			eachLongRun(text, set, ks.anchoredMin, func(start, end int) bool {
+				// Most runs (the words and expressions of code, when
+				// forms widen the runs to printable bytes) hold no
+				// anchor: they cost the anchor test, not a call that
+				// sets up the window hashes.
+				if run := text[start:end]; nextAnchor(ks.bits, run, 0) >= 0 {
+					found, reversed = ks.scanAnchors(found, reversed, run, fwd, bwd)
+				}
 				return false
 			})
 		}

@@ -521,9 +521,24 @@ func backslashEscapeAt(s string, i int) int {
 				return j + 1 - i
 			}
 		}
+	case c == 'U':
+		// Python's and C's \U00000041: eight hex digits.
+		if i+10 <= len(s) && hexRun(s[i+2:i+10]) {
+			return 10
+		}
 	case c == 'x' || c == 'X':
 		if i+4 <= len(s) && isHex[s[i+2]] && isHex[s[i+3]] {
 			return 4
+		}
+		if c == 'x' && i+2 < len(s) && s[i+2] == '{' {
+			// Perl's \x{41}, as \u{41}.
+			j := i + 3
+			for j < len(s) && j-i < 10 && isHex[s[j]] {
+				j++
+			}
+			if j > i+3 && j < len(s) && s[j] == '}' {
+				return j + 1 - i
+			}
 		}
 	case c >= '0' && c <= '3':
 		if i+4 <= len(s) && s[i+2] >= '0' && s[i+2] <= '7' && s[i+3] >= '0' && s[i+3] <= '7' {
@@ -551,9 +566,16 @@ func backslashUnescape(s string) string {
 		e := s[i : i+n]
 		var r rune
 		switch {
-		case e[1] == 'u' && e[2] == '{':
+		case (e[1] == 'u' || e[1] == 'x') && e[2] == '{':
 			for _, c := range []byte(e[3 : n-1]) {
 				r = r<<4 | rune(unhex(c))
+			}
+		case e[1] == 'U':
+			for _, c := range []byte(e[2:10]) {
+				r = r<<4 | rune(unhex(c))
+			}
+			if r < 0 {
+				r = utf8.RuneError
 			}
 		case e[1] == 'u':
 			r, _ = hex4(e[2:6])
@@ -688,4 +710,14 @@ func escapeReadings(s string, fn func(enc, text string) bool) bool {
 		}
 	}
 	return false
+}
+
+// hexRun reports whether every byte of s is a hex digit.
+func hexRun(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex[s[i]] {
+			return false
+		}
+	}
+	return true
 }

@@ -160,6 +160,10 @@ type prefixTable struct {
 	// prefix starts (fwd) or, reversed, ends (rev) with a byte pair.
 	fwdIdx, revIdx [1 << 16]uint8
 	lists          [][]int
+	// xIdx is fwdIdx for the prefixes ROT13'd or upper-cased, into
+	// xLists (rot13prefix.go).
+	xIdx   [1 << 16]uint8
+	xLists [][]xPrefix
 }
 
 var prefixTables = sync.OnceValue(func() *prefixTable {
@@ -181,7 +185,8 @@ var prefixTables = sync.OnceValue(func() *prefixTable {
 		add(&t.revIdx, p[1], p[0], i)
 		t.revPairs.add(p[1], p[0])
 	}
-	if len(t.lists) > 255 {
+	t.addTransformed()
+	if len(t.lists) > 255 || len(t.xLists) > 255 {
 		panic("dlp: too many prefix pairs for the index")
 	}
 	for _, r := range prefixRules {
@@ -386,7 +391,16 @@ func (r *ruleScan) prefixPass(text string) {
 			}
 		}
 		li := prefixes.fwdIdx[uint16(text[i])<<8|uint16(text[i+1])]
-		if li == 0 || i < resume || i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
+		if i < resume || i > 0 && setNotBoundary[text[i-1]] && !afterEscape(text, i) {
+			return r.stop
+		}
+		if xi := prefixes.xIdx[uint16(text[i])<<8|uint16(text[i+1])]; xi != 0 {
+			if m := r.transformedToken(text[i:], prefixes.xLists[xi-1]); m > 0 {
+				resume = i + m
+				return r.stop
+			}
+		}
+		if li == 0 {
 			return r.stop
 		}
 		for _, k := range prefixes.lists[li-1] {
@@ -504,6 +518,9 @@ func (r *ruleScan) structurePass(text string) {
 	if m&needlePrivateKey != 0 {
 		r.privateKeyBlock(text)
 	}
+	if m&needleRot13Key != 0 && !r.stop {
+		r.rot13KeyBlocks(text)
+	}
 	if m&needleOpenSSH != 0 && strings.Contains(text, "openssh-key-v1") {
 		r.hit("openssh-private-key")
 	}
@@ -591,6 +608,7 @@ const (
 	needleAzureAD                    // Q~ and a byte after it
 	needleTelegram                   // :AA
 	needleServiceAccount             // "service_account"
+	needleRot13Key                   // CEVINGR XRL: PRIVATE KEY ROT13'd (rot13prefix.go)
 )
 
 var structureStrings = []struct {
@@ -601,6 +619,7 @@ var structureStrings = []struct {
 	{"openssh-key-v1", needleOpenSSH}, {"://", needleScheme},
 	{"hooks.slack.com/", needleSlack}, {"AccountKey=", needleAccountKey}, {"SharedAccessKey=", needleShared}, {"SharedAccessSignature=", needleShared},
 	{"Q~", needleAzureAD}, {":AA", needleTelegram}, {`"service_account"`, needleServiceAccount},
+	{"CEVINGR XRL", needleRot13Key}, {"CEVINGR+XRL", needleRot13Key}, {"CEVINGR\tXRL", needleRot13Key},
 }
 
 // structurePairs and structureNext hold the first two bytes and the

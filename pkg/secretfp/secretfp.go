@@ -46,6 +46,9 @@ type Fingerprint struct {
 	// than Roll and SHA256 already allow a guesser to check.
 	Head string `yaml:"head,omitempty" json:"head,omitempty"`
 	Tail string `yaml:"tail,omitempty" json:"tail,omitempty"`
+	// Forms are the fingerprints of the value's keyless transformations
+	// (forms.go): the scanner finds them as it finds the value.
+	Forms []Form `yaml:"forms,omitempty" json:"forms,omitempty"`
 }
 
 // IsTokenByte reports whether c may appear in a token-like secret: letters,
@@ -70,7 +73,7 @@ func Of(name, value string) (Fingerprint, error) {
 		tail[i] = value[len(value)-1-i]
 	}
 	return Fingerprint{Name: name, Length: len(value), Roll: fmt.Sprintf("%016x", Roll(value)), SHA256: hex.EncodeToString(sum[:]), Token: token,
-		Head: fmt.Sprintf("%04x", Anchor(Load(value))), Tail: fmt.Sprintf("%04x", Anchor(Load(string(tail[:]))))}, nil
+		Head: fmt.Sprintf("%04x", Anchor(Load(value))), Tail: fmt.Sprintf("%04x", Anchor(Load(string(tail[:])))), Forms: Forms(value)}, nil
 }
 
 // Anchors parses Head and Tail; ok is false when the fingerprint has
