@@ -253,6 +253,10 @@ type collector struct {
 	seen map[string]bool
 	// embed is how deep collect is inside embedded readings (embedded.go).
 	embed int
+	// rawLen, when set, is the length of the body whose raw text, large
+	// parts cut out of it, is scanned: its streams are inflated within
+	// the budget of the body uncut (scanMultipart).
+	rawLen int
 }
 
 func (c *collector) add(f Finding) bool {
@@ -748,13 +752,17 @@ func (s *Scanner) scanBody(c *collector, contentType string, body []byte, depth 
 // body of an upload of that part alone would be read; a stretch that
 // reaches outside the data (into its headers, the boundary, the next
 // part) reaches at most a few KiB into it, so it lies whole, far from
-// any cut, in what the raw text keeps. The part's data must be found in
+// any cut, in what the raw text keeps. The one reading that rests on a
+// longer stretch is a compressed stream's, which the raw text inflates
+// from its first bytes to its end however far away: a stream that runs
+// into a cut from outside its part's data keeps the cuts it crosses
+// (keepStreams). The part's data must be found in
 // the body as it is (a quoted-printable part, which the multipart reader
 // decodes, is not, and is not cut); a part the reader stops in (a
 // malformed body) and whatever follows it are never cut.
 // (TestMultipartCutKeepsFindings.)
 func (s *Scanner) scanMultipart(c *collector, body []byte, boundary string, depth int) {
-	var cuts []cutSpan
+	var cuts, parts []cutSpan // parts[i]: the data of the part cuts[i] is cut from
 	from := 0
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
@@ -771,11 +779,18 @@ func (s *Scanner) scanMultipart(c *collector, body []byte, boundary string, dept
 		if rawRead && len(data) >= minPartCut {
 			if at := partAt(body, from, data); at >= 0 {
 				cuts = append(cuts, cutSpan{at + partContext, at + len(data) - partContext})
+				parts = append(parts, cutSpan{at, at + len(data)})
 				from = at + len(data)
 			}
 		}
 	}
-	s.scan(c, "body", "", cutParts(body, cuts))
+	// The streams of the raw text are inflated within the budget of the
+	// whole raw text, as before it was cut: a small part's stream that
+	// inflates far (a secret after 10 MiB of repeated text) is read as
+	// far (TestAttack8StreamBudgetAfterCut).
+	defer func(n int) { c.rawLen = n }(c.rawLen)
+	c.rawLen = len(body)
+	s.scan(c, "body", "", cutParts(body, keepStreams(body, cuts, parts)))
 }
 
 // partContext is how much of a cut part's data, at each end, the raw

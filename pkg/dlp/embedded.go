@@ -47,6 +47,10 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 	if c.embed >= maxEmbedDepth || len(c.out) >= maxFindings {
 		return
 	}
+	n := len(text)
+	if c.embed == 0 {
+		n = max(n, c.rawLen) // a cut raw text: the whole body's budget
+	}
 	c.embed++
 	defer func() { c.embed-- }()
 	if hasWide(text) {
@@ -54,7 +58,7 @@ func (s *Scanner) collectEmbedded(c *collector, b *batch, part, text string) {
 			s.collect(c, b, part, w)
 		}
 	}
-	budget := embedBudget(len(text))
+	budget := embedBudget(n)
 	read := func(plain string) bool {
 		s.collect(c, b, part, plain)
 		return len(c.out) >= maxFindings
@@ -448,4 +452,132 @@ func inflate(r io.Reader, budget *int) string {
 		_ = c.Close()
 	}
 	return out.String()
+}
+
+// keepStreams returns cuts (spans of a multipart body left out of its raw
+// text, cuts[i] inside the data of a part, parts[i]) without those a
+// compressed stream read in the body's raw text runs into from outside
+// that data: inflated from the whole raw text, such a stream reaches its
+// end (its first bytes in one part, a stored block carrying the boundary
+// and the next part's headers, the rest in the middle of a large part);
+// inflated from the cut text, or from either part's data alone, it stops
+// short of it. A stream that lies within a cut part's data is read whole
+// by that part's own scan and keeps the cut. Streams are found and
+// followed as streams reads raw bytes (where inflate stops reading a
+// stream, so does this), a stream written as latin-1 characters keeps
+// every cut (latin1Stream, found rarely enough not to be followed).
+func keepStreams(body []byte, cuts, parts []cutSpan) []cutSpan {
+	if len(cuts) == 0 {
+		return cuts
+	}
+	s := unsafe.String(unsafe.SliceData(body), len(body)) //nolint:gosec // G103: read only, not kept
+	if _, ok := latin1Stream(s); ok {
+		return nil
+	}
+	last := cuts[len(cuts)-1].hi
+	drop := make([]bool, len(cuts))
+	budget := embedBudget(len(s))
+	for k := 1; k < last && budget > 0; k++ {
+		k = nextStreamPair(s, k)
+		if k >= last {
+			break
+		}
+		p := k - 1
+		end := rawStreamEnd(s, p, &budget)
+		if end <= p+1 {
+			continue
+		}
+		inside := false
+		for _, d := range parts {
+			if d.lo <= p && end <= d.hi {
+				inside = true
+				break
+			}
+		}
+		if inside {
+			continue
+		}
+		for i, cut := range cuts {
+			if cut.lo < end && p < cut.hi {
+				drop[i] = true
+			}
+		}
+	}
+	if budget <= 0 {
+		return nil // not followed to the end: keep every cut
+	}
+	kept := cuts[:0:0]
+	for i, cut := range cuts {
+		if !drop[i] {
+			kept = append(kept, cut)
+		}
+	}
+	return kept
+}
+
+// rawStreamEnd returns where the raw stream streams inflates from s[p]
+// (a gzip, zip-deflate or zlib signature) stops being read: its end, the
+// byte its damage is found at, where inflate gives up on a stream that
+// holds no text, or len(s) when it runs to the end of s. It returns p
+// when no stream starts there.
+func rawStreamEnd(s string, p int, budget *int) int {
+	rest := s[p:]
+	src := strings.NewReader(rest) // a ByteReader: the inflaters read no further than they need
+	var zr io.Reader
+	switch c := rest[0]; {
+	case c == 0x1f && strings.HasPrefix(rest, gzipMagic):
+		if r, err := gzip.NewReader(src); err == nil {
+			r.Multistream(false)
+			zr = r
+		}
+	case c == 'P' && strings.HasPrefix(rest, zipMagic) && len(rest) >= 30 && binary.LittleEndian.Uint16([]byte(rest[8:10])) == 8:
+		off := 30 + int(binary.LittleEndian.Uint16([]byte(rest[26:28]))) + int(binary.LittleEndian.Uint16([]byte(rest[28:30])))
+		if off < len(rest) {
+			src = strings.NewReader(rest[off:])
+			zr = flate.NewReader(src)
+			p += off
+		}
+	}
+	end := p
+	if zr != nil {
+		end = max(end, p+streamRead(zr, src, budget))
+	}
+	if rest[0] == 'x' && len(rest) > 2 {
+		switch rest[1] {
+		case 0x01, 0x5e, 0x9c, 0xda:
+			src := strings.NewReader(rest)
+			if r := pooledZlib(src); r != nil {
+				end = max(end, p+streamRead(r, src, budget))
+				zlibPool.Put(r)
+			}
+		}
+	}
+	return end
+}
+
+// streamRead reads r (inflating src) as inflate does, keeping none of it,
+// and returns how much of src it read; all of src when r wanted more.
+func streamRead(r io.Reader, src *strings.Reader, budget *int) int {
+	var head []byte
+	buf := make([]byte, 4<<10)
+	for *budget > 0 {
+		n, err := r.Read(buf[:min(len(buf), *budget)])
+		*budget -= n
+		if len(head) < len(buf) {
+			head = append(head, buf[:n]...)
+			if len(head) >= len(buf) && !holdsText(head) {
+				break
+			}
+		}
+		if err == io.ErrUnexpectedEOF {
+			return int(src.Size())
+		}
+		if err != nil {
+			break
+		}
+	}
+	if *budget <= 0 {
+		return int(src.Size())
+	}
+	return int(src.Size()) - src.Len()
 }
