@@ -278,6 +278,17 @@ func (s *Scanner) Scan(part, text string) []Finding {
 	return c.out
 }
 
+// ScanWithin is Scan of text, a stretch of a body of n bytes read apart
+// from the rest (pipelock's reading of a multipart body's raw text around
+// the large parts it leaves out): its compressed streams are inflated
+// within the budget of n bytes of text, as they were when the stretch was
+// read with the rest.
+func (s *Scanner) ScanWithin(part, text string, n int) []Finding {
+	c := collector{rawLen: n}
+	s.scan(&c, part, "", text)
+	return c.out
+}
+
 // ScanFile scans a file's content; path lets gitleaks apply its path
 // allowlists (lockfiles and the like).
 func (s *Scanner) ScanFile(path, content string) []Finding {

@@ -95,11 +95,7 @@ var lineUnescape = map[byte]byte{'n': '\n', 'r': '\r', '"': '"', '\\': '\\'}
 // reading turns into the character U+008B, two bytes of UTF-8, and
 // writes on one line with its line breaks, quotes and backslashes escaped).
 func latin1Stream(text string) (string, bool) {
-	if strings.IndexByte(text, 0xc2) < 0 && strings.IndexByte(text, 0xc3) < 0 {
-		return "", false // no such character
-	}
-	if !strings.Contains(text, "\x1f\xc2\x8b\x08") && !strings.Contains(text, "x\xc2\x9c") && !strings.Contains(text, "x\xc3\x9a") &&
-		!(strings.Contains(text, zipMagic) && strings.IndexByte(text, 0xc2) >= 0) {
+	if !hasLatin1Stream(text) {
 		return "", false
 	}
 	out := make([]byte, 0, len(text))
@@ -122,6 +118,15 @@ func latin1Stream(text string) (string, bool) {
 		out = append(out, c)
 	}
 	return string(out), true
+}
+
+// hasLatin1Stream reports whether latin1Stream reads text.
+func hasLatin1Stream(text string) bool {
+	if strings.IndexByte(text, 0xc2) < 0 && strings.IndexByte(text, 0xc3) < 0 {
+		return false // no such character
+	}
+	return strings.Contains(text, "\x1f\xc2\x8b\x08") || strings.Contains(text, "x\xc2\x9c") || strings.Contains(text, "x\xc3\x9a") ||
+		strings.Contains(text, zipMagic) && strings.IndexByte(text, 0xc2) >= 0
 }
 
 // wideText returns the runs of s that hold printable ASCII interleaved
@@ -467,15 +472,49 @@ func inflate(r io.Reader, budget *int) string {
 // stream, so does this), a stream written as latin-1 characters keeps
 // every cut (latin1Stream, found rarely enough not to be followed).
 func keepStreams(body []byte, cuts, parts []cutSpan) []cutSpan {
-	if len(cuts) == 0 {
-		return cuts
-	}
-	s := unsafe.String(unsafe.SliceData(body), len(body)) //nolint:gosec // G103: read only, not kept
-	if _, ok := latin1Stream(s); ok {
+	drop := make([]bool, len(cuts))
+	if streamsIntoCuts(body, cuts, parts, func(int, int) {}, drop) {
 		return nil
 	}
+	kept := cuts[:0:0]
+	for i, cut := range cuts {
+		if !drop[i] {
+			kept = append(kept, cut)
+		}
+	}
+	return kept
+}
+
+// StreamsIntoCuts returns where the compressed streams start that the raw
+// text of body, uncut, inflates into one of cuts (spans left out of the
+// raw text, cuts[i] inside parts[i], the data of a multipart part) from
+// outside that part's data (keepStreams); all is true when every cut
+// must be kept (a stream written as latin-1 characters, or streams
+// inflating past the budget of body). Pipelock reads such a stream again
+// from its start.
+func StreamsIntoCuts(body []byte, cuts, parts [][2]int) (starts []int, all bool) {
+	cs := make([]cutSpan, len(cuts))
+	ps := make([]cutSpan, len(parts))
+	for i := range cuts {
+		cs[i], ps[i] = cutSpan{cuts[i][0], cuts[i][1]}, cutSpan{parts[i][0], parts[i][1]}
+	}
+	all = streamsIntoCuts(body, cs, ps, func(p, _ int) { starts = append(starts, p) }, nil)
+	return starts, all
+}
+
+// streamsIntoCuts calls fn with the start and end of each stream of body
+// that runs into one of cuts from outside the data of its part, and,
+// when drop is not nil, sets drop[i] for each cut such a stream reads
+// into. It returns true when every cut must be kept.
+func streamsIntoCuts(body []byte, cuts, parts []cutSpan, fn func(p, end int), drop []bool) bool {
+	if len(cuts) == 0 {
+		return false
+	}
+	s := unsafe.String(unsafe.SliceData(body), len(body)) //nolint:gosec // G103: read only, not kept
+	if hasLatin1Stream(s) {
+		return true
+	}
 	last := cuts[len(cuts)-1].hi
-	drop := make([]bool, len(cuts))
 	budget := embedBudget(len(s))
 	for k := 1; k < last && budget > 0; k++ {
 		k = nextStreamPair(s, k)
@@ -487,7 +526,7 @@ func keepStreams(body []byte, cuts, parts []cutSpan) []cutSpan {
 		if end <= p+1 {
 			continue
 		}
-		inside := false
+		inside, into := false, false
 		for _, d := range parts {
 			if d.lo <= p && end <= d.hi {
 				inside = true
@@ -499,20 +538,17 @@ func keepStreams(body []byte, cuts, parts []cutSpan) []cutSpan {
 		}
 		for i, cut := range cuts {
 			if cut.lo < end && p < cut.hi {
-				drop[i] = true
+				into = true
+				if drop != nil {
+					drop[i] = true
+				}
 			}
 		}
-	}
-	if budget <= 0 {
-		return nil // not followed to the end: keep every cut
-	}
-	kept := cuts[:0:0]
-	for i, cut := range cuts {
-		if !drop[i] {
-			kept = append(kept, cut)
+		if into {
+			fn(p, end)
 		}
 	}
-	return kept
+	return budget <= 0 // not followed to the end: keep every cut
 }
 
 // rawStreamEnd returns where the raw stream streams inflates from s[p]

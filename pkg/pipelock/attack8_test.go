@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"mime/multipart"
-	"os"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -55,13 +54,6 @@ func TestAttack8StreamAcrossParts(t *testing.T) {
 	r := e.post(body, "Content-Type", ct)
 	assert.Assert(t, r.status == 403, "whole: %d", r.status)
 	ct, body = a8StreamAcrossParts(t, key, 3<<20)
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") == "" {
-		// Open: the segmented reading (bodyScan.multipart) cuts the
-		// middle of the 3 MiB part out of the body's raw text without
-		// following the streams that run into it (dlp's scanMultipart
-		// does: keepStreams).
-		t.Skip("segmented: open")
-	}
 	seg, whole := inspectBoth(t, e, ct, body)
 	assert.Assert(t, seg && whole, "segmented %v, whole %v", seg, whole)
 }
@@ -74,12 +66,6 @@ func TestAttack8StreamAcrossParts(t *testing.T) {
 func TestAttack8StreamBudgetAfterCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large bodies")
-	}
-	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") == "" {
-		// Open: the segmented reading of a multipart body would need
-		// the budget of the segments of the uncut body for the streams
-		// of its kept stretches (dlp's scanMultipart has it: rawLen).
-		t.Skip("open")
 	}
 	e := newEnv(t, nil)
 	key := "aws_access_key_id = AKIAZ7Q3MNBV4XK2LWPD"

@@ -403,11 +403,20 @@ type bodyScan struct {
 }
 
 // text scans one segment of one part; true: the scan is over.
-func (s *bodyScan) text(part, text string) bool {
+func (s *bodyScan) text(part, text string) bool { return s.textWithin(part, text, 0) }
+
+// textWithin is text scanned with dlp.ScanWithin (n: the length of the
+// text whose budget its streams are inflated within).
+func (s *bodyScan) textWithin(part, text string, n int) bool {
 	if s.stopped.Load() {
 		return true
 	}
-	fs := s.p.scan.Scan(part, text)
+	var fs []dlp.Finding
+	if n > len(text) {
+		fs = s.p.scan.ScanWithin(part, text, n)
+	} else {
+		fs = s.p.scan.Scan(part, text)
+	}
 	if len(fs) == 0 {
 		return false
 	}
@@ -615,9 +624,20 @@ func rawFrom(raw []byte, structured bool) int {
 
 // rawTasks are the scans of the segments of raw as part.
 func rawTasks(s *bodyScan, part string, raw []byte) []func() {
+	return rawTasksWithin(s, part, raw, 0)
+}
+
+// rawTasksWithin is rawTasks whose segments inflate their compressed
+// streams within the budget of within bytes of text when it is more than
+// theirs (dlp.ScanWithin).
+func rawTasksWithin(s *bodyScan, part string, raw []byte, within int) []func() {
 	text := unsafe.String(unsafe.SliceData(raw), len(raw))
 	var tasks []func()
 	segments(len(text), func(lo, hi int) {
+		if within > hi-lo {
+			tasks = append(tasks, func() { s.textWithin(part, text[lo:hi], within) })
+			return
+		}
 		tasks = append(tasks, func() { s.text(part, text[lo:hi]) })
 	})
 	return tasks
@@ -670,20 +690,43 @@ func (s *bodyScan) structure(contentType string, raw []byte, join *valueJoin, de
 // the reader stops in, are read in the body's raw text.
 func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []byte, avail, rest func() int) {
 	rawDone := 0 // all[:rawDone] is read: raw, or by a located part's scan
+	// A stretch of the raw text read apart from the rest inflates its
+	// streams within the budget of a whole segment, as it did when the
+	// raw text was read whole in segments (a small part's stream that
+	// inflates far: TestAttack8StreamBudgetAfterCut).
 	readRaw := func(lo, hi int) {
 		if hi <= lo {
 			return
 		}
-		for _, t := range rawTasks(s, "body", all[lo:hi]) {
+		for _, t := range rawTasksWithin(s, "body", all[lo:hi], bodySegment+segmentOverlap) {
 			if s.stopped.Load() {
 				return
 			}
 			t()
 		}
 	}
+	var cuts, parts [][2]int // left out of the raw text; the data of their parts
 	defer func() {
-		if !s.stopped.Load() {
-			readRaw(rawDone, rest())
+		if s.stopped.Load() {
+			return
+		}
+		n := rest()
+		readRaw(rawDone, n)
+		if len(cuts) == 0 {
+			return
+		}
+		// A compressed stream that runs into a cut from outside its
+		// part's data (its first bytes in a small part, a stored block
+		// carrying the boundary and headers) is read again from its
+		// start, a segment's worth, as the raw text read whole in
+		// segments read it (TestAttack8StreamAcrossParts).
+		starts, whole := dlp.StreamsIntoCuts(all[:n], cuts, parts)
+		if whole {
+			readRaw(0, n) // rare (dlp.StreamsIntoCuts): read it all again
+			return
+		}
+		for _, p := range starts {
+			readRaw(p, min(n, p+bodySegment))
 		}
 	}()
 	located := func(start, end int) {
@@ -692,6 +735,8 @@ func (s *bodyScan) multipart(raw io.Reader, boundary string, depth int, all []by
 		}
 		readRaw(rawDone, start+partContext)
 		rawDone = end - partContext
+		cuts = append(cuts, [2]int{start + partContext, end - partContext})
+		parts = append(parts, [2]int{start, end})
 	}
 	mr := multipart.NewReader(raw, boundary)
 	from := 0 // the parts located end at or before all[from]
