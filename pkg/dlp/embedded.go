@@ -239,8 +239,27 @@ func upperASCII(c byte) byte {
 // is a pair of streamPairs, or len(s). Eight pairs are tested at a time,
 // their bits ORed without a branch, and only a group with a hit is looked
 // at pair by pair: text, base64 and binary all pass at the same speed.
-func nextStreamPair(s string, k int) int {
-	t := streamPairs
+func nextStreamPair(s string, k int) int { return nextPair(s, k, streamPairs) }
+
+// rawStreamPairs is streamPairs of the streams written as bytes only
+// (gzip, zip, zlib): streamsIntoCuts follows no encoded stream, and
+// binary holds the encoded ones' pairs often.
+var rawStreamPairs = func() *[1 << 10]uint64 {
+	var t [1 << 10]uint64
+	add := func(a, b byte) {
+		p := uint16(a)<<8 | uint16(b)
+		t[p>>6] |= 1 << (p & 63)
+	}
+	add(gzipMagic[0], gzipMagic[1])
+	add(zipMagic[0], zipMagic[1])
+	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
+		add('x', b)
+	}
+	return &t
+}()
+
+// nextPair is nextStreamPair of the pairs of t.
+func nextPair(s string, k int, t *[1 << 10]uint64) int {
 	for ; k+8 <= len(s); k += 8 {
 		w := s[k-1 : k+8]
 		p0 := uint16(w[0])<<8 | uint16(w[1])
@@ -258,17 +277,11 @@ func nextStreamPair(s string, k int) int {
 		}
 	}
 	for ; k < len(s); k++ {
-		if streamPairAt(s, k) {
+		if p := uint16(s[k-1])<<8 | uint16(s[k]); t[p>>6]>>(p&63)&1 != 0 {
 			return k
 		}
 	}
 	return len(s)
-}
-
-// streamPairAt reports whether s[k-1], s[k] is a pair of streamPairs.
-func streamPairAt(s string, k int) bool {
-	p := uint16(s[k-1])<<8 | uint16(s[k])
-	return streamPairs[p>>6]>>(p&63)&1 != 0
 }
 
 // eachInflated calls fn with the inflated content of every compressed
@@ -517,7 +530,7 @@ func streamsIntoCuts(body []byte, cuts, parts []cutSpan, fn func(p, end int), dr
 	last := cuts[len(cuts)-1].hi
 	budget := embedBudget(len(s))
 	for k := 1; k < last && budget > 0; k++ {
-		k = nextStreamPair(s, k)
+		k = nextPair(s, k, rawStreamPairs)
 		if k >= last {
 			break
 		}
