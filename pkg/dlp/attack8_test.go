@@ -7,7 +7,6 @@ import (
 	"hash/adler32"
 	"hash/crc32"
 	"os"
-	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -142,9 +141,6 @@ func TestAttack8StreamAcrossParts(t *testing.T) {
 	}
 }
 
-var _ = os.Getenv
-var _ = strings.Repeat
-
 // TestAttack8StreamBudgetAfterCut: a gzip stream in a small part that
 // inflates far (a secret after 10 MiB of repeated text, a few KiB
 // compressed) is read to its secret within the budget of the whole raw
@@ -164,4 +160,34 @@ func TestAttack8StreamBudgetAfterCut(t *testing.T) {
 	got, err := s.ScanBody(ct, body)
 	assert.NilError(t, err)
 	assert.Assert(t, hasKnown(got, "canary"), "lost (%d bytes compressed): %v", len(gz), got)
+}
+
+// TestAttack8Open lists what round 8 found open that no change of this
+// session made so (the same before JSON lines were read through their
+// view): a known secret cut over top-level JSON values, which the joined
+// readings join only inside one container, and over quoted characters a
+// line (Python's implicit concatenation of adjacent literals reads the
+// first; the raw text holds quotes between the pieces).
+func TestAttack8Open(t *testing.T) {
+	if os.Getenv("CLAUDE_BOTTLE_REDTEAM_OPEN") == "" {
+		t.Skip("open: set CLAUDE_BOTTLE_REDTEAM_OPEN=1")
+	}
+	s := rtScanner(t)
+	quoted := ""
+	for _, c := range rtCanary {
+		quoted += `"` + string(c) + "\"\n"
+	}
+	for name, b := range map[string]string{
+		"adjacent strings":     `"` + rtCanary[:12] + `" "` + rtCanary[12:] + `"`,
+		"objects, one key":     `{"x":"` + rtCanary[:13] + `"}{"x":"` + rtCanary[13:] + `"}`,
+		"a character a string": quoted,
+	} {
+		for _, ct := range []string{"text/plain", "application/json", "application/x-ndjson"} {
+			fs, err := s.ScanBody(ct, []byte(b))
+			assert.NilError(t, err)
+			if !hasKnown(fs, "canary") {
+				t.Errorf("%s as %s: missed", name, ct)
+			}
+		}
+	}
 }
