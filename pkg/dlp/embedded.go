@@ -205,16 +205,8 @@ var hexStarts = []string{"1f8b08", "504b0304", "7801", "785e", "789c", "78da"}
 // stream's, and the base64 (b64Starts) and hex (hexStarts, either case)
 // encodings'. At any other pair streams does nothing.
 var streamPairs = func() *[1 << 10]uint64 {
-	var t [1 << 10]uint64
-	add := func(a, b byte) {
-		p := uint16(a)<<8 | uint16(b)
-		t[p>>6] |= 1 << (p & 63)
-	}
-	add(gzipMagic[0], gzipMagic[1])
-	add(zipMagic[0], zipMagic[1])
-	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
-		add('x', b)
-	}
+	t := rawPairBits()
+	add := func(a, b byte) { addPair(&t, a, b) }
 	for _, st := range b64Starts {
 		add(st[0], st[1])
 	}
@@ -245,18 +237,27 @@ func nextStreamPair(s string, k int) int { return nextPair(s, k, streamPairs) }
 // (gzip, zip, zlib): streamsIntoCuts follows no encoded stream, and
 // binary holds the encoded ones' pairs often.
 var rawStreamPairs = func() *[1 << 10]uint64 {
-	var t [1 << 10]uint64
-	add := func(a, b byte) {
-		p := uint16(a)<<8 | uint16(b)
-		t[p>>6] |= 1 << (p & 63)
-	}
-	add(gzipMagic[0], gzipMagic[1])
-	add(zipMagic[0], zipMagic[1])
-	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
-		add('x', b)
-	}
+	t := rawPairBits()
 	return &t
 }()
+
+// rawPairBits is the set of the first two bytes of a gzip, zip or zlib
+// stream's signature, a bit per pair.
+func rawPairBits() [1 << 10]uint64 {
+	var t [1 << 10]uint64
+	addPair(&t, gzipMagic[0], gzipMagic[1])
+	addPair(&t, zipMagic[0], zipMagic[1])
+	for _, b := range []byte{0x01, 0x5e, 0x9c, 0xda} {
+		addPair(&t, 'x', b)
+	}
+	return t
+}
+
+// addPair adds the pair a, b to the set t.
+func addPair(t *[1 << 10]uint64, a, b byte) {
+	p := uint16(a)<<8 | uint16(b)
+	t[p>>6] |= 1 << (p & 63)
+}
 
 // nextPair is nextStreamPair of the pairs of t.
 func nextPair(s string, k int, t *[1 << 10]uint64) int {
