@@ -1,10 +1,6 @@
 package dlp
 
-import (
-	"testing"
-
-	"github.com/claude-bottle/claude-bottle/internal/benchload"
-)
+import "testing"
 
 // BenchmarkScanBodyClassKnown is BenchmarkScanBodyClass for a bottle with
 // known secrets (a canary, a password, a token; all token-shaped, as
@@ -20,29 +16,5 @@ func BenchmarkScanBodyClassKnown(b *testing.B) {
 		}
 		fps = append(fps, fp)
 	}
-	s := scanner(b, Options{Known: fps})
-	for _, class := range benchload.ScanClasses {
-		ct, ce, body, err := benchload.ClassBody(class, 1<<20)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(class, func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			start := cpuTime()
-			n := 0
-			for b.Loop() {
-				n++
-				dec, err := undoEncoding(ce, body)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.ScanBody(ct, dec); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if cpu := (cpuTime() - start).Seconds(); cpu > 0 {
-				b.ReportMetric(float64(n*len(body))/cpu/1e6, "cpuMB/s")
-			}
-		})
-	}
+	benchScanClasses(b, scanner(b, Options{Known: fps}))
 }
